@@ -1,0 +1,1 @@
+# client: see the top-level Makefile.am

@@ -1,0 +1,1 @@
+# daemon: see the top-level Makefile.am

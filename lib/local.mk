@@ -1,0 +1,1 @@
+# lib: see the top-level Makefile.am

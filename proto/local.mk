@@ -1,0 +1,1 @@
+# proto: see the top-level Makefile.am
