@@ -1,0 +1,156 @@
+/*
+ * proto-graph.h - the job-graph codec (SPEC section 3).
+ *
+ * proto_graph_parse() validates a whole graph document before anything
+ * runs and turns it into a plain tree the daemon maps onto libcoop scopes
+ * and jobs; proto_graph_encode() writes the tree back as a canonical
+ * document (the daemon persists accepted graphs that way).  The codec knows
+ * nothing of the executor: a node is data, not a task.
+ *
+ * Validation covers types, required and unknown fields, id syntax
+ * ([A-Za-z0-9_.-]{1,64}), duplicate sibling ids, unknown or self `after`
+ * targets, cycles among siblings, argv/env/cwd contents, builtin function
+ * names and their args, number ranges (budget 1..2^31-1, times >= 0) and
+ * the node-count and scope-depth limits.  The first error found is
+ * reported with a path relative to the graph document, in the form the
+ * daemon sends back as JSON-RPC error data: "nodes[2].after[0]",
+ * "nodes[3].nodes[0].argv", "" for the document itself, and a reason such
+ * as "unknown sibling 'lod'" or "cycle a -> b -> a".  Limit errors use code
+ * PROTO_ERR_LIMIT, all others PROTO_ERR_INVALID_PARAMS.
+ *
+ * Task and blocking functions.  The builtins of SPEC section 3 are decoded
+ * into `fn` and the `args` union below, with their args checked strictly
+ * (unknown keys, types, ranges).  The args object itself is kept too
+ * (`args_json`, a reference; NULL when absent) so later plugin functions
+ * can read theirs; for builtins the decoded values are authoritative.
+ *
+ * Ownership: the tree and all its strings belong to the struct proto_graph
+ * and go with proto_graph_free(); nodes never outlive it.  A parsed graph
+ * is read-only and may be read from several threads at once.
+ */
+#ifndef COOPD_PROTO_GRAPH_H
+#define COOPD_PROTO_GRAPH_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "proto-rpc.h"
+
+struct json_object;
+
+enum proto_node_kind {
+	PROTO_NODE_EXEC,
+	PROTO_NODE_TASK,
+	PROTO_NODE_BLOCKING,
+	PROTO_NODE_SCOPE,
+};
+
+enum proto_policy {
+	PROTO_POLICY_FAIL_FAST,
+	PROTO_POLICY_ALL_SETTLED,
+	PROTO_POLICY_RACE,
+};
+
+/* Builtin functions of task and blocking nodes. */
+enum proto_fn {
+	PROTO_FN_NOOP,  /* task, blocking: {} */
+	PROTO_FN_SLEEP, /* task: {ms}; blocking: {ms, ignore_cancel?} */
+	PROTO_FN_SPIN,  /* task: {units} */
+	PROTO_FN_FAIL,  /* task: {message?} */
+};
+
+struct proto_node {
+	enum proto_node_kind kind;
+	char *id;                 /* "" for the root scope */
+	char *path;               /* "load/primary"; "/" for the root scope */
+	struct proto_node *parent; /* NULL for the root scope */
+	size_t index;             /* position among its siblings */
+	unsigned depth;           /* root 1, a child one more than its parent */
+
+	/* Dependencies: indexes into parent->children, in document order,
+	 * without duplicates (a repeated id is accepted once). */
+	size_t *after;
+	size_t n_after;
+	bool always;              /* runs whatever its dependencies did; shielded */
+
+	int64_t timeout_ms;       /* exec, task, blocking; -1: none */
+
+	/* exec */
+	char **argv;              /* n_argv >= 1 items plus a NULL */
+	size_t n_argv;
+	char **env;               /* "KEY=VALUE" items plus a NULL; n_env may be 0 */
+	size_t n_env;
+	char *cwd;                /* NULL: the daemon's choice */
+	int64_t grace_ms;         /* default PROTO_DEFAULT_GRACE_MS */
+
+	/* task, blocking */
+	enum proto_fn fn;
+	char *fn_name;
+	struct json_object *args_json; /* reference, NULL when absent */
+	union {
+		struct {
+			int64_t ms;
+			bool ignore_cancel; /* blocking only */
+		} sleep;
+		struct {
+			int64_t units;      /* 0 .. 2^63-1 */
+		} spin;
+		struct {
+			char *message;      /* never NULL */
+		} fail;
+	} args;
+
+	/* scope (the root scope included) */
+	enum proto_policy policy; /* default fail_fast */
+	int64_t deadline_ms;      /* -1: none */
+	uint32_t max_parallel;    /* 0: unlimited */
+	uint32_t budget;          /* resolved: own, else the parent's, else 128 */
+	struct proto_node *children; /* array of n_children nodes */
+	size_t n_children;
+	/* Children in an order where every node comes after its `after`
+	 * targets (indexes into children). */
+	size_t *topo;
+};
+
+struct proto_graph {
+	char *name;               /* "" when absent */
+	struct proto_node root;   /* kind PROTO_NODE_SCOPE */
+	size_t n_nodes;           /* all nodes but the root */
+	unsigned max_depth;       /* depth of the deepest scope node, root = 1 */
+};
+
+/* Validates doc (borrowed; a JSON object) and builds the tree into *ret.
+ * lim may be NULL for the defaults (max_nodes, max_scope_depth are used).
+ * Returns 0, or -EINVAL / -E2BIG with err filled (path relative to doc),
+ * or -ENOMEM (err code PROTO_ERR_INTERNAL).  Nothing is left allocated on
+ * failure. */
+int proto_graph_parse(struct json_object *doc, const struct proto_limits *lim,
+		      struct proto_graph **ret, struct proto_error *err);
+
+/* The same from text (a file read by coopctl or the daemon's state).  JSON
+ * syntax errors are PROTO_ERR_PARSE with the byte offset in the reason. */
+int proto_graph_parse_text(const char *text, size_t len, const struct proto_limits *lim,
+			   struct proto_graph **ret, struct proto_error *err);
+
+void proto_graph_free(struct proto_graph *g);
+
+/* Writes the canonical document: every default made explicit (policy,
+ * budget, grace_ms), absent optionals left out.  Parsing the result gives
+ * an equal tree.  *ret owned.  Returns 0 or -ENOMEM. */
+int proto_graph_encode(const struct proto_graph *g, struct json_object **ret);
+
+/* Finds a node by path ("/" or "" for the root, "load/primary", a leading
+ * '/' allowed).  Returns NULL when there is none. */
+const struct proto_node *proto_graph_find(const struct proto_graph *g, const char *path);
+
+/* Calls fn for every node, parents before children, the root first; stops
+ * and returns fn's value when it is non-zero. */
+int proto_graph_walk(const struct proto_graph *g,
+		     int (*fn)(const struct proto_node *node, void *userdata), void *userdata);
+
+const char *proto_node_kind_name(enum proto_node_kind k);
+const char *proto_policy_name(enum proto_policy p);
+const char *proto_fn_name(enum proto_fn f);
+
+#endif /* COOPD_PROTO_GRAPH_H */
