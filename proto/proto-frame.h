@@ -32,7 +32,7 @@ struct proto_inbuf {
 	size_t start;        /* first byte not yet handed out */
 	size_t len;          /* bytes used in buf */
 	size_t cap;          /* allocated size of buf */
-	size_t scanned;      /* bytes from start known to hold no '\n' */
+	size_t scanned;      /* length of the unfinished line at the end */
 	size_t max_line;     /* longest accepted line, without its '\n' */
 	bool discarding;     /* inside an oversized line, dropping bytes */
 	size_t *too_long;    /* offsets in buf where a TOO_LONG event sits */

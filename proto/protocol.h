@@ -76,6 +76,10 @@
 #define PROTO_MAX_BUDGET 2147483647u /* 2^31-1 */
 #define PROTO_MAX_PARALLEL 2147483647u
 #define PROTO_DEFAULT_GRACE_MS 5000
+/* Largest time in ms a graph or a request may carry (about 31 years):
+ * small enough that the executor can turn it into nanoseconds and add it
+ * to a monotonic clock reading without overflowing int64. */
+#define PROTO_MAX_TIME_MS 1000000000000LL
 
 /* Socket locations (SPEC section 4). */
 #define PROTO_SYSTEM_SOCKET "/run/coopd/coopd.sock"

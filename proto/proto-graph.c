@@ -1,0 +1,1239 @@
+/*
+ * proto-graph.c - validating parser and canonical encoder of job graphs.
+ *
+ * The parser walks the document once, scope by scope, and builds the
+ * struct proto_node tree as it goes; the first problem found stops it and
+ * is reported with the JSON path of the offending value.  Per scope it runs
+ * three passes over the children: (1) every child is an object with a
+ * valid id and no id repeats, (2) every child is decoded in document order
+ * (fields, `after` resolved against the ids of pass 1, nested scopes
+ * recursively), (3) the `after` edges are sorted topologically (Kahn's
+ * algorithm), which finds cycles; a cycle is named by walking unresolved
+ * dependencies until a node repeats.  The work per scope is O(n log n) in
+ * its children plus O(edges), so a flat graph at the node limit is fine.
+ *
+ * The path of the value being decoded is kept in one fixed buffer in the
+ * parser context and extended and truncated as the walk goes down and up;
+ * it only becomes a string in an error.  Its size is enough for the
+ * deepest allowed nesting (see PATH_CAP).
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "proto-graph.h"
+#include "proto-internal.h"
+
+/* Recursion in the parser, the encoder and proto_graph_free() follows scope
+ * nesting; whatever limits say, it never goes deeper than this. */
+#define HARD_MAX_SCOPE_DEPTH 1024u
+
+/* "nodes[1000000]." is 15 bytes per level; 1024 levels plus a field fit. */
+#define PATH_CAP (16u * (HARD_MAX_SCOPE_DEPTH + 8u))
+
+#define FAIL_MESSAGE_MAX 4096u
+
+struct gctx {
+	struct proto_graph *g;
+	struct proto_error *err;
+	size_t max_nodes;
+	unsigned max_depth;
+	char path[PATH_CAP]; /* JSON path of the object being decoded */
+	size_t plen;
+};
+
+/* Sibling id -> index, sorted by id, for duplicate checks and lookups. */
+struct sib {
+	const char *id;
+	size_t index;
+};
+
+const char *proto_node_kind_name(enum proto_node_kind k)
+{
+	switch (k) {
+	case PROTO_NODE_EXEC:
+		return PROTO_KIND_EXEC_NAME;
+	case PROTO_NODE_TASK:
+		return PROTO_KIND_TASK_NAME;
+	case PROTO_NODE_BLOCKING:
+		return PROTO_KIND_BLOCKING_NAME;
+	case PROTO_NODE_SCOPE:
+		return PROTO_KIND_SCOPE_NAME;
+	}
+	return NULL;
+}
+
+const char *proto_policy_name(enum proto_policy p)
+{
+	switch (p) {
+	case PROTO_POLICY_FAIL_FAST:
+		return PROTO_POLICY_FAIL_FAST_NAME;
+	case PROTO_POLICY_ALL_SETTLED:
+		return PROTO_POLICY_ALL_SETTLED_NAME;
+	case PROTO_POLICY_RACE:
+		return PROTO_POLICY_RACE_NAME;
+	}
+	return NULL;
+}
+
+const char *proto_fn_name(enum proto_fn f)
+{
+	switch (f) {
+	case PROTO_FN_NOOP:
+		return "noop";
+	case PROTO_FN_SLEEP:
+		return "sleep";
+	case PROTO_FN_SPIN:
+		return "spin";
+	case PROTO_FN_FAIL:
+		return "fail";
+	}
+	return NULL;
+}
+
+/*
+ * Path handling.
+ */
+
+static size_t path_push_key(struct gctx *c, const char *key)
+{
+	size_t old = c->plen;
+	int n = snprintf(c->path + c->plen, sizeof(c->path) - c->plen, "%s%s",
+			 c->plen ? "." : "", key);
+
+	if (n > 0)
+		c->plen += (size_t)n < sizeof(c->path) - c->plen ? (size_t)n
+								 : sizeof(c->path) - c->plen - 1;
+	return old;
+}
+
+static size_t path_push_index(struct gctx *c, size_t i)
+{
+	size_t old = c->plen;
+	int n = snprintf(c->path + c->plen, sizeof(c->path) - c->plen, "[%zu]", i);
+
+	if (n > 0)
+		c->plen += (size_t)n < sizeof(c->path) - c->plen ? (size_t)n
+								 : sizeof(c->path) - c->plen - 1;
+	return old;
+}
+
+static void path_pop(struct gctx *c, size_t old)
+{
+	c->plen = old;
+	c->path[old] = '\0';
+}
+
+/* Fails at the current path, extended by key (if not NULL) and by an
+ * index (if index != SIZE_MAX). */
+__attribute__((format(printf, 5, 6))) static int gfail(struct gctx *c, int code,
+							 const char *key, size_t index,
+							 const char *fmt, ...)
+{
+	size_t old = c->plen;
+	va_list ap;
+	int r;
+
+	if (key)
+		path_push_key(c, key);
+	if (index != SIZE_MAX)
+		path_push_index(c, index);
+	va_start(ap, fmt);
+	r = proto_error_setv(c->err, code, c->path, fmt, ap);
+	va_end(ap);
+	path_pop(c, old);
+	return r;
+}
+
+#define NOKEY NULL
+#define NOIDX SIZE_MAX
+
+static int oom(struct gctx *c)
+{
+	proto_error_set(c->err, PROTO_ERR_INTERNAL, NULL, "out of memory");
+	return -ENOMEM;
+}
+
+/* Makes untrusted text safe to quote in a reason: at most 64 bytes, with
+ * quotes, backslashes and non-printable bytes as \xNN. */
+static const char *show(char *buf, size_t size, const char *s, size_t len)
+{
+	size_t o = 0;
+
+	for (size_t i = 0; i < len && o + 8 < size; i++) {
+		unsigned char ch = (unsigned char)s[i];
+
+		if (i == 64) {
+			memcpy(buf + o, "...", 3);
+			o += 3;
+			break;
+		}
+		if (ch < 0x20 || ch >= 0x7f || ch == '\'' || ch == '\\' || ch == '"')
+			o += (size_t)snprintf(buf + o, size - o, "\\x%02x", ch);
+		else
+			buf[o++] = (char)ch;
+	}
+	buf[o] = '\0';
+	return buf;
+}
+#define SHOW_BUF 300
+
+static char *xstrndup(const char *s, size_t len)
+{
+	char *p = malloc(len + 1);
+
+	if (p) {
+		memcpy(p, s, len);
+		p[len] = '\0';
+	}
+	return p;
+}
+
+/*
+ * Field decoding.  All reads go through proto_json_get*() with the node's
+ * path, so type errors carry "nodes[1].timeout_ms"-style paths.
+ */
+
+static int get_time(struct gctx *c, struct json_object *obj, const char *key, int64_t *ret)
+{
+	int r = proto_json_get_int(obj, c->path, key, false, 0, PROTO_MAX_TIME_MS, ret, c->err);
+
+	return r < 0 ? r : 0;
+}
+
+static int get_u31(struct gctx *c, struct json_object *obj, const char *key, uint32_t *ret)
+{
+	int64_t v;
+	int r = proto_json_get_int(obj, c->path, key, false, 1, PROTO_MAX_BUDGET, &v, c->err);
+
+	if (r > 0)
+		*ret = (uint32_t)v;
+	return r < 0 ? r : 0;
+}
+
+static int get_policy(struct gctx *c, struct json_object *obj, enum proto_policy *ret)
+{
+	char sbuf[SHOW_BUF];
+	const char *s;
+	size_t len;
+	int r;
+
+	r = proto_json_get_string(obj, c->path, "policy", false, 64, &s, &len, c->err);
+	if (r <= 0)
+		return r;
+	if (strcmp(s, PROTO_POLICY_FAIL_FAST_NAME) == 0)
+		*ret = PROTO_POLICY_FAIL_FAST;
+	else if (strcmp(s, PROTO_POLICY_ALL_SETTLED_NAME) == 0)
+		*ret = PROTO_POLICY_ALL_SETTLED;
+	else if (strcmp(s, PROTO_POLICY_RACE_NAME) == 0)
+		*ret = PROTO_POLICY_RACE;
+	else
+		return gfail(c, PROTO_ERR_INVALID_PARAMS, "policy", NOIDX,
+			     "unknown policy '%s' (expected fail_fast, all_settled or race)",
+			     show(sbuf, sizeof(sbuf), s, len));
+	return 0;
+}
+
+static int parse_children(struct gctx *c, struct proto_node *scope, struct json_object *arr);
+
+/* Fields every scope has, the root included.  The caller has pushed the
+ * scope's path. */
+static int parse_scope_fields(struct gctx *c, struct proto_node *n, struct json_object *obj)
+{
+	struct json_object *nodes;
+	int r;
+
+	n->policy = PROTO_POLICY_FAIL_FAST;
+	n->deadline_ms = -1;
+	n->max_parallel = 0;
+	n->budget = n->parent ? n->parent->budget : PROTO_DEFAULT_BUDGET;
+	if ((r = get_policy(c, obj, &n->policy)) < 0 ||
+	    (r = get_time(c, obj, "deadline_ms", &n->deadline_ms)) < 0 ||
+	    (r = get_u31(c, obj, "max_parallel", &n->max_parallel)) < 0 ||
+	    (r = get_u31(c, obj, "budget", &n->budget)) < 0)
+		return r;
+	r = proto_json_get(obj, c->path, "nodes", PROTO_J_ARRAY, true, &nodes, c->err);
+	if (r < 0)
+		return r;
+	if (n->depth > c->max_depth)
+		return gfail(c, PROTO_ERR_LIMIT, NOKEY, NOIDX,
+			     "scopes nested deeper than %u levels", c->max_depth);
+	if (n->depth > c->g->max_depth)
+		c->g->max_depth = n->depth;
+	{
+		size_t old = path_push_key(c, "nodes");
+
+		r = parse_children(c, n, nodes);
+		path_pop(c, old);
+	}
+	return r;
+}
+
+static int parse_argv(struct gctx *c, struct proto_node *n, struct json_object *obj)
+{
+	struct json_object *arr;
+	size_t len, old;
+	int r;
+
+	r = proto_json_get(obj, c->path, "argv", PROTO_J_ARRAY, true, &arr, c->err);
+	if (r < 0)
+		return r;
+	len = json_object_array_length(arr);
+	if (len == 0)
+		return gfail(c, PROTO_ERR_INVALID_PARAMS, "argv", NOIDX,
+			     "must be a non-empty array of strings");
+	if (len > PROTO_MAX_ARGV)
+		return gfail(c, PROTO_ERR_LIMIT, "argv", NOIDX, "more than %u arguments",
+			     PROTO_MAX_ARGV);
+	n->argv = calloc(len + 1, sizeof(char *));
+	if (!n->argv)
+		return oom(c);
+	old = path_push_key(c, "argv");
+	for (size_t i = 0; i < len; i++) {
+		struct json_object *v = json_object_array_get_idx(arr, i);
+
+		if (!json_object_is_type(v, json_type_string)) {
+			r = gfail(c, PROTO_ERR_INVALID_PARAMS, NOKEY, i, "expected a string");
+			goto out;
+		}
+		if (proto__has_nul(v)) {
+			r = gfail(c, PROTO_ERR_INVALID_PARAMS, NOKEY, i,
+				  "string contains a NUL character");
+			goto out;
+		}
+		if (i == 0 && json_object_get_string_len(v) == 0) {
+			r = gfail(c, PROTO_ERR_INVALID_PARAMS, NOKEY, i, "empty program name");
+			goto out;
+		}
+		n->argv[i] = xstrndup(json_object_get_string(v),
+				      (size_t)json_object_get_string_len(v));
+		if (!n->argv[i]) {
+			r = oom(c);
+			goto out;
+		}
+		n->n_argv = i + 1;
+	}
+	r = 0;
+out:
+	path_pop(c, old);
+	return r;
+}
+
+static int parse_env(struct gctx *c, struct proto_node *n, struct json_object *obj)
+{
+	struct json_object *env;
+	char sbuf[SHOW_BUF];
+	size_t count, i = 0, old;
+	int r;
+
+	r = proto_json_get(obj, c->path, "env", PROTO_J_OBJECT, false, &env, c->err);
+	if (r <= 0)
+		return r;
+	count = (size_t)json_object_object_length(env);
+	if (count > PROTO_MAX_ENV)
+		return gfail(c, PROTO_ERR_LIMIT, "env", NOIDX, "more than %u variables",
+			     PROTO_MAX_ENV);
+	n->env = calloc(count + 1, sizeof(char *));
+	if (!n->env)
+		return oom(c);
+	old = path_push_key(c, "env");
+	r = 0;
+	json_object_object_foreach(env, key, val)
+	{
+		size_t klen = strlen(key), vlen;
+		char *item;
+
+		if (klen == 0 || strchr(key, '=')) {
+			r = gfail(c, PROTO_ERR_INVALID_PARAMS, key, NOIDX,
+				  "invalid variable name '%s'", show(sbuf, sizeof(sbuf), key, klen));
+			break;
+		}
+		if (!json_object_is_type(val, json_type_string)) {
+			r = gfail(c, PROTO_ERR_INVALID_PARAMS, key, NOIDX, "expected a string");
+			break;
+		}
+		if (proto__has_nul(val)) {
+			r = gfail(c, PROTO_ERR_INVALID_PARAMS, key, NOIDX,
+				  "string contains a NUL character");
+			break;
+		}
+		vlen = (size_t)json_object_get_string_len(val);
+		item = malloc(klen + vlen + 2);
+		if (!item) {
+			r = oom(c);
+			break;
+		}
+		memcpy(item, key, klen);
+		item[klen] = '=';
+		memcpy(item + klen + 1, json_object_get_string(val), vlen + 1);
+		n->env[i++] = item;
+		n->n_env = i;
+	}
+	path_pop(c, old);
+	return r;
+}
+
+static int parse_cwd(struct gctx *c, struct proto_node *n, struct json_object *obj)
+{
+	const char *s;
+	size_t len;
+	int r;
+
+	r = proto_json_get_string(obj, c->path, "cwd", false, PROTO_MAX_PATH_LEN, &s, &len,
+				  c->err);
+	if (r <= 0)
+		return r;
+	if (len == 0 || s[0] != '/')
+		return gfail(c, PROTO_ERR_INVALID_PARAMS, "cwd", NOIDX,
+			     "must be an absolute path");
+	n->cwd = xstrndup(s, len);
+	return n->cwd ? 0 : oom(c);
+}
+
+static const char *const args_none[] = { NULL };
+static const char *const args_sleep_task[] = { "ms", NULL };
+static const char *const args_sleep_blocking[] = { "ms", "ignore_cancel", NULL };
+static const char *const args_spin[] = { "units", NULL };
+static const char *const args_fail[] = { "message", NULL };
+
+/* Decodes fn and args of a task or blocking node. */
+static int parse_fn(struct gctx *c, struct proto_node *n, struct json_object *obj)
+{
+	bool blocking = n->kind == PROTO_NODE_BLOCKING;
+	struct json_object *args = NULL;
+	const char *const *allowed;
+	char sbuf[SHOW_BUF];
+	const char *s;
+	size_t len, old;
+	int r;
+
+	r = proto_json_get_string(obj, c->path, "fn", true, 256, &s, &len, c->err);
+	if (r < 0)
+		return r;
+	if (strcmp(s, "noop") == 0)
+		n->fn = PROTO_FN_NOOP, allowed = args_none;
+	else if (strcmp(s, "sleep") == 0)
+		n->fn = PROTO_FN_SLEEP, allowed = blocking ? args_sleep_blocking : args_sleep_task;
+	else if (!blocking && strcmp(s, "spin") == 0)
+		n->fn = PROTO_FN_SPIN, allowed = args_spin;
+	else if (!blocking && strcmp(s, "fail") == 0)
+		n->fn = PROTO_FN_FAIL, allowed = args_fail;
+	else
+		return gfail(c, PROTO_ERR_INVALID_PARAMS, "fn", NOIDX,
+			     "unknown function '%s' for kind %s (expected %s)",
+			     show(sbuf, sizeof(sbuf), s, len), proto_node_kind_name(n->kind),
+			     blocking ? "noop or sleep" : "noop, sleep, spin or fail");
+	n->fn_name = xstrndup(s, len);
+	if (!n->fn_name)
+		return oom(c);
+	r = proto_json_get(obj, c->path, "args", PROTO_J_OBJECT, false, &args, c->err);
+	if (r < 0)
+		return r;
+	if (args)
+		n->args_json = json_object_get(args);
+	old = path_push_key(c, "args");
+	if (args && (r = proto_json_check_keys(args, c->path, allowed, PROTO_ERR_INVALID_PARAMS,
+					       c->err)) < 0)
+		goto out;
+	r = 0;
+	switch (n->fn) {
+	case PROTO_FN_NOOP:
+		break;
+	case PROTO_FN_SLEEP:
+		if (!args) {
+			r = gfail(c, PROTO_ERR_INVALID_PARAMS, "ms", NOIDX,
+				  "missing required field");
+			break;
+		}
+		r = proto_json_get_int(args, c->path, "ms", true, 0, PROTO_MAX_TIME_MS,
+				       &n->args.sleep.ms, c->err);
+		if (r >= 0 && blocking)
+			r = proto_json_get_bool(args, c->path, "ignore_cancel", false,
+						&n->args.sleep.ignore_cancel, c->err);
+		break;
+	case PROTO_FN_SPIN:
+		if (!args) {
+			r = gfail(c, PROTO_ERR_INVALID_PARAMS, "units", NOIDX,
+				  "missing required field");
+			break;
+		}
+		r = proto_json_get_int(args, c->path, "units", true, 0, INT64_MAX,
+				       &n->args.spin.units, c->err);
+		break;
+	case PROTO_FN_FAIL: {
+		const char *msg = "failed";
+		size_t mlen = strlen(msg);
+
+		if (args) {
+			r = proto_json_get_string(args, c->path, "message", false,
+						  FAIL_MESSAGE_MAX, &msg, &mlen, c->err);
+			if (r < 0)
+				break;
+		}
+		n->args.fail.message = xstrndup(msg, mlen);
+		r = n->args.fail.message ? 0 : oom(c);
+		break;
+	}
+	}
+out:
+	path_pop(c, old);
+	return r < 0 ? r : 0;
+}
+
+/* Keys a node may have, per kind; and their union, to tell "unknown" from
+ * "not for this kind". */
+static const char *const keys_exec[] = { "id",	    "kind", "after", "always", "argv", "env",
+					 "cwd", "timeout_ms", "grace_ms", NULL };
+static const char *const keys_fn[] = { "id", "kind", "after", "always", "fn", "args", "timeout_ms",
+				       NULL };
+static const char *const keys_scope[] = { "id",	    "kind",	    "after",  "always", "policy",
+					  "deadline_ms", "max_parallel", "budget", "nodes",  NULL };
+
+static bool in_list(const char *const *list, const char *key)
+{
+	for (size_t i = 0; list[i]; i++)
+		if (strcmp(list[i], key) == 0)
+			return true;
+	return false;
+}
+
+static int check_node_keys(struct gctx *c, struct proto_node *n, struct json_object *obj)
+{
+	const char *const *allowed = n->kind == PROTO_NODE_EXEC	   ? keys_exec
+				     : n->kind == PROTO_NODE_SCOPE ? keys_scope
+								   : keys_fn;
+
+	json_object_object_foreach(obj, key, val)
+	{
+		(void)val;
+		if (in_list(allowed, key))
+			continue;
+		if (in_list(keys_exec, key) || in_list(keys_fn, key) || in_list(keys_scope, key))
+			return gfail(c, PROTO_ERR_INVALID_PARAMS, key, NOIDX,
+				     "field not allowed for kind %s",
+				     proto_node_kind_name(n->kind));
+		return gfail(c, PROTO_ERR_INVALID_PARAMS, key, NOIDX, "unknown field");
+	}
+	return 0;
+}
+
+static int sib_cmp(const void *a, const void *b)
+{
+	const struct sib *x = a, *y = b;
+	int r = strcmp(x->id, y->id);
+
+	if (r)
+		return r;
+	return x->index < y->index ? -1 : x->index > y->index;
+}
+
+static const struct sib *sib_find(const struct sib *sibs, size_t n, const char *id)
+{
+	size_t lo = 0, hi = n;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		int r = strcmp(sibs[mid].id, id);
+
+		if (r == 0) {
+			/* Ids are unique by now; no need to find the first. */
+			return &sibs[mid];
+		}
+		if (r < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return NULL;
+}
+
+/* Resolves `after` of node n against its siblings.  mark[] (one slot per
+ * sibling) drops repeated targets: mark[j] == n->index + 1 once j is in. */
+static int parse_after(struct gctx *c, struct proto_node *n, struct json_object *obj,
+		       const struct sib *sibs, size_t n_sibs, size_t *mark)
+{
+	struct json_object *arr;
+	char sbuf[SHOW_BUF];
+	size_t len, old;
+	int r;
+
+	r = proto_json_get(obj, c->path, "after", PROTO_J_ARRAY, false, &arr, c->err);
+	if (r <= 0)
+		return r;
+	len = json_object_array_length(arr);
+	if (len == 0)
+		return 0;
+	n->after = malloc((len < n_sibs ? len : n_sibs) * sizeof(size_t));
+	if (!n->after)
+		return oom(c);
+	old = path_push_key(c, "after");
+	r = 0;
+	for (size_t i = 0; i < len; i++) {
+		struct json_object *v = json_object_array_get_idx(arr, i);
+		const struct sib *s;
+		const char *id;
+
+		if (!json_object_is_type(v, json_type_string)) {
+			r = gfail(c, PROTO_ERR_INVALID_PARAMS, NOKEY, i, "expected a string");
+			break;
+		}
+		id = json_object_get_string(v);
+		s = proto__has_nul(v) ? NULL : sib_find(sibs, n_sibs, id);
+		if (!s) {
+			r = gfail(c, PROTO_ERR_INVALID_PARAMS, NOKEY, i, "unknown sibling '%s'",
+				  show(sbuf, sizeof(sbuf), id,
+				       (size_t)json_object_get_string_len(v)));
+			break;
+		}
+		if (s->index == n->index) {
+			r = gfail(c, PROTO_ERR_INVALID_PARAMS, NOKEY, i, "cycle %s -> %s", n->id,
+				  n->id);
+			break;
+		}
+		if (mark[s->index] == n->index + 1)
+			continue;
+		mark[s->index] = n->index + 1;
+		n->after[n->n_after++] = s->index;
+	}
+	path_pop(c, old);
+	return r;
+}
+
+static int parse_node(struct gctx *c, struct proto_node *n, struct json_object *obj,
+		      const struct sib *sibs, size_t n_sibs, size_t *mark)
+{
+	char sbuf[SHOW_BUF];
+	const char *kind;
+	size_t klen;
+	int r;
+
+	r = proto_json_get_string(obj, c->path, "kind", true, 64, &kind, &klen, c->err);
+	if (r < 0)
+		return r;
+	if (strcmp(kind, PROTO_KIND_EXEC_NAME) == 0)
+		n->kind = PROTO_NODE_EXEC;
+	else if (strcmp(kind, PROTO_KIND_TASK_NAME) == 0)
+		n->kind = PROTO_NODE_TASK;
+	else if (strcmp(kind, PROTO_KIND_BLOCKING_NAME) == 0)
+		n->kind = PROTO_NODE_BLOCKING;
+	else if (strcmp(kind, PROTO_KIND_SCOPE_NAME) == 0)
+		n->kind = PROTO_NODE_SCOPE;
+	else
+		return gfail(c, PROTO_ERR_INVALID_PARAMS, "kind", NOIDX,
+			     "unknown kind '%s' (expected exec, task, blocking or scope)",
+			     show(sbuf, sizeof(sbuf), kind, klen));
+	if ((r = check_node_keys(c, n, obj)) < 0 ||
+	    (r = parse_after(c, n, obj, sibs, n_sibs, mark)) < 0)
+		return r;
+	r = proto_json_get_bool(obj, c->path, "always", false, &n->always, c->err);
+	if (r < 0)
+		return r;
+	n->timeout_ms = -1;
+	n->grace_ms = PROTO_DEFAULT_GRACE_MS;
+	n->deadline_ms = -1;
+	switch (n->kind) {
+	case PROTO_NODE_EXEC:
+		if ((r = parse_argv(c, n, obj)) < 0 || (r = parse_env(c, n, obj)) < 0 ||
+		    (r = parse_cwd(c, n, obj)) < 0 ||
+		    (r = get_time(c, obj, "timeout_ms", &n->timeout_ms)) < 0 ||
+		    (r = get_time(c, obj, "grace_ms", &n->grace_ms)) < 0)
+			return r;
+		if (!n->env) {
+			n->env = calloc(1, sizeof(char *));
+			if (!n->env)
+				return oom(c);
+		}
+		return 0;
+	case PROTO_NODE_TASK:
+	case PROTO_NODE_BLOCKING:
+		if ((r = parse_fn(c, n, obj)) < 0 ||
+		    (r = get_time(c, obj, "timeout_ms", &n->timeout_ms)) < 0)
+			return r;
+		return 0;
+	case PROTO_NODE_SCOPE:
+		return parse_scope_fields(c, n, obj);
+	}
+	return 0;
+}
+
+/* Builds "a -> b -> a" into buf, truncating with "...". */
+static void cycle_text(char *buf, size_t size, const struct proto_node *children,
+		       const size_t *cyc, size_t len)
+{
+	size_t o = 0;
+
+	buf[0] = '\0';
+	for (size_t i = 0; i <= len; i++) {
+		const char *id = children[cyc[i % len]].id;
+		size_t need = strlen(id) + (i ? 4 : 0);
+
+		if (o + need + 4 >= size) {
+			memcpy(buf + o, " ...", 5);
+			return;
+		}
+		o += (size_t)snprintf(buf + o, size - o, "%s%s", i ? " -> " : "", id);
+	}
+}
+
+/* Position in node's JSON `after` array of the target id (for the path
+ * of a cycle error). */
+static size_t after_pos(struct json_object *obj, const char *target)
+{
+	struct json_object *arr;
+
+	if (!json_object_object_get_ex(obj, "after", &arr))
+		return 0;
+	for (size_t i = 0; i < json_object_array_length(arr); i++)
+		if (strcmp(json_object_get_string(json_object_array_get_idx(arr, i)), target) == 0)
+			return i;
+	return 0;
+}
+
+/* Orders the children topologically into scope->topo; on a cycle, fails
+ * naming it, starting at its member that comes first in the document. */
+static int sort_children(struct gctx *c, struct proto_node *scope, struct json_object *arr)
+{
+	size_t n = scope->n_children, n_edges = 0, head = 0, tail = 0;
+	size_t *indeg = NULL, *start = NULL, *dep = NULL, *step = NULL, *cyc = NULL;
+	struct proto_node *ch = scope->children;
+	int r = 0;
+
+	if (n == 0)
+		return 0;
+	for (size_t i = 0; i < n; i++)
+		n_edges += ch[i].n_after;
+	scope->topo = malloc(n * sizeof(size_t));
+	indeg = calloc(n, sizeof(size_t));
+	start = calloc(n + 1, sizeof(size_t));
+	dep = malloc((n_edges ? n_edges : 1) * sizeof(size_t));
+	if (!scope->topo || !indeg || !start || !dep) {
+		r = oom(c);
+		goto out;
+	}
+	/* Reverse edges (who waits for j) in compressed rows. */
+	for (size_t i = 0; i < n; i++)
+		for (size_t k = 0; k < ch[i].n_after; k++)
+			start[ch[i].after[k] + 1]++;
+	for (size_t j = 0; j < n; j++)
+		start[j + 1] += start[j];
+	{
+		size_t *fill = indeg; /* reused as a cursor, then reset */
+
+		for (size_t i = 0; i < n; i++)
+			for (size_t k = 0; k < ch[i].n_after; k++) {
+				size_t j = ch[i].after[k];
+
+				dep[start[j] + fill[j]++] = i;
+			}
+	}
+	for (size_t i = 0; i < n; i++) {
+		indeg[i] = ch[i].n_after;
+		if (indeg[i] == 0)
+			scope->topo[tail++] = i;
+	}
+	while (head < tail) {
+		size_t j = scope->topo[head++];
+
+		for (size_t k = start[j]; k < start[j + 1]; k++)
+			if (--indeg[dep[k]] == 0)
+				scope->topo[tail++] = dep[k];
+	}
+	if (tail == n)
+		goto out;
+
+	/* Every node left has a dependency left: follow the first one until a
+	 * node repeats; the repeat closes the cycle. */
+	step = calloc(n, sizeof(size_t));
+	cyc = malloc(n * sizeof(size_t));
+	if (!step || !cyc) {
+		r = oom(c);
+		goto out;
+	}
+	{
+		size_t v = 0, len = 0, first, lo, m;
+		char text[PROTO_ERROR_REASON_MAX];
+
+		while (indeg[v] == 0)
+			v++;
+		while (step[v] == 0) {
+			step[v] = ++len;
+			cyc[len - 1] = v;
+			for (size_t k = 0; k < ch[v].n_after; k++)
+				if (indeg[ch[v].after[k]] > 0) {
+					v = ch[v].after[k];
+					break;
+				}
+		}
+		first = step[v] - 1;
+		m = len - first;
+		memmove(cyc, cyc + first, m * sizeof(size_t));
+		lo = 0;
+		for (size_t i = 1; i < m; i++)
+			if (cyc[i] < cyc[lo])
+				lo = i;
+		/* Rotate so that the cycle starts at its first node in the document. */
+		for (size_t i = 0; i < m; i++)
+			step[i] = cyc[(lo + i) % m];
+		cycle_text(text, sizeof(text), ch, step, m);
+		{
+			size_t old = path_push_index(c, step[0]);
+			struct json_object *o = json_object_array_get_idx(arr, step[0]);
+
+			path_push_key(c, "after");
+			r = gfail(c, PROTO_ERR_INVALID_PARAMS, NOKEY,
+				  after_pos(o, ch[step[m > 1 ? 1 : 0]].id), "cycle %s", text);
+			path_pop(c, old);
+		}
+	}
+out:
+	free(indeg);
+	free(start);
+	free(dep);
+	free(step);
+	free(cyc);
+	return r;
+}
+
+static int parse_children(struct gctx *c, struct proto_node *scope, struct json_object *arr)
+{
+	size_t n = json_object_array_length(arr);
+	struct sib *sibs = NULL;
+	size_t *mark = NULL;
+	size_t dup = SIZE_MAX, dup_first = 0;
+	char sbuf[SHOW_BUF];
+	int r = 0;
+
+	if (n > c->max_nodes - c->g->n_nodes)
+		return gfail(c, PROTO_ERR_LIMIT, NOKEY, NOIDX, "graph has more than %zu nodes",
+			     c->max_nodes);
+	c->g->n_nodes += n;
+	if (n == 0)
+		return 0;
+	scope->children = calloc(n, sizeof(struct proto_node));
+	if (!scope->children)
+		return oom(c);
+	scope->n_children = n;
+	sibs = malloc(n * sizeof(*sibs));
+	mark = calloc(n, sizeof(*mark));
+	if (!sibs || !mark) {
+		r = oom(c);
+		goto out;
+	}
+
+	/* Pass 1: objects with valid, unique ids. */
+	for (size_t i = 0; i < n; i++) {
+		struct json_object *o = json_object_array_get_idx(arr, i);
+		struct proto_node *ch = &scope->children[i];
+		size_t old = path_push_index(c, i), len;
+		const char *id;
+
+		ch->parent = scope;
+		ch->index = i;
+		ch->depth = scope->depth + 1;
+		if (!json_object_is_type(o, json_type_object))
+			r = gfail(c, PROTO_ERR_INVALID_PARAMS, NOKEY, NOIDX, "expected an object");
+		else if ((r = proto_json_get_string(o, c->path, "id", true, 1024, &id, &len,
+						    c->err)) >= 0 &&
+			 !proto_id_valid(id, len))
+			r = gfail(c, PROTO_ERR_INVALID_PARAMS, "id", NOIDX,
+				  "invalid id '%s' (expected [A-Za-z0-9_.-]{1,64})",
+				  show(sbuf, sizeof(sbuf), id, len));
+		if (r >= 0) {
+			ch->id = xstrndup(id, len);
+			r = ch->id ? 0 : oom(c);
+		}
+		path_pop(c, old);
+		if (r < 0)
+			goto out;
+		sibs[i].id = ch->id;
+		sibs[i].index = i;
+	}
+	qsort(sibs, n, sizeof(*sibs), sib_cmp);
+	for (size_t i = 1; i < n; i++)
+		if (strcmp(sibs[i - 1].id, sibs[i].id) == 0 && sibs[i].index < dup) {
+			dup = sibs[i].index;
+			dup_first = sibs[i - 1].index;
+		}
+	if (dup != SIZE_MAX) {
+		size_t old = path_push_index(c, dup);
+
+		r = gfail(c, PROTO_ERR_INVALID_PARAMS, "id", NOIDX,
+			  "duplicate sibling id '%s' (first at index %zu)",
+			  scope->children[dup].id, dup_first);
+		path_pop(c, old);
+		goto out;
+	}
+
+	/* Pass 2: every child in document order. */
+	for (size_t i = 0; i < n; i++) {
+		struct proto_node *ch = &scope->children[i];
+		size_t old = path_push_index(c, i);
+		size_t plen = strlen(scope->path), ilen = strlen(ch->id);
+
+		/* The root's path is "/", its children's "id", deeper "a/b". */
+		ch->path = malloc(plen + ilen + 2);
+		if (!ch->path) {
+			r = oom(c);
+		} else if (scope->parent) {
+			memcpy(ch->path, scope->path, plen);
+			ch->path[plen] = '/';
+			memcpy(ch->path + plen + 1, ch->id, ilen + 1);
+		} else {
+			memcpy(ch->path, ch->id, ilen + 1);
+		}
+		if (r >= 0)
+			r = parse_node(c, ch, json_object_array_get_idx(arr, i), sibs, n, mark);
+		path_pop(c, old);
+		if (r < 0)
+			goto out;
+	}
+
+	/* Pass 3: dependency order and cycles. */
+	r = sort_children(c, scope, arr);
+out:
+	free(sibs);
+	free(mark);
+	return r;
+}
+
+static void node_free(struct proto_node *n)
+{
+	free(n->id);
+	free(n->path);
+	free(n->after);
+	if (n->argv)
+		for (size_t i = 0; i < n->n_argv; i++)
+			free(n->argv[i]);
+	free(n->argv);
+	if (n->env)
+		for (size_t i = 0; i < n->n_env; i++)
+			free(n->env[i]);
+	free(n->env);
+	free(n->cwd);
+	free(n->fn_name);
+	json_object_put(n->args_json);
+	if (n->kind == PROTO_NODE_TASK && n->fn == PROTO_FN_FAIL)
+		free(n->args.fail.message);
+	for (size_t i = 0; i < n->n_children; i++)
+		node_free(&n->children[i]);
+	free(n->children);
+	free(n->topo);
+}
+
+void proto_graph_free(struct proto_graph *g)
+{
+	if (!g)
+		return;
+	free(g->name);
+	node_free(&g->root);
+	free(g);
+}
+
+static const char *const root_keys[] = { "name",   "policy", "deadline_ms", "max_parallel",
+					 "budget", "nodes",  NULL };
+
+int proto_graph_parse(struct json_object *doc, const struct proto_limits *lim,
+		      struct proto_graph **ret, struct proto_error *err)
+{
+	struct proto_limits deflim;
+	struct proto_graph *g;
+	struct gctx *c;
+	const char *name = "";
+	size_t nlen = 0;
+	int r;
+
+	proto_error_clear(err);
+	if (!lim) {
+		proto_limits_default(&deflim);
+		lim = &deflim;
+	}
+	if (!json_object_is_type(doc, json_type_object))
+		return proto_error_set(err, PROTO_ERR_INVALID_PARAMS, NULL, "expected an object");
+	c = calloc(1, sizeof(*c));
+	g = calloc(1, sizeof(*g));
+	if (!c || !g) {
+		free(c);
+		free(g);
+		return proto_error_set(err, PROTO_ERR_INTERNAL, NULL, "out of memory");
+	}
+	c->g = g;
+	c->err = err;
+	c->max_nodes = lim->max_nodes;
+	c->max_depth = lim->max_scope_depth < HARD_MAX_SCOPE_DEPTH ? lim->max_scope_depth
+								   : HARD_MAX_SCOPE_DEPTH;
+	g->root.kind = PROTO_NODE_SCOPE;
+	g->root.depth = 1;
+	g->root.timeout_ms = -1;
+	g->root.grace_ms = PROTO_DEFAULT_GRACE_MS;
+	g->max_depth = 1;
+
+	r = proto_json_check_keys(doc, "", root_keys, PROTO_ERR_INVALID_PARAMS, err);
+	if (r < 0)
+		goto fail;
+	r = proto_json_get_string(doc, "", "name", false, PROTO_NAME_MAX_LEN, &name, &nlen, err);
+	if (r < 0)
+		goto fail;
+	for (size_t i = 0; i < nlen; i++)
+		if ((unsigned char)name[i] < 0x20 || name[i] == 0x7f) {
+			r = proto_error_set(err, PROTO_ERR_INVALID_PARAMS, "name",
+					    "control character in name");
+			goto fail;
+		}
+	g->name = xstrndup(name, nlen);
+	g->root.id = xstrndup("", 0);
+	g->root.path = xstrndup("/", 1);
+	if (!g->name || !g->root.id || !g->root.path) {
+		r = oom(c);
+		goto fail;
+	}
+	r = parse_scope_fields(c, &g->root, doc);
+	if (r < 0)
+		goto fail;
+	free(c);
+	*ret = g;
+	return 0;
+fail:
+	free(c);
+	proto_graph_free(g);
+	return r;
+}
+
+int proto_graph_parse_text(const char *text, size_t len, const struct proto_limits *lim,
+			   struct proto_graph **ret, struct proto_error *err)
+{
+	struct proto_limits deflim;
+	struct json_object *doc;
+	int r;
+
+	proto_error_clear(err);
+	if (!lim) {
+		proto_limits_default(&deflim);
+		lim = &deflim;
+	}
+	/* A graph alone nests two levels less than inside a request. */
+	doc = proto__parse(text, len, lim->max_json_depth, err);
+	if (!doc)
+		return err && err->code == PROTO_ERR_INTERNAL ? -ENOMEM : -EINVAL;
+	r = proto_graph_parse(doc, lim, ret, err);
+	json_object_put(doc);
+	return r;
+}
+
+/*
+ * Encoding.
+ */
+
+static int encode_args(const struct proto_node *n, struct json_object *o)
+{
+	struct json_object *a;
+	int r = 0;
+
+	if (n->fn == PROTO_FN_NOOP)
+		return 0;
+	a = json_object_new_object();
+	if (!a)
+		return -ENOMEM;
+	switch (n->fn) {
+	case PROTO_FN_NOOP:
+		break;
+	case PROTO_FN_SLEEP:
+		r = proto__add_int(a, "ms", n->args.sleep.ms);
+		if (r >= 0 && n->kind == PROTO_NODE_BLOCKING && n->args.sleep.ignore_cancel)
+			r = proto__add_bool(a, "ignore_cancel", true);
+		break;
+	case PROTO_FN_SPIN:
+		r = proto__add_int(a, "units", n->args.spin.units);
+		break;
+	case PROTO_FN_FAIL:
+		r = proto__add_string(a, "message", n->args.fail.message);
+		break;
+	}
+	if (r < 0) {
+		json_object_put(a);
+		return r;
+	}
+	return proto__add(o, "args", a);
+}
+
+static int encode_node(const struct proto_node *n, struct json_object **ret);
+
+static int encode_scope_fields(const struct proto_node *n, struct json_object *o)
+{
+	struct json_object *arr;
+	int r;
+
+	r = proto__add_string(o, "policy", proto_policy_name(n->policy));
+	if (r >= 0 && n->deadline_ms >= 0)
+		r = proto__add_int(o, "deadline_ms", n->deadline_ms);
+	if (r >= 0 && n->max_parallel > 0)
+		r = proto__add_int(o, "max_parallel", n->max_parallel);
+	if (r >= 0)
+		r = proto__add_int(o, "budget", n->budget);
+	if (r < 0)
+		return r;
+	arr = json_object_new_array_ext((int)(n->n_children < INT32_MAX ? n->n_children : 0));
+	if (!arr)
+		return -ENOMEM;
+	for (size_t i = 0; i < n->n_children && r >= 0; i++) {
+		struct json_object *child = NULL;
+
+		r = encode_node(&n->children[i], &child);
+		if (r >= 0)
+			r = proto__append(arr, child);
+	}
+	if (r < 0) {
+		json_object_put(arr);
+		return r;
+	}
+	return proto__add(o, "nodes", arr);
+}
+
+static int encode_node(const struct proto_node *n, struct json_object **ret)
+{
+	struct json_object *o = json_object_new_object(), *a;
+	int r;
+
+	if (!o)
+		return -ENOMEM;
+	r = proto__add_string(o, "id", n->id);
+	if (r >= 0)
+		r = proto__add_string(o, "kind", proto_node_kind_name(n->kind));
+	if (r >= 0 && n->n_after > 0) {
+		a = json_object_new_array();
+		r = a ? 0 : -ENOMEM;
+		for (size_t i = 0; i < n->n_after && r >= 0; i++)
+			r = proto__append(a, json_object_new_string(
+						     n->parent->children[n->after[i]].id));
+		if (r >= 0)
+			r = proto__add(o, "after", a);
+		else
+			json_object_put(a);
+	}
+	if (r >= 0 && n->always)
+		r = proto__add_bool(o, "always", true);
+	switch (n->kind) {
+	case PROTO_NODE_EXEC:
+		a = r >= 0 ? json_object_new_array() : NULL;
+		if (r >= 0 && !a)
+			r = -ENOMEM;
+		for (size_t i = 0; i < n->n_argv && r >= 0; i++)
+			r = proto__append(a, json_object_new_string(n->argv[i]));
+		if (r >= 0)
+			r = proto__add(o, "argv", a);
+		else
+			json_object_put(a);
+		if (r >= 0 && n->n_env > 0) {
+			a = json_object_new_object();
+			r = a ? 0 : -ENOMEM;
+			for (size_t i = 0; i < n->n_env && r >= 0; i++) {
+				const char *eq = strchr(n->env[i], '=');
+				char *key = xstrndup(n->env[i], (size_t)(eq - n->env[i]));
+
+				r = key ? proto__add_string(a, key, eq + 1) : -ENOMEM;
+				free(key);
+			}
+			if (r >= 0)
+				r = proto__add(o, "env", a);
+			else
+				json_object_put(a);
+		}
+		if (r >= 0 && n->cwd)
+			r = proto__add_string(o, "cwd", n->cwd);
+		if (r >= 0 && n->timeout_ms >= 0)
+			r = proto__add_int(o, "timeout_ms", n->timeout_ms);
+		if (r >= 0)
+			r = proto__add_int(o, "grace_ms", n->grace_ms);
+		break;
+	case PROTO_NODE_TASK:
+	case PROTO_NODE_BLOCKING:
+		if (r >= 0)
+			r = proto__add_string(o, "fn", proto_fn_name(n->fn));
+		if (r >= 0)
+			r = encode_args(n, o);
+		if (r >= 0 && n->timeout_ms >= 0)
+			r = proto__add_int(o, "timeout_ms", n->timeout_ms);
+		break;
+	case PROTO_NODE_SCOPE:
+		if (r >= 0)
+			r = encode_scope_fields(n, o);
+		break;
+	}
+	if (r < 0) {
+		json_object_put(o);
+		return r;
+	}
+	*ret = o;
+	return 0;
+}
+
+int proto_graph_encode(const struct proto_graph *g, struct json_object **ret)
+{
+	struct json_object *o = json_object_new_object();
+	int r = 0;
+
+	if (!o)
+		return -ENOMEM;
+	if (g->name && g->name[0])
+		r = proto__add_string(o, "name", g->name);
+	if (r >= 0)
+		r = encode_scope_fields(&g->root, o);
+	if (r < 0) {
+		json_object_put(o);
+		return -ENOMEM;
+	}
+	*ret = o;
+	return 0;
+}
+
+const struct proto_node *proto_graph_find(const struct proto_graph *g, const char *path)
+{
+	const struct proto_node *n = &g->root;
+	const char *p = path;
+
+	if (!p)
+		return NULL;
+	if (*p == '/')
+		p++;
+	while (*p) {
+		const char *slash = strchr(p, '/');
+		size_t len = slash ? (size_t)(slash - p) : strlen(p);
+		const struct proto_node *next = NULL;
+
+		for (size_t i = 0; i < n->n_children; i++)
+			if (strlen(n->children[i].id) == len &&
+			    memcmp(n->children[i].id, p, len) == 0) {
+				next = &n->children[i];
+				break;
+			}
+		if (!next)
+			return NULL;
+		n = next;
+		if (!slash)
+			break;
+		p = slash + 1;
+		if (!*p)
+			return NULL; /* trailing '/' */
+	}
+	return n;
+}
+
+static int walk(const struct proto_node *n, int (*fn)(const struct proto_node *, void *),
+		void *userdata)
+{
+	int r = fn(n, userdata);
+
+	for (size_t i = 0; i < n->n_children && r == 0; i++)
+		r = walk(&n->children[i], fn, userdata);
+	return r;
+}
+
+int proto_graph_walk(const struct proto_graph *g,
+		     int (*fn)(const struct proto_node *node, void *userdata), void *userdata)
+{
+	return walk(&g->root, fn, userdata);
+}

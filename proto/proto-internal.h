@@ -1,0 +1,40 @@
+/*
+ * proto-internal.h - helpers shared by the proto-*.c files, not part of
+ * the library's interface (daemon/ and client/ must not include it).
+ *
+ * They wrap the json-c calls whose failure modes are easy to get wrong:
+ * json_object_object_add() and json_object_array_add() do not free the
+ * value when they fail, and the constructors return NULL on ENOMEM.  Each
+ * helper here steals its value argument whatever happens and turns every
+ * failure into -ENOMEM, so building a message is a straight line of
+ * `r = proto__add(...); if (r < 0) goto fail;`.
+ */
+#ifndef COOPD_PROTO_INTERNAL_H
+#define COOPD_PROTO_INTERNAL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <json-c/json.h>
+
+/* Adds val (stolen, may be NULL meaning a failed constructor) under key. */
+int proto__add(struct json_object *obj, const char *key, struct json_object *val);
+int proto__add_string(struct json_object *obj, const char *key, const char *s);
+int proto__add_string_len(struct json_object *obj, const char *key, const char *s, size_t len);
+int proto__add_int(struct json_object *obj, const char *key, int64_t v);
+int proto__add_bool(struct json_object *obj, const char *key, bool v);
+/* Appends val (stolen) to an array. */
+int proto__append(struct json_object *arr, struct json_object *val);
+
+/* Parses text with a strict tokener limited to depth (UTF-8 validated,
+ * no trailing garbage).  Returns the object or NULL with err filled:
+ * PROTO_ERR_INVALID_REQUEST for too deep, PROTO_ERR_PARSE otherwise. */
+struct proto_error;
+struct json_object *proto__parse(const char *text, size_t len, unsigned depth,
+				 struct proto_error *err);
+
+/* True if the string object contains a NUL byte. */
+bool proto__has_nul(struct json_object *s);
+
+#endif /* COOPD_PROTO_INTERNAL_H */

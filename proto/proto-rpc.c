@@ -1,0 +1,400 @@
+/*
+ * proto-rpc.c - JSON-RPC 2.0 envelopes: decoding requests (daemon side)
+ * and responses (client side), encoding lines in both directions.
+ *
+ * The envelope is checked here and only here: "jsonrpc", "method", "id",
+ * "params" and nothing else.  What is inside params is the business of the
+ * per-method decoders in proto-params.c, which the daemon's dispatcher calls
+ * once it knows the method.  A request that fails the envelope check still
+ * yields its id when one could be read, because JSON-RPC wants the error
+ * answer to carry it.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "proto-internal.h"
+#include "proto-rpc.h"
+
+static const char *const method_names[PROTO_M__MAX] = {
+	[PROTO_M_VERSION] = PROTO_METHOD_VERSION, [PROTO_M_PING] = PROTO_METHOD_PING,
+	[PROTO_M_SUBMIT] = PROTO_METHOD_SUBMIT,   [PROTO_M_STATUS] = PROTO_METHOD_STATUS,
+	[PROTO_M_LIST] = PROTO_METHOD_LIST,       [PROTO_M_CANCEL] = PROTO_METHOD_CANCEL,
+	[PROTO_M_WAIT] = PROTO_METHOD_WAIT,       [PROTO_M_LOGS] = PROTO_METHOD_LOGS,
+	[PROTO_M_WATCH] = PROTO_METHOD_WATCH,     [PROTO_M_STATS] = PROTO_METHOD_STATS,
+	[PROTO_M_METRICS] = PROTO_METHOD_METRICS,
+};
+
+const char *proto_method_name(enum proto_method m)
+{
+	return m >= 0 && m < PROTO_M__MAX ? method_names[m] : NULL;
+}
+
+enum proto_method proto_method_from_name(const char *name)
+{
+	if (!name)
+		return PROTO_M_UNKNOWN;
+	for (int i = 0; i < PROTO_M__MAX; i++)
+		if (strcmp(method_names[i], name) == 0)
+			return (enum proto_method)i;
+	return PROTO_M_UNKNOWN;
+}
+
+static const char *const request_keys[] = { "jsonrpc", "method", "params", "id", NULL };
+
+int proto_request_parse(const char *line, size_t len, const struct proto_limits *lim,
+			struct proto_request *ret, struct proto_error *err)
+{
+	struct proto_limits deflim;
+	struct json_object *msg, *v;
+	const char *s;
+
+	memset(ret, 0, sizeof(*ret));
+	ret->method_id = PROTO_M_UNKNOWN;
+	proto_error_clear(err);
+	if (!lim) {
+		proto_limits_default(&deflim);
+		lim = &deflim;
+	}
+	if (len > lim->max_request)
+		return proto_error_set(err, PROTO_ERR_INVALID_REQUEST, NULL,
+				       "message too large (%zu bytes, limit %zu)", len,
+				       lim->max_request);
+	msg = proto__parse(line, len, lim->max_json_depth, err);
+	if (!msg)
+		return err && err->code == PROTO_ERR_INTERNAL ? -ENOMEM : -EINVAL;
+	ret->msg = msg;
+	if (json_object_is_type(msg, json_type_array))
+		return proto_error_set(err, PROTO_ERR_INVALID_REQUEST, NULL,
+				       "batch requests are not supported");
+	if (!json_object_is_type(msg, json_type_object))
+		return proto_error_set(err, PROTO_ERR_INVALID_REQUEST, NULL,
+				       "expected an object");
+
+	/* The id first, so that every later error can be answered with it. */
+	if (json_object_object_get_ex(msg, "id", &v)) {
+		if (v && !json_object_is_type(v, json_type_int) &&
+		    !json_object_is_type(v, json_type_string))
+			return proto_error_set(err, PROTO_ERR_INVALID_REQUEST, "id",
+					       "expected an integer, a string or null");
+		ret->id = v;
+		ret->has_id = true;
+	}
+	if (!json_object_object_get_ex(msg, "jsonrpc", &v) ||
+	    !json_object_is_type(v, json_type_string) ||
+	    strcmp(json_object_get_string(v), PROTO_JSONRPC) != 0)
+		return proto_error_set(err, PROTO_ERR_INVALID_REQUEST, "jsonrpc",
+				       "expected \"" PROTO_JSONRPC "\"");
+	if (!json_object_object_get_ex(msg, "method", &v))
+		return proto_error_set(err, PROTO_ERR_INVALID_REQUEST, "method",
+				       "missing required field");
+	if (!json_object_is_type(v, json_type_string))
+		return proto_error_set(err, PROTO_ERR_INVALID_REQUEST, "method",
+				       "expected a string");
+	if (proto__has_nul(v))
+		return proto_error_set(err, PROTO_ERR_INVALID_REQUEST, "method",
+				       "string contains a NUL character");
+	s = json_object_get_string(v);
+	if (proto_json_check_keys(msg, "", request_keys, PROTO_ERR_INVALID_REQUEST, err) < 0)
+		return -EINVAL;
+	ret->method = s;
+	ret->method_id = proto_method_from_name(s);
+	if (json_object_object_get_ex(msg, "params", &v)) {
+		if (!json_object_is_type(v, json_type_object))
+			return proto_error_set(err, PROTO_ERR_INVALID_PARAMS, "params",
+					       "expected an object");
+		ret->params = v;
+	}
+	return 0;
+}
+
+void proto_request_free(struct proto_request *req)
+{
+	if (!req)
+		return;
+	json_object_put(req->msg);
+	memset(req, 0, sizeof(*req));
+	req->method_id = PROTO_M_UNKNOWN;
+}
+
+int proto_json_line(struct json_object *obj, char **ret_line, size_t *ret_len)
+{
+	const char *s;
+	size_t len;
+	char *line;
+
+	s = json_object_to_json_string_length(
+		obj, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE, &len);
+	if (!s || len > SIZE_MAX - 2)
+		return -ENOMEM;
+	line = malloc(len + 2);
+	if (!line)
+		return -ENOMEM;
+	memcpy(line, s, len);
+	line[len] = '\n';
+	line[len + 1] = '\0';
+	*ret_line = line;
+	*ret_len = len + 1;
+	return 0;
+}
+
+/* Serialises msg (consumed) to a line. */
+static int finish_line(struct json_object *msg, char **ret_line, size_t *ret_len)
+{
+	int r = proto_json_line(msg, ret_line, ret_len);
+
+	json_object_put(msg);
+	return r;
+}
+
+static struct json_object *envelope(void)
+{
+	struct json_object *msg = json_object_new_object();
+
+	if (msg && proto__add_string(msg, "jsonrpc", PROTO_JSONRPC) < 0) {
+		json_object_put(msg);
+		return NULL;
+	}
+	return msg;
+}
+
+int proto_request_line(const char *method, struct json_object *params, int64_t id,
+		       char **ret_line, size_t *ret_len)
+{
+	struct json_object *msg = envelope();
+
+	if (!msg || proto__add_string(msg, "method", method) < 0)
+		goto fail;
+	if (params) {
+		struct json_object *p = params;
+
+		params = NULL;
+		if (proto__add(msg, "params", p) < 0)
+			goto fail;
+	}
+	if (proto__add_int(msg, "id", id) < 0)
+		goto fail;
+	return finish_line(msg, ret_line, ret_len);
+fail:
+	json_object_put(params);
+	json_object_put(msg);
+	return -ENOMEM;
+}
+
+/* Adds "id": a new reference to id, or null. */
+static int add_id(struct json_object *msg, struct json_object *id)
+{
+	if (!id)
+		return json_object_object_add(msg, "id", NULL) < 0 ? -ENOMEM : 0;
+	return proto__add(msg, "id", json_object_get(id));
+}
+
+int proto_result_line(struct json_object *id, struct json_object *result, char **ret_line,
+		      size_t *ret_len)
+{
+	struct json_object *msg = envelope();
+
+	if (!result)
+		result = json_object_new_object();
+	if (!msg || !result)
+		goto fail;
+	if (add_id(msg, id) < 0) {
+		json_object_put(result);
+		goto fail_msg;
+	}
+	if (proto__add(msg, "result", result) < 0)
+		goto fail_msg;
+	return finish_line(msg, ret_line, ret_len);
+fail:
+	json_object_put(result);
+fail_msg:
+	json_object_put(msg);
+	return -ENOMEM;
+}
+
+int proto_error_line(struct json_object *id, const struct proto_error *err, char **ret_line,
+		     size_t *ret_len)
+{
+	struct json_object *msg = envelope(), *e = NULL, *data = NULL;
+	int code = err && err->code ? err->code : PROTO_ERR_INTERNAL;
+
+	if (!msg || add_id(msg, id) < 0)
+		goto fail;
+	e = json_object_new_object();
+	if (!e)
+		goto fail;
+	if (proto__add_int(e, "code", code) < 0 ||
+	    proto__add_string(e, "message", err && err->reason[0] ? err->reason
+								  : proto_error_message(code)) < 0)
+		goto fail;
+	if (err && err->reason[0]) {
+		data = json_object_new_object();
+		if (!data)
+			goto fail;
+		if (err->path[0] && proto__add_string(data, "path", err->path) < 0)
+			goto fail;
+		if (proto__add_string(data, "reason", err->reason) < 0)
+			goto fail;
+		if (proto__add(e, "data", data) < 0) {
+			data = NULL;
+			goto fail;
+		}
+		data = NULL;
+	}
+	if (proto__add(msg, "error", e) < 0) {
+		e = NULL;
+		goto fail;
+	}
+	return finish_line(msg, ret_line, ret_len);
+fail:
+	json_object_put(data);
+	json_object_put(e);
+	json_object_put(msg);
+	return -ENOMEM;
+}
+
+int proto_notification_line(const char *method, struct json_object *params, char **ret_line,
+			    size_t *ret_len)
+{
+	struct json_object *msg = envelope();
+
+	if (!params)
+		params = json_object_new_object();
+	if (!msg || !params || proto__add_string(msg, "method", method) < 0)
+		goto fail;
+	if (proto__add(msg, "params", params) < 0) {
+		params = NULL;
+		goto fail;
+	}
+	return finish_line(msg, ret_line, ret_len);
+fail:
+	json_object_put(params);
+	json_object_put(msg);
+	return -ENOMEM;
+}
+
+/* Copies an optional string member of the error data into buf. */
+static int error_data_string(struct json_object *data, const char *key, char *buf, size_t size,
+			     struct proto_error *err)
+{
+	const char *s = NULL;
+	int r;
+
+	r = proto_json_get_string(data, "error.data", key, false, SIZE_MAX, &s, NULL, err);
+	if (r <= 0)
+		return r;
+	if (strlen(s) >= size) {
+		memcpy(buf, s, size - 4);
+		memcpy(buf + size - 4, "...", 4);
+	} else {
+		memcpy(buf, s, strlen(s) + 1);
+	}
+	return 1;
+}
+
+int proto_response_parse(const char *line, size_t len, const struct proto_limits *lim,
+			 struct proto_response *ret, struct proto_error *err)
+{
+	struct proto_limits deflim;
+	struct json_object *msg, *v, *e, *data;
+	bool has_method;
+	int r;
+
+	memset(ret, 0, sizeof(*ret));
+	proto_error_clear(err);
+	if (!lim) {
+		proto_limits_default(&deflim);
+		lim = &deflim;
+	}
+	msg = proto__parse(line, len, lim->max_json_depth, err);
+	if (!msg)
+		return err && err->code == PROTO_ERR_INTERNAL ? -ENOMEM : -EINVAL;
+	ret->msg = msg;
+	if (!json_object_is_type(msg, json_type_object))
+		return proto_error_set(err, PROTO_ERR_INVALID_REQUEST, NULL, "expected an object");
+	if (!json_object_object_get_ex(msg, "jsonrpc", &v) ||
+	    !json_object_is_type(v, json_type_string) ||
+	    strcmp(json_object_get_string(v), PROTO_JSONRPC) != 0)
+		return proto_error_set(err, PROTO_ERR_INVALID_REQUEST, "jsonrpc",
+				       "expected \"" PROTO_JSONRPC "\"");
+	has_method = json_object_object_get_ex(msg, "method", &v);
+	if (has_method && !json_object_object_get_ex(msg, "id", NULL)) {
+		if (!json_object_is_type(v, json_type_string))
+			return proto_error_set(err, PROTO_ERR_INVALID_REQUEST, "method",
+					       "expected a string");
+		ret->kind = PROTO_RESP_NOTIFICATION;
+		ret->method = json_object_get_string(v);
+		r = proto_json_get(msg, "", "params", PROTO_J_OBJECT, false, &ret->params, err);
+		return r < 0 ? r : 0;
+	}
+	if (!json_object_object_get_ex(msg, "id", &v))
+		return proto_error_set(err, PROTO_ERR_INVALID_REQUEST, "id",
+				       "missing required field");
+	if (v && json_object_is_type(v, json_type_int)) {
+		ret->has_id = true;
+		ret->id = json_object_get_int64(v);
+	} else if (v && json_object_is_type(v, json_type_string)) {
+		ret->has_id = true;
+		ret->id = -1;
+	} else if (v) {
+		return proto_error_set(err, PROTO_ERR_INVALID_REQUEST, "id",
+				       "expected an integer, a string or null");
+	}
+	r = proto_json_get(msg, "", "error", PROTO_J_OBJECT, false, &e, err);
+	if (r < 0)
+		return r;
+	if (r == 0) {
+		r = proto_json_get(msg, "", "result", PROTO_J_ANY, true, &ret->result, err);
+		if (r < 0)
+			return r;
+		ret->kind = PROTO_RESP_RESULT;
+		return 0;
+	}
+	if (json_object_object_get_ex(msg, "result", NULL))
+		return proto_error_set(err, PROTO_ERR_INVALID_REQUEST, "result",
+				       "both result and error present");
+	ret->kind = PROTO_RESP_ERROR;
+	{
+		int64_t code;
+
+		r = proto_json_get_int(e, "error", "code", true, INT32_MIN, INT32_MAX, &code, err);
+		if (r < 0)
+			return r;
+		ret->error.code = (int)code;
+	}
+	r = proto_json_get_string(e, "error", "message", true, SIZE_MAX, &ret->error_message,
+				  NULL, err);
+	if (r < 0)
+		return r;
+	r = proto_json_get(e, "error", "data", PROTO_J_OBJECT, false, &data, err);
+	if (r < 0)
+		return r;
+	if (r > 0) {
+		r = error_data_string(data, "path", ret->error.path, sizeof(ret->error.path), err);
+		if (r < 0)
+			return r;
+		r = error_data_string(data, "reason", ret->error.reason,
+				      sizeof(ret->error.reason), err);
+		if (r < 0)
+			return r;
+	}
+	if (!ret->error.reason[0]) {
+		size_t n = strlen(ret->error_message);
+
+		if (n >= sizeof(ret->error.reason))
+			n = sizeof(ret->error.reason) - 1;
+		memcpy(ret->error.reason, ret->error_message, n);
+		ret->error.reason[n] = '\0';
+	}
+	return 0;
+}
+
+void proto_response_free(struct proto_response *resp)
+{
+	if (!resp)
+		return;
+	json_object_put(resp->msg);
+	memset(resp, 0, sizeof(*resp));
+}
