@@ -1,0 +1,475 @@
+/*
+ * cmd-run.c - `coopctl run [--timeout D] [--name N] [--env NAME=VALUE]...
+ * -- CMD [ARG...]`.
+ *
+ * The quick way to run one command under coopd: builds a graph of one exec
+ * node (argv as given, no shell; the working directory is coopctl's), submits
+ * it, copies the job's stdout and stderr to coopctl's own as they come, and
+ * exits with the command's status (128 + N when a signal N ended it, 1 when
+ * it was cancelled or could not start, with a message).  Ctrl-C (SIGINT) or
+ * SIGTERM cancels the graph with reason "client" and still waits for it to
+ * settle, so nothing is left running; a second one gives up waiting.
+ *
+ * The protocol has no push for log data, so while the job runs coopctl asks
+ * for new output and, when there is none, parks in the daemon's `wait` with
+ * a short timeout_ms: the answer comes when the graph settles or the time is
+ * up, so settling is seen at once and idle polling stays cheap.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <libgen.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <json-c/json.h>
+
+#include "client-conn.h"
+#include "client-output.h"
+#include "coopctl.h"
+#include "proto-rpc.h"
+
+/* How long one idle `wait` parks while the job runs. */
+#define RUN_IDLE_MS 100
+/* The node's id in the one-node graph. */
+#define RUN_NODE "run"
+
+int cmd_run_parse(int argc, char **argv, struct cmd_run_args *ret, FILE *err)
+{
+	static const struct option opts[] = {
+		{ "timeout", required_argument, NULL, 't' },
+		{ "name", required_argument, NULL, 'n' },
+		{ "env", required_argument, NULL, 'e' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct cmd_run_args a = { 0 };
+	int ch;
+
+	optind = 0;
+	opterr = 0;
+	/* '+': the command's own options are not ours, even without "--". */
+	while ((ch = getopt_long(argc, argv, "+:t:n:e:h", opts, NULL)) != -1) {
+		switch (ch) {
+		case 't':
+			if (output_duration_parse(optarg, &a.timeout_ms) < 0) {
+				fprintf(err, "coopctl run: invalid duration '%s' (e.g. 500ms, 5s, 2m)\n",
+					optarg);
+				goto fail;
+			}
+			break;
+		case 'n':
+			if (!*optarg) {
+				fprintf(err, "coopctl run: --name needs a non-empty name\n");
+				goto fail;
+			}
+			a.name = optarg;
+			break;
+		case 'e': {
+			char **env;
+			const char *eq = strchr(optarg, '=');
+			if (!eq || eq == optarg) {
+				fprintf(err, "coopctl run: --env takes NAME=VALUE, not '%s'\n", optarg);
+				goto fail;
+			}
+			env = realloc(a.env, sizeof(*env) * (size_t)(a.n_env + 2));
+			if (!env) {
+				fprintf(err, "coopctl run: %s\n", strerror(ENOMEM));
+				goto fail;
+			}
+			a.env = env;
+			a.env[a.n_env++] = optarg;
+			a.env[a.n_env] = NULL;
+			break;
+		}
+		case 'h':
+			free(a.env);
+			return 1;
+		default:
+			cmd_opt_error(err, "run", ch, argv);
+			goto fail;
+		}
+	}
+	if (optind >= argc) {
+		fprintf(err, "coopctl run: a command is needed after --\n");
+		goto fail;
+	}
+	if (!*argv[optind]) {
+		fprintf(err, "coopctl run: the command is an empty string\n");
+		goto fail;
+	}
+	a.argv = argv + optind;
+	a.argc = argc - optind;
+	*ret = a;
+	return 0;
+fail:
+	free(a.env);
+	return -EINVAL;
+}
+
+void cmd_run_args_free(struct cmd_run_args *a)
+{
+	free(a->env);
+	a->env = NULL;
+	a->n_env = 0;
+}
+
+static int run_add(struct json_object *obj, const char *key, struct json_object *val)
+{
+	if (!val)
+		return -ENOMEM;
+	if (json_object_object_add(obj, key, val) < 0) {
+		json_object_put(val);
+		return -ENOMEM;
+	}
+	return 0;
+}
+
+/* The one-node graph. */
+static int run_graph(const struct cmd_run_args *a, struct json_object **ret)
+{
+	struct json_object *graph = json_object_new_object(), *nodes = NULL, *node = NULL,
+			   *argv = NULL, *env = NULL;
+	char *base = NULL, *cwd = NULL;
+	int r = -ENOMEM;
+
+	if (!graph)
+		return -ENOMEM;
+	if (a->name) {
+		r = run_add(graph, "name", json_object_new_string(a->name));
+	} else {
+		base = strdup(a->argv[0]);
+		r = base ? run_add(graph, "name", json_object_new_string(basename(base))) : -ENOMEM;
+	}
+	if (r < 0)
+		goto out;
+	node = json_object_new_object();
+	if (!node || run_add(node, "id", json_object_new_string(RUN_NODE)) < 0 ||
+	    run_add(node, "kind", json_object_new_string("exec")) < 0)
+		goto fail_node;
+	argv = json_object_new_array();
+	if (!argv)
+		goto fail_node;
+	for (int i = 0; i < a->argc; i++) {
+		struct json_object *s = json_object_new_string(a->argv[i]);
+		if (!s || json_object_array_add(argv, s) < 0) {
+			json_object_put(s);
+			json_object_put(argv);
+			goto fail_node;
+		}
+	}
+	if (run_add(node, "argv", argv) < 0)
+		goto fail_node;
+	cwd = getcwd(NULL, 0);
+	if (cwd && run_add(node, "cwd", json_object_new_string(cwd)) < 0)
+		goto fail_node;
+	if (a->n_env > 0) {
+		env = json_object_new_object();
+		if (!env)
+			goto fail_node;
+		for (int i = 0; i < a->n_env; i++) {
+			const char *eq = strchr(a->env[i], '=');
+			char *key = strndup(a->env[i], (size_t)(eq - a->env[i]));
+			struct json_object *v = json_object_new_string(eq + 1);
+			int ar = key && v ? json_object_object_add(env, key, v) : -1;
+			free(key);
+			if (ar < 0) {
+				json_object_put(v);
+				json_object_put(env);
+				goto fail_node;
+			}
+		}
+		if (run_add(node, "env", env) < 0)
+			goto fail_node;
+	}
+	if (a->timeout_ms > 0 &&
+	    run_add(node, "timeout_ms", json_object_new_int64((int64_t)a->timeout_ms)) < 0)
+		goto fail_node;
+	nodes = json_object_new_array();
+	if (!nodes || json_object_array_add(nodes, node) < 0) {
+		json_object_put(nodes);
+		goto fail_node;
+	}
+	node = NULL;
+	r = run_add(graph, "nodes", nodes);
+	if (r < 0)
+		goto out;
+	*ret = graph;
+	graph = NULL;
+	r = 0;
+	goto out;
+fail_node:
+	json_object_put(node);
+	r = -ENOMEM;
+out:
+	free(base);
+	free(cwd);
+	json_object_put(graph);
+	return r;
+}
+
+static volatile sig_atomic_t run_interrupts;
+
+static void run_on_signal(int sig)
+{
+	(void)sig;
+	run_interrupts++;
+	client_conn_interrupted = 1;
+}
+
+struct run_stream {
+	const char *node;
+	bool is_stderr;
+	int64_t offset;
+	bool eof;
+	FILE *out;
+};
+
+/* One `logs` request; writes what came.  Returns 0 (with *ret_got set to
+ * whether there were bytes) or an exit code. */
+static int run_fetch(struct coopctl *c, const char *id, struct run_stream *s, bool *ret_got)
+{
+	struct proto_logs_params p = {
+		.id = id,
+		.node = s->node,
+		.stream = s->is_stderr ? PROTO_STREAM_STDERR : PROTO_STREAM_STDOUT,
+		.offset = s->offset,
+	};
+	struct json_object *params = NULL, *result = NULL;
+	struct proto_logs_result lr;
+	struct proto_error perr;
+	int r;
+
+	*ret_got = false;
+	if (proto_logs_params_encode(&p, &params) < 0) {
+		coopctl_err(c, "%s", strerror(ENOMEM));
+		return COOPCTL_EXIT_FAILED;
+	}
+	r = coopctl_call(c, "logs", params, &result);
+	if (r != 0)
+		return r;
+	proto_error_clear(&perr);
+	if (proto_logs_result_decode(result, &lr, &perr) < 0) {
+		coopctl_err(c, "unexpected logs answer: %s: %s", perr.path, perr.reason);
+		json_object_put(result);
+		return COOPCTL_EXIT_FAILED;
+	}
+	if (lr.data_len > 0) {
+		(void)fwrite(lr.data, 1, lr.data_len, s->out);
+		fflush(s->out);
+		*ret_got = true;
+	}
+	if (lr.next_offset > s->offset)
+		s->offset = lr.next_offset;
+	s->eof = lr.eof;
+	json_object_put(result);
+	return 0;
+}
+
+/* Sends cancel for the graph, once. */
+static void run_cancel(struct coopctl *c, const char *id)
+{
+	struct proto_cancel_params p = { .id = id, .reason = "client" };
+	struct json_object *params = NULL, *result = NULL;
+
+	coopctl_err(c, "interrupted: cancelling %s (again to stop waiting)", id);
+	if (proto_cancel_params_encode(&p, &params) == 0 &&
+	    coopctl_call(c, "cancel", params, &result) == 0)
+		json_object_put(result);
+}
+
+static const char *run_str(struct json_object *obj, const char *key)
+{
+	struct json_object *v = NULL;
+
+	if (obj && json_object_object_get_ex(obj, key, &v) && json_object_is_type(v, json_type_string))
+		return json_object_get_string(v);
+	return NULL;
+}
+
+/* The exit status of `run` from the final status of its graph. */
+static int run_exit_status(struct coopctl *c, struct json_object *status)
+{
+	struct json_object *root = NULL, *nodes = NULL, *node = NULL, *v = NULL, *cancel = NULL;
+	const char *state = run_str(status, "state"), *nstate;
+
+	if (json_object_object_get_ex(status, "root", &root) &&
+	    json_object_object_get_ex(root, "nodes", &nodes) &&
+	    json_object_is_type(nodes, json_type_array) && json_object_array_length(nodes) > 0)
+		node = json_object_array_get_idx(nodes, 0);
+	nstate = run_str(node, "state");
+	if (!nstate)
+		nstate = state;
+	if (nstate && strcmp(nstate, "succeeded") == 0)
+		return 0;
+	if (node && json_object_object_get_ex(node, "cancel", &cancel) &&
+	    json_object_is_type(cancel, json_type_object)) {
+		const char *reason = run_str(cancel, "reason");
+		coopctl_err(c, "%s (%s)", nstate ? nstate : "cancelled", reason ? reason : "?");
+		return COOPCTL_EXIT_FAILED;
+	}
+	if (node && json_object_object_get_ex(node, "exit_code", &v) &&
+	    json_object_is_type(v, json_type_int)) {
+		int code = (int)json_object_get_int64(v);
+		if (code > 0 && code < 256)
+			return code;
+	}
+	if (node && json_object_object_get_ex(node, "signal", &v) && v) {
+		int sig = 0;
+		if (json_object_is_type(v, json_type_int))
+			sig = (int)json_object_get_int64(v);
+		else if (json_object_is_type(v, json_type_string)) {
+			const char *name = json_object_get_string(v);
+			if (strncmp(name, "SIG", 3) == 0)
+				name += 3;
+			for (int i = 1; i < 65; i++) {
+				const char *abbrev = sigabbrev_np(i);
+				if (abbrev && strcmp(abbrev, name) == 0)
+					sig = i;
+			}
+		}
+		if (sig > 0 && sig < 128) {
+			coopctl_err(c, "killed by SIG%s", sigabbrev_np(sig) ? sigabbrev_np(sig) : "?");
+			return 128 + sig;
+		}
+	}
+	if (node && json_object_object_get_ex(node, "error", &v) &&
+	    json_object_is_type(v, json_type_string)) {
+		coopctl_err(c, "%s", json_object_get_string(v));
+		return COOPCTL_EXIT_FAILED;
+	}
+	coopctl_err(c, "the job ended %s", nstate ? nstate : "in an unknown state");
+	return COOPCTL_EXIT_FAILED;
+}
+
+static int cmd_run_exec(struct coopctl *c, int argc, char **argv)
+{
+	struct cmd_run_args a;
+	struct json_object *graph = NULL, *params = NULL, *result = NULL, *status = NULL;
+	struct proto_submit_params sp;
+	struct proto_submit_result sres;
+	struct proto_error perr;
+	struct run_stream streams[2] = {
+		{ .node = RUN_NODE, .is_stderr = false, .out = stdout },
+		{ .node = RUN_NODE, .is_stderr = true, .out = stderr },
+	};
+	struct sigaction sa = { .sa_handler = run_on_signal };
+	char *id = NULL;
+	bool settled = false, cancelled = false;
+	int r;
+
+	r = coopctl_parsed(&cmd_run_entry, cmd_run_parse(argc, argv, &a, stderr));
+	if (r >= 0)
+		return r;
+	r = run_graph(&a, &graph);
+	cmd_run_args_free(&a);
+	if (r < 0) {
+		coopctl_err(c, "%s", strerror(-r));
+		return COOPCTL_EXIT_FAILED;
+	}
+	sp.graph = graph;
+	r = proto_submit_params_encode(&sp, &params);
+	json_object_put(graph);
+	if (r < 0) {
+		coopctl_err(c, "%s", strerror(-r));
+		return COOPCTL_EXIT_FAILED;
+	}
+	r = coopctl_call(c, "submit", params, &result);
+	if (r != 0)
+		return r;
+	proto_error_clear(&perr);
+	if (proto_submit_result_decode(result, &sres, &perr) < 0 || !(id = strdup(sres.id))) {
+		coopctl_err(c, "unexpected submit answer: %s", perr.reason);
+		json_object_put(result);
+		return COOPCTL_EXIT_FAILED;
+	}
+	json_object_put(result);
+
+	sigemptyset(&sa.sa_mask);
+	(void)sigaction(SIGINT, &sa, NULL);
+	(void)sigaction(SIGTERM, &sa, NULL);
+
+	/* With --json only the final status is printed; the output stays
+	 * with the daemon (coopctl logs ID run). */
+	while (!settled) {
+		bool got = false;
+
+		for (int i = 0; !c->json && i < 2; i++) {
+			bool g;
+			if (streams[i].eof)
+				continue;
+			r = run_fetch(c, id, &streams[i], &g);
+			if (r == COOPCTL_EXIT_UNREACHABLE || (r != 0 && !run_interrupts))
+				goto out;
+			got = got || g;
+		}
+		if (run_interrupts >= 2) {
+			r = 130;
+			goto out;
+		}
+		if (run_interrupts && !cancelled) {
+			client_conn_interrupted = 0;
+			run_cancel(c, id);
+			cancelled = true;
+		}
+		if (got)
+			continue;
+		{
+			struct proto_wait_params wp = {
+				.id = id, .has_timeout_ms = true, .timeout_ms = RUN_IDLE_MS, .summary = true
+			};
+			const char *state;
+
+			if (proto_wait_params_encode(&wp, &params) < 0) {
+				r = COOPCTL_EXIT_FAILED;
+				goto out;
+			}
+			r = coopctl_call(c, "wait", params, &status);
+			if (r != 0) {
+				if (run_interrupts && r != COOPCTL_EXIT_UNREACHABLE)
+					continue;
+				goto out;
+			}
+			state = run_str(status, "state");
+			settled = output_state_is_final(state);
+			json_object_put(status);
+			status = NULL;
+		}
+	}
+	/* Whatever is left of the output. */
+	for (int i = 0; !c->json && i < 2; i++) {
+		bool g = true;
+		while (g && !streams[i].eof) {
+			r = run_fetch(c, id, &streams[i], &g);
+			if (r != 0)
+				goto out;
+		}
+	}
+	{
+		struct proto_status_params stp = { .id = id };
+		if (proto_status_params_encode(&stp, &params) < 0) {
+			r = COOPCTL_EXIT_FAILED;
+			goto out;
+		}
+		r = coopctl_call(c, "status", params, &status);
+		if (r != 0)
+			goto out;
+	}
+	if (c->json)
+		coopctl_print_json(c, status);
+	r = run_exit_status(c, status);
+	json_object_put(status);
+out:
+	free(id);
+	return r;
+}
+
+const struct cmd_entry cmd_run_entry = {
+	.name = "run",
+	.usage = "[--timeout D] [--name N] [--env NAME=VALUE]... -- CMD [ARG...]",
+	.summary = "run one command as a job; show its output, exit with its status",
+	.exec = cmd_run_exec,
+};

@@ -1,0 +1,323 @@
+/*
+ * cmd-wait.c - `coopctl wait ID [--timeout D]`, and the follower that
+ * `submit --wait/--follow` and `cancel --wait` share.
+ *
+ * On a terminal the follower draws a progress bar from summary statuses;
+ * otherwise it prints a plain line whenever the counts change (at most one
+ * a second), or, for `submit --follow`, one line per state change from a
+ * watch subscription.  It never sleeps: progress comes from the daemon's
+ * `wait` with a short timeout_ms, which answers as soon as the graph
+ * settles or when the time is up, whichever comes first.  Once the graph
+ * has settled the outcome is printed (the final status verbatim with
+ * --json) and, for a graph that did not succeed and is small enough, its
+ * status tree, so the failed node is on screen.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <json-c/json.h>
+
+#include "client-conn.h"
+#include "client-output.h"
+#include "coopctl.h"
+#include "proto-rpc.h"
+
+/* Progress refresh on a terminal, and for plain lines. */
+#define WAIT_BAR_INTERVAL_MS 200
+#define WAIT_LINE_INTERVAL_MS 1000
+/* A graph that did not succeed gets its tree printed up to this size. */
+#define WAIT_TREE_MAX_NODES 200
+
+int cmd_wait_parse(int argc, char **argv, struct cmd_wait_args *ret, FILE *err)
+{
+	static const struct option opts[] = {
+		{ "timeout", required_argument, NULL, 't' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct cmd_wait_args a = { 0 };
+	int ch;
+
+	optind = 0;
+	opterr = 0;
+	while ((ch = getopt_long(argc, argv, ":t:h", opts, NULL)) != -1) {
+		switch (ch) {
+		case 't':
+			if (output_duration_parse(optarg, &a.timeout_ms) < 0) {
+				fprintf(err, "coopctl wait: invalid duration '%s' (e.g. 500ms, 5s, 2m)\n",
+					optarg);
+				return -EINVAL;
+			}
+			break;
+		case 'h':
+			return 1;
+		default:
+			return cmd_opt_error(err, "wait", ch, argv);
+		}
+	}
+	if (optind >= argc) {
+		fprintf(err, "coopctl wait: a graph id is needed\n");
+		return -EINVAL;
+	}
+	if (optind + 1 < argc) {
+		fprintf(err, "coopctl wait: unexpected argument '%s'\n", argv[optind + 1]);
+		return -EINVAL;
+	}
+	a.id = argv[optind];
+	*ret = a;
+	return 0;
+}
+
+static int64_t wait_now_ms(void)
+{
+	struct timespec ts;
+
+	(void)clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static int64_t wait_wall_ms(void)
+{
+	struct timespec ts;
+
+	(void)clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static const char *wait_state(struct json_object *status)
+{
+	struct json_object *v = NULL;
+
+	if (json_object_object_get_ex(status, "state", &v) && json_object_is_type(v, json_type_string))
+		return json_object_get_string(v);
+	return NULL;
+}
+
+/* One `wait` request: summary or whole, with a timeout (< 0: none).
+ * Returns 0 with the status, or an exit code. */
+static int wait_once(struct coopctl *c, const char *id, bool summary, int64_t timeout_ms,
+		     struct json_object **ret)
+{
+	struct proto_wait_params p = {
+		.id = id,
+		.has_timeout_ms = timeout_ms >= 0,
+		.timeout_ms = timeout_ms >= 0 ? timeout_ms : 0,
+		.summary = summary,
+	};
+	struct json_object *params = NULL;
+
+	if (proto_wait_params_encode(&p, &params) < 0) {
+		coopctl_err(c, "%s", strerror(ENOMEM));
+		return COOPCTL_EXIT_FAILED;
+	}
+	return coopctl_call(c, "wait", params, ret);
+}
+
+static void wait_event_cb(const char *method, struct json_object *params, void *userdata)
+{
+	const struct output_opts *o = userdata;
+
+	if (strcmp(method, "event") != 0 || !params)
+		return;
+	output_event_line(stdout, params, o);
+	fflush(stdout);
+}
+
+/* --json: each event's params as one line. */
+static void wait_event_json_cb(const char *method, struct json_object *params, void *userdata)
+{
+	if (strcmp(method, "event") != 0 || !params)
+		return;
+	coopctl_print_json(userdata, params);
+	fflush(stdout);
+}
+
+static int wait_watch(struct coopctl *c, const char *id)
+{
+	struct proto_watch_params p = { .id = id };
+	struct json_object *params = NULL, *result = NULL;
+	int r;
+
+	if (proto_watch_params_encode(&p, &params) < 0) {
+		coopctl_err(c, "%s", strerror(ENOMEM));
+		return COOPCTL_EXIT_FAILED;
+	}
+	r = coopctl_call(c, "watch", params, &result);
+	if (r == 0)
+		json_object_put(result);
+	return r;
+}
+
+static int terminal_width(void)
+{
+	struct winsize ws;
+
+	if (ioctl(STDOUT_FILENO, TIOCGWINSZ, &ws) == 0 && ws.ws_col > 0)
+		return ws.ws_col;
+	return 80;
+}
+
+/* After the graph settled: the outcome for people. */
+static void wait_report(struct coopctl *c, const char *id, struct json_object *final,
+			const struct output_opts *o)
+{
+	struct output_counts counts;
+	const char *state = wait_state(final);
+	struct json_object *whole = NULL;
+
+	output_counts_from_summary(final, &counts);
+	if (state && strcmp(state, "succeeded") != 0 && counts.total <= WAIT_TREE_MAX_NODES) {
+		struct proto_status_params sp = { .id = id };
+		struct json_object *params = NULL;
+
+		if (proto_status_params_encode(&sp, &params) == 0 &&
+		    coopctl_call(c, "status", params, &whole) == 0 &&
+		    output_status_tree(stdout, whole, o) == 0) {
+			json_object_put(whole);
+			return;
+		}
+		if (whole)
+			json_object_put(whole);
+	}
+	output_outcome_line(stdout, final, o);
+}
+
+int cmd_wait_follow(struct coopctl *c, const char *id, enum follow_mode mode, uint64_t timeout_ms)
+{
+	struct output_opts o = { .color = c->color, .utf8 = c->utf8 };
+	int64_t start = wait_now_ms();
+	int64_t deadline = timeout_ms > 0 ? start + (int64_t)timeout_ms : -1;
+	struct json_object *status = NULL;
+	struct output_counts last = { -1, -1, -1, -1, -1 };
+	int64_t last_line = -1;
+	bool bar = !c->json && mode == FOLLOW_AUTO && c->tty;
+	bool lines = !c->json && mode == FOLLOW_AUTO && !c->tty;
+	bool drawn = false;
+	bool whole = false;
+	const char *state;
+	int r;
+
+	if (mode == FOLLOW_EVENTS) {
+		/* Events on this connection, printed while `wait` is pending. */
+		o.now_ms = wait_wall_ms();
+		if (c->json)
+			client_conn_set_event_cb(c->conn, wait_event_json_cb, c);
+		else
+			client_conn_set_event_cb(c->conn, wait_event_cb, &o);
+		r = wait_watch(c, id);
+		if (r != 0)
+			return r;
+	}
+	o.width = bar ? terminal_width() : 80;
+	for (;;) {
+		int64_t step = -1, now = wait_now_ms();
+
+		if (bar)
+			step = WAIT_BAR_INTERVAL_MS;
+		else if (lines)
+			step = WAIT_LINE_INTERVAL_MS;
+		if (deadline >= 0) {
+			int64_t left = deadline > now ? deadline - now : 0;
+			if (step < 0 || left < step)
+				step = left;
+		}
+		/* --json waits for the whole final status at once unless it
+		 * must stop early; everything else reads summaries. */
+		whole = c->json && step < 0;
+		r = wait_once(c, id, !whole, step, &status);
+		if (r != 0) {
+			if (drawn)
+				fputs("\r\033[K", stdout);
+			return r;
+		}
+		state = wait_state(status);
+		if (output_state_is_final(state))
+			break;
+		if (deadline >= 0 && wait_now_ms() >= deadline)
+			break;
+		if (bar || lines) {
+			struct output_counts cnt;
+			output_counts_from_summary(status, &cnt);
+			if (bar) {
+				output_progress_bar(stdout, id, &cnt, wait_now_ms() - start, &o);
+				drawn = true;
+			} else if (memcmp(&cnt, &last, sizeof(cnt)) != 0 &&
+				   (last_line < 0 || wait_now_ms() - last_line >= WAIT_LINE_INTERVAL_MS)) {
+				char dur[OUTPUT_DURATION_BUF];
+				printf("%s %s: %lld/%lld nodes done, %lld running, %lld failed (%s)\n", id,
+				       state ? state : "-", (long long)cnt.done, (long long)cnt.total,
+				       (long long)cnt.running, (long long)cnt.failed,
+				       output_duration_format(wait_now_ms() - start, dur, sizeof(dur)));
+				fflush(stdout);
+				last = cnt;
+				last_line = wait_now_ms();
+			}
+		}
+		json_object_put(status);
+		status = NULL;
+	}
+	client_conn_set_event_cb(c->conn, NULL, NULL);
+	if (drawn)
+		fputs("\r\033[K", stdout);
+	o.now_ms = wait_wall_ms();
+	if (!output_state_is_final(state)) {
+		char dur[OUTPUT_DURATION_BUF];
+
+		if (c->json) {
+			coopctl_print_json(c, status);
+		} else {
+			output_outcome_line(stdout, status, &o);
+		}
+		coopctl_err(c, "%s still %s after %s", id, state ? state : "unsettled",
+			    output_duration_format((int64_t)timeout_ms, dur, sizeof(dur)));
+		json_object_put(status);
+		return COOPCTL_EXIT_FAILED;
+	}
+	if (c->json) {
+		/* The final status verbatim and whole: fetch it if the loop
+		 * read summaries. */
+		if (!whole) {
+			json_object_put(status);
+			status = NULL;
+			r = wait_once(c, id, false, -1, &status);
+			if (r != 0)
+				return r;
+		}
+		coopctl_print_json(c, status);
+		r = output_exit_for_state(wait_state(status));
+		json_object_put(status);
+		return r;
+	}
+	wait_report(c, id, status, &o);
+	r = output_exit_for_state(state);
+	json_object_put(status);
+	return r;
+}
+
+static int cmd_wait_exec(struct coopctl *c, int argc, char **argv)
+{
+	struct cmd_wait_args a;
+	int r;
+
+	r = coopctl_parsed(&cmd_wait_entry, cmd_wait_parse(argc, argv, &a, stderr));
+	if (r >= 0)
+		return r;
+	r = coopctl_connect(c);
+	if (r != 0)
+		return r;
+	return cmd_wait_follow(c, a.id, FOLLOW_AUTO, a.timeout_ms);
+}
+
+const struct cmd_entry cmd_wait_entry = {
+	.name = "wait",
+	.usage = "ID [--timeout D]",
+	.summary = "wait until a graph settles (a progress bar on a terminal)",
+	.exec = cmd_wait_exec,
+};
