@@ -1,0 +1,332 @@
+/*
+ * coop-internal.h -- the structures libcoop's files share, and nothing else.
+ *
+ * Lock order (take left before right, never the reverse):
+ *   scope->lock  ->  scope shard lock  ->  rt->inject_lock  ->  rt->sleep_lock
+ *   rt->blocking.lock is taken alone (wakes of blocking jobs take it while a
+ *   shard lock is held, so it comes after the shard locks as well).
+ *   A parent scope's lock may be held while a child's lock is taken, never
+ *   the other way round.
+ */
+#ifndef COOP_INTERNAL_H
+#define COOP_INTERNAL_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+
+#include "coop.h"
+
+#define COOP__HIDDEN __attribute__((visibility("hidden")))
+#define COOP__CACHELINE 64
+
+/* ---- tasks ------------------------------------------------------------- */
+
+/* Bits of coop__task.state.  The reason of a task-level cancel request lives
+ * in bits 8..11 so that flag and reason are set by one CAS. */
+enum {
+	TASK_SCHEDULED = 1u << 0,  /* in a run queue, or on its way there */
+	TASK_RUNNING = 1u << 1,    /* being polled (or run, for blocking jobs) */
+	TASK_NOTIFIED = 1u << 2,   /* woken while RUNNING: poll again */
+	TASK_COMPLETE = 1u << 3,   /* finished; outcome fields are final */
+	TASK_JOIN_WAKER = 1u << 4, /* join_waker is set; the completer owns it */
+	TASK_CANCEL = 1u << 5,     /* task-level cancellation requested */
+	TASK_STARTED = 1u << 6,    /* polled (or run) at least once */
+};
+#define TASK_REASON_SHIFT 8
+#define TASK_REASON_MASK (0xfu << TASK_REASON_SHIFT)
+
+/* Per-task flags fixed at spawn, and outcome bytes. */
+enum {
+	TASKF_SHIELDED = 1u << 0,
+	TASKF_IN_PLIST = 1u << 1, /* linked into a scope shard's parked list */
+	TASKF_QUEUED_BY_SCOPE = 1u << 2, /* held back by max_parallel */
+	TASKF_BLOCKING = 1u << 3,        /* a blocking job, not a task */
+	TASKF_COUNTED = 1u << 4,         /* counts against max_parallel */
+	TASKF_TIMEOUT = 1u << 5,         /* has a timeout slot (see below) */
+};
+
+struct coop__task_timeout;
+
+/*
+ * One task or blocking job; also its join handle (coop_handle).  The whole
+ * header is the runtime's overhead per task and must stay within 128 bytes
+ * (checked by a static assertion in coop-task.c).  The caller's state follows
+ * the header in the same allocation.
+ *
+ * References: the join handle, the run queue (held while SCHEDULED or
+ * RUNNING), membership of a parked list, and every cloned waker each hold
+ * one.  A task is freed when the count drops to zero, which can only happen
+ * after it has completed.
+ */
+struct coop__task {
+	_Atomic uint32_t state;
+	_Atomic uint32_t refs;
+	struct coop__task *qnext;        /* injection / max_parallel queue link */
+	coop_poll_fn poll;               /* NULL for blocking jobs */
+	coop_drop_fn drop;
+	coop_scope *scope;
+	coop_waker join_waker;           /* guarded by TASK_JOIN_WAKER */
+	struct coop__task *pprev, *pnext; /* parked list of the scope shard */
+	int64_t value;
+	uint64_t polls;
+	uint32_t forced_yields;
+	uint8_t alloc_cls;               /* task block size class, 0xff: malloc */
+	uint8_t flags;
+	uint8_t status;                  /* coop_status once COMPLETE */
+	uint8_t shard;                   /* which scope shard's parked list */
+	_Atomic uint64_t cancel_requested_ns;
+	uint64_t finished_ns;
+	coop_rt *rt;                     /* the task may outlive its scope */
+	/* With TASKF_TIMEOUT, a 16-byte slot holding the timeout's pointer
+	 * follows; then the caller's state, 16-byte aligned. */
+} __attribute__((aligned(16)));
+
+#define COOP__TASK_EXT 16
+
+static inline struct coop__task_timeout **coop__task_timeout_slot(struct coop__task *t)
+{
+	return (struct coop__task_timeout **)((char *)t + sizeof(struct coop__task));
+}
+
+static inline void *coop__task_state(struct coop__task *t)
+{
+	return (char *)t + sizeof(struct coop__task) +
+	       ((t->flags & TASKF_TIMEOUT) ? COOP__TASK_EXT : 0);
+}
+
+/* The poll context.  Budget state is shared by sub-contexts that
+ * combinators create for their children, so it lives behind a pointer. */
+struct coop__budget {
+	uint32_t left;
+	bool preempted;
+	bool forced;
+	uint32_t short_circuits;
+};
+
+struct coop_cx {
+	coop_rt *rt;
+	struct coop__task *task;
+	struct coop__worker *worker;
+	coop_waker waker;
+	struct coop__budget *budget;
+};
+
+/* ---- Chase-Lev deque (coop-deque.c) ------------------------------------ */
+
+struct coop__deque_array;
+struct coop__deque {
+	_Atomic int64_t top;
+	char pad0[COOP__CACHELINE - sizeof(int64_t)];
+	_Atomic int64_t bottom;
+	_Atomic(struct coop__deque_array *) array;
+	struct coop__deque_array *retired; /* old arrays, freed with the deque */
+	char pad1[COOP__CACHELINE - sizeof(int64_t) - 2 * sizeof(void *)];
+};
+
+#define COOP__DEQUE_EMPTY ((void *)0)
+#define COOP__DEQUE_ABORT ((void *)1)
+
+COOP__HIDDEN int coop__deque_init(struct coop__deque *q, size_t capacity);
+COOP__HIDDEN void coop__deque_destroy(struct coop__deque *q);
+COOP__HIDDEN int coop__deque_push(struct coop__deque *q, void *item);
+COOP__HIDDEN void *coop__deque_take(struct coop__deque *q);
+COOP__HIDDEN void *coop__deque_steal(struct coop__deque *q);
+COOP__HIDDEN int64_t coop__deque_size(struct coop__deque *q);
+
+/* ---- workers and the runtime (coop-rt.c) ------------------------------- */
+
+#define COOP__ALLOC_CLASSES 4
+#define COOP__ALLOC_MALLOC 0xff
+#define COOP__MAX_SHARDS 64
+#define COOP__ALLOC_CACHE_MAX 2048
+
+/* Counters a worker writes alone: relaxed load + store, no RMW needed;
+ * other threads read them with relaxed loads for stats. */
+struct coop__worker_counters {
+	_Atomic uint64_t polls, forced_yields, short_circuits, steals, parks;
+	_Atomic uint64_t tasks_spawned;
+	_Atomic uint64_t tasks_finished[4];
+};
+
+struct coop__worker {
+	struct coop__deque deque;
+	coop_rt *rt;
+	unsigned index;
+	pthread_t thread;
+	uint32_t tick;
+	uint32_t rng;
+	void *cache[COOP__ALLOC_CLASSES];     /* free lists of task blocks */
+	uint32_t cache_len[COOP__ALLOC_CLASSES];
+	struct coop__worker_counters c;
+	/* default waiter: a permit guarded by a mutex */
+	pthread_mutex_t park_lock;
+	pthread_cond_t park_cond;
+	bool permit;
+	bool sleeping;                        /* guarded by rt->sleep_lock */
+} __attribute__((aligned(COOP__CACHELINE)));
+
+struct coop__blocking_thread;
+
+struct coop__blocking_pool {
+	pthread_mutex_t lock;
+	pthread_cond_t work_cond;     /* idle threads wait here for jobs */
+	pthread_cond_t exit_cond;     /* signalled when a thread exits */
+	struct coop__task *head, *tail;
+	uint64_t queued;
+	unsigned threads, idle, max;
+	unsigned peak;
+	uint64_t idle_ns;
+	bool stopping;
+	struct coop__blocking_thread *zombies; /* exited, not yet joined */
+};
+
+struct coop__timer_heap;
+
+struct coop_rt {
+	unsigned nworkers;
+	struct coop__worker *workers;
+	uint32_t default_budget;
+
+	pthread_mutex_t inject_lock;
+	struct coop__task *inject_head, *inject_tail;
+	_Atomic uint64_t inject_len;
+
+	_Atomic unsigned nsleeping;
+	pthread_mutex_t sleep_lock;
+	_Atomic bool shutdown;
+
+	coop_waiter_ops waiter;
+	coop_timer_driver timers;
+	struct coop__timer_heap *default_timers; /* NULL when a driver was given */
+
+	struct coop__blocking_pool blocking;
+
+	pthread_mutex_t roots_lock;
+	coop_scope *roots;                    /* root scopes not yet finished */
+
+	/* counters touched by non-worker threads or rarely */
+	_Atomic uint64_t ext_tasks_spawned;
+	_Atomic uint64_t ext_tasks_finished[4];
+	_Atomic uint64_t ext_polls;           /* blocking jobs' runs are not polls */
+	_Atomic uint64_t blocking_spawned;
+	_Atomic uint64_t blocking_finished[4];
+	_Atomic uint64_t cancel_requests[COOP_REASON__COUNT];
+	_Atomic uint64_t cancel_latency_count, cancel_latency_sum_ns;
+	_Atomic uint64_t cancel_latency_buckets[COOP_CANCEL_LATENCY_BUCKETS];
+	_Atomic uint64_t tasks_live;
+};
+
+/* The worker of rt running on this thread, or NULL. */
+COOP__HIDDEN struct coop__worker *coop__current_worker(coop_rt *rt);
+/* Make a task runnable; the caller passes one reference to the queue. */
+COOP__HIDDEN void coop__schedule(coop_rt *rt, struct coop__task *t, bool yielded);
+COOP__HIDDEN void *coop__task_alloc(coop_rt *rt, size_t size, uint8_t *ret_cls);
+COOP__HIDDEN void coop__task_block_free(struct coop__task *t);
+COOP__HIDDEN void coop__record_cancel_latency(coop_rt *rt, uint64_t ns);
+
+/* ---- tasks (coop-task.c) ----------------------------------------------- */
+
+COOP__HIDDEN void coop__task_ref(struct coop__task *t);
+COOP__HIDDEN void coop__task_unref(struct coop__task *t);
+COOP__HIDDEN void coop__task_run(struct coop__worker *w, struct coop__task *t);
+COOP__HIDDEN void coop__task_wake_by_ref(struct coop__task *t);
+COOP__HIDDEN bool coop__task_cancelled(struct coop__task *t);
+COOP__HIDDEN coop_reason coop__task_cancel_reason(struct coop__task *t, uint64_t *ret_requested_ns);
+/* Finish a task or blocking job with a status, then tell its scope. */
+COOP__HIDDEN void coop__task_complete(struct coop__task *t, coop_status status);
+COOP__HIDDEN int coop__task_spawn(coop_scope *scope, coop_poll_fn poll, const void *state,
+				  size_t state_size, coop_drop_fn drop,
+				  const coop_spawn_opts *opts, uint8_t flags,
+				  coop_handle **ret_handle);
+/* Send an admitted task to its pool (workers, or the blocking pool). */
+COOP__HIDDEN void coop__task_start(struct coop__task *t);
+COOP__HIDDEN extern const coop_waker_vtable coop__task_waker_vtable;
+
+/* ---- scopes (coop-scope.c) --------------------------------------------- */
+
+/* Everything a scope counts per worker, so that workers do not contend. */
+struct coop__scope_shard {
+	pthread_mutex_t lock;                 /* guards plist */
+	struct coop__task *plist;             /* tasks that have been PENDING */
+	_Atomic uint64_t polls, forced_yields;
+	_Atomic uint32_t n_ok, n_failed, n_cancelled;
+} __attribute__((aligned(COOP__CACHELINE)));
+
+struct coop_scope {
+	coop_rt *rt;
+	coop_scope *parent;
+	pthread_mutex_t lock;     /* guards the fields below marked (L) */
+	pthread_cond_t done_cond; /* block_on joiners wait here */
+	coop_scope *children, *sib_prev, *sib_next; /* (L of parent) child scopes */
+	coop_scope *root_prev, *root_next;          /* (rt->roots_lock) */
+	_Atomic uint32_t refs;
+	/* Children not yet finished, plus one while the scope is open.  The
+	 * scope finishes when this reaches zero; nothing can be added after. */
+	_Atomic int64_t live;
+	_Atomic bool closed;
+	_Atomic uint32_t cancel;            /* coop_reason, 0 = not cancelled */
+	_Atomic uint64_t cancel_requested_ns;
+	bool cancel_by_policy;              /* (L) fail_fast / race cancelled us */
+	bool race_won;                      /* (L) */
+	coop_policy policy;
+	uint32_t max_parallel;
+	uint32_t budget;
+	bool shielded;
+	uint32_t running;                   /* (L) children counted by max_parallel */
+	struct coop__task *pend_head, *pend_tail; /* (L) held back by max_parallel */
+	uint64_t deadline_timer;            /* (L) driver id */
+	bool deadline_armed;                /* (L) */
+	_Atomic bool done;
+	coop_outcome outcome;               /* final once done */
+	coop_waker_cell join_cell;          /* a task joining with poll_join */
+	unsigned nshards;
+	struct coop__scope_shard *shards;   /* nworkers + 1 (the last: others) */
+	/* outcomes of child scopes, folded in under L */
+	uint64_t child_polls, child_yields;
+	uint32_t child_ok, child_failed, child_cancelled;
+};
+
+COOP__HIDDEN int coop__scope_enter(coop_scope *s);
+COOP__HIDDEN void coop__scope_child_done(coop_scope *s, struct coop__task *t, coop_status st);
+COOP__HIDDEN bool coop__scope_admit(coop_scope *s, struct coop__task *t);
+COOP__HIDDEN void coop__scope_park(coop_scope *s, struct coop__task *t, struct coop__worker *w);
+COOP__HIDDEN void coop__scope_unpark(coop_scope *s, struct coop__task *t);
+COOP__HIDDEN void coop__scope_ref(coop_scope *s);
+COOP__HIDDEN void coop__scope_unref(coop_scope *s);
+COOP__HIDDEN void coop__scope_wait_quiet(coop_scope *s);
+
+/* ---- blocking pool (coop-blocking.c) ----------------------------------- */
+
+struct coop__blocking_job {
+	coop_blocking_fn fn;
+	void *arg;
+	pthread_cond_t *sleeper;   /* guarded by pool lock: cond of its thread */
+};
+
+COOP__HIDDEN int coop__blocking_init(coop_rt *rt, unsigned max, uint64_t idle_ns);
+COOP__HIDDEN void coop__blocking_stop(coop_rt *rt);
+COOP__HIDDEN void coop__blocking_submit(coop_rt *rt, struct coop__task *t);
+COOP__HIDDEN void coop__blocking_wake(coop_rt *rt, struct coop__task *t);
+
+/* ---- timers (coop-timer.c) ----------------------------------------------- */
+
+COOP__HIDDEN int coop__timer_heap_new(struct coop__timer_heap **ret);
+COOP__HIDDEN void coop__timer_heap_free(struct coop__timer_heap *h);
+COOP__HIDDEN const coop_timer_driver *coop__timer_heap_driver(struct coop__timer_heap *h);
+
+struct coop__task_timeout {
+	coop_rt *rt;
+	struct coop__task *task;
+	uint64_t id;
+	_Atomic uint32_t refs; /* the firing side's and the task's */
+};
+COOP__HIDDEN int coop__task_timeout_arm(coop_rt *rt, struct coop__task *t, uint64_t ns);
+COOP__HIDDEN void coop__task_timeout_disarm(struct coop__task *t);
+
+/* ---- small helpers ------------------------------------------------------- */
+
+COOP__HIDDEN int coop__mutex_init(pthread_mutex_t *m);
+COOP__HIDDEN int coop__cond_init_monotonic(pthread_cond_t *c);
+COOP__HIDDEN void coop__abstime_after(uint64_t ns, struct timespec *ret);
+
+#endif

@@ -1,0 +1,634 @@
+/*
+ * coop-rt.c -- the runtime: worker threads, run queues, parking, stats.
+ *
+ * Each worker owns a Chase-Lev deque (coop-deque.c).  Work enters the pool
+ * in three ways: a worker spawning or waking a task pushes it on its own
+ * deque; any other thread (a reactor, the timer thread, a blocking job)
+ * puts it on the shared injection queue; and a task that used up its budget
+ * is put on the injection queue too, behind every runnable task there.
+ *
+ * The worker loop, one iteration:
+ *   1. every 61st task, look at the injection queue first (so that it is
+ *      never starved by a worker that keeps producing local work);
+ *   2. else pop the local deque (LIFO), then the injection queue (FIFO),
+ *      then try to steal from the other workers, starting at a random one;
+ *   3. run the task found;
+ *   4. with nothing found: a few more rounds of looking with sched_yield,
+ *      then park through the waiter hook until someone unparks us.
+ *
+ * Parking without lost wakeups is a Dekker-style handshake: the parking
+ * worker increments nsleeping and then re-checks every queue; whoever adds
+ * work publishes it and then reads nsleeping.  A seq_cst fence on both sides
+ * guarantees that at least one of the two sees the other.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <sched.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "coop-internal.h"
+
+static _Thread_local struct coop__worker *tls_worker;
+
+uint64_t coop_now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+int coop__mutex_init(pthread_mutex_t *m)
+{
+	return -pthread_mutex_init(m, NULL);
+}
+
+int coop__cond_init_monotonic(pthread_cond_t *c)
+{
+	pthread_condattr_t attr;
+	int r;
+
+	r = pthread_condattr_init(&attr);
+	if (r)
+		return -r;
+	(void)pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
+	r = pthread_cond_init(c, &attr);
+	pthread_condattr_destroy(&attr);
+	return -r;
+}
+
+void coop__abstime_after(uint64_t ns, struct timespec *ret)
+{
+	uint64_t t = coop_now_ns();
+
+	t = ns > UINT64_MAX - t ? UINT64_MAX / 2 : t + ns;
+	ret->tv_sec = (time_t)(t / 1000000000u);
+	ret->tv_nsec = (long)(t % 1000000000u);
+}
+
+struct coop__worker *coop__current_worker(coop_rt *rt)
+{
+	struct coop__worker *w = tls_worker;
+
+	return w && w->rt == rt ? w : NULL;
+}
+
+int coop_rt_current_worker(const coop_rt *rt)
+{
+	struct coop__worker *w = tls_worker;
+
+	return w && w->rt == rt ? (int)w->index : -1;
+}
+
+unsigned coop_rt_workers(const coop_rt *rt)
+{
+	return rt->nworkers;
+}
+
+/* ---- the default waiter: a permit per worker ---------------------------- */
+
+static void default_park(void *ctx, unsigned index, uint64_t timeout_ns)
+{
+	coop_rt *rt = ctx;
+	struct coop__worker *w = &rt->workers[index];
+
+	pthread_mutex_lock(&w->park_lock);
+	if (!w->permit) {
+		if (timeout_ns) {
+			struct timespec ts;
+
+			coop__abstime_after(timeout_ns, &ts);
+			(void)pthread_cond_timedwait(&w->park_cond, &w->park_lock, &ts);
+		} else {
+			pthread_cond_wait(&w->park_cond, &w->park_lock);
+		}
+	}
+	w->permit = false;
+	pthread_mutex_unlock(&w->park_lock);
+}
+
+static void default_unpark(void *ctx, unsigned index)
+{
+	coop_rt *rt = ctx;
+	struct coop__worker *w = &rt->workers[index];
+
+	pthread_mutex_lock(&w->park_lock);
+	w->permit = true;
+	pthread_cond_signal(&w->park_cond);
+	pthread_mutex_unlock(&w->park_lock);
+}
+
+/* Wake one sleeping worker, if any sleeps. */
+static void wake_one(coop_rt *rt)
+{
+	int target = -1;
+
+	pthread_mutex_lock(&rt->sleep_lock);
+	for (unsigned i = 0; i < rt->nworkers; i++) {
+		if (rt->workers[i].sleeping) {
+			rt->workers[i].sleeping = false;
+			/* relaxed: nsleeping is only a hint for notifiers; the
+			 * handshake's ordering comes from the fences. */
+			atomic_fetch_sub_explicit(&rt->nsleeping, 1, memory_order_relaxed);
+			target = (int)i;
+			break;
+		}
+	}
+	pthread_mutex_unlock(&rt->sleep_lock);
+	if (target >= 0)
+		rt->waiter.unpark(rt->waiter.ctx, (unsigned)target);
+}
+
+/* Called after publishing work: the notifier's side of the handshake. */
+static void notify_work(coop_rt *rt)
+{
+	/* seq_cst fence: the queue store before it and the nsleeping load after
+	 * it must not be reordered (see the file comment). */
+	atomic_thread_fence(memory_order_seq_cst);
+	if (atomic_load_explicit(&rt->nsleeping, memory_order_relaxed) > 0)
+		wake_one(rt);
+}
+
+static void inject_push(coop_rt *rt, struct coop__task *t)
+{
+	t->qnext = NULL;
+	pthread_mutex_lock(&rt->inject_lock);
+	if (rt->inject_tail)
+		rt->inject_tail->qnext = t;
+	else
+		rt->inject_head = t;
+	rt->inject_tail = t;
+	/* relaxed: the length is a hint read outside the lock; the task itself
+	 * is handed over under inject_lock. */
+	atomic_store_explicit(&rt->inject_len,
+			      atomic_load_explicit(&rt->inject_len, memory_order_relaxed) + 1,
+			      memory_order_relaxed);
+	pthread_mutex_unlock(&rt->inject_lock);
+}
+
+static struct coop__task *inject_pop(coop_rt *rt)
+{
+	struct coop__task *t;
+
+	if (atomic_load_explicit(&rt->inject_len, memory_order_relaxed) == 0)
+		return NULL;
+	pthread_mutex_lock(&rt->inject_lock);
+	t = rt->inject_head;
+	if (t) {
+		rt->inject_head = t->qnext;
+		if (!rt->inject_head)
+			rt->inject_tail = NULL;
+		atomic_store_explicit(&rt->inject_len,
+				      atomic_load_explicit(&rt->inject_len, memory_order_relaxed) - 1,
+				      memory_order_relaxed);
+	}
+	pthread_mutex_unlock(&rt->inject_lock);
+	return t;
+}
+
+void coop__schedule(coop_rt *rt, struct coop__task *t, bool yielded)
+{
+	struct coop__worker *w = coop__current_worker(rt);
+
+	if (w && !yielded && coop__deque_push(&w->deque, t) == 0) {
+		notify_work(rt);
+		return;
+	}
+	/* Another thread, a yield, or the deque could not grow: the injection
+	 * queue never fails (it is intrusive). */
+	inject_push(rt, t);
+	notify_work(rt);
+}
+
+static inline void counter_add(_Atomic uint64_t *c, uint64_t n)
+{
+	/* relaxed load + store: the owning worker is the only writer. */
+	atomic_store_explicit(c, atomic_load_explicit(c, memory_order_relaxed) + n,
+			      memory_order_relaxed);
+}
+
+static uint32_t xorshift(uint32_t *s)
+{
+	uint32_t x = *s;
+
+	x ^= x << 13;
+	x ^= x >> 17;
+	x ^= x << 5;
+	return *s = x;
+}
+
+static struct coop__task *steal_any(struct coop__worker *w)
+{
+	coop_rt *rt = w->rt;
+	unsigned n = rt->nworkers;
+
+	if (n < 2)
+		return NULL;
+	unsigned start = xorshift(&w->rng) % n;
+	for (unsigned k = 0; k < n; k++) {
+		unsigned v = (start + k) % n;
+		if (v == w->index)
+			continue;
+		void *item;
+		do
+			item = coop__deque_steal(&rt->workers[v].deque);
+		while (item == COOP__DEQUE_ABORT);
+		if (item) {
+			counter_add(&w->c.steals, 1);
+			return item;
+		}
+	}
+	return NULL;
+}
+
+static struct coop__task *find_task(struct coop__worker *w)
+{
+	coop_rt *rt = w->rt;
+	struct coop__task *t;
+
+	if (++w->tick % 61 == 0 && (t = inject_pop(rt)))
+		return t;
+	t = coop__deque_take(&w->deque);
+	if (t)
+		return t;
+	t = inject_pop(rt);
+	if (t)
+		return t;
+	return steal_any(w);
+}
+
+static bool any_work(coop_rt *rt)
+{
+	if (atomic_load_explicit(&rt->inject_len, memory_order_relaxed) > 0)
+		return true;
+	for (unsigned i = 0; i < rt->nworkers; i++)
+		if (coop__deque_size(&rt->workers[i].deque) > 0)
+			return true;
+	return false;
+}
+
+static void worker_park(struct coop__worker *w)
+{
+	coop_rt *rt = w->rt;
+
+	pthread_mutex_lock(&rt->sleep_lock);
+	w->sleeping = true;
+	atomic_fetch_add_explicit(&rt->nsleeping, 1, memory_order_relaxed);
+	pthread_mutex_unlock(&rt->sleep_lock);
+	/* seq_cst fence: the sleeper's side of the handshake; nsleeping is
+	 * published before the queues are read again. */
+	atomic_thread_fence(memory_order_seq_cst);
+	if (!any_work(rt) && !atomic_load_explicit(&rt->shutdown, memory_order_acquire)) {
+		counter_add(&w->c.parks, 1);
+		rt->waiter.park(rt->waiter.ctx, w->index, 0);
+	}
+	pthread_mutex_lock(&rt->sleep_lock);
+	if (w->sleeping) {
+		w->sleeping = false;
+		atomic_fetch_sub_explicit(&rt->nsleeping, 1, memory_order_relaxed);
+	}
+	pthread_mutex_unlock(&rt->sleep_lock);
+}
+
+static void *worker_main(void *arg)
+{
+	struct coop__worker *w = arg;
+	coop_rt *rt = w->rt;
+
+	tls_worker = w;
+	for (;;) {
+		struct coop__task *t = find_task(w);
+
+		if (t) {
+			coop__task_run(w, t);
+			continue;
+		}
+		/* acquire: pairs with the release store in coop_rt_free so that
+		 * everything before shutdown is visible to the exiting worker. */
+		if (atomic_load_explicit(&rt->shutdown, memory_order_acquire))
+			break;
+		bool found = false;
+		for (int spin = 0; spin < 8 && !found; spin++) {
+			sched_yield();
+			found = any_work(rt);
+		}
+		if (!found)
+			worker_park(w);
+	}
+	tls_worker = NULL;
+	return NULL;
+}
+
+/* ---- task block cache ------------------------------------------------------ */
+
+static const size_t alloc_class_size[COOP__ALLOC_CLASSES] = {192, 256, 384, 512};
+
+static int alloc_class(size_t size)
+{
+	for (int i = 0; i < COOP__ALLOC_CLASSES; i++)
+		if (size <= alloc_class_size[i])
+			return i;
+	return -1;
+}
+
+/* Task blocks are recycled through per-worker free lists, so that spawning
+ * on a worker rarely reaches malloc.  The first word of a cached block links
+ * the list; the task header remembers its block's size class. */
+struct cached_block {
+	struct cached_block *next;
+};
+
+void *coop__task_alloc(coop_rt *rt, size_t size, uint8_t *ret_cls)
+{
+	struct coop__worker *w = coop__current_worker(rt);
+	int cls = alloc_class(size);
+	struct cached_block *b;
+
+	if (cls < 0) {
+		*ret_cls = COOP__ALLOC_MALLOC;
+		return malloc(size);
+	}
+	*ret_cls = (uint8_t)cls;
+	if (w && w->cache[cls]) {
+		b = w->cache[cls];
+		w->cache[cls] = b->next;
+		w->cache_len[cls]--;
+		return b;
+	}
+	return malloc(alloc_class_size[cls]);
+}
+
+/* Any worker's cache will do (blocks are plain malloc blocks), so the
+ * runtime is not needed: the task's scope may already be gone. */
+void coop__task_block_free(struct coop__task *t)
+{
+	struct coop__worker *w = tls_worker;
+	int cls = t->alloc_cls;
+
+	if (cls != COOP__ALLOC_MALLOC && w && w->cache_len[cls] < COOP__ALLOC_CACHE_MAX) {
+		struct cached_block *b = (struct cached_block *)t;
+		b->next = w->cache[cls];
+		w->cache[cls] = b;
+		w->cache_len[cls]++;
+		return;
+	}
+	free(t);
+}
+
+static void worker_cache_free(struct coop__worker *w)
+{
+	for (int i = 0; i < COOP__ALLOC_CLASSES; i++) {
+		struct cached_block *b = w->cache[i];
+		while (b) {
+			struct cached_block *next = b->next;
+			free(b);
+			b = next;
+		}
+		w->cache[i] = NULL;
+		w->cache_len[i] = 0;
+	}
+}
+
+/* ---- lifecycle ------------------------------------------------------------- */
+
+int coop_rt_new(const coop_rt_options *opts, coop_rt **ret_rt)
+{
+	coop_rt_options o = {0};
+	coop_rt *rt;
+	int r;
+
+	if (!ret_rt)
+		return -EINVAL;
+	if (opts)
+		o = *opts;
+	if (o.workers == 0) {
+		long n = sysconf(_SC_NPROCESSORS_ONLN);
+		o.workers = n > 0 ? (unsigned)n : 1;
+	}
+	if (o.workers > 1024)
+		return -EINVAL;
+	if (o.blocking_max == 0)
+		o.blocking_max = 64;
+	if (o.blocking_idle_ns == 0)
+		o.blocking_idle_ns = 10ull * 1000000000u;
+	if (o.default_budget == 0)
+		o.default_budget = 128;
+	if (o.default_budget > INT32_MAX)
+		return -EINVAL;
+
+	rt = calloc(1, sizeof(*rt));
+	if (!rt)
+		return -ENOMEM;
+	rt->nworkers = o.workers;
+	rt->default_budget = o.default_budget;
+	if (posix_memalign((void **)&rt->workers, COOP__CACHELINE,
+			   sizeof(*rt->workers) * o.workers)) {
+		free(rt);
+		return -ENOMEM;
+	}
+	memset(rt->workers, 0, sizeof(*rt->workers) * o.workers);
+	(void)coop__mutex_init(&rt->inject_lock);
+	(void)coop__mutex_init(&rt->sleep_lock);
+	(void)coop__mutex_init(&rt->roots_lock);
+
+	if (o.waiter) {
+		rt->waiter = *o.waiter;
+	} else {
+		rt->waiter.ctx = rt;
+		rt->waiter.park = default_park;
+		rt->waiter.unpark = default_unpark;
+	}
+	if (o.timer_driver) {
+		rt->timers = *o.timer_driver;
+	} else {
+		r = coop__timer_heap_new(&rt->default_timers);
+		if (r < 0)
+			goto fail_early;
+		rt->timers = *coop__timer_heap_driver(rt->default_timers);
+	}
+	r = coop__blocking_init(rt, o.blocking_max, o.blocking_idle_ns);
+	if (r < 0)
+		goto fail_timers;
+
+	unsigned started = 0;
+	for (unsigned i = 0; i < o.workers; i++) {
+		struct coop__worker *w = &rt->workers[i];
+		w->rt = rt;
+		w->index = i;
+		w->rng = 0x9e3779b9u * (i + 1);
+		(void)coop__mutex_init(&w->park_lock);
+		(void)pthread_cond_init(&w->park_cond, NULL);
+		r = coop__deque_init(&w->deque, 256);
+		if (r < 0)
+			goto fail_workers;
+	}
+	for (; started < o.workers; started++) {
+		r = -pthread_create(&rt->workers[started].thread, NULL, worker_main,
+				    &rt->workers[started]);
+		if (r < 0)
+			goto fail_workers;
+	}
+	*ret_rt = rt;
+	return 0;
+
+fail_workers:
+	atomic_store_explicit(&rt->shutdown, true, memory_order_release);
+	for (unsigned i = 0; i < started; i++)
+		rt->waiter.unpark(rt->waiter.ctx, i);
+	for (unsigned i = 0; i < started; i++)
+		pthread_join(rt->workers[i].thread, NULL);
+	for (unsigned i = 0; i < o.workers; i++)
+		coop__deque_destroy(&rt->workers[i].deque);
+	coop__blocking_stop(rt);
+fail_timers:
+	if (rt->default_timers)
+		coop__timer_heap_free(rt->default_timers);
+fail_early:
+	free(rt->workers);
+	free(rt);
+	return r;
+}
+
+void coop_rt_free(coop_rt *rt)
+{
+	if (!rt)
+		return;
+	/* Cancel what is still running and let it drain. */
+	for (;;) {
+		coop_scope *s;
+
+		pthread_mutex_lock(&rt->roots_lock);
+		for (s = rt->roots; s; s = s->root_next)
+			if (!atomic_load_explicit(&s->cancel, memory_order_acquire) ||
+			    atomic_load_explicit(&s->live, memory_order_acquire) >
+				    (atomic_load_explicit(&s->closed, memory_order_acquire) ? 0 : 1))
+				break;
+		if (s)
+			coop__scope_ref(s);
+		pthread_mutex_unlock(&rt->roots_lock);
+		if (!s)
+			break;
+		coop_scope_cancel(s, COOP_REASON_SHUTDOWN);
+		coop__scope_wait_quiet(s);
+		coop__scope_unref(s);
+	}
+
+	/* release: pairs with the workers' acquire load of shutdown. */
+	atomic_store_explicit(&rt->shutdown, true, memory_order_release);
+	for (unsigned i = 0; i < rt->nworkers; i++)
+		rt->waiter.unpark(rt->waiter.ctx, i);
+	for (unsigned i = 0; i < rt->nworkers; i++)
+		pthread_join(rt->workers[i].thread, NULL);
+	coop__blocking_stop(rt);
+	if (rt->default_timers)
+		coop__timer_heap_free(rt->default_timers);
+	for (unsigned i = 0; i < rt->nworkers; i++) {
+		struct coop__worker *w = &rt->workers[i];
+		coop__deque_destroy(&w->deque);
+		worker_cache_free(w);
+		pthread_mutex_destroy(&w->park_lock);
+		pthread_cond_destroy(&w->park_cond);
+	}
+	pthread_mutex_destroy(&rt->inject_lock);
+	pthread_mutex_destroy(&rt->sleep_lock);
+	pthread_mutex_destroy(&rt->roots_lock);
+	free(rt->workers);
+	free(rt);
+}
+
+/* ---- stats --------------------------------------------------------------- */
+
+static const uint64_t latency_bounds[COOP_CANCEL_LATENCY_BUCKETS] = {
+	10000,      25000,      50000,      100000,    250000,    500000,
+	1000000,    2500000,    5000000,    10000000,  25000000,  50000000,
+	100000000,  1000000000, 10000000000, UINT64_MAX,
+};
+
+const uint64_t *coop_cancel_latency_bounds_ns(void)
+{
+	return latency_bounds;
+}
+
+void coop__record_cancel_latency(coop_rt *rt, uint64_t ns)
+{
+	/* relaxed: independent counters, read only for reporting. */
+	atomic_fetch_add_explicit(&rt->cancel_latency_count, 1, memory_order_relaxed);
+	atomic_fetch_add_explicit(&rt->cancel_latency_sum_ns, ns, memory_order_relaxed);
+	for (int i = 0; i < COOP_CANCEL_LATENCY_BUCKETS; i++)
+		if (ns <= latency_bounds[i]) {
+			atomic_fetch_add_explicit(&rt->cancel_latency_buckets[i], 1,
+						  memory_order_relaxed);
+			break;
+		}
+}
+
+#define LOAD(x) atomic_load_explicit(&(x), memory_order_relaxed)
+
+void coop_rt_stats(coop_rt *rt, coop_stats *st)
+{
+	memset(st, 0, sizeof(*st));
+	st->workers = rt->nworkers;
+	st->tasks_spawned = LOAD(rt->ext_tasks_spawned);
+	st->polls = LOAD(rt->ext_polls);
+	for (int k = 0; k < 4; k++) {
+		st->tasks_finished[k] = LOAD(rt->ext_tasks_finished[k]);
+		st->blocking_finished[k] = LOAD(rt->blocking_finished[k]);
+	}
+	for (unsigned i = 0; i < rt->nworkers; i++) {
+		struct coop__worker *w = &rt->workers[i];
+		st->tasks_spawned += LOAD(w->c.tasks_spawned);
+		for (int k = 0; k < 4; k++)
+			st->tasks_finished[k] += LOAD(w->c.tasks_finished[k]);
+		st->polls += LOAD(w->c.polls);
+		st->forced_yields += LOAD(w->c.forced_yields);
+		st->short_circuits += LOAD(w->c.short_circuits);
+		st->steals += LOAD(w->c.steals);
+		st->parks += LOAD(w->c.parks);
+		st->run_queue_depth += (uint64_t)coop__deque_size(&w->deque);
+	}
+	st->run_queue_depth += LOAD(rt->inject_len);
+	st->blocking_spawned = LOAD(rt->blocking_spawned);
+	for (int r = 0; r < COOP_REASON__COUNT; r++)
+		st->cancel_requests[r] = LOAD(rt->cancel_requests[r]);
+	st->tasks_live = LOAD(rt->tasks_live);
+	pthread_mutex_lock(&rt->blocking.lock);
+	st->blocking_queue_depth = rt->blocking.queued;
+	st->blocking_threads = rt->blocking.threads;
+	st->blocking_threads_peak = rt->blocking.peak;
+	pthread_mutex_unlock(&rt->blocking.lock);
+	st->cancel_latency_count = LOAD(rt->cancel_latency_count);
+	st->cancel_latency_sum_ns = LOAD(rt->cancel_latency_sum_ns);
+	/* cumulative, as Prometheus buckets are */
+	uint64_t acc = 0;
+	for (int i = 0; i < COOP_CANCEL_LATENCY_BUCKETS; i++) {
+		acc += LOAD(rt->cancel_latency_buckets[i]);
+		st->cancel_latency_buckets[i] = acc;
+	}
+}
+
+static const char *const reason_names[COOP_REASON__COUNT] = {
+	"none", "client", "deadline", "timeout", "sibling_failed", "race_lost", "shutdown",
+};
+
+const char *coop_reason_name(coop_reason reason)
+{
+	if ((unsigned)reason >= COOP_REASON__COUNT)
+		return NULL;
+	return reason_names[reason];
+}
+
+int coop_reason_parse(const char *name, coop_reason *ret_reason)
+{
+	if (!name)
+		return -EINVAL;
+	for (int i = 0; i < COOP_REASON__COUNT; i++)
+		if (strcmp(name, reason_names[i]) == 0) {
+			*ret_reason = (coop_reason)i;
+			return 0;
+		}
+	return -EINVAL;
+}

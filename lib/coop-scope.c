@@ -1,0 +1,560 @@
+/*
+ * coop-scope.c -- scopes: the tree that bounds every child's lifetime,
+ * cancellation that propagates down it, policies and bounded parallelism.
+ *
+ * A scope counts its unfinished children in `live`, plus one while its owner
+ * keeps it open.  The thread that brings `live` to zero finishes the scope:
+ * it computes the outcome, wakes joiners and reports to the parent.  Nothing
+ * can enter a scope whose count reached zero (coop__scope_enter refuses), so
+ * "a scope never finishes before its children" holds by construction.
+ *
+ * Per-worker shards keep the hot path (spawn, finish) free of shared locks:
+ * each shard has the parked list of tasks that have returned PENDING at
+ * least once (so cancellation can wake them) and the counters that the
+ * outcome sums.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "coop-internal.h"
+
+#define RELAXED memory_order_relaxed
+#define ACQUIRE memory_order_acquire
+#define ACQ_REL memory_order_acq_rel
+
+static void scope_finish(coop_scope *s);
+static void scope_cancel(coop_scope *s, coop_reason reason, bool by_policy, bool counted);
+
+void coop__scope_ref(coop_scope *s)
+{
+	/* relaxed: made from an existing reference. */
+	atomic_fetch_add_explicit(&s->refs, 1, RELAXED);
+}
+
+void coop__scope_unref(coop_scope *s)
+{
+	/* acq_rel: as coop__task_unref. */
+	if (atomic_fetch_sub_explicit(&s->refs, 1, ACQ_REL) != 1)
+		return;
+	for (unsigned i = 0; i < s->nshards; i++)
+		pthread_mutex_destroy(&s->shards[i].lock);
+	coop_waker_cell_clear(&s->join_cell);
+	pthread_mutex_destroy(&s->lock);
+	pthread_cond_destroy(&s->done_cond);
+	free(s->shards);
+	free(s);
+}
+
+int coop__scope_enter(coop_scope *s)
+{
+	int64_t n = atomic_load_explicit(&s->live, RELAXED);
+
+	do {
+		if (n == 0)
+			return -ESHUTDOWN;
+		/* relaxed on success: entering publishes nothing; the child's
+		 * own hand-over (queue, lock) orders its data. */
+	} while (!atomic_compare_exchange_weak_explicit(&s->live, &n, n + 1, RELAXED, RELAXED));
+	return 0;
+}
+
+/* Drop one count; the thread that reaches zero finishes the scope. */
+static void scope_leave(coop_scope *s)
+{
+	/* acq_rel: every child's writes to the shard counters happen before
+	 * its decrement (release); the finisher's decrement (acquire) then
+	 * sees them all through the release sequence. */
+	int64_t before = atomic_fetch_sub_explicit(&s->live, 1, ACQ_REL);
+
+	if (before == 1) {
+		scope_finish(s);
+	} else if (before == 2 && !atomic_load_explicit(&s->closed, ACQUIRE)) {
+		/* Only the open count is left: wake coop__scope_wait_quiet. */
+		pthread_mutex_lock(&s->lock);
+		pthread_cond_broadcast(&s->done_cond);
+		pthread_mutex_unlock(&s->lock);
+	}
+}
+
+static unsigned shard_of(coop_scope *s, struct coop__worker *w)
+{
+	return w ? w->index % (s->nshards - 1) : s->nshards - 1;
+}
+
+/* ---- max_parallel ------------------------------------------------------------ */
+
+bool coop__scope_admit(coop_scope *s, struct coop__task *t)
+{
+	bool run = true;
+
+	if (s->max_parallel == 0)
+		return true;
+	pthread_mutex_lock(&s->lock);
+	if (s->running < s->max_parallel) {
+		s->running++;
+		t->flags |= TASKF_COUNTED;
+	} else {
+		t->flags |= TASKF_QUEUED_BY_SCOPE;
+		t->qnext = NULL;
+		if (s->pend_tail)
+			s->pend_tail->qnext = t;
+		else
+			s->pend_head = t;
+		s->pend_tail = t;
+		run = false;
+	}
+	pthread_mutex_unlock(&s->lock);
+	return run;
+}
+
+/* A counted child ended: let the next one in line start. */
+static void scope_release_slot(coop_scope *s)
+{
+	struct coop__task *next;
+
+	pthread_mutex_lock(&s->lock);
+	s->running--;
+	next = s->pend_head;
+	if (next) {
+		s->pend_head = next->qnext;
+		if (!s->pend_head)
+			s->pend_tail = NULL;
+		next->qnext = NULL;
+		next->flags = (uint8_t)((next->flags & ~TASKF_QUEUED_BY_SCOPE) | TASKF_COUNTED);
+		s->running++;
+	}
+	pthread_mutex_unlock(&s->lock);
+	if (next)
+		coop__task_start(next);
+}
+
+/* ---- parked lists --------------------------------------------------------------- */
+
+void coop__scope_park(coop_scope *s, struct coop__task *t, struct coop__worker *w)
+{
+	unsigned k = shard_of(s, w);
+	struct coop__scope_shard *sh = &s->shards[k];
+
+	coop__task_ref(t);
+	pthread_mutex_lock(&sh->lock);
+	t->shard = (uint8_t)k;
+	t->flags |= TASKF_IN_PLIST;
+	t->pprev = NULL;
+	t->pnext = sh->plist;
+	if (sh->plist)
+		sh->plist->pprev = t;
+	sh->plist = t;
+	/* A cancellation that walked this list before we joined it has set the
+	 * flag before taking this lock, so we see it here and wake ourselves. */
+	if (!(t->flags & TASKF_SHIELDED) && atomic_load_explicit(&s->cancel, RELAXED))
+		atomic_fetch_or_explicit(&t->state, TASK_NOTIFIED, ACQ_REL);
+	pthread_mutex_unlock(&sh->lock);
+}
+
+void coop__scope_unpark(coop_scope *s, struct coop__task *t)
+{
+	struct coop__scope_shard *sh = &s->shards[t->shard];
+
+	pthread_mutex_lock(&sh->lock);
+	if (t->pprev)
+		t->pprev->pnext = t->pnext;
+	else
+		sh->plist = t->pnext;
+	if (t->pnext)
+		t->pnext->pprev = t->pprev;
+	t->pprev = t->pnext = NULL;
+	pthread_mutex_unlock(&sh->lock);
+	t->flags &= (uint8_t)~TASKF_IN_PLIST;
+	coop__task_unref(t);
+}
+
+/* ---- children ending --------------------------------------------------------------- */
+
+static void apply_policy(coop_scope *s, coop_status st)
+{
+	if (st == COOP_STATUS_FAILED && s->policy == COOP_POLICY_FAIL_FAST) {
+		scope_cancel(s, COOP_REASON_SIBLING_FAILED, true, true);
+	} else if (st == COOP_STATUS_OK && s->policy == COOP_POLICY_RACE) {
+		bool first;
+
+		pthread_mutex_lock(&s->lock);
+		first = !s->race_won;
+		s->race_won = true;
+		pthread_mutex_unlock(&s->lock);
+		if (first)
+			scope_cancel(s, COOP_REASON_RACE_LOST, true, true);
+	}
+}
+
+void coop__scope_child_done(coop_scope *s, struct coop__task *t, coop_status st)
+{
+	struct coop__scope_shard *sh = &s->shards[shard_of(s, coop__current_worker(s->rt))];
+
+	/* relaxed: summed by the finisher after the acq_rel chain on live. */
+	atomic_fetch_add_explicit(&sh->polls, t->polls, RELAXED);
+	if (t->forced_yields)
+		atomic_fetch_add_explicit(&sh->forced_yields, t->forced_yields, RELAXED);
+	if (st == COOP_STATUS_OK)
+		atomic_fetch_add_explicit(&sh->n_ok, 1, RELAXED);
+	else if (st == COOP_STATUS_FAILED)
+		atomic_fetch_add_explicit(&sh->n_failed, 1, RELAXED);
+	else
+		atomic_fetch_add_explicit(&sh->n_cancelled, 1, RELAXED);
+	if (s->policy != COOP_POLICY_ALL_SETTLED)
+		apply_policy(s, st);
+	if (t->flags & TASKF_COUNTED)
+		scope_release_slot(s);
+	scope_leave(s);
+}
+
+static void scope_child_scope_done(coop_scope *s, const coop_outcome *o)
+{
+	pthread_mutex_lock(&s->lock);
+	s->child_polls += o->polls;
+	s->child_yields += o->forced_yields;
+	if (o->status == COOP_STATUS_OK)
+		s->child_ok++;
+	else if (o->status == COOP_STATUS_FAILED)
+		s->child_failed++;
+	else
+		s->child_cancelled++;
+	pthread_mutex_unlock(&s->lock);
+	if (s->policy != COOP_POLICY_ALL_SETTLED)
+		apply_policy(s, o->status);
+	scope_leave(s);
+}
+
+/* ---- finishing ------------------------------------------------------------------------ */
+
+static void scope_disarm_deadline(coop_scope *s)
+{
+	bool armed;
+	uint64_t id;
+
+	pthread_mutex_lock(&s->lock);
+	armed = s->deadline_armed;
+	id = s->deadline_timer;
+	s->deadline_armed = false;
+	pthread_mutex_unlock(&s->lock);
+	if (armed && s->rt->timers.disarm(s->rt->timers.ctx, id))
+		coop__scope_unref(s); /* the reference the timer held */
+}
+
+static void scope_finish(coop_scope *s)
+{
+	coop_outcome o = {0};
+	uint64_t ok, failed, cancelled;
+
+	scope_disarm_deadline(s);
+	pthread_mutex_lock(&s->lock);
+	o.polls = s->child_polls;
+	o.forced_yields = s->child_yields;
+	ok = s->child_ok;
+	failed = s->child_failed;
+	cancelled = s->child_cancelled;
+	for (unsigned i = 0; i < s->nshards; i++) {
+		struct coop__scope_shard *sh = &s->shards[i];
+		o.polls += atomic_load_explicit(&sh->polls, RELAXED);
+		o.forced_yields += atomic_load_explicit(&sh->forced_yields, RELAXED);
+		ok += atomic_load_explicit(&sh->n_ok, RELAXED);
+		failed += atomic_load_explicit(&sh->n_failed, RELAXED);
+		cancelled += atomic_load_explicit(&sh->n_cancelled, RELAXED);
+	}
+	if (s->policy == COOP_POLICY_RACE) {
+		if (ok > 0)
+			o.status = COOP_STATUS_OK;
+		else if (cancelled > 0)
+			o.status = COOP_STATUS_CANCELLED;
+		else if (failed > 0)
+			o.status = COOP_STATUS_FAILED;
+		else
+			o.status = COOP_STATUS_OK;
+	} else {
+		if (failed > 0)
+			o.status = COOP_STATUS_FAILED;
+		else if (cancelled > 0)
+			o.status = COOP_STATUS_CANCELLED;
+		else
+			o.status = COOP_STATUS_OK;
+	}
+	coop_reason reason = (coop_reason)atomic_load_explicit(&s->cancel, ACQUIRE);
+	if (reason != COOP_REASON_NONE && !s->cancel_by_policy) {
+		o.cancel_reason = reason;
+		o.cancel_requested_ns = atomic_load_explicit(&s->cancel_requested_ns, RELAXED);
+		o.finished_ns = coop_now_ns();
+	}
+	o.started = true;
+	s->outcome = o;
+	/* release: a joiner that sees done (acquire) sees the outcome. */
+	atomic_store_explicit(&s->done, true, memory_order_release);
+	pthread_cond_broadcast(&s->done_cond);
+	pthread_mutex_unlock(&s->lock);
+	coop_waker_cell_wake(&s->join_cell);
+
+	if (s->parent) {
+		coop_scope *p = s->parent;
+
+		pthread_mutex_lock(&p->lock);
+		if (s->sib_prev)
+			s->sib_prev->sib_next = s->sib_next;
+		else
+			p->children = s->sib_next;
+		if (s->sib_next)
+			s->sib_next->sib_prev = s->sib_prev;
+		pthread_mutex_unlock(&p->lock);
+		scope_child_scope_done(p, &o);
+	} else {
+		coop_rt *rt = s->rt;
+
+		pthread_mutex_lock(&rt->roots_lock);
+		if (s->root_prev)
+			s->root_prev->root_next = s->root_next;
+		else
+			rt->roots = s->root_next;
+		if (s->root_next)
+			s->root_next->root_prev = s->root_prev;
+		pthread_mutex_unlock(&rt->roots_lock);
+	}
+	coop__scope_unref(s); /* the "unfinished" reference */
+}
+
+/* ---- cancellation ------------------------------------------------------------------- */
+
+static void wake_parked(coop_scope *s)
+{
+	for (unsigned i = 0; i < s->nshards; i++) {
+		struct coop__scope_shard *sh = &s->shards[i];
+
+		pthread_mutex_lock(&sh->lock);
+		for (struct coop__task *t = sh->plist; t; t = t->pnext)
+			if (!(t->flags & TASKF_SHIELDED))
+				coop__task_wake_by_ref(t);
+		pthread_mutex_unlock(&sh->lock);
+	}
+}
+
+static void scope_cancel(coop_scope *s, coop_reason reason, bool by_policy, bool counted)
+{
+	uint32_t none = 0;
+	uint64_t zero = 0;
+
+	if (atomic_load_explicit(&s->done, ACQUIRE))
+		return;
+	/* relaxed: first requester's time wins; readers load it after seeing
+	 * the cancel flag, which is published by the release CAS below. */
+	atomic_compare_exchange_strong_explicit(&s->cancel_requested_ns, &zero, coop_now_ns(),
+						RELAXED, RELAXED);
+	/* acq_rel: publishes the time above to tasks that load the flag with
+	 * acquire (coop__task_cancelled). */
+	if (!atomic_compare_exchange_strong_explicit(&s->cancel, &none, (uint32_t)reason, ACQ_REL,
+						     ACQUIRE))
+		return; /* the first request's reason sticks */
+	if (counted)
+		atomic_fetch_add_explicit(&s->rt->cancel_requests[reason], 1, RELAXED);
+	pthread_mutex_lock(&s->lock);
+	s->cancel_by_policy = by_policy;
+	pthread_mutex_unlock(&s->lock);
+	wake_parked(s);
+	/* Children: the lock keeps the list stable; a child created after we
+	 * let go of it sees our flag when it links itself (coop_scope_new). */
+	pthread_mutex_lock(&s->lock);
+	for (coop_scope *c = s->children; c; c = c->sib_next)
+		if (!c->shielded)
+			scope_cancel(c, reason, false, false);
+	pthread_mutex_unlock(&s->lock);
+}
+
+void coop_scope_cancel(coop_scope *scope, coop_reason reason)
+{
+	if (!scope || reason == COOP_REASON_NONE || (unsigned)reason >= COOP_REASON__COUNT)
+		return;
+	scope_cancel(scope, reason, false, true);
+}
+
+bool coop_scope_cancelled(const coop_scope *scope)
+{
+	return atomic_load_explicit(&scope->cancel, ACQUIRE) != 0;
+}
+
+static void scope_deadline_fire(void *arg)
+{
+	coop_scope *s = arg;
+
+	pthread_mutex_lock(&s->lock);
+	s->deadline_armed = false;
+	pthread_mutex_unlock(&s->lock);
+	coop_scope_cancel(s, COOP_REASON_DEADLINE);
+	coop__scope_unref(s);
+}
+
+/* ---- public lifecycle ------------------------------------------------------------------ */
+
+int coop_scope_new(coop_rt *rt, coop_scope *parent, const coop_scope_opts *opts,
+		   coop_scope **ret_scope)
+{
+	coop_scope_opts o = {0};
+	coop_scope *s;
+	int r;
+
+	if (parent)
+		rt = parent->rt;
+	if (!rt || !ret_scope)
+		return -EINVAL;
+	if (opts)
+		o = *opts;
+	if ((unsigned)o.policy > COOP_POLICY_RACE || o.budget > INT32_MAX)
+		return -EINVAL;
+	s = calloc(1, sizeof(*s));
+	if (!s)
+		return -ENOMEM;
+	s->nshards = (rt->nworkers < COOP__MAX_SHARDS - 1 ? rt->nworkers : COOP__MAX_SHARDS - 1) + 1;
+	if (posix_memalign((void **)&s->shards, COOP__CACHELINE,
+			   sizeof(*s->shards) * s->nshards)) {
+		free(s);
+		return -ENOMEM;
+	}
+	memset(s->shards, 0, sizeof(*s->shards) * s->nshards);
+	for (unsigned i = 0; i < s->nshards; i++)
+		(void)coop__mutex_init(&s->shards[i].lock);
+	(void)coop__mutex_init(&s->lock);
+	r = coop__cond_init_monotonic(&s->done_cond);
+	if (r < 0) {
+		free(s->shards);
+		free(s);
+		return r;
+	}
+	s->rt = rt;
+	s->parent = parent;
+	s->policy = o.policy;
+	s->max_parallel = o.max_parallel;
+	s->budget = o.budget ? o.budget : parent ? parent->budget : rt->default_budget;
+	s->shielded = o.shielded;
+	s->join_cell = (coop_waker_cell)COOP_WAKER_CELL_INIT;
+	atomic_init(&s->refs, 2); /* the owner's, and "unfinished" */
+	atomic_init(&s->live, 1); /* open */
+
+	if (parent) {
+		r = coop__scope_enter(parent);
+		if (r < 0) {
+			atomic_store_explicit(&s->refs, 1, RELAXED);
+			coop__scope_unref(s);
+			return r;
+		}
+		pthread_mutex_lock(&parent->lock);
+		s->sib_next = parent->children;
+		if (parent->children)
+			parent->children->sib_prev = s;
+		parent->children = s;
+		coop_reason inherited = (coop_reason)atomic_load_explicit(&parent->cancel, ACQUIRE);
+		pthread_mutex_unlock(&parent->lock);
+		if (inherited && !s->shielded)
+			scope_cancel(s, inherited, false, false);
+	} else {
+		pthread_mutex_lock(&rt->roots_lock);
+		s->root_next = rt->roots;
+		if (rt->roots)
+			rt->roots->root_prev = s;
+		rt->roots = s;
+		pthread_mutex_unlock(&rt->roots_lock);
+	}
+	if (o.deadline_ns) {
+		coop__scope_ref(s); /* held by the timer */
+		pthread_mutex_lock(&s->lock);
+		r = rt->timers.arm(rt->timers.ctx, o.deadline_ns, scope_deadline_fire, s,
+				   &s->deadline_timer);
+		s->deadline_armed = r == 0;
+		pthread_mutex_unlock(&s->lock);
+		if (r < 0)
+			coop__scope_unref(s);
+	}
+	*ret_scope = s;
+	return 0;
+}
+
+void coop_scope_close(coop_scope *scope)
+{
+	/* acq_rel: the owner's spawns happen before the close. */
+	if (!atomic_exchange_explicit(&scope->closed, true, ACQ_REL))
+		scope_leave(scope);
+}
+
+static void fill(coop_scope *s, coop_outcome *ret)
+{
+	if (ret)
+		*ret = s->outcome;
+}
+
+bool coop_scope_done(coop_scope *scope, coop_outcome *ret_outcome)
+{
+	/* acquire: pairs with the release store in scope_finish. */
+	if (!atomic_load_explicit(&scope->done, ACQUIRE))
+		return false;
+	fill(scope, ret_outcome);
+	return true;
+}
+
+void coop_scope_join(coop_scope *scope, coop_outcome *ret_outcome)
+{
+	coop_scope_close(scope);
+	pthread_mutex_lock(&scope->lock);
+	while (!atomic_load_explicit(&scope->done, ACQUIRE))
+		pthread_cond_wait(&scope->done_cond, &scope->lock);
+	pthread_mutex_unlock(&scope->lock);
+	fill(scope, ret_outcome);
+}
+
+int coop_scope_join_timeout(coop_scope *scope, uint64_t timeout_ns, coop_outcome *ret_outcome)
+{
+	struct timespec ts;
+	int r = 0;
+
+	coop_scope_close(scope);
+	coop__abstime_after(timeout_ns, &ts);
+	pthread_mutex_lock(&scope->lock);
+	while (!atomic_load_explicit(&scope->done, ACQUIRE) && r == 0)
+		r = pthread_cond_timedwait(&scope->done_cond, &scope->lock, &ts);
+	bool done = atomic_load_explicit(&scope->done, ACQUIRE);
+	pthread_mutex_unlock(&scope->lock);
+	if (!done)
+		return -ETIMEDOUT;
+	fill(scope, ret_outcome);
+	return 0;
+}
+
+coop_poll coop_scope_poll_join(coop_scope *scope, coop_cx *cx, coop_outcome *ret_outcome)
+{
+	coop_scope_close(scope);
+	if (coop_scope_done(scope, ret_outcome))
+		return COOP_READY;
+	coop_waker_cell_register(&scope->join_cell, cx);
+	/* The finisher wakes the cell after setting done; check again in case
+	 * it did so before our registration. */
+	if (coop_scope_done(scope, ret_outcome))
+		return COOP_READY;
+	return COOP_PENDING;
+}
+
+void coop__scope_wait_quiet(coop_scope *s)
+{
+	pthread_mutex_lock(&s->lock);
+	for (;;) {
+		if (atomic_load_explicit(&s->done, ACQUIRE))
+			break;
+		int64_t live = atomic_load_explicit(&s->live, ACQUIRE);
+		if (!atomic_load_explicit(&s->closed, ACQUIRE) && live <= 1)
+			break;
+		pthread_cond_wait(&s->done_cond, &s->lock);
+	}
+	pthread_mutex_unlock(&s->lock);
+}
+
+void coop_scope_free(coop_scope *scope)
+{
+	if (!scope)
+		return;
+	coop_scope_close(scope);
+	coop__scope_unref(scope);
+}

@@ -1,0 +1,521 @@
+/*
+ * coop-task.c -- tasks: spawning, the poll loop of one task, wakers, join
+ * handles and task-level cancellation.
+ *
+ * A task's life is driven by one atomic state word (see coop-internal.h).
+ * The protocol, after tokio's and async-task's task state machines:
+ *   - wake on an idle task sets SCHEDULED and queues it (one reference goes
+ *     with it into the queue);
+ *   - wake on a RUNNING task sets NOTIFIED instead, and the worker polls it
+ *     again after the current poll: a wake is never lost and a task is never
+ *     polled by two threads at once;
+ *   - wake on a SCHEDULED or COMPLETE task does nothing;
+ *   - completion sets COMPLETE and, if a joiner registered its waker (the
+ *     JOIN_WAKER bit), takes that waker and wakes it.
+ * Every state CAS is acq_rel: the release half publishes what the thread
+ * did to the task before the transition (the waker's data, the poller's
+ * writes to the state), the acquire half lets the next owner see it.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "coop-internal.h"
+
+_Static_assert(sizeof(struct coop__task) <= 128,
+	       "the runtime's overhead per task must stay within 128 bytes");
+_Static_assert(sizeof(struct coop__task) % 16 == 0, "task state must stay 16-byte aligned");
+
+#define ACQ_REL memory_order_acq_rel
+#define ACQUIRE memory_order_acquire
+#define RELAXED memory_order_relaxed
+
+static inline bool cas_state(struct coop__task *t, uint32_t *expected, uint32_t desired)
+{
+	return atomic_compare_exchange_weak_explicit(&t->state, expected, desired, ACQ_REL,
+						     ACQUIRE);
+}
+
+void coop__task_ref(struct coop__task *t)
+{
+	/* relaxed: a new reference is made from an existing one, so the task
+	 * cannot be freed concurrently (the usual refcount argument). */
+	atomic_fetch_add_explicit(&t->refs, 1, RELAXED);
+}
+
+void coop__task_unref(struct coop__task *t)
+{
+	/* acq_rel: the release half orders this thread's uses of the task
+	 * before the free; the acquire half, for the last reference, makes all
+	 * other threads' uses visible before the memory is reused. */
+	if (atomic_fetch_sub_explicit(&t->refs, 1, ACQ_REL) != 1)
+		return;
+	/* Only a completed task can get here: its scope may be gone, so
+	 * nothing below may touch t->scope. */
+	if (!coop_waker_is_empty(t->join_waker))
+		coop_waker_drop(t->join_waker);
+	coop__task_block_free(t);
+}
+
+/* ---- cancellation as seen by a task ------------------------------------------ */
+
+bool coop__task_cancelled(struct coop__task *t)
+{
+	/* acquire: pairs with the acq_rel CAS that set CANCEL. */
+	if (atomic_load_explicit(&t->state, ACQUIRE) & TASK_CANCEL)
+		return true;
+	if (t->flags & TASKF_SHIELDED)
+		return false;
+	/* acquire: pairs with the release CAS in coop_scope_cancel. */
+	return atomic_load_explicit(&t->scope->cancel, ACQUIRE) != 0;
+}
+
+coop_reason coop__task_cancel_reason(struct coop__task *t, uint64_t *ret_requested_ns)
+{
+	uint32_t s = atomic_load_explicit(&t->state, ACQUIRE);
+	coop_reason r = (coop_reason)((s & TASK_REASON_MASK) >> TASK_REASON_SHIFT);
+
+	if (r != COOP_REASON_NONE) {
+		if (ret_requested_ns)
+			*ret_requested_ns = atomic_load_explicit(&t->cancel_requested_ns, RELAXED);
+		return r;
+	}
+	if ((s & TASK_COMPLETE) || (t->flags & TASKF_SHIELDED))
+		return COOP_REASON_NONE;
+	r = (coop_reason)atomic_load_explicit(&t->scope->cancel, ACQUIRE);
+	if (r != COOP_REASON_NONE && ret_requested_ns)
+		*ret_requested_ns = atomic_load_explicit(&t->scope->cancel_requested_ns, RELAXED);
+	return r;
+}
+
+/* ---- wakers ------------------------------------------------------------------------ */
+
+void coop__task_wake_by_ref(struct coop__task *t)
+{
+	uint32_t s = atomic_load_explicit(&t->state, ACQUIRE);
+
+	if (t->flags & TASKF_BLOCKING) {
+		/* A blocking job cannot be rescheduled; waking it interrupts
+		 * coop_token_sleep so that it sees a cancellation at once. */
+		if (!(s & TASK_COMPLETE))
+			coop__blocking_wake(t->rt, t);
+		return;
+	}
+	for (;;) {
+		if (s & TASK_COMPLETE)
+			return;
+		if (s & TASK_RUNNING) {
+			if (s & TASK_NOTIFIED)
+				return;
+			if (cas_state(t, &s, s | TASK_NOTIFIED))
+				return;
+			continue;
+		}
+		if (s & TASK_SCHEDULED)
+			return;
+		if (cas_state(t, &s, s | TASK_SCHEDULED)) {
+			/* We own the scheduling now; the task cannot complete
+			 * until it runs, so its scope is alive. */
+			coop__task_ref(t);
+			coop__schedule(t->rt, t, false);
+			return;
+		}
+	}
+}
+
+static void *task_waker_clone(void *data)
+{
+	coop__task_ref(data);
+	return data;
+}
+
+static void task_waker_wake(void *data)
+{
+	coop__task_wake_by_ref(data);
+	coop__task_unref(data);
+}
+
+static void task_waker_wake_by_ref(void *data)
+{
+	coop__task_wake_by_ref(data);
+}
+
+static void task_waker_drop(void *data)
+{
+	coop__task_unref(data);
+}
+
+const coop_waker_vtable coop__task_waker_vtable = {
+	task_waker_clone,
+	task_waker_wake,
+	task_waker_wake_by_ref,
+	task_waker_drop,
+};
+
+/* ---- completion ------------------------------------------------------------------ */
+
+void coop__task_complete(struct coop__task *t, coop_status status)
+{
+	coop_scope *scope = t->scope;
+	coop_rt *rt = scope->rt;
+	uint64_t requested = 0;
+	coop_reason reason = coop__task_cancel_reason(t, &requested);
+
+	t->status = (uint8_t)status;
+	if (reason != COOP_REASON_NONE) {
+		t->finished_ns = coop_now_ns();
+		atomic_store_explicit(&t->cancel_requested_ns, requested, RELAXED);
+		if (status == COOP_STATUS_CANCELLED)
+			coop__record_cancel_latency(
+				rt, t->finished_ns > requested ? t->finished_ns - requested : 0);
+	}
+	if (t->drop)
+		t->drop(coop__task_state(t));
+	if (t->flags & TASKF_TIMEOUT)
+		coop__task_timeout_disarm(t);
+	if (t->flags & TASKF_IN_PLIST)
+		coop__scope_unpark(scope, t);
+
+	/* Publish the outcome, freeze the effective cancel reason into the
+	 * state (the scope may be gone when the handle reads it) and take the
+	 * joiner's waker if one is registered. */
+	uint32_t s = atomic_load_explicit(&t->state, ACQUIRE);
+	uint32_t done;
+	do {
+		done = (s & ~(TASK_RUNNING | TASK_SCHEDULED | TASK_NOTIFIED | TASK_REASON_MASK)) |
+		       TASK_COMPLETE | ((uint32_t)reason << TASK_REASON_SHIFT);
+	} while (!cas_state(t, &s, done));
+	if (s & TASK_JOIN_WAKER) {
+		coop_waker w = t->join_waker;
+		t->join_waker = (coop_waker){NULL, NULL};
+		coop_waker_wake(w);
+	}
+	coop__scope_child_done(scope, t, status);
+}
+
+/* ---- running one task -------------------------------------------------------------- */
+
+static inline void counter_inc(_Atomic uint64_t *c, uint64_t n)
+{
+	/* relaxed load + store: only the owning worker writes its counters. */
+	atomic_store_explicit(c, atomic_load_explicit(c, RELAXED) + n, RELAXED);
+}
+
+static coop_status status_of(coop_poll r)
+{
+	switch (r) {
+	case COOP_READY:
+		return COOP_STATUS_OK;
+	case COOP_CANCELLED:
+		return COOP_STATUS_CANCELLED;
+	default:
+		return COOP_STATUS_FAILED;
+	}
+}
+
+void coop__task_run(struct coop__worker *w, struct coop__task *t)
+{
+	coop_scope *scope = t->scope;
+	uint32_t s = atomic_load_explicit(&t->state, ACQUIRE);
+
+	while (!cas_state(t, &s, (s & ~(TASK_SCHEDULED | TASK_NOTIFIED)) | TASK_RUNNING))
+		;
+	if (!(s & TASK_STARTED)) {
+		if (coop__task_cancelled(t)) {
+			/* Cancelled before it ever ran: never polled. */
+			coop__task_complete(t, COOP_STATUS_CANCELLED);
+			coop__task_unref(t);
+			return;
+		}
+		atomic_fetch_or_explicit(&t->state, TASK_STARTED, RELAXED);
+	}
+
+	struct coop__budget budget = {scope->budget, false, false, 0};
+	coop_cx cx = {scope->rt, t, w, {&coop__task_waker_vtable, t}, &budget};
+	coop_poll r = t->poll(&cx, coop__task_state(t));
+
+	t->polls++;
+	counter_inc(&w->c.polls, 1);
+	if (budget.short_circuits)
+		counter_inc(&w->c.short_circuits, budget.short_circuits);
+	if (r != COOP_PENDING) {
+		counter_inc(&w->c.tasks_finished[status_of(r)], 1);
+		coop__task_complete(t, status_of(r));
+		coop__task_unref(t);
+		return;
+	}
+	if (budget.forced) {
+		/* Out of budget: straight back to the run queue, behind the
+		 * other runnable tasks, keeping the queue's reference. */
+		t->forced_yields++;
+		counter_inc(&w->c.forced_yields, 1);
+		s = atomic_load_explicit(&t->state, ACQUIRE);
+		while (!cas_state(t, &s, (s & ~(TASK_RUNNING | TASK_NOTIFIED)) | TASK_SCHEDULED))
+			;
+		coop__schedule(scope->rt, t, true);
+		return;
+	}
+	if (!(t->flags & TASKF_IN_PLIST))
+		coop__scope_park(scope, t, w);
+	s = atomic_load_explicit(&t->state, ACQUIRE);
+	for (;;) {
+		if (s & TASK_NOTIFIED) {
+			if (cas_state(t, &s, (s & ~(TASK_RUNNING | TASK_NOTIFIED)) | TASK_SCHEDULED)) {
+				coop__schedule(scope->rt, t, false);
+				return;
+			}
+		} else if (cas_state(t, &s, s & ~TASK_RUNNING)) {
+			coop__task_unref(t); /* the queue's reference */
+			return;
+		}
+	}
+}
+
+void coop__task_start(struct coop__task *t)
+{
+	if (t->flags & TASKF_BLOCKING)
+		coop__blocking_submit(t->rt, t);
+	else
+		coop__schedule(t->rt, t, false);
+}
+
+/* ---- spawning -------------------------------------------------------------------------- */
+
+int coop__task_spawn(coop_scope *scope, coop_poll_fn poll, const void *state, size_t state_size,
+		     coop_drop_fn drop, const coop_spawn_opts *opts, uint8_t flags,
+		     coop_handle **ret_handle)
+{
+	struct coop__task *t;
+	coop_rt *rt;
+	size_t size;
+	uint8_t cls;
+	int r;
+
+	if (!scope || (state_size && !state) || state_size > (1u << 30))
+		return -EINVAL;
+	rt = scope->rt;
+	bool with_timeout = opts && opts->timeout_ns;
+	size = sizeof(*t) + (with_timeout ? COOP__TASK_EXT : 0) + ((state_size + 15) & ~(size_t)15);
+	t = coop__task_alloc(rt, size, &cls);
+	if (!t)
+		return -ENOMEM;
+	r = coop__scope_enter(scope);
+	if (r < 0) {
+		t->alloc_cls = cls;
+		coop__task_block_free(t);
+		return r;
+	}
+	/* SCHEDULED from the start: the task is on its way to a queue (or the
+	 * scope's max_parallel line), so early wakes must not queue it. */
+	atomic_init(&t->state, TASK_SCHEDULED);
+	atomic_init(&t->refs, ret_handle ? 2 : 1);
+	t->qnext = NULL;
+	t->poll = poll;
+	t->drop = drop;
+	t->scope = scope;
+	t->join_waker = (coop_waker){NULL, NULL};
+	t->pprev = t->pnext = NULL;
+	t->value = 0;
+	t->polls = 0;
+	t->forced_yields = 0;
+	t->alloc_cls = cls;
+	t->flags = (uint8_t)(flags | (opts && opts->shielded ? TASKF_SHIELDED : 0) |
+			     (with_timeout ? TASKF_TIMEOUT : 0));
+	t->status = COOP_STATUS_RUNNING;
+	t->shard = 0;
+	atomic_init(&t->cancel_requested_ns, 0);
+	t->finished_ns = 0;
+	t->rt = rt;
+	if (with_timeout)
+		*coop__task_timeout_slot(t) = NULL;
+	if (state_size)
+		memcpy(coop__task_state(t), state, state_size);
+
+	if (!(flags & TASKF_BLOCKING)) {
+		struct coop__worker *w = coop__current_worker(rt);
+		if (w)
+			counter_inc(&w->c.tasks_spawned, 1);
+		else
+			atomic_fetch_add_explicit(&rt->ext_tasks_spawned, 1, RELAXED);
+	}
+	if (ret_handle)
+		*ret_handle = (coop_handle *)t;
+	if (with_timeout)
+		(void)coop__task_timeout_arm(rt, t, opts->timeout_ns);
+	if (coop__scope_admit(scope, t))
+		coop__task_start(t);
+	return 0;
+}
+
+int coop_spawn(coop_scope *scope, coop_poll_fn poll, const void *state, size_t state_size,
+	       coop_drop_fn drop, const coop_spawn_opts *opts, coop_handle **ret_handle)
+{
+	if (!poll)
+		return -EINVAL;
+	return coop__task_spawn(scope, poll, state, state_size, drop, opts, 0, ret_handle);
+}
+
+/* ---- the poll context -------------------------------------------------------------- */
+
+coop_waker coop_cx_waker(coop_cx *cx)
+{
+	return cx->waker;
+}
+
+void coop_cx_set_value(coop_cx *cx, int64_t value)
+{
+	cx->task->value = value;
+}
+
+coop_scope *coop_cx_scope(coop_cx *cx)
+{
+	return cx->task->scope;
+}
+
+coop_rt *coop_cx_rt(coop_cx *cx)
+{
+	return cx->rt;
+}
+
+bool coop_cx_cancelled(coop_cx *cx)
+{
+	return coop__task_cancelled(cx->task);
+}
+
+coop_reason coop_cx_cancel_reason(coop_cx *cx)
+{
+	return coop__task_cancel_reason(cx->task, NULL);
+}
+
+bool coop_cx_proceed(coop_cx *cx)
+{
+	if (!cx)
+		return true;
+	struct coop__budget *b = cx->budget;
+	if (b->left == 0) {
+		b->preempted = true;
+		b->forced = true;
+		return false;
+	}
+	b->left--;
+	return true;
+}
+
+bool coop_cx_maybe_yield(coop_cx *cx)
+{
+	if (!cx)
+		return false;
+	struct coop__budget *b = cx->budget;
+	if (b->left > 0)
+		b->left--;
+	if (b->left == 0) {
+		b->preempted = true;
+		b->forced = true;
+		return true;
+	}
+	return false;
+}
+
+bool coop_cx_preempted(const coop_cx *cx)
+{
+	return cx && cx->budget->preempted;
+}
+
+uint32_t coop_cx_budget_left(const coop_cx *cx)
+{
+	return cx ? cx->budget->left : UINT32_MAX;
+}
+
+/* ---- join handles ------------------------------------------------------------------ */
+
+static void fill_outcome(struct coop__task *t, uint32_t s, coop_outcome *o)
+{
+	if (!o)
+		return;
+	o->status = (coop_status)t->status;
+	o->cancel_reason = (coop_reason)((s & TASK_REASON_MASK) >> TASK_REASON_SHIFT);
+	o->value = t->value;
+	o->cancel_requested_ns = o->cancel_reason != COOP_REASON_NONE
+		? atomic_load_explicit(&t->cancel_requested_ns, RELAXED) : 0;
+	o->finished_ns = t->finished_ns;
+	o->started = (s & TASK_STARTED) != 0;
+	o->polls = t->polls;
+	o->forced_yields = t->forced_yields;
+}
+
+bool coop_handle_done(coop_handle *handle, coop_outcome *ret_outcome)
+{
+	struct coop__task *t = (struct coop__task *)handle;
+	/* acquire: pairs with the CAS that set COMPLETE, making the outcome
+	 * fields written before it visible. */
+	uint32_t s = atomic_load_explicit(&t->state, ACQUIRE);
+
+	if (!(s & TASK_COMPLETE))
+		return false;
+	fill_outcome(t, s, ret_outcome);
+	return true;
+}
+
+coop_poll coop_handle_poll(coop_handle *handle, coop_cx *cx, coop_outcome *ret_outcome)
+{
+	struct coop__task *t = (struct coop__task *)handle;
+	uint32_t s = atomic_load_explicit(&t->state, ACQUIRE);
+
+	for (;;) {
+		if (s & TASK_COMPLETE) {
+			fill_outcome(t, s, ret_outcome);
+			return COOP_READY;
+		}
+		if (s & TASK_JOIN_WAKER) {
+			/* Registered before.  Same waker: nothing to do. */
+			if (t->join_waker.data == cx->waker.data &&
+			    t->join_waker.vtable == cx->waker.vtable)
+				return COOP_PENDING;
+			/* Take the field back to replace it; fails if the task
+			 * completed meanwhile (then the completer owns it). */
+			if (!cas_state(t, &s, s & ~TASK_JOIN_WAKER))
+				continue;
+			coop_waker_drop(t->join_waker);
+			t->join_waker = (coop_waker){NULL, NULL};
+			s &= ~TASK_JOIN_WAKER;
+		}
+		/* The field is ours while JOIN_WAKER is clear and not COMPLETE. */
+		t->join_waker = coop_waker_clone(cx->waker);
+		if (cas_state(t, &s, s | TASK_JOIN_WAKER))
+			return COOP_PENDING;
+		coop_waker_drop(t->join_waker);
+		t->join_waker = (coop_waker){NULL, NULL};
+	}
+}
+
+void coop_handle_cancel(coop_handle *handle, coop_reason reason)
+{
+	struct coop__task *t = (struct coop__task *)handle;
+	uint64_t zero = 0;
+
+	if (!t || reason == COOP_REASON_NONE || (unsigned)reason >= COOP_REASON__COUNT)
+		return;
+	uint32_t s = atomic_load_explicit(&t->state, ACQUIRE);
+	if (s & (TASK_COMPLETE | TASK_CANCEL))
+		return;
+	/* relaxed: the first requester's time wins; it is read after the
+	 * acq_rel CAS below by whoever sees CANCEL. */
+	atomic_compare_exchange_strong_explicit(&t->cancel_requested_ns, &zero, coop_now_ns(),
+						RELAXED, RELAXED);
+	for (;;) {
+		if (s & (TASK_COMPLETE | TASK_CANCEL))
+			return;
+		if (cas_state(t, &s, s | TASK_CANCEL | ((uint32_t)reason << TASK_REASON_SHIFT)))
+			break;
+	}
+	atomic_fetch_add_explicit(&t->rt->cancel_requests[reason], 1, RELAXED);
+	coop__task_wake_by_ref(t);
+}
+
+void coop_handle_free(coop_handle *handle)
+{
+	if (handle)
+		coop__task_unref((struct coop__task *)handle);
+}
