@@ -436,8 +436,24 @@ static void tree_line(struct tree_ctx *t, struct json_object *node, bool root, c
 	output_duration_format(node_duration(node, t->o->now_ms), dur, sizeof(dur));
 	pad(out, t->dur_w - strlen(dur));
 	fputs(dur, out);
-	fputs("  ", out);
-	tree_details(t, node);
+	{
+		/* Details after two spaces, or nothing (no trailing blanks). */
+		char *details = NULL;
+		size_t len = 0;
+		FILE *mem = open_memstream(&details, &len);
+		FILE *saved = t->out;
+
+		if (mem) {
+			t->out = mem;
+			tree_details(t, node);
+			t->out = saved;
+			if (fclose(mem) == 0 && len > 0) {
+				fputs("  ", out);
+				fwrite(details, 1, len, out);
+			}
+			free(details);
+		}
+	}
 	fputc('\n', out);
 }
 
