@@ -779,7 +779,8 @@ static int sort_children(struct gctx *c, struct proto_node *scope, struct json_o
 		/* Rotate so that the cycle starts at its first node in the document. */
 		for (size_t i = 0; i < m; i++)
 			step[i] = cyc[(lo + i) % m];
-		cycle_text(text, sizeof(text), ch, step, m);
+		/* Leave room for the "cycle " prefix. */
+		cycle_text(text, sizeof(text) - 8, ch, step, m);
 		{
 			size_t old = path_push_index(c, step[0]);
 			struct json_object *o = json_object_array_get_idx(arr, step[0]);

@@ -599,18 +599,8 @@ struct json_object *proto__parse(const char *text, size_t len, unsigned depth,
 		else if (jerr == json_tokener_continue)
 			jerr = json_tokener_error_parse_eof;
 	}
-	if (jerr == json_tokener_success && end < len) {
-		/* Only whitespace may follow the value. */
-		for (size_t i = end; i < len; i++)
-			if (!strchr(" \t\r\n", text[i])) {
-				json_object_put(obj);
-				obj = NULL;
-				proto_error_set(err, PROTO_ERR_PARSE, NULL,
-						"trailing data at offset %zu", i);
-				json_tokener_free(tok);
-				return NULL;
-			}
-	}
+	/* JSON_TOKENER_STRICT already rejects anything but whitespace after
+	 * the value, so success means the whole text was one value. */
 	if (jerr != json_tokener_success) {
 		if (jerr == json_tokener_error_depth)
 			proto_error_set(err, PROTO_ERR_INVALID_REQUEST, NULL,
