@@ -704,8 +704,10 @@ void output_progress_bar(FILE *out, const char *id, const struct output_counts *
 void output_event_line(FILE *out, struct json_object *params, const struct output_opts *o)
 {
 	const char *graph = jstr(params, "graph"), *node = jstr(params, "node"),
-		   *state = jstr(params, "state");
-	int64_t ts;
+		   *state = jstr(params, "state"), *kind = jstr(params, "kind"),
+		   *reason = jstr(params, "reason");
+	struct json_object *v;
+	int64_t ts, code;
 	char buf[64];
 
 	if (jtime(params, "ts", &ts)) {
@@ -718,12 +720,37 @@ void output_event_line(FILE *out, struct json_object *params, const struct outpu
 	put_clean(out, graph ? graph : "-", 0);
 	fputc(' ', out);
 	put_clean(out, node && *node ? node : "/", 0);
+	if (kind) {
+		fprintf(out, " %s", dim(o->color));
+		put_clean(out, kind, 0);
+		fputs(output_reset(o->color), out);
+	}
 	fprintf(out, " %s%s%s", output_state_color(state, o->color), state ? state : "-",
 		output_reset(o->color));
+	if (jint(params, "exit_code", &code))
+		fprintf(out, " exit %" PRId64, code);
+	if ((v = jget(params, "signal")) && !json_object_is_type(v, json_type_null)) {
+		signal_name(v, buf, sizeof(buf));
+		fprintf(out, " killed by %s", buf);
+	}
+	if (reason) {
+		fputs(" cancel: ", out);
+		put_clean(out, reason, 80);
+	}
+	if ((v = jget(params, "error")) && json_object_is_type(v, json_type_string)) {
+		fputs(" error: ", out);
+		put_clean(out, json_object_get_string(v), 200);
+	}
+	/* Whatever else a newer daemon sends, as key=value. */
 	json_object_object_foreach(params, key, val)
 	{
-		if (!strcmp(key, "graph") || !strcmp(key, "node") || !strcmp(key, "state") ||
-		    !strcmp(key, "ts") || !val || json_object_is_type(val, json_type_null))
+		static const char *const known[] = { "graph", "node", "state", "ts", "kind",
+						     "exit_code", "signal", "reason", "error", NULL };
+		bool skip = !val || json_object_is_type(val, json_type_null);
+
+		for (size_t i = 0; !skip && known[i]; i++)
+			skip = strcmp(key, known[i]) == 0;
+		if (skip)
 			continue;
 		fputc(' ', out);
 		put_clean(out, key, 0);

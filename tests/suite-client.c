@@ -822,8 +822,8 @@ END_TEST
 START_TEST(render_event_and_progress)
 {
 	struct json_object *ev = parse("{\"graph\":\"g1\",\"node\":\"load/primary\",\"state\":"
-				       "\"failed\",\"ts\":\"2024-05-01T12:00:01.234Z\","
-				       "\"exit_code\":2,\"error\":null}");
+				       "\"failed\",\"ts\":\"2024-05-01T12:00:01.234Z\",\"kind\":\"exec\","
+				       "\"exit_code\":2,\"error\":null,\"attempt\":1}");
 	struct output_counts c = { .total = 10, .done = 5, .running = 2, .failed = 1 };
 	struct output_opts o = { .width = 60 };
 	struct membuf m;
@@ -834,7 +834,7 @@ START_TEST(render_event_and_progress)
 	mem_open(&m);
 	output_event_line(m.f, ev, &o);
 	text = mem_close(&m);
-	ck_assert_str_eq(text, "12:00:01.234 g1 load/primary failed exit_code=2\n");
+	ck_assert_str_eq(text, "12:00:01.234 g1 load/primary exec failed exit 2 attempt=1\n");
 	free(text);
 	json_object_put(ev);
 
