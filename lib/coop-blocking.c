@@ -72,9 +72,10 @@ static void run_job(coop_rt *rt, struct coop__blocking_thread *self, struct coop
 		memory_order_acq_rel, memory_order_acquire))
 		;
 	if (coop__task_cancelled(t)) {
-		coop__task_complete(t, COOP_STATUS_CANCELLED);
+		/* Counted before completing: the scope may finish right after. */
 		atomic_fetch_add_explicit(&rt->blocking_finished[COOP_STATUS_CANCELLED], 1,
 					  memory_order_relaxed);
+		coop__task_complete(t, COOP_STATUS_CANCELLED);
 		coop__task_unref(t);
 		return;
 	}
@@ -94,8 +95,8 @@ static void run_job(coop_rt *rt, struct coop__blocking_thread *self, struct coop
 	coop_status st = r == COOP_READY ? COOP_STATUS_OK
 			 : r == COOP_CANCELLED ? COOP_STATUS_CANCELLED
 					       : COOP_STATUS_FAILED;
-	coop__task_complete(t, st);
 	atomic_fetch_add_explicit(&rt->blocking_finished[st], 1, memory_order_relaxed);
+	coop__task_complete(t, st);
 	coop__task_unref(t);
 }
 

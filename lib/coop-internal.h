@@ -35,14 +35,19 @@ enum {
 #define TASK_REASON_SHIFT 8
 #define TASK_REASON_MASK (0xfu << TASK_REASON_SHIFT)
 
-/* Per-task flags fixed at spawn, and outcome bytes. */
+/* coop__task.flags: fixed at spawn, read by any thread. */
 enum {
 	TASKF_SHIELDED = 1u << 0,
-	TASKF_IN_PLIST = 1u << 1, /* linked into a scope shard's parked list */
-	TASKF_QUEUED_BY_SCOPE = 1u << 2, /* held back by max_parallel */
-	TASKF_BLOCKING = 1u << 3,        /* a blocking job, not a task */
-	TASKF_COUNTED = 1u << 4,         /* counts against max_parallel */
-	TASKF_TIMEOUT = 1u << 5,         /* has a timeout slot (see below) */
+	TASKF_BLOCKING = 1u << 1,        /* a blocking job, not a task */
+	TASKF_TIMEOUT = 1u << 2,         /* has a timeout slot (see below) */
+};
+
+/* coop__task.mflags: changed only by the thread that owns the task at the
+ * time (its spawner, the scope's max_parallel line under the scope lock,
+ * then the thread running it), so other threads never read them. */
+enum {
+	TASKM_IN_PLIST = 1u << 0,        /* linked into a scope shard's parked list */
+	TASKM_COUNTED = 1u << 1,         /* counts against max_parallel */
 };
 
 struct coop__task_timeout;
@@ -72,6 +77,7 @@ struct coop__task {
 	uint32_t forced_yields;
 	uint8_t alloc_cls;               /* task block size class, 0xff: malloc */
 	uint8_t flags;
+	uint8_t mflags;
 	uint8_t status;                  /* coop_status once COMPLETE */
 	uint8_t shard;                   /* which scope shard's parked list */
 	_Atomic uint64_t cancel_requested_ns;
@@ -293,7 +299,6 @@ COOP__HIDDEN void coop__scope_park(coop_scope *s, struct coop__task *t, struct c
 COOP__HIDDEN void coop__scope_unpark(coop_scope *s, struct coop__task *t);
 COOP__HIDDEN void coop__scope_ref(coop_scope *s);
 COOP__HIDDEN void coop__scope_unref(coop_scope *s);
-COOP__HIDDEN void coop__scope_wait_quiet(coop_scope *s);
 
 /* ---- blocking pool (coop-blocking.c) ----------------------------------- */
 

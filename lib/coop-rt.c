@@ -497,23 +497,20 @@ void coop_rt_free(coop_rt *rt)
 {
 	if (!rt)
 		return;
-	/* Cancel what is still running and let it drain. */
+	/* Cancel, close and wait for every root scope still running.  Their
+	 * owners may free them afterwards: that touches only the scope. */
 	for (;;) {
 		coop_scope *s;
 
 		pthread_mutex_lock(&rt->roots_lock);
-		for (s = rt->roots; s; s = s->root_next)
-			if (!atomic_load_explicit(&s->cancel, memory_order_acquire) ||
-			    atomic_load_explicit(&s->live, memory_order_acquire) >
-				    (atomic_load_explicit(&s->closed, memory_order_acquire) ? 0 : 1))
-				break;
+		s = rt->roots;
 		if (s)
 			coop__scope_ref(s);
 		pthread_mutex_unlock(&rt->roots_lock);
 		if (!s)
 			break;
 		coop_scope_cancel(s, COOP_REASON_SHUTDOWN);
-		coop__scope_wait_quiet(s);
+		coop_scope_join(s, NULL);
 		coop__scope_unref(s);
 	}
 

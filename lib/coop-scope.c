@@ -67,16 +67,10 @@ static void scope_leave(coop_scope *s)
 	/* acq_rel: every child's writes to the shard counters happen before
 	 * its decrement (release); the finisher's decrement (acquire) then
 	 * sees them all through the release sequence. */
-	int64_t before = atomic_fetch_sub_explicit(&s->live, 1, ACQ_REL);
-
-	if (before == 1) {
+	/* Nothing may touch s after the decrement unless it reached zero: the
+	 * finisher holds the "unfinished" reference, everyone else holds none. */
+	if (atomic_fetch_sub_explicit(&s->live, 1, ACQ_REL) == 1)
 		scope_finish(s);
-	} else if (before == 2 && !atomic_load_explicit(&s->closed, ACQUIRE)) {
-		/* Only the open count is left: wake coop__scope_wait_quiet. */
-		pthread_mutex_lock(&s->lock);
-		pthread_cond_broadcast(&s->done_cond);
-		pthread_mutex_unlock(&s->lock);
-	}
 }
 
 static unsigned shard_of(coop_scope *s, struct coop__worker *w)
@@ -95,9 +89,8 @@ bool coop__scope_admit(coop_scope *s, struct coop__task *t)
 	pthread_mutex_lock(&s->lock);
 	if (s->running < s->max_parallel) {
 		s->running++;
-		t->flags |= TASKF_COUNTED;
+		t->mflags |= TASKM_COUNTED;
 	} else {
-		t->flags |= TASKF_QUEUED_BY_SCOPE;
 		t->qnext = NULL;
 		if (s->pend_tail)
 			s->pend_tail->qnext = t;
@@ -123,7 +116,7 @@ static void scope_release_slot(coop_scope *s)
 		if (!s->pend_head)
 			s->pend_tail = NULL;
 		next->qnext = NULL;
-		next->flags = (uint8_t)((next->flags & ~TASKF_QUEUED_BY_SCOPE) | TASKF_COUNTED);
+		next->mflags |= TASKM_COUNTED;
 		s->running++;
 	}
 	pthread_mutex_unlock(&s->lock);
@@ -141,7 +134,7 @@ void coop__scope_park(coop_scope *s, struct coop__task *t, struct coop__worker *
 	coop__task_ref(t);
 	pthread_mutex_lock(&sh->lock);
 	t->shard = (uint8_t)k;
-	t->flags |= TASKF_IN_PLIST;
+	t->mflags |= TASKM_IN_PLIST;
 	t->pprev = NULL;
 	t->pnext = sh->plist;
 	if (sh->plist)
@@ -167,7 +160,7 @@ void coop__scope_unpark(coop_scope *s, struct coop__task *t)
 		t->pnext->pprev = t->pprev;
 	t->pprev = t->pnext = NULL;
 	pthread_mutex_unlock(&sh->lock);
-	t->flags &= (uint8_t)~TASKF_IN_PLIST;
+	t->mflags &= (uint8_t)~TASKM_IN_PLIST;
 	coop__task_unref(t);
 }
 
@@ -205,7 +198,7 @@ void coop__scope_child_done(coop_scope *s, struct coop__task *t, coop_status st)
 		atomic_fetch_add_explicit(&sh->n_cancelled, 1, RELAXED);
 	if (s->policy != COOP_POLICY_ALL_SETTLED)
 		apply_policy(s, st);
-	if (t->flags & TASKF_COUNTED)
+	if (t->mflags & TASKM_COUNTED)
 		scope_release_slot(s);
 	scope_leave(s);
 }
@@ -535,20 +528,6 @@ coop_poll coop_scope_poll_join(coop_scope *scope, coop_cx *cx, coop_outcome *ret
 	if (coop_scope_done(scope, ret_outcome))
 		return COOP_READY;
 	return COOP_PENDING;
-}
-
-void coop__scope_wait_quiet(coop_scope *s)
-{
-	pthread_mutex_lock(&s->lock);
-	for (;;) {
-		if (atomic_load_explicit(&s->done, ACQUIRE))
-			break;
-		int64_t live = atomic_load_explicit(&s->live, ACQUIRE);
-		if (!atomic_load_explicit(&s->closed, ACQUIRE) && live <= 1)
-			break;
-		pthread_cond_wait(&s->done_cond, &s->lock);
-	}
-	pthread_mutex_unlock(&s->lock);
 }
 
 void coop_scope_free(coop_scope *scope)

@@ -154,6 +154,12 @@ const coop_waker_vtable coop__task_waker_vtable = {
 	task_waker_drop,
 };
 
+static inline void counter_inc(_Atomic uint64_t *c, uint64_t n)
+{
+	/* relaxed load + store: only the owning worker writes its counters. */
+	atomic_store_explicit(c, atomic_load_explicit(c, RELAXED) + n, RELAXED);
+}
+
 /* ---- completion ------------------------------------------------------------------ */
 
 void coop__task_complete(struct coop__task *t, coop_status status)
@@ -175,7 +181,7 @@ void coop__task_complete(struct coop__task *t, coop_status status)
 		t->drop(coop__task_state(t));
 	if (t->flags & TASKF_TIMEOUT)
 		coop__task_timeout_disarm(t);
-	if (t->flags & TASKF_IN_PLIST)
+	if (t->mflags & TASKM_IN_PLIST)
 		coop__scope_unpark(scope, t);
 
 	/* Publish the outcome, freeze the effective cancel reason into the
@@ -192,16 +198,17 @@ void coop__task_complete(struct coop__task *t, coop_status status)
 		t->join_waker = (coop_waker){NULL, NULL};
 		coop_waker_wake(w);
 	}
+	if (!(t->flags & TASKF_BLOCKING)) {
+		struct coop__worker *w = coop__current_worker(rt);
+		if (w)
+			counter_inc(&w->c.tasks_finished[status], 1);
+		else
+			atomic_fetch_add_explicit(&rt->ext_tasks_finished[status], 1, RELAXED);
+	}
 	coop__scope_child_done(scope, t, status);
 }
 
 /* ---- running one task -------------------------------------------------------------- */
-
-static inline void counter_inc(_Atomic uint64_t *c, uint64_t n)
-{
-	/* relaxed load + store: only the owning worker writes its counters. */
-	atomic_store_explicit(c, atomic_load_explicit(c, RELAXED) + n, RELAXED);
-}
 
 static coop_status status_of(coop_poll r)
 {
@@ -241,7 +248,6 @@ void coop__task_run(struct coop__worker *w, struct coop__task *t)
 	if (budget.short_circuits)
 		counter_inc(&w->c.short_circuits, budget.short_circuits);
 	if (r != COOP_PENDING) {
-		counter_inc(&w->c.tasks_finished[status_of(r)], 1);
 		coop__task_complete(t, status_of(r));
 		coop__task_unref(t);
 		return;
@@ -257,7 +263,7 @@ void coop__task_run(struct coop__worker *w, struct coop__task *t)
 		coop__schedule(scope->rt, t, true);
 		return;
 	}
-	if (!(t->flags & TASKF_IN_PLIST))
+	if (!(t->mflags & TASKM_IN_PLIST))
 		coop__scope_park(scope, t, w);
 	s = atomic_load_explicit(&t->state, ACQUIRE);
 	for (;;) {
@@ -325,6 +331,7 @@ int coop__task_spawn(coop_scope *scope, coop_poll_fn poll, const void *state, si
 			     (with_timeout ? TASKF_TIMEOUT : 0));
 	t->status = COOP_STATUS_RUNNING;
 	t->shard = 0;
+	t->mflags = 0;
 	atomic_init(&t->cancel_requested_ns, 0);
 	t->finished_ns = 0;
 	t->rt = rt;

@@ -358,7 +358,9 @@ COOP_API void coop_scope_free(coop_scope *scope);
  * own: arm must arrange for fire(arg) to be called once, on any thread, at or
  * after deadline_ns (coop_now_ns clock) unless disarm(id) is called first.
  * disarm returns true if it prevented the call and false if fire has run or
- * is running.  Both may be called from any thread.
+ * is running.  Both may be called from any thread.  arm writes *ret_id
+ * before fire can run, and never calls fire itself (fire may take locks that
+ * the caller of arm holds).
  */
 typedef struct coop_timer_driver {
 	void *ctx;
@@ -440,10 +442,12 @@ typedef struct coop_rt_options {
 /* Start a runtime (its threads run at once).  opts may be NULL. */
 COOP_API int coop_rt_new(const coop_rt_options *opts, coop_rt **ret_rt);
 /*
- * Stop the runtime: cancels every root scope with COOP_REASON_SHUTDOWN,
- * waits for them to finish, joins every thread and frees everything.  Root
- * scopes must have been freed by their owners or be freed after; call from a
- * non-worker thread.
+ * Stop the runtime: cancels every root scope still running with
+ * COOP_REASON_SHUTDOWN, closes it, waits for it to finish, then joins every
+ * thread and frees everything.  Owners may still coop_scope_free their
+ * scopes and coop_handle_free their handles afterwards (that touches nothing
+ * else).  Work that ignores cancellation makes this wait for it.  Call from
+ * a non-worker thread.
  */
 COOP_API void coop_rt_free(coop_rt *rt);
 COOP_API unsigned coop_rt_workers(const coop_rt *rt);

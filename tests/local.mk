@@ -1,1 +1,21 @@
-# tests: see the top-level Makefile.am
+# tests/: libcoop's Check suites (other areas register theirs from their
+# own local.mk).  Every suite is a plain program for automake's harness.
+LIB_TEST_LDADD = lib/libcoop.la $(CHECK_LIBS)
+LIB_TEST_CCFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
+LIB_TEST_LINKFLAGS = $(AM_LDFLAGS) -no-install
+
+check_PROGRAMS += tests/suite-lib-exec
+tests_suite_lib_exec_SOURCES = tests/suite-lib-exec.c tests/test-coop.h
+tests_suite_lib_exec_CFLAGS = $(LIB_TEST_CCFLAGS)
+tests_suite_lib_exec_LDADD = $(LIB_TEST_LDADD)
+tests_suite_lib_exec_LDFLAGS = $(LIB_TEST_LINKFLAGS)
+
+TESTS += tests/suite-lib-exec
+EXTRA_DIST += tests/run-one.sh
+
+check_PROGRAMS += tests/suite-lib-cancel
+tests_suite_lib_cancel_SOURCES = tests/suite-lib-cancel.c tests/test-coop.h
+tests_suite_lib_cancel_CFLAGS = $(LIB_TEST_CCFLAGS)
+tests_suite_lib_cancel_LDADD = $(LIB_TEST_LDADD)
+tests_suite_lib_cancel_LDFLAGS = $(LIB_TEST_LINKFLAGS)
+TESTS += tests/suite-lib-cancel

@@ -1,0 +1,713 @@
+/*
+ * suite-lib-exec.c -- libcoop's executor: spawning and joining, wakers under
+ * races, nested scopes, the blocking pool, timers and combinators.
+ */
+#include "config.h"
+
+#include <pthread.h>
+#include <stdio.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "test-coop.h"
+
+/* ---- simple tasks ---------------------------------------------------------------- */
+
+static coop_poll value_poll(coop_cx *cx, void *state)
+{
+	coop_cx_set_value(cx, *(int64_t *)state * 2);
+	return COOP_READY;
+}
+
+START_TEST(spawn_and_join_value)
+{
+	coop_rt *rt = test_rt_new(test_worker_counts[_i]);
+	coop_scope *s = test_scope(rt, NULL, NULL);
+	coop_handle *h;
+	int64_t in = 21;
+	coop_outcome o;
+
+	ck_assert_int_eq(coop_spawn(s, value_poll, &in, sizeof(in), NULL, NULL, &h), 0);
+	coop_scope_join(s, &o);
+	ck_assert_int_eq(o.status, COOP_STATUS_OK);
+	ck_assert(coop_handle_done(h, &o));
+	ck_assert_int_eq(o.status, COOP_STATUS_OK);
+	ck_assert_int_eq(o.value, 42);
+	ck_assert(o.started);
+	ck_assert_uint_eq(o.polls, 1);
+	coop_handle_free(h);
+	coop_scope_free(s);
+	test_rt_free_clean(rt);
+}
+END_TEST
+
+START_TEST(spawn_rejects_bad_arguments)
+{
+	coop_rt *rt = test_rt_new(1);
+	coop_scope *s = test_scope(rt, NULL, NULL);
+	int64_t x = 1;
+
+	ck_assert_int_eq(coop_spawn(NULL, value_poll, NULL, 0, NULL, NULL, NULL), -EINVAL);
+	ck_assert_int_eq(coop_spawn(s, NULL, NULL, 0, NULL, NULL, NULL), -EINVAL);
+	ck_assert_int_eq(coop_spawn(s, value_poll, NULL, 8, NULL, NULL, NULL), -EINVAL);
+	coop_scope_join(s, NULL);
+	/* A finished scope takes no more children. */
+	ck_assert_int_eq(coop_spawn(s, value_poll, &x, sizeof(x), NULL, NULL, NULL), -ESHUTDOWN);
+	coop_scope *child;
+	ck_assert_int_eq(coop_scope_new(rt, s, NULL, &child), -ESHUTDOWN);
+	coop_scope_free(s);
+	test_rt_free_clean(rt);
+}
+END_TEST
+
+/* ---- a million tasks ---------------------------------------------------------------- */
+
+static coop_poll count_poll(coop_cx *cx, void *state)
+{
+	atomic_fetch_add_explicit(*(_Atomic uint64_t **)state, 1, memory_order_relaxed);
+	return COOP_READY;
+}
+
+static _Atomic uint64_t drops;
+static void count_drop(void *state)
+{
+	atomic_fetch_add_explicit(&drops, 1, memory_order_relaxed);
+}
+
+START_TEST(million_tasks_spawned_and_joined)
+{
+	enum { N = 1000000 };
+	coop_rt *rt = test_rt_new(test_worker_counts[_i]);
+	coop_scope *s = test_scope(rt, NULL, NULL);
+	_Atomic uint64_t ran = 0;
+	_Atomic uint64_t *p = &ran;
+	coop_outcome o;
+	coop_stats st;
+
+	atomic_store(&drops, 0);
+	for (int i = 0; i < N; i++)
+		ck_assert_int_eq(coop_spawn(s, count_poll, &p, sizeof(p), count_drop, NULL, NULL), 0);
+	coop_scope_join(s, &o);
+	ck_assert_uint_eq(atomic_load(&ran), N);
+	ck_assert_uint_eq(atomic_load(&drops), N);
+	ck_assert_int_eq(o.status, COOP_STATUS_OK);
+	ck_assert_uint_eq(o.polls, N);
+	coop_rt_stats(rt, &st);
+	ck_assert_uint_eq(st.tasks_spawned, N);
+	ck_assert_uint_eq(st.tasks_finished[COOP_STATUS_OK], N);
+	coop_scope_free(s);
+	test_rt_free_clean(rt);
+}
+END_TEST
+
+/* ---- fib: tasks that spawn and join children ---------------------------------------- */
+
+struct fib {
+	int n;
+	coop_handle *a, *b;
+};
+
+static coop_poll fib_poll(coop_cx *cx, void *state)
+{
+	struct fib *f = state;
+	coop_outcome oa, ob;
+
+	if (f->n < 2) {
+		coop_cx_set_value(cx, f->n);
+		return COOP_READY;
+	}
+	if (!f->a) {
+		struct fib x = {f->n - 1, NULL, NULL}, y = {f->n - 2, NULL, NULL};
+		if (coop_spawn(coop_cx_scope(cx), fib_poll, &x, sizeof(x), NULL, NULL, &f->a) < 0 ||
+		    coop_spawn(coop_cx_scope(cx), fib_poll, &y, sizeof(y), NULL, NULL, &f->b) < 0)
+			return COOP_FAILED;
+	}
+	if (coop_handle_poll(f->a, cx, &oa) == COOP_PENDING ||
+	    coop_handle_poll(f->b, cx, &ob) == COOP_PENDING)
+		return COOP_PENDING;
+	coop_cx_set_value(cx, oa.value + ob.value);
+	coop_handle_free(f->a);
+	coop_handle_free(f->b);
+	return COOP_READY;
+}
+
+START_TEST(fib_tree_joins_children)
+{
+	coop_rt *rt = test_rt_new(test_worker_counts[_i]);
+	coop_scope *s = test_scope(rt, NULL, NULL);
+	struct fib f = {20, NULL, NULL};
+	coop_handle *h;
+	coop_outcome o;
+
+	ck_assert_int_eq(coop_spawn(s, fib_poll, &f, sizeof(f), NULL, NULL, &h), 0);
+	coop_scope_join(s, NULL);
+	ck_assert(coop_handle_done(h, &o));
+	ck_assert_int_eq(o.value, 6765);
+	coop_handle_free(h);
+	coop_scope_free(s);
+	test_rt_free_clean(rt);
+}
+END_TEST
+
+/* ---- wake versus poll races --------------------------------------------------------- */
+
+/*
+ * Wakers on several threads bump `sent` and wake; the task finishes once it
+ * has seen every bump.  A lost wakeup hangs the test (Check's timeout
+ * fails it); two concurrent polls trip the `inside` check.
+ */
+struct racer {
+	_Atomic uint64_t *sent;
+	uint64_t target;
+	_Atomic int *inside;
+	_Atomic int *overlaps;
+	coop_waker_cell *cell;
+};
+
+static coop_poll racer_poll(coop_cx *cx, void *state)
+{
+	struct racer *r = state;
+
+	if (atomic_fetch_add(r->inside, 1) != 0)
+		atomic_fetch_add(r->overlaps, 1);
+	coop_waker_cell_register(r->cell, cx);
+	uint64_t seen = atomic_load(r->sent);
+	atomic_fetch_sub(r->inside, 1);
+	return seen >= r->target ? COOP_READY : COOP_PENDING;
+}
+
+struct waker_thread_arg {
+	_Atomic uint64_t *sent;
+	coop_waker_cell *cell;
+	int rounds;
+};
+
+static void *waker_thread(void *arg)
+{
+	struct waker_thread_arg *a = arg;
+
+	for (int i = 0; i < a->rounds; i++) {
+		atomic_fetch_add(a->sent, 1);
+		coop_waker_cell_wake(a->cell);
+	}
+	return NULL;
+}
+
+START_TEST(wakes_racing_polls_are_never_lost)
+{
+	enum { THREADS = 4, ROUNDS = 20000 };
+	coop_rt *rt = test_rt_new(test_worker_counts[_i]);
+	coop_scope *s = test_scope(rt, NULL, NULL);
+	_Atomic uint64_t sent = 0;
+	_Atomic int inside = 0, overlaps = 0;
+	coop_waker_cell cell = COOP_WAKER_CELL_INIT;
+	struct racer r = {&sent, THREADS * ROUNDS, &inside, &overlaps, &cell};
+	struct waker_thread_arg a = {&sent, &cell, ROUNDS};
+	pthread_t th[THREADS];
+	coop_handle *h;
+	coop_outcome o;
+
+	ck_assert_int_eq(coop_spawn(s, racer_poll, &r, sizeof(r), NULL, NULL, &h), 0);
+	for (int i = 0; i < THREADS; i++)
+		pthread_create(&th[i], NULL, waker_thread, &a);
+	for (int i = 0; i < THREADS; i++)
+		pthread_join(th[i], NULL);
+	coop_scope_join(s, NULL);
+	ck_assert(coop_handle_done(h, &o));
+	ck_assert_int_eq(o.status, COOP_STATUS_OK);
+	ck_assert_int_eq(atomic_load(&overlaps), 0);
+	ck_assert_uint_ge(o.polls, 1);
+	coop_waker_cell_clear(&cell);
+	coop_handle_free(h);
+	coop_scope_free(s);
+	test_rt_free_clean(rt);
+}
+END_TEST
+
+/* Waking a finished task and dropping stale wakers is harmless. */
+static coop_poll keep_waker_poll(coop_cx *cx, void *state)
+{
+	*(coop_waker *)state = coop_waker_clone(coop_cx_waker(cx));
+	return COOP_READY;
+}
+
+struct waker_box {
+	coop_waker w;
+};
+
+static coop_poll keep_waker_out_poll(coop_cx *cx, void *state)
+{
+	struct waker_box **box = state;
+	(*box)->w = coop_waker_clone(coop_cx_waker(cx));
+	return COOP_READY;
+}
+
+START_TEST(waking_finished_task_is_noop)
+{
+	coop_rt *rt = test_rt_new(2);
+	coop_scope *s = test_scope(rt, NULL, NULL);
+	struct waker_box box = {{NULL, NULL}};
+	struct waker_box *p = &box;
+	coop_handle *h;
+	coop_outcome o;
+
+	(void)keep_waker_poll;
+	ck_assert_int_eq(coop_spawn(s, keep_waker_out_poll, &p, sizeof(p), NULL, NULL, &h), 0);
+	coop_scope_join(s, NULL);
+	ck_assert(!coop_waker_is_empty(box.w));
+	coop_waker w2 = coop_waker_clone(box.w);
+	coop_waker_wake_by_ref(box.w);
+	coop_waker_wake(box.w);
+	coop_waker_drop(w2);
+	ck_assert(coop_handle_done(h, &o));
+	ck_assert_uint_eq(o.polls, 1);
+	coop_handle_free(h);
+	coop_scope_free(s);
+	test_rt_free_clean(rt);
+}
+END_TEST
+
+/* ---- nested scopes ----------------------------------------------------------------- */
+
+START_TEST(deeply_nested_scopes)
+{
+	enum { DEPTH = 2000 };
+	coop_rt *rt = test_rt_new(test_worker_counts[_i]);
+	coop_scope **chain = calloc(DEPTH, sizeof(*chain));
+	_Atomic uint64_t ran = 0;
+	_Atomic uint64_t *p = &ran;
+	coop_outcome o;
+
+	chain[0] = test_scope(rt, NULL, NULL);
+	for (int d = 1; d < DEPTH; d++) {
+		chain[d] = test_scope(rt, chain[d - 1], NULL);
+		ck_assert_int_eq(coop_spawn(chain[d], count_poll, &p, sizeof(p), NULL, NULL, NULL), 0);
+	}
+	/* Close from the outside in: the root cannot finish before the deepest. */
+	for (int d = 0; d < DEPTH - 1; d++) {
+		coop_scope_close(chain[d]);
+		ck_assert(!coop_scope_done(chain[d], NULL));
+	}
+	coop_scope_close(chain[DEPTH - 1]);
+	coop_scope_join(chain[0], &o);
+	ck_assert_int_eq(o.status, COOP_STATUS_OK);
+	ck_assert_uint_eq(atomic_load(&ran), DEPTH - 1);
+	ck_assert_uint_eq(o.polls, DEPTH - 1);
+	for (int d = 0; d < DEPTH; d++) {
+		ck_assert(coop_scope_done(chain[d], NULL));
+		coop_scope_free(chain[d]);
+	}
+	free(chain);
+	test_rt_free_clean(rt);
+}
+END_TEST
+
+/* A scope never finishes before its children, even slow blocking ones. */
+static coop_poll slow_blocking(coop_token *tok, void *arg)
+{
+	struct timespec ts = {0, 20 * 1000000};
+	nanosleep(&ts, NULL);
+	atomic_fetch_add((_Atomic int *)arg, 1);
+	return COOP_READY;
+}
+
+START_TEST(scope_never_returns_before_children)
+{
+	coop_rt *rt = test_rt_new(test_worker_counts[_i]);
+	coop_scope *root = test_scope(rt, NULL, NULL);
+	coop_scope *inner = test_scope(rt, root, NULL);
+	_Atomic int done = 0;
+	coop_outcome o;
+
+	for (int i = 0; i < 8; i++)
+		ck_assert_int_eq(coop_spawn_blocking(inner, slow_blocking, &done, NULL, NULL), 0);
+	coop_scope_free(inner); /* the owner lets go; the scope still runs */
+	coop_scope_join(root, &o);
+	ck_assert_int_eq(atomic_load(&done), 8);
+	ck_assert_int_eq(o.status, COOP_STATUS_OK);
+	coop_scope_free(root);
+	test_rt_free_clean(rt);
+}
+END_TEST
+
+/* ---- block_on: tasks borrowing the joining thread's stack --------------------------- */
+
+struct borrow {
+	int64_t *slots;
+	int index;
+};
+
+static coop_poll borrow_poll(coop_cx *cx, void *state)
+{
+	struct borrow *b = state;
+	b->slots[b->index] = b->index * 3;
+	return COOP_READY;
+}
+
+START_TEST(block_on_borrows_stack)
+{
+	coop_rt *rt = test_rt_new(test_worker_counts[_i]);
+	int64_t slots[256] = {0};
+	coop_scope *s = test_scope(rt, NULL, NULL);
+
+	for (int i = 0; i < 256; i++) {
+		struct borrow b = {slots, i};
+		ck_assert_int_eq(coop_spawn(s, borrow_poll, &b, sizeof(b), NULL, NULL, NULL), 0);
+	}
+	coop_scope_join(s, NULL);
+	for (int i = 0; i < 256; i++)
+		ck_assert_int_eq(slots[i], i * 3);
+	coop_scope_free(s);
+	test_rt_free_clean(rt);
+}
+END_TEST
+
+/* ---- the blocking pool ------------------------------------------------------------- */
+
+struct bound_probe {
+	_Atomic int *now, *max;
+};
+
+static coop_poll bound_job(coop_token *tok, void *arg)
+{
+	struct bound_probe *p = arg;
+	int n = atomic_fetch_add(p->now, 1) + 1;
+	int m = atomic_load(p->max);
+
+	while (n > m && !atomic_compare_exchange_weak(p->max, &m, n))
+		;
+	struct timespec ts = {0, 5 * 1000000};
+	nanosleep(&ts, NULL);
+	atomic_fetch_sub(p->now, 1);
+	return COOP_READY;
+}
+
+START_TEST(blocking_pool_bound_and_reaping)
+{
+	coop_rt_options opts = {0};
+	_Atomic int now = 0, max = 0;
+	struct bound_probe probe = {&now, &max};
+	coop_stats st;
+
+	opts.workers = 2;
+	opts.blocking_max = 4;
+	opts.blocking_idle_ns = 50 * 1000000u;
+	coop_rt *rt = test_rt_new_opts(&opts);
+	coop_scope *s = test_scope(rt, NULL, NULL);
+	for (int i = 0; i < 64; i++)
+		ck_assert_int_eq(coop_spawn_blocking(s, bound_job, &probe, NULL, NULL), 0);
+	coop_scope_join(s, NULL);
+	ck_assert_int_le(atomic_load(&max), 4);
+	ck_assert_int_ge(atomic_load(&max), 2); /* it did grow on demand */
+	coop_rt_stats(rt, &st);
+	ck_assert_uint_le(st.blocking_threads_peak, 4);
+	ck_assert_uint_eq(st.blocking_spawned, 64);
+	ck_assert_uint_eq(st.blocking_finished[COOP_STATUS_OK], 64);
+	/* Idle threads exit on their own. */
+	do {
+		struct timespec ts = {0, 10 * 1000000};
+		nanosleep(&ts, NULL);
+		coop_rt_stats(rt, &st);
+	} while (st.blocking_threads > 0);
+	ck_assert_uint_eq(st.blocking_threads, 0);
+	/* And the pool grows again afterwards. */
+	coop_scope *s2 = test_scope(rt, NULL, NULL);
+	ck_assert_int_eq(coop_spawn_blocking(s2, bound_job, &probe, NULL, NULL), 0);
+	coop_scope_join(s2, NULL);
+	coop_scope_free(s2);
+	coop_scope_free(s);
+	test_rt_free_clean(rt);
+}
+END_TEST
+
+/* ---- timers ------------------------------------------------------------------------ */
+
+struct sleeper {
+	coop_timer *timer;
+	uint64_t deadline;
+	uint64_t woke_at;
+};
+
+static coop_poll sleeper_poll(coop_cx *cx, void *state)
+{
+	struct sleeper *s = state;
+
+	if (!s->timer && coop_timer_new(coop_cx_rt(cx), s->deadline, &s->timer) < 0)
+		return COOP_FAILED;
+	if (coop_timer_poll(s->timer, cx) == COOP_PENDING)
+		return COOP_PENDING;
+	coop_cx_set_value(cx, (int64_t)coop_now_ns());
+	return COOP_READY;
+}
+
+static void sleeper_drop(void *state)
+{
+	coop_timer_free(((struct sleeper *)state)->timer);
+}
+
+START_TEST(timers_fire_in_order_and_not_early)
+{
+	enum { N = 200 };
+	coop_rt *rt = test_rt_new(test_worker_counts[_i]);
+	coop_scope *s = test_scope(rt, NULL, NULL);
+	coop_handle *h[N];
+	uint64_t base = coop_now_ns();
+
+	for (int i = 0; i < N; i++) {
+		/* deadlines spread over 0..40 ms, in a scrambled order */
+		struct sleeper sl = {NULL, base + (uint64_t)((i * 37) % N) * 200000u, 0};
+		ck_assert_int_eq(coop_spawn(s, sleeper_poll, &sl, sizeof(sl), sleeper_drop, NULL, &h[i]), 0);
+	}
+	coop_scope_join(s, NULL);
+	for (int i = 0; i < N; i++) {
+		coop_outcome o;
+		ck_assert(coop_handle_done(h[i], &o));
+		ck_assert_int_eq(o.status, COOP_STATUS_OK);
+		ck_assert_uint_ge((uint64_t)o.value, base + (uint64_t)((i * 37) % N) * 200000u);
+		coop_handle_free(h[i]);
+	}
+	coop_scope_free(s);
+	test_rt_free_clean(rt);
+}
+END_TEST
+
+/* ---- combinators ----------------------------------------------------------------- */
+
+struct countdown {
+	int left;
+};
+
+static coop_poll countdown_poll(coop_cx *cx, void *state)
+{
+	struct countdown *c = state;
+
+	if (--c->left <= 0)
+		return COOP_READY;
+	coop_waker_wake_by_ref(coop_cx_waker(cx));
+	return COOP_PENDING;
+}
+
+struct join_state {
+	struct countdown c[4];
+	coop_future f[4];
+	int rounds;
+};
+
+static coop_poll join_poll(coop_cx *cx, void *state)
+{
+	struct join_state *js = state;
+
+	if (js->rounds++ == 0)
+		for (int i = 0; i < 4; i++)
+			js->f[i] = (coop_future){countdown_poll, &js->c[i], COOP_PENDING};
+	if (coop_join_all(cx, js->f, 4) == COOP_PENDING)
+		return COOP_PENDING;
+	coop_cx_set_value(cx, js->rounds);
+	return COOP_READY;
+}
+
+START_TEST(join_all_waits_for_every_future)
+{
+	coop_rt *rt = test_rt_new(2);
+	coop_scope *s = test_scope(rt, NULL, NULL);
+	struct join_state js = {{{1}, {3}, {5}, {2}}, {{0}}, 0};
+	coop_handle *h;
+	coop_outcome o;
+
+	ck_assert_int_eq(coop_spawn(s, join_poll, &js, sizeof(js), NULL, NULL, &h), 0);
+	coop_scope_join(s, NULL);
+	ck_assert(coop_handle_done(h, &o));
+	ck_assert_int_eq(o.status, COOP_STATUS_OK);
+	ck_assert_int_eq(o.value, 5); /* the slowest needs five polls */
+	coop_handle_free(h);
+	coop_scope_free(s);
+	test_rt_free_clean(rt);
+}
+END_TEST
+
+struct select_state {
+	struct countdown c[3];
+	coop_future f[3];
+	bool init;
+};
+
+static coop_poll select_poll(coop_cx *cx, void *state)
+{
+	struct select_state *ss = state;
+
+	if (!ss->init) {
+		ss->init = true;
+		for (int i = 0; i < 3; i++)
+			ss->f[i] = (coop_future){countdown_poll, &ss->c[i], COOP_PENDING};
+	}
+	long w = coop_select(cx, ss->f, 3);
+	if (w < 0)
+		return COOP_PENDING;
+	coop_cx_set_value(cx, w);
+	return COOP_READY;
+}
+
+START_TEST(select_returns_first_finished)
+{
+	coop_rt *rt = test_rt_new(1);
+	coop_scope *s = test_scope(rt, NULL, NULL);
+	struct select_state ss = {{{6}, {2}, {4}}, {{0}}, false};
+	coop_handle *h;
+	coop_outcome o;
+
+	ck_assert_int_eq(coop_spawn(s, select_poll, &ss, sizeof(ss), NULL, NULL, &h), 0);
+	coop_scope_join(s, NULL);
+	ck_assert(coop_handle_done(h, &o));
+	ck_assert_int_eq(o.value, 1);
+	coop_handle_free(h);
+	coop_scope_free(s);
+	test_rt_free_clean(rt);
+}
+END_TEST
+
+/* An unordered set whose children are woken from other threads. */
+struct unordered_state {
+	coop_unordered *set;
+	coop_future f[64];
+	struct sleeper sl[64];
+	int finished;
+	uint64_t order_ok;
+};
+
+static coop_poll sleeper_future(coop_cx *cx, void *state)
+{
+	return sleeper_poll(cx, state) == COOP_READY ? COOP_READY : COOP_PENDING;
+}
+
+static coop_poll unordered_poll(coop_cx *cx, void *state)
+{
+	struct unordered_state *us = state;
+
+	if (!us->set) {
+		ck_assert_int_eq(coop_unordered_new(&us->set), 0);
+		for (int i = 0; i < 64; i++) {
+			us->sl[i] = (struct sleeper){NULL, coop_now_ns() + (uint64_t)(63 - i) * 300000u, 0};
+			us->f[i] = (coop_future){sleeper_future, &us->sl[i], COOP_PENDING};
+			ck_assert_int_eq(coop_unordered_push(us->set, &us->f[i], NULL), 0);
+		}
+	}
+	for (;;) {
+		long k = coop_unordered_poll(us->set, cx);
+		if (k == -2)
+			break;
+		if (k == -1)
+			return COOP_PENDING;
+		us->finished++;
+	}
+	coop_cx_set_value(cx, us->finished);
+	return COOP_READY;
+}
+
+static void unordered_drop(void *state)
+{
+	struct unordered_state *us = state;
+
+	coop_unordered_free(us->set);
+	for (int i = 0; i < 64; i++)
+		coop_timer_free(us->sl[i].timer);
+}
+
+START_TEST(unordered_set_polls_woken_children)
+{
+	coop_rt *rt = test_rt_new(test_worker_counts[_i]);
+	coop_scope *s = test_scope(rt, NULL, NULL);
+	struct unordered_state *us = calloc(1, sizeof(*us));
+	coop_handle *h;
+	coop_outcome o;
+
+	ck_assert_int_eq(coop_spawn(s, unordered_poll, us, sizeof(*us), unordered_drop, NULL, &h), 0);
+	free(us);
+	coop_scope_join(s, NULL);
+	ck_assert(coop_handle_done(h, &o));
+	ck_assert_int_eq(o.status, COOP_STATUS_OK);
+	ck_assert_int_eq(o.value, 64);
+	/* Woken children only: far fewer polls than 64 children x 64 rounds. */
+	ck_assert_uint_le(o.polls, 200);
+	coop_handle_free(h);
+	coop_scope_free(s);
+	test_rt_free_clean(rt);
+}
+END_TEST
+
+/* ---- two runtimes in one process ---------------------------------------------------- */
+
+START_TEST(two_runtimes_coexist)
+{
+	coop_rt *a = test_rt_new(2), *b = test_rt_new(1);
+	coop_scope *sa = test_scope(a, NULL, NULL), *sb = test_scope(b, NULL, NULL);
+	struct fib fa = {15, NULL, NULL}, fb = {16, NULL, NULL};
+	coop_handle *ha, *hb;
+	coop_outcome oa, ob;
+
+	ck_assert_int_eq(coop_spawn(sa, fib_poll, &fa, sizeof(fa), NULL, NULL, &ha), 0);
+	ck_assert_int_eq(coop_spawn(sb, fib_poll, &fb, sizeof(fb), NULL, NULL, &hb), 0);
+	coop_scope_join(sa, NULL);
+	coop_scope_join(sb, NULL);
+	ck_assert(coop_handle_done(ha, &oa) && coop_handle_done(hb, &ob));
+	ck_assert_int_eq(oa.value, 610);
+	ck_assert_int_eq(ob.value, 987);
+	ck_assert_int_eq(coop_rt_current_worker(a), -1);
+	coop_handle_free(ha);
+	coop_handle_free(hb);
+	coop_scope_free(sa);
+	coop_scope_free(sb);
+	test_rt_free_clean(a);
+	test_rt_free_clean(b);
+}
+END_TEST
+
+START_TEST(reason_names_round_trip)
+{
+	for (int r = 0; r < COOP_REASON__COUNT; r++) {
+		coop_reason back;
+		ck_assert_ptr_nonnull(coop_reason_name((coop_reason)r));
+		ck_assert_int_eq(coop_reason_parse(coop_reason_name((coop_reason)r), &back), 0);
+		ck_assert_int_eq(back, r);
+	}
+	coop_reason x;
+	ck_assert_int_eq(coop_reason_parse("bogus", &x), -EINVAL);
+	ck_assert_ptr_null(coop_reason_name(COOP_REASON__COUNT));
+}
+END_TEST
+
+static Suite *exec_suite(void)
+{
+	Suite *s = suite_create("lib-exec");
+	TCase *tc = tcase_create("executor");
+
+	tcase_set_timeout(tc, 300);
+	tcase_add_loop_test(tc, spawn_and_join_value, 0, TEST_NWORKER_COUNTS);
+	tcase_add_test(tc, spawn_rejects_bad_arguments);
+	tcase_add_loop_test(tc, million_tasks_spawned_and_joined, 0, TEST_NWORKER_COUNTS);
+	tcase_add_loop_test(tc, fib_tree_joins_children, 0, TEST_NWORKER_COUNTS);
+	tcase_add_loop_test(tc, wakes_racing_polls_are_never_lost, 0, TEST_NWORKER_COUNTS);
+	tcase_add_test(tc, waking_finished_task_is_noop);
+	tcase_add_loop_test(tc, deeply_nested_scopes, 0, TEST_NWORKER_COUNTS);
+	tcase_add_loop_test(tc, scope_never_returns_before_children, 0, TEST_NWORKER_COUNTS);
+	tcase_add_loop_test(tc, block_on_borrows_stack, 0, TEST_NWORKER_COUNTS);
+	tcase_add_test(tc, blocking_pool_bound_and_reaping);
+	tcase_add_loop_test(tc, timers_fire_in_order_and_not_early, 0, TEST_NWORKER_COUNTS);
+	tcase_add_test(tc, join_all_waits_for_every_future);
+	tcase_add_test(tc, select_returns_first_finished);
+	tcase_add_loop_test(tc, unordered_set_polls_woken_children, 0, TEST_NWORKER_COUNTS);
+	tcase_add_test(tc, two_runtimes_coexist);
+	tcase_add_test(tc, reason_names_round_trip);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+int main(void)
+{
+	SRunner *sr = srunner_create(exec_suite());
+	int failed;
+
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
