@@ -1,1 +1,52 @@
-# daemon: see the top-level Makefile.am
+# daemon: coopd, the job-graph daemon (see docs/architecture.md).
+sbin_PROGRAMS += coopd
+
+coopd_SOURCES = \
+	daemon/coopd.h \
+	daemon/coopd-config.c daemon/coopd-config.h \
+	daemon/coopd-main.c \
+	daemon/graph-model.c daemon/graph-model.h \
+	daemon/graph-run.c daemon/graph-run.h \
+	daemon/job-builtin.c daemon/job-builtin.h \
+	daemon/job-exec.c daemon/job-exec.h \
+	daemon/method.h \
+	daemon/method-cancel.c \
+	daemon/method-list.c \
+	daemon/method-logs.c \
+	daemon/method-metrics.c \
+	daemon/method-ping.c \
+	daemon/method-stats.c \
+	daemon/method-status.c \
+	daemon/method-submit.c \
+	daemon/method-version.c \
+	daemon/method-wait.c daemon/method-wait.h \
+	daemon/method-watch.c \
+	daemon/metrics-text.c daemon/metrics-text.h \
+	daemon/reactor-inbox.c daemon/reactor-inbox.h \
+	daemon/reactor-timer.c daemon/reactor-timer.h \
+	daemon/server.h daemon/server-internal.h \
+	daemon/server-conn.c \
+	daemon/server-dispatch.c \
+	daemon/server-listen.c \
+	daemon/server-watch.c daemon/server-watch.h \
+	daemon/store-state.c daemon/store-state.h \
+	daemon/util-log.c daemon/util-log.h \
+	daemon/util-strbuf.c daemon/util-strbuf.h
+coopd_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/daemon $(JSONC_CFLAGS) $(SYSTEMD_CFLAGS)
+coopd_LDADD = lib/libcoop.la proto/libcoopproto.la $(JSONC_LIBS) $(EV_LIBS) $(SYSTEMD_LIBS)
+
+# Integration tests of the daemon (raw JSON-RPC; tests/lib-coopd.sh).
+DAEMON_TESTS = \
+	tests/integration/test-daemon-basics.sh \
+	tests/integration/test-daemon-kinds.sh \
+	tests/integration/test-daemon-policies.sh \
+	tests/integration/test-daemon-exec.sh \
+	tests/integration/test-daemon-cancel.sh \
+	tests/integration/test-daemon-bad-requests.sh \
+	tests/integration/test-daemon-watch.sh \
+	tests/integration/test-daemon-durability.sh \
+	tests/integration/test-daemon-socket.sh
+TESTS += $(DAEMON_TESTS)
+EXTRA_DIST += $(DAEMON_TESTS) tests/lib-coopd.sh
+# The daemon tests need coopd built first.
+$(DAEMON_TESTS:.sh=.log): coopd$(EXEEXT)

@@ -1,0 +1,402 @@
+/*
+ * coopd-config.c - options, config file and defaults.
+ *
+ * The config file is deliberately small: "key = value" per line, '#'
+ * starts a comment, unknown keys are rejected so that a typo never goes
+ * unnoticed.  Every key is listed in config_keys[] and in --help.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "coopd-config.h"
+#include "util-log.h"
+
+/* Which options came from the command line (they win over the file). */
+enum {
+	SET_SOCKET = 1 << 0,
+	SET_WORKERS = 1 << 1,
+	SET_BLOCKING = 1 << 2,
+	SET_STATE = 1 << 3,
+	SET_METRICS = 1 << 4,
+};
+static unsigned cmdline_set;
+
+void config_init(struct coopd_config *cfg)
+{
+	memset(cfg, 0, sizeof(*cfg));
+	proto_limits_default(&cfg->limits);
+	cfg->log_level = LOG_INFO;
+	cfg->max_connections = PROTO_DEFAULT_MAX_CONNECTIONS;
+	cfg->event_queue_bytes = PROTO_DEFAULT_MAX_EVENT_QUEUE;
+	cfg->answer_backlog = 64u * 1024 * 1024;
+	cfg->max_pending_per_conn = 1024;
+	cfg->log_cap = PROTO_DEFAULT_LOG_CAP;
+	cfg->max_active_per_user = PROTO_DEFAULT_MAX_ACTIVE_PER_USER;
+	cfg->shutdown_timeout_ms = 10000;
+	cfg->journal_flush_ms = 50;
+	cfg->fsync = true;
+}
+
+void config_free(struct coopd_config *cfg)
+{
+	free(cfg->socket_path);
+	free(cfg->config_file);
+	free(cfg->state_dir);
+	free(cfg->metrics_listen);
+	memset(cfg, 0, sizeof(*cfg));
+}
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+		"Usage: coopd [OPTION...]\n"
+		"Run the coopd job-graph daemon (a scoped parallel executor behind a Unix socket).\n"
+		"\n"
+		"  -s, --socket PATH          listen on PATH (default: $COOPD_SOCKET, else\n"
+		"                             /run/coopd/coopd.sock as root, else\n"
+		"                             $XDG_RUNTIME_DIR/coopd.sock); ignored under\n"
+		"                             systemd socket activation (LISTEN_FDS)\n"
+		"  -c, --config FILE          read settings from FILE (keys below)\n"
+		"  -w, --workers N            worker threads for tasks (default: online CPUs)\n"
+		"  -b, --blocking-threads N   bound of the blocking pool (default: 64)\n"
+		"  -d, --state-dir DIR        durable state (default: /var/lib/coopd as root,\n"
+		"                             else $XDG_STATE_HOME/coopd or ~/.local/state/coopd)\n"
+		"  -m, --metrics-listen ADDR:PORT\n"
+		"                             serve Prometheus /metrics over HTTP: accepted and\n"
+		"                             checked, NOT SERVED YET (use the `metrics` method)\n"
+		"  -f, --foreground           stay in the foreground (coopd never forks; accepted\n"
+		"                             for compatibility with init scripts)\n"
+		"  -v, --verbose              log debug messages\n"
+		"  -h, --help                 show this help and exit\n"
+		"  -V, --version              show the version and exit\n"
+		"\n"
+		"Config file keys (\"key = value\", '#' comments; unknown keys are errors):\n"
+		"  socket, state_dir, workers, blocking_threads, metrics_listen  as the options\n"
+		"  max_request_bytes     largest request line (default 16777216)\n"
+		"  max_nodes             nodes per graph (default 1000000)\n"
+		"  max_scope_depth       scope nesting (default 64)\n"
+		"  max_connections       simultaneous clients (default 256)\n"
+		"  event_queue_bytes     queued events per client before it is dropped (1048576)\n"
+		"  max_pending_requests  wait requests in flight per connection (1024)\n"
+		"  log_cap_bytes         bytes of stdout/stderr kept per job and stream (1048576)\n"
+		"  max_active_per_user   graphs not yet settled per user (10000)\n"
+		"  shutdown_timeout_ms   bound on the graceful stop (10000)\n"
+		"  journal_flush_ms      delay before node state changes are written (50)\n"
+		"  fsync                 yes|no: sync state to disk (yes; no is for benchmarks)\n");
+}
+
+static int parse_uint(const char *s, unsigned long long max, unsigned long long *ret)
+{
+	char *end;
+	unsigned long long v;
+
+	if (!s || !*s || *s == '-' || *s == '+')
+		return -EINVAL;
+	errno = 0;
+	v = strtoull(s, &end, 10);
+	if (errno || *end || v > max)
+		return -EINVAL;
+	*ret = v;
+	return 0;
+}
+
+static int set_str(char **dst, const char *v)
+{
+	char *p = strdup(v);
+
+	if (!p)
+		return -ENOMEM;
+	free(*dst);
+	*dst = p;
+	return 0;
+}
+
+/* ADDR:PORT with a port 1..65535 and a non-empty address. */
+static bool listen_addr_valid(const char *s)
+{
+	const char *colon = strrchr(s, ':');
+	unsigned long long port;
+
+	return colon && colon != s && parse_uint(colon + 1, 65535, &port) == 0 && port > 0;
+}
+
+int config_parse_args(struct coopd_config *cfg, int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{"socket", required_argument, NULL, 's'},
+		{"config", required_argument, NULL, 'c'},
+		{"workers", required_argument, NULL, 'w'},
+		{"blocking-threads", required_argument, NULL, 'b'},
+		{"state-dir", required_argument, NULL, 'd'},
+		{"metrics-listen", required_argument, NULL, 'm'},
+		{"foreground", no_argument, NULL, 'f'},
+		{"verbose", no_argument, NULL, 'v'},
+		{"help", no_argument, NULL, 'h'},
+		{"version", no_argument, NULL, 'V'},
+		{NULL, 0, NULL, 0},
+	};
+	unsigned long long v;
+	int c;
+
+	while ((c = getopt_long(argc, argv, "s:c:w:b:d:m:fvhV", opts, NULL)) != -1) {
+		switch (c) {
+		case 's':
+			if (!*optarg || set_str(&cfg->socket_path, optarg) < 0)
+				goto bad;
+			cmdline_set |= SET_SOCKET;
+			break;
+		case 'c':
+			if (set_str(&cfg->config_file, optarg) < 0)
+				goto bad;
+			break;
+		case 'w':
+			if (parse_uint(optarg, 1024, &v) < 0 || v == 0) {
+				fprintf(stderr, "coopd: --workers wants a number 1..1024\n");
+				return -EINVAL;
+			}
+			cfg->workers = (unsigned)v;
+			cmdline_set |= SET_WORKERS;
+			break;
+		case 'b':
+			if (parse_uint(optarg, 4096, &v) < 0 || v == 0) {
+				fprintf(stderr, "coopd: --blocking-threads wants a number 1..4096\n");
+				return -EINVAL;
+			}
+			cfg->blocking_threads = (unsigned)v;
+			cmdline_set |= SET_BLOCKING;
+			break;
+		case 'd':
+			if (!*optarg || set_str(&cfg->state_dir, optarg) < 0)
+				goto bad;
+			cmdline_set |= SET_STATE;
+			break;
+		case 'm':
+			if (!listen_addr_valid(optarg)) {
+				fprintf(stderr, "coopd: --metrics-listen wants ADDR:PORT\n");
+				return -EINVAL;
+			}
+			if (set_str(&cfg->metrics_listen, optarg) < 0)
+				goto bad;
+			cmdline_set |= SET_METRICS;
+			break;
+		case 'f':
+			cfg->foreground = true;
+			break;
+		case 'v':
+			cfg->log_level = LOG_DEBUG;
+			break;
+		case 'h':
+			usage(stdout);
+			return 1;
+		case 'V':
+			printf("coopd %s (protocol %d)\n", PACKAGE_VERSION, PROTO_VERSION);
+			return 1;
+		default:
+			usage(stderr);
+			return -EINVAL;
+		}
+	}
+	if (optind < argc) {
+		fprintf(stderr, "coopd: unexpected argument '%s'\n", argv[optind]);
+		usage(stderr);
+		return -EINVAL;
+	}
+	return 0;
+bad:
+	fprintf(stderr, "coopd: bad or empty option value\n");
+	return -EINVAL;
+}
+
+static char *trim(char *s)
+{
+	char *e;
+
+	while (*s == ' ' || *s == '\t')
+		s++;
+	e = s + strlen(s);
+	while (e > s && (e[-1] == ' ' || e[-1] == '\t' || e[-1] == '\n' || e[-1] == '\r'))
+		*--e = '\0';
+	return s;
+}
+
+static bool below(unsigned long long v, unsigned long long lo)
+{
+	return v < lo;
+}
+
+/* Applies one key; returns 0, -ENOENT (unknown key) or -EINVAL (bad value). */
+static int config_set(struct coopd_config *cfg, const char *key, const char *val)
+{
+	unsigned long long v;
+
+#define UINT_KEY(name, field, lo, hi)                                       \
+	if (strcmp(key, name) == 0) {                                       \
+		if (parse_uint(val, hi, &v) < 0 || below(v, lo))            \
+			return -EINVAL;                                     \
+		cfg->field = v;                                             \
+		return 0;                                                   \
+	}
+	if (strcmp(key, "socket") == 0 || strcmp(key, "state_dir") == 0) {
+		bool sock = key[1] == 'o';
+
+		if (!*val)
+			return -EINVAL;
+		if (cmdline_set & (sock ? SET_SOCKET : SET_STATE))
+			return 0;
+		return set_str(sock ? &cfg->socket_path : &cfg->state_dir, val);
+	}
+	if (strcmp(key, "metrics_listen") == 0) {
+		if (!listen_addr_valid(val))
+			return -EINVAL;
+		return (cmdline_set & SET_METRICS) ? 0 : set_str(&cfg->metrics_listen, val);
+	}
+	if (strcmp(key, "workers") == 0) {
+		if (parse_uint(val, 1024, &v) < 0 || v == 0)
+			return -EINVAL;
+		if (!(cmdline_set & SET_WORKERS))
+			cfg->workers = (unsigned)v;
+		return 0;
+	}
+	if (strcmp(key, "blocking_threads") == 0) {
+		if (parse_uint(val, 4096, &v) < 0 || v == 0)
+			return -EINVAL;
+		if (!(cmdline_set & SET_BLOCKING))
+			cfg->blocking_threads = (unsigned)v;
+		return 0;
+	}
+	if (strcmp(key, "fsync") == 0) {
+		if (strcmp(val, "yes") == 0)
+			cfg->fsync = true;
+		else if (strcmp(val, "no") == 0)
+			cfg->fsync = false;
+		else
+			return -EINVAL;
+		return 0;
+	}
+	UINT_KEY("max_request_bytes", limits.max_request, 1024, 1ull << 30)
+	UINT_KEY("max_nodes", limits.max_nodes, 1, 100000000)
+	UINT_KEY("max_connections", max_connections, 1, 1000000)
+	UINT_KEY("event_queue_bytes", event_queue_bytes, 4096, 1ull << 32)
+	UINT_KEY("max_pending_requests", max_pending_per_conn, 1, 1000000)
+	UINT_KEY("log_cap_bytes", log_cap, 0, 1ull << 40)
+	UINT_KEY("max_active_per_user", max_active_per_user, 1, 100000000)
+	UINT_KEY("shutdown_timeout_ms", shutdown_timeout_ms, 0, 3600000)
+	UINT_KEY("journal_flush_ms", journal_flush_ms, 0, 60000)
+	if (strcmp(key, "max_scope_depth") == 0) {
+		if (parse_uint(val, 1024, &v) < 0 || v == 0)
+			return -EINVAL;
+		cfg->limits.max_scope_depth = (unsigned)v;
+		cfg->limits.max_json_depth = 2 * (unsigned)v + 24;
+		return 0;
+	}
+#undef UINT_KEY
+	return -ENOENT;
+}
+
+int config_load_file(struct coopd_config *cfg, const char *path)
+{
+	FILE *f = fopen(path, "re");
+	char line[4096];
+	unsigned lineno = 0;
+	int r = 0;
+
+	if (!f)
+		return log_errno(LOG_ERR, -errno, "cannot open config file %s", path);
+	while (fgets(line, sizeof(line), f)) {
+		char *s, *eq, *key, *val;
+
+		lineno++;
+		if (!strchr(line, '\n') && !feof(f)) {
+			log_err("%s:%u: line too long", path, lineno);
+			r = -EINVAL;
+			break;
+		}
+		if ((s = strchr(line, '#')))
+			*s = '\0';
+		s = trim(line);
+		if (!*s)
+			continue;
+		eq = strchr(s, '=');
+		if (!eq) {
+			log_err("%s:%u: expected key = value", path, lineno);
+			r = -EINVAL;
+			break;
+		}
+		*eq = '\0';
+		key = trim(s);
+		val = trim(eq + 1);
+		r = config_set(cfg, key, val);
+		if (r == -ENOENT) {
+			log_err("%s:%u: unknown key '%s'", path, lineno, key);
+			break;
+		}
+		if (r < 0) {
+			log_err("%s:%u: bad value '%s' for '%s'", path, lineno, val, key);
+			break;
+		}
+	}
+	fclose(f);
+	return r < 0 ? -EINVAL : 0;
+}
+
+static int path_join(char **ret, const char *a, const char *b)
+{
+	size_t n = strlen(a) + strlen(b) + 2;
+	char *p = malloc(n);
+
+	if (!p)
+		return -ENOMEM;
+	snprintf(p, n, "%s/%s", a, b);
+	*ret = p;
+	return 0;
+}
+
+int config_finish(struct coopd_config *cfg)
+{
+	const char *env;
+	bool root = geteuid() == 0;
+
+	if (!cfg->socket_path) {
+		if ((env = getenv(PROTO_SOCKET_ENV)) && *env) {
+			if (set_str(&cfg->socket_path, env) < 0)
+				return -ENOMEM;
+		} else if (root) {
+			if (set_str(&cfg->socket_path, PROTO_SYSTEM_SOCKET) < 0)
+				return -ENOMEM;
+		} else if ((env = getenv("XDG_RUNTIME_DIR")) && env[0] == '/') {
+			if (path_join(&cfg->socket_path, env, PROTO_USER_SOCKET_NAME) < 0)
+				return -ENOMEM;
+		} else {
+			log_err("no socket path: XDG_RUNTIME_DIR is not set; use --socket PATH "
+				"or COOPD_SOCKET");
+			return -EINVAL;
+		}
+	}
+	if (strlen(cfg->socket_path) >= 108) {
+		log_err("socket path too long (max 107 bytes): %s", cfg->socket_path);
+		return -ENAMETOOLONG;
+	}
+	if (!cfg->state_dir) {
+		if (root) {
+			if (set_str(&cfg->state_dir, "/var/lib/coopd") < 0)
+				return -ENOMEM;
+		} else if ((env = getenv("XDG_STATE_HOME")) && env[0] == '/') {
+			if (path_join(&cfg->state_dir, env, "coopd") < 0)
+				return -ENOMEM;
+		} else if ((env = getenv("HOME")) && env[0] == '/') {
+			if (path_join(&cfg->state_dir, env, ".local/state/coopd") < 0)
+				return -ENOMEM;
+		} else {
+			log_err("no state directory: HOME is not set; use --state-dir DIR");
+			return -EINVAL;
+		}
+	}
+	return 0;
+}

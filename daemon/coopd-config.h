@@ -1,0 +1,56 @@
+/*
+ * coopd-config.h - the daemon's settings: command line, config file and the
+ * embedded defaults (enough for `coopd` alone, run by an ordinary user).
+ *
+ * Precedence: command line > config file > environment (COOPD_SOCKET,
+ * XDG_RUNTIME_DIR, XDG_STATE_HOME) > built-in defaults.
+ */
+#ifndef COOPD_CONFIG_H
+#define COOPD_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "proto-rpc.h"
+
+struct coopd_config {
+	char *socket_path;      /* NULL until resolved by config_finish() */
+	char *config_file;
+	char *state_dir;
+	char *metrics_listen;   /* accepted, not served yet (see --help) */
+	unsigned workers;       /* 0: online CPUs */
+	unsigned blocking_threads; /* 0: libcoop's default (64) */
+	bool foreground;
+	int log_level;
+
+	struct proto_limits limits;
+	size_t max_connections;
+	size_t event_queue_bytes;  /* bounded output per connection (events) */
+	size_t answer_backlog;     /* stop reading a client with this much unsent */
+	size_t max_pending_per_conn; /* wait requests in flight on one connection */
+	size_t log_cap;            /* bytes kept per job stream (the first ones) */
+	size_t max_active_per_user;
+	unsigned shutdown_timeout_ms;
+	unsigned journal_flush_ms;
+	bool fsync;                /* false only for benchmarks: sync = off */
+};
+
+/* Fills the defaults. */
+void config_init(struct coopd_config *cfg);
+void config_free(struct coopd_config *cfg);
+
+/* Parses argv.  Returns 0 to run, 1 when the program should exit 0 (after
+ * --help or --version), -EINVAL after printing a usage error to stderr. */
+int config_parse_args(struct coopd_config *cfg, int argc, char **argv);
+
+/* Reads "key = value" lines ('#' comments).  Unknown keys and bad values
+ * are errors (logged with the file and line).  Keys set on the command
+ * line are not overridden. */
+int config_load_file(struct coopd_config *cfg, const char *path);
+
+/* Resolves the socket path and state directory from the environment when
+ * they were not given.  Logs and returns a negative errno on failure. */
+int config_finish(struct coopd_config *cfg);
+
+#endif

@@ -1,0 +1,309 @@
+/*
+ * coopd-main.c - start-up, the main loop, signals and the graceful stop.
+ *
+ * The main thread runs the libev loop; each iteration handles, in libev's
+ * order: accepted connections and client reads/writes (server-conn.c),
+ * timers (libcoop's through reactor-timer.c, `wait` timeouts, exec grace
+ * and group polling, the journal flush), the inbox of node mail from
+ * libcoop's threads (reactor-inbox.c), reaped children (ev_child ->
+ * job-exec.c), output pipes of exec jobs, and SIGTERM/SIGINT.  Nothing in a
+ * callback blocks, except the fsyncs of `submit` and of a settling graph
+ * (docs/durability.md says why and what it costs).
+ *
+ * Start-up order: options and config -> child subreaper -> state
+ * directory -> reactor pieces -> libcoop runtime (its threads start with
+ * the daemon's signals blocked) -> reload graphs -> listening socket ->
+ * READY=1.  Stop: SIGTERM or SIGINT -> STOPPING=1, stop accepting, cancel
+ * active graphs with reason `shutdown`, wait for them within
+ * shutdown_timeout_ms (then SIGKILL the remaining process groups and wait
+ * two more seconds), persist, exit 0.  A second signal forces the stop.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <json-c/linkhash.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
+#include <systemd/sd-daemon.h>
+#include <unistd.h>
+
+#include "coopd.h"
+#include "graph-model.h"
+#include "graph-run.h"
+#include "job-exec.h"
+#include "method-wait.h"
+#include "reactor-inbox.h"
+#include "reactor-timer.h"
+#include "server.h"
+#include "store-state.h"
+#include "util-log.h"
+
+#define SHUTDOWN_KILL_WAIT_S 2.0
+
+struct graph *coopd_graph_find(struct coopd *d, const char *id)
+{
+	struct graph *g = NULL;
+
+	if (!id || !lh_table_lookup_ex(d->graph_index, id, (void **)&g))
+		return NULL;
+	return g;
+}
+
+static void list_insert_sorted(struct coopd *d, struct graph *g)
+{
+	struct graph *at = d->graphs_tail;
+
+	/* Usually appends; reloaded graphs come in directory order. */
+	while (at && at->created_ms > g->created_ms)
+		at = at->prev;
+	g->prev = at;
+	g->next = at ? at->next : d->graphs_head;
+	if (g->next)
+		g->next->prev = g;
+	else
+		d->graphs_tail = g;
+	if (at)
+		at->next = g;
+	else
+		d->graphs_head = g;
+}
+
+int coopd_register(struct coopd *d, struct graph *g)
+{
+	if (lh_table_insert(d->graph_index, g->id, g) < 0)
+		return -ENOMEM;
+	list_insert_sorted(d, g);
+	return 0;
+}
+
+void coopd_register_loaded(struct coopd *d, struct graph *g)
+{
+	if (coopd_register(d, g) < 0) {
+		log_err("out of memory registering graph %s; it is not shown", g->id);
+		graph_free(g);
+	}
+}
+
+void coopd_graph_settled(struct coopd *d, struct graph *g)
+{
+	log_debug("graph %s settled: %s", g->id, proto_state_name((enum proto_state)g->root->state));
+	wait_graph_settled(d, g);
+	if (d->shutting_down && d->graphs_active == 0)
+		ev_break(d->loop, EVBREAK_ALL);
+}
+
+static void shutdown_timer_cb(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	struct coopd *d = w->data;
+
+	if (!d->shutdown_forced) {
+		log_warn("%zu graph(s) still running after %u ms: killing their processes",
+			 d->graphs_active, d->cfg.shutdown_timeout_ms);
+		d->shutdown_forced = true;
+		exec_kill_all(d);
+		ev_timer_set(w, SHUTDOWN_KILL_WAIT_S, 0.);
+		ev_timer_start(loop, w);
+		return;
+	}
+	log_warn("%zu graph(s) did not stop; exiting anyway (they will be reported "
+		 "interrupted on the next start)",
+		 d->graphs_active);
+	ev_break(loop, EVBREAK_ALL);
+}
+
+void coopd_shutdown(struct coopd *d)
+{
+	if (d->shutting_down) {
+		log_notice("second stop signal: stopping now");
+		exec_kill_all(d);
+		d->shutdown_forced = true;
+		ev_break(d->loop, EVBREAK_ALL);
+		return;
+	}
+	d->shutting_down = true;
+	(void)sd_notify(0, "STOPPING=1\nSTATUS=stopping");
+	log_info("stopping: %zu active graph(s) to cancel", d->graphs_active);
+	server_stop_accepting(d->server);
+	for (struct graph *g = d->graphs_head; g; g = g->next)
+		if (g->active)
+			graph_run_cancel(d, g, NULL, COOP_REASON_SHUTDOWN, -1, NULL);
+	if (d->graphs_active == 0) {
+		ev_break(d->loop, EVBREAK_ALL);
+		return;
+	}
+	ev_timer_init(&d->shutdown_timer, shutdown_timer_cb, d->cfg.shutdown_timeout_ms / 1000.,
+		      0.);
+	d->shutdown_timer.data = d;
+	ev_timer_start(d->loop, &d->shutdown_timer);
+}
+
+static void signal_cb(struct ev_loop *loop, ev_signal *w, int revents)
+{
+	struct coopd *d = w->data;
+
+	log_info("received %s", strsignal(w->signum));
+	coopd_shutdown(d);
+}
+
+static void child_cb(struct ev_loop *loop, ev_child *w, int revents)
+{
+	struct coopd *d = w->data;
+
+	if (WIFEXITED(w->rstatus) || WIFSIGNALED(w->rstatus))
+		exec_child_reaped(d, w->rpid, w->rstatus);
+}
+
+/* Starts libcoop with the daemon's signals blocked, so its threads never
+ * take them (libev's handlers then run on the loop thread). */
+static int start_runtime(struct coopd *d)
+{
+	coop_rt_options o = {0};
+	coop_scope_opts mo = {.policy = COOP_POLICY_ALL_SETTLED};
+	sigset_t block, old;
+	int r;
+
+	o.workers = d->cfg.workers;
+	o.blocking_max = d->cfg.blocking_threads;
+	o.timer_driver = reactor_timers_driver(d->timers);
+	sigemptyset(&block);
+	sigaddset(&block, SIGTERM);
+	sigaddset(&block, SIGINT);
+	sigaddset(&block, SIGCHLD);
+	sigaddset(&block, SIGHUP);
+	sigaddset(&block, SIGPIPE);
+	pthread_sigmask(SIG_BLOCK, &block, &old);
+	r = coop_rt_new(&o, &d->rt);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (r < 0)
+		return log_errno(LOG_ERR, r, "cannot start the executor");
+	r = coop_scope_new(d->rt, NULL, &mo, &d->monitor);
+	if (r < 0)
+		return log_errno(LOG_ERR, r, "cannot create the monitor scope");
+	return 0;
+}
+
+static void free_graphs(struct coopd *d)
+{
+	struct graph *g = d->graphs_head, *next;
+
+	for (; g; g = next) {
+		next = g->next;
+		graph_free(g);
+	}
+	d->graphs_head = d->graphs_tail = NULL;
+}
+
+int main(int argc, char **argv)
+{
+	struct coopd d;
+	int r, ret = EXIT_FAILURE;
+	bool clean;
+
+	memset(&d, 0, sizeof(d));
+	config_init(&d.cfg);
+	r = config_parse_args(&d.cfg, argc, argv);
+	if (r != 0) {
+		config_free(&d.cfg);
+		return r > 0 ? EXIT_SUCCESS : 2;
+	}
+	log_set_level(d.cfg.log_level);
+	if (d.cfg.config_file && config_load_file(&d.cfg, d.cfg.config_file) < 0)
+		goto out;
+	if (config_finish(&d.cfg) < 0)
+		goto out;
+	if (d.cfg.metrics_listen)
+		log_warn("--metrics-listen %s: HTTP /metrics is not served yet; use `coopctl "
+			 "metrics`", d.cfg.metrics_listen);
+	signal(SIGPIPE, SIG_IGN);
+	d.start_mono_ns = coop_now_ns();
+
+	if (prctl(PR_SET_CHILD_SUBREAPER, 1) == 0)
+		d.subreaper = true;
+	else
+		log_errno(LOG_WARNING, -errno, "cannot become a child subreaper");
+
+	d.loop = ev_default_loop(EVFLAG_AUTO);
+	if (!d.loop) {
+		log_err("cannot create the event loop");
+		goto out;
+	}
+	d.graph_index = lh_kchar_table_new(1024, NULL);
+	d.exec_pids = lh_kptr_table_new(64, NULL);
+	if (!d.graph_index || !d.exec_pids) {
+		log_err("out of memory");
+		goto out;
+	}
+	if (store_open(&d, &d.store) < 0)
+		goto out;
+	if (reactor_timers_new(d.loop, &d.timers) < 0 || reactor_inbox_new(&d, &d.inbox) < 0) {
+		log_err("out of memory");
+		goto out;
+	}
+	if (start_runtime(&d) < 0)
+		goto out;
+	if (store_load(&d) < 0)
+		goto out;
+	if (server_new(&d, &d.server) < 0)
+		goto out;
+
+	ev_signal_init(&d.sig_term, signal_cb, SIGTERM);
+	ev_signal_init(&d.sig_int, signal_cb, SIGINT);
+	d.sig_term.data = d.sig_int.data = &d;
+	ev_signal_start(d.loop, &d.sig_term);
+	ev_signal_start(d.loop, &d.sig_int);
+	ev_child_init(&d.child, child_cb, 0, 0);
+	d.child.data = &d;
+	ev_child_start(d.loop, &d.child);
+	ev_unref(d.loop); /* the child watcher alone does not keep us running */
+
+	log_info("coopd %s ready: socket %s, state %s, %u worker(s)", PACKAGE_VERSION,
+		 d.cfg.socket_path, d.cfg.state_dir, coop_rt_workers(d.rt));
+	(void)sd_notifyf(0, "READY=1\nSTATUS=serving on %s", d.cfg.socket_path);
+
+	ev_run(d.loop, 0);
+
+	ev_ref(d.loop);
+	ev_child_stop(d.loop, &d.child);
+	ev_signal_stop(d.loop, &d.sig_term);
+	ev_signal_stop(d.loop, &d.sig_int);
+	if (d.shutting_down)
+		ev_timer_stop(d.loop, &d.shutdown_timer);
+	ret = EXIT_SUCCESS;
+out:
+	clean = d.graphs_active == 0;
+	if (d.store)
+		store_flush_all(d.store);
+	server_free(d.server);
+	if (d.rt && clean) {
+		/* Every graph has settled, so every joiner has returned. */
+		if (d.monitor) {
+			coop_scope_join(d.monitor, NULL);
+			coop_scope_free(d.monitor);
+		}
+		coop_rt_free(d.rt);
+		if (d.inbox)
+			inbox_drain(d.inbox);
+	}
+	if (clean || !d.rt) {
+		/* With a runtime still running (forced stop), tasks may point
+		 * into the graphs: leave them to the process exit. */
+		free_graphs(&d);
+		reactor_inbox_free(d.inbox);
+		reactor_timers_free(d.timers);
+	}
+	store_free(d.store);
+	if (d.graph_index)
+		lh_table_free(d.graph_index);
+	if (d.exec_pids)
+		lh_table_free(d.exec_pids);
+	if (ret == EXIT_SUCCESS)
+		log_info("stopped");
+	config_free(&d.cfg);
+	if (d.loop && clean)
+		ev_loop_destroy(d.loop);
+	return ret;
+}

@@ -1,0 +1,92 @@
+/*
+ * coopd.h - the daemon instance.  One struct coopd is created by main() and
+ * passed explicitly to every module; there is no other global state (the
+ * log level aside).
+ *
+ * Threads (see docs/architecture.md): the main thread runs the libev loop
+ * (the reactor) and owns everything in this struct; libcoop's worker and
+ * blocking threads only reach the daemon through reactor-inbox.h (node
+ * mail) and reactor-timer.h (timers).
+ */
+#ifndef COOPD_COOPD_H
+#define COOPD_COOPD_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include <ev.h>
+
+#include "coop.h"
+#include "coopd-config.h"
+#include "proto-rpc.h"
+
+struct reactor_timers;
+struct reactor_inbox;
+struct server;
+struct store;
+struct graph;
+struct rnode;
+struct lh_table;
+
+enum job_kind { JOB_TASK, JOB_BLOCKING, JOB_EXEC, JOB__MAX };
+
+/* Slots of coopd_requests_total{code}: index of each code we answer. */
+enum { REQ_CODE_OK, REQ_CODE_PARSE, REQ_CODE_INVALID_REQUEST, REQ_CODE_NO_METHOD,
+       REQ_CODE_INVALID_PARAMS, REQ_CODE_INTERNAL, REQ_CODE_NO_GRAPH, REQ_CODE_PERMISSION,
+       REQ_CODE_LIMIT, REQ_CODE_SHUTTING_DOWN, REQ_CODE__MAX };
+
+struct coopd_counters {
+	uint64_t graphs_submitted;
+	uint64_t graphs_finished[8];               /* by enum proto_state */
+	uint64_t jobs_spawned[JOB__MAX];
+	uint64_t jobs_finished[JOB__MAX][8];       /* by enum proto_state */
+	uint64_t requests[PROTO_M__MAX + 1][REQ_CODE__MAX]; /* last row: unknown */
+	uint64_t connections_accepted;
+	uint64_t connections_refused;
+	uint64_t clients_dropped;                  /* stopped reading */
+	uint64_t exec_spawn_failures;
+	uint64_t orphans_reaped;                   /* subreaper adoptions reaped */
+};
+
+struct coopd {
+	struct ev_loop *loop;
+	struct coopd_config cfg;
+	coop_rt *rt;
+	coop_scope *monitor;          /* root scope of the joiner tasks */
+	struct reactor_timers *timers;
+	struct reactor_inbox *inbox;
+	struct server *server;
+	struct store *store;
+
+	struct lh_table *graph_index; /* id -> struct graph */
+	struct graph *graphs_head, *graphs_tail;
+	size_t graphs_active;
+	struct lh_table *exec_pids;   /* pid -> struct exec_job (leaders alive) */
+
+	ev_signal sig_term, sig_int;
+	ev_child child;
+	ev_timer shutdown_timer;
+	bool shutting_down;
+	bool shutdown_forced;
+	bool subreaper;
+	uint64_t start_mono_ns;
+	struct coopd_counters counters;
+};
+
+/* Looks up a graph by id; NULL if unknown. */
+struct graph *coopd_graph_find(struct coopd *d, const char *id);
+
+/* Registers a new graph (index and list).  Returns 0 or -ENOMEM. */
+int coopd_register(struct coopd *d, struct graph *g);
+
+/* Adds a graph loaded from the state directory (settled). */
+void coopd_register_loaded(struct coopd *d, struct graph *g);
+
+/* Starts the graceful stop (SIGTERM/SIGINT): see coopd-main.c. */
+void coopd_shutdown(struct coopd *d);
+
+/* Called by graph-run.c when a graph settles (shutdown bookkeeping). */
+void coopd_graph_settled(struct coopd *d, struct graph *g);
+
+#endif

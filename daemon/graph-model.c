@@ -1,0 +1,310 @@
+/*
+ * graph-model.c - building, finding and rendering the run-time node tree.
+ *
+ * The tree mirrors the parsed definition: every scope's children are one
+ * array, in document order, so a node's kids[i] is def->children[i].  The
+ * tree is built breadth-first with an explicit queue (no recursion over a
+ * 1,000,000-node document); rendering recurses only over scope nesting,
+ * which the validator bounds (64 by default).
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "graph-model.h"
+#include "job-exec.h"
+
+int64_t graph_now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+int64_t graph_mono_to_unix_ms(uint64_t mono_ns)
+{
+	uint64_t now_mono;
+	int64_t now_unix;
+
+	if (mono_ns == 0)
+		return -1;
+	now_mono = coop_now_ns();
+	now_unix = graph_now_ms();
+	if (mono_ns >= now_mono)
+		return now_unix + (int64_t)((mono_ns - now_mono) / 1000000);
+	return now_unix - (int64_t)((now_mono - mono_ns) / 1000000);
+}
+
+const char *graph_reason_name(int reason)
+{
+	if (reason < 0 || reason >= PROTO_CANCEL__MAX)
+		return NULL;
+	return proto_cancel_reason_name((enum proto_cancel_reason)reason);
+}
+
+static void rnode_init(struct rnode *n, const struct proto_node *def, struct graph *g,
+		       struct rnode *parent)
+{
+	memset(n, 0, sizeof(*n));
+	n->def = def;
+	n->g = g;
+	n->parent = parent;
+	n->state = PROTO_STATE_PENDING;
+	n->cancel_reason = -1;
+	n->started_ms = n->finished_ms = -1;
+	n->cancel_requested_ms = n->cancel_ack_ms = -1;
+	n->exit_code = -1;
+	n->grace_override_ms = -1;
+	n->deps_left = (uint32_t)def->n_after;
+	n->kids_unstarted = n->kids_unsettled = (uint32_t)def->n_children;
+}
+
+/* Fills the dependents lists of the children of scope n. */
+static int rnode_link_deps(struct rnode *n)
+{
+	const struct proto_node *def = n->def;
+	size_t i, j;
+
+	for (i = 0; i < def->n_children; i++) {
+		const struct proto_node *c = &def->children[i];
+
+		for (j = 0; j < c->n_after; j++) {
+			struct rnode *t = &n->kids[c->after[j]];
+			uint32_t *p = realloc(t->dependents, (t->n_dependents + 1) * sizeof(*p));
+
+			if (!p)
+				return -ENOMEM;
+			p[t->n_dependents++] = (uint32_t)i;
+			t->dependents = p;
+		}
+	}
+	return 0;
+}
+
+static void rnode_free_parts(struct rnode *n)
+{
+	free(n->dependents);
+	free(n->error);
+	free(n->cancel_note);
+	free(n->scope_outcome);
+	exec_job_free(n->job);
+	if (n->handle)
+		coop_handle_free(n->handle);
+	if (n->scope)
+		coop_scope_free(n->scope);
+}
+
+void graph_free(struct graph *g)
+{
+	size_t i;
+
+	if (!g)
+		return;
+	if (g->by_idx) {
+		/* Children arrays are owned by their parent: free leaves' parts
+		 * first, then every kids array. */
+		for (i = 0; i <= g->n_nodes; i++)
+			if (g->by_idx[i])
+				rnode_free_parts(g->by_idx[i]);
+		for (i = 0; i <= g->n_nodes; i++)
+			if (g->by_idx[i])
+				free(g->by_idx[i]->kids);
+	}
+	free(g->root);
+	free(g->by_idx);
+	sb_free(&g->journal);
+	proto_graph_free(g->def);
+	free(g);
+}
+
+int graph_new(struct proto_graph *def, const char *id, uid_t uid, gid_t gid, int64_t created_ms,
+	      struct graph **ret)
+{
+	struct graph *g = calloc(1, sizeof(*g));
+	size_t head = 0, tail = 0;
+
+	if (!g)
+		return -ENOMEM;
+	g->def = def;
+	snprintf(g->id, sizeof(g->id), "%s", id);
+	g->uid = uid;
+	g->gid = gid;
+	g->created_ms = created_ms;
+	g->journal_fd = -1;
+	g->n_nodes = def->n_nodes;
+	g->by_idx = calloc(def->n_nodes + 1, sizeof(*g->by_idx));
+	g->root = malloc(sizeof(*g->root));
+	if (!g->by_idx || !g->root)
+		goto oom;
+	rnode_init(g->root, &def->root, g, NULL);
+	/* Breadth-first: by_idx doubles as the queue.  Indexes are therefore
+	 * breadth-first positions, which are as stable as pre-order ones. */
+	g->by_idx[tail++] = g->root;
+	while (head < tail) {
+		struct rnode *n = g->by_idx[head];
+		size_t i, nk = n->def->n_children;
+
+		n->idx = (uint32_t)head++;
+		if (nk == 0)
+			continue;
+		n->kids = malloc(nk * sizeof(*n->kids));
+		if (!n->kids)
+			goto oom;
+		for (i = 0; i < nk; i++) {
+			rnode_init(&n->kids[i], &n->def->children[i], g, n);
+			if (tail > def->n_nodes)
+				goto oom; /* inconsistent n_nodes: cannot happen */
+			g->by_idx[tail++] = &n->kids[i];
+		}
+		if (rnode_link_deps(n) < 0)
+			goto oom;
+	}
+	g->counts[PROTO_STATE_PENDING] = (uint32_t)def->n_nodes;
+	*ret = g;
+	return 0;
+oom:
+	g->def = NULL; /* the caller keeps def on failure */
+	graph_free(g);
+	return -ENOMEM;
+}
+
+struct rnode *graph_find(struct graph *g, const char *path)
+{
+	const struct proto_node *target = proto_graph_find(g->def, path);
+	struct rnode *n = g->root;
+	unsigned k;
+
+	if (!target)
+		return NULL;
+	/* Descend from the root: at depth k take the ancestor of target that
+	 * lives at depth k (O(depth^2), depth is bounded by the validator). */
+	for (k = 2; k <= target->depth; k++) {
+		const struct proto_node *a = target;
+
+		while (a->depth > k)
+			a = a->parent;
+		n = &n->kids[a->index];
+	}
+	return n;
+}
+
+static void render_time_field(struct strbuf *sb, const char *key, int64_t ms)
+{
+	sb_printf(sb, ",\"%s\":", key);
+	sb_json_time(sb, ms);
+}
+
+void graph_render_node(const struct rnode *n, struct strbuf *sb)
+{
+	const struct proto_node *def = n->def;
+	size_t i;
+
+	sb_puts(sb, "{\"id\":");
+	sb_json_cstr(sb, def->id);
+	sb_puts(sb, ",\"path\":");
+	sb_json_cstr(sb, def->path);
+	sb_printf(sb, ",\"kind\":\"%s\",\"state\":\"%s\"", proto_node_kind_name(def->kind),
+		  proto_state_name((enum proto_state)n->state));
+	render_time_field(sb, "started", n->started_ms);
+	render_time_field(sb, "finished", n->finished_ms);
+	if (def->kind == PROTO_NODE_EXEC) {
+		if (n->exit_code >= 0)
+			sb_printf(sb, ",\"exit_code\":%d", n->exit_code);
+		else
+			sb_puts(sb, ",\"exit_code\":null");
+		if (n->term_signal > 0)
+			sb_printf(sb, ",\"signal\":%d", n->term_signal);
+		else
+			sb_puts(sb, ",\"signal\":null");
+	} else if (def->kind != PROTO_NODE_SCOPE) {
+		if (n->has_value)
+			sb_printf(sb, ",\"value\":%lld", (long long)n->value);
+		else
+			sb_puts(sb, ",\"value\":null");
+	}
+	sb_puts(sb, ",\"error\":");
+	if (n->error)
+		sb_json_cstr(sb, n->error);
+	else
+		sb_puts(sb, "null");
+	sb_puts(sb, ",\"cancel\":");
+	if (n->cancel_reason >= 0 || n->cancel_requested_ms >= 0) {
+		const char *rn = graph_reason_name(n->cancel_reason);
+
+		sb_puts(sb, "{\"reason\":");
+		if (rn)
+			sb_json_cstr(sb, rn);
+		else
+			sb_puts(sb, "null");
+		render_time_field(sb, "requested", n->cancel_requested_ms);
+		render_time_field(sb, "acknowledged", n->cancel_ack_ms);
+		if (n->cancel_note) {
+			sb_puts(sb, ",\"note\":");
+			sb_json_cstr(sb, n->cancel_note);
+		}
+		sb_putc(sb, '}');
+	} else {
+		sb_puts(sb, "null");
+	}
+	sb_printf(sb, ",\"stats\":{\"polls\":%llu,\"forced_yields\":%llu}",
+		  (unsigned long long)n->polls, (unsigned long long)n->forced_yields);
+	if (def->kind == PROTO_NODE_SCOPE) {
+		sb_puts(sb, ",\"nodes\":[");
+		for (i = 0; i < def->n_children; i++) {
+			if (i)
+				sb_putc(sb, ',');
+			graph_render_node(&n->kids[i], sb);
+		}
+		sb_putc(sb, ']');
+	}
+	sb_putc(sb, '}');
+}
+
+static void render_head(const struct graph *g, struct strbuf *sb)
+{
+	sb_puts(sb, "{\"id\":");
+	sb_json_cstr(sb, g->id);
+	sb_puts(sb, ",\"name\":");
+	sb_json_cstr(sb, g->def->name);
+	sb_printf(sb, ",\"state\":\"%s\"", proto_state_name((enum proto_state)g->root->state));
+}
+
+void graph_render_status(const struct graph *g, bool summary, struct strbuf *sb)
+{
+	int s;
+	bool first = true;
+
+	render_head(g, sb);
+	if (summary) {
+		sb_puts(sb, ",\"counts\":{");
+		for (s = 0; s < PROTO_STATE__MAX; s++) {
+			if (!g->counts[s])
+				continue;
+			sb_printf(sb, "%s\"%s\":%u", first ? "" : ",",
+				  proto_state_name((enum proto_state)s), g->counts[s]);
+			first = false;
+		}
+		sb_puts(sb, "}}");
+		return;
+	}
+	sb_printf(sb, ",\"owner_uid\":%lu,\"owner_gid\":%lu", (unsigned long)g->uid,
+		  (unsigned long)g->gid);
+	render_time_field(sb, "created", g->created_ms);
+	render_time_field(sb, "started", g->root->started_ms);
+	render_time_field(sb, "finished", g->root->finished_ms);
+	sb_puts(sb, ",\"root\":");
+	graph_render_node(g->root, sb);
+	sb_putc(sb, '}');
+}
+
+void graph_render_brief(const struct graph *g, struct strbuf *sb)
+{
+	render_head(g, sb);
+	render_time_field(sb, "created", g->created_ms);
+	sb_printf(sb, ",\"nodes_total\":%zu,\"nodes_done\":%zu}", g->n_nodes, g->n_done);
+}

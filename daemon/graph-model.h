@@ -1,0 +1,134 @@
+/*
+ * graph-model.h - the daemon's view of a submitted graph: the parsed
+ * definition (proto-graph.h, read-only) mirrored by a tree of run-time
+ * nodes that hold each node's state, times, cancellation report, stats and
+ * result, plus the libcoop objects (scope, join handle) and the exec job
+ * while it runs.
+ *
+ * Threads.  Every field is owned by the reactor (main) thread, except the
+ * `mailbox` part, which worker and blocking threads write through
+ * reactor-inbox.h (under the inbox lock) to tell the reactor that a node
+ * started, is cancelling or has ended.  A graph is freed only after its
+ * root has settled, i.e. after every libcoop task that points at one of its
+ * nodes has finished.
+ */
+#ifndef COOPD_GRAPH_MODEL_H
+#define COOPD_GRAPH_MODEL_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "coop.h"
+#include "proto-graph.h"
+#include "util-strbuf.h"
+
+struct coopd;
+struct exec_job;
+struct later;
+
+#define GRAPH_ID_LEN 16 /* hex characters of a graph id */
+
+/* Reactor-side message bits posted by other threads (reactor-inbox.h). */
+enum {
+	MAIL_STARTED = 1u << 0,    /* first poll / blocking start: mail_started_ns */
+	MAIL_CANCELLING = 1u << 1, /* the job saw a cancellation: mail_reason */
+	MAIL_DONE = 1u << 2,       /* joiner: mail_outcome is final */
+	MAIL_EXEC_SPAWN = 1u << 3, /* exec task asks the reactor to start the process */
+	MAIL_EXEC_KILL = 1u << 4,  /* exec task asks the reactor to stop the group */
+};
+
+struct rnode {
+	const struct proto_node *def;
+	struct graph *g;
+	struct rnode *parent;
+	struct rnode *kids;           /* def->n_children entries, same order */
+	uint32_t idx;                 /* pre-order index, root 0; stable on reload */
+
+	/* Reported state (SPEC section 3). */
+	uint8_t state;                /* enum proto_state */
+	int8_t cancel_reason;         /* enum proto_cancel_reason, -1 none */
+	bool has_value;
+	int64_t started_ms, finished_ms; /* unix ms, -1: null */
+	int64_t cancel_requested_ms, cancel_ack_ms;
+	uint64_t polls, forced_yields;
+	int64_t value;
+	int exit_code;                /* exec: -1 none */
+	int term_signal;              /* exec: 0 none */
+	char *error;                  /* failure text, NULL none */
+	char *cancel_note;            /* free-text reason of a client cancel */
+
+	/* Orchestration (reactor only). */
+	uint32_t deps_left;           /* `after` targets not yet settled */
+	uint32_t *dependents;         /* sibling indexes that wait for this one */
+	uint32_t n_dependents;
+	uint32_t kids_unstarted;      /* scope: children not yet spawned/skipped */
+	uint32_t kids_unsettled;      /* scope: children not yet settled */
+	bool launched;                /* spawned into libcoop (or skipped) */
+	bool settled;
+	bool joiner_started;          /* scope: closed, its joiner runs */
+	uint8_t pre_cancel;           /* coop_reason requested before it started */
+	coop_outcome *scope_outcome;  /* scope: libcoop's report, held until every
+					 child has settled here too */
+	int64_t grace_override_ms;    /* cancel's grace_ms, -1 none */
+	coop_scope *scope;            /* scope nodes */
+	coop_handle *handle;          /* task/blocking/exec nodes */
+	struct exec_job *job;
+
+	/* Mailbox, written by other threads under the inbox lock. */
+	struct rnode *mail_next;
+	unsigned mail_bits;
+	uint64_t mail_started_ns;
+	int mail_reason;              /* coop_reason of MAIL_CANCELLING/EXEC_KILL */
+	coop_outcome mail_outcome;
+};
+
+struct graph {
+	struct coopd *d;
+	char id[GRAPH_ID_LEN + 1];
+	struct proto_graph *def;
+	uid_t uid;
+	gid_t gid;
+	int64_t created_ms;
+	struct rnode *root;           /* root->state is the graph's state */
+	struct rnode **by_idx;        /* n_nodes + 1 entries, pre-order */
+	size_t n_nodes;               /* without the root */
+	size_t n_done;                /* nodes (without the root) in a final state */
+	uint32_t counts[PROTO_STATE__MAX]; /* nodes per state, without the root */
+	bool active;                  /* submitted and not yet settled */
+	bool loaded;                  /* reloaded from the state directory */
+
+	struct graph *prev, *next;    /* d->graphs list, creation order */
+	struct later *waiters;        /* pending `wait` requests */
+
+	/* Persistence (store-state.c). */
+	int journal_fd;
+	struct strbuf journal;        /* records not yet written */
+	bool journal_queued;
+	struct graph *journal_next;
+};
+
+/* Builds the run-time tree for def (taken over on success). */
+int graph_new(struct proto_graph *def, const char *id, uid_t uid, gid_t gid,
+	      int64_t created_ms, struct graph **ret);
+void graph_free(struct graph *g);
+
+/* Unix time in ms now (CLOCK_REALTIME). */
+int64_t graph_now_ms(void);
+/* A CLOCK_MONOTONIC ns time (coop_now_ns) as unix ms; 0 gives -1 (never). */
+int64_t graph_mono_to_unix_ms(uint64_t mono_ns);
+
+/* Renders the status answer ({id, name, state, ...}) into sb; summary gives
+ * the {counts} form of SPEC section 4. */
+void graph_render_status(const struct graph *g, bool summary, struct strbuf *sb);
+/* Renders one node (and its subtree) as in the status answer. */
+void graph_render_node(const struct rnode *n, struct strbuf *sb);
+/* Renders {id, name, state, created, nodes_total, nodes_done} (list). */
+void graph_render_brief(const struct graph *g, struct strbuf *sb);
+
+/* Finds a node by path ("/" root); NULL if none. */
+struct rnode *graph_find(struct graph *g, const char *path);
+
+const char *graph_reason_name(int reason);
+
+#endif

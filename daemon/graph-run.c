@@ -1,0 +1,502 @@
+/*
+ * graph-run.c - orchestration of a graph on libcoop.
+ *
+ * A graph is a root coop_scope; a `scope` node a nested coop_scope; task,
+ * blocking and exec nodes are spawned into their parent's scope once every
+ * `after` target has settled.  A node whose dependency did not succeed is
+ * `skipped` (with its whole subtree), unless it is `always`: then it is
+ * spawned shielded and runs whatever happened (its own timeout still
+ * applies).  A scope is closed once every child has been launched or
+ * skipped; a joiner task (job-builtin.c) then waits for it and reports its
+ * outcome, as it does for every job.
+ *
+ * Launching is driven by a per-call worklist instead of recursion, so a
+ * chain of 1,000,000 skipped nodes costs no stack.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "coopd.h"
+#include "graph-model.h"
+#include "graph-run.h"
+#include "job-builtin.h"
+#include "job-exec.h"
+#include "server-watch.h"
+#include "store-state.h"
+#include "util-log.h"
+
+/* Nodes whose dependencies have all settled, waiting to be launched. */
+struct worklist {
+	struct rnode **v;
+	size_t n, cap;
+	bool oom;
+};
+
+static void work_push(struct worklist *w, struct rnode *n)
+{
+	if (w->n == w->cap) {
+		size_t cap = w->cap ? w->cap * 2 : 64;
+		struct rnode **v = realloc(w->v, cap * sizeof(*v));
+
+		if (!v) {
+			w->oom = true;
+			return;
+		}
+		w->v = v;
+		w->cap = cap;
+	}
+	w->v[w->n++] = n;
+}
+
+static void node_settle(struct coopd *d, struct rnode *n, enum proto_state st,
+			struct worklist *w);
+static void scope_settle(struct coopd *d, struct rnode *n, struct worklist *w);
+static void node_apply_outcome(struct rnode *n, const coop_outcome *o);
+static enum proto_state state_of(const coop_outcome *o);
+static void node_launch(struct coopd *d, struct rnode *n, struct worklist *w);
+
+int graph_reason_from_coop(coop_reason r)
+{
+	switch (r) {
+	case COOP_REASON_CLIENT: return PROTO_CANCEL_CLIENT;
+	case COOP_REASON_DEADLINE: return PROTO_CANCEL_DEADLINE;
+	case COOP_REASON_TIMEOUT: return PROTO_CANCEL_TIMEOUT;
+	case COOP_REASON_SIBLING_FAILED: return PROTO_CANCEL_SIBLING_FAILED;
+	case COOP_REASON_RACE_LOST: return PROTO_CANCEL_RACE_LOST;
+	case COOP_REASON_SHUTDOWN: return PROTO_CANCEL_SHUTDOWN;
+	default: return -1;
+	}
+}
+
+static enum job_kind job_kind_of(const struct rnode *n)
+{
+	switch (n->def->kind) {
+	case PROTO_NODE_BLOCKING: return JOB_BLOCKING;
+	case PROTO_NODE_EXEC: return JOB_EXEC;
+	default: return JOB_TASK;
+	}
+}
+
+void graph_set_state(struct coopd *d, struct rnode *n, enum proto_state st)
+{
+	struct graph *g = n->g;
+
+	if (n->state == st)
+		return;
+	if (n != g->root) {
+		g->counts[n->state]--;
+		g->counts[st]++;
+		if (proto_state_is_final(st) && !proto_state_is_final((enum proto_state)n->state))
+			g->n_done++;
+	}
+	n->state = (uint8_t)st;
+	store_journal_node(d->store, n);
+	watch_emit_node(d, n);
+}
+
+static void drain(struct coopd *d, struct worklist *w)
+{
+	while (w->n > 0)
+		node_launch(d, w->v[--w->n], w);
+	free(w->v);
+	w->v = NULL;
+	w->cap = 0;
+	if (w->oom)
+		log_err("out of memory while launching graph nodes: some nodes stay pending");
+}
+
+/* Closes scope n once every child was launched, and starts its joiner
+ * (which closes the scope and waits for it). */
+static void scope_maybe_close(struct coopd *d, struct rnode *n)
+{
+	int r;
+
+	if (!n->scope || n->joiner_started || n->kids_unstarted > 0)
+		return;
+	n->joiner_started = true;
+	r = job_spawn_joiner(d, n);
+	if (r < 0)
+		log_errno(LOG_ERR, r, "graph %s: cannot start the joiner of scope %s", n->g->id,
+			  n->def->path);
+}
+
+/* Marks every descendant of n (not n) as `st` without running it. */
+static void subtree_settle_unrun(struct coopd *d, struct rnode *n, enum proto_state st)
+{
+	for (size_t i = 0; i < n->def->n_children; i++) {
+		struct rnode *k = &n->kids[i];
+
+		k->launched = true;
+		k->settled = true;
+		subtree_settle_unrun(d, k, st);
+		graph_set_state(d, k, st);
+	}
+}
+
+/* Fills the result of a node from its libcoop outcome. */
+static void node_apply_outcome(struct rnode *n, const coop_outcome *o)
+{
+	int reason = graph_reason_from_coop(o->cancel_reason);
+
+	if (!o->started)
+		n->started_ms = -1;
+	n->finished_ms = o->finished_ns ? graph_mono_to_unix_ms(o->finished_ns) : graph_now_ms();
+	if (reason >= 0) {
+		n->cancel_reason = (int8_t)reason;
+		n->cancel_requested_ms = graph_mono_to_unix_ms(o->cancel_requested_ns);
+		n->cancel_ack_ms = o->status == COOP_STATUS_CANCELLED ? n->finished_ms : -1;
+	}
+	n->polls = o->polls;
+	n->forced_yields = o->forced_yields;
+	if (n->def->kind == PROTO_NODE_TASK || n->def->kind == PROTO_NODE_BLOCKING) {
+		if (o->status == COOP_STATUS_OK) {
+			n->has_value = true;
+			n->value = o->value;
+		} else if (o->status == COOP_STATUS_FAILED && !n->error) {
+			if (n->def->fn == PROTO_FN_FAIL)
+				n->error = strdup(n->def->args.fail.message);
+			else
+				n->error = strdup(o->value < 0 ? strerror((int)-o->value) : "failed");
+		}
+	}
+}
+
+static enum proto_state state_of(const coop_outcome *o)
+{
+	switch (o->status) {
+	case COOP_STATUS_OK: return PROTO_STATE_SUCCEEDED;
+	case COOP_STATUS_CANCELLED: return PROTO_STATE_CANCELLED;
+	default: return PROTO_STATE_FAILED;
+	}
+}
+
+/* Releases the libcoop objects of a settled graph. */
+static void graph_release_runtime(struct graph *g)
+{
+	for (size_t i = 0; i <= g->n_nodes; i++) {
+		struct rnode *n = g->by_idx[i];
+
+		if (n->handle) {
+			coop_handle_free(n->handle);
+			n->handle = NULL;
+		}
+		if (n->job) {
+			exec_job_free(n->job);
+			n->job = NULL;
+		}
+	}
+	/* Children scopes before their parents: reverse breadth-first order. */
+	for (size_t i = g->n_nodes + 1; i-- > 0;) {
+		struct rnode *n = g->by_idx[i];
+
+		if (n->scope) {
+			coop_scope_free(n->scope);
+			n->scope = NULL;
+		}
+	}
+}
+
+static void graph_finish(struct coopd *d, struct graph *g)
+{
+	/* Nodes the scopes never got to (they cannot exist once the root has
+	 * settled, unless memory ran out): report them rather than hang. */
+	for (size_t i = 1; i <= g->n_nodes; i++) {
+		struct rnode *n = g->by_idx[i];
+
+		if (!proto_state_is_final((enum proto_state)n->state)) {
+			n->finished_ms = g->root->finished_ms;
+			graph_set_state(d, n, PROTO_STATE_FAILED);
+		}
+	}
+	g->active = false;
+	d->graphs_active--;
+	d->counters.graphs_finished[g->root->state]++;
+	graph_release_runtime(g);
+	store_graph_settled(d->store, g);
+	coopd_graph_settled(d, g);
+}
+
+static void node_settle(struct coopd *d, struct rnode *n, enum proto_state st,
+			struct worklist *w)
+{
+	struct rnode *p = n->parent;
+
+	if (n->settled)
+		return;
+	n->settled = true;
+	if (n->finished_ms < 0)
+		n->finished_ms = graph_now_ms();
+	if (n->def->kind != PROTO_NODE_SCOPE)
+		d->counters.jobs_finished[job_kind_of(n)][st]++;
+	graph_set_state(d, n, st);
+	if (!p) {
+		graph_finish(d, n->g);
+		return;
+	}
+	p->kids_unsettled--;
+	for (uint32_t i = 0; i < n->n_dependents; i++) {
+		struct rnode *k = &p->kids[n->dependents[i]];
+
+		if (--k->deps_left == 0)
+			work_push(w, k);
+	}
+	/* The joiners race: libcoop may report the scope before we have
+	 * processed the report of its last child.  Settle it now. */
+	if (p->kids_unsettled == 0 && p->scope_outcome)
+		scope_settle(d, p, w);
+}
+
+static void scope_settle(struct coopd *d, struct rnode *n, struct worklist *w)
+{
+	coop_outcome o = *n->scope_outcome;
+
+	free(n->scope_outcome);
+	n->scope_outcome = NULL;
+	node_apply_outcome(n, &o);
+	node_settle(d, n, state_of(&o), w);
+}
+
+static bool deps_succeeded(const struct rnode *n)
+{
+	const struct rnode *p = n->parent;
+
+	for (size_t i = 0; i < n->def->n_after; i++)
+		if (p->kids[n->def->after[i]].state != PROTO_STATE_SUCCEEDED)
+			return false;
+	return true;
+}
+
+static void scope_opts_of(const struct rnode *n, coop_scope_opts *o)
+{
+	memset(o, 0, sizeof(*o));
+	switch (n->def->policy) {
+	case PROTO_POLICY_ALL_SETTLED: o->policy = COOP_POLICY_ALL_SETTLED; break;
+	case PROTO_POLICY_RACE: o->policy = COOP_POLICY_RACE; break;
+	default: o->policy = COOP_POLICY_FAIL_FAST; break;
+	}
+	o->max_parallel = n->def->max_parallel;
+	o->budget = n->def->budget;
+	if (n->def->deadline_ms >= 0)
+		o->deadline_ns = coop_now_ns() + (uint64_t)n->def->deadline_ms * 1000000u;
+	o->shielded = n->def->always;
+}
+
+/* Launches the children of scope n whose dependencies have settled. */
+static void scope_launch_kids(struct coopd *d, struct rnode *n, struct worklist *w)
+{
+	for (size_t i = n->def->n_children; i-- > 0;)
+		if (n->kids[i].deps_left == 0)
+			work_push(w, &n->kids[i]);
+}
+
+static void node_fail_launch(struct coopd *d, struct rnode *n, int err, struct worklist *w)
+{
+	free(n->error);
+	n->error = strdup(strerror(err < 0 ? -err : err));
+	log_errno(LOG_ERR, err, "graph %s: cannot start node %s", n->g->id, n->def->path);
+	subtree_settle_unrun(d, n, PROTO_STATE_SKIPPED);
+	node_settle(d, n, PROTO_STATE_FAILED, w);
+}
+
+static void node_launch(struct coopd *d, struct rnode *n, struct worklist *w)
+{
+	struct rnode *p = n->parent;
+	coop_spawn_opts so = {.shielded = n->def->always};
+	int r;
+
+	if (n->launched)
+		return;
+	n->launched = true;
+	p->kids_unstarted--;
+	if (!n->def->always && !deps_succeeded(n)) {
+		subtree_settle_unrun(d, n, PROTO_STATE_SKIPPED);
+		node_settle(d, n, PROTO_STATE_SKIPPED, w);
+		scope_maybe_close(d, p);
+		return;
+	}
+	if (n->def->timeout_ms >= 0)
+		so.timeout_ns = (uint64_t)n->def->timeout_ms * 1000000u;
+	switch (n->def->kind) {
+	case PROTO_NODE_SCOPE: {
+		coop_scope_opts o;
+
+		scope_opts_of(n, &o);
+		r = coop_scope_new(d->rt, p->scope, &o, &n->scope);
+		if (r < 0)
+			break;
+		n->started_ms = graph_now_ms();
+		graph_set_state(d, n, PROTO_STATE_RUNNING);
+		if (n->pre_cancel)
+			coop_scope_cancel(n->scope, (coop_reason)n->pre_cancel);
+		scope_launch_kids(d, n, w);
+		scope_maybe_close(d, n);
+		break;
+	}
+	case PROTO_NODE_TASK:
+		r = job_spawn_task(d, n, p->scope, &so, &n->handle);
+		break;
+	case PROTO_NODE_BLOCKING:
+		r = job_spawn_blocking(d, n, p->scope, &so, &n->handle);
+		break;
+	case PROTO_NODE_EXEC:
+		r = exec_spawn_task(d, n, p->scope, &so, &n->handle);
+		break;
+	default:
+		r = -EINVAL;
+		break;
+	}
+	if (r < 0) {
+		node_fail_launch(d, n, r, w);
+		scope_maybe_close(d, p);
+		return;
+	}
+	if (n->def->kind != PROTO_NODE_SCOPE) {
+		d->counters.jobs_spawned[job_kind_of(n)]++;
+		if (n->pre_cancel)
+			coop_handle_cancel(n->handle, (coop_reason)n->pre_cancel);
+		r = job_spawn_joiner(d, n);
+		if (r < 0)
+			log_errno(LOG_ERR, r, "graph %s: cannot start the joiner of %s", n->g->id,
+				  n->def->path);
+	}
+	scope_maybe_close(d, p);
+}
+
+void graph_run_start(struct coopd *d, struct graph *g)
+{
+	struct rnode *root = g->root;
+	struct worklist w = {0};
+	coop_scope_opts o;
+	int r;
+
+	g->active = true;
+	d->graphs_active++;
+	scope_opts_of(root, &o);
+	r = coop_scope_new(d->rt, NULL, &o, &root->scope);
+	if (r < 0) {
+		root->error = strdup(strerror(-r));
+		log_errno(LOG_ERR, r, "graph %s: cannot create its root scope", g->id);
+		root->launched = true;
+		subtree_settle_unrun(d, root, PROTO_STATE_SKIPPED);
+		node_settle(d, root, PROTO_STATE_FAILED, &w);
+		drain(d, &w);
+		return;
+	}
+	root->launched = true;
+	root->started_ms = graph_now_ms();
+	graph_set_state(d, root, PROTO_STATE_RUNNING);
+	if (root->pre_cancel)
+		coop_scope_cancel(root->scope, (coop_reason)root->pre_cancel);
+	scope_launch_kids(d, root, &w);
+	drain(d, &w);
+	scope_maybe_close(d, root);
+}
+
+void graph_run_node_running(struct coopd *d, struct rnode *n, int64_t unix_ms)
+{
+	if (n->settled || n->state != PROTO_STATE_PENDING)
+		return;
+	n->started_ms = unix_ms;
+	graph_set_state(d, n, PROTO_STATE_RUNNING);
+}
+
+void graph_run_node_cancelling(struct coopd *d, struct rnode *n, int coop_reason_value)
+{
+	int reason = graph_reason_from_coop((coop_reason)coop_reason_value);
+
+	if (n->settled || n->state != PROTO_STATE_RUNNING)
+		return;
+	if (reason >= 0 && n->cancel_reason < 0) {
+		n->cancel_reason = (int8_t)reason;
+		n->cancel_requested_ms = graph_now_ms();
+	}
+	graph_set_state(d, n, PROTO_STATE_CANCELLING);
+}
+
+void graph_run_exec_result(struct coopd *d, struct rnode *n, int exit_code, int term_signal,
+			   const char *error)
+{
+	n->exit_code = exit_code;
+	n->term_signal = term_signal;
+	if (error && !n->error)
+		n->error = strdup(error);
+}
+
+void graph_run_mail(struct coopd *d, struct rnode *n, unsigned bits, uint64_t started_ns,
+		    int reason, const coop_outcome *o)
+{
+	struct worklist w = {0};
+
+	if (bits & MAIL_STARTED)
+		graph_run_node_running(d, n, graph_mono_to_unix_ms(started_ns));
+	if (bits & (MAIL_EXEC_SPAWN | MAIL_EXEC_KILL))
+		exec_job_mail(d, n, bits, reason);
+	if ((bits & MAIL_CANCELLING) && !(bits & MAIL_DONE))
+		graph_run_node_cancelling(d, n, reason);
+	if (bits & MAIL_DONE) {
+		struct rnode *p = n->parent;
+
+		if (n->def->kind == PROTO_NODE_SCOPE) {
+			n->scope_outcome = malloc(sizeof(*n->scope_outcome));
+			if (!n->scope_outcome) {
+				log_err("out of memory: graph %s scope %s reported late", n->g->id,
+					n->def->path);
+				node_apply_outcome(n, o);
+				node_settle(d, n, state_of(o), &w);
+			} else {
+				*n->scope_outcome = *o;
+				if (n->kids_unsettled == 0)
+					scope_settle(d, n, &w);
+			}
+		} else {
+			node_apply_outcome(n, o);
+			if (o->started && n->started_ms < 0)
+				n->started_ms = n->finished_ms;
+			node_settle(d, n, state_of(o), &w);
+		}
+		drain(d, &w);
+		if (p)
+			scope_maybe_close(d, p);
+	}
+}
+
+static void subtree_mark_cancel(struct coopd *d, struct rnode *n, coop_reason reason,
+				int64_t grace_ms, int64_t now)
+{
+	if (n->settled)
+		return;
+	if (grace_ms >= 0)
+		n->grace_override_ms = grace_ms;
+	if (!n->launched && !n->pre_cancel)
+		n->pre_cancel = (uint8_t)reason;
+	if (n->state == PROTO_STATE_RUNNING) {
+		if (n->cancel_reason < 0) {
+			n->cancel_reason = (int8_t)graph_reason_from_coop(reason);
+			n->cancel_requested_ms = now;
+		}
+		graph_set_state(d, n, PROTO_STATE_CANCELLING);
+	}
+	for (size_t i = 0; i < n->def->n_children; i++)
+		subtree_mark_cancel(d, &n->kids[i], reason, grace_ms, now);
+}
+
+void graph_run_cancel(struct coopd *d, struct graph *g, struct rnode *n, coop_reason reason,
+		      int64_t grace_ms, const char *note)
+{
+	if (!n)
+		n = g->root;
+	if (n->settled)
+		return;
+	if (note && !n->cancel_note)
+		n->cancel_note = strdup(note);
+	subtree_mark_cancel(d, n, reason, grace_ms, graph_now_ms());
+	if (!n->launched)
+		return;
+	if (n->scope)
+		coop_scope_cancel(n->scope, reason);
+	else if (n->handle)
+		coop_handle_cancel(n->handle, reason);
+}

@@ -1,0 +1,173 @@
+/*
+ * job-builtin.c - builtin functions of task and blocking nodes, and the
+ * joiner task.
+ *
+ * Tasks run on libcoop's workers and must never block: `sleep` waits on a
+ * libcoop timer (driven by the reactor, reactor-timer.c), `spin` does one
+ * unit of budget per unit of work and returns PENDING when the budget is
+ * spent.  Blocking functions run on the blocking pool.  Both tell the
+ * reactor when they start (MAIL_STARTED) through the inbox; they read only
+ * the node's immutable definition.
+ *
+ * Why a joiner task: only a join handle gives the full coop_outcome (status,
+ * cancel reason and times, polls, forced yields), and polling a handle needs
+ * a task.  The joiner lives in the daemon's monitor scope, which is never
+ * cancelled while the daemon runs, so it reports every outcome.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <time.h>
+
+#include "coopd.h"
+#include "graph-model.h"
+#include "job-builtin.h"
+#include "reactor-inbox.h"
+
+struct task_state {
+	struct rnode *n;
+	struct reactor_inbox *ib;
+	coop_timer *timer;
+	uint64_t left;             /* spin: units still to do */
+	bool started;
+};
+
+static coop_poll task_poll(coop_cx *cx, void *arg)
+{
+	struct task_state *st = arg;
+	const struct proto_node *def = st->n->def;
+	int r;
+
+	if (!st->started) {
+		st->started = true;
+		inbox_post_started(st->ib, st->n, coop_now_ns());
+	}
+	switch (def->fn) {
+	case PROTO_FN_NOOP:
+		return COOP_READY;
+	case PROTO_FN_FAIL:
+		coop_cx_set_value(cx, 1);
+		return COOP_FAILED;
+	case PROTO_FN_SLEEP:
+		if (coop_cx_cancelled(cx))
+			return COOP_CANCELLED;
+		if (!st->timer) {
+			uint64_t ns = (uint64_t)def->args.sleep.ms * 1000000u;
+
+			r = coop_timer_new(coop_cx_rt(cx), coop_now_ns() + ns, &st->timer);
+			if (r < 0) {
+				coop_cx_set_value(cx, r);
+				return COOP_FAILED;
+			}
+		}
+		return coop_timer_poll(st->timer, cx) == COOP_READY ? COOP_READY : COOP_PENDING;
+	case PROTO_FN_SPIN:
+		while (st->left > 0) {
+			if (coop_cx_cancelled(cx))
+				return COOP_CANCELLED;
+			st->left--;
+			if (coop_cx_maybe_yield(cx))
+				return COOP_PENDING;
+		}
+		return COOP_READY;
+	}
+	return COOP_FAILED;
+}
+
+static void task_drop(void *arg)
+{
+	struct task_state *st = arg;
+
+	if (st->timer)
+		coop_timer_free(st->timer);
+}
+
+int job_spawn_task(struct coopd *d, struct rnode *n, coop_scope *scope,
+		   const coop_spawn_opts *opts, coop_handle **ret_handle)
+{
+	struct task_state st = {
+		.n = n,
+		.ib = d->inbox,
+		.left = n->def->fn == PROTO_FN_SPIN ? (uint64_t)n->def->args.spin.units : 0,
+	};
+
+	return coop_spawn(scope, task_poll, &st, sizeof(st), task_drop, opts, ret_handle);
+}
+
+/* Sleeps ns without looking at any token (run-to-completion). */
+static void sleep_uninterruptible(uint64_t ns)
+{
+	struct timespec until;
+
+	clock_gettime(CLOCK_MONOTONIC, &until);
+	until.tv_sec += (time_t)(ns / 1000000000u);
+	until.tv_nsec += (long)(ns % 1000000000u);
+	if (until.tv_nsec >= 1000000000L) {
+		until.tv_sec++;
+		until.tv_nsec -= 1000000000L;
+	}
+	while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &until, NULL) == EINTR)
+		;
+}
+
+static coop_poll blocking_fn(coop_token *tok, void *arg)
+{
+	struct rnode *n = arg;
+	const struct proto_node *def = n->def;
+	uint64_t ns;
+
+	inbox_post_started(n->g->d->inbox, n, coop_now_ns());
+	switch (def->fn) {
+	case PROTO_FN_NOOP:
+		return COOP_READY;
+	case PROTO_FN_SLEEP:
+		ns = (uint64_t)def->args.sleep.ms * 1000000u;
+		if (def->args.sleep.ignore_cancel) {
+			sleep_uninterruptible(ns);
+			return COOP_READY;
+		}
+		return coop_token_sleep(tok, ns) ? COOP_CANCELLED : COOP_READY;
+	case PROTO_FN_FAIL:
+		coop_token_set_value(tok, 1);
+		return COOP_FAILED;
+	case PROTO_FN_SPIN:
+		/* The validator keeps spin to tasks; be safe anyway. */
+		return COOP_FAILED;
+	}
+	return COOP_FAILED;
+}
+
+int job_spawn_blocking(struct coopd *d, struct rnode *n, coop_scope *scope,
+		       const coop_spawn_opts *opts, coop_handle **ret_handle)
+{
+	return coop_spawn_blocking(scope, blocking_fn, n, opts, ret_handle);
+}
+
+struct joiner_state {
+	struct rnode *n;
+	struct reactor_inbox *ib;
+};
+
+static coop_poll joiner_poll(coop_cx *cx, void *arg)
+{
+	struct joiner_state *st = arg;
+	coop_outcome o;
+	coop_poll r;
+
+	if (st->n->def->kind == PROTO_NODE_SCOPE)
+		r = coop_scope_poll_join(st->n->scope, cx, &o);
+	else
+		r = coop_handle_poll(st->n->handle, cx, &o);
+	if (r != COOP_READY)
+		return COOP_PENDING;
+	inbox_post_done(st->ib, st->n, &o);
+	return COOP_READY;
+}
+
+int job_spawn_joiner(struct coopd *d, struct rnode *n)
+{
+	struct joiner_state st = {.n = n, .ib = d->inbox};
+	coop_spawn_opts opts = {.shielded = true};
+
+	return coop_spawn(d->monitor, joiner_poll, &st, sizeof(st), NULL, &opts, NULL);
+}

@@ -1,0 +1,51 @@
+/*
+ * job-exec.h - exec nodes: a libcoop task that asks the reactor to start a
+ * process and waits, through a waker, until the reactor says the process
+ * group is gone.
+ *
+ * The reactor side (all on the loop thread) spawns the process in its own
+ * process group with a minimal environment, no shell, stdin from /dev/null
+ * and stdout/stderr on pipes that it copies into per-job log files (the
+ * first log_cap bytes of each stream are kept, the rest is counted and
+ * dropped); reaps the leader; polls kill(-pgid, 0) on a timer until no
+ * process is left in the group; and, on cancellation, sends SIGTERM to the
+ * group, waits the grace time and sends SIGKILL.
+ */
+#ifndef COOPD_JOB_EXEC_H
+#define COOPD_JOB_EXEC_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "coop.h"
+
+struct coopd;
+struct rnode;
+struct exec_job;
+
+/* Allocates n->job and spawns the exec task into scope. */
+int exec_spawn_task(struct coopd *d, struct rnode *n, coop_scope *scope,
+		    const coop_spawn_opts *opts, coop_handle **ret_handle);
+
+/* Loop thread: mail from the task (MAIL_EXEC_SPAWN / MAIL_EXEC_KILL bits). */
+void exec_job_mail(struct coopd *d, struct rnode *n, unsigned bits, int reason);
+
+/* Loop thread: a child was reaped (from the ev_child watcher). */
+void exec_child_reaped(struct coopd *d, pid_t pid, int wstatus);
+
+/* Loop thread: SIGKILL every live job's group now (forced shutdown). */
+void exec_kill_all(struct coopd *d);
+
+/* The log file of stream 0 (stdout) or 1 (stderr) of node idx of graph
+ * gid, under the state directory; into buf.  Returns 0 or -ENAMETOOLONG. */
+int exec_log_path(struct coopd *d, const char *gid, uint32_t idx, int stream, char *buf,
+		  size_t size);
+
+/* Bytes dropped from a stream beyond the cap (0 when none or no job). */
+uint64_t exec_job_dropped(const struct exec_job *job, int stream);
+
+/* Releases a finished job (loop thread). */
+void exec_job_free(struct exec_job *job);
+
+#endif

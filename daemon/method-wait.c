@@ -1,0 +1,90 @@
+/*
+ * method-wait.c - `wait {id, timeout_ms?, summary?}` -> the final status.
+ *
+ * A settled graph is answered at once.  Otherwise the request becomes a
+ * `later` on the graph's waiter list (and the connection's), answered by
+ * wait_graph_settled() when the root settles, or by its timer with the
+ * status as it stands.  The loop never blocks; a client that disconnects
+ * drops its laters (server-conn.c).
+ */
+#include "config.h"
+
+#include "coopd.h"
+#include "graph-model.h"
+#include "method.h"
+#include "method-wait.h"
+#include "server.h"
+
+static int wait_decode(struct json_object *params, void *ret, struct proto_error *err)
+{
+	return proto_wait_params_decode(params, ret, err);
+}
+
+static void wait_answer(struct later *l)
+{
+	struct strbuf sb;
+	char *text;
+	size_t len = 0;
+
+	sb_init(&sb);
+	graph_render_status(l->g, l->summary, &sb);
+	text = sb_steal(&sb, &len);
+	later_answer_text(l, text, len);
+}
+
+static void wait_timeout_cb(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	struct later *l = w->data;
+
+	ev_timer_stop(loop, w);
+	l->timer_active = false;
+	wait_answer(l);
+}
+
+void wait_graph_settled(struct coopd *d, struct graph *g)
+{
+	while (g->waiters)
+		wait_answer(g->waiters);
+}
+
+static enum method_ret wait_handle(struct method_call *call, void *params)
+{
+	struct proto_wait_params *p = params;
+	struct graph *g = method_graph(call, p->id);
+	struct later *l;
+	struct strbuf sb;
+
+	if (!g)
+		return METHOD_ERROR;
+	if (!g->active || (p->has_timeout_ms && p->timeout_ms == 0)) {
+		sb_init(&sb);
+		graph_render_status(g, p->summary, &sb);
+		return method_ok_sb(call, &sb);
+	}
+	l = later_new(call->c, call->id, PROTO_M_WAIT);
+	if (!l)
+		return method_fail(call, PROTO_ERR_LIMIT, NULL,
+				   "too many requests waiting on this connection "
+				   "(max_pending_requests %zu)",
+				   call->d->cfg.max_pending_per_conn);
+	l->g = g;
+	l->summary = p->summary;
+	l->gnext = g->waiters;
+	if (g->waiters)
+		g->waiters->gprev = l;
+	g->waiters = l;
+	if (p->has_timeout_ms) {
+		ev_timer_init(&l->timer, wait_timeout_cb, (double)p->timeout_ms / 1000., 0.);
+		l->timer.data = l;
+		ev_timer_start(call->d->loop, &l->timer);
+		l->timer_active = true;
+	}
+	return METHOD_LATER;
+}
+
+const struct method method_wait = {
+	.id = PROTO_M_WAIT,
+	.params_size = sizeof(struct proto_wait_params),
+	.decode = wait_decode,
+	.handler = wait_handle,
+};

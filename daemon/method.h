@@ -1,0 +1,58 @@
+/*
+ * method.h - one JSON-RPC method per file (method-*.c), each exporting one
+ * table entry: its id, the size of its decoded params, the decoder (one of
+ * proto-rpc.h's, checking types and unknown fields) and the handler.
+ *
+ * The dispatcher (server-dispatch.c) decodes the params as the entry
+ * declares before the handler runs, so a handler only sees checked input.
+ * A handler answers at once (METHOD_OK with call->result set, or
+ * METHOD_ERROR with call->err set), or returns METHOD_LATER after keeping
+ * a `struct later` that an event (a graph settling, a timer) answers; it
+ * never blocks the loop.
+ */
+#ifndef COOPD_METHOD_H
+#define COOPD_METHOD_H
+
+#include <stddef.h>
+
+#include "proto-rpc.h"
+#include "util-strbuf.h"
+
+struct coopd;
+struct conn;
+struct json_object;
+struct graph;
+
+enum method_ret { METHOD_OK, METHOD_ERROR, METHOD_LATER };
+
+struct method_call {
+	struct coopd *d;
+	struct conn *c;
+	struct json_object *id;   /* borrowed: take a reference to keep it */
+	enum proto_method m;
+	char *result;             /* METHOD_OK: JSON text of the result (owned) */
+	size_t result_len;
+	struct proto_error err;   /* METHOD_ERROR */
+};
+
+struct method {
+	enum proto_method id;
+	size_t params_size;
+	int (*decode)(struct json_object *params, void *ret, struct proto_error *err);
+	enum method_ret (*handler)(struct method_call *call, void *params);
+};
+
+extern const struct method method_version, method_ping, method_submit, method_status,
+	method_list, method_cancel, method_wait, method_logs, method_watch, method_stats,
+	method_metrics;
+
+/* Helpers for handlers. */
+enum method_ret method_ok_json(struct method_call *call, struct json_object *result);
+enum method_ret method_ok_sb(struct method_call *call, struct strbuf *sb);
+enum method_ret method_fail(struct method_call *call, int code, const char *path,
+			    const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+/* Looks up graph id for the caller: -32001 if unknown or not the caller's
+ * (see docs/security.md).  Returns NULL with call->err set. */
+struct graph *method_graph(struct method_call *call, const char *id);
+
+#endif

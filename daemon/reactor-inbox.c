@@ -1,0 +1,137 @@
+/*
+ * reactor-inbox.c - intrusive mailbox of nodes, drained on the loop thread.
+ *
+ * Lock order: the inbox lock is a leaf: nothing else is taken while it is
+ * held (libcoop calls are made outside it).
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdlib.h>
+
+#include "coopd.h"
+#include "graph-model.h"
+#include "graph-run.h"
+#include "reactor-inbox.h"
+
+struct reactor_inbox {
+	struct coopd *d;
+	ev_async async;
+	pthread_mutex_t lock;
+	struct rnode *head, *tail;
+};
+
+static void inbox_async_cb(struct ev_loop *loop, ev_async *w, int revents)
+{
+	inbox_drain(w->data);
+}
+
+int reactor_inbox_new(struct coopd *d, struct reactor_inbox **ret)
+{
+	struct reactor_inbox *ib = calloc(1, sizeof(*ib));
+
+	if (!ib)
+		return -ENOMEM;
+	ib->d = d;
+	pthread_mutex_init(&ib->lock, NULL);
+	ev_async_init(&ib->async, inbox_async_cb);
+	ib->async.data = ib;
+	ev_async_start(d->loop, &ib->async);
+	ev_unref(d->loop);
+	*ret = ib;
+	return 0;
+}
+
+void reactor_inbox_free(struct reactor_inbox *ib)
+{
+	if (!ib)
+		return;
+	ev_ref(ib->d->loop);
+	ev_async_stop(ib->d->loop, &ib->async);
+	pthread_mutex_destroy(&ib->lock);
+	free(ib);
+}
+
+/* Sets bits on n and links it if it was not linked.  Called with the lock. */
+static bool inbox_link_locked(struct reactor_inbox *ib, struct rnode *n, unsigned bits)
+{
+	bool was_empty = n->mail_bits == 0;
+
+	n->mail_bits |= bits;
+	if (was_empty) {
+		n->mail_next = NULL;
+		if (ib->tail)
+			ib->tail->mail_next = n;
+		else
+			ib->head = n;
+		ib->tail = n;
+	}
+	return was_empty;
+}
+
+void inbox_post_started(struct reactor_inbox *ib, struct rnode *n, uint64_t mono_ns)
+{
+	pthread_mutex_lock(&ib->lock);
+	n->mail_started_ns = mono_ns;
+	inbox_link_locked(ib, n, MAIL_STARTED);
+	pthread_mutex_unlock(&ib->lock);
+	ev_async_send(ib->d->loop, &ib->async);
+}
+
+void inbox_post_cancelling(struct reactor_inbox *ib, struct rnode *n, coop_reason reason)
+{
+	pthread_mutex_lock(&ib->lock);
+	n->mail_reason = (int)reason;
+	inbox_link_locked(ib, n, MAIL_CANCELLING);
+	pthread_mutex_unlock(&ib->lock);
+	ev_async_send(ib->d->loop, &ib->async);
+}
+
+void inbox_post_done(struct reactor_inbox *ib, struct rnode *n, const coop_outcome *o)
+{
+	pthread_mutex_lock(&ib->lock);
+	n->mail_outcome = *o;
+	inbox_link_locked(ib, n, MAIL_DONE);
+	pthread_mutex_unlock(&ib->lock);
+	ev_async_send(ib->d->loop, &ib->async);
+}
+
+void inbox_post_exec(struct reactor_inbox *ib, struct rnode *n, unsigned bit, coop_reason reason)
+{
+	pthread_mutex_lock(&ib->lock);
+	if (bit == MAIL_EXEC_KILL)
+		n->mail_reason = (int)reason;
+	inbox_link_locked(ib, n, bit);
+	pthread_mutex_unlock(&ib->lock);
+	ev_async_send(ib->d->loop, &ib->async);
+}
+
+void inbox_drain(struct reactor_inbox *ib)
+{
+	for (;;) {
+		struct rnode *n;
+		unsigned bits;
+		uint64_t started;
+		int reason;
+		coop_outcome outcome;
+
+		pthread_mutex_lock(&ib->lock);
+		n = ib->head;
+		if (!n) {
+			pthread_mutex_unlock(&ib->lock);
+			return;
+		}
+		ib->head = n->mail_next;
+		if (!ib->head)
+			ib->tail = NULL;
+		bits = n->mail_bits;
+		n->mail_bits = 0;
+		started = n->mail_started_ns;
+		reason = n->mail_reason;
+		outcome = n->mail_outcome;
+		pthread_mutex_unlock(&ib->lock);
+
+		graph_run_mail(ib->d, n, bits, started, reason, &outcome);
+	}
+}

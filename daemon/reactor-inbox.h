@@ -1,0 +1,37 @@
+/*
+ * reactor-inbox.h - how libcoop's threads talk to the reactor.
+ *
+ * Workers and blocking threads never touch daemon state.  They post "mail"
+ * bits on a node (MAIL_* in graph-model.h): the node is linked into a list
+ * under one mutex the first time a bit is set, and an ev_async wakes the
+ * loop, which takes the list and hands each node with its bits to
+ * graph-run.c.  A node is on the list at most once, so posting never
+ * allocates and cannot fail (a lost "done" would hang a graph).
+ *
+ * The data that goes with a bit (start time, reason, outcome) is written in
+ * the node's mail_* fields under the same lock.
+ */
+#ifndef COOPD_REACTOR_INBOX_H
+#define COOPD_REACTOR_INBOX_H
+
+#include <ev.h>
+
+#include "coop.h"
+
+struct rnode;
+struct coopd;
+struct reactor_inbox;
+
+int reactor_inbox_new(struct coopd *d, struct reactor_inbox **ret);
+void reactor_inbox_free(struct reactor_inbox *ib);
+
+/* Any thread. */
+void inbox_post_started(struct reactor_inbox *ib, struct rnode *n, uint64_t mono_ns);
+void inbox_post_cancelling(struct reactor_inbox *ib, struct rnode *n, coop_reason reason);
+void inbox_post_done(struct reactor_inbox *ib, struct rnode *n, const coop_outcome *o);
+void inbox_post_exec(struct reactor_inbox *ib, struct rnode *n, unsigned bit, coop_reason reason);
+
+/* Handles everything posted so far (loop thread); also run by the async. */
+void inbox_drain(struct reactor_inbox *ib);
+
+#endif

@@ -1,0 +1,363 @@
+/*
+ * server-conn.c - client connections: accept, read, frame, write, close.
+ *
+ * Reading: up to 64 KiB per callback into the connection's proto_inbuf,
+ * whose bound is the request size limit; each complete line is dispatched
+ * at once.  Back-pressure: while more than cfg.answer_backlog bytes of
+ * answers wait to be written, the connection is not read, so a client that
+ * pipelines requests without reading the answers cannot grow our memory
+ * beyond one answer past that bound.  Events (watch) have their own bound
+ * (proto_outbuf's limit); a client over it is dropped.
+ *
+ * A client that disconnects in the middle of a line or while requests are
+ * in flight is simply closed: its pending `wait`s are forgotten, its
+ * graphs go on.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <json-c/json.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+#include "coopd.h"
+#include "graph-model.h"
+#include "server-internal.h"
+#include "util-log.h"
+
+static void conn_update_watchers(struct conn *c);
+
+bool conn_may_see(const struct conn *c, uid_t owner)
+{
+	return c->uid == 0 || c->uid == owner;
+}
+
+static void conn_write_cb(struct ev_loop *loop, ev_io *w, int revents)
+{
+	struct conn *c = w->data;
+	struct iovec iov[64];
+	int n;
+	ssize_t r;
+
+	if (c->dead) {
+		conn_close(c);
+		return;
+	}
+	while ((n = proto_outbuf_iov(&c->out, iov, 64)) > 0) {
+		struct msghdr mh = {.msg_iov = iov, .msg_iovlen = (size_t)n};
+
+		r = sendmsg(c->fd, &mh, MSG_NOSIGNAL | MSG_DONTWAIT);
+		if (r < 0) {
+			if (errno == EAGAIN || errno == EINTR)
+				break;
+			/* EPIPE, ECONNRESET: the peer is gone. */
+			conn_close(c);
+			return;
+		}
+		proto_outbuf_consume(&c->out, (size_t)r);
+	}
+	if (c->eof && proto_outbuf_pending(&c->out) == 0 && c->n_laters == 0) {
+		conn_close(c);
+		return;
+	}
+	conn_update_watchers(c);
+}
+
+static void conn_read_cb(struct ev_loop *loop, ev_io *w, int revents);
+
+/* Starts/stops the read and write watchers after the buffers changed. */
+static void conn_update_watchers(struct conn *c)
+{
+	struct ev_loop *loop = c->d->loop;
+	size_t pending = proto_outbuf_pending(&c->out);
+	bool want_write = pending > 0;
+	bool want_read = !c->dead && !c->eof && pending < c->d->cfg.answer_backlog;
+
+	if (want_write != c->writing) {
+		if (want_write)
+			ev_io_start(loop, &c->wio);
+		else
+			ev_io_stop(loop, &c->wio);
+		c->writing = want_write;
+	}
+	if (want_read != c->reading) {
+		if (want_read)
+			ev_io_start(loop, &c->rio);
+		else
+			ev_io_stop(loop, &c->rio);
+		c->reading = want_read;
+	}
+}
+
+/* Drops c from its write callback (safe while callers iterate lists). */
+static void conn_drop(struct conn *c)
+{
+	if (c->dead)
+		return;
+	c->dead = true;
+	if (c->reading) {
+		ev_io_stop(c->d->loop, &c->rio);
+		c->reading = false;
+	}
+	ev_feed_event(c->d->loop, &c->wio, EV_WRITE);
+}
+
+void conn_queue_answer(struct conn *c, char *line, size_t len)
+{
+	if (c->dead) {
+		free(line);
+		return;
+	}
+	if (proto_outbuf_push_owned(&c->out, line, len, false) < 0) {
+		log_err("out of memory queueing an answer; dropping client %lu", c->serial);
+		conn_drop(c);
+		return;
+	}
+	conn_update_watchers(c);
+}
+
+bool conn_queue_event(struct conn *c, const char *line, size_t len)
+{
+	int r;
+
+	if (c->dead)
+		return false;
+	r = proto_outbuf_push(&c->out, line, len, true);
+	if (r < 0) {
+		if (r == -ENOBUFS) {
+			log_notice("client %lu (uid %lu) does not read its events; dropping it",
+				   c->serial, (unsigned long)c->uid);
+			c->d->counters.clients_dropped++;
+		}
+		conn_drop(c);
+		return false;
+	}
+	conn_update_watchers(c);
+	return true;
+}
+
+static void conn_read_cb(struct ev_loop *loop, ev_io *w, int revents)
+{
+	struct conn *c = w->data;
+	char buf[65536];
+	ssize_t r;
+	const char *line;
+	size_t len;
+	enum proto_frame_result fr;
+
+	r = recv(c->fd, buf, sizeof(buf), MSG_DONTWAIT);
+	if (r < 0) {
+		if (errno == EAGAIN || errno == EINTR)
+			return;
+		conn_close(c);
+		return;
+	}
+	if (r == 0) {
+		if (proto_inbuf_partial(&c->in) > 0)
+			log_debug("client %lu disconnected in the middle of a message", c->serial);
+		/* Half-close: answers still due are written, then the connection
+		 * goes (clients like `nc -N` shut their side first).  A peer that
+		 * is really gone makes the write fail, which closes it too. */
+		c->eof = true;
+		if (proto_outbuf_pending(&c->out) == 0 && c->n_laters == 0) {
+			conn_close(c);
+			return;
+		}
+		conn_update_watchers(c);
+		return;
+	}
+	if (proto_inbuf_feed(&c->in, buf, (size_t)r) < 0) {
+		log_err("out of memory reading from client %lu; dropping it", c->serial);
+		conn_close(c);
+		return;
+	}
+	while (!c->dead && (fr = proto_inbuf_next(&c->in, &line, &len)) != PROTO_FRAME_NONE) {
+		if (fr == PROTO_FRAME_TOO_LONG)
+			dispatch_too_long(c);
+		else
+			dispatch_line(c, line, len);
+		if (!c->reading && !c->dead)
+			break; /* back-pressure: the rest waits in the buffer */
+	}
+	if (!c->dead)
+		conn_update_watchers(c);
+}
+
+void conn_close(struct conn *c)
+{
+	struct server *s = c->d->server;
+
+	while (c->laters)
+		later_free(c->laters);
+	ev_io_stop(c->d->loop, &c->rio);
+	ev_io_stop(c->d->loop, &c->wio);
+	close(c->fd);
+	proto_inbuf_free(&c->in);
+	proto_outbuf_free(&c->out);
+	if (c->watching) {
+		if (c->watch_prev)
+			c->watch_prev->watch_next = c->watch_next;
+		else
+			s->watchers = c->watch_next;
+		if (c->watch_next)
+			c->watch_next->watch_prev = c->watch_prev;
+	}
+	free(c->watch_id);
+	if (c->prev)
+		c->prev->next = c->next;
+	else
+		s->conns = c->next;
+	if (c->next)
+		c->next->prev = c->prev;
+	s->n_conns--;
+	free(c);
+}
+
+void server_watch_add(struct server *s, struct conn *c)
+{
+	if (c->watching)
+		return;
+	c->watching = true;
+	c->watch_prev = NULL;
+	c->watch_next = s->watchers;
+	if (s->watchers)
+		s->watchers->watch_prev = c;
+	s->watchers = c;
+}
+
+struct conn *server_watchers(struct server *s)
+{
+	return s->watchers;
+}
+
+size_t server_connections(const struct server *s)
+{
+	return s->n_conns;
+}
+
+/* Refuses a connection over the limit with one error line. */
+static void refuse(struct coopd *d, int fd)
+{
+	static const char msg[] = "{\"jsonrpc\":\"2.0\",\"id\":null,\"error\":{\"code\":-32003,"
+				  "\"message\":\"too many connections (max_connections)\"}}\n";
+
+	(void)!send(fd, msg, sizeof(msg) - 1, MSG_NOSIGNAL | MSG_DONTWAIT);
+	close(fd);
+	d->counters.connections_refused++;
+}
+
+static void accept_pause_cb(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	struct server *s = w->data;
+
+	if (s->accepting)
+		ev_io_start(loop, &s->accept_w);
+}
+
+static void accept_cb(struct ev_loop *loop, ev_io *w, int revents)
+{
+	struct server *s = w->data;
+	struct coopd *d = s->d;
+
+	for (int i = 0; i < 64; i++) {
+		struct ucred cred;
+		socklen_t cl = sizeof(cred);
+		struct conn *c;
+		int fd = accept4(s->fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
+
+		if (fd < 0) {
+			if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS ||
+			    errno == ENOMEM) {
+				log_errno(LOG_WARNING, -errno, "accept; pausing for 100 ms");
+				ev_io_stop(loop, &s->accept_w);
+				ev_timer_set(&s->accept_pause, 0.1, 0.);
+				ev_timer_start(loop, &s->accept_pause);
+			}
+			return;
+		}
+		if (s->n_conns >= d->cfg.max_connections || d->shutting_down) {
+			refuse(d, fd);
+			continue;
+		}
+		if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &cl) < 0) {
+			log_errno(LOG_WARNING, -errno, "SO_PEERCRED");
+			close(fd);
+			continue;
+		}
+		c = calloc(1, sizeof(*c));
+		if (!c) {
+			close(fd);
+			continue;
+		}
+		c->d = d;
+		c->fd = fd;
+		c->uid = cred.uid;
+		c->gid = cred.gid;
+		c->pid = cred.pid;
+		c->serial = ++s->next_serial;
+		proto_inbuf_init(&c->in, d->cfg.limits.max_request);
+		proto_outbuf_init(&c->out, d->cfg.event_queue_bytes);
+		ev_io_init(&c->rio, conn_read_cb, fd, EV_READ);
+		ev_io_init(&c->wio, conn_write_cb, fd, EV_WRITE);
+		c->rio.data = c->wio.data = c;
+		c->next = s->conns;
+		if (s->conns)
+			s->conns->prev = c;
+		s->conns = c;
+		s->n_conns++;
+		d->counters.connections_accepted++;
+		conn_update_watchers(c);
+		log_debug("client %lu connected (uid %lu pid %ld)", c->serial,
+			  (unsigned long)c->uid, (long)c->pid);
+	}
+}
+
+int server_new(struct coopd *d, struct server **ret)
+{
+	struct server *s = calloc(1, sizeof(*s));
+	int r;
+
+	if (!s)
+		return -ENOMEM;
+	s->d = d;
+	r = listen_open(d, &s->fd, &s->activated, &s->ino);
+	if (r < 0) {
+		free(s);
+		return r;
+	}
+	ev_io_init(&s->accept_w, accept_cb, s->fd, EV_READ);
+	s->accept_w.data = s;
+	ev_timer_init(&s->accept_pause, accept_pause_cb, 0.1, 0.);
+	s->accept_pause.data = s;
+	ev_io_start(d->loop, &s->accept_w);
+	s->accepting = true;
+	*ret = s;
+	return 0;
+}
+
+void server_stop_accepting(struct server *s)
+{
+	if (!s || !s->accepting)
+		return;
+	s->accepting = false;
+	ev_io_stop(s->d->loop, &s->accept_w);
+	ev_timer_stop(s->d->loop, &s->accept_pause);
+	close(s->fd);
+	s->fd = -1;
+	if (!s->activated)
+		listen_unlink(s->d, s->ino);
+}
+
+void server_free(struct server *s)
+{
+	if (!s)
+		return;
+	server_stop_accepting(s);
+	while (s->conns)
+		conn_close(s->conns);
+	s->d->server = NULL;
+	free(s);
+}

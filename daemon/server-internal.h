@@ -1,0 +1,30 @@
+/*
+ * server-internal.h - what server-listen.c, server-conn.c and
+ * server-dispatch.c share and nobody else needs.
+ */
+#ifndef COOPD_SERVER_INTERNAL_H
+#define COOPD_SERVER_INTERNAL_H
+
+#include <stdbool.h>
+#include <sys/types.h>
+
+#include "server.h"
+
+struct server {
+	struct coopd *d;
+	int fd;
+	bool activated;           /* fd from systemd: never unlink */
+	ino_t ino;                /* inode of the socket file we bound */
+	ev_io accept_w;
+	ev_timer accept_pause;    /* after EMFILE/ENFILE */
+	bool accepting;
+	struct conn *conns;
+	size_t n_conns;
+	struct conn *watchers;
+	unsigned long next_serial;
+};
+
+int listen_open(struct coopd *d, int *ret_fd, bool *ret_activated, ino_t *ret_ino);
+void listen_unlink(struct coopd *d, ino_t ino);
+
+#endif

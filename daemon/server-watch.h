@@ -1,0 +1,15 @@
+/*
+ * server-watch.h - `watch` events: one notification per node state change,
+ * sent to every connection that watches the node's graph (or all graphs)
+ * and may see it.  Each connection's event queue is bounded; a client that
+ * stops reading is dropped (SPEC section 8), never buffered without bound.
+ */
+#ifndef COOPD_SERVER_WATCH_H
+#define COOPD_SERVER_WATCH_H
+
+struct coopd;
+struct rnode;
+
+void watch_emit_node(struct coopd *d, const struct rnode *n);
+
+#endif

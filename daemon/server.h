@@ -1,0 +1,105 @@
+/*
+ * server.h - the Unix socket side of coopd: the listening socket, client
+ * connections, request dispatch and answers that come later.
+ *
+ * Everything here runs on the loop thread.  A connection owns a bounded
+ * input buffer (proto_inbuf: max request size), an output buffer
+ * (proto_outbuf: answers always queued, events bounded), its peer
+ * credentials, its watch subscription, and the list of its requests still
+ * waiting for an answer ("laters": `wait`).  When a client disconnects,
+ * its laters are dropped and nothing else changes: graphs it submitted go
+ * on running.
+ */
+#ifndef COOPD_SERVER_H
+#define COOPD_SERVER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/types.h>
+
+#include <ev.h>
+
+#include "proto-frame.h"
+#include "proto-rpc.h"
+
+struct coopd;
+struct graph;
+struct json_object;
+
+struct conn {
+	struct coopd *d;
+	int fd;
+	ev_io rio, wio;
+	bool reading, writing;
+	struct proto_inbuf in;
+	struct proto_outbuf out;
+	uid_t uid;
+	gid_t gid;
+	pid_t pid;
+	unsigned long serial;
+	bool dead;                /* dropped: closed from its write callback */
+	bool eof;                 /* peer shut its side: close once answered */
+	/* watch */
+	bool watching;
+	char *watch_id;           /* NULL: every graph the peer may see */
+	struct conn *watch_prev, *watch_next;
+	/* requests answered later */
+	struct later *laters;
+	size_t n_laters;
+	struct conn *prev, *next;
+};
+
+/* A request whose answer comes later (wait).  Owned by its connection. */
+struct later {
+	struct conn *conn;
+	struct json_object *id;   /* reference of the request id (may be NULL) */
+	enum proto_method method;
+	struct graph *g;
+	bool summary;
+	ev_timer timer;
+	bool timer_active;
+	struct later *cprev, *cnext; /* on conn->laters */
+	struct later *gprev, *gnext; /* on g->waiters */
+};
+
+struct server;
+
+/* Opens the socket (sd_listen_fds first, else bind at cfg.socket_path). */
+int server_new(struct coopd *d, struct server **ret);
+/* Stops accepting new connections (shutdown); existing ones stay. */
+void server_stop_accepting(struct server *s);
+/* Closes every connection, removes the socket file we created, frees. */
+void server_free(struct server *s);
+size_t server_connections(const struct server *s);
+/* The watching connections, for server-watch.c. */
+struct conn *server_watchers(struct server *s);
+void server_watch_add(struct server *s, struct conn *c);
+
+/* Connection output.  The line is queued (answers unbounded, events
+ * bounded: a client whose bounded queue is full is dropped). */
+void conn_queue_answer(struct conn *c, char *line, size_t len);
+/* Returns false when the client was dropped for not reading. */
+bool conn_queue_event(struct conn *c, const char *line, size_t len);
+/* Closes and frees c now. */
+void conn_close(struct conn *c);
+
+/* Whether the peer may see graphs of uid (root sees every graph). */
+bool conn_may_see(const struct conn *c, uid_t owner);
+
+/* Answers built by method handlers: JSON text of the result (taken). */
+void conn_answer_text(struct conn *c, struct json_object *id, char *result, size_t len);
+void conn_answer_error(struct conn *c, struct json_object *id, const struct proto_error *err);
+
+/* Laters. */
+struct later *later_new(struct conn *c, struct json_object *id, enum proto_method m);
+/* Answers with result text (taken) and frees l. */
+void later_answer_text(struct later *l, char *result, size_t len);
+void later_free(struct later *l);
+
+/* Dispatch one decoded line (server-dispatch.c). */
+void dispatch_line(struct conn *c, const char *line, size_t len);
+void dispatch_too_long(struct conn *c);
+/* Counts a request answered with code (0 for success). */
+void dispatch_count(struct coopd *d, enum proto_method m, int code);
+
+#endif
