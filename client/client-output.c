@@ -878,7 +878,10 @@ static void put_scalar(FILE *out, const char *key, struct json_object *v)
 {
 	if (json_object_is_type(v, json_type_int) || json_object_is_type(v, json_type_double)) {
 		double d = json_object_get_double(v);
-		if (key_is_seconds(key))
+		if (strstr(key, "uptime") && key_is_seconds(key)) {
+			char buf[OUTPUT_DURATION_BUF];
+			fputs(output_duration_format((int64_t)(d * 1000), buf, sizeof(buf)), out);
+		} else if (key_is_seconds(key))
 			put_latency(out, d);
 		else if (key_is_ms(key))
 			put_latency(out, d / 1e3);
@@ -1018,10 +1021,360 @@ static void stats_object(FILE *out, struct json_object *obj, int indent, const s
 	}
 }
 
-int output_stats(FILE *out, struct json_object *stats, const struct output_opts *o)
+/*
+ * Cancel latency percentiles from a Prometheus histogram.
+ */
+
+int output_histogram_parse(const char *text, const char *name, struct output_histogram *ret)
 {
+	size_t name_len = strlen(name);
+	struct output_histogram h = { .n = 0 };
+
+	for (const char *line = text; line && *line;) {
+		const char *end = strchr(line, '\n');
+		size_t len = end ? (size_t)(end - line) : strlen(line);
+
+		if (len > name_len + 12 && strncmp(line, name, name_len) == 0 &&
+		    strncmp(line + name_len, "_bucket{le=\"", 12) == 0 && h.n < OUTPUT_HIST_MAX) {
+			const char *le = line + name_len + 12;
+			char *after;
+			double bound, count;
+
+			if (strncmp(le, "+Inf\"", 5) == 0) {
+				bound = -1;
+				after = (char *)le + 5;
+			} else {
+				bound = strtod(le, &after);
+				if (after == le || *after != '"')
+					goto next;
+				after++;
+			}
+			if (*after++ != '}' || *after++ != ' ')
+				goto next;
+			count = strtod(after, NULL);
+			h.le[h.n] = bound;
+			h.cum[h.n] = count;
+			h.n++;
+		}
+next:
+		line = end ? end + 1 : NULL;
+	}
+	if (h.n == 0)
+		return -ENOENT;
+	*ret = h;
+	return 0;
+}
+
+double output_histogram_quantile(const struct output_histogram *h, double q)
+{
+	double total, rank, prev_le = 0, prev_cum = 0;
+
+	if (h->n == 0)
+		return -1;
+	total = h->cum[h->n - 1];
+	if (total <= 0)
+		return -1;
+	rank = q * total;
+	for (size_t i = 0; i < h->n; i++) {
+		if (h->cum[i] >= rank) {
+			/* The +Inf bucket: the highest finite bound is all we
+			 * know (as Prometheus' histogram_quantile does). */
+			if (h->le[i] < 0)
+				return prev_le;
+			if (h->cum[i] == prev_cum)
+				return h->le[i];
+			return prev_le + (h->le[i] - prev_le) * (rank - prev_cum) / (h->cum[i] - prev_cum);
+		}
+		if (h->le[i] >= 0)
+			prev_le = h->le[i];
+		prev_cum = h->cum[i];
+	}
+	return prev_le;
+}
+
+/*
+ * The stats report.  Sections the daemon sends today get a layout of their
+ * own; keys within them that this table does not know, and sections it
+ * does not know, are listed generically after them.
+ */
+
+struct stats_field {
+	const char *key;
+	const char *label;
+};
+
+static bool field_known(const struct stats_field *f, const char *key)
+{
+	for (; f->key; f++)
+		if (strcmp(f->key, key) == 0)
+			return true;
+	return false;
+}
+
+/* Prints label: value for each listed field present, then the rest. */
+static void stats_fields(FILE *out, struct json_object *sec, const struct stats_field *fields)
+{
+	for (const struct stats_field *f = fields; f->key; f++) {
+		struct json_object *v = jget(sec, f->key);
+		if (!v || json_object_is_type(v, json_type_object))
+			continue;
+		fprintf(out, "  %-22s ", f->label);
+		put_scalar(out, f->key, v);
+		fputc('\n', out);
+	}
+	json_object_object_foreach(sec, key, val)
+	{
+		if (field_known(fields, key) || !val)
+			continue;
+		fputs("  ", out);
+		if (json_object_is_type(val, json_type_object)) {
+			put_title(out, key);
+			fputs(":\n", out);
+			stats_object(out, val, 4, NULL);
+			continue;
+		}
+		{
+			size_t w = strlen(key) + 1;
+			put_title(out, key);
+			fputc(':', out);
+			pad(out, w < 23 ? 23 - w : 1);
+		}
+		put_scalar(out, key, val);
+		fputc('\n', out);
+	}
+}
+
+static void stats_heading(FILE *out, const char *text, const struct output_opts *o)
+{
+	fprintf(out, "%s%s%s\n", o->color ? "\033[1m" : "", text, output_reset(o->color));
+}
+
+static const struct stats_field executor_fields[] = {
+	{ "workers", "Workers:" },
+	{ "tasks_spawned", "Tasks spawned:" },
+	{ "tasks_live", "Tasks live:" },
+	{ "run_queue_depth", "Run queue:" },
+	{ "steals", "Steals:" },
+	{ "parks", "Parks:" },
+	{ "blocking_spawned", "Blocking jobs:" },
+	{ "blocking_threads", "Blocking threads:" },
+	{ "blocking_threads_peak", "Blocking threads peak:" },
+	{ "blocking_queue_depth", "Blocking queue:" },
+	{ "polls", "Polls:" },
+	{ "forced_yields", "Forced yields:" },
+	{ "short_circuits", "Short-circuits:" },
+	{ NULL, NULL },
+};
+
+static const struct stats_field budget_fields[] = {
+	{ "default", "Default budget:" },
+	{ "forced_yields", "Forced yields:" },
+	{ "short_circuits", "Short-circuits:" },
+	{ NULL, NULL },
+};
+
+static const struct stats_field daemon_fields[] = {
+	{ "graphs_submitted", "Graphs submitted:" },
+	{ "graphs_active", "Graphs active:" },
+	{ "connections_active", "Connections:" },
+	{ "connections_accepted", "Connections accepted:" },
+	{ "connections_refused", "Connections refused:" },
+	{ "clients_dropped", "Clients dropped:" },
+	{ "exec_spawn_failures", "Exec spawn failures:" },
+	{ "orphans_reaped", "Orphans reaped:" },
+	{ "uptime_seconds", "Uptime:" },
+	{ NULL, NULL },
+};
+
+static void stats_budget(FILE *out, struct json_object *budget, struct json_object *executor,
+			 const struct output_opts *o)
+{
+	struct json_object *polls = jget(executor, "polls"), *fy = jget(budget, "forced_yields");
+
+	stats_heading(out, "Cooperation budget", o);
+	stats_fields(out, budget, budget_fields);
+	if (polls && fy && json_object_is_type(polls, json_type_int) &&
+	    json_object_is_type(fy, json_type_int) && json_object_get_int64(polls) > 0)
+		fprintf(out, "  %-22s %.2f%%\n", "Polls ending in yield:",
+			100.0 * (double)json_object_get_int64(fy) / (double)json_object_get_int64(polls));
+}
+
+static void stats_cancellation(FILE *out, struct json_object *cancel,
+			       const struct output_histogram *hist, const struct output_opts *o)
+{
+	static const struct stats_field fields[] = {
+		{ "requests", "" },
+		{ "latency_count", "Acknowledged:" },
+		{ "latency_sum_seconds", "" },
+		{ NULL, NULL },
+	};
+	struct json_object *req = jget(cancel, "requests");
+	int64_t count = -1;
+	double sum = 0;
+
+	stats_heading(out, "Cancellation", o);
+	if (req && json_object_is_type(req, json_type_object)) {
+		const char *sep = "";
+		int64_t total = 0;
+
+		fprintf(out, "  %-22s ", "Requests by reason:");
+		json_object_object_foreach(req, reason, n)
+		{
+			if (!n || !json_object_is_type(n, json_type_int))
+				continue;
+			fputs(sep, out);
+			put_clean(out, reason, 0);
+			fputc(' ', out);
+			put_count(out, (double)json_object_get_int64(n));
+			total += json_object_get_int64(n);
+			sep = ", ";
+		}
+		fprintf(out, "%s(total %" PRId64 ")\n", *sep ? "  " : "", total);
+	}
+	if (jint(cancel, "latency_count", &count)) {
+		struct json_object *sv = jget(cancel, "latency_sum_seconds");
+		fprintf(out, "  %-22s ", "Acknowledged:");
+		put_count(out, (double)count);
+		if (count > 0 && sv &&
+		    (json_object_is_type(sv, json_type_double) || json_object_is_type(sv, json_type_int))) {
+			sum = json_object_get_double(sv);
+			fputs(", mean ", out);
+			put_latency(out, sum / (double)count);
+		}
+		fputc('\n', out);
+	}
+	if (hist && hist->n > 0 && hist->cum[hist->n - 1] > 0) {
+		static const double qs[] = { 0.5, 0.9, 0.99 };
+		static const char *const names[] = { "p50", "p90", "p99" };
+
+		fprintf(out, "  %-22s ", "Latency:");
+		for (size_t i = 0; i < 3; i++) {
+			fprintf(out, "%s%s ", i ? "  " : "", names[i]);
+			put_latency(out, output_histogram_quantile(hist, qs[i]));
+		}
+		fputs("  (estimated from the histogram)\n", out);
+	}
+	json_object_object_foreach(cancel, key, val)
+	{
+		if (field_known(fields, key) || !val)
+			continue;
+		fputs("  ", out);
+		put_title(out, key);
+		fputs(": ", out);
+		if (json_object_is_type(val, json_type_object) && put_latency_summary(out, val)) {
+			fputc('\n', out);
+			continue;
+		}
+		put_scalar(out, key, val);
+		fputc('\n', out);
+	}
+}
+
+/* jobs: {kind: {spawned, succeeded, failed, ...}} as a table. */
+static void stats_jobs(FILE *out, struct json_object *jobs, const struct output_opts *o)
+{
+	const char *cols[16];
+	size_t ncols = 0;
+
+	stats_heading(out, "Jobs", o);
+	/* Columns: the keys of the first kind, in its order. */
+	json_object_object_foreach(jobs, kind, row)
+	{
+		(void)kind;
+		if (!row || !json_object_is_type(row, json_type_object))
+			continue;
+		json_object_object_foreach(row, col, v)
+		{
+			(void)v;
+			if (ncols < sizeof(cols) / sizeof(cols[0]))
+				cols[ncols++] = col;
+		}
+		break;
+	}
+	fprintf(out, "  %-10s", "");
+	for (size_t i = 0; i < ncols; i++)
+		fprintf(out, " %10.10s", cols[i]);
+	fputc('\n', out);
+	json_object_object_foreach(jobs, kind2, row2)
+	{
+		if (!row2 || !json_object_is_type(row2, json_type_object))
+			continue;
+		fputs("  ", out);
+		pad(out, 10 - put_clean(out, kind2, 10));
+		for (size_t i = 0; i < ncols; i++) {
+			int64_t n;
+			if (jint(row2, cols[i], &n))
+				fprintf(out, " %10" PRId64, n);
+			else
+				fprintf(out, " %10s", "-");
+		}
+		fputc('\n', out);
+	}
+}
+
+int output_stats(FILE *out, struct json_object *stats, const struct output_histogram *hist,
+		 const struct output_opts *o)
+{
+	struct json_object *executor, *budget, *cancel, *jobs, *daemon;
+	bool first = true;
+
 	if (!stats || !json_object_is_type(stats, json_type_object))
 		return -EINVAL;
-	stats_object(out, stats, 0, o);
+	executor = jget(stats, "executor");
+	budget = jget(stats, "budget");
+	cancel = jget(stats, "cancellation");
+	jobs = jget(stats, "jobs");
+	daemon = jget(stats, "daemon");
+	if (executor && json_object_is_type(executor, json_type_object)) {
+		stats_heading(out, "Executor", o);
+		stats_fields(out, executor, executor_fields);
+		first = false;
+	}
+	if (budget && json_object_is_type(budget, json_type_object)) {
+		if (!first)
+			fputc('\n', out);
+		stats_budget(out, budget, executor, o);
+		first = false;
+	}
+	if (cancel && json_object_is_type(cancel, json_type_object)) {
+		if (!first)
+			fputc('\n', out);
+		stats_cancellation(out, cancel, hist, o);
+		first = false;
+	}
+	if (jobs && json_object_is_type(jobs, json_type_object)) {
+		if (!first)
+			fputc('\n', out);
+		stats_jobs(out, jobs, o);
+		first = false;
+	}
+	if (daemon && json_object_is_type(daemon, json_type_object)) {
+		if (!first)
+			fputc('\n', out);
+		stats_heading(out, "Daemon", o);
+		stats_fields(out, daemon, daemon_fields);
+		first = false;
+	}
+	/* Sections this coopctl does not know. */
+	json_object_object_foreach(stats, key, val)
+	{
+		struct json_object *one;
+
+		if (!strcmp(key, "executor") || !strcmp(key, "budget") || !strcmp(key, "cancellation") ||
+		    !strcmp(key, "jobs") || !strcmp(key, "daemon"))
+			continue;
+		one = json_object_new_object();
+		if (!one)
+			return -ENOMEM;
+		if (json_object_object_add(one, key, json_object_get(val)) < 0) {
+			json_object_put(one);
+			return -ENOMEM;
+		}
+		if (!first)
+			fputc('\n', out);
+		stats_object(out, one, 0, o);
+		json_object_put(one);
+		first = false;
+	}
 	return 0;
 }

@@ -77,7 +77,27 @@ void output_event_line(FILE *out, struct json_object *params, const struct outpu
  * 7 succeeded, 1 failed." from a final status (summary or whole). */
 void output_outcome_line(FILE *out, struct json_object *status, const struct output_opts *o);
 
-/* Renders the `stats` answer for people. */
-int output_stats(FILE *out, struct json_object *stats, const struct output_opts *o);
+/* A Prometheus histogram: cumulative counts per upper bound (le; -1 for
+ * +Inf), in the order the text lists them. */
+#define OUTPUT_HIST_MAX 64
+struct output_histogram {
+	double le[OUTPUT_HIST_MAX];
+	double cum[OUTPUT_HIST_MAX];
+	size_t n;
+};
+
+/* Reads the NAME_bucket{le="..."} lines of a metrics text.  Returns 0, or
+ * -ENOENT when there are none. */
+int output_histogram_parse(const char *text, const char *name, struct output_histogram *ret);
+
+/* Estimates quantile q (0..1) by linear interpolation within the bucket,
+ * as Prometheus' histogram_quantile() does; -1 when the histogram is
+ * empty. */
+double output_histogram_quantile(const struct output_histogram *h, double q);
+
+/* Renders the `stats` answer for people; hist (may be NULL) is the cancel
+ * latency histogram, for percentiles. */
+int output_stats(FILE *out, struct json_object *stats, const struct output_histogram *hist,
+		 const struct output_opts *o);
 
 #endif /* CLIENT_OUTPUT_H */

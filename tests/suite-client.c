@@ -849,22 +849,55 @@ END_TEST
 START_TEST(render_stats)
 {
 	struct json_object *s = parse(
-		"{\"workers\":2,\"budget\":{\"polls\":1234567,\"forced_yields\":42,"
-		"\"short_circuits\":7},\"cancel\":{\"requests\":{\"client\":3,\"deadline\":1},"
-		"\"latency_seconds\":{\"count\":4,\"p50\":0.0012,\"p99\":0.25}},"
-		"\"queues\":{\"run_queue_depth\":0}}");
+		"{\"executor\":{\"workers\":2,\"tasks_spawned\":10,\"polls\":1000,"
+		"\"forced_yields\":25,\"short_circuits\":7,\"run_queue_depth\":0,\"new_thing\":5},"
+		"\"budget\":{\"default\":128,\"forced_yields\":25,\"short_circuits\":7},"
+		"\"cancellation\":{\"requests\":{\"client\":3,\"deadline\":1},\"latency_count\":4,"
+		"\"latency_sum_seconds\":0.004},"
+		"\"jobs\":{\"task\":{\"spawned\":5,\"succeeded\":4,\"failed\":1},"
+		"\"exec\":{\"spawned\":2,\"succeeded\":2,\"failed\":0}},"
+		"\"daemon\":{\"graphs_submitted\":1234567,\"uptime_seconds\":125.5},"
+		"\"future\":{\"widgets\":3}}");
+	const char *metrics =
+		"# TYPE coopd_cancel_latency_seconds histogram\n"
+		"coopd_cancel_latency_seconds_bucket{le=\"0.001\"} 2\n"
+		"coopd_cancel_latency_seconds_bucket{le=\"0.01\"} 4\n"
+		"coopd_cancel_latency_seconds_bucket{le=\"+Inf\"} 4\n"
+		"coopd_cancel_latency_seconds_sum 0.004\n"
+		"coopd_cancel_latency_seconds_count 4\n";
+	struct output_histogram h;
 	struct output_opts o = { 0 };
 	struct membuf m;
 	char *text;
 
+	ck_assert_int_eq(output_histogram_parse(metrics, "coopd_cancel_latency_seconds", &h), 0);
+	ck_assert_uint_eq(h.n, 3);
+	ck_assert(h.le[2] < 0);
+	/* p50: rank 2 of 4, the top of the first bucket. */
+	ck_assert_double_eq_tol(output_histogram_quantile(&h, 0.5), 0.001, 1e-12);
+	/* p75: rank 3, halfway through the second bucket. */
+	ck_assert_double_eq_tol(output_histogram_quantile(&h, 0.75), 0.0055, 1e-12);
+	ck_assert_int_eq(output_histogram_parse("x 1\n", "coopd_cancel_latency_seconds", &h),
+			 -ENOENT);
+	ck_assert_int_eq(output_histogram_parse(metrics, "coopd_cancel_latency_seconds", &h), 0);
+
 	mem_open(&m);
-	ck_assert_int_eq(output_stats(m.f, s, &o), 0);
+	ck_assert_int_eq(output_stats(m.f, s, &h, &o), 0);
 	text = mem_close(&m);
-	ck_assert_ptr_nonnull(strstr(text, "Workers: 2\n"));
-	ck_assert_ptr_nonnull(strstr(text, "Budget: polls 1,234,567, forced_yields 42, "
-					   "short_circuits 7\n"));
-	ck_assert_ptr_nonnull(strstr(text, "  Requests: client 3, deadline 1\n"));
-	ck_assert_ptr_nonnull(strstr(text, "  Latency seconds: count 4  p50 1.2ms  p99 250.0ms\n"));
+	ck_assert_msg(strstr(text, "Executor\n  Workers:               2\n") != NULL, "%s", text);
+	ck_assert_msg(strstr(text, "  New thing:             5\n") != NULL, "%s", text);
+	ck_assert_msg(strstr(text, "  Polls ending in yield: 2.50%\n") != NULL, "%s", text);
+	ck_assert_msg(strstr(text, "  Requests by reason:    client 3, deadline 1  (total 4)\n"),
+		      "%s", text);
+	ck_assert_msg(strstr(text, "  Acknowledged:          4, mean 1.0ms\n"), "%s", text);
+	ck_assert_msg(strstr(text, "  Latency:               p50 1.0ms  p90 8.2ms  p99 9.8ms"),
+		      "%s", text);
+	ck_assert_msg(strstr(text, "                spawned  succeeded     failed\n"
+				   "  task                5          4          1\n"),
+		      "%s", text);
+	ck_assert_msg(strstr(text, "  Graphs submitted:      1,234,567\n"), "%s", text);
+	ck_assert_msg(strstr(text, "  Uptime:                2m05s\n"), "%s", text);
+	ck_assert_msg(strstr(text, "Future: widgets 3\n"), "%s", text);
 	free(text);
 	json_object_put(s);
 }
