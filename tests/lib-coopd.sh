@@ -138,16 +138,11 @@ sys.exit("timed out")
 PYEOF
 }
 
-# Waits for the daemon to exit; prints its exit status.
-_coopd_reap() {
-	wait "$COOPD_PID"
-	echo $?
-}
-
 coopd_stop() {
 	[ -n "$COOPD_PID" ] || return 0
 	kill -TERM "$COOPD_PID" 2>/dev/null || fail "coopd (pid $COOPD_PID) was not running"
-	rc=$(_coopd_reap)
+	rc=0
+	wait "$COOPD_PID" || rc=$?
 	COOPD_PID=
 	[ "$rc" -eq 0 ] || fail "coopd exited with status $rc after SIGTERM"
 }
