@@ -106,14 +106,14 @@ void graph_free(struct graph *g)
 	if (!g)
 		return;
 	if (g->by_idx) {
-		/* Children arrays are owned by their parent: free leaves' parts
-		 * first, then every kids array. */
-		for (i = 0; i <= g->n_nodes; i++)
-			if (g->by_idx[i])
-				rnode_free_parts(g->by_idx[i]);
-		for (i = 0; i <= g->n_nodes; i++)
-			if (g->by_idx[i])
-				free(g->by_idx[i]->kids);
+		/* A node lives in its parent's kids array, and parents come
+		 * first in breadth-first order: free from the end. */
+		for (i = g->n_nodes + 1; i-- > 0;) {
+			if (!g->by_idx[i])
+				continue;
+			rnode_free_parts(g->by_idx[i]);
+			free(g->by_idx[i]->kids);
+		}
 	}
 	free(g->root);
 	free(g->by_idx);
