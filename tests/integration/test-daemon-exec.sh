@@ -1,0 +1,69 @@
+#!/bin/sh
+# exec jobs: minimal environment plus the node's env, cwd, no shell, stdin
+# from /dev/null, output captured (bounded), exit codes and signals,
+# spawn errors.
+. "${top_srcdir:-$(cd "$(dirname "$0")/../.." && pwd)}/tests/lib-coopd.sh"
+
+mkdir -p "$COOPD_TMP/work"
+cat >"$COOPD_TMP/coopd.conf" <<CONF
+# small log cap to test the bound
+log_cap_bytes = 1000
+CONF
+coopd_start --config "$COOPD_TMP/coopd.conf"
+WORK=$COOPD_TMP/work coopd_py <<'PY' || fail "exec"
+work = os.environ["WORK"]
+def out(gid, n, stream="stdout"):
+    data, off = "", 0
+    while True:
+        r = rpc("logs", {"id": gid, "node": n, "stream": stream, "offset": off})
+        data += r["data"]
+        off = r["next_offset"]
+        if r["eof"]:
+            return data
+
+os.environ["COOPD_TEST_LEAK"] = "must-not-leak"
+st = run({"nodes": [
+    {"id": "env", "kind": "exec", "argv": ["env"], "env": {"FOO": "bar baz", "LANG": "C"}},
+    {"id": "pwd", "kind": "exec", "argv": ["pwd"], "cwd": work},
+    {"id": "noshell", "kind": "exec", "argv": ["echo", "$HOME", "*", "a;b"]},
+    {"id": "stdin", "kind": "exec", "argv": ["cat"]},
+    {"id": "pgrp", "kind": "exec", "argv": ["sh", "-c", "ps -o pgid= -p $$; echo $$"]},
+    {"id": "big", "kind": "exec", "argv": ["sh", "-c", "yes x | head -c 5000"]}]})
+expect(st["state"] == "succeeded", "exec graph", st)
+gid = st["id"]
+env = dict(l.split("=", 1) for l in out(gid, "env").splitlines())
+expect(env.get("FOO") == "bar baz" and env.get("LANG") == "C", "node env", env)
+expect("PATH" in env and "HOME" in env, "minimal env", env)
+expect("COOPD_TEST_LEAK" not in env and "COOPD_SOCK" not in env, "no daemon env", env)
+expect(len(env) <= 8, "minimal env is small", env)
+expect(out(gid, "pwd") == work + "\n", "cwd", out(gid, "pwd"))
+expect(out(gid, "noshell") == "$HOME * a;b\n", "no shell", out(gid, "noshell"))
+expect(out(gid, "stdin") == "", "stdin is /dev/null")
+pg, pid = out(gid, "pgrp").split()
+expect(pg == pid, "own process group", pg, pid)
+big = out(gid, "big")
+expect(len(big) == 1000 and set(big) == {"x", "\n"}, "log capped at log_cap_bytes", len(big))
+
+# exit codes, signals, spawn errors
+st = run({"policy": "all_settled", "nodes": [
+    {"id": "e3", "kind": "exec", "argv": ["sh", "-c", "exit 3"]},
+    {"id": "sig", "kind": "exec", "argv": ["sh", "-c", "kill -9 $$"]},
+    {"id": "nf", "kind": "exec", "argv": ["/nonexistent/cmd"]},
+    {"id": "nfp", "kind": "exec", "argv": ["no-such-command-xyz"]},
+    {"id": "badcwd", "kind": "exec", "argv": ["true"], "cwd": "/nonexistent-dir"},
+    {"id": "bg", "kind": "exec", "argv": ["sh", "-c", "(sleep 0.2; echo late) & echo early"]}]})
+expect(node(st, "e3")["exit_code"] == 3 and node(st, "e3")["state"] == "failed", "exit 3", st)
+s = node(st, "sig")
+expect(s["signal"] == 9 and s["exit_code"] is None and s["state"] == "failed", "signal", s)
+for k in ("nf", "nfp", "badcwd"):
+    n = node(st, k)
+    expect(n["state"] == "failed" and n["error"], "spawn error " + k, n)
+expect("No such file" in node(st, "nfp")["error"], "command not found", st)
+# the job settles only when its whole group is gone: the background
+# child's output is there
+expect(out(st["id"], "bg") == "early\nlate\n", "waited for the group", out(st["id"], "bg"))
+expect(node(st, "bg")["state"] == "succeeded", "bg succeeded", st)
+ping_ok()
+PY
+coopd_stop
+coopd_pass
