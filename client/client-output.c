@@ -407,8 +407,8 @@ static void tree_details(struct tree_ctx *t, struct json_object *node)
 	if (stats && jint(stats, "polls", &n) && n > 0) {
 		int64_t fy = 0;
 		(void)jint(stats, "forced_yields", &fy);
-		fprintf(out, "%s%s%" PRId64 " polls, %" PRId64 " forced yields%s", sep, dim(color), n,
-			fy, output_reset(color));
+		fprintf(out, "%s%s%" PRId64 " poll%s, %" PRId64 " forced yield%s%s", sep, dim(color), n,
+			n == 1 ? "" : "s", fy, fy == 1 ? "" : "s", output_reset(color));
 	}
 }
 

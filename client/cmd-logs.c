@@ -92,7 +92,7 @@ int cmd_logs_copy(struct coopctl *c, const char *id, const char *node, bool stde
 		  bool follow, FILE *out)
 {
 	int64_t offset = 0;
-	bool settled = false;
+	bool settled = false, printed = false;
 	int idle_after_settled = 0;
 
 	for (;;) {
@@ -120,10 +120,14 @@ int cmd_logs_copy(struct coopctl *c, const char *id, const char *node, bool stde
 			json_object_put(result);
 			return COOPCTL_EXIT_FAILED;
 		}
-		if (c->json && (lr.data_len > 0 || lr.eof || offset == 0))
+		/* --json: one line per answer with data; an answer without
+		 * data only when it is all there is. */
+		if (c->json && (lr.data_len > 0 || (!printed && (lr.eof || !follow)))) {
 			coopctl_print_json(c, result);
-		else if (!c->json && lr.data_len > 0)
+			printed = true;
+		} else if (!c->json && lr.data_len > 0) {
 			(void)fwrite(lr.data, 1, lr.data_len, out);
+		}
 		fflush(out);
 		if (lr.next_offset > offset)
 			offset = lr.next_offset;

@@ -5,6 +5,13 @@
 . "${top_srcdir:-$(cd "$(dirname "$0")/../.." && pwd)}/tests/lib-coopd.sh"
 
 json_ok() { python3 -c 'import json,sys; json.loads(sys.stdin.read())'; }
+# One JSON document per line (answers of commands that print several).
+json_lines_ok() { python3 -c 'import json,sys
+n = 0
+for line in sys.stdin:
+    json.loads(line)
+    n += 1
+assert n > 0'; }
 T=$COOPD_TMP
 
 coopd_start
@@ -45,7 +52,7 @@ for n in hello warm inner nap noop; do
 	grep -q "$n .*succeeded" "$T/status.out" || fail "status lacks $n: $(cat "$T/status.out")"
 done
 grep -q "^Graph $id (basic): succeeded" "$T/status.out" || fail "status header: $(cat "$T/status.out")"
-grep -q '^[|│]  [|`├└]\(-\|─\) nap ' "$T/status.out" || fail "status: nap not drawn under inner: $(cat "$T/status.out")"
+grep -q '^[ |│]  [|`├└]\(-\|─\) nap ' "$T/status.out" || fail "status: nap not drawn under inner: $(cat "$T/status.out")"
 grep -q "exit 0" "$T/status.out" || fail "status lacks the exit code: $(cat "$T/status.out")"
 
 coopd_ctl --json status "$id" >"$T/status.json" || fail "status --json failed"
@@ -72,7 +79,9 @@ coopd_ctl logs "$id" hello >"$T/out" || fail "logs failed"
 [ "$(cat "$T/out")" = "out-line" ] || fail "logs stdout: '$(cat "$T/out")'"
 coopd_ctl logs "$id" hello --stderr >"$T/out" || fail "logs --stderr failed"
 [ "$(cat "$T/out")" = "err-line" ] || fail "logs stderr: '$(cat "$T/out")'"
-coopd_ctl --json logs "$id" hello | json_ok || fail "logs --json is not JSON"
+coopd_ctl --json logs "$id" hello >"$T/out" || fail "logs --json failed"
+json_lines_ok <"$T/out" || fail "logs --json is not JSON lines: $(cat "$T/out")"
+grep -q 'out-line' "$T/out" || fail "logs --json lacks the data: $(cat "$T/out")"
 
 # Graph from standard input, with --wait: exit status of the work.
 printf '{"nodes":[{"id":"a","kind":"task","fn":"noop"}]}' | coopd_ctl submit - --wait >"$T/out" \

@@ -62,7 +62,9 @@ rc=$?
 [ "$rc" -ne 0 ] || fail "run of a missing command exited 0"
 
 # Ctrl-C cancels the job (and waits for it), so nothing keeps running.
-coopd_ctl run -- sh -c 'echo started; exec sleep 59.731' >"$T/o" 2>"$T/e" &
+# (the binary itself, not the coopd_ctl function: a function in the
+# background is a subshell, and the signal would go to that shell)
+"$COOPCTL_BIN" --socket "$COOPD_SOCK" run -- sh -c 'echo started; exec sleep 59.731' >"$T/o" 2>"$T/e" &
 pid=$!
 i=0
 until grep -q started "$T/o" 2>/dev/null; do
