@@ -57,6 +57,9 @@ struct rnode {
 	int term_signal;              /* exec: 0 none */
 	char *error;                  /* failure text, NULL none */
 	char *cancel_note;            /* free-text reason of a client cancel */
+	int pgid;                     /* exec: process group (leader pid), 0 none */
+	uint64_t pg_start;            /* exec: leader's start time (/proc stat 22),
+					 so that a reused pid is never mistaken */
 
 	/* Orchestration (reactor only). */
 	uint32_t deps_left;           /* `after` targets not yet settled */

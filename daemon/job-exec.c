@@ -22,9 +22,11 @@
  */
 #include "config.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <json-c/linkhash.h>
+#include <poll.h>
 #include <pwd.h>
 #include <signal.h>
 #include <spawn.h>
@@ -33,6 +35,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -496,6 +499,8 @@ static void job_start(struct exec_job *job)
 	}
 	job->pid = pid;
 	job->spawned = true;
+	n->pgid = pid;
+	n->pg_start = exec_proc_starttime(pid);
 	if (lh_table_insert(d->exec_pids, (void *)(intptr_t)pid, job) == 0)
 		job->in_table = true;
 	for (s = 0; s < 2; s++) {
@@ -573,6 +578,104 @@ void exec_kill_all(struct coopd *d)
 
 		(void)kill(-job->pid, SIGKILL);
 	}
+}
+
+/* Reads pgrp (field 5) and starttime (field 22) of /proc/PID/stat. */
+static int proc_stat(pid_t pid, int *ret_pgrp, uint64_t *ret_start)
+{
+	char path[64], buf[1024], *p;
+	unsigned long long start = 0;
+	int pgrp = 0, fd, field;
+	ssize_t n;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return -EIO;
+	buf[n] = '\0';
+	/* The command name may hold spaces and ')': skip to the last ')'. */
+	p = strrchr(buf, ')');
+	if (!p)
+		return -EIO;
+	p++;
+	for (field = 3; field <= 22 && p && *p; field++) {
+		while (*p == ' ')
+			p++;
+		if (field == 5)
+			pgrp = atoi(p);
+		if (field == 22)
+			start = strtoull(p, NULL, 10);
+		p = strchr(p, ' ');
+	}
+	*ret_pgrp = pgrp;
+	*ret_start = start;
+	return 0;
+}
+
+uint64_t exec_proc_starttime(pid_t pid)
+{
+	int pgrp;
+	uint64_t start;
+
+	return proc_stat(pid, &pgrp, &start) == 0 ? start : 0;
+}
+
+int exec_kill_leftover_group(int pgid, uint64_t pg_start)
+{
+	DIR *dir;
+	struct dirent *de;
+	int killed = 0;
+	struct pollfd pfds[256];
+	nfds_t npfd = 0;
+
+	if (pgid <= 1 || pg_start == 0)
+		return 0;
+	dir = opendir("/proc");
+	if (!dir)
+		return 0;
+	while ((de = readdir(dir))) {
+		int pid = atoi(de->d_name), pgrp;
+		uint64_t start;
+
+		if (pid <= 1 || proc_stat(pid, &pgrp, &start) < 0)
+			continue;
+		/* A member of that group started after its leader: ours.  A
+		 * group id reused by someone else would have a younger
+		 * leader, whose start time we compare too. */
+		if (pgrp != pgid || start < pg_start)
+			continue;
+		if (pid == pgid && start != pg_start)
+			continue;
+		/* A pidfd (taken before the kill, so it names this process)
+		 * tells when it has really exited. */
+		if (npfd < sizeof(pfds) / sizeof(pfds[0])) {
+			int pfd = (int)syscall(SYS_pidfd_open, pid, 0);
+
+			if (pfd >= 0) {
+				pfds[npfd].fd = pfd;
+				pfds[npfd].events = POLLIN;
+				npfd++;
+			}
+		}
+		if (kill(pid, SIGKILL) == 0)
+			killed++;
+	}
+	closedir(dir);
+	/* Start-up only (no loop yet): wait, bounded, until they are gone,
+	 * so that "interrupted" also means "no process left". */
+	for (nfds_t i = 0; i < npfd; i++) {
+		int r;
+
+		do
+			r = poll(&pfds[i], 1, 5000);
+		while (r < 0 && errno == EINTR);
+		close(pfds[i].fd);
+	}
+	return killed;
 }
 
 void exec_job_free(struct exec_job *job)

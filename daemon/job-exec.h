@@ -45,6 +45,15 @@ int exec_log_path(struct coopd *d, const char *gid, uint32_t idx, int stream, ch
 /* Bytes dropped from a stream beyond the cap (0 when none or no job). */
 uint64_t exec_job_dropped(const struct exec_job *job, int stream);
 
+/* Start time (clock ticks since boot, /proc/PID/stat field 22) of pid;
+ * 0 if unknown. */
+uint64_t exec_proc_starttime(pid_t pid);
+
+/* After a crash: kills what is left of a process group that coopd started
+ * before (pgid with leader start time pg_start): every process of that
+ * group started no earlier than the leader.  Returns how many. */
+int exec_kill_leftover_group(int pgid, uint64_t pg_start);
+
 /* Releases a finished job (loop thread). */
 void exec_job_free(struct exec_job *job);
 

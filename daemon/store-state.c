@@ -32,6 +32,7 @@
 #include "coopd.h"
 #include "graph-model.h"
 #include "graph-run.h"
+#include "job-exec.h"
 #include "store-state.h"
 #include "util-log.h"
 
@@ -316,7 +317,16 @@ void store_journal_node(struct store *s, const struct rnode *n)
 		sb_puts(sb, ",\"n\":");
 		sb_json_cstr(sb, n->cancel_note);
 	}
+	if (n->pgid > 0)
+		sb_printf(sb, ",\"pg\":%d,\"pt\":%llu", n->pgid, (unsigned long long)n->pg_start);
 	sb_puts(sb, "}\n");
+	/* Where to find a job's processes after a crash must reach the file
+	 * (page cache; a coopd crash does not lose it) before the job can
+	 * do anything: write spawn records at once. */
+	if (n->pgid > 0 && n->state == PROTO_STATE_RUNNING) {
+		journal_write(s, g);
+		return;
+	}
 	if (!g->journal_queued) {
 		g->journal_queued = true;
 		g->journal_next = s->queue;
@@ -443,6 +453,8 @@ static bool journal_apply(struct graph *g, struct json_object *rec)
 	n->value = jint(rec, "v", 0);
 	n->exit_code = (int)jint(rec, "x", -1);
 	n->term_signal = (int)jint(rec, "sg", 0);
+	n->pgid = (int)jint(rec, "pg", 0);
+	n->pg_start = (uint64_t)jint(rec, "pt", 0);
 	if ((e = jstr(rec, "e"))) {
 		free(n->error);
 		n->error = strdup(e);
@@ -560,6 +572,14 @@ static struct graph *load_one(struct coopd *d, const char *name)
 				continue;
 			if (n->started_ms >= 0)
 				n->finished_ms = now;
+			if (n->pgid > 0) {
+				int k = exec_kill_leftover_group(n->pgid, n->pg_start);
+
+				if (k > 0)
+					log_notice("graph %s node %s: killed %d process(es) left "
+						   "from before the restart",
+						   g->id, n->def->path, k);
+			}
 			if (n != g->root) {
 				g->counts[n->state]--;
 				g->counts[PROTO_STATE_INTERRUPTED]++;
