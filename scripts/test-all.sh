@@ -1,0 +1,67 @@
+#!/bin/bash
+# Builds coopd and runs every test: the whole `make check` of a normal
+# build, then the unit suites under AddressSanitizer+UBSan and under
+# ThreadSanitizer (each in its own build directory), then a short fuzz run.
+# Ends with the totals on a line of their own: "N passed, N failed".
+#
+#   bash scripts/test-all.sh
+#
+# Build trees go to build-ci/, build-ci-asan/ and build-ci-tsan/.
+set -u
+cd "$(dirname "$0")/.."
+top=$(pwd)
+
+bash scripts/deps.sh --if-missing || exit 1
+
+jobs=$(nproc 2>/dev/null || echo 2)
+status=0
+logdirs=()
+
+step() { printf '\n=== %s\n' "$*"; }
+
+configure_in() { # dir, configure args...
+	local dir=$1; shift
+	mkdir -p "$top/$dir"
+	(cd "$top/$dir" && "$top/configure" -q "$@" >configure.out 2>&1) ||
+		{ cat "$top/$dir/configure.out"; return 1; }
+}
+
+step "autoreconf"
+autoreconf -fi >/dev/null 2>&1 || { autoreconf -fi; exit 1; }
+
+step "normal build: make check (unit and integration tests)"
+if configure_in build-ci && make -C build-ci -j"$jobs" >/dev/null; then
+	make -C build-ci -j"$jobs" check || status=1
+else
+	echo "build failed"; status=1
+fi
+logdirs+=(build-ci)
+
+unit_tests() { make -s -C "$1" print-unit-tests; }
+
+step "AddressSanitizer + UBSan: unit suites"
+if configure_in build-ci-asan --enable-asan && make -C build-ci-asan -j"$jobs" >/dev/null; then
+	make -C build-ci-asan -j"$jobs" check TESTS="$(unit_tests build-ci-asan)" || status=1
+else
+	echo "asan build failed"; status=1
+fi
+logdirs+=(build-ci-asan)
+
+step "ThreadSanitizer: unit suites"
+if configure_in build-ci-tsan --enable-tsan && make -C build-ci-tsan -j"$jobs" >/dev/null; then
+	# TSan's report must fail the test, also inside Check's forked children.
+	TSAN_OPTIONS="halt_on_error=1 exitcode=66 ${TSAN_OPTIONS:-}" \
+		make -C build-ci-tsan -j"$jobs" check TESTS="$(unit_tests build-ci-tsan)" || status=1
+else
+	echo "tsan build failed"; status=1
+fi
+logdirs+=(build-ci-tsan)
+
+if make -s -C build-ci -n fuzz-short >/dev/null 2>&1; then
+	step "fuzzing (short run)"
+	make -C build-ci fuzz-short || status=1
+fi
+
+step "totals"
+python3 scripts/test-totals.py "${logdirs[@]}"
+exit $status

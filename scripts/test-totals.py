@@ -1,0 +1,36 @@
+#!/usr/bin/env python3
+"""Sums test results over automake build trees and prints "N passed, N failed".
+
+A Check suite counts its individual checks (from the "Checks: X, Failures: F,
+Errors: E" line that Check prints into the test's .log); any other test
+(shell integration tests, a suite that died before its summary) counts once,
+from the :test-result: of its .trs file.
+"""
+import pathlib
+import re
+import sys
+
+CHECK_LINE = re.compile(r"Checks: (\d+), Failures: (\d+), Errors: (\d+)")
+
+passed = failed = 0
+for top in sys.argv[1:]:
+    for trs in sorted(pathlib.Path(top).rglob("*.trs")):
+        log = trs.with_suffix(".log")
+        text = log.read_text(errors="replace") if log.exists() else ""
+        result = re.search(r"^:test-result: (\S+)", trs.read_text(errors="replace"), re.M)
+        result = result.group(1) if result else "ERROR"
+        checks = CHECK_LINE.findall(text)
+        if checks:
+            for total, failures, errors in checks:
+                bad = int(failures) + int(errors)
+                passed += int(total) - bad
+                failed += bad
+            # a suite that reported all checks passing but still failed
+            # (sanitizer report, leak, crash at exit) counts as one failure
+            if result in ("FAIL", "ERROR") and all(int(f) + int(e) == 0 for _, f, e in checks):
+                failed += 1
+        elif result in ("PASS", "XFAIL"):
+            passed += 1
+        elif result in ("FAIL", "ERROR", "XPASS"):
+            failed += 1
+print(f"{passed} passed, {failed} failed")
