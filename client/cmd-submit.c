@@ -257,22 +257,83 @@ static int submit_send(struct coopctl *c, const char *file, char **ret_id)
 	return 0;
 }
 
+/* Events that arrive before the submit answer says which graph is ours.
+ * Bounded: beyond SUBMIT_EARLY_MAX the oldest are the ones kept (the
+ * graph's first events come first). */
+#define SUBMIT_EARLY_MAX 4096
+struct submit_early {
+	struct json_object *events[SUBMIT_EARLY_MAX];
+	size_t n;
+};
+
+static void submit_early_cb(const char *method, struct json_object *params, void *userdata)
+{
+	struct submit_early *e = userdata;
+
+	if (strcmp(method, "event") != 0 || !params || e->n >= SUBMIT_EARLY_MAX)
+		return;
+	e->events[e->n++] = json_object_get(params);
+}
+
+/* --follow: watch everything before submitting, so the graph's first
+ * events are not missed, and keep them until its id is known. */
+static int submit_subscribe(struct coopctl *c, struct submit_early *early)
+{
+	struct proto_watch_params p = { .id = NULL };
+	struct json_object *params = NULL, *result = NULL;
+	int r;
+
+	r = coopctl_connect(c);
+	if (r != 0)
+		return r;
+	if (proto_watch_params_encode(&p, &params) < 0) {
+		coopctl_err(c, "%s", strerror(ENOMEM));
+		return COOPCTL_EXIT_FAILED;
+	}
+	client_conn_set_event_cb(c->conn, submit_early_cb, early);
+	r = coopctl_call(c, "watch", params, &result);
+	if (r == 0)
+		json_object_put(result);
+	return r;
+}
+
 static int cmd_submit_exec(struct coopctl *c, int argc, char **argv)
 {
 	struct cmd_submit_args a;
+	struct submit_early *early = NULL;
 	char *id = NULL;
 	int r;
 
 	r = coopctl_parsed(&cmd_submit_entry, cmd_submit_parse(argc, argv, &a, stderr));
 	if (r >= 0)
 		return r;
+	if (a.follow) {
+		early = calloc(1, sizeof(*early));
+		if (!early) {
+			coopctl_err(c, "%s", strerror(ENOMEM));
+			return COOPCTL_EXIT_FAILED;
+		}
+		r = submit_subscribe(c, early);
+		if (r != 0)
+			goto out;
+	}
 	r = submit_send(c, a.file, &id);
+	if (early) {
+		client_conn_set_event_cb(c->conn, NULL, NULL);
+		for (size_t i = 0; i < early->n; i++) {
+			if (r == 0)
+				cmd_wait_print_event(c, id, early->events[i]);
+			json_object_put(early->events[i]);
+		}
+	}
 	if (r != 0)
-		return r;
+		goto out;
 	if (a.follow)
-		r = cmd_wait_follow(c, id, FOLLOW_EVENTS, 0);
+		r = cmd_wait_follow(c, id, FOLLOW_EVENTS_SUBSCRIBED, 0);
 	else if (a.wait)
 		r = cmd_wait_follow(c, id, FOLLOW_AUTO, 0);
+out:
+	free(early);
 	free(id);
 	return r;
 }

@@ -120,23 +120,34 @@ static int wait_once(struct coopctl *c, const char *id, bool summary, int64_t ti
 	return coopctl_call(c, "wait", params, ret);
 }
 
-static void wait_event_cb(const char *method, struct json_object *params, void *userdata)
+void cmd_wait_print_event(struct coopctl *c, const char *id, struct json_object *params)
 {
-	const struct output_opts *o = userdata;
+	struct json_object *graph = NULL;
+	struct output_opts o = { .color = c->color, .utf8 = c->utf8 };
 
-	if (strcmp(method, "event") != 0 || !params)
+	if (id && !(json_object_object_get_ex(params, "graph", &graph) &&
+		    json_object_is_type(graph, json_type_string) &&
+		    strcmp(json_object_get_string(graph), id) == 0))
 		return;
-	output_event_line(stdout, params, o);
+	if (c->json)
+		coopctl_print_json(c, params);
+	else
+		output_event_line(stdout, params, &o);
 	fflush(stdout);
 }
 
-/* --json: each event's params as one line. */
-static void wait_event_json_cb(const char *method, struct json_object *params, void *userdata)
+struct wait_events {
+	struct coopctl *c;
+	const char *id;
+};
+
+static void wait_event_cb(const char *method, struct json_object *params, void *userdata)
 {
+	struct wait_events *w = userdata;
+
 	if (strcmp(method, "event") != 0 || !params)
 		return;
-	coopctl_print_json(userdata, params);
-	fflush(stdout);
+	cmd_wait_print_event(w->c, w->id, params);
 }
 
 static int wait_watch(struct coopctl *c, const char *id)
@@ -201,19 +212,18 @@ int cmd_wait_follow(struct coopctl *c, const char *id, enum follow_mode mode, ui
 	bool lines = !c->json && mode == FOLLOW_AUTO && !c->tty;
 	bool drawn = false;
 	bool whole = false;
+	struct wait_events events = { .c = c, .id = id };
 	const char *state;
 	int r;
 
-	if (mode == FOLLOW_EVENTS) {
+	if (mode == FOLLOW_EVENTS || mode == FOLLOW_EVENTS_SUBSCRIBED) {
 		/* Events on this connection, printed while `wait` is pending. */
-		o.now_ms = wait_wall_ms();
-		if (c->json)
-			client_conn_set_event_cb(c->conn, wait_event_json_cb, c);
-		else
-			client_conn_set_event_cb(c->conn, wait_event_cb, &o);
-		r = wait_watch(c, id);
-		if (r != 0)
-			return r;
+		client_conn_set_event_cb(c->conn, wait_event_cb, &events);
+		if (mode == FOLLOW_EVENTS) {
+			r = wait_watch(c, id);
+			if (r != 0)
+				return r;
+		}
 	}
 	o.width = bar ? terminal_width() : 80;
 	for (;;) {

@@ -137,7 +137,12 @@ void coopctl_print_json(const struct coopctl *c, struct json_object *result);
 enum follow_mode {
 	FOLLOW_AUTO,   /* progress bar on a terminal, plain lines otherwise */
 	FOLLOW_EVENTS, /* one line per state change (submit --follow) */
+	FOLLOW_EVENTS_SUBSCRIBED, /* the same, the connection already watches */
 };
+
+/* Prints one watch event's params for people (or as JSON with --json) if it
+ * belongs to graph id (NULL: any). */
+void cmd_wait_print_event(struct coopctl *c, const char *id, struct json_object *params);
 
 /* Waits for graph id to settle, showing progress as mode says (nothing with
  * --json), then prints the outcome (the final status verbatim with --json).
