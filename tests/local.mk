@@ -19,3 +19,10 @@ tests_suite_lib_cancel_CFLAGS = $(LIB_TEST_CCFLAGS)
 tests_suite_lib_cancel_LDADD = $(LIB_TEST_LDADD)
 tests_suite_lib_cancel_LDFLAGS = $(LIB_TEST_LINKFLAGS)
 TESTS += tests/suite-lib-cancel
+
+check_PROGRAMS += tests/suite-lib-reactor
+tests_suite_lib_reactor_SOURCES = tests/suite-lib-reactor.c tests/test-coop.h
+tests_suite_lib_reactor_CFLAGS = $(LIB_TEST_CCFLAGS)
+tests_suite_lib_reactor_LDADD = $(LIB_TEST_LDADD)
+tests_suite_lib_reactor_LDFLAGS = $(LIB_TEST_LINKFLAGS)
+TESTS += tests/suite-lib-reactor
