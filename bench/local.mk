@@ -1,1 +1,79 @@
-# bench: see the top-level Makefile.am
+# bench/: benchmarks of libcoop against OpenMP tasks and oneTBB (issues 2
+# and 3).  Nothing here is built by `make` or `make check`: `make bench`
+# builds the programs with -O2 appended to CFLAGS/CXXFLAGS (last -O wins),
+# then bench/run.sh runs them and prints a table of medians and ratios.
+# Programs print results only; nothing asserts on time.
+
+BENCH_COOP_LIBS = lib/libcoop.la
+BENCH_COOP_LINKFLAGS = $(AM_LDFLAGS) -no-install
+BENCH_CFLAGS = $(AM_CFLAGS) -O2
+
+BENCH_PROGS = bench/fib-coop bench/spawn-coop bench/pending-coop \
+	bench/cancel-coop bench/probe-coop
+
+bench_fib_coop_SOURCES = bench/fib-coop.c bench/bench-util.h
+bench_fib_coop_CFLAGS = $(BENCH_CFLAGS)
+bench_fib_coop_LDADD = $(BENCH_COOP_LIBS)
+bench_fib_coop_LDFLAGS = $(BENCH_COOP_LINKFLAGS)
+
+bench_spawn_coop_SOURCES = bench/spawn-coop.c bench/bench-util.h
+bench_spawn_coop_CFLAGS = $(BENCH_CFLAGS)
+bench_spawn_coop_LDADD = $(BENCH_COOP_LIBS)
+bench_spawn_coop_LDFLAGS = $(BENCH_COOP_LINKFLAGS)
+
+bench_pending_coop_SOURCES = bench/pending-coop.c bench/bench-util.h
+bench_pending_coop_CFLAGS = $(BENCH_CFLAGS)
+bench_pending_coop_LDADD = $(BENCH_COOP_LIBS)
+bench_pending_coop_LDFLAGS = $(BENCH_COOP_LINKFLAGS)
+
+bench_cancel_coop_SOURCES = bench/cancel-coop.c bench/bench-util.h
+bench_cancel_coop_CFLAGS = $(BENCH_CFLAGS)
+bench_cancel_coop_LDADD = $(BENCH_COOP_LIBS)
+bench_cancel_coop_LDFLAGS = $(BENCH_COOP_LINKFLAGS)
+
+bench_probe_coop_SOURCES = bench/probe-coop.c bench/bench-util.h
+bench_probe_coop_CFLAGS = $(BENCH_CFLAGS)
+bench_probe_coop_LDADD = $(BENCH_COOP_LIBS)
+bench_probe_coop_LDFLAGS = $(BENCH_COOP_LINKFLAGS)
+
+if HAVE_OPENMP
+BENCH_PROGS += bench/fib-omp bench/spawn-omp
+endif
+bench_fib_omp_SOURCES = bench/fib-omp.c bench/bench-util.h
+bench_fib_omp_CFLAGS = $(BENCH_CFLAGS) $(OPENMP_CFLAGS)
+bench_fib_omp_LDFLAGS = $(AM_LDFLAGS) $(OPENMP_CFLAGS)
+
+bench_spawn_omp_SOURCES = bench/spawn-omp.c bench/bench-util.h
+bench_spawn_omp_CFLAGS = $(BENCH_CFLAGS) $(OPENMP_CFLAGS)
+bench_spawn_omp_LDFLAGS = $(AM_LDFLAGS) $(OPENMP_CFLAGS)
+
+if HAVE_TBB
+BENCH_PROGS += bench/fib-tbb bench/spawn-tbb bench/cancel-tbb
+endif
+BENCH_TBB_CXXFLAGS = $(AM_CXXFLAGS) $(TBB_CFLAGS) -O2
+
+bench_fib_tbb_SOURCES = bench/fib-tbb.cc bench/bench-util.h
+bench_fib_tbb_CXXFLAGS = $(BENCH_TBB_CXXFLAGS)
+bench_fib_tbb_LDADD = $(TBB_LIBS)
+
+bench_spawn_tbb_SOURCES = bench/spawn-tbb.cc bench/bench-util.h
+bench_spawn_tbb_CXXFLAGS = $(BENCH_TBB_CXXFLAGS)
+bench_spawn_tbb_LDADD = $(TBB_LIBS)
+
+bench_cancel_tbb_SOURCES = bench/cancel-tbb.cc bench/bench-util.h
+bench_cancel_tbb_CXXFLAGS = $(BENCH_TBB_CXXFLAGS)
+bench_cancel_tbb_LDADD = $(TBB_LIBS)
+
+EXTRA_PROGRAMS += bench/fib-coop bench/spawn-coop bench/pending-coop \
+	bench/cancel-coop bench/probe-coop bench/fib-omp bench/spawn-omp \
+	bench/fib-tbb bench/spawn-tbb bench/cancel-tbb
+CLEANFILES += $(BENCH_PROGS)
+EXTRA_DIST += bench/run.sh bench/README.md
+
+# BENCH_REPS (default 5) and BENCH_ONLY (a regex of bench names) are passed
+# through the environment to run.sh.
+bench:
+	$(MAKE) $(AM_MAKEFLAGS) CFLAGS='$(CFLAGS) -O2' CXXFLAGS='$(CXXFLAGS) -O2' $(BENCH_PROGS)
+	@test -z '$(SAN_CFLAGS)' || echo 'bench: WARNING: sanitized build ($(SAN_CFLAGS)); numbers are not meaningful'
+	BENCH_DIR='$(abs_top_builddir)/bench' BENCH_PROGS='$(BENCH_PROGS)' \
+		$(SHELL) '$(abs_top_srcdir)/bench/run.sh'
