@@ -291,7 +291,7 @@ static const char *run_str(struct json_object *obj, const char *key)
 }
 
 /* The exit status of `run` from the final status of its graph. */
-static int run_exit_status(struct coopctl *c, struct json_object *status)
+static int run_exit_status(struct coopctl *c, struct json_object *status, uint64_t timeout_ms)
 {
 	struct json_object *root = NULL, *nodes = NULL, *node = NULL, *v = NULL, *cancel = NULL;
 	const char *state = run_str(status, "state"), *nstate;
@@ -308,7 +308,15 @@ static int run_exit_status(struct coopctl *c, struct json_object *status)
 	if (node && json_object_object_get_ex(node, "cancel", &cancel) &&
 	    json_object_is_type(cancel, json_type_object)) {
 		const char *reason = run_str(cancel, "reason");
-		coopctl_err(c, "%s (%s)", nstate ? nstate : "cancelled", reason ? reason : "?");
+		char dur[OUTPUT_DURATION_BUF];
+
+		if (reason && strcmp(reason, "timeout") == 0 && timeout_ms > 0)
+			coopctl_err(c, "timed out after %s (timeout)",
+				    output_duration_format((int64_t)timeout_ms, dur, sizeof(dur)));
+		else if (reason && strcmp(reason, "shutdown") == 0)
+			coopctl_err(c, "cancelled: coopd is shutting down (shutdown)");
+		else
+			coopctl_err(c, "%s (%s)", nstate ? nstate : "cancelled", reason ? reason : "?");
 		return COOPCTL_EXIT_FAILED;
 	}
 	if (node && json_object_object_get_ex(node, "exit_code", &v) &&
@@ -359,12 +367,14 @@ static int cmd_run_exec(struct coopctl *c, int argc, char **argv)
 	struct sigaction sa = { .sa_handler = run_on_signal };
 	char *id = NULL;
 	bool settled = false, cancelled = false;
+	uint64_t timeout_ms;
 	int r;
 
 	r = coopctl_parsed(&cmd_run_entry, cmd_run_parse(argc, argv, &a, stderr));
 	if (r >= 0)
 		return r;
 	r = run_graph(&a, &graph);
+	timeout_ms = a.timeout_ms;
 	cmd_run_args_free(&a);
 	if (r < 0) {
 		coopctl_err(c, "%s", strerror(-r));
@@ -460,7 +470,7 @@ static int cmd_run_exec(struct coopctl *c, int argc, char **argv)
 	}
 	if (c->json)
 		coopctl_print_json(c, status);
-	r = run_exit_status(c, status);
+	r = run_exit_status(c, status, timeout_ms);
 	json_object_put(status);
 out:
 	free(id);

@@ -281,6 +281,15 @@ int cmd_wait_follow(struct coopctl *c, const char *id, enum follow_mode mode, ui
 		char dur[OUTPUT_DURATION_BUF];
 
 		if (c->json) {
+			/* The status as it stands, whole. */
+			struct proto_status_params sp = { .id = id };
+			struct json_object *params = NULL, *now = NULL;
+
+			if (!whole && proto_status_params_encode(&sp, &params) == 0 &&
+			    coopctl_call(c, "status", params, &now) == 0) {
+				json_object_put(status);
+				status = now;
+			}
 			coopctl_print_json(c, status);
 		} else {
 			output_outcome_line(stdout, status, &o);

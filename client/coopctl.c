@@ -186,7 +186,21 @@ void coopctl_print_rpc_error(const struct coopctl *c, const struct client_reply 
 		    json_object_is_type(reason, json_type_string))
 			why = json_object_get_string(reason);
 	}
-	if (why && (!rep->err_message || strcmp(why, rep->err_message) != 0)) {
+	/* A rejected graph says so first: the path alone reads like a
+	 * coopctl usage problem. */
+	const char *what = rep->err_code == PROTO_ERR_INVALID_PARAMS && c && c->cmd_name &&
+				   (!strcmp(c->cmd_name, "submit") || !strcmp(c->cmd_name, "run"))
+			   ? "invalid graph: "
+			   : "";
+
+	if (*what) {
+		if (p && *p)
+			coopctl_err(c, "%sat %s: %s (error %d)", what, p, why ? why : rep->err_message,
+				    rep->err_code);
+		else
+			coopctl_err(c, "%s%s (error %d)", what, why ? why : rep->err_message,
+				    rep->err_code);
+	} else if (why && (!rep->err_message || strcmp(why, rep->err_message) != 0)) {
 		if (p && *p)
 			coopctl_err(c, "%s: at %s: %s (error %d)", rep->err_message, p, why,
 				    rep->err_code);

@@ -76,6 +76,18 @@ long='{"name":"long","nodes":[
     {"id":"e","kind":"exec","argv":["sleep","58.913"],"grace_ms":1000},
     {"id":"b","kind":"blocking","fn":"sleep","args":{"ms":60000}}]}]}'
 id=$(printf '%s' "$long" | coopd_ctl submit -) || fail "submit long"
+# wait --timeout: the status as it stands, exit 1, and a message.
+coopd_ctl wait "$id" --timeout 200ms >"$T/out" 2>"$T/e"
+rc=$?
+[ "$rc" -eq 1 ] || fail "wait --timeout on a running graph exited $rc"
+grep -q "still running after 200ms" "$T/e" || fail "wait --timeout said: $(cat "$T/e")"
+coopd_ctl --json wait "$id" --timeout 100ms >"$T/out"
+python3 -c 'import json,sys; st=json.load(open(sys.argv[1])); assert st["state"] == "running" and "root" in st, st' "$T/out" \
+	|| fail "wait --json --timeout: $(cat "$T/out")"
+# status of a running graph: running nodes show their time so far.
+coopd_ctl status "$id" >"$T/out" || fail "status of a running graph"
+grep -q "^Graph $id (long): running" "$T/out" || fail "running graph header: $(cat "$T/out")"
+grep -q "t .*task .*running .*[0-9]\(ms\|s\)" "$T/out" || fail "running node line: $(cat "$T/out")"
 coopd_ctl cancel "$id" s/e >"$T/out" || fail "cancel of one node exited $?"
 coopd_ctl cancel "$id" --reason "test over" --wait >"$T/out"
 rc=$?
