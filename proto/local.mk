@@ -33,3 +33,53 @@ tests_suite_proto_graph_LDADD = $(PROTO_SUITE_LDADD)
 
 # Test data and example graphs travel with the tarball.
 EXTRA_DIST += tests/data/graphs-bad tests/data/graphs-good examples/graphs
+
+# libFuzzer harness for the request decoder and the graph validator.  It is
+# compiled by clang with its own flags (libFuzzer + ASan + UBSan), never by
+# $(CC), so it stays out of the normal build.
+#   make fuzz-proto        build tests/fuzz/fuzz-proto
+#   make fuzz-proto-run    fuzz for FUZZ_PROTO_TIME seconds (default 600)
+#   make fuzz-proto-short  60 s, what CI runs (also via `make fuzz-short`)
+# New inputs go to tests/fuzz/corpus-proto-work in the build tree; the
+# committed seeds in $(srcdir)/tests/fuzz/corpus-proto are only read.  A
+# crash leaves tests/fuzz/crash-* behind: add it as a regression case to
+# the Check suites.
+FUZZ_PROTO_SRCS = \
+	$(top_srcdir)/tests/fuzz/fuzz-proto.c \
+	$(top_srcdir)/proto/proto-frame.c $(top_srcdir)/proto/proto-rpc.c \
+	$(top_srcdir)/proto/proto-graph.c $(top_srcdir)/proto/proto-json.c \
+	$(top_srcdir)/proto/proto-params.c
+FUZZ_PROTO_HDRS = \
+	$(top_srcdir)/proto/protocol.h $(top_srcdir)/proto/proto-frame.h \
+	$(top_srcdir)/proto/proto-rpc.h $(top_srcdir)/proto/proto-graph.h \
+	$(top_srcdir)/proto/proto-internal.h
+FUZZ_PROTO_TIME = 600
+EXTRA_DIST += $(FUZZ_PROTO_SRCS:$(top_srcdir)/%=%) tests/fuzz/corpus-proto
+CLEANFILES += tests/fuzz/fuzz-proto
+
+.PHONY: fuzz-proto fuzz-proto-run fuzz-proto-short fuzz-short
+fuzz: fuzz-proto-run
+fuzz-short: fuzz-proto-short
+
+if HAVE_CLANG
+tests/fuzz/fuzz-proto: $(FUZZ_PROTO_SRCS) $(FUZZ_PROTO_HDRS)
+	@$(MKDIR_P) tests/fuzz
+	$(AM_V_CC)$(CLANG) -std=c11 -g -O1 -Wall -Wextra \
+		-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
+		-I$(top_builddir) -I$(top_srcdir)/proto $(JSONC_CFLAGS) \
+		-o $@ $(FUZZ_PROTO_SRCS) $(JSONC_LIBS)
+
+fuzz-proto: tests/fuzz/fuzz-proto
+
+fuzz-proto-run: tests/fuzz/fuzz-proto
+	@$(MKDIR_P) tests/fuzz/corpus-proto-work
+	tests/fuzz/fuzz-proto -max_total_time=$(FUZZ_PROTO_TIME) -timeout=10 \
+		-rss_limit_mb=2048 -artifact_prefix=tests/fuzz/ \
+		tests/fuzz/corpus-proto-work $(top_srcdir)/tests/fuzz/corpus-proto
+
+fuzz-proto-short:
+	$(MAKE) $(AM_MAKEFLAGS) fuzz-proto-run FUZZ_PROTO_TIME=60
+else
+fuzz-proto fuzz-proto-run fuzz-proto-short:
+	@echo "fuzzing needs clang (not found by configure)" >&2; exit 1
+endif

@@ -68,8 +68,9 @@ int proto_inbuf_feed(struct proto_inbuf *in, const void *data, size_t len);
 enum proto_frame_result proto_inbuf_next(struct proto_inbuf *in, const char **ret_line,
 					 size_t *ret_len);
 
-/* Bytes of an unfinished line kept (or being discarded) now: non-zero at
- * EOF means the peer disconnected in mid-message. */
+/* Bytes of an unfinished line kept now (1 while discarding the rest of an
+ * oversized line): non-zero at EOF means the peer disconnected in
+ * mid-message. */
 size_t proto_inbuf_partial(const struct proto_inbuf *in);
 
 /* True while the rest of an oversized line is being dropped. */

@@ -118,9 +118,9 @@ enum proto_jtype {
  * path ("params"; "" for the top level); the field's path is path + "." +
  * key, written into err on failure.  Returns 1 and *ret (borrowed) when
  * present with the right type, 0 when absent (and required false; an
- * explicit JSON null counts as absent only for optional fields whose type
- * is not PROTO_J_NULL), or -EINVAL with err filled ("missing field",
- * "expected a string"). */
+ * explicit JSON null counts as absent for optional fields, except when the
+ * type asked for is PROTO_J_NULL or PROTO_J_ANY), or -EINVAL with err
+ * filled ("missing required field", "expected a string"). */
 int proto_json_get(struct json_object *obj, const char *path, const char *key,
 		   enum proto_jtype type, bool required, struct json_object **ret,
 		   struct proto_error *err);
@@ -193,7 +193,12 @@ struct proto_request {
  * On success *ret is filled and must be released with proto_request_free().
  * On failure, too, *ret is filled as far as decoding got, so that ret->id
  * (if it could be found) can be echoed in the error answer; release it with
- * proto_request_free() in both cases.  lim may be NULL for the defaults. */
+ * proto_request_free() in both cases.  lim may be NULL for the defaults.
+ * JSON-RPC answers nothing to a valid notification (has_id false); errors
+ * found before an id could be read are answered with id null.  The framing
+ * (proto-frame.h) should use lim->max_request as its max_line, so that an
+ * oversized request is cut off there and answered -32600 "message too
+ * large" without being buffered. */
 int proto_request_parse(const char *line, size_t len, const struct proto_limits *lim,
 			struct proto_request *ret, struct proto_error *err);
 
