@@ -184,18 +184,21 @@ static void wait_report(struct coopctl *c, const char *id, struct json_object *f
 	struct json_object *whole = NULL;
 
 	output_counts_from_summary(final, &counts);
-	if (state && strcmp(state, "succeeded") != 0 && counts.total <= WAIT_TREE_MAX_NODES) {
+	if (counts.total <= WAIT_TREE_MAX_NODES) {
+		/* Small enough to fetch whole: the tree for a graph that did
+		 * not succeed, the outcome with its duration otherwise. */
 		struct proto_status_params sp = { .id = id };
 		struct json_object *params = NULL;
 
 		if (proto_status_params_encode(&sp, &params) == 0 &&
-		    coopctl_call(c, "status", params, &whole) == 0 &&
-		    output_status_tree(stdout, whole, o) == 0) {
+		    coopctl_call(c, "status", params, &whole) == 0) {
+			if (state && strcmp(state, "succeeded") == 0)
+				output_outcome_line(stdout, whole, o);
+			else if (output_status_tree(stdout, whole, o) < 0)
+				output_outcome_line(stdout, final, o);
 			json_object_put(whole);
 			return;
 		}
-		if (whole)
-			json_object_put(whole);
 	}
 	output_outcome_line(stdout, final, o);
 }
@@ -230,9 +233,9 @@ int cmd_wait_follow(struct coopctl *c, const char *id, enum follow_mode mode, ui
 		int64_t step = -1, now = wait_now_ms();
 
 		if (bar)
-			step = WAIT_BAR_INTERVAL_MS;
+			step = drawn ? WAIT_BAR_INTERVAL_MS : 0;
 		else if (lines)
-			step = WAIT_LINE_INTERVAL_MS;
+			step = last_line >= 0 ? WAIT_LINE_INTERVAL_MS : 0;
 		if (deadline >= 0) {
 			int64_t left = deadline > now ? deadline - now : 0;
 			if (step < 0 || left < step)
