@@ -11,10 +11,17 @@
  * the hogs are done.  "on" runs the scope with the default budget (128);
  * "off" sets the scope's budget to INT32_MAX, so a hog keeps its worker for
  * its whole HOG_MS.  Reports p50/p99/max of the delay and the sample count.
+ *
+ * A control thread, outside libcoop, sleeps to the same 1 ms period with
+ * clock_nanosleep for as long as the hogs run and records its own lateness
+ * (os_p50/os_p99/os_max): what the kernel alone costs a thread that wakes
+ * every millisecond on this machine, with the workers busy.  libcoop's
+ * built-in timer thread is such a thread, so the probe cannot beat it.
  */
 #include "config.h"
 
 #include <inttypes.h>
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 
@@ -76,6 +83,23 @@ static coop_poll probe_poll(coop_cx *cx, void *state)
 	}
 }
 
+static uint64_t *os_samples;
+static size_t os_nsamples;
+
+static void *control_main(void *arg)
+{
+	while (atomic_load_explicit(&hogs_left, memory_order_acquire) > 0 &&
+	       os_nsamples < PROBE_MAX_SAMPLES) {
+		uint64_t deadline = bench_now_ns() + PROBE_PERIOD_NS;
+		struct timespec ts = {(time_t)(deadline / 1000000000u),
+				      (long)(deadline % 1000000000u)};
+		while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, NULL) != 0)
+			;
+		os_samples[os_nsamples++] = bench_now_ns() - deadline;
+	}
+	return arg;
+}
+
 int main(int argc, char **argv)
 {
 	unsigned workers = (unsigned)bench_arg_int(argc, argv, 1, 2);
@@ -89,8 +113,11 @@ int main(int argc, char **argv)
 	coop_scope *scope;
 	coop_stats st;
 
+	pthread_t control;
+
 	samples = calloc(PROBE_MAX_SAMPLES, sizeof(*samples));
-	if (!samples)
+	os_samples = calloc(PROBE_MAX_SAMPLES, sizeof(*os_samples));
+	if (!samples || !os_samples)
 		return 1;
 	unit_steps = bench_unit_calibrate((uint64_t)unit_ns);
 	ro.workers = workers;
@@ -108,7 +135,10 @@ int main(int argc, char **argv)
 	for (unsigned i = 0; i < nhogs; i++)
 		if (coop_spawn(scope, hog_poll, &hog, sizeof(hog), NULL, NULL, NULL) < 0)
 			abort();
+	if (pthread_create(&control, NULL, control_main, NULL) != 0)
+		return 1;
 	coop_scope_join(scope, NULL);
+	pthread_join(control, NULL);
 	uint64_t dt = bench_now_ns() - t0;
 	coop_rt_stats(rt, &st);
 	coop_scope_free(scope);
@@ -118,11 +148,18 @@ int main(int argc, char **argv)
 	uint64_t p50 = bench_quantile(samples, n, 0.50);
 	uint64_t p99 = bench_quantile(samples, n, 0.99);
 	uint64_t mx = n ? samples[n - 1] : 0;
+	size_t on = os_nsamples;
+	uint64_t os50 = bench_quantile(os_samples, on, 0.50);
+	uint64_t os99 = bench_quantile(os_samples, on, 0.99);
+	uint64_t osmx = on ? os_samples[on - 1] : 0;
 	printf("# forced_yields=%" PRIu64 " polls=%" PRIu64 "\n", st.forced_yields, st.polls);
 	printf("RESULT bench=probe-%s rt=coop workers=%u hogs=%u unit_ns=%d hog_ms=%d"
-	       " time_s=%.6f samples=%zu p50_us=%.1f p99_us=%.1f max_us=%.1f ok=%d\n",
+	       " time_s=%.6f samples=%zu p50_us=%.1f p99_us=%.1f max_us=%.1f"
+	       " os_p50_us=%.1f os_p99_us=%.1f os_max_us=%.1f ok=%d\n",
 	       budget_on ? "on" : "off", workers, nhogs, unit_ns, hog_ms, (double)dt / 1e9, n,
-	       (double)p50 / 1e3, (double)p99 / 1e3, (double)mx / 1e3, n > 0);
+	       (double)p50 / 1e3, (double)p99 / 1e3, (double)mx / 1e3,
+	       (double)os50 / 1e3, (double)os99 / 1e3, (double)osmx / 1e3, n > 0);
 	free(samples);
+	free(os_samples);
 	return 0;
 }

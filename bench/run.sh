@@ -115,10 +115,10 @@ END {
 		g = gorder[gi]; base = lorder[g, 1]
 		printf "\n== %s (median of %d) ==\n", g, cnt[g SUBSEP base SUBSEP "ok"]
 		if ((g, "p99_us") in fields) {
-			printf "%-14s %10s %10s %10s %8s %9s\n", "runtime", "p50_us", "p99_us", "max_us", "samples", "time_s"
+			printf "%-14s %10s %10s %10s %8s %9s %10s %10s\n", "runtime", "p50_us", "p99_us", "max_us", "samples", "time_s", "os_p99_us", "os_max_us"
 			for (li = 1; li <= nl[g]; li++) {
 				l = lorder[g, li]; p = g SUBSEP l SUBSEP
-				printf "%-14s %10.1f %10.1f %10.1f %8d %9.3f\n", l, median(p "p50_us"), median(p "p99_us"), median(p "max_us"), median(p "samples"), median(p "time_s")
+				printf "%-14s %10.1f %10.1f %10.1f %8d %9.3f %10.1f %10.1f\n", l, median(p "p50_us"), median(p "p99_us"), median(p "max_us"), median(p "samples"), median(p "time_s"), median(p "os_p99_us"), median(p "os_max_us")
 			}
 		} else if ((g, "overhead_heap") in fields) {
 			printf "%-14s %10s %12s %12s %14s %14s\n", "case", "state_B", "rss_B/task", "heap_B/task", "overhead_rss", "overhead_heap"
