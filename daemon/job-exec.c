@@ -319,14 +319,28 @@ static void job_kill(struct exec_job *job)
 	job->grace_active = true;
 }
 
-/* Looks argv0 up in the PATH of the job's environment. */
-static int resolve_cmd(const char *argv0, const char *path, char *buf, size_t size)
+/* Looks argv0 up in the PATH of the job's environment (relative names with
+ * a '/' are taken from the job's cwd).  Checking here, rather than relying
+ * on posix_spawn's report of a failed exec, gives one clear error in every
+ * environment (valgrind's posix_spawn cannot report it). */
+static int resolve_cmd(const char *argv0, const char *path, const char *cwd, char *buf,
+		       size_t size)
 {
 	const char *p = path, *colon;
+	struct stat st;
 
 	if (strchr(argv0, '/')) {
-		if (snprintf(buf, size, "%s", argv0) >= (int)size)
+		int n = argv0[0] == '/' ? snprintf(buf, size, "%s", argv0)
+					: snprintf(buf, size, "%s/%s", cwd, argv0);
+
+		if (n < 0 || (size_t)n >= size)
 			return -ENAMETOOLONG;
+		if (stat(buf, &st) < 0)
+			return -errno;
+		if (S_ISDIR(st.st_mode))
+			return -EISDIR;
+		if (access(buf, X_OK) < 0)
+			return -errno;
 		return 0;
 	}
 	while (p && *p) {
@@ -335,7 +349,7 @@ static int resolve_cmd(const char *argv0, const char *path, char *buf, size_t si
 		colon = strchr(p, ':');
 		len = colon ? (size_t)(colon - p) : strlen(p);
 		if (len > 0 && snprintf(buf, size, "%.*s/%s", (int)len, p, argv0) < (int)size &&
-		    access(buf, X_OK) == 0)
+		    stat(buf, &st) == 0 && !S_ISDIR(st.st_mode) && access(buf, X_OK) == 0)
 			return 0;
 		p = colon ? colon + 1 : NULL;
 	}
@@ -442,12 +456,23 @@ static void job_start(struct exec_job *job)
 		job_fail(job, "environment", r);
 		goto done;
 	}
-	r = resolve_cmd(def->argv[0], path, cmd, sizeof(cmd));
+	cwd = def->cwd ? def->cwd : (pw && pw->pw_dir && access(pw->pw_dir, X_OK) == 0 ? pw->pw_dir : "/");
+	{
+		struct stat st;
+
+		if (stat(cwd, &st) < 0 || !S_ISDIR(st.st_mode)) {
+			char what[4200];
+
+			snprintf(what, sizeof(what), "cwd %s", cwd);
+			job_fail(job, what, stat(cwd, &st) < 0 ? -errno : -ENOTDIR);
+			goto done;
+		}
+	}
+	r = resolve_cmd(def->argv[0], path, cwd, cmd, sizeof(cmd));
 	if (r < 0) {
 		job_fail(job, def->argv[0], r);
 		goto done;
 	}
-	cwd = def->cwd ? def->cwd : (pw && pw->pw_dir && access(pw->pw_dir, X_OK) == 0 ? pw->pw_dir : "/");
 	if (pipe2(out, O_CLOEXEC | O_NONBLOCK) < 0 || pipe2(err, O_CLOEXEC | O_NONBLOCK) < 0) {
 		job_fail(job, "pipe", -errno);
 		goto done;
