@@ -16,6 +16,7 @@
 
 #include <errno.h>
 #include <getopt.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
@@ -203,6 +204,13 @@ static void wait_report(struct coopctl *c, const char *id, struct json_object *f
 	output_outcome_line(stdout, final, o);
 }
 
+/* On a terminal, Ctrl-C while the bar is drawn: clear the line, exit 130. */
+static void wait_on_signal(int sig)
+{
+	(void)sig;
+	client_conn_interrupted = 1;
+}
+
 int cmd_wait_follow(struct coopctl *c, const char *id, enum follow_mode mode, uint64_t timeout_ms)
 {
 	struct output_opts o = { .color = c->color, .utf8 = c->utf8 };
@@ -229,6 +237,13 @@ int cmd_wait_follow(struct coopctl *c, const char *id, enum follow_mode mode, ui
 		}
 	}
 	o.width = bar ? terminal_width() : 80;
+	if (bar) {
+		struct sigaction sa = { .sa_handler = wait_on_signal };
+
+		sigemptyset(&sa.sa_mask);
+		(void)sigaction(SIGINT, &sa, NULL);
+		(void)sigaction(SIGTERM, &sa, NULL);
+	}
 	for (;;) {
 		int64_t step = -1, now = wait_now_ms();
 
