@@ -295,12 +295,11 @@ static int parse_argv(struct gctx *c, struct proto_node *n, struct json_object *
 		return oom(c);
 	old = path_push_key(c, "argv");
 	for (size_t i = 0; i < len; i++) {
-		struct json_object *v = json_object_array_get_idx(arr, i);
+		struct json_object *v;
 
-		if (!json_object_is_type(v, json_type_string)) {
-			r = gfail(c, PROTO_ERR_INVALID_PARAMS, NOKEY, i, "expected a string");
+		r = proto_json_get_index(arr, c->path, i, PROTO_J_STRING, &v, c->err);
+		if (r < 0)
 			goto out;
-		}
 		if (proto__has_nul(v)) {
 			r = gfail(c, PROTO_ERR_INVALID_PARAMS, NOKEY, i,
 				  "string contains a NUL character");
@@ -343,26 +342,21 @@ static int parse_env(struct gctx *c, struct proto_node *n, struct json_object *o
 		return oom(c);
 	old = path_push_key(c, "env");
 	r = 0;
-	json_object_object_foreach(env, key, val)
+	json_object_object_foreach(env, key, unused)
 	{
 		size_t klen = strlen(key), vlen;
+		const char *val;
 		char *item;
 
+		(void)unused;
 		if (klen == 0 || strchr(key, '=')) {
 			r = gfail(c, PROTO_ERR_INVALID_PARAMS, key, NOIDX,
 				  "invalid variable name '%s'", show(sbuf, sizeof(sbuf), key, klen));
 			break;
 		}
-		if (!json_object_is_type(val, json_type_string)) {
-			r = gfail(c, PROTO_ERR_INVALID_PARAMS, key, NOIDX, "expected a string");
+		r = proto_json_get_string(env, c->path, key, true, SIZE_MAX, &val, &vlen, c->err);
+		if (r < 0)
 			break;
-		}
-		if (proto__has_nul(val)) {
-			r = gfail(c, PROTO_ERR_INVALID_PARAMS, key, NOIDX,
-				  "string contains a NUL character");
-			break;
-		}
-		vlen = (size_t)json_object_get_string_len(val);
 		item = malloc(klen + vlen + 2);
 		if (!item) {
 			r = oom(c);
@@ -370,7 +364,7 @@ static int parse_env(struct gctx *c, struct proto_node *n, struct json_object *o
 		}
 		memcpy(item, key, klen);
 		item[klen] = '=';
-		memcpy(item + klen + 1, json_object_get_string(val), vlen + 1);
+		memcpy(item + klen + 1, val, vlen + 1);
 		n->env[i++] = item;
 		n->n_env = i;
 	}
@@ -574,14 +568,14 @@ static int parse_after(struct gctx *c, struct proto_node *n, struct json_object 
 	old = path_push_key(c, "after");
 	r = 0;
 	for (size_t i = 0; i < len; i++) {
-		struct json_object *v = json_object_array_get_idx(arr, i);
 		const struct sib *s;
+		struct json_object *v;
 		const char *id;
 
-		if (!json_object_is_type(v, json_type_string)) {
-			r = gfail(c, PROTO_ERR_INVALID_PARAMS, NOKEY, i, "expected a string");
+		r = proto_json_get_index(arr, c->path, i, PROTO_J_STRING, &v, c->err);
+		if (r < 0)
 			break;
-		}
+		r = 0;
 		id = json_object_get_string(v);
 		s = proto__has_nul(v) ? NULL : sib_find(sibs, n_sibs, id);
 		if (!s) {
@@ -828,17 +822,19 @@ static int parse_children(struct gctx *c, struct proto_node *scope, struct json_
 
 	/* Pass 1: objects with valid, unique ids. */
 	for (size_t i = 0; i < n; i++) {
-		struct json_object *o = json_object_array_get_idx(arr, i);
 		struct proto_node *ch = &scope->children[i];
-		size_t old = path_push_index(c, i), len;
+		struct json_object *o;
 		const char *id;
+		size_t old, len;
 
 		ch->parent = scope;
 		ch->index = i;
 		ch->depth = scope->depth + 1;
-		if (!json_object_is_type(o, json_type_object))
-			r = gfail(c, PROTO_ERR_INVALID_PARAMS, NOKEY, NOIDX, "expected an object");
-		else if ((r = proto_json_get_string(o, c->path, "id", true, 1024, &id, &len,
+		r = proto_json_get_index(arr, c->path, i, PROTO_J_OBJECT, &o, c->err);
+		if (r < 0)
+			goto out;
+		old = path_push_index(c, i);
+		if ((r = proto_json_get_string(o, c->path, "id", true, 1024, &id, &len,
 						    c->err)) >= 0 &&
 			 !proto_id_valid(id, len))
 			r = gfail(c, PROTO_ERR_INVALID_PARAMS, "id", NOIDX,

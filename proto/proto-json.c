@@ -406,6 +406,28 @@ int proto_json_get(struct json_object *obj, const char *path, const char *key,
 	return 1;
 }
 
+int proto_json_get_index(struct json_object *arr, const char *path, size_t index,
+			 enum proto_jtype type, struct json_object **ret,
+			 struct proto_error *err)
+{
+	char fpath[PROTO_ERROR_PATH_MAX];
+	struct json_object *v;
+
+	if (!json_object_is_type(arr, json_type_array))
+		return proto_error_set(err, PROTO_ERR_INVALID_PARAMS, path, "expected an array");
+	if (index >= json_object_array_length(arr))
+		return proto_error_set(err, PROTO_ERR_INVALID_PARAMS,
+				       proto_path_join(fpath, sizeof(fpath), path, NULL, index),
+				       "missing element");
+	v = json_object_array_get_idx(arr, index);
+	if (!jtype_matches(v, type))
+		return proto_error_set(err, PROTO_ERR_INVALID_PARAMS,
+				       proto_path_join(fpath, sizeof(fpath), path, NULL, index),
+				       "expected %s", jtype_desc(type));
+	*ret = v;
+	return 1;
+}
+
 bool proto__has_nul(struct json_object *s)
 {
 	const char *p = json_object_get_string(s);

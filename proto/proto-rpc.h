@@ -125,6 +125,13 @@ int proto_json_get(struct json_object *obj, const char *path, const char *key,
 		   enum proto_jtype type, bool required, struct json_object **ret,
 		   struct proto_error *err);
 
+/* The same for element index of the array arr at path ("nodes[2].argv");
+ * the element's path is path + "[index]".  Returns 1, or -EINVAL for a
+ * wrong type or an index out of range (an element is never "absent"). */
+int proto_json_get_index(struct json_object *arr, const char *path, size_t index,
+			 enum proto_jtype type, struct json_object **ret,
+			 struct proto_error *err);
+
 /* Typed wrappers with the same return convention.  Integers are checked
  * against [min, max]; strings against max_len bytes and embedded NULs
  * (*ret points into obj, borrowed). */

@@ -475,6 +475,51 @@ START_TEST(test_depth_64_default)
 }
 END_TEST
 
+/* Inside a submit request (three more JSON levels), the deepest allowed
+ * graph still passes the tokener, and one level more gets the graph's own
+ * -32003 error rather than a generic nesting error. */
+static int submit_nested(unsigned levels, struct proto_error *err)
+{
+	struct proto_request req;
+	struct proto_submit_params sp;
+	struct proto_graph *g = NULL;
+	char *line = malloc(64 * levels + 256);
+	size_t o = 0;
+	int r;
+
+	ck_assert_ptr_nonnull(line);
+	o += (size_t)sprintf(line, "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"submit\","
+				   "\"params\":{\"graph\":{\"nodes\":[");
+	for (unsigned i = 0; i < levels; i++)
+		o += (size_t)sprintf(line + o, "{\"id\":\"s\",\"kind\":\"scope\",\"nodes\":[");
+	o += (size_t)sprintf(line + o, "{\"id\":\"l\",\"kind\":\"exec\",\"argv\":[\"x\"],"
+				       "\"env\":{\"A\":\"b\"}}");
+	for (unsigned i = 0; i < levels; i++)
+		o += (size_t)sprintf(line + o, "]}");
+	o += (size_t)sprintf(line + o, "]}}}");
+	ck_assert_int_eq(proto_request_parse(line, o, NULL, &req, err), 0);
+	ck_assert_int_eq(proto_submit_params_decode(req.params, &sp, err), 0);
+	r = proto_graph_parse(sp.graph, NULL, &g, err);
+	if (r == 0) {
+		ck_assert_uint_eq(g->max_depth, levels + 1);
+		proto_graph_free(g);
+	}
+	proto_request_free(&req);
+	free(line);
+	return r;
+}
+
+START_TEST(test_depth_limit_in_request)
+{
+	struct proto_error err;
+
+	ck_assert_int_eq(submit_nested(PROTO_DEFAULT_MAX_SCOPE_DEPTH - 1, &err), 0);
+	ck_assert_int_eq(submit_nested(PROTO_DEFAULT_MAX_SCOPE_DEPTH, &err), -E2BIG);
+	ck_assert_int_eq(err.code, PROTO_ERR_LIMIT);
+	ck_assert_str_eq(err.reason, "scopes nested deeper than 64 levels");
+}
+END_TEST
+
 /* JSON nested past the tokener's limit is refused before any recursion. */
 START_TEST(test_json_too_deep)
 {
@@ -633,6 +678,7 @@ static Suite *graph_suite(void)
 	tcase_add_test(limits, test_node_limit);
 	tcase_add_test(limits, test_depth_limit);
 	tcase_add_test(limits, test_depth_64_default);
+	tcase_add_test(limits, test_depth_limit_in_request);
 	tcase_add_test(limits, test_json_too_deep);
 	tcase_add_test(limits, test_wide_graph);
 	tcase_add_test(limits, test_parse_api_misuse);

@@ -857,6 +857,19 @@ START_TEST(test_typed_getters)
 	ck_assert_int_eq(proto_json_get(NULL, "q", "k", PROTO_J_ANY, false, &v, &err), -EINVAL);
 	ck_assert_str_eq(err.path, "q");
 	json_object_put(o);
+
+	o = parse_json("[\"a\", 1, null]");
+	ck_assert_int_eq(proto_json_get_index(o, "argv", 0, PROTO_J_STRING, &v, &err), 1);
+	ck_assert_str_eq(json_object_get_string(v), "a");
+	ck_assert_int_eq(proto_json_get_index(o, "argv", 1, PROTO_J_STRING, &v, &err), -EINVAL);
+	ck_assert_str_eq(err.path, "argv[1]");
+	ck_assert_str_eq(err.reason, "expected a string");
+	ck_assert_int_eq(proto_json_get_index(o, "argv", 2, PROTO_J_NULL, &v, &err), 1);
+	ck_assert_int_eq(proto_json_get_index(o, "argv", 3, PROTO_J_ANY, &v, &err), -EINVAL);
+	ck_assert_str_eq(err.path, "argv[3]");
+	ck_assert_int_eq(proto_json_get_index(NULL, "argv", 0, PROTO_J_ANY, &v, &err), -EINVAL);
+	ck_assert_str_eq(err.reason, "expected an array");
+	json_object_put(o);
 }
 END_TEST
 
