@@ -16,6 +16,11 @@ slow='{"name":"slow","nodes":[
   {"id":"b","kind":"task","fn":"sleep","args":{"ms":1200},"after":["a"]},
   {"id":"c","kind":"exec","argv":["sh","-c","echo one; sleep 1; echo two"]}]}'
 
+# submit --json: the daemon's {"id"}.
+printf '%s' "$slow" | coopd_ctl --json submit - >"$T/out" || fail "submit --json"
+python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); assert list(d) == ["id"] and d["id"], d' "$T/out" \
+	|| fail "submit --json: $(cat "$T/out")"
+
 # wait, not on a terminal: plain lines, no bar.
 id=$(printf '%s' "$slow" | coopd_ctl submit -) || fail "submit"
 coopd_ctl wait "$id" >"$T/out" || fail "wait exited $?: $(cat "$T/out")"
@@ -88,7 +93,9 @@ python3 -c 'import json,sys; st=json.load(open(sys.argv[1])); assert st["state"]
 coopd_ctl status "$id" >"$T/out" || fail "status of a running graph"
 grep -q "^Graph $id (long): running" "$T/out" || fail "running graph header: $(cat "$T/out")"
 grep -q "t .*task .*running .*[0-9]\(ms\|s\)" "$T/out" || fail "running node line: $(cat "$T/out")"
-coopd_ctl cancel "$id" s/e >"$T/out" || fail "cancel of one node exited $?"
+coopd_ctl --json cancel "$id" s/e --grace 500ms >"$T/out" || fail "cancel of one node exited $?"
+python3 -c 'import json,sys; assert json.load(open(sys.argv[1])) == {"requested": True}' "$T/out" \
+	|| fail "cancel --json: $(cat "$T/out")"
 coopd_ctl cancel "$id" --reason "test over" --wait >"$T/out"
 rc=$?
 [ "$rc" -eq 1 ] || fail "cancel --wait exited $rc: $(cat "$T/out")"
