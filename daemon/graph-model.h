@@ -32,10 +32,10 @@ struct later;
 /* Reactor-side message bits posted by other threads (reactor-inbox.h). */
 enum {
 	MAIL_STARTED = 1u << 0,    /* first poll / blocking start: mail_started_ns */
-	MAIL_CANCELLING = 1u << 1, /* the job saw a cancellation: mail_reason */
-	MAIL_DONE = 1u << 2,       /* joiner: mail_outcome is final */
-	MAIL_EXEC_SPAWN = 1u << 3, /* exec task asks the reactor to start the process */
-	MAIL_EXEC_KILL = 1u << 4,  /* exec task asks the reactor to stop the group */
+	MAIL_DONE = 1u << 1,       /* joiner: mail_outcome is final */
+	MAIL_EXEC_SPAWN = 1u << 2, /* exec task asks the reactor to start the process */
+	MAIL_EXEC_KILL = 1u << 3,  /* exec task asks the reactor to stop the group:
+				      mail_reason */
 };
 
 struct rnode {
@@ -82,7 +82,7 @@ struct rnode {
 	struct rnode *mail_next;
 	unsigned mail_bits;
 	uint64_t mail_started_ns;
-	int mail_reason;              /* coop_reason of MAIL_CANCELLING/EXEC_KILL */
+	int mail_reason;              /* coop_reason of MAIL_EXEC_KILL */
 	coop_outcome mail_outcome;
 };
 

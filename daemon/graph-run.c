@@ -434,8 +434,6 @@ void graph_run_mail(struct coopd *d, struct rnode *n, unsigned bits, uint64_t st
 		graph_run_node_running(d, n, graph_mono_to_unix_ms(started_ns));
 	if (bits & (MAIL_EXEC_SPAWN | MAIL_EXEC_KILL))
 		exec_job_mail(d, n, bits, reason);
-	if ((bits & MAIL_CANCELLING) && !(bits & MAIL_DONE))
-		graph_run_node_cancelling(d, n, reason);
 	if (bits & MAIL_DONE) {
 		struct rnode *p = n->parent;
 

@@ -94,7 +94,7 @@ static enum method_ret submit_handle(struct method_call *call, void *params)
 		return method_fail(call, PROTO_ERR_INTERNAL, NULL, "out of memory");
 	}
 	g->d = d;
-	r = store_graph_create(d->store, g, &call->err);
+	r = store_graph_create(d->store, g, p->graph, &call->err);
 	if (r < 0) {
 		graph_free(g);
 		return METHOD_ERROR;

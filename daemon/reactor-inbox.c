@@ -79,15 +79,6 @@ void inbox_post_started(struct reactor_inbox *ib, struct rnode *n, uint64_t mono
 	ev_async_send(ib->d->loop, &ib->async);
 }
 
-void inbox_post_cancelling(struct reactor_inbox *ib, struct rnode *n, coop_reason reason)
-{
-	pthread_mutex_lock(&ib->lock);
-	n->mail_reason = (int)reason;
-	inbox_link_locked(ib, n, MAIL_CANCELLING);
-	pthread_mutex_unlock(&ib->lock);
-	ev_async_send(ib->d->loop, &ib->async);
-}
-
 void inbox_post_done(struct reactor_inbox *ib, struct rnode *n, const coop_outcome *o)
 {
 	pthread_mutex_lock(&ib->lock);

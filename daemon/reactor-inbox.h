@@ -27,7 +27,6 @@ void reactor_inbox_free(struct reactor_inbox *ib);
 
 /* Any thread. */
 void inbox_post_started(struct reactor_inbox *ib, struct rnode *n, uint64_t mono_ns);
-void inbox_post_cancelling(struct reactor_inbox *ib, struct rnode *n, coop_reason reason);
 void inbox_post_done(struct reactor_inbox *ib, struct rnode *n, const coop_outcome *o);
 void inbox_post_exec(struct reactor_inbox *ib, struct rnode *n, unsigned bit, coop_reason reason);
 

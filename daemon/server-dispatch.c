@@ -151,6 +151,10 @@ void dispatch_line(struct conn *c, const char *line, size_t len)
 		ret = method_fail(&call, PROTO_ERR_SHUTTING_DOWN, NULL, "coopd is shutting down");
 		goto answer;
 	}
+	if (m->params_size > sizeof(params)) {
+		ret = method_fail(&call, PROTO_ERR_INTERNAL, NULL, "params too large for dispatch");
+		goto answer;
+	}
 	memset(&params, 0, sizeof(params));
 	r = m->decode(req.params, &params, &call.err);
 	if (r < 0) {

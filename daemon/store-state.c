@@ -2,7 +2,7 @@
  * store-state.c - the state directory.
  *
  *   STATE/graphs/ID/graph.json   {"format":1,"id","uid","gid","created",
- *                                 "graph": canonical definition}
+ *                                 "graph": the validated document as sent}
  *   STATE/graphs/ID/journal      one JSON record per line:
  *                                 {"i": node index, "s": state, times,
  *                                  cancel, stats, result}; the last record
@@ -152,33 +152,23 @@ static int sync_fd(struct store *s, int fd)
 	return fsync(fd) < 0 ? -errno : 0;
 }
 
-int store_graph_create(struct store *s, struct graph *g, struct proto_error *err)
+int store_graph_create(struct store *s, struct graph *g, struct json_object *doc,
+		       struct proto_error *err)
 {
-	struct json_object *wrap = NULL, *canon = NULL;
+	struct strbuf head = {0};
 	const char *text;
 	size_t len;
 	int dfd = -1, fd = -1, r;
 	bool made_dir = false;
 
-	r = proto_graph_encode(g->def, &canon);
-	if (r < 0)
-		goto fail;
-	wrap = json_object_new_object();
-	if (!wrap || json_object_object_add(wrap, "format", json_object_new_int(1)) ||
-	    json_object_object_add(wrap, "id", json_object_new_string(g->id)) ||
-	    json_object_object_add(wrap, "uid", json_object_new_int64(g->uid)) ||
-	    json_object_object_add(wrap, "gid", json_object_new_int64(g->gid)) ||
-	    json_object_object_add(wrap, "created", json_object_new_int64(g->created_ms))) {
-		r = -ENOMEM;
-		goto fail;
-	}
-	if (json_object_object_add(wrap, "graph", canon)) {
-		r = -ENOMEM;
-		goto fail;
-	}
-	canon = NULL;
-	text = json_object_to_json_string_length(wrap, JSON_C_TO_STRING_PLAIN, &len);
-	if (!text) {
+	/* The document as the client sent it (validated): re-parsing it gives
+	 * the same tree, and serialising it is much cheaper than building a
+	 * canonical copy of a 100,000-node graph first. */
+	text = json_object_to_json_string_length(doc, JSON_C_TO_STRING_PLAIN, &len);
+	sb_printf(&head, "{\"format\":1,\"id\":\"%s\",\"uid\":%lu,\"gid\":%lu,"
+			 "\"created\":%lld,\"graph\":",
+		  g->id, (unsigned long)g->uid, (unsigned long)g->gid, (long long)g->created_ms);
+	if (!text || head.oom) {
 		r = -ENOMEM;
 		goto fail;
 	}
@@ -197,8 +187,8 @@ int store_graph_create(struct store *s, struct graph *g, struct proto_error *err
 		r = -errno;
 		goto fail;
 	}
-	if ((r = write_all(fd, text, len)) < 0 || (r = write_all(fd, "\n", 1)) < 0 ||
-	    (r = sync_fd(s, fd)) < 0)
+	if ((r = write_all(fd, head.buf, head.len)) < 0 || (r = write_all(fd, text, len)) < 0 ||
+	    (r = write_all(fd, "}\n", 2)) < 0 || (r = sync_fd(s, fd)) < 0)
 		goto fail;
 	if (close(fd) < 0) {
 		fd = -1;
@@ -218,7 +208,7 @@ int store_graph_create(struct store *s, struct graph *g, struct proto_error *err
 	if ((r = sync_fd(s, dfd)) < 0 || (r = sync_fd(s, s->graphs_fd)) < 0)
 		goto fail;
 	close(dfd);
-	json_object_put(wrap);
+	sb_free(&head);
 	return 0;
 fail:
 	log_errno(LOG_ERR, r, "cannot store graph %s in %s", g->id, s->dir);
@@ -238,8 +228,7 @@ fail:
 	}
 	if (made_dir)
 		(void)unlinkat(s->graphs_fd, g->id, AT_REMOVEDIR);
-	json_object_put(canon);
-	json_object_put(wrap);
+	sb_free(&head);
 	return r;
 }
 

@@ -13,6 +13,7 @@ struct coopd;
 struct store;
 struct graph;
 struct rnode;
+struct json_object;
 
 /* Creates the state directory (0700) and its graphs/ folder. */
 int store_open(struct coopd *d, struct store **ret);
@@ -22,7 +23,8 @@ const char *store_dir(const struct store *s);
 /* Writes g's directory and definition durably (temp file, fsync, rename,
  * directory fsync).  On failure nothing is left behind and err says why
  * (-32603 with the errno text). */
-int store_graph_create(struct store *s, struct graph *g, struct proto_error *err);
+int store_graph_create(struct store *s, struct graph *g, struct json_object *doc,
+		       struct proto_error *err);
 
 /* Queues a record of n's current state; written within journal_flush_ms. */
 void store_journal_node(struct store *s, const struct rnode *n);
