@@ -451,7 +451,10 @@ void graph_run_mail(struct coopd *d, struct rnode *n, unsigned bits, uint64_t st
 			}
 		} else {
 			node_apply_outcome(n, o);
-			if (o->started && n->started_ms < 0)
+			/* A task whose STARTED mail was lost to memory pressure
+			 * cannot exist (mail never allocates); exec nodes start
+			 * at their spawn, which may never have happened. */
+			if (o->started && n->started_ms < 0 && n->def->kind != PROTO_NODE_EXEC)
 				n->started_ms = n->finished_ms;
 			node_settle(d, n, state_of(o), &w);
 		}

@@ -272,6 +272,8 @@ class Conn:
             else:
                 return m
     def close(self):
+        # The file from makefile() keeps the fd open until it is closed too.
+        self.f.close()
         self.s.close()
 
 def call(method, params=None):

@@ -6,6 +6,7 @@
 cat >"$COOPD_TMP/coopd.conf" <<CONF
 max_request_bytes = 65536
 max_nodes = 100
+max_connections = 12
 CONF
 coopd_start --config "$COOPD_TMP/coopd.conf"
 coopd_py <<'PY' || fail "bad requests"
@@ -132,6 +133,38 @@ stall.close()
 for o in others:
     o.close()
 c.close()
+ping_ok()
+
+# a flood of connections: those over max_connections get one -32003 line
+# and are closed; the daemon serves again once the flood ends
+held = []
+for i in range(30):
+    x = Conn()
+    try:
+        x.send("ping")
+        m = x.read_msg()
+    except (EOFError, ConnectionResetError, BrokenPipeError):
+        x.close()
+        break
+    if "error" in m:
+        expect(m["error"]["code"] == -32003, "refused with -32003", m)
+        x.close()
+        break
+    held.append(x)
+expect(1 <= len(held) <= 12, "connections capped at max_connections", len(held))
+x = Conn()
+m = x.read_msg()
+expect(m["error"]["code"] == -32003 and "max_connections" in m["error"]["message"],
+       "a connection over the limit gets one clear line", m)
+x.close()
+for h in held:
+    h.close()
+for _ in range(100 * SLOW):
+    try:
+        ping_ok()
+        break
+    except (EOFError, OSError, KeyError, TypeError):
+        time.sleep(0.02)
 ping_ok()
 print("%d bad requests answered" % cases)
 PY
