@@ -307,8 +307,15 @@ int cmd_wait_follow(struct coopctl *c, const char *id, enum follow_mode mode, ui
 			    coopctl_call(c, "status", params, &now) == 0) {
 				json_object_put(status);
 				status = now;
+				state = wait_state(status);
 			}
 			coopctl_print_json(c, status);
+			if (output_state_is_final(state)) {
+				/* It settled in between. */
+				r = output_exit_for_state(state);
+				json_object_put(status);
+				return r;
+			}
 		} else {
 			output_outcome_line(stdout, status, &o);
 		}
