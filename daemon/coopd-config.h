@@ -18,7 +18,7 @@ struct coopd_config {
 	char *socket_path;      /* NULL until resolved by config_finish() */
 	char *config_file;
 	char *state_dir;
-	char *metrics_listen;   /* accepted, not served yet (see --help) */
+	char *metrics_listen;   /* ADDR:PORT of HTTP /metrics, NULL: not served */
 	unsigned workers;       /* 0: online CPUs */
 	unsigned blocking_threads; /* 0: libcoop's default (64) */
 	bool foreground;

@@ -36,6 +36,7 @@
 #include "graph-run.h"
 #include "job-exec.h"
 #include "method-wait.h"
+#include "metrics-http.h"
 #include "reactor-inbox.h"
 #include "reactor-timer.h"
 #include "server.h"
@@ -128,6 +129,8 @@ void coopd_shutdown(struct coopd *d)
 	(void)sd_notify(0, "STOPPING=1\nSTATUS=stopping");
 	log_info("stopping: %zu active graph(s) to cancel", d->graphs_active);
 	server_stop_accepting(d->server);
+	metrics_http_stop(d->metrics_http);
+	d->metrics_http = NULL;
 	for (struct graph *g = d->graphs_head; g; g = g->next)
 		if (g->active)
 			graph_run_cancel(d, g, NULL, COOP_REASON_SHUTDOWN, -1, NULL);
@@ -215,9 +218,6 @@ int main(int argc, char **argv)
 		goto out;
 	if (config_finish(&d.cfg) < 0)
 		goto out;
-	if (d.cfg.metrics_listen)
-		log_warn("--metrics-listen %s: HTTP /metrics is not served yet; use `coopctl "
-			 "metrics`", d.cfg.metrics_listen);
 	signal(SIGPIPE, SIG_IGN);
 	d.start_mono_ns = coop_now_ns();
 
@@ -249,6 +249,8 @@ int main(int argc, char **argv)
 		goto out;
 	if (server_new(&d, &d.server) < 0)
 		goto out;
+	if (d.cfg.metrics_listen && metrics_http_start(&d, &d.metrics_http) < 0)
+		goto out;
 
 	ev_signal_init(&d.sig_term, signal_cb, SIGTERM);
 	ev_signal_init(&d.sig_int, signal_cb, SIGINT);
@@ -278,6 +280,7 @@ out:
 	if (d.store)
 		store_flush_all(d.store);
 	server_free(d.server);
+	metrics_http_stop(d.metrics_http);
 	if (d.rt && clean) {
 		/* Every graph has settled, so every joiner has returned. */
 		if (d.monitor) {

@@ -25,6 +25,7 @@ struct reactor_timers;
 struct reactor_inbox;
 struct server;
 struct store;
+struct metrics_http;
 struct graph;
 struct rnode;
 struct lh_table;
@@ -58,6 +59,7 @@ struct coopd {
 	struct reactor_inbox *inbox;
 	struct server *server;
 	struct store *store;
+	struct metrics_http *metrics_http; /* NULL unless --metrics-listen */
 
 	struct lh_table *graph_index; /* id -> struct graph */
 	struct graph *graphs_head, *graphs_tail;

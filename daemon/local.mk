@@ -21,6 +21,7 @@ coopd_SOURCES = \
 	daemon/method-version.c \
 	daemon/method-wait.c daemon/method-wait.h \
 	daemon/method-watch.c \
+	daemon/metrics-http.c daemon/metrics-http.h \
 	daemon/metrics-text.c daemon/metrics-text.h \
 	daemon/reactor-inbox.c daemon/reactor-inbox.h \
 	daemon/reactor-timer.c daemon/reactor-timer.h \
@@ -32,8 +33,10 @@ coopd_SOURCES = \
 	daemon/store-state.c daemon/store-state.h \
 	daemon/util-log.c daemon/util-log.h \
 	daemon/util-strbuf.c daemon/util-strbuf.h
-coopd_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/daemon $(JSONC_CFLAGS) $(SYSTEMD_CFLAGS)
-coopd_LDADD = lib/libcoop.la proto/libcoopproto.la $(JSONC_LIBS) $(EV_LIBS) $(SYSTEMD_LIBS)
+coopd_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/daemon $(JSONC_CFLAGS) $(SYSTEMD_CFLAGS) \
+	$(MHD_CFLAGS)
+coopd_LDADD = lib/libcoop.la proto/libcoopproto.la $(JSONC_LIBS) $(EV_LIBS) $(SYSTEMD_LIBS) \
+	$(MHD_LIBS)
 
 # Integration tests of the daemon (raw JSON-RPC; tests/lib-coopd.sh).
 DAEMON_TESTS = \
@@ -44,6 +47,7 @@ DAEMON_TESTS = \
 	tests/integration/test-daemon-cancel.sh \
 	tests/integration/test-daemon-bad-requests.sh \
 	tests/integration/test-daemon-watch.sh \
+	tests/integration/test-daemon-metrics.sh \
 	tests/integration/test-daemon-durability.sh \
 	tests/integration/test-daemon-socket.sh
 TESTS += $(DAEMON_TESTS)
