@@ -108,6 +108,48 @@ int coopctl_parse_args(int argc, char **argv, struct coopctl_args *ret, FILE *er
 	return 0;
 }
 
+int coopctl_take_late_globals(const struct cmd_entry *e, int argc, char **argv, int cmd_index,
+			      struct coopctl_args *a)
+{
+	int out = cmd_index + 1;
+
+	/* run: everything after its own options is the command's. */
+	if (strcmp(e->name, "run") == 0)
+		return argc;
+	for (int i = cmd_index + 1; i < argc; i++) {
+		const char *arg = argv[i];
+
+		if (strcmp(arg, "--") == 0) {
+			while (i < argc)
+				argv[out++] = argv[i++];
+			break;
+		}
+		if (strcmp(arg, "--json") == 0 || strcmp(arg, "-j") == 0) {
+			a->json = true;
+			continue;
+		}
+		if (strcmp(arg, "--socket") == 0 || strcmp(arg, "-s") == 0) {
+			if (i + 1 >= argc || !*argv[i + 1]) {
+				fprintf(stderr, "coopctl: option '%s' needs an argument\n", arg);
+				return -1;
+			}
+			a->socket = argv[++i];
+			continue;
+		}
+		if (strncmp(arg, "--socket=", 9) == 0) {
+			if (!arg[9]) {
+				fprintf(stderr, "coopctl: --socket needs a path\n");
+				return -1;
+			}
+			a->socket = arg + 9;
+			continue;
+		}
+		argv[out++] = argv[i];
+	}
+	argv[out] = NULL;
+	return out;
+}
+
 void coopctl_err(const struct coopctl *c, const char *fmt, ...)
 {
 	va_list ap;
@@ -313,6 +355,9 @@ int coopctl_main(int argc, char **argv)
 			argv[a.cmd_index]);
 		return COOPCTL_EXIT_USAGE;
 	}
+	argc = coopctl_take_late_globals(e, argc, argv, a.cmd_index, &a);
+	if (argc < 0)
+		return COOPCTL_EXIT_USAGE;
 	c.socket_opt = a.socket;
 	c.json = a.json;
 	c.tty = isatty(STDOUT_FILENO) == 1;

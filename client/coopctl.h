@@ -82,6 +82,13 @@ struct coopctl_args {
  * after printing a message to err. */
 int coopctl_parse_args(int argc, char **argv, struct coopctl_args *ret, FILE *err);
 
+/* Lets --json/-j and --socket/-s PATH follow the command name too
+ * (`coopctl status ID --json`): takes them out of argv (after cmd_index,
+ * up to a "--"; not for `run`, whose arguments are the job's) into *a.
+ * Returns the new argc, or -1 after printing a message. */
+int coopctl_take_late_globals(const struct cmd_entry *e, int argc, char **argv, int cmd_index,
+			      struct coopctl_args *a);
+
 /* The whole program: what main() runs.  Returns the exit code. */
 int coopctl_main(int argc, char **argv);
 

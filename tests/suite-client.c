@@ -351,6 +351,48 @@ START_TEST(parse_global)
 }
 END_TEST
 
+START_TEST(parse_late_globals)
+{
+	char *argv[] = { "coopctl", "status", "g1", "--json", "-s", "/tmp/x", NULL };
+	char *argv2[] = { "coopctl", "run", "--", "echo", "--json", NULL };
+	char *argv3[] = { "coopctl", "logs", "g1", "--", "--json", NULL };
+	char *argv4[] = { "coopctl", "list", "--socket", NULL };
+	char *argv5[] = { "coopctl", "list", "--socket=/s", NULL };
+	struct coopctl_args a = { .cmd_index = 1 };
+	int n;
+
+	n = coopctl_take_late_globals(&cmd_status_entry, 6, argv, 1, &a);
+	ck_assert_int_eq(n, 3);
+	ck_assert(a.json);
+	ck_assert_str_eq(a.socket, "/tmp/x");
+	ck_assert_str_eq(argv[2], "g1");
+	ck_assert_ptr_null(argv[3]);
+
+	memset(&a, 0, sizeof(a));
+	n = coopctl_take_late_globals(&cmd_run_entry, 5, argv2, 1, &a);
+	ck_assert_int_eq(n, 5);
+	ck_assert(!a.json);
+
+	n = coopctl_take_late_globals(&cmd_logs_entry, 5, argv3, 1, &a);
+	ck_assert_int_eq(n, 5);
+	ck_assert(!a.json);
+	ck_assert_str_eq(argv3[4], "--json");
+
+	{
+		int fd = open("/dev/null", O_WRONLY | O_CLOEXEC), err = dup(2);
+		ck_assert_int_eq(dup2(fd, 2), 2);
+		n = coopctl_take_late_globals(&cmd_list_entry, 3, argv4, 1, &a);
+		ck_assert_int_eq(dup2(err, 2), 2);
+		close(fd);
+		close(err);
+	}
+	ck_assert_int_eq(n, -1);
+	n = coopctl_take_late_globals(&cmd_list_entry, 3, argv5, 1, &a);
+	ck_assert_int_eq(n, 2);
+	ck_assert_str_eq(a.socket, "/s");
+}
+END_TEST
+
 START_TEST(parse_submit)
 {
 	char *a1[] = { "submit", "g.json", "--wait", NULL };
@@ -929,6 +971,7 @@ static Suite *client_suite(void)
 
 	t = tcase_create("args");
 	tcase_add_test(t, parse_global);
+	tcase_add_test(t, parse_late_globals);
 	tcase_add_test(t, parse_submit);
 	tcase_add_test(t, parse_run);
 	tcase_add_test(t, parse_cancel);

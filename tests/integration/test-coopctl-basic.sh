@@ -73,6 +73,8 @@ coopd_ctl list >/dev/null || fail "list failed"
 coopd_ctl status --all >"$T/out" || fail "status --all failed"
 grep -q "$id" "$T/out" || fail "status --all lacks $id"
 coopd_ctl --json list --all | json_ok || fail "list --json is not JSON"
+# Global options after the command.
+"$COOPCTL_BIN" list --all --json --socket "$COOPD_SOCK" | json_ok || fail "list --all --json --socket"
 
 # logs: exactly what the job wrote, per stream.
 coopd_ctl logs "$id" hello >"$T/out" || fail "logs failed"
