@@ -124,6 +124,14 @@ int coopctl_take_late_globals(const struct cmd_entry *e, int argc, char **argv, 
 				argv[out++] = argv[i++];
 			break;
 		}
+		/* The value of a command option is never one of ours. */
+		if (i + 1 < argc && (!strcmp(arg, "--reason") || !strcmp(arg, "-r") ||
+				     !strcmp(arg, "--grace") || !strcmp(arg, "-g") ||
+				     !strcmp(arg, "--timeout") || !strcmp(arg, "-t"))) {
+			argv[out++] = argv[i++];
+			argv[out++] = argv[i];
+			continue;
+		}
 		if (strcmp(arg, "--json") == 0 || strcmp(arg, "-j") == 0) {
 			a->json = true;
 			continue;

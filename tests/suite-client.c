@@ -358,6 +358,7 @@ START_TEST(parse_late_globals)
 	char *argv3[] = { "coopctl", "logs", "g1", "--", "--json", NULL };
 	char *argv4[] = { "coopctl", "list", "--socket", NULL };
 	char *argv5[] = { "coopctl", "list", "--socket=/s", NULL };
+	char *argv6[] = { "coopctl", "cancel", "g1", "--reason", "-j", "--json", NULL };
 	struct coopctl_args a = { .cmd_index = 1 };
 	int n;
 
@@ -390,6 +391,12 @@ START_TEST(parse_late_globals)
 	n = coopctl_take_late_globals(&cmd_list_entry, 3, argv5, 1, &a);
 	ck_assert_int_eq(n, 2);
 	ck_assert_str_eq(a.socket, "/s");
+
+	memset(&a, 0, sizeof(a));
+	n = coopctl_take_late_globals(&cmd_cancel_entry, 6, argv6, 1, &a);
+	ck_assert_int_eq(n, 5);
+	ck_assert(a.json);
+	ck_assert_str_eq(argv6[4], "-j");
 }
 END_TEST
 
