@@ -542,19 +542,29 @@ int output_status_tree(FILE *out, struct json_object *status, const struct outpu
 	return 0;
 }
 
-/* Prints "7 succeeded, 1 failed" from a counts object in state order. */
-static void print_counts(FILE *out, struct json_object *counts, const struct output_opts *o)
+/* Node counts per state from a counts object ({STATE: N}). */
+static void counts_read(struct json_object *counts, int64_t c[PROTO_STATE__MAX])
+{
+	for (int s = 0; s < PROTO_STATE__MAX; s++) {
+		const char *name = proto_state_name((enum proto_state)s);
+		int64_t n;
+
+		c[s] = name && jint(counts, name, &n) && n > 0 ? n : 0;
+	}
+}
+
+/* Prints "7 succeeded, 1 failed" in state order. */
+static void print_counts(FILE *out, const int64_t c[PROTO_STATE__MAX], const struct output_opts *o)
 {
 	const char *sep = "";
 
 	for (int s = 0; s < PROTO_STATE__MAX; s++) {
 		const char *name = proto_state_name((enum proto_state)s);
-		int64_t n;
 
-		if (!name || !jint(counts, name, &n) || n == 0)
+		if (!name || c[s] == 0)
 			continue;
-		fprintf(out, "%s%" PRId64 " %s%s%s", sep, n, output_state_color(name, o->color), name,
-			output_reset(o->color));
+		fprintf(out, "%s%" PRId64 " %s%s%s", sep, c[s], output_state_color(name, o->color),
+			name, output_reset(o->color));
 		sep = ", ";
 	}
 	if (!*sep)
@@ -567,9 +577,12 @@ int output_status_summary(FILE *out, struct json_object *status, const struct ou
 
 	if (!counts || !json_object_is_type(counts, json_type_object))
 		return -EINVAL;
+	int64_t c[PROTO_STATE__MAX];
+
+	counts_read(counts, c);
 	status_header(out, status, o);
 	fputs("  Nodes:    ", out);
-	print_counts(out, counts, o);
+	print_counts(out, c, o);
 	fputc('\n', out);
 	return 0;
 }
@@ -781,9 +794,9 @@ void output_outcome_line(FILE *out, struct json_object *status, const struct out
 {
 	const char *id = jstr(status, "id"), *name = jstr(status, "name"),
 		   *state = jstr(status, "state");
-	struct json_object *counts = jget(status, "counts"), *root = jget(status, "root"),
-			   *made = NULL;
-	int64_t started, finished;
+	struct json_object *counts = jget(status, "counts"), *root = jget(status, "root");
+	int64_t started, finished, c[PROTO_STATE__MAX] = { 0 };
+	bool have_counts = false;
 	char dur[OUTPUT_DURATION_BUF];
 
 	put_clean(out, id ? id : "?", 0);
@@ -796,27 +809,22 @@ void output_outcome_line(FILE *out, struct json_object *status, const struct out
 		output_reset(o->color));
 	if (jtime(status, "started", &started) && jtime(status, "finished", &finished))
 		fprintf(out, " in %s", output_duration_format(finished - started, dur, sizeof(dur)));
-	if (!counts && root) {
+	if (counts && json_object_is_type(counts, json_type_object)) {
+		counts_read(counts, c);
+		have_counts = true;
+	} else if (root) {
 		/* The whole tree: count its nodes below the root, as summaries do. */
-		int64_t c[PROTO_STATE__MAX] = { 0 };
 		struct json_object *kids = node_children(root);
 
 		for (size_t i = 0; kids && i < json_object_array_length(kids); i++)
 			count_tree(json_object_array_get_idx(kids, i), c);
-		made = json_object_new_object();
-		for (int s = 0; made && s < PROTO_STATE__MAX; s++)
-			if (c[s] > 0)
-				(void)json_object_object_add(made, proto_state_name((enum proto_state)s),
-							     json_object_new_int64(c[s]));
-		counts = made;
+		have_counts = true;
 	}
-	if (counts) {
+	if (have_counts) {
 		fputs(": ", out);
-		print_counts(out, counts, o);
+		print_counts(out, c, o);
 	}
 	fputc('\n', out);
-	if (made)
-		json_object_put(made);
 }
 
 /*
@@ -962,7 +970,70 @@ static bool put_latency_summary(FILE *out, struct json_object *obj)
 	return true;
 }
 
-static void stats_object(FILE *out, struct json_object *obj, int indent, const struct output_opts *o)
+static void stats_object(FILE *out, struct json_object *obj, int indent);
+
+/* One "Key: value" line, or a heading and its indented members. */
+static void stats_entry(FILE *out, const char *key, struct json_object *val, int indent,
+			size_t key_w)
+{
+	pad(out, (size_t)indent);
+	put_title(out, key);
+	if (val && json_object_is_type(val, json_type_object)) {
+		size_t n = (size_t)json_object_object_length(val);
+
+		if (n == 0) {
+			fputs(": none\n", out);
+			return;
+		}
+		fputs(":", out);
+		if (json_object_object_length(val) > 0) {
+			/* Percentiles, or a few scalars, fit on the line. */
+			char *line = NULL;
+			size_t len = 0;
+			FILE *mem = open_memstream(&line, &len);
+			bool one_line = false;
+
+			if (mem) {
+				fputc(' ', mem);
+				if (put_latency_summary(mem, val)) {
+					one_line = true;
+				} else if (all_scalars(val) && n <= 8) {
+					const char *sep = "";
+					json_object_object_foreach(val, k2, v2)
+					{
+						fputs(sep, mem);
+						put_clean(mem, k2, 0);
+						fputc(' ', mem);
+						put_scalar(mem, k2, v2);
+						sep = ", ";
+					}
+					one_line = true;
+				}
+				if (fclose(mem) == 0 && one_line) {
+					fwrite(line, 1, len, out);
+					fputc('\n', out);
+					free(line);
+					return;
+				}
+				free(line);
+			}
+		}
+		fputc('\n', out);
+		stats_object(out, val, indent + 2);
+		return;
+	}
+	fputc(':', out);
+	pad(out, key_w > strlen(key) ? key_w - strlen(key) + 1 : 1);
+	if (val && json_object_is_type(val, json_type_array))
+		put_clean(out, json_object_to_json_string_ext(val, JSON_C_TO_STRING_PLAIN), 300);
+	else if (!val)
+		fputs("-", out);
+	else
+		put_scalar(out, key, val);
+	fputc('\n', out);
+}
+
+static void stats_object(FILE *out, struct json_object *obj, int indent)
 {
 	size_t key_w = 0;
 
@@ -975,50 +1046,7 @@ static void stats_object(FILE *out, struct json_object *obj, int indent, const s
 	if (key_w > 32)
 		key_w = 32;
 	json_object_object_foreach(obj, key, val)
-	{
-		pad(out, (size_t)indent);
-		if (val && json_object_is_type(val, json_type_object)) {
-			put_title(out, key);
-			fputs(": ", out);
-			if (put_latency_summary(out, val)) {
-				fputc('\n', out);
-				continue;
-			}
-			if (all_scalars(val) && json_object_object_length(val) <= 8 &&
-			    json_object_object_length(val) > 0) {
-				const char *sep = "";
-				json_object_object_foreach(val, k2, v2)
-				{
-					fputs(sep, out);
-					put_clean(out, k2, 0);
-					fputc(' ', out);
-					put_scalar(out, k2, v2);
-					sep = ", ";
-				}
-				fputc('\n', out);
-				continue;
-			}
-			if (json_object_object_length(val) == 0) {
-				fputs("none\n", out);
-				continue;
-			}
-			fputc('\n', out);
-			(void)o;
-			stats_object(out, val, indent + 2, o);
-			continue;
-		}
-		put_title(out, key);
-		fputc(':', out);
-		pad(out, key_w > strlen(key) ? key_w - strlen(key) + 1 : 1);
-		if (val && json_object_is_type(val, json_type_array)) {
-			put_clean(out, json_object_to_json_string_ext(val, JSON_C_TO_STRING_PLAIN), 300);
-		} else if (!val) {
-			fputs("-", out);
-		} else {
-			put_scalar(out, key, val);
-		}
-		fputc('\n', out);
-	}
+		stats_entry(out, key, val, indent, key_w);
 }
 
 /*
@@ -1130,7 +1158,7 @@ static void stats_fields(FILE *out, struct json_object *sec, const struct stats_
 		if (json_object_is_type(val, json_type_object)) {
 			put_title(out, key);
 			fputs(":\n", out);
-			stats_object(out, val, 4, NULL);
+			stats_object(out, val, 4);
 			continue;
 		}
 		{
@@ -1358,22 +1386,12 @@ int output_stats(FILE *out, struct json_object *stats, const struct output_histo
 	/* Sections this coopctl does not know. */
 	json_object_object_foreach(stats, key, val)
 	{
-		struct json_object *one;
-
 		if (!strcmp(key, "executor") || !strcmp(key, "budget") || !strcmp(key, "cancellation") ||
-		    !strcmp(key, "jobs") || !strcmp(key, "daemon"))
+		    !strcmp(key, "jobs") || !strcmp(key, "daemon") || !val)
 			continue;
-		one = json_object_new_object();
-		if (!one)
-			return -ENOMEM;
-		if (json_object_object_add(one, key, json_object_get(val)) < 0) {
-			json_object_put(one);
-			return -ENOMEM;
-		}
 		if (!first)
 			fputc('\n', out);
-		stats_object(out, one, 0, o);
-		json_object_put(one);
+		stats_entry(out, key, val, 0, strlen(key));
 		first = false;
 	}
 	return 0;

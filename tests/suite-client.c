@@ -906,7 +906,7 @@ START_TEST(render_stats)
 		"\"jobs\":{\"task\":{\"spawned\":5,\"succeeded\":4,\"failed\":1},"
 		"\"exec\":{\"spawned\":2,\"succeeded\":2,\"failed\":0}},"
 		"\"daemon\":{\"graphs_submitted\":1234567,\"uptime_seconds\":125.5},"
-		"\"future\":{\"widgets\":3}}");
+		"\"future\":{\"widgets\":3},\"deep\":{\"x\":{\"y\":1},\"zz\":2,\"e\":{}}}");
 	const char *metrics =
 		"# TYPE coopd_cancel_latency_seconds histogram\n"
 		"coopd_cancel_latency_seconds_bucket{le=\"0.001\"} 2\n"
@@ -947,6 +947,7 @@ START_TEST(render_stats)
 	ck_assert_msg(strstr(text, "  Graphs submitted:      1,234,567\n"), "%s", text);
 	ck_assert_msg(strstr(text, "  Uptime:                2m05s\n"), "%s", text);
 	ck_assert_msg(strstr(text, "Future: widgets 3\n"), "%s", text);
+	ck_assert_msg(strstr(text, "\nDeep:\n  X: y 1\n  Zz: 2\n  E: none\n"), "%s", text);
 	free(text);
 	json_object_put(s);
 }
