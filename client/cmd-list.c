@@ -52,7 +52,7 @@ int cmd_list_parse(int argc, char **argv, struct cmd_list_args *ret, FILE *err)
 int cmd_list_show(struct coopctl *c, bool all)
 {
 	struct proto_list_params p = { .all = all };
-	struct json_object *params = NULL, *result = NULL;
+	struct json_object *params = NULL, *result = NULL, *graphs = NULL;
 	struct output_opts o = { .color = c->color, .utf8 = c->utf8 };
 	int r;
 
@@ -65,6 +65,10 @@ int cmd_list_show(struct coopctl *c, bool all)
 		return r;
 	if (c->json) {
 		coopctl_print_json(c, result);
+	} else if (!all && json_object_object_get_ex(result, "graphs", &graphs) &&
+		   json_object_is_type(graphs, json_type_array) &&
+		   json_object_array_length(graphs) == 0) {
+		printf("No active graphs ('coopctl list --all' shows finished ones too).\n");
 	} else if (output_list(stdout, result, &o) < 0) {
 		coopctl_err(c, "unexpected answer from coopd (no graphs array)");
 		r = COOPCTL_EXIT_FAILED;
