@@ -292,6 +292,8 @@ struct tree_ctx {
 	size_t kind_w;
 	size_t state_w;
 	size_t dur_w;
+	size_t start_w;
+	int64_t graph_start; /* the root's start, -1 if it has not started */
 	char prefix[1024]; /* glyphs of the ancestors' columns */
 	size_t prefix_len;
 	size_t prefix_w;
@@ -326,6 +328,21 @@ static const char *node_label(struct json_object *node, bool root)
 	return id && *id ? id : "?";
 }
 
+/* When the node started, from the graph's start: "+350ms", or "-". */
+static char *tree_start(const struct tree_ctx *t, struct json_object *node, char *buf, size_t size)
+{
+	int64_t started;
+
+	if (t->graph_start < 0 || !jtime(node, "started", &started)) {
+		snprintf(buf, size, "-");
+		return buf;
+	}
+	buf[0] = '+';
+	output_duration_format(started > t->graph_start ? started - t->graph_start : 0, buf + 1,
+			       size - 1);
+	return buf;
+}
+
 /* Measures the columns over the whole tree. */
 static void tree_measure(struct tree_ctx *t, struct json_object *node, size_t depth, bool root)
 {
@@ -344,6 +361,9 @@ static void tree_measure(struct tree_ctx *t, struct json_object *node, size_t de
 	output_duration_format(node_duration(node, t->o->now_ms), dur, sizeof(dur));
 	if (strlen(dur) > t->dur_w)
 		t->dur_w = strlen(dur);
+	tree_start(t, node, dur, sizeof(dur));
+	if (strlen(dur) > t->start_w)
+		t->start_w = strlen(dur);
 	for (size_t i = 0; kids && i < json_object_array_length(kids); i++)
 		tree_measure(t, json_object_array_get_idx(kids, i), depth + 1, false);
 }
@@ -433,6 +453,10 @@ static void tree_line(struct tree_ctx *t, struct json_object *node, bool root, c
 	fprintf(out, "%s%s%s", output_state_color(state, color), state ? state : "-",
 		output_reset(color));
 	pad(out, t->state_w - (state ? strlen(state) : 1) + 2);
+	tree_start(t, node, dur, sizeof(dur));
+	pad(out, t->start_w - strlen(dur));
+	fputs(dur, out);
+	fputs("  ", out);
 	output_duration_format(node_duration(node, t->o->now_ms), dur, sizeof(dur));
 	pad(out, t->dur_w - strlen(dur));
 	fputs(dur, out);
@@ -528,6 +552,9 @@ int output_status_tree(FILE *out, struct json_object *status, const struct outpu
 	t.kind_w = strlen("KIND");
 	t.state_w = strlen("STATE");
 	t.dur_w = strlen("TIME");
+	t.start_w = strlen("START");
+	if (!jtime(root, "started", &t.graph_start))
+		t.graph_start = -1;
 	tree_measure(&t, root, 0, true);
 	fprintf(out, "%sNODE", o->color ? "\033[1m" : "");
 	pad(out, t.name_w - 4 + 2);
@@ -535,6 +562,8 @@ int output_status_tree(FILE *out, struct json_object *status, const struct outpu
 	pad(out, t.kind_w - 4 + 2);
 	fputs("STATE", out);
 	pad(out, t.state_w - 5 + 2);
+	pad(out, t.start_w - 5);
+	fputs("START  ", out);
 	pad(out, t.dur_w - 4);
 	fprintf(out, "TIME  DETAILS%s\n", output_reset(o->color));
 	tree_line(&t, root, true, NULL);

@@ -734,17 +734,18 @@ START_TEST(render_status_tree)
 		"  Finished: 2024-05-01 12:00:02.320 UTC (ran 2.31s)\n"
 		"  Owner:    uid 1000\n"
 		"\n"
-		"NODE           KIND      STATE       TIME  DETAILS\n"
-		"/              scope     failed     2.31s  12 polls, 3 forced yields\n"
-		"|- fetch       exec      succeeded  1.20s  exit 0\n"
-		"|- warm        task      succeeded  800ms  12 polls, 3 forced yields\n"
-		"|- load        scope     failed     300ms\n"
-		"|  |- primary  exec      failed     300ms  exit 1\n"
-		"|  |- replica  exec      cancelled  312ms  killed by SIGTERM, cancel: sibling_failed, "
-		"acknowledged in 12ms\n"
-		"|  `- slow     blocking  succeeded  290ms  completed anyway (cancel: sibling_failed)\n"
-		"|- cleanup     exec      skipped        -\n"
-		"`- oops        task      failed      10ms  error: bad?thing\n";
+		"NODE           KIND      STATE       START   TIME  DETAILS\n"
+		"/              scope     failed       +0ms  2.31s  12 polls, 3 forced yields\n"
+		"|- fetch       exec      succeeded    +0ms  1.20s  exit 0\n"
+		"|- warm        task      succeeded    +0ms  800ms  12 polls, 3 forced yields\n"
+		"|- load        scope     failed     +1.20s  300ms\n"
+		"|  |- primary  exec      failed     +1.20s  300ms  exit 1\n"
+		"|  |- replica  exec      cancelled  +1.20s  312ms  killed by SIGTERM, cancel: "
+		"sibling_failed, acknowledged in 12ms\n"
+		"|  `- slow     blocking  succeeded  +1.20s  290ms  completed anyway (cancel: "
+		"sibling_failed)\n"
+		"|- cleanup     exec      skipped         -      -\n"
+		"`- oops        task      failed       +0ms   10ms  error: bad?thing\n";
 
 	setenv("TZ", "UTC", 1);
 	tzset();
@@ -801,8 +802,8 @@ START_TEST(render_running_and_summary)
 	text = mem_close(&m);
 	ck_assert_ptr_nonnull(strstr(text, "Graph g1: running\n"));
 	ck_assert_ptr_nonnull(strstr(text, "  Running:  3.50s\n"));
-	ck_assert_msg(strstr(text, "/     scope  cancelling  3.50s  cancel: client, waiting 2.50s\n") != NULL, "%s", text);
-	ck_assert_ptr_nonnull(strstr(text, "`- s  task   pending         -\n"));
+	ck_assert_msg(strstr(text, "/     scope  cancelling   +0ms  3.50s  cancel: client, waiting 2.50s\n") != NULL, "%s", text);
+	ck_assert_ptr_nonnull(strstr(text, "`- s  task   pending         -      -\n"));
 	free(text);
 
 	mem_open(&m);
