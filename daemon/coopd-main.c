@@ -6,8 +6,9 @@
  * timers (libcoop's through reactor-timer.c, `wait` timeouts, exec grace
  * and group polling, the journal flush), the inbox of node mail from
  * libcoop's threads (reactor-inbox.c), reaped children (ev_child ->
- * job-exec.c), output pipes of exec jobs, and SIGTERM/SIGINT.  Nothing in a
- * callback blocks, except the fsyncs of `submit` and of a settling graph
+ * job-exec.c), output pipes of exec jobs, completions of the state writer
+ * (submits made durable), HTTP /metrics, and SIGTERM/SIGINT.  Nothing in a
+ * callback blocks, except the fdatasync of a settling graph's journal
  * (docs/durability.md says why and what it costs).
  *
  * Start-up order: options and config -> child subreaper -> state
@@ -89,12 +90,17 @@ void coopd_register_loaded(struct coopd *d, struct graph *g)
 	}
 }
 
+void coopd_maybe_stopped(struct coopd *d)
+{
+	if (d->shutting_down && d->graphs_active == 0 && store_pending(d->store) == 0)
+		ev_break(d->loop, EVBREAK_ALL);
+}
+
 void coopd_graph_settled(struct coopd *d, struct graph *g)
 {
 	log_debug("graph %s settled: %s", g->id, proto_state_name((enum proto_state)g->root->state));
 	wait_graph_settled(d, g);
-	if (d->shutting_down && d->graphs_active == 0)
-		ev_break(d->loop, EVBREAK_ALL);
+	coopd_maybe_stopped(d);
 }
 
 static void shutdown_timer_cb(struct ev_loop *loop, ev_timer *w, int revents)
@@ -134,7 +140,7 @@ void coopd_shutdown(struct coopd *d)
 	for (struct graph *g = d->graphs_head; g; g = g->next)
 		if (g->active)
 			graph_run_cancel(d, g, NULL, COOP_REASON_SHUTDOWN, -1, NULL);
-	if (d->graphs_active == 0) {
+	if (d->graphs_active == 0 && store_pending(d->store) == 0) {
 		ev_break(d->loop, EVBREAK_ALL);
 		return;
 	}

@@ -88,6 +88,9 @@ void coopd_register_loaded(struct coopd *d, struct graph *g);
 /* Starts the graceful stop (SIGTERM/SIGINT): see coopd-main.c. */
 void coopd_shutdown(struct coopd *d);
 
+/* Ends the loop if a stop is under way and nothing is left to wait for. */
+void coopd_maybe_stopped(struct coopd *d);
+
 /* Called by graph-run.c when a graph settles (shutdown bookkeeping). */
 void coopd_graph_settled(struct coopd *d, struct graph *g);
 

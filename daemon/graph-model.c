@@ -18,26 +18,42 @@
 #include "graph-model.h"
 #include "job-exec.h"
 
-int64_t graph_now_ms(void)
+/*
+ * Node times come from two sources: libcoop's outcomes (CLOCK_MONOTONIC,
+ * coop_now_ns) and the daemon's own readings.  Both are converted with one
+ * offset taken once per process, so that their order is kept exactly (a
+ * job that starts when another finishes never appears to start first).
+ * The price: wall-clock steps after start-up are not followed.  This
+ * calibration constant is the only process-wide state of the module; it is
+ * set on the loop thread before any graph exists.
+ */
+static int64_t mono_to_unix_offset_ns;
+static bool mono_offset_set;
+
+static void mono_offset_init(void)
 {
 	struct timespec ts;
 
+	if (mono_offset_set)
+		return;
 	clock_gettime(CLOCK_REALTIME, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+	mono_to_unix_offset_ns =
+		(int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec - (int64_t)coop_now_ns();
+	mono_offset_set = true;
+}
+
+int64_t graph_now_ms(void)
+{
+	mono_offset_init();
+	return ((int64_t)coop_now_ns() + mono_to_unix_offset_ns) / 1000000;
 }
 
 int64_t graph_mono_to_unix_ms(uint64_t mono_ns)
 {
-	uint64_t now_mono;
-	int64_t now_unix;
-
 	if (mono_ns == 0)
 		return -1;
-	now_mono = coop_now_ns();
-	now_unix = graph_now_ms();
-	if (mono_ns >= now_mono)
-		return now_unix + (int64_t)((mono_ns - now_mono) / 1000000);
-	return now_unix - (int64_t)((now_mono - mono_ns) / 1000000);
+	mono_offset_init();
+	return ((int64_t)mono_ns + mono_to_unix_offset_ns) / 1000000;
 }
 
 const char *graph_reason_name(int reason)

@@ -317,6 +317,17 @@ static void node_launch(struct coopd *d, struct rnode *n, struct worklist *w)
 		scope_maybe_close(d, p);
 		return;
 	}
+	if (n->pre_cancel && n->def->kind != PROTO_NODE_SCOPE) {
+		/* Cancelled before it started: never handed to libcoop (a
+		 * spawn-then-cancel would race with its first poll). */
+		n->cancel_reason = (int8_t)graph_reason_from_coop((coop_reason)n->pre_cancel);
+		n->finished_ms = n->cancel_ack_ms = graph_now_ms();
+		if (n->cancel_requested_ms < 0)
+			n->cancel_requested_ms = n->finished_ms;
+		node_settle(d, n, PROTO_STATE_CANCELLED, w);
+		scope_maybe_close(d, p);
+		return;
+	}
 	if (n->def->timeout_ms >= 0)
 		so.timeout_ns = (uint64_t)n->def->timeout_ms * 1000000u;
 	switch (n->def->kind) {
@@ -355,8 +366,6 @@ static void node_launch(struct coopd *d, struct rnode *n, struct worklist *w)
 	}
 	if (n->def->kind != PROTO_NODE_SCOPE) {
 		d->counters.jobs_spawned[job_kind_of(n)]++;
-		if (n->pre_cancel)
-			coop_handle_cancel(n->handle, (coop_reason)n->pre_cancel);
 		r = job_spawn_joiner(d, n);
 		if (r < 0)
 			log_errno(LOG_ERR, r, "graph %s: cannot start the joiner of %s", n->g->id,
@@ -464,15 +473,21 @@ void graph_run_mail(struct coopd *d, struct rnode *n, unsigned bits, uint64_t st
 	}
 }
 
-static void subtree_mark_cancel(struct coopd *d, struct rnode *n, coop_reason reason,
-				int64_t grace_ms, int64_t now)
+/* Marks what a cancel of `n` reaches: running nodes become `cancelling`,
+ * nodes not yet launched remember the request.  `always` nodes below the
+ * target are shielded, with their subtrees, exactly as libcoop shields
+ * them. */
+static void subtree_mark_cancel(struct coopd *d, struct rnode *n, bool target,
+				coop_reason reason, int64_t grace_ms, int64_t now)
 {
-	if (n->settled)
+	if (n->settled || (!target && n->def->always))
 		return;
 	if (grace_ms >= 0)
 		n->grace_override_ms = grace_ms;
-	if (!n->launched && !n->pre_cancel)
+	if (!n->launched && !n->pre_cancel) {
 		n->pre_cancel = (uint8_t)reason;
+		n->cancel_requested_ms = now;
+	}
 	if (n->state == PROTO_STATE_RUNNING) {
 		if (n->cancel_reason < 0) {
 			n->cancel_reason = (int8_t)graph_reason_from_coop(reason);
@@ -481,7 +496,7 @@ static void subtree_mark_cancel(struct coopd *d, struct rnode *n, coop_reason re
 		graph_set_state(d, n, PROTO_STATE_CANCELLING);
 	}
 	for (size_t i = 0; i < n->def->n_children; i++)
-		subtree_mark_cancel(d, &n->kids[i], reason, grace_ms, now);
+		subtree_mark_cancel(d, &n->kids[i], false, reason, grace_ms, now);
 }
 
 void graph_run_cancel(struct coopd *d, struct graph *g, struct rnode *n, coop_reason reason,
@@ -493,7 +508,7 @@ void graph_run_cancel(struct coopd *d, struct graph *g, struct rnode *n, coop_re
 		return;
 	if (note && !n->cancel_note)
 		n->cancel_note = strdup(note);
-	subtree_mark_cancel(d, n, reason, grace_ms, graph_now_ms());
+	subtree_mark_cancel(d, n, true, reason, grace_ms, graph_now_ms());
 	if (!n->launched)
 		return;
 	if (n->scope)

@@ -11,6 +11,7 @@
 #include <errno.h>
 #include <json-c/json.h>
 #include <stdio.h>
+#include <string.h>
 #include <sys/random.h>
 #include <unistd.h>
 
@@ -57,13 +58,77 @@ static int has_exec(const struct proto_node *node, void *userdata)
 	return node->kind == PROTO_NODE_EXEC;
 }
 
+/* Who to answer once the write completes; l is cleared (later_free) if
+ * the client disconnects first, or NULL for a notification. */
+struct submit_ctx {
+	struct later *l;
+};
+
+static void submit_answer_id(struct later *l, struct graph *g)
+{
+	struct strbuf sb;
+	char *text;
+	size_t len = 0;
+
+	sb_init(&sb);
+	sb_puts(&sb, "{\"id\":");
+	sb_json_cstr(&sb, g->id);
+	sb_putc(&sb, '}');
+	text = sb_steal(&sb, &len);
+	later_answer_text(l, text, len);
+}
+
+/* The graph's files are durable (or could not be written): register,
+ * start and answer, on the loop thread. */
+static void submit_stored(struct coopd *d, struct graph *g, int r, void *arg)
+{
+	struct submit_ctx *ctx = arg;
+	struct later *l = ctx->l;
+	struct proto_error err;
+
+	free(ctx);
+	if (l)
+		later_set_backref(l, NULL);
+
+	if (r < 0) {
+		if (l) {
+			proto_error_set(&err, PROTO_ERR_INTERNAL, NULL,
+					"cannot store the graph durably: %s", strerror(-r));
+			later_answer_error(l, &err);
+		}
+		graph_free(g);
+		return;
+	}
+	if (coopd_register(d, g) < 0) {
+		log_err("out of memory registering graph %s; it runs after a restart", g->id);
+		if (l) {
+			proto_error_set(&err, PROTO_ERR_INTERNAL, NULL, "out of memory");
+			later_answer_error(l, &err);
+		}
+		if (g->journal_fd >= 0)
+			close(g->journal_fd);
+		g->journal_fd = -1;
+		graph_free(g);
+		return;
+	}
+	d->counters.graphs_submitted++;
+	log_debug("graph %s (%s) submitted by uid %lu: %zu nodes", g->id, g->def->name,
+		  (unsigned long)g->uid, g->n_nodes);
+	/* Accepted and durable: it runs even if its client has gone. */
+	if (l)
+		submit_answer_id(l, g);
+	graph_run_start(d, g);
+	if (d->shutting_down)
+		graph_run_cancel(d, g, NULL, COOP_REASON_SHUTDOWN, -1, NULL);
+}
+
 static enum method_ret submit_handle(struct method_call *call, void *params)
 {
 	struct proto_submit_params *p = params;
 	struct coopd *d = call->d;
 	struct proto_graph *def = NULL;
 	struct graph *g = NULL;
-	struct strbuf sb;
+	struct submit_ctx *ctx;
 	char id[GRAPH_ID_LEN + 1];
 	int r;
 
@@ -94,26 +159,33 @@ static enum method_ret submit_handle(struct method_call *call, void *params)
 		return method_fail(call, PROTO_ERR_INTERNAL, NULL, "out of memory");
 	}
 	g->d = d;
-	r = store_graph_create(d->store, g, p->graph, &call->err);
-	if (r < 0) {
-		graph_free(g);
-		return METHOD_ERROR;
-	}
-	r = coopd_register(d, g);
-	if (r < 0) {
+	ctx = calloc(1, sizeof(*ctx));
+	if (!ctx) {
 		graph_free(g);
 		return method_fail(call, PROTO_ERR_INTERNAL, NULL, "out of memory");
 	}
-	d->counters.graphs_submitted++;
-	log_debug("graph %s (%s) submitted by uid %lu: %zu nodes", g->id, g->def->name,
-		  (unsigned long)g->uid, g->n_nodes);
-	sb_init(&sb);
-	sb_puts(&sb, "{\"id\":");
-	sb_json_cstr(&sb, g->id);
-	sb_putc(&sb, '}');
-	/* Accepted and durable: it runs even if the answer cannot be built. */
-	graph_run_start(d, g);
-	return method_ok_sb(call, &sb);
+	/* A notification (no id) is stored and run all the same, unanswered. */
+	if (call->id) {
+		ctx->l = later_new(call->c, call->id, PROTO_M_SUBMIT);
+		if (!ctx->l) {
+			free(ctx);
+			graph_free(g);
+			return method_fail(call, PROTO_ERR_LIMIT, NULL,
+					   "too many requests waiting on this connection "
+					   "(max_pending_requests %zu)",
+					   d->cfg.max_pending_per_conn);
+		}
+	}
+	if (store_graph_create(d->store, g, p->graph, submit_stored, ctx) < 0) {
+		if (ctx->l)
+			later_free(ctx->l);
+		free(ctx);
+		graph_free(g);
+		return method_fail(call, PROTO_ERR_INTERNAL, NULL, "out of memory");
+	}
+	if (ctx->l)
+		later_set_backref(ctx->l, &ctx->l);
+	return METHOD_LATER;
 }
 
 const struct method method_submit = {

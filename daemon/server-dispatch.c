@@ -250,10 +250,24 @@ struct later *later_new(struct conn *c, struct json_object *id, enum proto_metho
 	return l;
 }
 
+void later_set_backref(struct later *l, struct later **slot)
+{
+	l->backref = slot;
+}
+
+void later_answer_error(struct later *l, const struct proto_error *err)
+{
+	dispatch_count(l->conn->d, l->method, err->code);
+	conn_answer_error(l->conn, l->id, err);
+	later_free(l);
+}
+
 void later_free(struct later *l)
 {
 	struct conn *c = l->conn;
 
+	if (l->backref)
+		*l->backref = NULL;
 	if (l->timer_active)
 		ev_timer_stop(c->d->loop, &l->timer);
 	if (l->g) {

@@ -60,6 +60,7 @@ struct later {
 	bool timer_active;
 	struct later *cprev, *cnext; /* on conn->laters */
 	struct later *gprev, *gnext; /* on g->waiters */
+	struct later **backref;   /* cleared when l is freed (see later_set_backref) */
 };
 
 struct server;
@@ -95,6 +96,11 @@ struct later *later_new(struct conn *c, struct json_object *id, enum proto_metho
 /* Answers with result text (taken) and frees l. */
 void later_answer_text(struct later *l, char *result, size_t len);
 void later_free(struct later *l);
+/* Answers with an error and frees l. */
+void later_answer_error(struct later *l, const struct proto_error *err);
+/* *slot is set to NULL when l is freed (the owner of an asynchronous
+ * operation learns that its client went away); NULL clears it. */
+void later_set_backref(struct later *l, struct later **slot);
 
 /* Dispatch one decoded line (server-dispatch.c). */
 void dispatch_line(struct conn *c, const char *line, size_t len);

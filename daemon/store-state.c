@@ -21,6 +21,8 @@
 
 #include <dirent.h>
 #include <errno.h>
+#include <pthread.h>
+#include <signal.h>
 #include <fcntl.h>
 #include <json-c/json.h>
 #include <stdio.h>
@@ -38,10 +40,30 @@
 
 #define GRAPH_FILE_MAX (1ull << 31)
 
+/* One submit's durable write, queued for the writer thread. */
+struct store_job {
+	struct store_job *next;
+	struct graph *g;
+	char *text;               /* the whole graph.json */
+	size_t len;
+	int r;                    /* result, set by the writer */
+	store_done_fn done;
+	void *arg;
+};
+
 struct store {
 	struct coopd *d;
 	char *dir;
 	int graphs_fd;            /* STATE/graphs, for fsync and *at() calls */
+	/* The writer thread and its queues (lock protects todo, done, stop). */
+	pthread_t writer;
+	bool writer_started;
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	struct store_job *todo, *todo_tail, *done, *done_tail;
+	bool stop;
+	size_t pending;           /* jobs queued and not yet completed (loop) */
+	ev_async async;
 	struct graph *queue;      /* graphs with journal records to write */
 	ev_timer flush_timer;
 	bool timer_active;
@@ -74,6 +96,8 @@ static int mkdir_p(const char *path, mode_t mode)
 }
 
 static void flush_cb(struct ev_loop *loop, ev_timer *w, int revents);
+static void store_async_cb(struct ev_loop *loop, ev_async *w, int revents);
+static void *writer_main(void *arg);
 
 int store_open(struct coopd *d, struct store **ret)
 {
@@ -110,6 +134,29 @@ int store_open(struct coopd *d, struct store **ret)
 	}
 	ev_timer_init(&s->flush_timer, flush_cb, 0., 0.);
 	s->flush_timer.data = s;
+	pthread_mutex_init(&s->lock, NULL);
+	pthread_cond_init(&s->cond, NULL);
+	ev_async_init(&s->async, store_async_cb);
+	s->async.data = s;
+	ev_async_start(d->loop, &s->async);
+	ev_unref(d->loop);
+	{
+		sigset_t all, old;
+
+		/* The writer takes no signals (libev's handlers run on the loop). */
+		sigfillset(&all);
+		pthread_sigmask(SIG_BLOCK, &all, &old);
+		r = -pthread_create(&s->writer, NULL, writer_main, s);
+		pthread_sigmask(SIG_SETMASK, &old, NULL);
+	}
+	if (r < 0) {
+		log_errno(LOG_ERR, r, "cannot start the state writer thread");
+		ev_ref(d->loop);
+		ev_async_stop(d->loop, &s->async);
+		close(s->graphs_fd);
+		goto fail;
+	}
+	s->writer_started = true;
 	*ret = s;
 	return 0;
 fail:
@@ -122,6 +169,28 @@ void store_free(struct store *s)
 {
 	if (!s)
 		return;
+	if (s->writer_started) {
+		pthread_mutex_lock(&s->lock);
+		s->stop = true;
+		pthread_cond_signal(&s->cond);
+		pthread_mutex_unlock(&s->lock);
+		pthread_join(s->writer, NULL);
+		/* Submits still in flight now are failed: their graphs are
+		 * removed again (nobody got an id for them). */
+		for (struct store_job *job = s->done, *next; job; job = next) {
+			next = job->next;
+			if (job->r == 0)
+				store_remove_graph_files(s, job->g);
+			job->done(s->d, job->g, -ESHUTDOWN, job->arg);
+			free(job->text);
+			free(job);
+		}
+		s->done = NULL;
+		ev_ref(s->d->loop);
+		ev_async_stop(s->d->loop, &s->async);
+		pthread_cond_destroy(&s->cond);
+		pthread_mutex_destroy(&s->lock);
+	}
 	store_flush_all(s);
 	if (s->graphs_fd >= 0)
 		close(s->graphs_fd);
@@ -152,26 +221,15 @@ static int sync_fd(struct store *s, int fd)
 	return fsync(fd) < 0 ? -errno : 0;
 }
 
-int store_graph_create(struct store *s, struct graph *g, struct json_object *doc,
-		       struct proto_error *err)
+/* Writer thread: makes graphs/ID with graph.json and an empty journal,
+ * each synced; graphs/ itself is synced once per batch by the caller.
+ * Leaves nothing behind on failure. */
+static int write_graph_files(struct store *s, struct store_job *job)
 {
-	struct strbuf head = {0};
-	const char *text;
-	size_t len;
+	struct graph *g = job->g;
 	int dfd = -1, fd = -1, r;
 	bool made_dir = false;
 
-	/* The document as the client sent it (validated): re-parsing it gives
-	 * the same tree, and serialising it is much cheaper than building a
-	 * canonical copy of a 100,000-node graph first. */
-	text = json_object_to_json_string_length(doc, JSON_C_TO_STRING_PLAIN, &len);
-	sb_printf(&head, "{\"format\":1,\"id\":\"%s\",\"uid\":%lu,\"gid\":%lu,"
-			 "\"created\":%lld,\"graph\":",
-		  g->id, (unsigned long)g->uid, (unsigned long)g->gid, (long long)g->created_ms);
-	if (!text || head.oom) {
-		r = -ENOMEM;
-		goto fail;
-	}
 	if (mkdirat(s->graphs_fd, g->id, 0700) < 0) {
 		r = -errno;
 		goto fail;
@@ -187,8 +245,7 @@ int store_graph_create(struct store *s, struct graph *g, struct json_object *doc
 		r = -errno;
 		goto fail;
 	}
-	if ((r = write_all(fd, head.buf, head.len)) < 0 || (r = write_all(fd, text, len)) < 0 ||
-	    (r = write_all(fd, "}\n", 2)) < 0 || (r = sync_fd(s, fd)) < 0)
+	if ((r = write_all(fd, job->text, job->len)) < 0 || (r = sync_fd(s, fd)) < 0)
 		goto fail;
 	if (close(fd) < 0) {
 		fd = -1;
@@ -205,17 +262,24 @@ int store_graph_create(struct store *s, struct graph *g, struct json_object *doc
 		r = -errno;
 		goto fail;
 	}
-	if ((r = sync_fd(s, dfd)) < 0 || (r = sync_fd(s, s->graphs_fd)) < 0)
+	if ((r = sync_fd(s, dfd)) < 0)
 		goto fail;
 	close(dfd);
-	sb_free(&head);
 	return 0;
 fail:
-	log_errno(LOG_ERR, r, "cannot store graph %s in %s", g->id, s->dir);
-	proto_error_set(err, PROTO_ERR_INTERNAL, NULL, "cannot store the graph durably: %s",
-			strerror(-r));
 	if (fd >= 0)
 		close(fd);
+	if (dfd >= 0)
+		close(dfd);
+	store_remove_graph_files(s, g);
+	(void)made_dir;
+	return r;
+}
+
+void store_remove_graph_files(struct store *s, struct graph *g)
+{
+	int dfd = openat(s->graphs_fd, g->id, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+
 	if (g->journal_fd >= 0) {
 		close(g->journal_fd);
 		g->journal_fd = -1;
@@ -226,10 +290,131 @@ fail:
 		(void)unlinkat(dfd, "journal", 0);
 		close(dfd);
 	}
-	if (made_dir)
-		(void)unlinkat(s->graphs_fd, g->id, AT_REMOVEDIR);
-	sb_free(&head);
-	return r;
+	(void)unlinkat(s->graphs_fd, g->id, AT_REMOVEDIR);
+}
+
+/* The writer thread: takes every queued job, writes them, syncs graphs/
+ * once for the batch (group commit), hands them back to the loop. */
+static void *writer_main(void *arg)
+{
+	struct store *s = arg;
+
+	for (;;) {
+		struct store_job *batch, *job;
+		bool any_ok = false;
+		int r;
+
+		pthread_mutex_lock(&s->lock);
+		while (!s->todo && !s->stop)
+			pthread_cond_wait(&s->cond, &s->lock);
+		batch = s->todo;
+		s->todo = s->todo_tail = NULL;
+		if (!batch && s->stop) {
+			pthread_mutex_unlock(&s->lock);
+			return NULL;
+		}
+		pthread_mutex_unlock(&s->lock);
+
+		for (job = batch; job; job = job->next) {
+			job->r = write_graph_files(s, job);
+			any_ok |= job->r == 0;
+		}
+		if (any_ok && (r = sync_fd(s, s->graphs_fd)) < 0) {
+			for (job = batch; job; job = job->next) {
+				if (job->r == 0) {
+					job->r = r;
+					store_remove_graph_files(s, job->g);
+				}
+			}
+		}
+
+		pthread_mutex_lock(&s->lock);
+		for (job = batch; job; job = batch) {
+			batch = job->next;
+			job->next = NULL;
+			if (s->done_tail)
+				s->done_tail->next = job;
+			else
+				s->done = job;
+			s->done_tail = job;
+		}
+		pthread_mutex_unlock(&s->lock);
+		ev_async_send(s->d->loop, &s->async);
+	}
+}
+
+/* Loop thread: completions of the writer. */
+static void store_async_cb(struct ev_loop *loop, ev_async *w, int revents)
+{
+	store_complete(w->data);
+}
+
+void store_complete(struct store *s)
+{
+	struct store_job *job, *next;
+
+	pthread_mutex_lock(&s->lock);
+	job = s->done;
+	s->done = s->done_tail = NULL;
+	pthread_mutex_unlock(&s->lock);
+	for (; job; job = next) {
+		next = job->next;
+		s->pending--;
+		if (job->r < 0)
+			log_errno(LOG_ERR, job->r, "cannot store graph %s in %s", job->g->id, s->dir);
+		job->done(s->d, job->g, job->r, job->arg);
+		free(job->text);
+		free(job);
+	}
+	coopd_maybe_stopped(s->d);
+}
+
+size_t store_pending(const struct store *s)
+{
+	return s->pending;
+}
+
+int store_graph_create(struct store *s, struct graph *g, struct json_object *doc,
+		       store_done_fn done, void *arg)
+{
+	struct store_job *job = calloc(1, sizeof(*job));
+	struct strbuf sb;
+	const char *text;
+	size_t len;
+
+	if (!job)
+		return -ENOMEM;
+	/* The document as the client sent it (validated): re-parsing it gives
+	 * the same tree, and serialising it is much cheaper than building a
+	 * canonical copy of a 100,000-node graph first.  Serialised here: the
+	 * json-c objects belong to this thread. */
+	text = json_object_to_json_string_length(doc, JSON_C_TO_STRING_PLAIN, &len);
+	sb_init(&sb);
+	sb_printf(&sb, "{\"format\":1,\"id\":\"%s\",\"uid\":%lu,\"gid\":%lu,\"created\":%lld,"
+		       "\"graph\":",
+		  g->id, (unsigned long)g->uid, (unsigned long)g->gid, (long long)g->created_ms);
+	if (text)
+		sb_put(&sb, text, len);
+	sb_puts(&sb, "}\n");
+	job->text = sb_steal(&sb, &job->len);
+	if (!text || !job->text) {
+		free(job->text);
+		free(job);
+		return -ENOMEM;
+	}
+	job->g = g;
+	job->done = done;
+	job->arg = arg;
+	pthread_mutex_lock(&s->lock);
+	if (s->todo_tail)
+		s->todo_tail->next = job;
+	else
+		s->todo = job;
+	s->todo_tail = job;
+	pthread_cond_signal(&s->cond);
+	pthread_mutex_unlock(&s->lock);
+	s->pending++;
+	return 0;
 }
 
 static void journal_write(struct store *s, struct graph *g)

@@ -20,11 +20,22 @@ int store_open(struct coopd *d, struct store **ret);
 void store_free(struct store *s);
 const char *store_dir(const struct store *s);
 
-/* Writes g's directory and definition durably (temp file, fsync, rename,
- * directory fsync).  On failure nothing is left behind and err says why
- * (-32603 with the errno text). */
+/* Called on the loop thread when a graph's files are durable (r == 0) or
+ * could not be written (r < 0, nothing left behind). */
+typedef void (*store_done_fn)(struct coopd *d, struct graph *g, int r, void *arg);
+
+/* Queues the durable write of g's directory and definition (doc, the
+ * validated document) for the writer thread: temp file, fsync, rename,
+ * directory fsyncs, with one fsync of graphs/ per batch.  done runs later
+ * on the loop thread.  Returns 0 or -ENOMEM (done will not run). */
 int store_graph_create(struct store *s, struct graph *g, struct json_object *doc,
-		       struct proto_error *err);
+		       store_done_fn done, void *arg);
+/* Submits queued and not yet completed. */
+size_t store_pending(const struct store *s);
+/* Runs the completions that are ready (also run by the writer's async). */
+void store_complete(struct store *s);
+/* Removes g's directory (a graph that will not run after all). */
+void store_remove_graph_files(struct store *s, struct graph *g);
 
 /* Queues a record of n's current state; written within journal_flush_ms. */
 void store_journal_node(struct store *s, const struct rnode *n);

@@ -59,13 +59,22 @@ expect(node(st, "a/b/c")["state"] == "succeeded" and node(st, "a/b/c")["path"] =
 st = run({"name": "empty", "nodes": []})
 expect(st["state"] == "succeeded", "empty graph", st)
 
-# max_parallel 1: the three sleeps never overlap
+# max_parallel 1: the jobs never overlap (each holds a lock directory
+# while it runs; a second one at the same time would fail to take it)
+lock = os.path.join(os.environ["COOPD_TMP"], "lock")
+job = ["sh", "-c", "mkdir %s || exit 9; sleep 0.05; rmdir %s" % (lock, lock)]
 st = run({"max_parallel": 1, "nodes": [
-    {"id": "a", "kind": "task", "fn": "sleep", "args": {"ms": 20}},
-    {"id": "b", "kind": "task", "fn": "sleep", "args": {"ms": 20}},
-    {"id": "c", "kind": "task", "fn": "sleep", "args": {"ms": 20}}]})
-iv = sorted((node(st, k)["started"], node(st, k)["finished"]) for k in "abc")
-expect(iv[0][1] <= iv[1][0] and iv[1][1] <= iv[2][0], "max_parallel 1 serialises", st)
+    {"id": "j%d" % i, "kind": "exec", "argv": job} for i in range(4)]})
+expect(st["state"] == "succeeded", "max_parallel 1 serialises", st)
+# and the same without the bound does overlap at least once in 4 tries
+ok = False
+for _ in range(4):
+    st = run({"policy": "all_settled", "nodes": [
+        {"id": "j%d" % i, "kind": "exec", "argv": job} for i in range(4)]})
+    if st["state"] == "failed":
+        ok = True
+        break
+expect(ok, "without max_parallel the jobs overlap (the check has teeth)", st)
 
 # timeouts: a task, a blocking job and an exec job, each cancelled with
 # reason timeout; the graph fails? no: a timed-out job is cancelled
