@@ -25,6 +25,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <grp.h>
 #include <json-c/linkhash.h>
 #include <poll.h>
 #include <pwd.h>
@@ -430,6 +431,80 @@ static void job_fail(struct exec_job *job, const char *what, int err)
 	job->d->counters.exec_spawn_failures++;
 }
 
+/*
+ * fork + exec for a job that must run as another user (coopd is root, the
+ * graph's owner is not): groups, gid, then uid are set in the child before
+ * exec, so the job never has more privilege than its owner.  posix_spawn
+ * cannot change users.  Everything the child needs is prepared before the
+ * fork; the child calls only async-signal-safe functions and reports a
+ * failure as an errno on a CLOEXEC pipe (EOF there means exec succeeded).
+ */
+static int spawn_as_user(pid_t *ret_pid, const char *cmd, const char *cwd, char **argv,
+			 char **envp, int out_w, int err_w, const struct passwd *pw)
+{
+	gid_t groups[256];
+	int ngroups = 256, rep[2], e = 0, dn;
+	sigset_t none;
+	ssize_t r;
+	pid_t pid;
+
+	if (getgrouplist(pw->pw_name, pw->pw_gid, groups, &ngroups) < 0)
+		return E2BIG;
+	if (pipe2(rep, O_CLOEXEC) < 0)
+		return errno;
+	sigemptyset(&none);
+	pid = fork();
+	if (pid < 0) {
+		e = errno;
+		close(rep[0]);
+		close(rep[1]);
+		return e;
+	}
+	if (pid == 0) {
+		for (int sig = 1; sig < NSIG; sig++)
+			(void)signal(sig, SIG_DFL);
+		(void)sigprocmask(SIG_SETMASK, &none, NULL);
+		if (setpgid(0, 0) < 0)
+			goto child_fail;
+		/* O_CLOEXEC everywhere: dup2 clears it on 0, 1 and 2 only. */
+		dn = open("/dev/null", O_RDONLY | O_CLOEXEC);
+		if (dn < 0 || dup2(dn, 0) < 0 || dup2(out_w, 1) < 0 || dup2(err_w, 2) < 0)
+			goto child_fail;
+		for (int fd = 0; fd < 3; fd++)
+			(void)fcntl(fd, F_SETFD, 0);
+		if (setgroups((size_t)ngroups, groups) < 0 || setgid(pw->pw_gid) < 0 ||
+		    setuid(pw->pw_uid) < 0)
+			goto child_fail;
+		if (setuid(0) == 0) { /* must be impossible now */
+			errno = EPERM;
+			goto child_fail;
+		}
+		if (chdir(cwd) < 0)
+			goto child_fail;
+		execve(cmd, argv, envp);
+child_fail:
+		e = errno;
+		(void)!write(rep[1], &e, sizeof(e));
+		_exit(127);
+	}
+	close(rep[1]);
+	/* Also makes the group before anyone can signal it (the child does
+	 * the same; whichever runs first wins, both are fine). */
+	(void)setpgid(pid, pid);
+	do
+		r = read(rep[0], &e, sizeof(e));
+	while (r < 0 && errno == EINTR);
+	close(rep[0]);
+	if (r == (ssize_t)sizeof(e)) {
+		int st;
+
+		(void)waitpid(pid, &st, 0);
+		return e;
+	}
+	*ret_pid = pid;
+	return 0;
+}
+
 /* Spawns the process; on failure the job completes at once with an error. */
 static void job_start(struct exec_job *job)
 {
@@ -514,7 +589,15 @@ static void job_start(struct exec_job *job)
 		job_fail(job, "spawn", r);
 		goto done;
 	}
-	r = posix_spawn(&pid, cmd, &fa, &attr, def->argv, envp);
+	if (geteuid() == 0 && n->g->uid != 0) {
+		if (!pw) {
+			job_fail(job, "no passwd entry for the graph's owner", ENOENT);
+			goto done;
+		}
+		r = spawn_as_user(&pid, cmd, cwd, def->argv, envp, out[1], err[1], pw);
+	} else {
+		r = posix_spawn(&pid, cmd, &fa, &attr, def->argv, envp);
+	}
 	if (r) {
 		char what[4200];
 

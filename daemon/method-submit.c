@@ -10,6 +10,7 @@
 
 #include <errno.h>
 #include <json-c/json.h>
+#include <pwd.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/random.h>
@@ -51,6 +52,15 @@ static size_t active_of_user(struct coopd *d, uid_t uid)
 		if (g->active && g->uid == uid)
 			n++;
 	return n;
+}
+
+/* Whether uid has a passwd entry (needed to run its exec jobs as it). */
+static bool user_known(uid_t uid)
+{
+	struct passwd pwbuf, *pw = NULL;
+	char buf[4096];
+
+	return getpwuid_r(uid, &pwbuf, buf, sizeof(buf), &pw) == 0 && pw;
 }
 
 static int has_exec(const struct proto_node *node, void *userdata)
@@ -135,11 +145,11 @@ static enum method_ret submit_handle(struct method_call *call, void *params)
 	r = proto_graph_parse(p->graph, &d->cfg.limits, &def, &call->err);
 	if (r < 0)
 		return METHOD_ERROR; /* data.path is relative to the graph document */
-	if (geteuid() == 0 && call->c->uid != 0 && proto_graph_walk(def, has_exec, NULL)) {
+	if (geteuid() == 0 && call->c->uid != 0 && proto_graph_walk(def, has_exec, NULL) &&
+	    !user_known(call->c->uid)) {
 		proto_graph_free(def);
 		return method_fail(call, PROTO_ERR_PERMISSION, "nodes",
-				   "exec jobs of uid %lu cannot run yet: this coopd runs as root "
-				   "and does not switch users yet",
+				   "uid %lu has no passwd entry: its exec jobs cannot run",
 				   (unsigned long)call->c->uid);
 	}
 	if (active_of_user(d, call->c->uid) >= d->cfg.max_active_per_user) {

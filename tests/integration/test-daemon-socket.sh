@@ -113,12 +113,17 @@ expect(gid not in [g['id'] for g in rpc('list', {'all': True})['graphs']], 'not 
 mine = submit({'nodes': [{'id': 't', 'kind': 'task', 'fn': 'noop'}]})
 st = wait(mine)
 expect(st['owner_uid'] == 65534, 'owner recorded', st)
-e = call('submit', {'graph': {'nodes': [{'id': 'e', 'kind': 'exec', 'argv': ['true']}]}})
-expect(e['error']['code'] == -32002, 'exec as another user refused by a root coopd', e)
+# a root coopd runs this user's exec jobs as this user, never as root
+st = wait(submit({'nodes': [{'id': 'e', 'kind': 'exec',
+                             'argv': ['sh', '-c', 'id -u; id -g; id -G; echo \$HOME \$USER; pwd']}]}))
+expect(st['state'] == 'succeeded', 'exec as the owner', st)
+out = rpc('logs', {'id': st['id'], 'node': 'e', 'stream': 'stdout'})['data'].split(chr(10))
+expect(out[0] == '65534' and out[1] == '65534' and out[2] == '65534', 'uid, gid and groups', out)
+expect(out[3] == '/nonexistent nobody' and out[4] == '/', 'HOME, USER, cwd from passwd', out)
 " || fail "identity checks"
 	coopd_py <<'PY' || fail "root sees all"
 gs = rpc("list", {"all": True})["graphs"]
-expect(len(gs) == 2, "root sees every user's graphs", gs)
+expect(len(gs) == 3, "root sees every user's graphs", gs)
 PY
 	coopd_stop
 fi
