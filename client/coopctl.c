@@ -173,19 +173,6 @@ void coopctl_err(const struct coopctl *c, const char *fmt, ...)
 	fputc('\n', stderr);
 }
 
-int coopctl_usage_error(const struct coopctl *c, const struct cmd_entry *e, const char *fmt, ...)
-{
-	va_list ap;
-
-	fprintf(stderr, "coopctl %s: ", e->name);
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fprintf(stderr, "\nUsage: coopctl %s %s\n", e->name, e->usage);
-	(void)c;
-	return COOPCTL_EXIT_USAGE;
-}
-
 static bool path_exists(const char *path)
 {
 	struct stat st;

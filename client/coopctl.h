@@ -101,10 +101,6 @@ int coopctl_connect(struct coopctl *c);
 void coopctl_err(const struct coopctl *c, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 
-/* Prints a usage error for the command and returns COOPCTL_EXIT_USAGE. */
-int coopctl_usage_error(const struct coopctl *c, const struct cmd_entry *e, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-
 /*
  * Calls method with params (ownership taken, may be NULL) and waits for its
  * answer.  On success stores the result (owned by the caller) in
@@ -172,7 +168,8 @@ int cmd_submit_parse(int argc, char **argv, struct cmd_submit_args *ret, FILE *e
 struct cmd_run_args {
 	uint64_t timeout_ms; /* 0: none */
 	const char *name;    /* NULL: the command's basename */
-	char **env;          /* NAME=VALUE items from --env, NULL-terminated view into argv */
+	char **env;          /* NAME=VALUE items from --env (malloc()ed array of pointers
+			      * into argv, NULL-terminated; cmd_run_args_free()) */
 	int n_env;
 	char **argv; /* the command, pointing into the caller's argv */
 	int argc;
@@ -227,9 +224,9 @@ int cmd_list_show(struct coopctl *c, bool all);
 /* Commands without arguments (stats, metrics, version). */
 int cmd_noargs_parse(int argc, char **argv, FILE *err);
 
-/* Fetches a job's stream from offset *offset and writes it to out until
- * the daemon has nothing more right now (or, with follow, until the job's
- * stream has ended).  Updates *offset.  Returns 0 or an exit code
+/* Fetches a job's stream from its start and writes it to out (or, with
+ * --json, each answer) until the daemon has nothing more right now, or,
+ * with follow, until the stream has ended.  Returns 0 or an exit code
  * (cmd-logs.c). */
 int cmd_logs_copy(struct coopctl *c, const char *id, const char *node, bool stderr_stream,
 		  bool follow, FILE *out);
