@@ -12,6 +12,7 @@
 #define COOP_INTERNAL_H
 
 #include <pthread.h>
+#include <sched.h>
 #include <stdatomic.h>
 
 #include "coop.h"
@@ -141,10 +142,10 @@ COOP__HIDDEN int64_t coop__deque_size(struct coop__deque *q);
 
 /* ---- workers and the runtime (coop-rt.c) ------------------------------- */
 
-#define COOP__ALLOC_CLASSES 4
+#define COOP__ALLOC_CLASSES 5
 #define COOP__ALLOC_MALLOC 0xff
 #define COOP__MAX_SHARDS 64
-#define COOP__ALLOC_CACHE_MAX 2048
+#define COOP__ALLOC_CACHE_MAX 16384
 
 /* Counters a worker writes alone: relaxed load + store, no RMW needed;
  * other threads read them with relaxed loads for stats. */
@@ -152,6 +153,8 @@ struct coop__worker_counters {
 	_Atomic uint64_t polls, forced_yields, short_circuits, steals, parks;
 	_Atomic uint64_t tasks_spawned;
 	_Atomic uint64_t tasks_finished[4];
+	_Atomic uint64_t cancel_latency_count, cancel_latency_sum_ns;
+	_Atomic uint64_t cancel_latency_buckets[COOP_CANCEL_LATENCY_BUCKETS];
 };
 
 struct coop__worker {
@@ -250,9 +253,32 @@ COOP__HIDDEN extern const coop_waker_vtable coop__task_waker_vtable;
 
 /* ---- scopes (coop-scope.c) --------------------------------------------- */
 
+/*
+ * A test-and-set lock for critical sections of a few stores that are almost
+ * never contended (a worker's own scope shard).  Cheaper than a mutex on the
+ * hot path; a waiter yields its CPU instead of burning it.
+ */
+typedef struct coop__spinlock {
+	_Atomic bool held;
+} coop__spinlock;
+
+static inline void coop__spin_lock(coop__spinlock *l)
+{
+	/* acquire: the holder sees what the previous holder wrote. */
+	while (atomic_exchange_explicit(&l->held, true, memory_order_acquire))
+		while (atomic_load_explicit(&l->held, memory_order_relaxed))
+			sched_yield();
+}
+
+static inline void coop__spin_unlock(coop__spinlock *l)
+{
+	/* release: publishes the critical section to the next holder. */
+	atomic_store_explicit(&l->held, false, memory_order_release);
+}
+
 /* Everything a scope counts per worker, so that workers do not contend. */
 struct coop__scope_shard {
-	pthread_mutex_t lock;                 /* guards plist */
+	coop__spinlock lock;                  /* guards plist */
 	struct coop__task *plist;             /* tasks that have been PENDING */
 	_Atomic uint64_t polls, forced_yields;
 	_Atomic uint32_t n_ok, n_failed, n_cancelled;
@@ -286,6 +312,7 @@ struct coop_scope {
 	coop_outcome outcome;               /* final once done */
 	coop_waker_cell join_cell;          /* a task joining with poll_join */
 	unsigned nshards;
+	bool shard_per_worker;              /* each worker has a shard to itself */
 	struct coop__scope_shard *shards;   /* nworkers + 1 (the last: others) */
 	/* outcomes of child scopes, folded in under L */
 	uint64_t child_polls, child_yields;

@@ -39,8 +39,6 @@ void coop__scope_unref(coop_scope *s)
 	/* acq_rel: as coop__task_unref. */
 	if (atomic_fetch_sub_explicit(&s->refs, 1, ACQ_REL) != 1)
 		return;
-	for (unsigned i = 0; i < s->nshards; i++)
-		pthread_mutex_destroy(&s->shards[i].lock);
 	coop_waker_cell_clear(&s->join_cell);
 	pthread_mutex_destroy(&s->lock);
 	pthread_cond_destroy(&s->done_cond);
@@ -132,7 +130,7 @@ void coop__scope_park(coop_scope *s, struct coop__task *t, struct coop__worker *
 	struct coop__scope_shard *sh = &s->shards[k];
 
 	coop__task_ref(t);
-	pthread_mutex_lock(&sh->lock);
+	coop__spin_lock(&sh->lock);
 	t->shard = (uint8_t)k;
 	t->mflags |= TASKM_IN_PLIST;
 	t->pprev = NULL;
@@ -144,14 +142,14 @@ void coop__scope_park(coop_scope *s, struct coop__task *t, struct coop__worker *
 	 * flag before taking this lock, so we see it here and wake ourselves. */
 	if (!(t->flags & TASKF_SHIELDED) && atomic_load_explicit(&s->cancel, RELAXED))
 		atomic_fetch_or_explicit(&t->state, TASK_NOTIFIED, ACQ_REL);
-	pthread_mutex_unlock(&sh->lock);
+	coop__spin_unlock(&sh->lock);
 }
 
 void coop__scope_unpark(coop_scope *s, struct coop__task *t)
 {
 	struct coop__scope_shard *sh = &s->shards[t->shard];
 
-	pthread_mutex_lock(&sh->lock);
+	coop__spin_lock(&sh->lock);
 	if (t->pprev)
 		t->pprev->pnext = t->pnext;
 	else
@@ -159,7 +157,7 @@ void coop__scope_unpark(coop_scope *s, struct coop__task *t)
 	if (t->pnext)
 		t->pnext->pprev = t->pprev;
 	t->pprev = t->pnext = NULL;
-	pthread_mutex_unlock(&sh->lock);
+	coop__spin_unlock(&sh->lock);
 	t->mflags &= (uint8_t)~TASKM_IN_PLIST;
 	coop__task_unref(t);
 }
@@ -184,18 +182,29 @@ static void apply_policy(coop_scope *s, coop_status st)
 
 void coop__scope_child_done(coop_scope *s, struct coop__task *t, coop_status st)
 {
-	struct coop__scope_shard *sh = &s->shards[shard_of(s, coop__current_worker(s->rt))];
+	struct coop__worker *w = coop__current_worker(s->rt);
+	struct coop__scope_shard *sh = &s->shards[shard_of(s, w)];
+	_Atomic uint32_t *n = st == COOP_STATUS_OK ? &sh->n_ok
+			      : st == COOP_STATUS_FAILED ? &sh->n_failed : &sh->n_cancelled;
 
-	/* relaxed: summed by the finisher after the acq_rel chain on live. */
-	atomic_fetch_add_explicit(&sh->polls, t->polls, RELAXED);
-	if (t->forced_yields)
-		atomic_fetch_add_explicit(&sh->forced_yields, t->forced_yields, RELAXED);
-	if (st == COOP_STATUS_OK)
-		atomic_fetch_add_explicit(&sh->n_ok, 1, RELAXED);
-	else if (st == COOP_STATUS_FAILED)
-		atomic_fetch_add_explicit(&sh->n_failed, 1, RELAXED);
-	else
-		atomic_fetch_add_explicit(&sh->n_cancelled, 1, RELAXED);
+	/* relaxed: summed by the finisher after the acq_rel chain on live.  A
+	 * worker's own shard has one writer, so load + store suffices there;
+	 * the shard of other threads is shared and needs the RMW. */
+	if (w && s->shard_per_worker) {
+		atomic_store_explicit(&sh->polls, atomic_load_explicit(&sh->polls, RELAXED) + t->polls,
+				      RELAXED);
+		if (t->forced_yields)
+			atomic_store_explicit(&sh->forced_yields,
+					      atomic_load_explicit(&sh->forced_yields, RELAXED) +
+						      t->forced_yields,
+					      RELAXED);
+		atomic_store_explicit(n, atomic_load_explicit(n, RELAXED) + 1, RELAXED);
+	} else {
+		atomic_fetch_add_explicit(&sh->polls, t->polls, RELAXED);
+		if (t->forced_yields)
+			atomic_fetch_add_explicit(&sh->forced_yields, t->forced_yields, RELAXED);
+		atomic_fetch_add_explicit(n, 1, RELAXED);
+	}
 	if (s->policy != COOP_POLICY_ALL_SETTLED)
 		apply_policy(s, st);
 	if (t->mflags & TASKM_COUNTED)
@@ -321,11 +330,11 @@ static void wake_parked(coop_scope *s)
 	for (unsigned i = 0; i < s->nshards; i++) {
 		struct coop__scope_shard *sh = &s->shards[i];
 
-		pthread_mutex_lock(&sh->lock);
+		coop__spin_lock(&sh->lock);
 		for (struct coop__task *t = sh->plist; t; t = t->pnext)
 			if (!(t->flags & TASKF_SHIELDED))
 				coop__task_wake_by_ref(t);
-		pthread_mutex_unlock(&sh->lock);
+		coop__spin_unlock(&sh->lock);
 	}
 }
 
@@ -404,14 +413,13 @@ int coop_scope_new(coop_rt *rt, coop_scope *parent, const coop_scope_opts *opts,
 	if (!s)
 		return -ENOMEM;
 	s->nshards = (rt->nworkers < COOP__MAX_SHARDS - 1 ? rt->nworkers : COOP__MAX_SHARDS - 1) + 1;
+	s->shard_per_worker = rt->nworkers < COOP__MAX_SHARDS;
 	if (posix_memalign((void **)&s->shards, COOP__CACHELINE,
 			   sizeof(*s->shards) * s->nshards)) {
 		free(s);
 		return -ENOMEM;
 	}
 	memset(s->shards, 0, sizeof(*s->shards) * s->nshards);
-	for (unsigned i = 0; i < s->nshards; i++)
-		(void)coop__mutex_init(&s->shards[i].lock);
 	(void)coop__mutex_init(&s->lock);
 	r = coop__cond_init_monotonic(&s->done_cond);
 	if (r < 0) {

@@ -92,7 +92,12 @@ coop_reason coop__task_cancel_reason(struct coop__task *t, uint64_t *ret_request
 
 /* ---- wakers ------------------------------------------------------------------------ */
 
-void coop__task_wake_by_ref(struct coop__task *t)
+/*
+ * Wake a task.  With `consume`, the caller hands over one reference (a
+ * waker being consumed): if the task gets queued, that reference becomes
+ * the queue's, saving an increment and a decrement per wake.
+ */
+static void task_wake(struct coop__task *t, bool consume)
 {
 	uint32_t s = atomic_load_explicit(&t->state, ACQUIRE);
 
@@ -101,28 +106,37 @@ void coop__task_wake_by_ref(struct coop__task *t)
 		 * coop_token_sleep so that it sees a cancellation at once. */
 		if (!(s & TASK_COMPLETE))
 			coop__blocking_wake(t->rt, t);
-		return;
+		goto release;
 	}
 	for (;;) {
 		if (s & TASK_COMPLETE)
-			return;
+			goto release;
 		if (s & TASK_RUNNING) {
 			if (s & TASK_NOTIFIED)
-				return;
+				goto release;
 			if (cas_state(t, &s, s | TASK_NOTIFIED))
-				return;
+				goto release;
 			continue;
 		}
 		if (s & TASK_SCHEDULED)
-			return;
+			goto release;
 		if (cas_state(t, &s, s | TASK_SCHEDULED)) {
 			/* We own the scheduling now; the task cannot complete
 			 * until it runs, so its scope is alive. */
-			coop__task_ref(t);
+			if (!consume)
+				coop__task_ref(t);
 			coop__schedule(t->rt, t, false);
 			return;
 		}
 	}
+release:
+	if (consume)
+		coop__task_unref(t);
+}
+
+void coop__task_wake_by_ref(struct coop__task *t)
+{
+	task_wake(t, false);
 }
 
 static void *task_waker_clone(void *data)
@@ -133,8 +147,7 @@ static void *task_waker_clone(void *data)
 
 static void task_waker_wake(void *data)
 {
-	coop__task_wake_by_ref(data);
-	coop__task_unref(data);
+	task_wake(data, true);
 }
 
 static void task_waker_wake_by_ref(void *data)
@@ -226,17 +239,17 @@ void coop__task_run(struct coop__worker *w, struct coop__task *t)
 {
 	coop_scope *scope = t->scope;
 	uint32_t s = atomic_load_explicit(&t->state, ACQUIRE);
+	/* A task that cancellation reached before its first poll is never
+	 * polled.  Otherwise STARTED is set by the same CAS that takes the
+	 * task; a cancellation racing with it is seen by the poll itself. */
+	uint32_t start = (s & TASK_STARTED) || !coop__task_cancelled(t) ? TASK_STARTED : 0;
 
-	while (!cas_state(t, &s, (s & ~(TASK_SCHEDULED | TASK_NOTIFIED)) | TASK_RUNNING))
+	while (!cas_state(t, &s, (s & ~(TASK_SCHEDULED | TASK_NOTIFIED)) | TASK_RUNNING | start))
 		;
-	if (!(s & TASK_STARTED)) {
-		if (coop__task_cancelled(t)) {
-			/* Cancelled before it ever ran: never polled. */
-			coop__task_complete(t, COOP_STATUS_CANCELLED);
-			coop__task_unref(t);
-			return;
-		}
-		atomic_fetch_or_explicit(&t->state, TASK_STARTED, RELAXED);
+	if (!start) {
+		coop__task_complete(t, COOP_STATUS_CANCELLED);
+		coop__task_unref(t);
+		return;
 	}
 
 	struct coop__budget budget = {scope->budget, false, false, 0};
