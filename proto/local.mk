@@ -54,7 +54,8 @@ FUZZ_PROTO_HDRS = \
 	$(top_srcdir)/proto/proto-rpc.h $(top_srcdir)/proto/proto-graph.h \
 	$(top_srcdir)/proto/proto-internal.h
 FUZZ_PROTO_TIME = 600
-EXTRA_DIST += $(FUZZ_PROTO_SRCS:$(top_srcdir)/%=%) tests/fuzz/corpus-proto
+EXTRA_DIST += $(FUZZ_PROTO_SRCS:$(top_srcdir)/%=%) tests/fuzz/corpus-proto \
+	tests/fuzz/fuzz-proto.dict
 CLEANFILES += tests/fuzz/fuzz-proto
 
 .PHONY: fuzz-proto fuzz-proto-run fuzz-proto-short fuzz-short
@@ -75,6 +76,7 @@ fuzz-proto-run: tests/fuzz/fuzz-proto
 	@$(MKDIR_P) tests/fuzz/corpus-proto-work
 	tests/fuzz/fuzz-proto -max_total_time=$(FUZZ_PROTO_TIME) -timeout=10 \
 		-rss_limit_mb=2048 -artifact_prefix=tests/fuzz/ \
+		-dict=$(top_srcdir)/tests/fuzz/fuzz-proto.dict \
 		tests/fuzz/corpus-proto-work $(top_srcdir)/tests/fuzz/corpus-proto
 
 fuzz-proto-short:
