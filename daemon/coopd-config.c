@@ -39,6 +39,8 @@ void config_init(struct coopd_config *cfg)
 	cfg->max_pending_per_conn = 1024;
 	cfg->log_cap = PROTO_DEFAULT_LOG_CAP;
 	cfg->max_active_per_user = PROTO_DEFAULT_MAX_ACTIVE_PER_USER;
+	cfg->retention_days = PROTO_DEFAULT_RETENTION_DAYS;
+	cfg->retention_graphs = PROTO_DEFAULT_RETENTION_GRAPHS;
 	cfg->shutdown_timeout_ms = 10000;
 	cfg->journal_flush_ms = 50;
 	cfg->fsync = true;
@@ -87,6 +89,8 @@ static void usage(FILE *f)
 		"  max_pending_requests  wait requests in flight per connection (1024)\n"
 		"  log_cap_bytes         bytes of stdout/stderr kept per job and stream (1048576)\n"
 		"  max_active_per_user   graphs not yet settled per user (10000)\n"
+		"  retention_days        forget finished graphs and their logs after (7; 0: never)\n"
+		"  retention_graphs      keep at most this many finished graphs (10000)\n"
 		"  shutdown_timeout_ms   bound on the graceful stop (10000)\n"
 		"  journal_flush_ms      delay before node state changes are written (50)\n"
 		"  fsync                 yes|no: sync state to disk (yes; no is for benchmarks)\n");
@@ -287,6 +291,8 @@ static int config_set(struct coopd_config *cfg, const char *key, const char *val
 	UINT_KEY("max_pending_requests", max_pending_per_conn, 1, 1000000)
 	UINT_KEY("log_cap_bytes", log_cap, 0, 1ull << 40)
 	UINT_KEY("max_active_per_user", max_active_per_user, 1, 100000000)
+	UINT_KEY("retention_days", retention_days, 0, 36500)
+	UINT_KEY("retention_graphs", retention_graphs, 0, 100000000)
 	UINT_KEY("shutdown_timeout_ms", shutdown_timeout_ms, 0, 3600000)
 	UINT_KEY("journal_flush_ms", journal_flush_ms, 0, 60000)
 	if (strcmp(key, "max_scope_depth") == 0) {

@@ -41,6 +41,7 @@
 #include "reactor-inbox.h"
 #include "reactor-timer.h"
 #include "server.h"
+#include "store-retention.h"
 #include "store-state.h"
 #include "util-log.h"
 
@@ -87,7 +88,22 @@ void coopd_register_loaded(struct coopd *d, struct graph *g)
 	if (coopd_register(d, g) < 0) {
 		log_err("out of memory registering graph %s; it is not shown", g->id);
 		graph_free(g);
+		return;
 	}
+	d->graphs_finished_kept++;
+}
+
+/* STATUS= for systemctl status (a no-op without NOTIFY_SOCKET). */
+void notify_status(struct coopd *d)
+{
+	(void)sd_notifyf(0, "STATUS=%s: %zu active graph(s), %zu connection(s)",
+			 d->shutting_down ? "stopping" : "serving", d->graphs_active,
+			 d->server ? server_connections(d->server) : (size_t)0);
+}
+
+static void watchdog_cb(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	(void)sd_notify(0, "WATCHDOG=1");
 }
 
 void coopd_maybe_stopped(struct coopd *d)
@@ -99,7 +115,11 @@ void coopd_maybe_stopped(struct coopd *d)
 void coopd_graph_settled(struct coopd *d, struct graph *g)
 {
 	log_debug("graph %s settled: %s", g->id, proto_state_name((enum proto_state)g->root->state));
+	d->graphs_finished_kept++;
 	wait_graph_settled(d, g);
+	notify_status(d);
+	if (d->graphs_finished_kept > d->cfg.retention_graphs && !d->shutting_down)
+		retention_prune(d);
 	coopd_maybe_stopped(d);
 }
 
@@ -268,12 +288,29 @@ int main(int argc, char **argv)
 	ev_child_start(d.loop, &d.child);
 	ev_unref(d.loop); /* the child watcher alone does not keep us running */
 
+	retention_start(&d);
+	{
+		uint64_t usec = 0;
+
+		/* WatchdogSec=: keep-alives at half the interval, from the loop,
+		 * so a stuck loop is noticed. */
+		if (sd_watchdog_enabled(0, &usec) > 0 && usec > 0) {
+			ev_timer_init(&d.watchdog, watchdog_cb, usec / 2e6, usec / 2e6);
+			ev_timer_start(d.loop, &d.watchdog);
+			ev_unref(d.loop);
+		}
+	}
 	log_info("coopd %s ready: socket %s, state %s, %u worker(s)", PACKAGE_VERSION,
 		 d.cfg.socket_path, d.cfg.state_dir, coop_rt_workers(d.rt));
 	(void)sd_notifyf(0, "READY=1\nSTATUS=serving on %s", d.cfg.socket_path);
 
 	ev_run(d.loop, 0);
 
+	retention_stop(&d);
+	if (ev_is_active(&d.watchdog)) {
+		ev_ref(d.loop);
+		ev_timer_stop(d.loop, &d.watchdog);
+	}
 	ev_ref(d.loop);
 	ev_child_stop(d.loop, &d.child);
 	ev_signal_stop(d.loop, &d.sig_term);

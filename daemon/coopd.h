@@ -64,11 +64,14 @@ struct coopd {
 	struct lh_table *graph_index; /* id -> struct graph */
 	struct graph *graphs_head, *graphs_tail;
 	size_t graphs_active;
+	size_t graphs_finished_kept;  /* settled graphs in the list */
+	ev_timer retention_timer;
 	struct lh_table *exec_pids;   /* pid -> struct exec_job (leaders alive) */
 
 	ev_signal sig_term, sig_int;
 	ev_child child;
 	ev_timer shutdown_timer;
+	ev_timer watchdog;
 	bool shutting_down;
 	bool shutdown_forced;
 	bool subreaper;
@@ -87,6 +90,9 @@ void coopd_register_loaded(struct coopd *d, struct graph *g);
 
 /* Starts the graceful stop (SIGTERM/SIGINT): see coopd-main.c. */
 void coopd_shutdown(struct coopd *d);
+
+/* Sends STATUS= to systemd (no-op without NOTIFY_SOCKET). */
+void notify_status(struct coopd *d);
 
 /* Ends the loop if a stop is under way and nothing is left to wait for. */
 void coopd_maybe_stopped(struct coopd *d);

@@ -30,6 +30,7 @@ coopd_SOURCES = \
 	daemon/server-dispatch.c \
 	daemon/server-listen.c \
 	daemon/server-watch.c daemon/server-watch.h \
+	daemon/store-retention.c daemon/store-retention.h \
 	daemon/store-state.c daemon/store-state.h \
 	daemon/util-log.c daemon/util-log.h \
 	daemon/util-strbuf.c daemon/util-strbuf.h
@@ -49,6 +50,7 @@ DAEMON_TESTS = \
 	tests/integration/test-daemon-watch.sh \
 	tests/integration/test-daemon-metrics.sh \
 	tests/integration/test-daemon-durability.sh \
+	tests/integration/test-daemon-retention.sh \
 	tests/integration/test-daemon-socket.sh
 TESTS += $(DAEMON_TESTS)
 EXTRA_DIST += $(DAEMON_TESTS) tests/lib-coopd.sh

@@ -128,6 +128,7 @@ static void submit_stored(struct coopd *d, struct graph *g, int r, void *arg)
 	if (l)
 		submit_answer_id(l, g);
 	graph_run_start(d, g);
+	notify_status(d);
 	if (d->shutting_down)
 		graph_run_cancel(d, g, NULL, COOP_REASON_SHUTDOWN, -1, NULL);
 }

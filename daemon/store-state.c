@@ -279,18 +279,27 @@ fail:
 void store_remove_graph_files(struct store *s, struct graph *g)
 {
 	int dfd = openat(s->graphs_fd, g->id, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	DIR *dir;
+	struct dirent *de;
 
 	if (g->journal_fd >= 0) {
 		close(g->journal_fd);
 		g->journal_fd = -1;
 	}
 	if (dfd >= 0) {
-		(void)unlinkat(dfd, "graph.json.tmp", 0);
-		(void)unlinkat(dfd, "graph.json", 0);
-		(void)unlinkat(dfd, "journal", 0);
-		close(dfd);
+		/* Everything in it is ours: definition, journal, logs. */
+		dir = fdopendir(dfd);
+		if (dir) {
+			while ((de = readdir(dir)))
+				if (de->d_name[0] != '.')
+					(void)unlinkat(dirfd(dir), de->d_name, 0);
+			closedir(dir);
+		} else {
+			close(dfd);
+		}
 	}
-	(void)unlinkat(s->graphs_fd, g->id, AT_REMOVEDIR);
+	if (unlinkat(s->graphs_fd, g->id, AT_REMOVEDIR) < 0 && errno != ENOENT)
+		log_errno(LOG_WARNING, -errno, "cannot remove %s/graphs/%s", s->dir, g->id);
 }
 
 /* The writer thread: takes every queued job, writes them, syncs graphs/

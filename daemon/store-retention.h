@@ -1,0 +1,18 @@
+/*
+ * store-retention.h - pruning of finished graphs and their logs by age and
+ * count (SPEC section 8: defaults 7 days, 10,000 graphs), so that neither
+ * the state directory nor the daemon's memory grows without bound.
+ */
+#ifndef COOPD_STORE_RETENTION_H
+#define COOPD_STORE_RETENTION_H
+
+struct coopd;
+
+/* Starts the hourly prune timer and prunes once now. */
+void retention_start(struct coopd *d);
+void retention_stop(struct coopd *d);
+/* Prunes now: finished graphs older than retention_days, then the oldest
+ * finished ones beyond retention_graphs.  Active graphs are never pruned. */
+void retention_prune(struct coopd *d);
+
+#endif
