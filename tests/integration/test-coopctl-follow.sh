@@ -68,6 +68,11 @@ coopd_ctl submit "$T/f.json" --follow >"$T/out"
 rc=$?
 [ "$rc" -eq 1 ] || fail "submit --follow of a failing graph exited $rc"
 grep -q " f .*failed" "$T/out" || fail "submit --follow lacks f failed: $(cat "$T/out")"
+fid=$(head -n 1 "$T/out")
+grep -q "$fid / scope running" "$T/out" || fail "submit --follow missed the first events: $(cat "$T/out")"
+coopd_ctl --json submit "$T/f.json" --follow >"$T/out"
+[ $? -eq 1 ] || fail "submit --json --follow of a failing graph: wrong exit status"
+json_ok <"$T/out" || fail "submit --json --follow lines are not JSON: $(cat "$T/out")"
 
 # logs --follow: all of the output of a running job, then the end.
 id=$(printf '%s' "$slow" | coopd_ctl submit -) || fail "submit"
@@ -106,6 +111,16 @@ grep -q "^Graph $id (long): cancelled" "$T/out" || fail "cancelled graph: $(cat 
 grep -q "t .*cancelled.*cancel: client" "$T/out" || fail "status lacks t's reason: $(cat "$T/out")"
 grep -q "acknowledged in" "$T/out" || fail "status lacks the acknowledgement: $(cat "$T/out")"
 pgrep -f 'sleep 58.913' >/dev/null && fail "the cancelled exec job is still running"
+
+# A graph that was running when coopd died is interrupted: wait exits 1.
+id=$(printf '%s' "$long" | coopd_ctl submit -) || fail "submit long"
+coopd_kill9
+coopd_start
+coopd_ctl wait "$id" >"$T/out"
+rc=$?
+[ "$rc" -eq 1 ] || fail "wait on an interrupted graph exited $rc: $(cat "$T/out")"
+coopd_ctl status "$id" >"$T/out" || fail "status of an interrupted graph"
+grep -q "^Graph $id (long): interrupted" "$T/out" || fail "interrupted graph: $(cat "$T/out")"
 
 coopd_stop
 coopd_pass
