@@ -5,9 +5,10 @@
  * the graph, or of every graph the user may see) and prints one line per
  * event: time, graph, node path, new state and any details the event
  * carries.  With --json each event's params are printed as one line of
- * JSON (NDJSON).  Watching one graph ends when its root scope settles;
- * watching everything ends when the daemon closes the connection (or on
- * Ctrl-C).
+ * JSON (NDJSON).  Watching one graph ends when its root scope settles
+ * (exit 0), or with exit 3 if the daemon goes away first; watching
+ * everything ends when the daemon closes the connection (exit 0) or on
+ * Ctrl-C.
  */
 #include "config.h"
 
@@ -138,8 +139,12 @@ static int cmd_watch_exec(struct coopctl *c, int argc, char **argv)
 	}
 	while (!w.done) {
 		r = client_conn_pump(c->conn, 1000);
-		if (r == -ECONNRESET)
-			return COOPCTL_EXIT_OK;
+		if (r == -ECONNRESET && !a.id)
+			return COOPCTL_EXIT_OK; /* the stream of everything ended */
+		if (r == -ECONNRESET) {
+			coopctl_err(c, "coopd closed the connection before %s settled", a.id);
+			return COOPCTL_EXIT_UNREACHABLE;
+		}
 		if (r < 0) {
 			coopctl_err(c, "reading events: %s", strerror(-r));
 			return COOPCTL_EXIT_FAILED;
