@@ -6,8 +6,8 @@
  * node (argv as given, no shell; the working directory is coopctl's), submits
  * it, copies the job's stdout and stderr to coopctl's own as they come, and
  * exits with the command's status (128 + N when a signal N ended it, 1 when
- * it was cancelled or could not start, with a message).  Ctrl-C (SIGINT) or
- * SIGTERM cancels the graph with reason "client" and still waits for it to
+ * it was cancelled or could not start, with a message).  Ctrl-C (SIGINT),
+ * SIGTERM or SIGHUP cancels the graph with reason "client" and still waits for it to
  * settle, so nothing is left running; a second one gives up waiting.
  *
  * The protocol has no push for log data, so while the job runs coopctl asks
@@ -401,6 +401,7 @@ static int cmd_run_exec(struct coopctl *c, int argc, char **argv)
 	sigemptyset(&sa.sa_mask);
 	(void)sigaction(SIGINT, &sa, NULL);
 	(void)sigaction(SIGTERM, &sa, NULL);
+	(void)sigaction(SIGHUP, &sa, NULL); /* the terminal went away */
 
 	/* With --json only the final status is printed; the output stays
 	 * with the daemon (coopctl logs ID run). */
