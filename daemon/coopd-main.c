@@ -7,9 +7,9 @@
  * and group polling, the journal flush), the inbox of node mail from
  * libcoop's threads (reactor-inbox.c), reaped children (ev_child ->
  * job-exec.c), output pipes of exec jobs, completions of the state writer
- * (submits made durable), HTTP /metrics, and SIGTERM/SIGINT.  Nothing in a
- * callback blocks, except the fdatasync of a settling graph's journal
- * (docs/durability.md says why and what it costs).
+ * (submits made durable, settled graphs' journals synced), HTTP /metrics,
+ * the retention and watchdog timers, and SIGTERM/SIGINT.  Nothing in a
+ * callback waits for the disk (docs/durability.md).
  *
  * Start-up order: options and config -> child subreaper -> state
  * directory -> reactor pieces -> libcoop runtime (its threads start with
@@ -336,7 +336,9 @@ out:
 	}
 	if (clean || !d.rt) {
 		/* With a runtime still running (forced stop), tasks may point
-		 * into the graphs: leave them to the process exit. */
+		 * into the graphs: leave them to the process exit.  The writer
+		 * finishes its queue first: its jobs point into graphs too. */
+		store_stop_writer(d.store);
 		free_graphs(&d);
 		reactor_inbox_free(d.inbox);
 		reactor_timers_free(d.timers);

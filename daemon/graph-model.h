@@ -99,6 +99,7 @@ struct graph {
 	size_t n_done;                /* nodes (without the root) in a final state */
 	uint32_t counts[PROTO_STATE__MAX]; /* nodes per state, without the root */
 	bool active;                  /* submitted and not yet settled */
+	bool syncing;                 /* settled, final journal not yet synced */
 	bool loaded;                  /* reloaded from the state directory */
 
 	struct graph *prev, *next;    /* d->graphs list, creation order */

@@ -199,6 +199,12 @@ static void graph_release_runtime(struct graph *g)
 	}
 }
 
+static void graph_synced(struct coopd *d, struct graph *g, int r, void *arg)
+{
+	g->syncing = false;
+	coopd_graph_settled(d, g);
+}
+
 static void graph_finish(struct coopd *d, struct graph *g)
 {
 	/* Nodes the scopes never got to (they cannot exist once the root has
@@ -215,8 +221,13 @@ static void graph_finish(struct coopd *d, struct graph *g)
 	d->graphs_active--;
 	d->counters.graphs_finished[g->root->state]++;
 	graph_release_runtime(g);
-	store_graph_settled(d->store, g);
-	coopd_graph_settled(d, g);
+	/* `wait` is answered once the final journal is on disk: a result a
+	 * client has seen survives a crash.  The sync runs on the writer. */
+	g->syncing = true;
+	if (store_graph_settled_async(d->store, g, graph_synced, NULL) < 0) {
+		store_graph_settled(d->store, g);
+		graph_synced(d, g, 0, NULL);
+	}
 }
 
 static void node_settle(struct coopd *d, struct rnode *n, enum proto_state st,

@@ -56,7 +56,7 @@ static enum method_ret wait_handle(struct method_call *call, void *params)
 
 	if (!g)
 		return METHOD_ERROR;
-	if (!g->active || (p->has_timeout_ms && p->timeout_ms == 0)) {
+	if ((!g->active && !g->syncing) || (p->has_timeout_ms && p->timeout_ms == 0)) {
 		sb_init(&sb);
 		graph_render_status(g, p->summary, &sb);
 		return method_ok_sb(call, &sb);

@@ -50,7 +50,7 @@ void retention_prune(struct coopd *d)
 
 	for (g = d->graphs_head; g; g = next) {
 		next = g->next;
-		if (g->active)
+		if (g->active || g->syncing)
 			continue;
 		if ((d->cfg.retention_days > 0 && finished_at(g) < cutoff) ||
 		    d->graphs_finished_kept > d->cfg.retention_graphs) {

@@ -40,12 +40,16 @@
 
 #define GRAPH_FILE_MAX (1ull << 31)
 
-/* One submit's durable write, queued for the writer thread. */
+/* One durable write, queued for the writer thread: a submit's graph
+ * directory (CREATE) or a settled graph's last journal records and sync
+ * (SETTLE). */
 struct store_job {
 	struct store_job *next;
 	struct graph *g;
-	char *text;               /* the whole graph.json */
+	enum { STORE_CREATE, STORE_SETTLE } kind;
+	char *text;               /* CREATE: the whole graph.json; SETTLE: records */
 	size_t len;
+	int fd;                   /* SETTLE: the journal, closed by the writer */
 	int r;                    /* result, set by the writer */
 	store_done_fn done;
 	void *arg;
@@ -169,19 +173,32 @@ void store_free(struct store *s)
 {
 	if (!s)
 		return;
-	if (s->writer_started) {
+	store_stop_writer(s);
+	store_flush_all(s);
+	if (s->graphs_fd >= 0)
+		close(s->graphs_fd);
+	free(s->dir);
+	free(s);
+}
+
+void store_stop_writer(struct store *s)
+{
+	if (s && s->writer_started) {
 		pthread_mutex_lock(&s->lock);
 		s->stop = true;
 		pthread_cond_signal(&s->cond);
 		pthread_mutex_unlock(&s->lock);
 		pthread_join(s->writer, NULL);
 		/* Submits still in flight now are failed: their graphs are
-		 * removed again (nobody got an id for them). */
+		 * removed again (nobody got an id for them).  Settled graphs'
+		 * journals are on disk: report them as they are. */
 		for (struct store_job *job = s->done, *next; job; job = next) {
 			next = job->next;
-			if (job->r == 0)
+			s->pending--;
+			if (job->kind == STORE_CREATE && job->r == 0)
 				store_remove_graph_files(s, job->g);
-			job->done(s->d, job->g, -ESHUTDOWN, job->arg);
+			job->done(s->d, job->g, job->kind == STORE_CREATE ? -ESHUTDOWN : job->r,
+				  job->arg);
 			free(job->text);
 			free(job);
 		}
@@ -190,12 +207,8 @@ void store_free(struct store *s)
 		ev_async_stop(s->d->loop, &s->async);
 		pthread_cond_destroy(&s->cond);
 		pthread_mutex_destroy(&s->lock);
+		s->writer_started = false;
 	}
-	store_flush_all(s);
-	if (s->graphs_fd >= 0)
-		close(s->graphs_fd);
-	free(s->dir);
-	free(s);
 }
 
 static int write_all(int fd, const char *p, size_t len)
@@ -325,12 +338,19 @@ static void *writer_main(void *arg)
 		pthread_mutex_unlock(&s->lock);
 
 		for (job = batch; job; job = job->next) {
+			if (job->kind == STORE_SETTLE) {
+				job->r = write_all(job->fd, job->text, job->len);
+				if (job->r == 0 && s->d->cfg.fsync && fdatasync(job->fd) < 0)
+					job->r = -errno;
+				close(job->fd);
+				continue;
+			}
 			job->r = write_graph_files(s, job);
 			any_ok |= job->r == 0;
 		}
 		if (any_ok && (r = sync_fd(s, s->graphs_fd)) < 0) {
 			for (job = batch; job; job = job->next) {
-				if (job->r == 0) {
+				if (job->kind == STORE_CREATE && job->r == 0) {
 					job->r = r;
 					store_remove_graph_files(s, job->g);
 				}
@@ -370,7 +390,9 @@ void store_complete(struct store *s)
 		next = job->next;
 		s->pending--;
 		if (job->r < 0)
-			log_errno(LOG_ERR, job->r, "cannot store graph %s in %s", job->g->id, s->dir);
+			log_errno(LOG_ERR, job->r, "cannot %s graph %s in %s",
+				  job->kind == STORE_SETTLE ? "sync the journal of" : "store",
+				  job->g->id, s->dir);
 		job->done(s->d, job->g, job->r, job->arg);
 		free(job->text);
 		free(job);
@@ -381,6 +403,19 @@ void store_complete(struct store *s)
 size_t store_pending(const struct store *s)
 {
 	return s->pending;
+}
+
+static void store_queue(struct store *s, struct store_job *job)
+{
+	pthread_mutex_lock(&s->lock);
+	if (s->todo_tail)
+		s->todo_tail->next = job;
+	else
+		s->todo = job;
+	s->todo_tail = job;
+	pthread_cond_signal(&s->cond);
+	pthread_mutex_unlock(&s->lock);
+	s->pending++;
 }
 
 int store_graph_create(struct store *s, struct graph *g, struct json_object *doc,
@@ -411,18 +446,12 @@ int store_graph_create(struct store *s, struct graph *g, struct json_object *doc
 		free(job);
 		return -ENOMEM;
 	}
+	job->kind = STORE_CREATE;
+	job->fd = -1;
 	job->g = g;
 	job->done = done;
 	job->arg = arg;
-	pthread_mutex_lock(&s->lock);
-	if (s->todo_tail)
-		s->todo_tail->next = job;
-	else
-		s->todo = job;
-	s->todo_tail = job;
-	pthread_cond_signal(&s->cond);
-	pthread_mutex_unlock(&s->lock);
-	s->pending++;
+	store_queue(s, job);
 	return 0;
 }
 
@@ -522,10 +551,10 @@ void store_journal_node(struct store *s, const struct rnode *n)
 	}
 }
 
-void store_graph_settled(struct store *s, struct graph *g)
+/* Takes g off the flush queue. */
+static void journal_unqueue(struct store *s, struct graph *g)
 {
 	struct graph **pp;
-	int r;
 
 	if (g->journal_queued) {
 		for (pp = &s->queue; *pp; pp = &(*pp)->journal_next) {
@@ -536,6 +565,35 @@ void store_graph_settled(struct store *s, struct graph *g)
 		}
 		g->journal_queued = false;
 	}
+}
+
+int store_graph_settled_async(struct store *s, struct graph *g, store_done_fn done, void *arg)
+{
+	struct store_job *job;
+
+	if (g->journal_fd < 0 || g->journal.oom)
+		return -EINVAL;
+	job = calloc(1, sizeof(*job));
+	if (!job)
+		return -ENOMEM;
+	journal_unqueue(s, g);
+	job->kind = STORE_SETTLE;
+	job->g = g;
+	job->fd = g->journal_fd;
+	job->text = sb_steal(&g->journal, &job->len);
+	job->done = done;
+	job->arg = arg;
+	g->journal_fd = -1;
+	sb_free(&g->journal);
+	store_queue(s, job);
+	return 0;
+}
+
+void store_graph_settled(struct store *s, struct graph *g)
+{
+	int r;
+
+	journal_unqueue(s, g);
 	journal_write(s, g);
 	sb_free(&g->journal);
 	if (g->journal_fd >= 0) {

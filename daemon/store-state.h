@@ -15,14 +15,15 @@ struct graph;
 struct rnode;
 struct json_object;
 
+/* Called on the loop thread when the writer thread is done with a job:
+ * r == 0 on success, else a negative errno (a failed create leaves nothing
+ * behind). */
+typedef void (*store_done_fn)(struct coopd *d, struct graph *g, int r, void *arg);
+
 /* Creates the state directory (0700) and its graphs/ folder. */
 int store_open(struct coopd *d, struct store **ret);
 void store_free(struct store *s);
 const char *store_dir(const struct store *s);
-
-/* Called on the loop thread when a graph's files are durable (r == 0) or
- * could not be written (r < 0, nothing left behind). */
-typedef void (*store_done_fn)(struct coopd *d, struct graph *g, int r, void *arg);
 
 /* Queues the durable write of g's directory and definition (doc, the
  * validated document) for the writer thread: temp file, fsync, rename,
@@ -40,8 +41,15 @@ void store_remove_graph_files(struct store *s, struct graph *g);
 /* Queues a record of n's current state; written within journal_flush_ms. */
 void store_journal_node(struct store *s, const struct rnode *n);
 
-/* g has settled: writes its journal and syncs it, closes the journal. */
+/* g has settled: writes its journal and syncs it, closes the journal (on
+ * this thread; used at start-up). */
 void store_graph_settled(struct store *s, struct graph *g);
+/* The same on the writer thread; done runs on the loop once the journal is
+ * synced.  Returns 0, or a negative errno (then do it synchronously). */
+int store_graph_settled_async(struct store *s, struct graph *g, store_done_fn done, void *arg);
+/* Joins the writer thread after it has finished its queue, and runs the
+ * completions left (before graphs are freed at exit). */
+void store_stop_writer(struct store *s);
 
 /* Writes every queued record now (shutdown). */
 void store_flush_all(struct store *s);
