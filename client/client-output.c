@@ -885,7 +885,8 @@ static void put_count(FILE *out, double v)
 static bool key_is_seconds(const char *key)
 {
 	size_t n = strlen(key);
-	return (n > 8 && strcmp(key + n - 8, "_seconds") == 0) || (n > 2 && strcmp(key + n - 2, "_s") == 0);
+	return (n > 8 && strcmp(key + n - 8, "_seconds") == 0) ||
+	       (n > 2 && strcmp(key + n - 2, "_s") == 0);
 }
 
 static bool key_is_ms(const char *key)

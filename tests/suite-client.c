@@ -802,7 +802,9 @@ START_TEST(render_running_and_summary)
 	text = mem_close(&m);
 	ck_assert_ptr_nonnull(strstr(text, "Graph g1: running\n"));
 	ck_assert_ptr_nonnull(strstr(text, "  Running:  3.50s\n"));
-	ck_assert_msg(strstr(text, "/     scope  cancelling   +0ms  3.50s  cancel: client, waiting 2.50s\n") != NULL, "%s", text);
+	ck_assert_msg(strstr(text, "/     scope  cancelling   +0ms  3.50s  cancel: client, "
+				   "waiting 2.50s\n") != NULL,
+		      "%s", text);
 	ck_assert_ptr_nonnull(strstr(text, "`- s  task   pending         -      -\n"));
 	free(text);
 
