@@ -241,14 +241,18 @@ long coop_unordered_poll(coop_unordered *set, coop_cx *cx)
 			pthread_mutex_unlock(&in->lock);
 			return -1;
 		}
-		c = in->head;
-		if (c) {
-			in->head = c->next;
-			if (!in->head)
-				in->tail = NULL;
-			c->queued = false;
-			in->queued--;
-		}
+		/* A child can be woken while it is being polled and then
+		 * finish in that poll: skip finished children left in line. */
+		do {
+			c = in->head;
+			if (c) {
+				in->head = c->next;
+				if (!in->head)
+					in->tail = NULL;
+				c->queued = false;
+				in->queued--;
+			}
+		} while (c && c->done);
 		pthread_mutex_unlock(&in->lock);
 		if (!c)
 			return set->live == 0 ? -2 : -1;

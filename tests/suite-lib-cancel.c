@@ -311,11 +311,12 @@ START_TEST(task_timeout_cancels_only_that_task)
 {
 	coop_rt *rt = test_rt_new(test_worker_counts[_i]);
 	coop_scope *s = test_scope(rt, NULL, NULL);
-	coop_spawn_opts to = {0};
+	coop_spawn_opts to = {0}, generous = {0};
 	to.timeout_ns = 10 * 1000000u;
+	generous.timeout_ns = 60ull * 1000000000u; /* never reached, even under TSan */
 	coop_handle *slow = spawn_nap(s, 60000, &to);
 	coop_handle *quick = spawn_nap(s, 30, NULL);
-	coop_handle *fast_with_timeout = spawn_nap(s, 1, &to);
+	coop_handle *fast_with_timeout = spawn_nap(s, 1, &generous);
 	coop_outcome o;
 
 	coop_scope_join(s, &o);

@@ -634,6 +634,77 @@ START_TEST(unordered_set_polls_woken_children)
 }
 END_TEST
 
+/* Regression: a child woken during its own poll that finishes in that poll
+ * must not be polled (or reported) again. */
+struct self_waking {
+	int polls;
+};
+
+static coop_poll self_waking_poll(coop_cx *cx, void *state)
+{
+	struct self_waking *sw = state;
+
+	sw->polls++;
+	coop_waker_wake_by_ref(coop_cx_waker(cx));
+	return COOP_READY;
+}
+
+struct self_waking_set {
+	coop_unordered *set;
+	struct self_waking sw[3];
+	coop_future f[3];
+	int reported;
+};
+
+static coop_poll self_waking_set_poll(coop_cx *cx, void *state)
+{
+	struct self_waking_set *ss = state;
+
+	if (!ss->set) {
+		ck_assert_int_eq(coop_unordered_new(&ss->set), 0);
+		for (int i = 0; i < 3; i++) {
+			ss->f[i] = (coop_future){self_waking_poll, &ss->sw[i], COOP_PENDING};
+			ck_assert_int_eq(coop_unordered_push(ss->set, &ss->f[i], NULL), 0);
+		}
+	}
+	for (;;) {
+		long k = coop_unordered_poll(ss->set, cx);
+		if (k == -2)
+			break;
+		if (k == -1)
+			return COOP_PENDING;
+		ss->reported++;
+	}
+	for (int i = 0; i < 3; i++)
+		ck_assert_int_eq(ss->sw[i].polls, 1);
+	coop_cx_set_value(cx, ss->reported);
+	return COOP_READY;
+}
+
+static void self_waking_set_drop(void *state)
+{
+	coop_unordered_free(((struct self_waking_set *)state)->set);
+}
+
+START_TEST(unordered_child_woken_while_finishing_is_not_repolled)
+{
+	coop_rt *rt = test_rt_new(1);
+	coop_scope *s = test_scope(rt, NULL, NULL);
+	struct self_waking_set ss = {0};
+	coop_handle *h;
+	coop_outcome o;
+
+	ck_assert_int_eq(coop_spawn(s, self_waking_set_poll, &ss, sizeof(ss), self_waking_set_drop, NULL, &h), 0);
+	coop_scope_join(s, NULL);
+	ck_assert(coop_handle_done(h, &o));
+	ck_assert_int_eq(o.status, COOP_STATUS_OK);
+	ck_assert_int_eq(o.value, 3);
+	coop_handle_free(h);
+	coop_scope_free(s);
+	test_rt_free_clean(rt);
+}
+END_TEST
+
 /* ---- two runtimes in one process ---------------------------------------------------- */
 
 START_TEST(two_runtimes_coexist)
@@ -695,6 +766,7 @@ static Suite *exec_suite(void)
 	tcase_add_test(tc, join_all_waits_for_every_future);
 	tcase_add_test(tc, select_returns_first_finished);
 	tcase_add_loop_test(tc, unordered_set_polls_woken_children, 0, TEST_NWORKER_COUNTS);
+	tcase_add_test(tc, unordered_child_woken_while_finishing_is_not_repolled);
 	tcase_add_test(tc, two_runtimes_coexist);
 	tcase_add_test(tc, reason_names_round_trip);
 	suite_add_tcase(s, tc);
