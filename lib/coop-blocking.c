@@ -22,7 +22,7 @@
 struct coop__blocking_thread {
 	coop_rt *rt;
 	pthread_t thread;
-	pthread_cond_t cond;   /* coop_token_sleep of its current job waits here */
+	pthread_cond_t cond; /* coop_token_sleep of its current job waits here */
 	struct coop__blocking_thread *next;
 };
 
@@ -68,8 +68,8 @@ static void run_job(coop_rt *rt, struct coop__blocking_thread *self, struct coop
 
 	/* acq_rel: take ownership as a worker does in coop__task_run. */
 	while (!atomic_compare_exchange_weak_explicit(
-		&t->state, &s, (s & ~(TASK_SCHEDULED | TASK_NOTIFIED)) | TASK_RUNNING,
-		memory_order_acq_rel, memory_order_acquire))
+	    &t->state, &s, (s & ~(TASK_SCHEDULED | TASK_NOTIFIED)) | TASK_RUNNING,
+	    memory_order_acq_rel, memory_order_acquire))
 		;
 	if (coop__task_cancelled(t)) {
 		/* Counted before completing: the scope may finish right after. */
@@ -92,7 +92,7 @@ static void run_job(coop_rt *rt, struct coop__blocking_thread *self, struct coop
 	job->sleeper = NULL;
 	pthread_mutex_unlock(&rt->blocking.lock);
 	t->polls = 1;
-	coop_status st = r == COOP_READY ? COOP_STATUS_OK
+	coop_status st = r == COOP_READY       ? COOP_STATUS_OK
 			 : r == COOP_CANCELLED ? COOP_STATUS_CANCELLED
 					       : COOP_STATUS_FAILED;
 	atomic_fetch_add_explicit(&rt->blocking_finished[st], 1, memory_order_relaxed);
@@ -182,8 +182,8 @@ void coop__blocking_submit(coop_rt *rt, struct coop__task *t)
 	if (failed_alone) {
 		uint32_t s = atomic_load_explicit(&t->state, memory_order_acquire);
 		while (!atomic_compare_exchange_weak_explicit(
-			&t->state, &s, (s & ~TASK_SCHEDULED) | TASK_RUNNING | TASK_STARTED,
-			memory_order_acq_rel, memory_order_acquire))
+		    &t->state, &s, (s & ~TASK_SCHEDULED) | TASK_RUNNING | TASK_STARTED,
+		    memory_order_acq_rel, memory_order_acquire))
 			;
 		t->value = -EAGAIN;
 		coop__task_complete(t, COOP_STATUS_FAILED);

@@ -69,18 +69,18 @@ long coop_select(coop_cx *cx, coop_future *futures, size_t n)
 struct unordered_inner {
 	pthread_mutex_t lock;
 	_Atomic uint32_t refs;
-	coop_waker parent;                  /* (lock) the task polling the set */
+	coop_waker parent;                   /* (lock) the task polling the set */
 	struct unordered_child *head, *tail; /* (lock) ready queue */
-	size_t queued;                      /* (lock) */
+	size_t queued;                       /* (lock) */
 };
 
 struct unordered_child {
 	struct unordered_inner *inner;
 	coop_future *future;
 	size_t index;
-	_Atomic uint32_t refs;              /* the set's, and each waker's */
-	bool queued, done;                  /* (inner lock) */
-	struct unordered_child *next;       /* (inner lock) ready queue link */
+	_Atomic uint32_t refs;        /* the set's, and each waker's */
+	bool queued, done;            /* (inner lock) */
+	struct unordered_child *next; /* (inner lock) ready queue link */
 };
 
 struct coop_unordered {
@@ -158,10 +158,10 @@ static void child_waker_drop(void *data)
 }
 
 static const coop_waker_vtable child_waker_vtable = {
-	child_waker_clone,
-	child_waker_wake,
-	child_waker_wake_by_ref,
-	child_waker_drop,
+    child_waker_clone,
+    child_waker_wake,
+    child_waker_wake_by_ref,
+    child_waker_drop,
 };
 
 int coop_unordered_new(coop_unordered **ret_set)

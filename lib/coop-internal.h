@@ -39,16 +39,16 @@ enum {
 /* coop__task.flags: fixed at spawn, read by any thread. */
 enum {
 	TASKF_SHIELDED = 1u << 0,
-	TASKF_BLOCKING = 1u << 1,        /* a blocking job, not a task */
-	TASKF_TIMEOUT = 1u << 2,         /* has a timeout slot (see below) */
+	TASKF_BLOCKING = 1u << 1, /* a blocking job, not a task */
+	TASKF_TIMEOUT = 1u << 2,  /* has a timeout slot (see below) */
 };
 
 /* coop__task.mflags: changed only by the thread that owns the task at the
  * time (its spawner, the scope's max_parallel line under the scope lock,
  * then the thread running it), so other threads never read them. */
 enum {
-	TASKM_IN_PLIST = 1u << 0,        /* linked into a scope shard's parked list */
-	TASKM_COUNTED = 1u << 1,         /* counts against max_parallel */
+	TASKM_IN_PLIST = 1u << 0, /* linked into a scope shard's parked list */
+	TASKM_COUNTED = 1u << 1,  /* counts against max_parallel */
 };
 
 struct coop__task_timeout;
@@ -67,25 +67,25 @@ struct coop__task_timeout;
 struct coop__task {
 	_Atomic uint32_t state;
 	_Atomic uint32_t refs;
-	struct coop__task *qnext;        /* injection / max_parallel queue link */
-	coop_poll_fn poll;               /* NULL for blocking jobs */
+	struct coop__task *qnext; /* injection / max_parallel queue link */
+	coop_poll_fn poll;        /* NULL for blocking jobs */
 	coop_drop_fn drop;
 	coop_scope *scope;
-	coop_waker join_waker;           /* guarded by TASK_JOIN_WAKER */
+	coop_waker join_waker;            /* guarded by TASK_JOIN_WAKER */
 	struct coop__task *pprev, *pnext; /* parked list of the scope shard */
 	int64_t value;
 	uint64_t polls;
 	uint32_t forced_yields;
-	uint8_t alloc_cls;               /* task block size class, 0xff: malloc */
+	uint8_t alloc_cls; /* task block size class, 0xff: malloc */
 	uint8_t flags;
 	uint8_t mflags;
-	uint8_t status;                  /* coop_status once COMPLETE */
-	uint8_t shard;                   /* which scope shard's parked list */
+	uint8_t status; /* coop_status once COMPLETE */
+	uint8_t shard;  /* which scope shard's parked list */
 	_Atomic uint64_t cancel_requested_ns;
 	uint64_t finished_ns;
-	coop_rt *rt;                     /* the task may outlive its scope */
-	/* With TASKF_TIMEOUT, a 16-byte slot holding the timeout's pointer
-	 * follows; then the caller's state, 16-byte aligned. */
+	coop_rt *rt; /* the task may outlive its scope */
+		     /* With TASKF_TIMEOUT, a 16-byte slot holding the timeout's pointer
+		      * follows; then the caller's state, 16-byte aligned. */
 } __attribute__((aligned(16)));
 
 #define COOP__TASK_EXT 16
@@ -164,22 +164,22 @@ struct coop__worker {
 	pthread_t thread;
 	uint32_t tick;
 	uint32_t rng;
-	void *cache[COOP__ALLOC_CLASSES];     /* free lists of task blocks */
+	void *cache[COOP__ALLOC_CLASSES]; /* free lists of task blocks */
 	uint32_t cache_len[COOP__ALLOC_CLASSES];
 	struct coop__worker_counters c;
 	/* default waiter: a permit guarded by a mutex */
 	pthread_mutex_t park_lock;
 	pthread_cond_t park_cond;
 	bool permit;
-	bool sleeping;                        /* guarded by rt->sleep_lock */
+	bool sleeping; /* guarded by rt->sleep_lock */
 } __attribute__((aligned(COOP__CACHELINE)));
 
 struct coop__blocking_thread;
 
 struct coop__blocking_pool {
 	pthread_mutex_t lock;
-	pthread_cond_t work_cond;     /* idle threads wait here for jobs */
-	pthread_cond_t exit_cond;     /* signalled when a thread exits */
+	pthread_cond_t work_cond; /* idle threads wait here for jobs */
+	pthread_cond_t exit_cond; /* signalled when a thread exits */
 	struct coop__task *head, *tail;
 	uint64_t queued;
 	unsigned threads, idle, max;
@@ -211,12 +211,12 @@ struct coop_rt {
 	struct coop__blocking_pool blocking;
 
 	pthread_mutex_t roots_lock;
-	coop_scope *roots;                    /* root scopes not yet finished */
+	coop_scope *roots; /* root scopes not yet finished */
 
 	/* counters touched by non-worker threads or rarely */
 	_Atomic uint64_t ext_tasks_spawned;
 	_Atomic uint64_t ext_tasks_finished[4];
-	_Atomic uint64_t ext_polls;           /* blocking jobs' runs are not polls */
+	_Atomic uint64_t ext_polls; /* blocking jobs' runs are not polls */
 	_Atomic uint64_t blocking_spawned;
 	_Atomic uint64_t blocking_finished[4];
 	_Atomic uint64_t cancel_requests[COOP_REASON__COUNT];
@@ -244,9 +244,8 @@ COOP__HIDDEN coop_reason coop__task_cancel_reason(struct coop__task *t, uint64_t
 /* Finish a task or blocking job with a status, then tell its scope. */
 COOP__HIDDEN void coop__task_complete(struct coop__task *t, coop_status status);
 COOP__HIDDEN int coop__task_spawn(coop_scope *scope, coop_poll_fn poll, const void *state,
-				  size_t state_size, coop_drop_fn drop,
-				  const coop_spawn_opts *opts, uint8_t flags,
-				  coop_handle **ret_handle);
+				  size_t state_size, coop_drop_fn drop, const coop_spawn_opts *opts,
+				  uint8_t flags, coop_handle **ret_handle);
 /* Send an admitted task to its pool (workers, or the blocking pool). */
 COOP__HIDDEN void coop__task_start(struct coop__task *t);
 COOP__HIDDEN extern const coop_waker_vtable coop__task_waker_vtable;
@@ -278,8 +277,8 @@ static inline void coop__spin_unlock(coop__spinlock *l)
 
 /* Everything a scope counts per worker, so that workers do not contend. */
 struct coop__scope_shard {
-	coop__spinlock lock;                  /* guards plist */
-	struct coop__task *plist;             /* tasks that have been PENDING */
+	coop__spinlock lock;      /* guards plist */
+	struct coop__task *plist; /* tasks that have been PENDING */
 	_Atomic uint64_t polls, forced_yields;
 	_Atomic uint32_t n_ok, n_failed, n_cancelled;
 } __attribute__((aligned(COOP__CACHELINE)));
@@ -287,8 +286,8 @@ struct coop__scope_shard {
 struct coop_scope {
 	coop_rt *rt;
 	coop_scope *parent;
-	pthread_mutex_t lock;     /* guards the fields below marked (L) */
-	pthread_cond_t done_cond; /* block_on joiners wait here */
+	pthread_mutex_t lock;                       /* guards the fields below marked (L) */
+	pthread_cond_t done_cond;                   /* block_on joiners wait here */
 	coop_scope *children, *sib_prev, *sib_next; /* (L of parent) child scopes */
 	coop_scope *root_prev, *root_next;          /* (rt->roots_lock) */
 	_Atomic uint32_t refs;
@@ -296,24 +295,24 @@ struct coop_scope {
 	 * scope finishes when this reaches zero; nothing can be added after. */
 	_Atomic int64_t live;
 	_Atomic bool closed;
-	_Atomic uint32_t cancel;            /* coop_reason, 0 = not cancelled */
+	_Atomic uint32_t cancel; /* coop_reason, 0 = not cancelled */
 	_Atomic uint64_t cancel_requested_ns;
-	bool cancel_by_policy;              /* (L) fail_fast / race cancelled us */
-	bool race_won;                      /* (L) */
+	bool cancel_by_policy; /* (L) fail_fast / race cancelled us */
+	bool race_won;         /* (L) */
 	coop_policy policy;
 	uint32_t max_parallel;
 	uint32_t budget;
 	bool shielded;
-	uint32_t running;                   /* (L) children counted by max_parallel */
+	uint32_t running;                         /* (L) children counted by max_parallel */
 	struct coop__task *pend_head, *pend_tail; /* (L) held back by max_parallel */
-	uint64_t deadline_timer;            /* (L) driver id */
-	bool deadline_armed;                /* (L) */
+	uint64_t deadline_timer;                  /* (L) driver id */
+	bool deadline_armed;                      /* (L) */
 	_Atomic bool done;
-	coop_outcome outcome;               /* final once done */
-	coop_waker_cell join_cell;          /* a task joining with poll_join */
+	coop_outcome outcome;      /* final once done */
+	coop_waker_cell join_cell; /* a task joining with poll_join */
 	unsigned nshards;
-	bool shard_per_worker;              /* each worker has a shard to itself */
-	struct coop__scope_shard *shards;   /* nworkers + 1 (the last: others) */
+	bool shard_per_worker;            /* each worker has a shard to itself */
+	struct coop__scope_shard *shards; /* nworkers + 1 (the last: others) */
 	/* outcomes of child scopes, folded in under L */
 	uint64_t child_polls, child_yields;
 	uint32_t child_ok, child_failed, child_cancelled;
@@ -332,7 +331,7 @@ COOP__HIDDEN void coop__scope_unref(coop_scope *s);
 struct coop__blocking_job {
 	coop_blocking_fn fn;
 	void *arg;
-	pthread_cond_t *sleeper;   /* guarded by pool lock: cond of its thread */
+	pthread_cond_t *sleeper; /* guarded by pool lock: cond of its thread */
 };
 
 COOP__HIDDEN int coop__blocking_init(coop_rt *rt, unsigned max, uint64_t idle_ns);

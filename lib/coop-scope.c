@@ -184,19 +184,20 @@ void coop__scope_child_done(coop_scope *s, struct coop__task *t, coop_status st)
 {
 	struct coop__worker *w = coop__current_worker(s->rt);
 	struct coop__scope_shard *sh = &s->shards[shard_of(s, w)];
-	_Atomic uint32_t *n = st == COOP_STATUS_OK ? &sh->n_ok
-			      : st == COOP_STATUS_FAILED ? &sh->n_failed : &sh->n_cancelled;
+	_Atomic uint32_t *n = st == COOP_STATUS_OK       ? &sh->n_ok
+			      : st == COOP_STATUS_FAILED ? &sh->n_failed
+							 : &sh->n_cancelled;
 
 	/* relaxed: summed by the finisher after the acq_rel chain on live.  A
 	 * worker's own shard has one writer, so load + store suffices there;
 	 * the shard of other threads is shared and needs the RMW. */
 	if (w && s->shard_per_worker) {
-		atomic_store_explicit(&sh->polls, atomic_load_explicit(&sh->polls, RELAXED) + t->polls,
-				      RELAXED);
+		atomic_store_explicit(
+		    &sh->polls, atomic_load_explicit(&sh->polls, RELAXED) + t->polls, RELAXED);
 		if (t->forced_yields)
 			atomic_store_explicit(&sh->forced_yields,
 					      atomic_load_explicit(&sh->forced_yields, RELAXED) +
-						      t->forced_yields,
+						  t->forced_yields,
 					      RELAXED);
 		atomic_store_explicit(n, atomic_load_explicit(n, RELAXED) + 1, RELAXED);
 	} else {
@@ -412,10 +413,10 @@ int coop_scope_new(coop_rt *rt, coop_scope *parent, const coop_scope_opts *opts,
 	s = calloc(1, sizeof(*s));
 	if (!s)
 		return -ENOMEM;
-	s->nshards = (rt->nworkers < COOP__MAX_SHARDS - 1 ? rt->nworkers : COOP__MAX_SHARDS - 1) + 1;
+	s->nshards =
+	    (rt->nworkers < COOP__MAX_SHARDS - 1 ? rt->nworkers : COOP__MAX_SHARDS - 1) + 1;
 	s->shard_per_worker = rt->nworkers < COOP__MAX_SHARDS;
-	if (posix_memalign((void **)&s->shards, COOP__CACHELINE,
-			   sizeof(*s->shards) * s->nshards)) {
+	if (posix_memalign((void **)&s->shards, COOP__CACHELINE, sizeof(*s->shards) * s->nshards)) {
 		free(s);
 		return -ENOMEM;
 	}

@@ -161,10 +161,10 @@ static void task_waker_drop(void *data)
 }
 
 const coop_waker_vtable coop__task_waker_vtable = {
-	task_waker_clone,
-	task_waker_wake,
-	task_waker_wake_by_ref,
-	task_waker_drop,
+    task_waker_clone,
+    task_waker_wake,
+    task_waker_wake_by_ref,
+    task_waker_drop,
 };
 
 static inline void counter_inc(_Atomic uint64_t *c, uint64_t n)
@@ -188,7 +188,7 @@ void coop__task_complete(struct coop__task *t, coop_status status)
 		atomic_store_explicit(&t->cancel_requested_ns, requested, RELAXED);
 		if (status == COOP_STATUS_CANCELLED)
 			coop__record_cancel_latency(
-				rt, t->finished_ns > requested ? t->finished_ns - requested : 0);
+			    rt, t->finished_ns > requested ? t->finished_ns - requested : 0);
 	}
 	if (t->drop)
 		t->drop(coop__task_state(t));
@@ -281,7 +281,8 @@ void coop__task_run(struct coop__worker *w, struct coop__task *t)
 	s = atomic_load_explicit(&t->state, ACQUIRE);
 	for (;;) {
 		if (s & TASK_NOTIFIED) {
-			if (cas_state(t, &s, (s & ~(TASK_RUNNING | TASK_NOTIFIED)) | TASK_SCHEDULED)) {
+			if (cas_state(t, &s,
+				      (s & ~(TASK_RUNNING | TASK_NOTIFIED)) | TASK_SCHEDULED)) {
 				coop__schedule(scope->rt, t, false);
 				return;
 			}
@@ -458,7 +459,8 @@ static void fill_outcome(struct coop__task *t, uint32_t s, coop_outcome *o)
 	o->cancel_reason = (coop_reason)((s & TASK_REASON_MASK) >> TASK_REASON_SHIFT);
 	o->value = t->value;
 	o->cancel_requested_ns = o->cancel_reason != COOP_REASON_NONE
-		? atomic_load_explicit(&t->cancel_requested_ns, RELAXED) : 0;
+				     ? atomic_load_explicit(&t->cancel_requested_ns, RELAXED)
+				     : 0;
 	o->finished_ns = t->finished_ns;
 	o->started = (s & TASK_STARTED) != 0;
 	o->polls = t->polls;

@@ -240,9 +240,9 @@ const coop_timer_driver *coop__timer_heap_driver(struct coop__timer_heap *h)
 struct coop_timer {
 	coop_rt *rt;
 	uint64_t deadline;
-	_Atomic uint32_t refs;   /* the owner's, and the driver's while armed */
+	_Atomic uint32_t refs; /* the owner's, and the driver's while armed */
 	_Atomic bool fired;
-	bool armed;              /* owned by the polling task */
+	bool armed; /* owned by the polling task */
 	uint64_t id;
 	coop_waker_cell cell;
 };
@@ -361,7 +361,7 @@ void coop__task_timeout_disarm(struct coop__task *t)
 		return;
 	*coop__task_timeout_slot(t) = NULL;
 	if (tt->rt->timers.disarm(tt->rt->timers.ctx, tt->id)) {
-		coop__task_unref(t);  /* the firing side's; ours is still held */
+		coop__task_unref(t); /* the firing side's; ours is still held */
 		timeout_unref(tt);
 	}
 	timeout_unref(tt);

@@ -101,13 +101,13 @@ COOP_API int coop_reason_parse(const char *name, coop_reason *ret_reason);
  */
 typedef struct coop_outcome {
 	coop_status status;
-	coop_reason cancel_reason;   /* NONE if cancellation never reached it */
-	int64_t value;               /* the value set with coop_cx_set_value */
+	coop_reason cancel_reason; /* NONE if cancellation never reached it */
+	int64_t value;             /* the value set with coop_cx_set_value */
 	uint64_t cancel_requested_ns;
-	uint64_t finished_ns;        /* acknowledgement time when cancelled */
-	bool started;                /* false: cancelled before its first poll/run */
-	uint64_t polls;              /* tasks: polls; scopes: sum over descendants */
-	uint64_t forced_yields;      /* budget exhaustions, same summing rule */
+	uint64_t finished_ns;   /* acknowledgement time when cancelled */
+	bool started;           /* false: cancelled before its first poll/run */
+	uint64_t polls;         /* tasks: polls; scopes: sum over descendants */
+	uint64_t forced_yields; /* budget exhaustions, same summing rule */
 } coop_outcome;
 
 /* CLOCK_MONOTONIC in nanoseconds: the clock of every time in this API. */
@@ -130,10 +130,10 @@ COOP_API uint64_t coop_now_ns(void);
  * Waking a finished task does nothing.
  */
 typedef struct coop_waker_vtable {
-	void *(*clone)(void *data);   /* returns the data of the new waker */
-	void (*wake)(void *data);     /* wake and release */
+	void *(*clone)(void *data); /* returns the data of the new waker */
+	void (*wake)(void *data);   /* wake and release */
 	void (*wake_by_ref)(void *data);
-	void (*drop)(void *data);     /* release without waking */
+	void (*drop)(void *data); /* release without waking */
 } coop_waker_vtable;
 
 typedef struct coop_waker {
@@ -162,7 +162,13 @@ typedef struct coop_waker_cell {
 	_Atomic unsigned lock;
 	coop_waker waker;
 } coop_waker_cell;
-#define COOP_WAKER_CELL_INIT {0, {NULL, NULL}}
+#define COOP_WAKER_CELL_INIT       \
+	{                          \
+		0,                 \
+		{                  \
+			NULL, NULL \
+		}                  \
+	}
 COOP_API void coop_waker_cell_register(coop_waker_cell *cell, coop_cx *cx);
 COOP_API void coop_waker_cell_wake(coop_waker_cell *cell);
 COOP_API void coop_waker_cell_clear(coop_waker_cell *cell);
@@ -223,8 +229,8 @@ COOP_API bool coop_cx_maybe_yield(coop_cx *cx);
 
 /* Options of one spawned child; zero-initialise and set what you need. */
 typedef struct coop_spawn_opts {
-	bool shielded;        /* not cancelled by its scopes' cancellation */
-	uint64_t timeout_ns;  /* cancel with COOP_REASON_TIMEOUT after this (0: none) */
+	bool shielded;       /* not cancelled by its scopes' cancellation */
+	uint64_t timeout_ns; /* cancel with COOP_REASON_TIMEOUT after this (0: none) */
 } coop_spawn_opts;
 
 /*
@@ -239,9 +245,8 @@ typedef struct coop_spawn_opts {
  * scope that is being cancelled is accepted and finishes as cancelled
  * without being polled, unless it is shielded.
  */
-COOP_API int coop_spawn(coop_scope *scope, coop_poll_fn poll, const void *state,
-			size_t state_size, coop_drop_fn drop,
-			const coop_spawn_opts *opts, coop_handle **ret_handle);
+COOP_API int coop_spawn(coop_scope *scope, coop_poll_fn poll, const void *state, size_t state_size,
+			coop_drop_fn drop, const coop_spawn_opts *opts, coop_handle **ret_handle);
 
 /* ------------------------------------------------------------------------ */
 /* Blocking jobs                                                            */
@@ -278,8 +283,7 @@ COOP_API bool coop_token_sleep(coop_token *token, uint64_t ns);
  * COOP_PENDING (the task's waker is registered and fires when the child
  * ends).  One handle, one joiner: the handle is not shared between tasks.
  */
-COOP_API coop_poll coop_handle_poll(coop_handle *handle, coop_cx *cx,
-				    coop_outcome *ret_outcome);
+COOP_API coop_poll coop_handle_poll(coop_handle *handle, coop_cx *cx, coop_outcome *ret_outcome);
 /* Non-blocking: whether the child has ended; fills ret_outcome if so. */
 COOP_API bool coop_handle_done(coop_handle *handle, coop_outcome *ret_outcome);
 /* Ask one child to cancel (reason recorded).  A no-op once it has ended. */
@@ -299,10 +303,10 @@ typedef enum coop_policy {
 
 typedef struct coop_scope_opts {
 	coop_policy policy;
-	uint32_t max_parallel;  /* 0: unbounded; else children beyond it wait in order */
-	uint32_t budget;        /* per-poll budget of its tasks; 0: inherit (root: 128) */
-	uint64_t deadline_ns;   /* absolute coop_now_ns() time; 0: none */
-	bool shielded;          /* not cancelled by the parent's cancellation */
+	uint32_t max_parallel; /* 0: unbounded; else children beyond it wait in order */
+	uint32_t budget;       /* per-poll budget of its tasks; 0: inherit (root: 128) */
+	uint64_t deadline_ns;  /* absolute coop_now_ns() time; 0: none */
+	bool shielded;         /* not cancelled by the parent's cancellation */
 } coop_scope_opts;
 
 /*
@@ -331,8 +335,7 @@ COOP_API void coop_scope_join(coop_scope *scope, coop_outcome *ret_outcome);
 COOP_API int coop_scope_join_timeout(coop_scope *scope, uint64_t timeout_ns,
 				     coop_outcome *ret_outcome);
 /* From a task: close the scope and poll for its end, as coop_handle_poll. */
-COOP_API coop_poll coop_scope_poll_join(coop_scope *scope, coop_cx *cx,
-					coop_outcome *ret_outcome);
+COOP_API coop_poll coop_scope_poll_join(coop_scope *scope, coop_cx *cx, coop_outcome *ret_outcome);
 /* Whether the scope has finished; fills ret_outcome if so. */
 COOP_API bool coop_scope_done(coop_scope *scope, coop_outcome *ret_outcome);
 /*
@@ -393,7 +396,7 @@ COOP_API void coop_timer_free(coop_timer *timer);
 typedef struct coop_future {
 	coop_poll (*poll)(coop_cx *cx, void *state);
 	void *state;
-	coop_poll result;  /* written by the combinator when the future finishes */
+	coop_poll result; /* written by the combinator when the future finishes */
 } coop_future;
 
 /* Join all: READY when every future has finished; never polls a finished one. */
@@ -431,10 +434,10 @@ typedef struct coop_waiter_ops {
 } coop_waiter_ops;
 
 typedef struct coop_rt_options {
-	unsigned workers;            /* 0: online CPUs */
-	unsigned blocking_max;       /* blocking pool bound; 0: 64 */
-	uint64_t blocking_idle_ns;   /* idle blocking threads exit after this; 0: 10 s */
-	uint32_t default_budget;     /* 0: 128 */
+	unsigned workers;                      /* 0: online CPUs */
+	unsigned blocking_max;                 /* blocking pool bound; 0: 64 */
+	uint64_t blocking_idle_ns;             /* idle blocking threads exit after this; 0: 10 s */
+	uint32_t default_budget;               /* 0: 128 */
 	const coop_timer_driver *timer_driver; /* NULL: the built-in timer thread */
 	const coop_waiter_ops *waiter;         /* NULL: condition variables */
 } coop_rt_options;
@@ -457,7 +460,7 @@ COOP_API int coop_rt_current_worker(const coop_rt *rt);
 /* Counters for metrics; monotonic totals unless marked as a gauge. */
 typedef struct coop_stats {
 	uint64_t tasks_spawned;
-	uint64_t tasks_finished[4];      /* indexed by coop_status (OK, FAILED, CANCELLED) */
+	uint64_t tasks_finished[4]; /* indexed by coop_status (OK, FAILED, CANCELLED) */
 	uint64_t blocking_spawned;
 	uint64_t blocking_finished[4];
 	uint64_t polls;
@@ -466,11 +469,11 @@ typedef struct coop_stats {
 	uint64_t steals;
 	uint64_t parks;
 	uint64_t cancel_requests[COOP_REASON__COUNT];
-	uint64_t run_queue_depth;        /* gauge: tasks waiting in worker and injection queues */
-	uint64_t blocking_queue_depth;   /* gauge */
-	uint64_t blocking_threads;       /* gauge */
+	uint64_t run_queue_depth;      /* gauge: tasks waiting in worker and injection queues */
+	uint64_t blocking_queue_depth; /* gauge */
+	uint64_t blocking_threads;     /* gauge */
 	uint64_t blocking_threads_peak;
-	uint64_t tasks_live;             /* gauge: spawned and not yet freed */
+	uint64_t tasks_live; /* gauge: spawned and not yet freed */
 	unsigned workers;
 	/* Cancel latency (request to acknowledgement) histogram, cumulative
 	 * Prometheus-style buckets with upper bounds coop_cancel_latency_bounds_ns. */
