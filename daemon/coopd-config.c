@@ -86,7 +86,8 @@ static void usage(FILE *f)
 		"  max_scope_depth       scope nesting (default 64)\n"
 		"  max_connections       simultaneous clients (default 256)\n"
 		"  event_queue_bytes     queued events per client before it is dropped (1048576)\n"
-		"  max_pending_requests  wait requests in flight per connection (1024)\n"
+		"  max_pending_requests  wait/submit requests in flight per connection (1024)\n"
+		"  answer_backlog_bytes  unsent answers at which a client is not read (67108864)\n"
 		"  log_cap_bytes         bytes of stdout/stderr kept per job and stream (1048576)\n"
 		"  max_active_per_user   graphs not yet settled per user (10000)\n"
 		"  retention_days        forget finished graphs and their logs after (7; 0: never)\n"
@@ -289,6 +290,7 @@ static int config_set(struct coopd_config *cfg, const char *key, const char *val
 	UINT_KEY("max_connections", max_connections, 1, 1000000)
 	UINT_KEY("event_queue_bytes", event_queue_bytes, 4096, 1ull << 32)
 	UINT_KEY("max_pending_requests", max_pending_per_conn, 1, 1000000)
+	UINT_KEY("answer_backlog_bytes", answer_backlog, 1, 1ull << 40)
 	UINT_KEY("log_cap_bytes", log_cap, 0, 1ull << 40)
 	UINT_KEY("max_active_per_user", max_active_per_user, 1, 100000000)
 	UINT_KEY("retention_days", retention_days, 0, 36500)

@@ -29,6 +29,7 @@
 #include "util-log.h"
 
 static void conn_update_watchers(struct conn *c);
+static void conn_process_lines(struct conn *c);
 
 bool conn_may_see(const struct conn *c, uid_t owner)
 {
@@ -59,14 +60,17 @@ static void conn_write_cb(struct ev_loop *loop, ev_io *w, int revents)
 		}
 		proto_outbuf_consume(&c->out, (size_t)r);
 	}
-	if (c->eof && proto_outbuf_pending(&c->out) == 0 && c->n_laters == 0) {
+	if (c->eof && proto_outbuf_pending(&c->out) == 0 && c->n_laters == 0 &&
+	    !c->has_unread_lines) {
 		conn_close(c);
+		return;
+	}
+	if (c->has_unread_lines && proto_outbuf_pending(&c->out) < c->d->cfg.answer_backlog) {
+		conn_process_lines(c);
 		return;
 	}
 	conn_update_watchers(c);
 }
-
-static void conn_read_cb(struct ev_loop *loop, ev_io *w, int revents);
 
 /* Starts/stops the read and write watchers after the buffers changed. */
 static void conn_update_watchers(struct conn *c)
@@ -74,7 +78,8 @@ static void conn_update_watchers(struct conn *c)
 	struct ev_loop *loop = c->d->loop;
 	size_t pending = proto_outbuf_pending(&c->out);
 	bool want_write = pending > 0;
-	bool want_read = !c->dead && !c->eof && pending < c->d->cfg.answer_backlog;
+	bool want_read = !c->dead && !c->eof && !c->has_unread_lines &&
+			 pending < c->d->cfg.answer_backlog;
 
 	if (want_write != c->writing) {
 		if (want_write)
@@ -144,9 +149,6 @@ static void conn_read_cb(struct ev_loop *loop, ev_io *w, int revents)
 	struct conn *c = w->data;
 	char buf[65536];
 	ssize_t r;
-	const char *line;
-	size_t len;
-	enum proto_frame_result fr;
 
 	r = recv(c->fd, buf, sizeof(buf), MSG_DONTWAIT);
 	if (r < 0) {
@@ -174,13 +176,27 @@ static void conn_read_cb(struct ev_loop *loop, ev_io *w, int revents)
 		conn_close(c);
 		return;
 	}
+	conn_process_lines(c);
+}
+
+/* Dispatches the complete lines in the input buffer, until back-pressure
+ * stops reading; the rest is dispatched when the answers have drained. */
+static void conn_process_lines(struct conn *c)
+{
+	const char *line;
+	size_t len;
+	enum proto_frame_result fr;
+
+	c->has_unread_lines = false;
 	while (!c->dead && (fr = proto_inbuf_next(&c->in, &line, &len)) != PROTO_FRAME_NONE) {
 		if (fr == PROTO_FRAME_TOO_LONG)
 			dispatch_too_long(c);
 		else
 			dispatch_line(c, line, len);
-		if (!c->reading && !c->dead)
-			break; /* back-pressure: the rest waits in the buffer */
+		if (proto_outbuf_pending(&c->out) >= c->d->cfg.answer_backlog) {
+			c->has_unread_lines = true;
+			break;
+		}
 	}
 	if (!c->dead)
 		conn_update_watchers(c);

@@ -39,6 +39,7 @@ struct conn {
 	unsigned long serial;
 	bool dead;                /* dropped: closed from its write callback */
 	bool eof;                 /* peer shut its side: close once answered */
+	bool has_unread_lines;    /* complete lines left by back-pressure */
 	/* watch */
 	bool watching;
 	char *watch_id;           /* NULL: every graph the peer may see */

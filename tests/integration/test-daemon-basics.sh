@@ -4,7 +4,10 @@
 # disconnects in the middle of a request.
 . "${top_srcdir:-$(cd "$(dirname "$0")/../.." && pwd)}/tests/lib-coopd.sh"
 
-coopd_start
+cat >"$COOPD_TMP/coopd.conf" <<CONF
+answer_backlog_bytes = 4096
+CONF
+coopd_start --config "$COOPD_TMP/coopd.conf"
 coopd_py <<'PY' || fail "methods"
 # version, ping
 v = rpc("version")
@@ -122,6 +125,18 @@ c = Conn()
 c.send_raw('{"jsonrpc":"2.0","id":1,"method":"wa')
 c.close()
 expect(wait(gid3)["state"] == "succeeded", "graph unaffected by disconnects")
+
+# back-pressure: 300 pipelined status requests (each answer ~9 KB, over
+# answer_backlog_bytes) written before any answer is read are all answered
+big = submit({"nodes": [{"id": "n%d" % i, "kind": "task", "fn": "noop"} for i in range(40)]})
+wait(big)
+c = Conn()
+reqs = "".join(json.dumps({"jsonrpc": "2.0", "id": i, "method": "status", "params": {"id": big}}) + "\n"
+               for i in range(300))
+c.send_raw(reqs)
+for i in range(300):
+    expect(c.answer(i)["result"]["id"] == big, "pipelined answer %d" % i)
+c.close()
 
 # several clients at once
 cs = [Conn() for _ in range(20)]
