@@ -78,7 +78,7 @@ for k in ("s", "s/a", "s/b"):
 
 # 4. a pending node cancelled before it started: cancelled, started null
 gid = submit({"policy": "all_settled", "nodes": [
-    {"id": "first", "kind": "task", "fn": "sleep", "args": {"ms": 200}},
+    {"id": "first", "kind": "task", "fn": "sleep", "args": {"ms": 1000}},
     {"id": "later", "kind": "exec", "argv": ["true"], "after": ["first"]}]})
 rpc("cancel", {"id": gid, "node": "later"})
 st = wait(gid)
@@ -90,7 +90,7 @@ expect(l["state"] == "cancelled" and l["started"] is None and l["cancel"]["reaso
 # 5. run-to-completion: a blocking job that ignores cancellation is
 # reported as completed, with the request recorded and no acknowledgement
 gid = submit({"nodes": [
-    {"id": "rtc", "kind": "blocking", "fn": "sleep", "args": {"ms": 300, "ignore_cancel": True}},
+    {"id": "rtc", "kind": "blocking", "fn": "sleep", "args": {"ms": 1500, "ignore_cancel": True}},
     {"id": "coop", "kind": "blocking", "fn": "sleep", "args": {"ms": 600000}}]})
 wait_running(gid, "rtc")
 wait_running(gid, "coop")

@@ -62,7 +62,7 @@ expect(st["state"] == "succeeded", "empty graph", st)
 # max_parallel 1: the jobs never overlap (each holds a lock directory
 # while it runs; a second one at the same time would fail to take it)
 lock = os.path.join(os.environ["COOPD_TMP"], "lock")
-job = ["sh", "-c", "mkdir %s || exit 9; sleep 0.05; rmdir %s" % (lock, lock)]
+job = ["sh", "-c", "mkdir %s || exit 9; sleep 0.3; rmdir %s" % (lock, lock)]
 st = run({"max_parallel": 1, "nodes": [
     {"id": "j%d" % i, "kind": "exec", "argv": job} for i in range(4)]})
 expect(st["state"] == "succeeded", "max_parallel 1 serialises", st)
@@ -81,7 +81,7 @@ expect(ok, "without max_parallel the jobs overlap (the check has teeth)", st)
 st = run({"policy": "all_settled", "nodes": [
     {"id": "t", "kind": "task", "fn": "sleep", "args": {"ms": 600000}, "timeout_ms": 50},
     {"id": "b", "kind": "blocking", "fn": "sleep", "args": {"ms": 600000}, "timeout_ms": 50},
-    {"id": "e", "kind": "exec", "argv": ["sleep", "600"], "timeout_ms": 50, "grace_ms": 100}]})
+    {"id": "e", "kind": "exec", "argv": ["sleep", "600"], "timeout_ms": 1000, "grace_ms": 100}]})
 for k in "tbe":
     n = node(st, k)
     expect(n["state"] == "cancelled" and n["cancel"]["reason"] == "timeout", "timeout " + k, n)

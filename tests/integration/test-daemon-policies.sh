@@ -10,7 +10,7 @@ LONG = {"ms": 600000}
 # fail_fast: the failure cancels the running siblings (sibling_failed),
 # a dependent of the failed node is skipped, an `always` node runs.
 st = run({"policy": "fail_fast", "nodes": [
-    {"id": "bad", "kind": "exec", "argv": ["sh", "-c", "exit 7"]},
+    {"id": "bad", "kind": "exec", "argv": ["sh", "-c", "sleep 1; exit 7"]},
     {"id": "t", "kind": "task", "fn": "sleep", "args": LONG},
     {"id": "b", "kind": "blocking", "fn": "sleep", "args": LONG},
     {"id": "e", "kind": "exec", "argv": ["sleep", "600"], "grace_ms": 5000},
