@@ -18,7 +18,7 @@
 # Functions:
 #   coopd_start [ARG...]   start coopd (extra args appended); sets COOPD_PID,
 #                          COOPD_SOCK, COOPD_STATE, COOPD_LOG, COOPD_TMP
-#   coopd_stop             SIGTERM, wait, fail unless it exits 0
+#   coopd_stop [SIG]       SIGTERM (or SIG, e.g. INT), wait, fail unless it exits 0
 #   coopd_kill9            SIGKILL, wait (crash simulation)
 #   coopd_restart [ARG...] coopd_stop + coopd_start on the same socket/state
 #   coopd_wait_ready       wait until `ping` answers (called by coopd_start)
@@ -139,12 +139,13 @@ PYEOF
 }
 
 coopd_stop() {
+	_sig=${1:-TERM}
 	[ -n "$COOPD_PID" ] || return 0
-	kill -TERM "$COOPD_PID" 2>/dev/null || fail "coopd (pid $COOPD_PID) was not running"
+	kill -"$_sig" "$COOPD_PID" 2>/dev/null || fail "coopd (pid $COOPD_PID) was not running"
 	rc=0
 	wait "$COOPD_PID" || rc=$?
 	COOPD_PID=
-	[ "$rc" -eq 0 ] || fail "coopd exited with status $rc after SIGTERM"
+	[ "$rc" -eq 0 ] || fail "coopd exited with status $rc after SIG$_sig"
 }
 
 coopd_kill9() {

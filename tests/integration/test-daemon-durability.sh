@@ -89,5 +89,19 @@ expect(rpc("status", {"id": done_id})["state"] == "failed", "torn journal tolera
 ping_ok()
 PY
 grep -q 'damaged' "$COOPD_LOG" || fail "damaged state was not logged"
+# SIGINT stops as SIGTERM does: running graphs cancelled with `shutdown`
+coopd_py <<'PY' || fail "submit before SIGINT"
+gid = submit({"nodes": [{"id": "t", "kind": "task", "fn": "sleep", "args": {"ms": 600000}}]})
+open(os.path.join(os.environ["COOPD_TMP"], "intme"), "w").write(gid)
+PY
+coopd_stop INT
+grep -q 'received Interrupt' "$COOPD_LOG" || fail "SIGINT not seen"
+coopd_start
+coopd_py <<'PY' || fail "after SIGINT"
+gid = open(os.path.join(os.environ["COOPD_TMP"], "intme")).read()
+st = rpc("status", {"id": gid})
+expect(st["state"] == "cancelled" and node(st, "t")["cancel"]["reason"] == "shutdown",
+       "SIGINT cancels with reason shutdown", st)
+PY
 coopd_stop
 coopd_pass
