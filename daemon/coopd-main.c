@@ -28,6 +28,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <systemd/sd-daemon.h>
 #include <unistd.h>
@@ -186,6 +187,21 @@ static void child_cb(struct ev_loop *loop, ev_child *w, int revents)
 		exec_child_reaped(d, w->rpid, w->rstatus);
 }
 
+/* Each running exec job holds four fds (two pipes, two log files) and each
+ * client one: take the hard limit as the soft one (libev uses epoll, not
+ * select, so large fd numbers are fine).  systemd's default soft limit is
+ * 1024. */
+static void raise_fd_limit(void)
+{
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) < 0 || rl.rlim_cur >= rl.rlim_max)
+		return;
+	rl.rlim_cur = rl.rlim_max;
+	if (setrlimit(RLIMIT_NOFILE, &rl) < 0)
+		log_errno(LOG_WARNING, -errno, "cannot raise the open files limit");
+}
+
 /* Starts libcoop with the daemon's signals blocked, so its threads never
  * take them (libev's handlers then run on the loop thread). */
 static int start_runtime(struct coopd *d)
@@ -246,6 +262,7 @@ int main(int argc, char **argv)
 		goto out;
 	signal(SIGPIPE, SIG_IGN);
 	d.start_mono_ns = coop_now_ns();
+	raise_fd_limit();
 
 	if (prctl(PR_SET_CHILD_SUBREAPER, 1) == 0)
 		d.subreaper = true;

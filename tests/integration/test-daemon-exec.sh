@@ -9,6 +9,11 @@ cat >"$COOPD_TMP/coopd.conf" <<CONF
 # small log cap to test the bound
 log_cap_bytes = 1000
 CONF
+# a low soft limit on open files (systemd's default is 1024): coopd raises
+# it to the hard limit, so 150 jobs at once (600 fds) still run
+if [ "$(ulimit -Hn)" = unlimited ] || [ "$(ulimit -Hn)" -ge 2048 ]; then
+	ulimit -Sn 256
+fi
 coopd_start --config "$COOPD_TMP/coopd.conf"
 WORK=$COOPD_TMP/work coopd_py <<'PY' || fail "exec"
 work = os.environ["WORK"]
@@ -63,6 +68,10 @@ expect("No such file" in node(st, "nfp")["error"], "command not found", st)
 # child's output is there
 expect(out(st["id"], "bg") == "early\nlate\n", "waited for the group", out(st["id"], "bg"))
 expect(node(st, "bg")["state"] == "succeeded", "bg succeeded", st)
+# many jobs at once
+st = run({"nodes": [{"id": "j%d" % i, "kind": "exec", "argv": ["sleep", "1"]} for i in range(150)]})
+expect(st["state"] == "succeeded", "150 exec jobs at once", [n for n in st["root"]["nodes"]
+                                                             if n["state"] != "succeeded"][:3])
 ping_ok()
 PY
 coopd_stop
