@@ -237,6 +237,11 @@ void graph_render_node(const struct rnode *n, struct strbuf *sb)
 			sb_printf(sb, ",\"signal\":%d", n->term_signal);
 		else
 			sb_puts(sb, ",\"signal\":null");
+		/* Output beyond log_cap_bytes is not kept: say how much. */
+		if (n->log_dropped[0] || n->log_dropped[1])
+			sb_printf(sb, ",\"log_dropped\":{\"stdout\":%llu,\"stderr\":%llu}",
+				  (unsigned long long)n->log_dropped[0],
+				  (unsigned long long)n->log_dropped[1]);
 	} else if (def->kind != PROTO_NODE_SCOPE) {
 		if (n->has_value)
 			sb_printf(sb, ",\"value\":%lld", (long long)n->value);

@@ -57,6 +57,7 @@ struct rnode {
 	int term_signal;              /* exec: 0 none */
 	char *error;                  /* failure text, NULL none */
 	char *cancel_note;            /* free-text reason of a client cancel */
+	uint64_t log_dropped[2];      /* exec: output bytes beyond log_cap, per stream */
 	int pgid;                     /* exec: process group (leader pid), 0 none */
 	uint64_t pg_start;            /* exec: leader's start time (/proc stat 22),
 					 so that a reused pid is never mistaken */

@@ -165,11 +165,6 @@ int exec_log_path(struct coopd *d, const char *gid, uint32_t idx, int stream, ch
 	return n < 0 || (size_t)n >= size ? -ENAMETOOLONG : 0;
 }
 
-uint64_t exec_job_dropped(const struct exec_job *job, int stream)
-{
-	return job ? job->dropped[stream] : 0;
-}
-
 static void job_close_stream(struct exec_job *job, int s)
 {
 	if (job->pipes[s] >= 0) {
@@ -251,6 +246,8 @@ static void job_complete(struct exec_job *job)
 		else if (WIFSIGNALED(job->wstatus))
 			job->term_signal = WTERMSIG(job->wstatus);
 	}
+	job->n->log_dropped[0] = job->dropped[0];
+	job->n->log_dropped[1] = job->dropped[1];
 	graph_run_exec_result(job->d, job->n, job->exit_code, job->term_signal, job->error);
 	atomic_store_explicit(&job->done, true, memory_order_release);
 	coop_waker_cell_wake(&job->cell);

@@ -42,9 +42,6 @@ void exec_kill_all(struct coopd *d);
 int exec_log_path(struct coopd *d, const char *gid, uint32_t idx, int stream, char *buf,
 		  size_t size);
 
-/* Bytes dropped from a stream beyond the cap (0 when none or no job). */
-uint64_t exec_job_dropped(const struct exec_job *job, int stream);
-
 /* Start time (clock ticks since boot, /proc/PID/stat field 22) of pid;
  * 0 if unknown. */
 uint64_t exec_proc_starttime(pid_t pid);

@@ -531,6 +531,9 @@ void store_journal_node(struct store *s, const struct rnode *n)
 	}
 	if (n->pgid > 0)
 		sb_printf(sb, ",\"pg\":%d,\"pt\":%llu", n->pgid, (unsigned long long)n->pg_start);
+	if (n->log_dropped[0] || n->log_dropped[1])
+		sb_printf(sb, ",\"ld\":[%llu,%llu]", (unsigned long long)n->log_dropped[0],
+			  (unsigned long long)n->log_dropped[1]);
 	sb_puts(sb, "}\n");
 	/* Where to find a job's processes after a crash must reach the file
 	 * (page cache; a coopd crash does not lose it) before the job can
@@ -695,6 +698,15 @@ static bool journal_apply(struct graph *g, struct json_object *rec)
 	n->exit_code = (int)jint(rec, "x", -1);
 	n->term_signal = (int)jint(rec, "sg", 0);
 	n->pgid = (int)jint(rec, "pg", 0);
+	{
+		struct json_object *ld;
+
+		if (json_object_object_get_ex(rec, "ld", &ld) &&
+		    json_object_is_type(ld, json_type_array) && json_object_array_length(ld) == 2)
+			for (int k = 0; k < 2; k++)
+				n->log_dropped[k] =
+					(uint64_t)json_object_get_int64(json_object_array_get_idx(ld, k));
+	}
 	n->pg_start = (uint64_t)jint(rec, "pt", 0);
 	if ((e = jstr(rec, "e"))) {
 		free(n->error);

@@ -48,6 +48,9 @@ pg, pid = out(gid, "pgrp").split()
 expect(pg == pid, "own process group", pg, pid)
 big = out(gid, "big")
 expect(len(big) == 1000 and set(big) == {"x", "\n"}, "log capped at log_cap_bytes", len(big))
+expect(node(st, "big")["log_dropped"] == {"stdout": 4000, "stderr": 0}, "dropped bytes reported",
+       node(st, "big"))
+expect("log_dropped" not in node(st, "env"), "nothing dropped, nothing said", node(st, "env"))
 
 # exit codes, signals, spawn errors
 st = run({"policy": "all_settled", "nodes": [
