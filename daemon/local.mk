@@ -52,7 +52,8 @@ DAEMON_TESTS = \
 	tests/integration/test-daemon-metrics.sh \
 	tests/integration/test-daemon-durability.sh \
 	tests/integration/test-daemon-retention.sh \
-	tests/integration/test-daemon-socket.sh
+	tests/integration/test-daemon-socket.sh \
+	tests/integration/test-daemon-load.sh
 TESTS += $(DAEMON_TESTS)
 EXTRA_DIST += $(DAEMON_TESTS) tests/lib-coopd.sh
 # The daemon tests need coopd built first.
