@@ -58,3 +58,11 @@ TESTS += $(DAEMON_TESTS)
 EXTRA_DIST += $(DAEMON_TESTS) tests/lib-coopd.sh
 # The daemon tests need coopd built first.
 $(DAEMON_TESTS:.sh=.log): coopd$(EXEEXT)
+
+# `make check-daemon-valgrind`: the daemon tests with coopd under valgrind
+# (errors and definite leaks fail the test).  An ASan build
+# (configure --enable-asan) runs them with `make check` as usual.
+COOPD_VALGRIND = valgrind --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite -q
+check-daemon-valgrind:
+	$(MAKE) $(AM_MAKEFLAGS) check TESTS="$(DAEMON_TESTS)" TEST_COOPD_WRAPPER="$(COOPD_VALGRIND)"
+.PHONY: check-daemon-valgrind
