@@ -107,6 +107,13 @@ struct coop__budget {
 	uint32_t left;
 	bool preempted;
 	bool forced;
+	/* The poll's waker went out through coop_cx_waker (to a timer, a
+	 * cell, a combinator's child...), or only into join handles of
+	 * children of the task's own scope.  In the second case a scope
+	 * cancellation reaches the task through those children, so it need
+	 * not be put on the scope's parked list. */
+	bool waker_exposed;
+	bool joined_sibling;
 	uint32_t short_circuits;
 };
 

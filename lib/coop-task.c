@@ -252,7 +252,7 @@ void coop__task_run(struct coop__worker *w, struct coop__task *t)
 		return;
 	}
 
-	struct coop__budget budget = {scope->budget, false, false, 0};
+	struct coop__budget budget = {scope->budget, false, false, false, false, 0};
 	coop_cx cx = {scope->rt, t, w, {&coop__task_waker_vtable, t}, &budget};
 	coop_poll r = t->poll(&cx, coop__task_state(t));
 
@@ -276,7 +276,7 @@ void coop__task_run(struct coop__worker *w, struct coop__task *t)
 		coop__schedule(scope->rt, t, true);
 		return;
 	}
-	if (!(t->mflags & TASKM_IN_PLIST))
+	if (!(t->mflags & TASKM_IN_PLIST) && (budget.waker_exposed || !budget.joined_sibling))
 		coop__scope_park(scope, t, w);
 	s = atomic_load_explicit(&t->state, ACQUIRE);
 	for (;;) {
@@ -382,6 +382,7 @@ int coop_spawn(coop_scope *scope, coop_poll_fn poll, const void *state, size_t s
 
 coop_waker coop_cx_waker(coop_cx *cx)
 {
+	cx->budget->waker_exposed = true;
 	return cx->waker;
 }
 
@@ -480,6 +481,21 @@ bool coop_handle_done(coop_handle *handle, coop_outcome *ret_outcome)
 	return true;
 }
 
+/*
+ * The task is about to wait on child t.  Waiting on a sibling (same scope,
+ * not shielded) needs no parked-list entry: a cancellation of the scope
+ * reaches the sibling, whose end wakes us.  Any other wait could leave the
+ * task parked where cancellation would not find it.
+ */
+static coop_poll handle_pending(struct coop__task *t, coop_cx *cx)
+{
+	if (t->scope == cx->task->scope && !(t->flags & TASKF_SHIELDED))
+		cx->budget->joined_sibling = true;
+	else
+		cx->budget->waker_exposed = true;
+	return COOP_PENDING;
+}
+
 coop_poll coop_handle_poll(coop_handle *handle, coop_cx *cx, coop_outcome *ret_outcome)
 {
 	struct coop__task *t = (struct coop__task *)handle;
@@ -494,7 +510,7 @@ coop_poll coop_handle_poll(coop_handle *handle, coop_cx *cx, coop_outcome *ret_o
 			/* Registered before.  Same waker: nothing to do. */
 			if (t->join_waker.data == cx->waker.data &&
 			    t->join_waker.vtable == cx->waker.vtable)
-				return COOP_PENDING;
+				return handle_pending(t, cx);
 			/* Take the field back to replace it; fails if the task
 			 * completed meanwhile (then the completer owns it). */
 			if (!cas_state(t, &s, s & ~TASK_JOIN_WAKER))
@@ -506,7 +522,7 @@ coop_poll coop_handle_poll(coop_handle *handle, coop_cx *cx, coop_outcome *ret_o
 		/* The field is ours while JOIN_WAKER is clear and not COMPLETE. */
 		t->join_waker = coop_waker_clone(cx->waker);
 		if (cas_state(t, &s, s | TASK_JOIN_WAKER))
-			return COOP_PENDING;
+			return handle_pending(t, cx);
 		coop_waker_drop(t->join_waker);
 		t->join_waker = (coop_waker){NULL, NULL};
 	}

@@ -217,6 +217,77 @@ START_TEST(cancel_reaches_descendants)
 }
 END_TEST
 
+/* A parent that waits on its children's join handles: cancellation must
+ * reach it whether the children are its siblings (found through them) or
+ * live in another scope (found through the parked list). */
+struct joiner {
+	coop_scope *child_scope; /* NULL: spawn into our own scope */
+	coop_handle *a, *b;
+};
+
+static coop_poll joiner_poll(coop_cx *cx, void *state)
+{
+	struct joiner *j = state;
+	coop_outcome o;
+
+	if (!j->a) {
+		coop_scope *into = j->child_scope ? j->child_scope : coop_cx_scope(cx);
+		struct nap n = {60000, NULL};
+		if (coop_spawn(into, nap_poll, &n, sizeof(n), nap_drop, NULL, &j->a) < 0 ||
+		    coop_spawn(into, nap_poll, &n, sizeof(n), nap_drop, NULL, &j->b) < 0)
+			return COOP_FAILED;
+	}
+	if (coop_cx_cancelled(cx))
+		return COOP_CANCELLED;
+	if (coop_handle_poll(j->a, cx, &o) == COOP_PENDING ||
+	    coop_handle_poll(j->b, cx, &o) == COOP_PENDING)
+		return COOP_PENDING;
+	return COOP_READY;
+}
+
+static void joiner_drop(void *state)
+{
+	struct joiner *j = state;
+
+	coop_handle_free(j->a);
+	coop_handle_free(j->b);
+}
+
+START_TEST(cancel_reaches_tasks_waiting_on_children)
+{
+	coop_rt *rt = test_rt_new(test_worker_counts[_i]);
+	coop_scope *s = test_scope(rt, NULL, NULL);
+	coop_scope_opts shield = {0};
+	shield.shielded = true;
+	/* children in a shielded scope: cancelling s does not reach them, so
+	 * only the parked list can tell the parent */
+	coop_scope *elsewhere = test_scope(rt, NULL, &shield);
+	struct joiner siblings = {NULL, NULL, NULL}, cousins = {elsewhere, NULL, NULL};
+	coop_handle *h1, *h2;
+	coop_outcome o;
+
+	ck_assert_int_eq(coop_spawn(s, joiner_poll, &siblings, sizeof(siblings), joiner_drop, NULL, &h1), 0);
+	ck_assert_int_eq(coop_spawn(s, joiner_poll, &cousins, sizeof(cousins), joiner_drop, NULL, &h2), 0);
+	/* let both parents reach their wait */
+	coop_stats st;
+	do {
+		struct timespec ts = {0, 1000000};
+		nanosleep(&ts, NULL);
+		coop_rt_stats(rt, &st);
+	} while (st.tasks_spawned < 6 || st.polls < 6);
+	coop_scope_cancel(s, COOP_REASON_CLIENT);
+	coop_scope_join(s, NULL);
+	ck_assert_int_eq(outcome_of(h1).status, COOP_STATUS_CANCELLED);
+	ck_assert_int_eq(outcome_of(h2).status, COOP_STATUS_CANCELLED);
+	coop_scope_cancel(elsewhere, COOP_REASON_CLIENT);
+	coop_scope_join(elsewhere, &o);
+	ck_assert_int_eq(o.status, COOP_STATUS_CANCELLED);
+	coop_scope_free(elsewhere);
+	coop_scope_free(s);
+	test_rt_free_clean(rt);
+}
+END_TEST
+
 /* ---- blocking jobs and their tokens --------------------------------------------------- */
 
 static coop_poll obedient_sleep(coop_token *tok, void *arg)
@@ -937,6 +1008,7 @@ static Suite *cancel_suite(void)
 	tcase_add_test(tc, cancel_is_idempotent_and_first_reason_sticks);
 	tcase_add_test(tc, spawn_into_cancelled_scope_never_polls);
 	tcase_add_loop_test(tc, cancel_reaches_descendants, 0, TEST_NWORKER_COUNTS);
+	tcase_add_loop_test(tc, cancel_reaches_tasks_waiting_on_children, 0, TEST_NWORKER_COUNTS);
 	tcase_add_test(tc, blocking_token_and_run_to_completion);
 	tcase_add_loop_test(tc, scope_deadline_cancels_with_reason_deadline, 0, TEST_NWORKER_COUNTS);
 	tcase_add_test(tc, deadline_not_reached_changes_nothing);
