@@ -179,6 +179,11 @@ static void signal_cb(struct ev_loop *loop, ev_signal *w, int revents)
 	coopd_shutdown(d);
 }
 
+static void sighup_cb(struct ev_loop *loop, ev_signal *w, int revents)
+{
+	log_notice("SIGHUP: reloading the configuration is not supported; ignored");
+}
+
 static void child_cb(struct ev_loop *loop, ev_child *w, int revents)
 {
 	struct coopd *d = w->data;
@@ -300,6 +305,10 @@ int main(int argc, char **argv)
 	d.sig_term.data = d.sig_int.data = &d;
 	ev_signal_start(d.loop, &d.sig_term);
 	ev_signal_start(d.loop, &d.sig_int);
+	/* A closed terminal must not kill the daemon without a graceful stop. */
+	ev_signal_init(&d.sig_hup, sighup_cb, SIGHUP);
+	ev_signal_start(d.loop, &d.sig_hup);
+	ev_unref(d.loop);
 	ev_child_init(&d.child, child_cb, 0, 0);
 	d.child.data = &d;
 	ev_child_start(d.loop, &d.child);
@@ -332,6 +341,8 @@ int main(int argc, char **argv)
 	ev_child_stop(d.loop, &d.child);
 	ev_signal_stop(d.loop, &d.sig_term);
 	ev_signal_stop(d.loop, &d.sig_int);
+	ev_ref(d.loop);
+	ev_signal_stop(d.loop, &d.sig_hup);
 	if (d.shutting_down)
 		ev_timer_stop(d.loop, &d.shutdown_timer);
 	ret = EXIT_SUCCESS;

@@ -68,7 +68,7 @@ struct coopd {
 	ev_timer retention_timer;
 	struct lh_table *exec_pids;   /* pid -> struct exec_job (leaders alive) */
 
-	ev_signal sig_term, sig_int;
+	ev_signal sig_term, sig_int, sig_hup;
 	ev_child child;
 	ev_timer shutdown_timer;
 	ev_timer watchdog;

@@ -9,6 +9,17 @@ mode=$(stat -c %a "$COOPD_SOCK")
 if [ "$(id -u)" = 0 ]; then want=660; else want=600; fi
 [ "$mode" = "$want" ] || fail "socket mode $mode, want $want"
 
+# SIGHUP (a closed terminal) does not stop the daemon
+kill -HUP "$COOPD_PID"
+coopd_py <<'PY' || fail "after SIGHUP"
+for _ in range(100 * SLOW):
+    if "SIGHUP" in open(os.path.join(os.environ["COOPD_TMP"], "coopd.log")).read():
+        break
+    time.sleep(0.02)
+ping_ok()
+PY
+grep -q "SIGHUP" "$COOPD_LOG" || fail "SIGHUP not logged"
+
 # a second daemon on the same socket refuses to start, clearly
 if "$COOPD_BIN" --socket "$COOPD_SOCK" --state-dir "$COOPD_TMP/state2" >"$COOPD_TMP/second.log" 2>&1; then
 	fail "a second coopd started on a live socket"
