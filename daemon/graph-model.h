@@ -110,6 +110,7 @@ struct graph {
 	int journal_fd;
 	struct strbuf journal;        /* records not yet written */
 	bool journal_queued;
+	bool journal_failed;          /* a write failed (logged once) */
 	struct graph *journal_next;
 };
 

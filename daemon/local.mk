@@ -52,6 +52,7 @@ DAEMON_TESTS = \
 	tests/integration/test-daemon-metrics.sh \
 	tests/integration/test-daemon-durability.sh \
 	tests/integration/test-daemon-retention.sh \
+	tests/integration/test-daemon-diskfull.sh \
 	tests/integration/test-daemon-socket.sh \
 	tests/integration/test-daemon-load.sh
 TESTS += $(DAEMON_TESTS)

@@ -463,8 +463,12 @@ static void journal_write(struct store *s, struct graph *g)
 		return;
 	if (g->journal_fd >= 0 && !g->journal.oom) {
 		r = write_all(g->journal_fd, g->journal.buf, g->journal.len);
-		if (r < 0)
-			log_errno(LOG_ERR, r, "graph %s: cannot write its journal", g->id);
+		/* Logged once per graph: a full disk must not flood the log. */
+		if (r < 0 && !g->journal_failed) {
+			g->journal_failed = true;
+			log_errno(LOG_ERR, r, "graph %s: cannot write its journal (state changes "
+					      "are lost until it works again)", g->id);
+		}
 	} else if (g->journal.oom) {
 		log_err("graph %s: out of memory buffering its journal; records lost", g->id);
 	}
