@@ -77,3 +77,28 @@ bench:
 	@test -z '$(SAN_CFLAGS)' || echo 'bench: WARNING: sanitized build ($(SAN_CFLAGS)); numbers are not meaningful'
 	BENCH_DIR='$(abs_top_builddir)/bench' BENCH_PROGS='$(BENCH_PROGS)' \
 		$(SHELL) '$(abs_top_srcdir)/bench/run.sh'
+
+# ---- coopd (issue 4): the daemon benchmarks, bench/daemon-*.  `make bench`
+# runs them before the libcoop ones (`bench: bench-daemon`); `make
+# bench-daemon` runs only them.  BENCH_REPS and BENCH_ONLY (groups
+# daemon-exec2k, daemon-noop100k, daemon-ping) apply as above.
+BENCH_DAEMON_PROGS = bench/daemon-rpc bench/daemon-spawn
+
+bench_daemon_rpc_SOURCES = bench/daemon-rpc.c bench/bench-util.h
+bench_daemon_rpc_CFLAGS = $(BENCH_CFLAGS)
+
+bench_daemon_spawn_SOURCES = bench/daemon-spawn.c bench/bench-util.h
+bench_daemon_spawn_CFLAGS = $(BENCH_CFLAGS)
+
+EXTRA_PROGRAMS += bench/daemon-rpc bench/daemon-spawn
+CLEANFILES += $(BENCH_DAEMON_PROGS)
+EXTRA_DIST += bench/daemon-run.sh
+
+bench: bench-daemon
+bench-daemon:
+	$(MAKE) $(AM_MAKEFLAGS) CFLAGS='$(CFLAGS) -O2' coopd$(EXEEXT) coopctl$(EXEEXT) $(BENCH_DAEMON_PROGS)
+	@test -z '$(SAN_CFLAGS)' || echo 'bench-daemon: WARNING: sanitized build ($(SAN_CFLAGS)); numbers are not meaningful'
+	BENCH_DIR='$(abs_top_builddir)/bench' COOPD='$(abs_top_builddir)/coopd$(EXEEXT)' \
+		COOPCTL='$(abs_top_builddir)/coopctl$(EXEEXT)' \
+		$(SHELL) '$(abs_top_srcdir)/bench/daemon-run.sh'
+.PHONY: bench-daemon
