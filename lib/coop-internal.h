@@ -33,6 +33,9 @@ enum {
 	TASK_CANCEL = 1u << 5,     /* task-level cancellation requested */
 	TASK_STARTED = 1u << 6,    /* polled (or run) at least once */
 };
+/* The final coop_status, set by the CAS that sets COMPLETE. */
+#define TASK_STATUS_SHIFT 12
+#define TASK_STATUS_MASK (0x3u << TASK_STATUS_SHIFT)
 #define TASK_REASON_SHIFT 8
 #define TASK_REASON_MASK (0xfu << TASK_REASON_SHIFT)
 
@@ -41,6 +44,7 @@ enum {
 	TASKF_SHIELDED = 1u << 0,
 	TASKF_BLOCKING = 1u << 1, /* a blocking job, not a task */
 	TASKF_TIMEOUT = 1u << 2,  /* has a timeout slot (see below) */
+	TASKF_DROP = 1u << 3,     /* has a drop-function slot */
 };
 
 /* coop__task.mflags: changed only by the thread that owns the task at the
@@ -50,6 +54,9 @@ enum {
 	TASKM_IN_PLIST = 1u << 0, /* linked into a scope shard's parked list */
 	TASKM_COUNTED = 1u << 1,  /* counts against max_parallel */
 };
+/* mflags bits 2..7: the depth of the task in its chain of holders. */
+#define TASKM_DEPTH_SHIFT 2
+#define TASKM_DEPTH_MAX 63
 
 struct coop__task_timeout;
 
@@ -69,23 +76,34 @@ struct coop__task {
 	_Atomic uint32_t refs;
 	struct coop__task *qnext; /* injection / max_parallel queue link */
 	coop_poll_fn poll;        /* NULL for blocking jobs */
-	coop_drop_fn drop;
+	/*
+	 * Liveness in the scope is counted in a tree rather than on one shared
+	 * counter (which every worker would fight over): a task spawned by a
+	 * running task of the same scope is counted in its spawner's `lent`
+	 * instead of the scope's `live`.  `lent` is one for the task itself
+	 * plus one per child lent to it; when it drops to zero the task's own
+	 * count goes back to its holder, or to the scope.  Holder chains are
+	 * at most TASKM_DEPTH_MAX long, so finished tasks are not kept alive
+	 * without bound by a long line of descendants.
+	 */
+	struct coop__task *holder;
 	coop_scope *scope;
 	coop_waker join_waker;            /* guarded by TASK_JOIN_WAKER */
 	struct coop__task *pprev, *pnext; /* parked list of the scope shard */
 	int64_t value;
 	uint64_t polls;
 	uint32_t forced_yields;
+	_Atomic uint32_t lent;
 	uint8_t alloc_cls; /* task block size class, 0xff: malloc */
 	uint8_t flags;
 	uint8_t mflags;
-	uint8_t status; /* coop_status once COMPLETE */
-	uint8_t shard;  /* which scope shard's parked list */
+	uint8_t shard; /* which scope shard's parked list */
 	_Atomic uint64_t cancel_requested_ns;
 	uint64_t finished_ns;
 	coop_rt *rt; /* the task may outlive its scope */
-		     /* With TASKF_TIMEOUT, a 16-byte slot holding the timeout's pointer
-		      * follows; then the caller's state, 16-byte aligned. */
+		     /* Optional 16-byte slots follow (TASKF_TIMEOUT: the timeout's pointer;
+		      * TASKF_DROP: the drop function), then the caller's state, 16-byte
+		      * aligned. */
 } __attribute__((aligned(16)));
 
 #define COOP__TASK_EXT 16
@@ -95,10 +113,17 @@ static inline struct coop__task_timeout **coop__task_timeout_slot(struct coop__t
 	return (struct coop__task_timeout **)((char *)t + sizeof(struct coop__task));
 }
 
+static inline coop_drop_fn *coop__task_drop_slot(struct coop__task *t)
+{
+	return (coop_drop_fn *)((char *)t + sizeof(struct coop__task) +
+				((t->flags & TASKF_TIMEOUT) ? COOP__TASK_EXT : 0));
+}
+
 static inline void *coop__task_state(struct coop__task *t)
 {
 	return (char *)t + sizeof(struct coop__task) +
-	       ((t->flags & TASKF_TIMEOUT) ? COOP__TASK_EXT : 0);
+	       ((t->flags & TASKF_TIMEOUT) ? COOP__TASK_EXT : 0) +
+	       ((t->flags & TASKF_DROP) ? COOP__TASK_EXT : 0);
 }
 
 /* The poll context.  Budget state is shared by sub-contexts that
@@ -171,6 +196,7 @@ struct coop__worker {
 	pthread_t thread;
 	uint32_t tick;
 	uint32_t rng;
+	struct coop__task *current;       /* the task being polled, or NULL */
 	void *cache[COOP__ALLOC_CLASSES]; /* free lists of task blocks */
 	uint32_t cache_len[COOP__ALLOC_CLASSES];
 	struct coop__worker_counters c;
@@ -326,6 +352,7 @@ struct coop_scope {
 };
 
 COOP__HIDDEN int coop__scope_enter(coop_scope *s);
+COOP__HIDDEN void coop__scope_leave(coop_scope *s);
 COOP__HIDDEN void coop__scope_child_done(coop_scope *s, struct coop__task *t, coop_status st);
 COOP__HIDDEN bool coop__scope_admit(coop_scope *s, struct coop__task *t);
 COOP__HIDDEN void coop__scope_park(coop_scope *s, struct coop__task *t, struct coop__worker *w);

@@ -60,7 +60,7 @@ int coop__scope_enter(coop_scope *s)
 }
 
 /* Drop one count; the thread that reaches zero finishes the scope. */
-static void scope_leave(coop_scope *s)
+void coop__scope_leave(coop_scope *s)
 {
 	/* acq_rel: every child's writes to the shard counters happen before
 	 * its decrement (release); the finisher's decrement (acquire) then
@@ -210,7 +210,8 @@ void coop__scope_child_done(coop_scope *s, struct coop__task *t, coop_status st)
 		apply_policy(s, st);
 	if (t->mflags & TASKM_COUNTED)
 		scope_release_slot(s);
-	scope_leave(s);
+	/* The task's count in `live` is released by coop__task_complete,
+	 * through its holder chain. */
 }
 
 static void scope_child_scope_done(coop_scope *s, const coop_outcome *o)
@@ -227,7 +228,7 @@ static void scope_child_scope_done(coop_scope *s, const coop_outcome *o)
 	pthread_mutex_unlock(&s->lock);
 	if (s->policy != COOP_POLICY_ALL_SETTLED)
 		apply_policy(s, o->status);
-	scope_leave(s);
+	coop__scope_leave(s);
 }
 
 /* ---- finishing ------------------------------------------------------------------------ */
@@ -480,7 +481,7 @@ void coop_scope_close(coop_scope *scope)
 {
 	/* acq_rel: the owner's spawns happen before the close. */
 	if (!atomic_exchange_explicit(&scope->closed, true, ACQ_REL))
-		scope_leave(scope);
+		coop__scope_leave(scope);
 }
 
 static void fill(coop_scope *s, coop_outcome *ret)

@@ -173,6 +173,28 @@ static inline void counter_inc(_Atomic uint64_t *c, uint64_t n)
 	atomic_store_explicit(c, atomic_load_explicit(c, RELAXED) + n, RELAXED);
 }
 
+/* ---- liveness in the scope (see coop__task.holder) ------------------------------ */
+
+/*
+ * Drop one count from t->lent; each task whose count reaches zero gives its
+ * own count back to its holder, up the chain, and the last one to the scope.
+ * A loop, not recursion: chains are bounded, but stacks are precious.
+ */
+static void task_lent_release(struct coop__task *t)
+{
+	while (t) {
+		/* acq_rel: like a refcount; the last decrement sees everything
+		 * the subtree did before releasing the scope's count. */
+		if (atomic_fetch_sub_explicit(&t->lent, 1, ACQ_REL) != 1)
+			return;
+		struct coop__task *holder = t->holder;
+		if (!holder)
+			coop__scope_leave(t->scope);
+		coop__task_unref(t); /* the reference "subtree unfinished" held */
+		t = holder;
+	}
+}
+
 /* ---- completion ------------------------------------------------------------------ */
 
 void coop__task_complete(struct coop__task *t, coop_status status)
@@ -182,7 +204,6 @@ void coop__task_complete(struct coop__task *t, coop_status status)
 	uint64_t requested = 0;
 	coop_reason reason = coop__task_cancel_reason(t, &requested);
 
-	t->status = (uint8_t)status;
 	if (reason != COOP_REASON_NONE) {
 		t->finished_ns = coop_now_ns();
 		atomic_store_explicit(&t->cancel_requested_ns, requested, RELAXED);
@@ -190,8 +211,8 @@ void coop__task_complete(struct coop__task *t, coop_status status)
 			coop__record_cancel_latency(
 			    rt, t->finished_ns > requested ? t->finished_ns - requested : 0);
 	}
-	if (t->drop)
-		t->drop(coop__task_state(t));
+	if (t->flags & TASKF_DROP)
+		(*coop__task_drop_slot(t))(coop__task_state(t));
 	if (t->flags & TASKF_TIMEOUT)
 		coop__task_timeout_disarm(t);
 	if (t->mflags & TASKM_IN_PLIST)
@@ -203,8 +224,10 @@ void coop__task_complete(struct coop__task *t, coop_status status)
 	uint32_t s = atomic_load_explicit(&t->state, ACQUIRE);
 	uint32_t done;
 	do {
-		done = (s & ~(TASK_RUNNING | TASK_SCHEDULED | TASK_NOTIFIED | TASK_REASON_MASK)) |
-		       TASK_COMPLETE | ((uint32_t)reason << TASK_REASON_SHIFT);
+		done = (s & ~(TASK_RUNNING | TASK_SCHEDULED | TASK_NOTIFIED | TASK_REASON_MASK |
+			      TASK_STATUS_MASK)) |
+		       TASK_COMPLETE | ((uint32_t)reason << TASK_REASON_SHIFT) |
+		       ((uint32_t)status << TASK_STATUS_SHIFT);
 	} while (!cas_state(t, &s, done));
 	if (s & TASK_JOIN_WAKER) {
 		coop_waker w = t->join_waker;
@@ -219,6 +242,7 @@ void coop__task_complete(struct coop__task *t, coop_status status)
 			atomic_fetch_add_explicit(&rt->ext_tasks_finished[status], 1, RELAXED);
 	}
 	coop__scope_child_done(scope, t, status);
+	task_lent_release(t);
 }
 
 /* ---- running one task -------------------------------------------------------------- */
@@ -254,7 +278,9 @@ void coop__task_run(struct coop__worker *w, struct coop__task *t)
 
 	struct coop__budget budget = {scope->budget, false, false, false, false, 0};
 	coop_cx cx = {scope->rt, t, w, {&coop__task_waker_vtable, t}, &budget};
+	w->current = t;
 	coop_poll r = t->poll(&cx, coop__task_state(t));
+	w->current = NULL;
 
 	t->polls++;
 	counter_inc(&w->c.polls, 1);
@@ -317,23 +343,41 @@ int coop__task_spawn(coop_scope *scope, coop_poll_fn poll, const void *state, si
 		return -EINVAL;
 	rt = scope->rt;
 	bool with_timeout = opts && opts->timeout_ns;
-	size = sizeof(*t) + (with_timeout ? COOP__TASK_EXT : 0) + ((state_size + 15) & ~(size_t)15);
+	size = sizeof(*t) + (with_timeout ? COOP__TASK_EXT : 0) + (drop ? COOP__TASK_EXT : 0) +
+	       ((state_size + 15) & ~(size_t)15);
 	t = coop__task_alloc(rt, size, &cls);
 	if (!t)
 		return -ENOMEM;
-	r = coop__scope_enter(scope);
-	if (r < 0) {
-		t->alloc_cls = cls;
-		coop__task_block_free(t);
-		return r;
+
+	/* Spawned by a running task of the same scope: counted by it (it
+	 * cannot finish its count before ours), not on the scope's shared
+	 * counter.  Otherwise enter the scope, which fails once it finished. */
+	struct coop__worker *w = coop__current_worker(rt);
+	struct coop__task *holder = w ? w->current : NULL;
+	unsigned depth = 0;
+	if (holder && holder->scope == scope &&
+	    (holder->mflags >> TASKM_DEPTH_SHIFT) < TASKM_DEPTH_MAX) {
+		depth = (holder->mflags >> TASKM_DEPTH_SHIFT) + 1u;
+		/* relaxed: made from the holder's own count, which is held. */
+		atomic_fetch_add_explicit(&holder->lent, 1, RELAXED);
+	} else {
+		holder = NULL;
+		r = coop__scope_enter(scope);
+		if (r < 0) {
+			t->alloc_cls = cls;
+			coop__task_block_free(t);
+			return r;
+		}
 	}
 	/* SCHEDULED from the start: the task is on its way to a queue (or the
 	 * scope's max_parallel line), so early wakes must not queue it. */
 	atomic_init(&t->state, TASK_SCHEDULED);
-	atomic_init(&t->refs, ret_handle ? 2 : 1);
+	/* the run queue's, "subtree unfinished", and the handle's */
+	atomic_init(&t->refs, ret_handle ? 3 : 2);
+	atomic_init(&t->lent, 1);
 	t->qnext = NULL;
 	t->poll = poll;
-	t->drop = drop;
+	t->holder = holder;
 	t->scope = scope;
 	t->join_waker = (coop_waker){NULL, NULL};
 	t->pprev = t->pnext = NULL;
@@ -342,20 +386,20 @@ int coop__task_spawn(coop_scope *scope, coop_poll_fn poll, const void *state, si
 	t->forced_yields = 0;
 	t->alloc_cls = cls;
 	t->flags = (uint8_t)(flags | (opts && opts->shielded ? TASKF_SHIELDED : 0) |
-			     (with_timeout ? TASKF_TIMEOUT : 0));
-	t->status = COOP_STATUS_RUNNING;
+			     (with_timeout ? TASKF_TIMEOUT : 0) | (drop ? TASKF_DROP : 0));
 	t->shard = 0;
-	t->mflags = 0;
+	t->mflags = (uint8_t)(depth << TASKM_DEPTH_SHIFT);
 	atomic_init(&t->cancel_requested_ns, 0);
 	t->finished_ns = 0;
 	t->rt = rt;
 	if (with_timeout)
 		*coop__task_timeout_slot(t) = NULL;
+	if (drop)
+		*coop__task_drop_slot(t) = drop;
 	if (state_size)
 		memcpy(coop__task_state(t), state, state_size);
 
 	if (!(flags & TASKF_BLOCKING)) {
-		struct coop__worker *w = coop__current_worker(rt);
 		if (w)
 			counter_inc(&w->c.tasks_spawned, 1);
 		else
@@ -456,7 +500,7 @@ static void fill_outcome(struct coop__task *t, uint32_t s, coop_outcome *o)
 {
 	if (!o)
 		return;
-	o->status = (coop_status)t->status;
+	o->status = (coop_status)((s & TASK_STATUS_MASK) >> TASK_STATUS_SHIFT);
 	o->cancel_reason = (coop_reason)((s & TASK_REASON_MASK) >> TASK_REASON_SHIFT);
 	o->value = t->value;
 	o->cancel_requested_ns = o->cancel_reason != COOP_REASON_NONE

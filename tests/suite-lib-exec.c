@@ -705,6 +705,97 @@ START_TEST(unordered_child_woken_while_finishing_is_not_repolled)
 }
 END_TEST
 
+/* ---- liveness counted through spawners ------------------------------------------------ */
+
+/* Each task spawns its successor and finishes at once: a 100,000-long line
+ * of spawners, each outliving... nothing.  The scope must still wait for
+ * the last one, and every block must be freed (ASan checks). */
+struct relay {
+	_Atomic uint64_t *ran;
+	int left;
+};
+
+static coop_poll relay_poll(coop_cx *cx, void *state)
+{
+	struct relay *r = state;
+
+	atomic_fetch_add(r->ran, 1);
+	if (r->left > 0) {
+		struct relay next = {r->ran, r->left - 1};
+		if (coop_spawn(coop_cx_scope(cx), relay_poll, &next, sizeof(next), NULL, NULL, NULL) < 0)
+			return COOP_FAILED;
+	}
+	return COOP_READY;
+}
+
+START_TEST(relay_of_spawners_keeps_scope_open)
+{
+	coop_rt *rt = test_rt_new(test_worker_counts[_i]);
+	coop_scope *s = test_scope(rt, NULL, NULL);
+	_Atomic uint64_t ran = 0;
+	struct relay r = {&ran, 100000};
+	coop_outcome o;
+
+	ck_assert_int_eq(coop_spawn(s, relay_poll, &r, sizeof(r), NULL, NULL, NULL), 0);
+	coop_scope_join(s, &o);
+	ck_assert_uint_eq(atomic_load(&ran), 100001);
+	ck_assert_uint_eq(o.polls, 100001);
+	ck_assert_int_eq(o.status, COOP_STATUS_OK);
+	coop_scope_free(s);
+	test_rt_free_clean(rt);
+}
+END_TEST
+
+/* A child that outlives the task that spawned it keeps the scope open. */
+struct spawn_and_leave {
+	coop_waker_cell *cell;
+	_Atomic int *released;
+};
+
+static coop_poll wait_release_poll(coop_cx *cx, void *state)
+{
+	struct spawn_and_leave *sl = state;
+
+	coop_waker_cell_register(sl->cell, cx);
+	return atomic_load(sl->released) ? COOP_READY : COOP_PENDING;
+}
+
+static coop_poll spawn_and_leave_poll(coop_cx *cx, void *state)
+{
+	struct spawn_and_leave *sl = state;
+
+	if (coop_spawn(coop_cx_scope(cx), wait_release_poll, sl, sizeof(*sl), NULL, NULL, NULL) < 0)
+		return COOP_FAILED;
+	return COOP_READY; /* the child is still waiting */
+}
+
+START_TEST(child_outliving_its_spawner_keeps_scope_open)
+{
+	coop_rt *rt = test_rt_new(test_worker_counts[_i]);
+	coop_scope *s = test_scope(rt, NULL, NULL);
+	coop_waker_cell cell = COOP_WAKER_CELL_INIT;
+	_Atomic int released = 0;
+	struct spawn_and_leave sl = {&cell, &released};
+	coop_handle *h;
+	coop_outcome o;
+
+	ck_assert_int_eq(coop_spawn(s, spawn_and_leave_poll, &sl, sizeof(sl), NULL, NULL, &h), 0);
+	TEST_WAIT_UNTIL(coop_handle_done(h, NULL));
+	ck_assert_int_eq(coop_scope_join_timeout(s, 20 * 1000000u, NULL), -ETIMEDOUT);
+	ck_assert(!coop_scope_done(s, NULL));
+	atomic_store(&released, 1);
+	coop_waker_cell_wake(&cell);
+	coop_scope_join(s, &o);
+	ck_assert_int_eq(o.status, COOP_STATUS_OK);
+	ck_assert_uint_ge(o.polls, 2); /* the parent once, the child once or twice */
+	ck_assert_uint_le(o.polls, 3);
+	coop_waker_cell_clear(&cell);
+	coop_handle_free(h);
+	coop_scope_free(s);
+	test_rt_free_clean(rt);
+}
+END_TEST
+
 /* ---- two runtimes in one process ---------------------------------------------------- */
 
 START_TEST(two_runtimes_coexist)
@@ -767,6 +858,8 @@ static Suite *exec_suite(void)
 	tcase_add_test(tc, select_returns_first_finished);
 	tcase_add_loop_test(tc, unordered_set_polls_woken_children, 0, TEST_NWORKER_COUNTS);
 	tcase_add_test(tc, unordered_child_woken_while_finishing_is_not_repolled);
+	tcase_add_loop_test(tc, relay_of_spawners_keeps_scope_open, 0, TEST_NWORKER_COUNTS);
+	tcase_add_loop_test(tc, child_outliving_its_spawner_keeps_scope_open, 0, TEST_NWORKER_COUNTS);
 	tcase_add_test(tc, two_runtimes_coexist);
 	tcase_add_test(tc, reason_names_round_trip);
 	suite_add_tcase(s, tc);
