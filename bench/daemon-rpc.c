@@ -298,8 +298,9 @@ static int mode_submit_wait(int argc, char **argv)
 	long nsucc = json_int_after(line, "succeeded");
 	printf("# %s: %.300s\n", label, line);
 	printf("RESULT bench=%s rt=%s workers=0 time_s=%.4f submit_s=%.4f request_bytes=%zu "
-	       "succeeded=%ld ok=%d\n",
-	       label, label, (double)(t_end - t0) / 1e9, (double)(t_sub - t0) / 1e9, rlen, nsucc, ok);
+	       "succeeded=%ld cpu_s=%.3f ok=%d\n",
+	       label, label, (double)(t_end - t0) / 1e9, (double)(t_sub - t0) / 1e9, rlen, nsucc,
+	       bench_cpu_s(), ok);
 	conn_close(&c);
 	free(req);
 	return ok ? 0 : 1;
