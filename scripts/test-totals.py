@@ -13,7 +13,14 @@ import sys
 CHECK_LINE = re.compile(r"Checks: (\d+), Failures: (\d+), Errors: (\d+)")
 
 passed = failed = 0
-for top in sys.argv[1:]:
+args = sys.argv[1:]
+while args and args[0].startswith("--extra-"):
+    if args[0] == "--extra-passed":
+        passed += int(args[1])
+    elif args[0] == "--extra-failed":
+        failed += int(args[1])
+    args = args[2:]
+for top in args:
     for trs in sorted(pathlib.Path(top).rglob("*.trs")):
         log = trs.with_suffix(".log")
         text = log.read_text(errors="replace") if log.exists() else ""

@@ -244,7 +244,10 @@ START_TEST(workers_park_on_the_supplied_waiter)
 		coop_scope_join(s, NULL);
 		coop_scope_free(s);
 	}
-	ck_assert_uint_ge(atomic_load(&w.parks), 50 * o.workers);
+	/* Every round ended with all workers parked again, and began with at
+	 * least one woken through our hook (a woken worker may run the whole
+	 * round alone, so the others need not re-park each time). */
+	ck_assert_uint_ge(atomic_load(&w.parks), o.workers + 49);
 	ck_assert_uint_ge(atomic_load(&w.unparks), 50);
 	test_rt_free_clean(rt);
 	pthread_mutex_destroy(&w.lock);
