@@ -98,6 +98,13 @@ COOP_API int coop_reason_parse(const char *name, coop_reason *ret_reason);
  * A child that was asked to cancel but finished its work anyway has status
  * OK or FAILED *and* a cancel_reason: run-to-completion is reported honestly.
  * Times are CLOCK_MONOTONIC nanoseconds (coop_now_ns); 0 means "never".
+ * cancel_requested_ns and finished_ns are recorded only for a child that
+ * cancellation reached (finished_ns is then the acknowledgement time); the
+ * runtime keeps clock reads out of every other task's path, so callers that
+ * want start and end times of every child take them in their poll function.
+ * A scope's cancel_reason is that of a request from outside (its owner, a
+ * deadline, an ancestor); a scope whose own policy cancelled its children
+ * (fail_fast, race) reports NONE.  A scope's `started` is always true.
  */
 typedef struct coop_outcome {
 	coop_status status;
