@@ -21,7 +21,11 @@
 # found ready before the clock starts, stopped with SIGTERM after.  Each
 # repetition rotates the order of the cases of a group so that noise on a
 # shared machine hits them alike.  Raw RESULT lines go to $BENCH_DAEMON_OUT
-# (default results-daemon.txt next to the programs); the tables are medians.
+# (default results-daemon.txt next to the programs); the tables are medians,
+# and for the exec group also the median of the ratios within a repetition
+# ("/bare(rep)", "/xargs(rep)"), which the load drifting between
+# repetitions disturbs less.  BENCH_DAEMON_TABLE=FILE only prints the tables
+# of an earlier results file.
 # Nothing here asserts on time: the numbers are for people.
 #
 # Environment: BENCH_DIR (the programs; default: this script's directory),
@@ -46,6 +50,7 @@ rpc=$dir/daemon-rpc
 spawn=$dir/daemon-spawn
 hz=$(getconf CLK_TCK)
 
+table_only=${BENCH_DAEMON_TABLE:-}
 groups=$(printf '%s\n' daemon-exec2k daemon-noop100k daemon-ping | grep -E "^($only)" || true)
 if [ -z "$groups" ]; then
 	echo "# daemon-run.sh: no coopd group matches BENCH_ONLY='$only'; skipped"
@@ -159,6 +164,10 @@ run_case() {
 	esac
 }
 
+if [ -n "$table_only" ]; then
+	out=$table_only
+	reps=0
+else
 echo "# machine: $(nproc) CPUs, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//')"
 echo "# load average at start: $(cut -d' ' -f1-3 /proc/loadavg)"
 echo "# coopd: $coopd ($("$coopd" --version 2>/dev/null | head -n 1))"
@@ -197,6 +206,7 @@ while [ "$rep" -le "$reps" ]; do
 	rep=$((rep + 1))
 done
 echo "# load average at end: $(cut -d' ' -f1-3 /proc/loadavg)"
+fi
 
 awk -v jobs="$jobs" '
 function median(key,    n, i, j, t, a) {
@@ -217,6 +227,18 @@ function median(key,    n, i, j, t, a) {
 		val[key, ++cnt[key]] = f[k]
 	}
 	if (f["ok"] == "0") bad[g, l]++
+	if ("time_s" in f) tr[g, l, f["rep"]] = f["time_s"]
+	if (f["rep"] > nrep) nrep = f["rep"]
+}
+# The median over repetitions of time(l) / time(base) within one repetition:
+# steadier than a ratio of medians when the load changes between repetitions.
+function paired(g, l, base,    r, n) {
+	n = 0
+	for (r = 1; r <= nrep; r++)
+		if ((g, l, r) in tr && (g, base, r) in tr && tr[g, base, r] > 0)
+			val["paired", ++n] = tr[g, l, r] / tr[g, base, r]
+	cnt["paired"] = n
+	return median("paired")
 }
 END {
 	for (gi = 1; gi <= ng; gi++) {
@@ -225,7 +247,7 @@ END {
 		if (g == "daemon-exec2k") {
 			bare = median(g SUBSEP "spawn-bare" SUBSEP "time_s")
 			xa = median(g SUBSEP "xargs" SUBSEP "time_s")
-			printf "%-15s %9s %9s %9s %13s %9s %9s\n", "runner", "time_s", "jobs/s", "all_cpu_s", "daemon_cpu_s", "/bare", "/xargs"
+			printf "%-15s %9s %9s %9s %13s %9s %9s %11s %11s\n", "runner", "time_s", "jobs/s", "all_cpu_s", "daemon_cpu_s", "/bare", "/xargs", "/bare(rep)", "/xargs(rep)"
 			for (li = 1; li <= nl[g]; li++) {
 				l = lorder[g, li]; p = g SUBSEP l SUBSEP
 				t = median(p "time_s")
@@ -235,7 +257,7 @@ END {
 				c = median(p "cpu_s"); if (c < 0) c = 0
 				if (dc >= 0) c += dc + median(p "daemon_child_cpu_s")
 				rb = bare > 0 ? t / bare : 0; rx = xa > 0 ? t / xa : 0
-				printf "%-15s %9.3f %9.0f %9.3f %13s %9.2f %9.2f%s\n", l, t, jobs / t, c, dcs, rb, rx, ((g, l) in bad) ? "  WRONG RESULT" : ""
+				printf "%-15s %9.3f %9.0f %9.3f %13s %9.2f %9.2f %11.2f %11.2f%s\n", l, t, jobs / t, c, dcs, rb, rx, paired(g, l, "spawn-bare"), paired(g, l, "xargs"), ((g, l) in bad) ? "  WRONG RESULT" : ""
 			}
 		} else if (g == "daemon-noop100k") {
 			printf "%-8s %9s %9s %9s %9s %9s %11s %13s\n", "daemon", "time_s", "submit_s", "idle_KiB", "HWM_KiB", "after_KiB", "B/node", "daemon_cpu_s"
