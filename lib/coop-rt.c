@@ -371,7 +371,10 @@ static void *worker_main(void *arg)
 		if (atomic_load_explicit(&rt->shutdown, memory_order_acquire))
 			break;
 		bool found = false;
-		for (int spin = 0; spin < 8 && !found; spin++) {
+		/* A short look before sleeping: on a machine with few cores,
+		 * long spinning takes CPU from the work (and the processes)
+		 * that would produce the next task. */
+		for (int spin = 0; spin < 2 && !found; spin++) {
 			sched_yield();
 			found = any_work(rt);
 		}

@@ -7,7 +7,8 @@ set -eu
 PACKAGES="build-essential autoconf automake libtool pkg-config
 libev-dev libjson-c-dev libsystemd-dev check libmicrohttpd-dev
 libtbb-dev valgrind clang libclang-rt-14-dev
-systemd python3 procps util-linux psmisc"
+systemd python3 procps util-linux psmisc
+parallel"
 
 missing=""
 for p in $PACKAGES; do
