@@ -2,8 +2,9 @@
  * store-retention.c - forgetting finished graphs.
  *
  * A finished graph is pruned when it finished more than retention_days
- * ago, or when more than retention_graphs finished graphs are kept (the
- * oldest go first).  Pruning removes its directory (definition, journal,
+ * ago, or when more than retention_graphs finished graphs are kept (those
+ * that finished first go first: a long-running graph created early and
+ * finished just now is the newest result, not the oldest).  Pruning removes its directory (definition, journal,
  * logs) and frees it; a finished graph has no pending `wait` (those are
  * answered when it settles) and no running job, so nothing points at it
  * but the index.  Runs at start-up, every hour, and whenever a settling
@@ -42,21 +43,41 @@ static int64_t finished_at(const struct graph *g)
 	return g->root->finished_ms >= 0 ? g->root->finished_ms : g->created_ms;
 }
 
+static bool prunable(const struct graph *g)
+{
+	return !g->active && !g->syncing;
+}
+
+/* The finished graph that finished first, or NULL. */
+static struct graph *earliest_finished(struct coopd *d)
+{
+	struct graph *best = NULL;
+
+	for (struct graph *g = d->graphs_head; g; g = g->next)
+		if (prunable(g) && (!best || finished_at(g) < finished_at(best)))
+			best = g;
+	return best;
+}
+
 void retention_prune(struct coopd *d)
 {
 	int64_t cutoff = graph_now_ms() - (int64_t)d->cfg.retention_days * 86400000;
 	struct graph *g, *next;
 	size_t pruned = 0;
 
-	for (g = d->graphs_head; g; g = next) {
-		next = g->next;
-		if (g->active || g->syncing)
-			continue;
-		if ((d->cfg.retention_days > 0 && finished_at(g) < cutoff) ||
-		    d->graphs_finished_kept > d->cfg.retention_graphs) {
-			prune_one(d, g);
-			pruned++;
+	if (d->cfg.retention_days > 0) {
+		for (g = d->graphs_head; g; g = next) {
+			next = g->next;
+			if (prunable(g) && finished_at(g) < cutoff) {
+				prune_one(d, g);
+				pruned++;
+			}
 		}
+	}
+	while (d->graphs_finished_kept > d->cfg.retention_graphs &&
+	       (g = earliest_finished(d)) != NULL) {
+		prune_one(d, g);
+		pruned++;
 	}
 	if (pruned)
 		log_info("pruned %zu finished graph(s) (retention_days %u, retention_graphs %zu)",

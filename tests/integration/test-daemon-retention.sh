@@ -23,6 +23,11 @@ for i in ids[:2]:
 expect(rpc("logs", {"id": ids[4], "node": "e", "stream": "stdout"})["data"] == "4\n", "kept logs")
 rpc("cancel", {"id": active})
 wait(active)
+# Created first but finished last: the newest result stays; the graph
+# that finished earliest among the rest goes.
+listed = [g["id"] for g in rpc("list", {"all": True})["graphs"]]
+expect(active in listed and ids[2] not in listed and ids[3] in listed,
+       "pruning follows finish order, not creation order", listed, ids)
 open(os.path.join(os.environ["COOPD_TMP"], "keep"), "w").write(ids[4])
 PY
 coopd_stop
