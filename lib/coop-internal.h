@@ -249,13 +249,11 @@ struct coop_rt {
 	/* counters touched by non-worker threads or rarely */
 	_Atomic uint64_t ext_tasks_spawned;
 	_Atomic uint64_t ext_tasks_finished[4];
-	_Atomic uint64_t ext_polls; /* blocking jobs' runs are not polls */
 	_Atomic uint64_t blocking_spawned;
 	_Atomic uint64_t blocking_finished[4];
 	_Atomic uint64_t cancel_requests[COOP_REASON__COUNT];
 	_Atomic uint64_t cancel_latency_count, cancel_latency_sum_ns;
 	_Atomic uint64_t cancel_latency_buckets[COOP_CANCEL_LATENCY_BUCKETS];
-	_Atomic uint64_t tasks_live;
 };
 
 /* The worker of rt running on this thread, or NULL. */

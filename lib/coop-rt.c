@@ -645,7 +645,6 @@ void coop_rt_stats(coop_rt *rt, coop_stats *st)
 	memset(st, 0, sizeof(*st));
 	st->workers = rt->nworkers;
 	st->tasks_spawned = LOAD(rt->ext_tasks_spawned);
-	st->polls = LOAD(rt->ext_polls);
 	for (int k = 0; k < 4; k++) {
 		st->tasks_finished[k] = LOAD(rt->ext_tasks_finished[k]);
 		st->blocking_finished[k] = LOAD(rt->blocking_finished[k]);
@@ -666,7 +665,9 @@ void coop_rt_stats(coop_rt *rt, coop_stats *st)
 	st->blocking_spawned = LOAD(rt->blocking_spawned);
 	for (int r = 0; r < COOP_REASON__COUNT; r++)
 		st->cancel_requests[r] = LOAD(rt->cancel_requests[r]);
-	st->tasks_live = LOAD(rt->tasks_live);
+	st->tasks_live = st->tasks_spawned - st->tasks_finished[COOP_STATUS_OK] -
+			 st->tasks_finished[COOP_STATUS_FAILED] -
+			 st->tasks_finished[COOP_STATUS_CANCELLED];
 	pthread_mutex_lock(&rt->blocking.lock);
 	st->blocking_queue_depth = rt->blocking.queued;
 	st->blocking_threads = rt->blocking.threads;

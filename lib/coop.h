@@ -480,7 +480,7 @@ typedef struct coop_stats {
 	uint64_t blocking_queue_depth; /* gauge */
 	uint64_t blocking_threads;     /* gauge */
 	uint64_t blocking_threads_peak;
-	uint64_t tasks_live; /* gauge: spawned and not yet freed */
+	uint64_t tasks_live; /* gauge: tasks spawned and not yet finished */
 	unsigned workers;
 	/* Cancel latency (request to acknowledgement) histogram, cumulative
 	 * Prometheus-style buckets with upper bounds coop_cancel_latency_bounds_ns. */

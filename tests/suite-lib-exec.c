@@ -225,12 +225,6 @@ START_TEST(wakes_racing_polls_are_never_lost)
 END_TEST
 
 /* Waking a finished task and dropping stale wakers is harmless. */
-static coop_poll keep_waker_poll(coop_cx *cx, void *state)
-{
-	*(coop_waker *)state = coop_waker_clone(coop_cx_waker(cx));
-	return COOP_READY;
-}
-
 struct waker_box {
 	coop_waker w;
 };
@@ -251,7 +245,6 @@ START_TEST(waking_finished_task_is_noop)
 	coop_handle *h;
 	coop_outcome o;
 
-	(void)keep_waker_poll;
 	ck_assert_int_eq(coop_spawn(s, keep_waker_out_poll, &p, sizeof(p), NULL, NULL, &h), 0);
 	coop_scope_join(s, NULL);
 	ck_assert(!coop_waker_is_empty(box.w));
@@ -571,7 +564,6 @@ struct unordered_state {
 	coop_future f[64];
 	struct sleeper sl[64];
 	int finished;
-	uint64_t order_ok;
 };
 
 static coop_poll sleeper_future(coop_cx *cx, void *state)
