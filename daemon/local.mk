@@ -55,6 +55,12 @@ DAEMON_TESTS = \
 	tests/integration/test-daemon-diskfull.sh \
 	tests/integration/test-daemon-socket.sh \
 	tests/integration/test-daemon-load.sh
+# Each area appends its own tests below its own heading (one line each), so
+# that people working at once never edit the same line.
+# -- orphans and cgroups (issue 7):
+# -- identity, load, crash loop, live fuzz (issue 7):
+# -- systemd and sd_notify (issue 8):
+# -- metrics and Prometheus (issue 8):
 TESTS += $(DAEMON_TESTS)
 EXTRA_DIST += $(DAEMON_TESTS) tests/lib-coopd.sh
 # The daemon tests need coopd built first.
