@@ -1264,6 +1264,7 @@ static void stats_cancellation(FILE *out, struct json_object *cancel,
 		{ "requests", "" },
 		{ "latency_count", "Acknowledged:" },
 		{ "latency_sum_seconds", "" },
+		{ "latency_buckets", "" },
 		{ NULL, NULL },
 	};
 	struct json_object *req = jget(cancel, "requests");

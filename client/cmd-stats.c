@@ -3,9 +3,10 @@
  *
  * The daemon's executor, budget and cancellation counters (`stats`) for
  * people: workers and queues, polls, forced yields and short-circuits,
- * cancellations by reason with acknowledgement latency percentiles (the
- * percentiles are estimated from the latency histogram of `metrics`, the
- * way Prometheus' histogram_quantile() does, as `stats` has no buckets).  The
+ * cancellations by reason with acknowledgement latency percentiles (p50,
+ * p90, p99, estimated from the latency histogram of the same answer the
+ * way Prometheus' histogram_quantile() does, so they agree with a
+ * Prometheus query over the same figures).  The
  * layout follows the JSON's own grouping (client-output.c renders any
  * object it does not know as "key: value"), so counters a newer daemon adds
  * still show.  --json prints the answer verbatim.
@@ -18,10 +19,8 @@
 
 #include <json-c/json.h>
 
-#include "client-conn.h"
 #include "client-output.h"
 #include "coopctl.h"
-#include "proto-rpc.h"
 
 int cmd_noargs_parse(int argc, char **argv, FILE *err)
 {
@@ -45,28 +44,44 @@ int cmd_noargs_parse(int argc, char **argv, FILE *err)
 	return 0;
 }
 
-/* The cancel latency histogram from `metrics`: `stats` carries only the
- * count and sum, the buckets are in the Prometheus text.  Returns false
- * (and prints nothing) when they cannot be had; the report then goes
- * without percentiles. */
-static bool stats_histogram(struct coopctl *c, struct output_histogram *ret)
+/* The cancel latency histogram of the same `stats` answer:
+ * cancellation.latency_buckets = [{le, count}, ..., {le: "+Inf", count}],
+ * cumulative.  Returns false when it is missing or malformed; the report
+ * then goes without percentiles. */
+static bool stats_histogram(struct json_object *stats, struct output_histogram *ret)
 {
-	struct json_object *result = NULL;
-	struct proto_metrics_result mr;
-	struct proto_error perr;
-	struct client_reply rep = { 0 };
-	bool ok = false;
+	struct json_object *cancel, *buckets;
+	struct output_histogram h = { .n = 0 };
+	size_t n;
 
-	if (client_conn_call(c->conn, "metrics", NULL, &rep) < 0 || !rep.result) {
-		client_reply_clear(&rep);
+	if (!json_object_object_get_ex(stats, "cancellation", &cancel) ||
+	    !json_object_object_get_ex(cancel, "latency_buckets", &buckets) ||
+	    !json_object_is_type(buckets, json_type_array))
 		return false;
+	n = json_object_array_length(buckets);
+	if (n == 0 || n > OUTPUT_HIST_MAX)
+		return false;
+	for (size_t i = 0; i < n; i++) {
+		struct json_object *b = json_object_array_get_idx(buckets, i), *le, *count;
+
+		if (!json_object_is_type(b, json_type_object) ||
+		    !json_object_object_get_ex(b, "le", &le) ||
+		    !json_object_object_get_ex(b, "count", &count) ||
+		    !json_object_is_type(count, json_type_int))
+			return false;
+		if (json_object_is_type(le, json_type_string) &&
+		    strcmp(json_object_get_string(le), "+Inf") == 0)
+			h.le[i] = -1;
+		else if (json_object_is_type(le, json_type_double) ||
+			 json_object_is_type(le, json_type_int))
+			h.le[i] = json_object_get_double(le);
+		else
+			return false;
+		h.cum[i] = (double)json_object_get_int64(count);
 	}
-	result = rep.result;
-	if (proto_metrics_result_decode(result, &mr, &perr) == 0 &&
-	    output_histogram_parse(mr.text, "coopd_cancel_latency_seconds", ret) == 0)
-		ok = true;
-	client_reply_clear(&rep);
-	return ok;
+	h.n = n;
+	*ret = h;
+	return true;
 }
 
 static int cmd_stats_exec(struct coopctl *c, int argc, char **argv)
@@ -85,7 +100,7 @@ static int cmd_stats_exec(struct coopctl *c, int argc, char **argv)
 		return r;
 	if (c->json) {
 		coopctl_print_json(c, result);
-	} else if (have_hist = stats_histogram(c, &hist),
+	} else if (have_hist = stats_histogram(result, &hist),
 		   output_stats(stdout, result, have_hist ? &hist : NULL, &o) < 0) {
 		coopctl_err(c, "unexpected answer from coopd (not an object)");
 		r = COOPCTL_EXIT_FAILED;

@@ -8,6 +8,20 @@
  * counts come from the daemon), graphs, connections and requests.
  * Every family has HELP and TYPE lines; counters end in _total; label
  * values are fixed strings, so they need no escaping.
+ *
+ * What the cancellation figures count: coopd_cancel_requests_total one per
+ * request (a graph, a subtree or a job cancelled, a deadline or timeout
+ * that fired, a failure or race that cancelled siblings), not per
+ * descendant it reached; coopd_cancel_latency_seconds one observation per
+ * job that stopped as cancelled after it had started (request to that
+ * job's acknowledgement), so its _count is the number of started jobs
+ * finished `cancelled`.
+ *
+ * Runs on the daemon's loop thread only (the `metrics`/`stats` methods and
+ * metrics-http.c), which owns d->counters; coop_rt_stats() reads libcoop's
+ * counters with relaxed atomic loads (holding only the blocking pool's
+ * lock, for three loads), so rendering never stalls the executor's
+ * workers, and costs the loop a few microseconds (bench/daemon-scrape).
  */
 #include "config.h"
 
@@ -47,7 +61,9 @@ void metrics_render(struct coopd *d, struct strbuf *sb)
 		sb_printf(sb, "coopd_tasks_spawned_total{kind=\"%s\"} %llu\n", kind_names[k],
 			  (unsigned long long)d->counters.jobs_spawned[k]);
 
-	family(sb, "coopd_tasks_finished_total", "counter", "Jobs finished, by kind and final state.");
+	family(sb, "coopd_tasks_finished_total", "counter",
+	       "Job nodes settled, by kind and final state (skipped ones, and ones "
+	       "cancelled before they started, were never spawned).");
 	for (k = 0; k < JOB__MAX; k++)
 		for (s = 0; s < PROTO_STATE__MAX; s++) {
 			if (!proto_state_is_final((enum proto_state)s) ||
@@ -69,7 +85,8 @@ void metrics_render(struct coopd *d, struct strbuf *sb)
 	sb_printf(sb, "coopd_preempt_short_circuits_total %llu\n",
 		  (unsigned long long)st.short_circuits);
 
-	family(sb, "coopd_cancel_requests_total", "counter", "Cancellation requests, by reason.");
+	family(sb, "coopd_cancel_requests_total", "counter",
+	       "Cancellation requests (one per request, not per job reached), by reason.");
 	for (r = COOP_REASON_CLIENT; r < COOP_REASON__COUNT; r++) {
 		sb_puts(sb, "coopd_cancel_requests_total{reason=\"");
 		reason_label(sb, r);
@@ -77,7 +94,8 @@ void metrics_render(struct coopd *d, struct strbuf *sb)
 	}
 
 	family(sb, "coopd_cancel_latency_seconds", "histogram",
-	       "Time from a cancellation request to its acknowledgement.");
+	       "Time from a cancellation request to the acknowledgement of each "
+	       "started job it stopped.");
 	for (int b = 0; b < COOP_CANCEL_LATENCY_BUCKETS; b++) {
 		if (bounds[b] == UINT64_MAX)
 			sb_printf(sb, "coopd_cancel_latency_seconds_bucket{le=\"+Inf\"} %llu\n",
@@ -89,8 +107,10 @@ void metrics_render(struct coopd *d, struct strbuf *sb)
 	}
 	sb_printf(sb, "coopd_cancel_latency_seconds_sum %.9f\n",
 		  (double)st.cancel_latency_sum_ns / 1e9);
+	/* The +Inf bucket, not st.cancel_latency_count: the two are loaded
+	 * apart, and a scraper may rely on _count == le="+Inf". */
 	sb_printf(sb, "coopd_cancel_latency_seconds_count %llu\n",
-		  (unsigned long long)st.cancel_latency_count);
+		  (unsigned long long)st.cancel_latency_buckets[COOP_CANCEL_LATENCY_BUCKETS - 1]);
 
 	family(sb, "coopd_workers", "gauge", "Worker threads of the executor.");
 	sb_printf(sb, "coopd_workers %u\n", st.workers);
@@ -113,14 +133,18 @@ void metrics_render(struct coopd *d, struct strbuf *sb)
 	sb_printf(sb, "coopd_connections_active %zu\n",
 		  d->server ? server_connections(d->server) : (size_t)0);
 
-	family(sb, "coopd_requests_total", "counter", "Requests answered, by method and code.");
+	family(sb, "coopd_requests_total", "counter",
+	       "Requests answered, by method and JSON-RPC code (0: success; "
+	       "method \"unknown\": a name coopd does not know).");
 	for (m = 0; m <= PROTO_M__MAX; m++) {
 		const char *mn = m < PROTO_M__MAX ? proto_method_name((enum proto_method)m) : "unknown";
 
 		for (int c = 0; c < REQ_CODE__MAX; c++) {
 			uint64_t v = d->counters.requests[m][c];
 
-			if (!v)
+			/* Successes of every known method always, so that rate()
+			 * sees a series from its first request; errors once seen. */
+			if (!v && (c != REQ_CODE_OK || m == PROTO_M__MAX))
 				continue;
 			sb_printf(sb, "coopd_requests_total{method=\"%s\",code=\"%s\"} %llu\n", mn,
 				  code_names[c], (unsigned long long)v);
@@ -130,6 +154,7 @@ void metrics_render(struct coopd *d, struct strbuf *sb)
 
 void stats_render(struct coopd *d, struct strbuf *sb)
 {
+	const uint64_t *bounds = coop_cancel_latency_bounds_ns();
 	coop_stats st;
 	int k, s, r;
 
@@ -157,9 +182,20 @@ void stats_render(struct coopd *d, struct strbuf *sb)
 		sb_printf(sb, "%s\"%s\":%llu", r == COOP_REASON_CLIENT ? "" : ",",
 			  coop_reason_name((coop_reason)r),
 			  (unsigned long long)st.cancel_requests[r]);
-	sb_printf(sb, "},\"latency_count\":%llu,\"latency_sum_seconds\":%.9f},",
-		  (unsigned long long)st.cancel_latency_count,
+	sb_printf(sb, "},\"latency_count\":%llu,\"latency_sum_seconds\":%.9f,",
+		  (unsigned long long)st.cancel_latency_buckets[COOP_CANCEL_LATENCY_BUCKETS - 1],
 		  (double)st.cancel_latency_sum_ns / 1e9);
+	/* The histogram itself (cumulative, as in the Prometheus text), so
+	 * that one answer gives both the counts and the percentiles. */
+	sb_puts(sb, "\"latency_buckets\":[");
+	for (int b = 0; b < COOP_CANCEL_LATENCY_BUCKETS; b++) {
+		if (bounds[b] == UINT64_MAX)
+			sb_printf(sb, "%s{\"le\":\"+Inf\",", b ? "," : "");
+		else
+			sb_printf(sb, "%s{\"le\":%.9g,", b ? "," : "", (double)bounds[b] / 1e9);
+		sb_printf(sb, "\"count\":%llu}", (unsigned long long)st.cancel_latency_buckets[b]);
+	}
+	sb_puts(sb, "]},");
 	sb_puts(sb, "\"jobs\":{");
 	for (k = 0; k < JOB__MAX; k++) {
 		sb_printf(sb, "%s\"%s\":{\"spawned\":%llu", k ? "," : "", kind_names[k],
