@@ -1,1 +1,42 @@
-# systemd: see the top-level Makefile.am
+# systemd: the service and socket units, the sysusers.d entry for the
+# `coopd` group and a commented sample /etc/coopd/coopd.conf, installed into
+# the directories that pkg-config's systemd.pc names (configure.ac; override
+# with ./configure SYSTEMD_UNITDIR=... SYSUSERSDIR=...).  DESTDIR is honoured.
+systemdunitdir = $(SYSTEMD_UNITDIR)
+systemdunit_DATA = systemd/coopd.service systemd/coopd.socket
+sysusersdir = $(SYSUSERSDIR)
+dist_sysusers_DATA = systemd/sysusers.d/coopd.conf
+coopdconfdir = $(sysconfdir)/coopd
+
+EXTRA_DIST += systemd/coopd.service.in systemd/coopd.socket systemd/coopd.conf
+CLEANFILES += systemd/coopd.service
+
+# Paths are filled in at make time (not by configure), so that
+# `make prefix=...` gives a unit that starts the coopd it installs.
+systemd/coopd.service: $(top_srcdir)/systemd/coopd.service.in Makefile
+	$(AM_V_GEN)$(MKDIR_P) systemd && \
+	sed -e 's|@sbindir[@]|$(sbindir)|g' -e 's|@sysconfdir[@]|$(sysconfdir)|g' \
+		$(top_srcdir)/systemd/coopd.service.in >$@.tmp && mv $@.tmp $@
+
+# The sample config is installed only where none exists: an operator's
+# settings survive a reinstall.
+install-data-local: install-coopd-conf
+install-coopd-conf:
+	$(MKDIR_P) '$(DESTDIR)$(coopdconfdir)'
+	if test ! -e '$(DESTDIR)$(coopdconfdir)/coopd.conf'; then \
+		$(INSTALL_DATA) $(top_srcdir)/systemd/coopd.conf '$(DESTDIR)$(coopdconfdir)/coopd.conf'; \
+	fi
+uninstall-local: uninstall-coopd-conf
+# Removed only while it is still the unchanged sample.
+uninstall-coopd-conf:
+	if cmp -s $(top_srcdir)/systemd/coopd.conf '$(DESTDIR)$(coopdconfdir)/coopd.conf'; then \
+		rm -f '$(DESTDIR)$(coopdconfdir)/coopd.conf'; \
+	fi
+.PHONY: install-coopd-conf uninstall-coopd-conf
+
+# Fast test (plain `make check`): systemd-analyze verify on the generated
+# units.
+SYSTEMD_TESTS = tests/systemd/test-units-verify.sh
+TESTS += $(SYSTEMD_TESTS)
+EXTRA_DIST += $(SYSTEMD_TESTS)
+tests/systemd/test-units-verify.log: systemd/coopd.service coopd$(EXEEXT)
