@@ -61,6 +61,7 @@ DAEMON_TESTS = \
 # -- identity, load, crash loop, live fuzz (issue 7):
 # -- systemd and sd_notify (issue 8):
 # -- metrics and Prometheus (issue 8):
+DAEMON_TESTS += tests/integration/test-daemon-prometheus.sh
 TESTS += $(DAEMON_TESTS)
 EXTRA_DIST += $(DAEMON_TESTS) tests/lib-coopd.sh
 # The daemon tests need coopd built first.
