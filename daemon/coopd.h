@@ -29,6 +29,7 @@ struct metrics_http;
 struct graph;
 struct rnode;
 struct lh_table;
+struct exec_state;
 
 enum job_kind { JOB_TASK, JOB_BLOCKING, JOB_EXEC, JOB__MAX };
 
@@ -67,6 +68,7 @@ struct coopd {
 	size_t graphs_finished_kept;  /* settled graphs in the list */
 	ev_timer retention_timer;
 	struct lh_table *exec_pids;   /* pid -> struct exec_job (leaders alive) */
+	struct exec_state *exec;      /* job-exec.c: cgroups or subreaper tracking */
 
 	ev_signal sig_term, sig_int, sig_hup;
 	ev_child child;

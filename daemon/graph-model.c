@@ -242,6 +242,9 @@ void graph_render_node(const struct rnode *n, struct strbuf *sb)
 			sb_printf(sb, ",\"log_dropped\":{\"stdout\":%llu,\"stderr\":%llu}",
 				  (unsigned long long)n->log_dropped[0],
 				  (unsigned long long)n->log_dropped[1]);
+		/* Processes still alive when the job ended, ended by coopd. */
+		if (n->leftovers)
+			sb_printf(sb, ",\"leftover_processes\":%u", n->leftovers);
 	} else if (def->kind != PROTO_NODE_SCOPE) {
 		if (n->has_value)
 			sb_printf(sb, ",\"value\":%lld", (long long)n->value);

@@ -61,6 +61,7 @@ struct rnode {
 	int pgid;                     /* exec: process group (leader pid), 0 none */
 	uint64_t pg_start;            /* exec: leader's start time (/proc stat 22),
 					 so that a reused pid is never mistaken */
+	uint32_t leftovers;           /* exec: processes it left behind, ended */
 
 	/* Orchestration (reactor only). */
 	uint32_t deps_left;           /* `after` targets not yet settled */

@@ -1,20 +1,31 @@
 /*
- * job-exec.c - exec jobs: spawning, output capture, reaping, group kill.
+ * job-exec.c - exec jobs: spawning, output capture, reaping, and ending
+ * everything a job started.
  *
  * Life of a job, all reactor-side steps on the loop thread:
  *   1. the exec task's first poll registers its waker in job->cell and
  *      posts MAIL_EXEC_SPAWN;
- *   2. exec_job_mail() spawns the process (posix_spawn, own process group,
- *      minimal environment, stdin /dev/null, stdout/stderr pipes) and marks
- *      the node running;
+ *   2. exec_job_mail() spawns the process (own process group, minimal
+ *      environment with the job marker COOPD_JOB=GRAPH/IDX, stdin
+ *      /dev/null, stdout/stderr pipes) and marks the node running.  In
+ *      cgroup mode the job's cgroup is created first and the child joins
+ *      it before exec (vfork, or fork when it must change users);
+ *      otherwise posix_spawn;
  *   3. the pipes are read into the log files as data arrives;
  *   4. the ev_child watcher reaps the leader (exec_child_reaped());
- *   5. kill(-pgid, 0) is polled on a timer until it fails with ESRCH: only
- *      then is the job over.  The pipes are drained and closed, the result
- *      published (job->done, release) and the task woken;
- *   6. the task returns READY/FAILED/CANCELLED and the joiner reports it.
+ *   5. kill(-pgid, 0) is polled on a timer until it fails with ESRCH: the
+ *      job's process group is gone, the job has ended;
+ *   6. leftovers: processes the job started that are still alive (they
+ *      left the group: setsid, double fork) are found (the job's cgroup,
+ *      or the subreaper rules of job-orphans.h), counted, sent SIGTERM,
+ *      and SIGKILL after the job's grace (cgroup.kill); polled until none
+ *      is left (cgroup mode: until the cgroup can be removed);
+ *   7. the pipes are drained and closed, the result published (job->done,
+ *      release) and the task woken; the task returns READY/FAILED/
+ *      CANCELLED and the joiner reports it.
  * Cancellation: the task sees coop_cx_cancelled and posts MAIL_EXEC_KILL;
- * the reactor sends SIGTERM to the group and SIGKILL after the grace time.
+ * the reactor sends SIGTERM to the group (cgroup mode: to every process of
+ * the cgroup) and SIGKILL after the grace time.
  *
  * Because a pid alone can be reused, nothing here signals a group whose
  * leader we have not spawned; after the leader is reaped its pgid stays
@@ -28,6 +39,7 @@
 #include <grp.h>
 #include <json-c/linkhash.h>
 #include <poll.h>
+#include <pthread.h>
 #include <pwd.h>
 #include <signal.h>
 #include <spawn.h>
@@ -43,14 +55,29 @@
 #include "coopd.h"
 #include "graph-model.h"
 #include "graph-run.h"
+#include "job-cgroup.h"
 #include "job-exec.h"
+#include "job-orphans.h"
+#include "job-proc.h"
 #include "reactor-inbox.h"
 #include "store-state.h"
 #include "util-log.h"
 
 extern char **environ;
 
-#define GONE_POLL_S 0.01 /* kill(-pgid, 0) polling period */
+#define GONE_POLL_S 0.01     /* kill(-pgid, 0) and cgroup polling period */
+#define SWEEP_POLL_S 0.05    /* subreaper mode: /proc scans while leftovers die */
+#define LEFTOVER_CAP 1024    /* distinct leftover pids remembered per job */
+
+/* The daemon-wide side of exec jobs (d->exec). */
+struct exec_state {
+	struct job_cgroups *cg;    /* NULL: subreaper mode */
+	struct exec_job *active;   /* spawned and not yet complete */
+	int reset_sigs[NSIG];      /* signals not at SIG_DFL: reset in the child */
+	int n_reset_sigs;
+	struct recover_item *recover; /* start-up: what crashed jobs left */
+	size_t n_recover, cap_recover;
+};
 
 struct exec_job {
 	struct coopd *d;
@@ -67,6 +94,17 @@ struct exec_job {
 	bool spawned, reaped, term_sent, kill_sent;
 	bool in_table;
 	int wstatus;
+	char marker[GRAPH_ID_LEN + 16];  /* COOPD_JOB value: GRAPH/IDX */
+	char cg_name[CGROUP_JOB_NAME_MAX];
+	bool cg_made;              /* the job's cgroup exists */
+	uint64_t leader_start;
+	struct exec_job *act_prev, *act_next; /* d->exec->active */
+	bool on_active;
+
+	/* Leftovers: processes alive once the group is gone. */
+	bool lo_phase, lo_killed;
+	pid_t *lo_pids;            /* distinct pids seen (LEFTOVER_CAP) */
+	size_t n_lo;
 
 	/* Result, written before `done` is released. */
 	int exit_code;
@@ -217,6 +255,34 @@ static void job_io_cb(struct ev_loop *loop, ev_io *w, int revents)
 		job_close_stream(job, s);
 }
 
+static void active_remove(struct exec_job *job)
+{
+	struct exec_state *es = job->d->exec;
+
+	if (!job->on_active)
+		return;
+	if (job->act_prev)
+		job->act_prev->act_next = job->act_next;
+	else
+		es->active = job->act_next;
+	if (job->act_next)
+		job->act_next->act_prev = job->act_prev;
+	job->act_prev = job->act_next = NULL;
+	job->on_active = false;
+}
+
+static void active_add(struct exec_job *job)
+{
+	struct exec_state *es = job->d->exec;
+
+	job->act_prev = NULL;
+	job->act_next = es->active;
+	if (es->active)
+		es->active->act_prev = job;
+	es->active = job;
+	job->on_active = true;
+}
+
 /* Publishes the result and wakes the task. */
 static void job_complete(struct exec_job *job)
 {
@@ -231,6 +297,7 @@ static void job_complete(struct exec_job *job)
 		ev_timer_stop(loop, &job->gone_timer);
 		job->gone_active = false;
 	}
+	active_remove(job);
 	for (s = 0; s < 2; s++) {
 		if (job->pipes[s] >= 0)
 			(void)job_read_stream(job, s);
@@ -248,6 +315,12 @@ static void job_complete(struct exec_job *job)
 	}
 	job->n->log_dropped[0] = job->dropped[0];
 	job->n->log_dropped[1] = job->dropped[1];
+	job->n->leftovers = (uint32_t)job->n_lo;
+	if (job->n_lo)
+		log_info("graph %s node %s: ended %zu process(es) it left behind", job->n->g->id,
+			 job->n->def->path, job->n_lo);
+	free(job->lo_pids);
+	job->lo_pids = NULL;
 	graph_run_exec_result(job->d, job->n, job->exit_code, job->term_signal, job->error);
 	atomic_store_explicit(&job->done, true, memory_order_release);
 	coop_waker_cell_wake(&job->cell);
@@ -259,62 +332,254 @@ static bool job_group_alive(struct exec_job *job)
 	return kill(-job->pid, 0) == 0 || errno != ESRCH;
 }
 
-static void job_gone_cb(struct ev_loop *loop, ev_timer *w, int revents)
+/* Remembers pid among the job's leftovers; true if it is new. */
+static bool lo_note(struct exec_job *job, pid_t pid)
 {
-	struct exec_job *job = w->data;
-
-	if (!job_group_alive(job)) {
-		job_complete(job);
+	for (size_t i = 0; i < job->n_lo; i++)
+		if (job->lo_pids[i] == pid)
+			return false;
+	if (!job->lo_pids) {
+		job->lo_pids = malloc(LEFTOVER_CAP * sizeof(pid_t));
+		if (!job->lo_pids)
+			return true;
 	}
+	if (job->n_lo < LEFTOVER_CAP)
+		job->lo_pids[job->n_lo++] = pid;
+	return true;
 }
 
-static void job_check_gone(struct exec_job *job)
+static bool marker_is_leader(void *ctx, pid_t pid)
 {
-	if (!job_group_alive(job)) {
-		job_complete(job);
+	struct coopd *d = ctx;
+
+	return lh_table_lookup_entry(d->exec_pids, (void *)(intptr_t)pid) != NULL;
+}
+
+/* Whether a job marker GRAPH/IDX names an exec job that is still active. */
+static bool marker_active(void *ctx, const char *marker)
+{
+	struct coopd *d = ctx;
+	char gid[GRAPH_ID_LEN + 1];
+	const char *slash = strchr(marker, '/');
+	struct graph *g;
+	unsigned long idx;
+	char *end;
+
+	if (!slash || slash - marker > GRAPH_ID_LEN)
+		return false;
+	memcpy(gid, marker, (size_t)(slash - marker));
+	gid[slash - marker] = '\0';
+	idx = strtoul(slash + 1, &end, 10);
+	g = coopd_graph_find(d, gid);
+	if (*end || !g || idx > g->n_nodes || !g->by_idx[idx]->job)
+		return false;
+	return g->by_idx[idx]->job->on_active;
+}
+
+enum sweep_mode {
+	SWEEP_PROBE, /* count only */
+	SWEEP_NEW,   /* remember them; signal the ones not seen before */
+	SWEEP_ALL,   /* remember them; signal every one */
+};
+
+/*
+ * Subreaper mode: one /proc snapshot; the processes this job left
+ * (job-orphans.h) are remembered and signalled as mode says.  Returns how
+ * many are alive.
+ */
+static size_t job_sweep(struct exec_job *job, int sig, enum sweep_mode mode)
+{
+	struct coopd *d = job->d;
+	struct orphan_query q = {.self = getpid(), .marker = job->marker,
+				 .leader_start = job->leader_start, .others_oldest = UINT64_MAX,
+				 .is_leader = marker_is_leader, .marker_active = marker_active,
+				 .ctx = d};
+	struct proc_info *procs = NULL, *out;
+	size_t n = 0, found;
+
+	for (struct exec_job *o = d->exec->active; o; o = o->act_next)
+		if (o != job && o->leader_start < q.others_oldest)
+			q.others_oldest = o->leader_start;
+	if (proc_list(&procs, &n) < 0)
+		return 0;
+	out = malloc(n * sizeof(*out) + 1);
+	found = out ? orphans_of_job(procs, n, &q, out, n) : 0;
+	for (size_t i = 0; mode != SWEEP_PROBE && i < found && i < n; i++) {
+		bool fresh = lo_note(job, out[i].pid);
+
+		/* Re-check the identity just before signalling: pid + start. */
+		if (sig && (fresh || mode == SWEEP_ALL) &&
+		    proc_start_time(out[i].pid) == out[i].start)
+			(void)kill(out[i].pid, sig);
+	}
+	free(out);
+	free(procs);
+	return found;
+}
+
+/* Signals the leftovers (sig 0: counts them): the cgroup's processes or
+ * the sweep's.  SIGTERM goes once to each; SIGKILL to all. */
+static void job_signal_leftovers(struct exec_job *job, int sig)
+{
+	struct exec_state *es = job->d->exec;
+	size_t cap;
+
+	if (!job->cg_made) {
+		(void)job_sweep(job, sig, sig == SIGKILL ? SWEEP_ALL : SWEEP_NEW);
 		return;
 	}
-	if (!job->gone_active) {
-		ev_timer_init(&job->gone_timer, job_gone_cb, GONE_POLL_S, GONE_POLL_S);
-		job->gone_timer.data = job;
-		ev_timer_start(job->d->loop, &job->gone_timer);
-		job->gone_active = true;
+	if (!job->lo_pids)
+		job->lo_pids = malloc(LEFTOVER_CAP * sizeof(pid_t));
+	cap = job->lo_pids ? LEFTOVER_CAP : 0;
+	if (sig == SIGKILL) {
+		/* Count what the kill ends, then end it all at once. */
+		(void)cgroup_job_signal(es->cg, job->cg_name, 0, job->lo_pids, &job->n_lo, cap, 0);
+		if (cgroup_job_kill(es->cg, job->cg_name) == 0)
+			return;
 	}
+	(void)cgroup_job_signal(es->cg, job->cg_name, sig, job->lo_pids, &job->n_lo, cap, 0);
 }
 
-static void job_grace_cb(struct ev_loop *loop, ev_timer *w, int revents)
+/* Whether nothing of the job is left (cgroup mode: its cgroup removed). */
+static bool job_leftovers_gone(struct exec_job *job)
 {
-	struct exec_job *job = w->data;
+	struct exec_state *es = job->d->exec;
+	int r;
 
-	ev_timer_stop(loop, w);
-	job->grace_active = false;
-	if (atomic_load_explicit(&job->done, memory_order_relaxed))
-		return;
-	log_debug("graph %s node %s: grace over, SIGKILL to group %d", job->n->g->id,
-		  job->n->def->path, (int)job->pid);
-	(void)kill(-job->pid, SIGKILL);
-	job->kill_sent = true;
+	if (job->cg_made) {
+		r = cgroup_job_remove(es->cg, job->cg_name);
+		if (r == -EBUSY)
+			return false;
+		if (r < 0)
+			log_errno(LOG_WARNING, r, "graph %s node %s: cannot remove cgroup %s/%s",
+				  job->n->g->id, job->n->def->path, cgroup_instance_path(es->cg),
+				  job->cg_name);
+		job->cg_made = false;
+		return true;
+	}
+	if (!job->lo_phase)
+		return job_sweep(job, 0, SWEEP_PROBE) == 0;
+	/* Leftovers forked during the grace get the same treatment. */
+	if (job->lo_killed)
+		return job_sweep(job, SIGKILL, SWEEP_ALL) == 0;
+	return job_sweep(job, SIGTERM, SWEEP_NEW) == 0;
 }
 
-static void job_kill(struct exec_job *job)
+static void job_grace_cb(struct ev_loop *loop, ev_timer *w, int revents);
+
+static void job_start_grace(struct exec_job *job)
 {
 	const struct rnode *n = job->n;
 	int64_t grace = n->grace_override_ms >= 0 ? n->grace_override_ms : n->def->grace_ms;
 
-	if (job->term_sent || atomic_load_explicit(&job->done, memory_order_relaxed))
+	if (job->grace_active)
 		return;
-	job->term_sent = true;
-	if (kill(-job->pid, SIGTERM) < 0 && errno != ESRCH)
-		log_errno(LOG_WARNING, -errno, "kill(-%d, SIGTERM)", (int)job->pid);
 	if (grace <= 0) {
-		(void)kill(-job->pid, SIGKILL);
-		job->kill_sent = true;
+		job_grace_cb(job->d->loop, &job->grace_timer, 0);
 		return;
 	}
 	ev_timer_init(&job->grace_timer, job_grace_cb, (double)grace / 1000., 0.);
 	job->grace_timer.data = job;
 	ev_timer_start(job->d->loop, &job->grace_timer);
 	job->grace_active = true;
+}
+
+static void job_gone_cb(struct ev_loop *loop, ev_timer *w, int revents);
+
+static void job_poll_gone(struct exec_job *job, double period)
+{
+	if (job->gone_active && job->gone_timer.repeat == period)
+		return;
+	if (job->gone_active)
+		ev_timer_stop(job->d->loop, &job->gone_timer);
+	ev_timer_init(&job->gone_timer, job_gone_cb, period, period);
+	job->gone_timer.data = job;
+	ev_timer_start(job->d->loop, &job->gone_timer);
+	job->gone_active = true;
+}
+
+/* The group is gone: the job has ended.  Whatever it left is ended too
+ * (SIGTERM, the grace, SIGKILL) before the job completes. */
+static void job_check_leftovers(struct exec_job *job)
+{
+	if (job_leftovers_gone(job)) {
+		job_complete(job);
+		return;
+	}
+	if (!job->lo_phase) {
+		job->lo_phase = true;
+		log_debug("graph %s node %s: processes left behind; ending them", job->n->g->id,
+			  job->n->def->path);
+		if (job->kill_sent) {
+			job->lo_killed = true;
+			job_signal_leftovers(job, SIGKILL);
+		} else {
+			/* A cancel already sent SIGTERM to the whole cgroup. */
+			job_signal_leftovers(job, job->term_sent && job->cg_made ? 0 : SIGTERM);
+			job_start_grace(job);
+		}
+	}
+	job_poll_gone(job, job->cg_made ? GONE_POLL_S : SWEEP_POLL_S);
+}
+
+static void job_gone_cb(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	struct exec_job *job = w->data;
+
+	if (job->lo_phase)
+		job_check_leftovers(job);
+	else if (!job_group_alive(job))
+		job_check_leftovers(job);
+}
+
+static void job_check_gone(struct exec_job *job)
+{
+	if (!job_group_alive(job)) {
+		job_check_leftovers(job);
+		return;
+	}
+	job_poll_gone(job, GONE_POLL_S);
+}
+
+static void job_grace_cb(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	struct exec_job *job = w->data;
+
+	if (job->grace_active)
+		ev_timer_stop(loop, w);
+	job->grace_active = false;
+	if (atomic_load_explicit(&job->done, memory_order_relaxed))
+		return;
+	if (!job->lo_phase) {
+		log_debug("graph %s node %s: grace over, SIGKILL to group %d", job->n->g->id,
+			  job->n->def->path, (int)job->pid);
+		(void)kill(-job->pid, SIGKILL);
+		job->kill_sent = true;
+		if (job->cg_made)
+			(void)cgroup_job_kill(job->d->exec->cg, job->cg_name);
+		return;
+	}
+	log_debug("graph %s node %s: grace over, SIGKILL to what it left", job->n->g->id,
+		  job->n->def->path);
+	job->lo_killed = true;
+	job_signal_leftovers(job, SIGKILL);
+}
+
+static void job_kill(struct exec_job *job)
+{
+	struct exec_state *es = job->d->exec;
+
+	if (job->term_sent || atomic_load_explicit(&job->done, memory_order_relaxed))
+		return;
+	job->term_sent = true;
+	if (kill(-job->pid, SIGTERM) < 0 && errno != ESRCH)
+		log_errno(LOG_WARNING, -errno, "kill(-%d, SIGTERM)", (int)job->pid);
+	/* The processes that left the group get it too (once). */
+	if (job->cg_made)
+		(void)cgroup_job_signal(es->cg, job->cg_name, SIGTERM, NULL, NULL, 0, job->pid);
+	if (job->lo_phase)
+		return; /* already ending what it left, on its own grace */
+	job_start_grace(job);
 }
 
 /* Looks argv0 up in the PATH of the job's environment (relative names with
@@ -377,8 +642,8 @@ static char *xasprintf(const char *fmt, const char *a)
 
 /* Builds the minimal environment plus the node's env.  Strings that we
  * allocated are listed in owned[] to be freed after the spawn. */
-static int build_env(const struct rnode *n, const struct passwd *pw, char ***ret_envp,
-		     char **owned, size_t *n_owned, const char **ret_path)
+static int build_env(const struct rnode *n, const struct passwd *pw, const char *marker,
+		     char ***ret_envp, char **owned, size_t *n_owned, const char **ret_path)
 {
 	const struct proto_node *def = n->def;
 	const char *path = "/usr/local/bin:/usr/bin:/bin";
@@ -394,6 +659,9 @@ static int build_env(const struct rnode *n, const struct passwd *pw, char ***ret
 		owned[no++] = envp[ne++] = xasprintf("LOGNAME=%s", pw->pw_name);
 	}
 	owned[no++] = envp[ne++] = xasprintf("LANG=%s", "C.UTF-8");
+	/* Marks the job's processes, so that they can be found again after
+	 * they leave its group or after a crash (job-proc.h). */
+	owned[no++] = envp[ne++] = xasprintf(PROC_JOB_MARKER "=%s", marker);
 	*n_owned = no;
 	for (size_t i = 0; i < no; i++)
 		if (!owned[i]) {
@@ -437,7 +705,8 @@ static void job_fail(struct exec_job *job, const char *what, int err)
  * failure as an errno on a CLOEXEC pipe (EOF there means exec succeeded).
  */
 static int spawn_as_user(pid_t *ret_pid, const char *cmd, const char *cwd, char **argv,
-			 char **envp, int out_w, int err_w, const struct passwd *pw)
+			 char **envp, int out_w, int err_w, const struct passwd *pw, int cg_dfd,
+			 const char *cg_name)
 {
 	gid_t groups[256];
 	int ngroups = 256, rep[2], e = 0, dn;
@@ -463,6 +732,11 @@ static int spawn_as_user(pid_t *ret_pid, const char *cmd, const char *cwd, char 
 		(void)sigprocmask(SIG_SETMASK, &none, NULL);
 		if (setpgid(0, 0) < 0)
 			goto child_fail;
+		/* Into the job's cgroup while still privileged enough to. */
+		if (cg_name && (e = cgroup_child_join(cg_dfd, cg_name)) < 0) {
+			errno = -e;
+			goto child_fail;
+		}
 		/* O_CLOEXEC everywhere: dup2 clears it on 0, 1 and 2 only. */
 		dn = open("/dev/null", O_RDONLY | O_CLOEXEC);
 		if (dn < 0 || dup2(dn, 0) < 0 || dup2(out_w, 1) < 0 || dup2(err_w, 2) < 0)
@@ -502,10 +776,140 @@ child_fail:
 	return 0;
 }
 
+/* What the vfork child needs, all prepared before the vfork. */
+struct vchild {
+	const char *cmd, *cwd;
+	char **argv, **envp;
+	int out_w, err_w;
+	int cg_dfd;
+	const char *cg_name;
+	const int *reset_sigs;
+	int n_reset_sigs;
+	volatile int err;          /* the child's errno on failure (shared memory) */
+};
+
+/*
+ * vfork + exec for cgroup mode: posix_spawn (glibc 2.36) cannot put the
+ * child into a cgroup, and joining from the parent after the spawn would
+ * leave a window in which the job runs (and forks) outside it.  The child
+ * shares our memory until it executes, so it calls only async-signal-safe
+ * functions, runs with every signal blocked until the handlers it shares
+ * with coopd are back to SIG_DFL, and reports a failure in c->err.
+ */
+static int spawn_vfork(pid_t *ret_pid, struct vchild *c)
+{
+	sigset_t all, old;
+	pid_t pid;
+	int e;
+
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	c->err = 0;
+	pid = vfork();
+	if (pid == 0) {
+		struct sigaction dfl;
+		sigset_t none;
+		int dn;
+
+		memset(&dfl, 0, sizeof(dfl));
+		dfl.sa_handler = SIG_DFL;
+		for (int i = 0; i < c->n_reset_sigs; i++)
+			(void)sigaction(c->reset_sigs[i], &dfl, NULL);
+		if (setpgid(0, 0) < 0)
+			goto child_fail;
+		if ((e = cgroup_child_join(c->cg_dfd, c->cg_name)) < 0) {
+			errno = -e;
+			goto child_fail;
+		}
+		dn = open("/dev/null", O_RDONLY | O_CLOEXEC);
+		if (dn < 0 || dup2(dn, 0) < 0 || dup2(c->out_w, 1) < 0 || dup2(c->err_w, 2) < 0)
+			goto child_fail;
+		for (int fd = 0; fd < 3; fd++)
+			(void)fcntl(fd, F_SETFD, 0);
+		if (chdir(c->cwd) < 0)
+			goto child_fail;
+		sigemptyset(&none);
+		(void)sigprocmask(SIG_SETMASK, &none, NULL);
+		execve(c->cmd, c->argv, c->envp);
+child_fail:
+		c->err = errno ? errno : EIO;
+		_exit(127);
+	}
+	e = errno;
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (pid < 0)
+		return e;
+	if (c->err) {
+		int st;
+
+		(void)waitpid(pid, &st, 0);
+		return c->err;
+	}
+	*ret_pid = pid;
+	return 0;
+}
+
+/* posix_spawn (no cgroup): own group, signals to default, stdin /dev/null. */
+static int spawn_plain(pid_t *ret_pid, const char *cmd, const char *cwd, char **argv,
+		       char **envp, int out_w, int err_w)
+{
+	posix_spawn_file_actions_t fa;
+	posix_spawnattr_t attr;
+	sigset_t none, all;
+	int r;
+
+	r = posix_spawn_file_actions_init(&fa);
+	if (r)
+		return r;
+	r = posix_spawnattr_init(&attr);
+	if (r) {
+		posix_spawn_file_actions_destroy(&fa);
+		return r;
+	}
+	sigemptyset(&none);
+	sigfillset(&all);
+	if (!(r = posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0)) &&
+	    !(r = posix_spawn_file_actions_adddup2(&fa, out_w, 1)) &&
+	    !(r = posix_spawn_file_actions_adddup2(&fa, err_w, 2)) &&
+	    !(r = posix_spawn_file_actions_addchdir_np(&fa, cwd)) &&
+	    !(r = posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGMASK |
+							   POSIX_SPAWN_SETSIGDEF)) &&
+	    !(r = posix_spawnattr_setpgroup(&attr, 0)) &&
+	    !(r = posix_spawnattr_setsigmask(&attr, &none)) &&
+	    !(r = posix_spawnattr_setsigdefault(&attr, &all)))
+		r = posix_spawn(ret_pid, cmd, &fa, &attr, argv, envp);
+	posix_spawn_file_actions_destroy(&fa);
+	posix_spawnattr_destroy(&attr);
+	return r;
+}
+
+/* The signals whose disposition is not SIG_DFL (handled or ignored): the
+ * vfork child resets them.  Read once, at the first spawn, when libev has
+ * installed its handlers. */
+static void exec_find_reset_sigs(struct exec_state *es)
+{
+	static const int never[] = {SIGKILL, SIGSTOP};
+
+	es->n_reset_sigs = 0;
+	for (int sig = 1; sig < NSIG; sig++) {
+		struct sigaction sa;
+		bool skip = false;
+
+		for (size_t k = 0; k < sizeof(never) / sizeof(never[0]); k++)
+			skip |= sig == never[k];
+		if (skip || sigaction(sig, NULL, &sa) < 0)
+			continue;
+		if (!(sa.sa_flags & SA_SIGINFO) && sa.sa_handler == SIG_DFL)
+			continue;
+		es->reset_sigs[es->n_reset_sigs++] = sig;
+	}
+}
+
 /* Spawns the process; on failure the job completes at once with an error. */
 static void job_start(struct exec_job *job)
 {
 	struct coopd *d = job->d;
+	struct exec_state *es = d->exec;
 	struct rnode *n = job->n;
 	const struct proto_node *def = n->def;
 	char pbuf[4096], logpath[4096], cmd[4096];
@@ -515,15 +919,12 @@ static void job_start(struct exec_job *job)
 	char **envp = NULL;
 	const char *path, *cwd;
 	int out[2] = {-1, -1}, err[2] = {-1, -1};
-	posix_spawn_file_actions_t fa;
-	posix_spawnattr_t attr;
-	sigset_t none, all;
 	pid_t pid;
 	int r, s;
-	bool fa_init = false, attr_init = false;
 
+	snprintf(job->marker, sizeof(job->marker), "%s/%u", n->g->id, n->idx);
 	(void)getpwuid_r(n->g->uid, &pwbuf, pbuf, sizeof(pbuf), &pw);
-	r = build_env(n, pw, &envp, owned, &n_owned, &path);
+	r = build_env(n, pw, job->marker, &envp, owned, &n_owned, &path);
 	if (r < 0) {
 		job_fail(job, "environment", r);
 		goto done;
@@ -545,6 +946,10 @@ static void job_start(struct exec_job *job)
 		job_fail(job, def->argv[0], r);
 		goto done;
 	}
+	if (geteuid() == 0 && n->g->uid != 0 && !pw) {
+		job_fail(job, "no passwd entry for the graph's owner", ENOENT);
+		goto done;
+	}
 	if (pipe2(out, O_CLOEXEC | O_NONBLOCK) < 0 || pipe2(err, O_CLOEXEC | O_NONBLOCK) < 0) {
 		job_fail(job, "pipe", -errno);
 		goto done;
@@ -559,53 +964,53 @@ static void job_start(struct exec_job *job)
 			log_errno(LOG_WARNING, -errno, "graph %s node %s: cannot open log %s",
 				  n->g->id, def->path, logpath);
 	}
+	if (es->cg) {
+		/* The cgroup exists before the process: a crash at any later
+		 * point leaves it for the next start to kill. */
+		r = cgroup_job_name(n->g->id, n->idx, job->cg_name, sizeof(job->cg_name));
+		if (r == 0)
+			r = cgroup_job_create(es->cg, job->cg_name);
+		if (r < 0) {
+			char what[256];
 
-	r = posix_spawn_file_actions_init(&fa);
-	if (r) {
-		job_fail(job, "spawn", r);
-		goto done;
-	}
-	fa_init = true;
-	r = posix_spawnattr_init(&attr);
-	if (r) {
-		job_fail(job, "spawn", r);
-		goto done;
-	}
-	attr_init = true;
-	sigemptyset(&none);
-	sigfillset(&all);
-	if ((r = posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0)) ||
-	    (r = posix_spawn_file_actions_adddup2(&fa, out[1], 1)) ||
-	    (r = posix_spawn_file_actions_adddup2(&fa, err[1], 2)) ||
-	    (r = posix_spawn_file_actions_addchdir_np(&fa, cwd)) ||
-	    (r = posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGMASK |
-							  POSIX_SPAWN_SETSIGDEF)) ||
-	    (r = posix_spawnattr_setpgroup(&attr, 0)) ||
-	    (r = posix_spawnattr_setsigmask(&attr, &none)) ||
-	    (r = posix_spawnattr_setsigdefault(&attr, &all))) {
-		job_fail(job, "spawn", r);
-		goto done;
-	}
-	if (geteuid() == 0 && n->g->uid != 0) {
-		if (!pw) {
-			job_fail(job, "no passwd entry for the graph's owner", ENOENT);
+			snprintf(what, sizeof(what), "cgroup %s/%s", cgroup_instance_path(es->cg),
+				 job->cg_name);
+			job_fail(job, what, r);
 			goto done;
 		}
-		r = spawn_as_user(&pid, cmd, cwd, def->argv, envp, out[1], err[1], pw);
+		job->cg_made = true;
+	}
+	if (geteuid() == 0 && n->g->uid != 0) {
+		r = spawn_as_user(&pid, cmd, cwd, def->argv, envp, out[1], err[1], pw,
+				  es->cg ? cgroup_instance_fd(es->cg) : -1,
+				  es->cg ? job->cg_name : NULL);
+	} else if (es->cg) {
+		struct vchild c = {.cmd = cmd, .cwd = cwd, .argv = def->argv, .envp = envp,
+				   .out_w = out[1], .err_w = err[1],
+				   .cg_dfd = cgroup_instance_fd(es->cg), .cg_name = job->cg_name};
+
+		if (es->n_reset_sigs < 0)
+			exec_find_reset_sigs(es);
+		c.reset_sigs = es->reset_sigs;
+		c.n_reset_sigs = es->n_reset_sigs;
+		r = spawn_vfork(&pid, &c);
 	} else {
-		r = posix_spawn(&pid, cmd, &fa, &attr, def->argv, envp);
+		r = spawn_plain(&pid, cmd, cwd, def->argv, envp, out[1], err[1]);
 	}
 	if (r) {
 		char what[4200];
 
 		snprintf(what, sizeof(what), "exec %s (cwd %s)", def->argv[0], cwd);
 		job_fail(job, what, r);
+		if (job->cg_made && cgroup_job_remove(es->cg, job->cg_name) == 0)
+			job->cg_made = false;
 		goto done;
 	}
 	job->pid = pid;
 	job->spawned = true;
 	n->pgid = pid;
-	n->pg_start = exec_proc_starttime(pid);
+	n->pg_start = job->leader_start = proc_start_time(pid);
+	active_add(job);
 	if (lh_table_insert(d->exec_pids, (void *)(intptr_t)pid, job) == 0)
 		job->in_table = true;
 	for (s = 0; s < 2; s++) {
@@ -617,10 +1022,6 @@ static void job_start(struct exec_job *job)
 	out[0] = err[0] = -1;
 	log_debug("graph %s node %s: started pid %d", n->g->id, def->path, (int)pid);
 done:
-	if (fa_init)
-		posix_spawn_file_actions_destroy(&fa);
-	if (attr_init)
-		posix_spawnattr_destroy(&attr);
 	for (s = 0; s < 2; s++) {
 		if (out[s] >= 0)
 			close(out[s]);
@@ -676,103 +1077,175 @@ void exec_child_reaped(struct coopd *d, pid_t pid, int wstatus)
 
 void exec_kill_all(struct coopd *d)
 {
-	struct lh_entry *e;
+	struct exec_state *es = d->exec;
 
-	lh_foreach(d->exec_pids, e) {
-		const struct exec_job *job = lh_entry_v(e);
-
-		(void)kill(-job->pid, SIGKILL);
+	for (struct exec_job *job = es->active; job; job = job->act_next) {
+		if (!job->reaped || job_group_alive(job))
+			(void)kill(-job->pid, SIGKILL);
+		if (job->cg_made)
+			(void)cgroup_job_kill(es->cg, job->cg_name);
+		else if (job->lo_phase)
+			(void)job_sweep(job, SIGKILL, SWEEP_ALL);
 	}
 }
 
-/* Reads pgrp (field 5) and starttime (field 22) of /proc/PID/stat. */
-static int proc_stat(pid_t pid, int *ret_pgrp, uint64_t *ret_start)
+int exec_setup(struct coopd *d)
 {
-	char path[64], buf[1024], *p;
-	unsigned long long start = 0;
-	int pgrp = 0, fd, field;
-	ssize_t n;
+	struct exec_state *es = calloc(1, sizeof(*es));
+	const char *why = "";
+	int r;
 
-	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	n = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
-	if (n <= 0)
-		return -EIO;
-	buf[n] = '\0';
-	/* The command name may hold spaces and ')': skip to the last ')'. */
-	p = strrchr(buf, ')');
-	if (!p)
-		return -EIO;
-	p++;
-	for (field = 3; field <= 22 && p && *p; field++) {
-		while (*p == ' ')
-			p++;
-		if (field == 5)
-			pgrp = atoi(p);
-		if (field == 22)
-			start = strtoull(p, NULL, 10);
-		p = strchr(p, ' ');
+	if (!es)
+		return log_errno(LOG_ERR, -ENOMEM, "exec jobs");
+	es->n_reset_sigs = -1;
+	d->exec = es;
+	if (d->cfg.cgroups == CONFIG_CGROUPS_OFF) {
+		log_info("cgroups = off: exec jobs are tracked as a child subreaper");
+		return 0;
 	}
-	*ret_pgrp = pgrp;
-	*ret_start = start;
+	r = cgroup_open(d->cfg.cgroup_root, &es->cg, &why);
+	if (r < 0) {
+		if (d->cfg.cgroups == CONFIG_CGROUPS_ON)
+			return log_errno(LOG_ERR, r, "cgroups = on, but %s", why);
+		log_info("no cgroup per exec job (%s: %s); they are tracked as a child subreaper",
+			 why, strerror(-r));
+		if (!d->subreaper)
+			log_warn("and coopd is not a child subreaper: processes that leave a job's "
+				 "process group are not ended with it");
+		return 0;
+	}
+	log_info("exec jobs get their own cgroup under %s", cgroup_instance_path(es->cg));
 	return 0;
 }
 
-uint64_t exec_proc_starttime(pid_t pid)
+void exec_teardown(struct coopd *d)
 {
-	int pgrp;
-	uint64_t start;
+	struct exec_state *es = d->exec;
 
-	return proc_stat(pid, &pgrp, &start) == 0 ? start : 0;
+	if (!es)
+		return;
+	cgroup_close(es->cg);
+	free(es->recover);
+	free(es);
+	d->exec = NULL;
 }
 
-int exec_kill_leftover_group(int pgid, uint64_t pg_start)
+bool exec_cgroups_active(const struct coopd *d)
 {
-	DIR *dir;
-	struct dirent *de;
-	int killed = 0;
-	struct pollfd pfds[256];
-	nfds_t npfd = 0;
+	return d->exec && d->exec->cg;
+}
 
-	if (pgid <= 1 || pg_start == 0)
-		return 0;
-	dir = opendir("/proc");
-	if (!dir)
-		return 0;
-	while ((de = readdir(dir))) {
-		int pid = atoi(de->d_name), pgrp;
-		uint64_t start;
+/* Start-up: what an interrupted exec node may have left running. */
+struct recover_item {
+	char marker[GRAPH_ID_LEN + 16];
+	pid_t pgid;
+	uint64_t pg_start;
+	const char *gid, *path;
+	int killed;
+};
 
-		if (pid <= 1 || proc_stat(pid, &pgrp, &start) < 0)
-			continue;
-		/* A member of that group started after its leader: ours.  A
-		 * group id reused by someone else would have a younger
-		 * leader, whose start time we compare too. */
-		if (pgrp != pgid || start < pg_start)
-			continue;
-		if (pid == pgid && start != pg_start)
-			continue;
-		/* A pidfd (taken before the kill, so it names this process)
-		 * tells when it has really exited. */
-		if (npfd < sizeof(pfds) / sizeof(pfds[0])) {
-			int pfd = (int)syscall(SYS_pidfd_open, pid, 0);
+void exec_recover_note(struct coopd *d, const struct rnode *n)
+{
+	struct exec_state *es = d->exec;
+	struct recover_item *it;
 
-			if (pfd >= 0) {
-				pfds[npfd].fd = pfd;
-				pfds[npfd].events = POLLIN;
-				npfd++;
-			}
+	if (!es || n->def->kind != PROTO_NODE_EXEC)
+		return;
+	if (es->n_recover == es->cap_recover) {
+		size_t cap = es->cap_recover ? es->cap_recover * 2 : 64;
+		struct recover_item *v = realloc(es->recover, cap * sizeof(*v));
+
+		if (!v) {
+			log_err("out of memory: processes of graph %s node %s are not looked for",
+				n->g->id, n->def->path);
+			return;
 		}
-		if (kill(pid, SIGKILL) == 0)
-			killed++;
+		es->recover = v;
+		es->cap_recover = cap;
 	}
-	closedir(dir);
+	it = &es->recover[es->n_recover++];
+	snprintf(it->marker, sizeof(it->marker), "%s/%u", n->g->id, n->idx);
+	it->pgid = n->pgid;
+	it->pg_start = n->pg_start;
+	it->gid = n->g->id;
+	it->path = n->def->path;
+	it->killed = 0;
+}
+
+/* Which recorded item the process p belongs to, or NULL.  Its group
+ * (recorded at spawn: pgid and leader start time) or, for processes that
+ * left the group or were spawned just before the crash, before the spawn
+ * record was written, the job marker of its environment. */
+static struct recover_item *recover_match(struct lh_table *by_marker, struct lh_table *by_pgid,
+					  const struct proc_info *p)
+{
+	struct recover_item *it = NULL;
+	char marker[96];
+
+	if (lh_table_lookup_ex(by_pgid, (void *)(intptr_t)p->pgrp, (void **)&it) && it &&
+	    p->start >= it->pg_start && (p->pid != it->pgid || p->start == it->pg_start))
+		return it;
+	if (proc_job_marker(p->pid, marker, sizeof(marker)) == 0 &&
+	    lh_table_lookup_ex(by_marker, marker, (void **)&it))
+		return it;
+	return NULL;
+}
+
+void exec_recover_sweep(struct coopd *d)
+{
+	struct exec_state *es = d->exec;
+	struct lh_table *by_marker = NULL, *by_pgid = NULL;
+	struct proc_info *procs = NULL;
+	struct pollfd *pfds = NULL;
+	size_t n = 0, npfd = 0;
+	pid_t self = getpid();
+
+	if (!es || es->n_recover == 0)
+		return;
+	by_marker = lh_kchar_table_new((int)es->n_recover * 2 + 16, NULL);
+	by_pgid = lh_kptr_table_new((int)es->n_recover * 2 + 16, NULL);
+	if (!by_marker || !by_pgid || proc_list(&procs, &n) < 0) {
+		log_err("cannot look for the processes of interrupted jobs");
+		goto out;
+	}
+	for (size_t i = 0; i < es->n_recover; i++) {
+		struct recover_item *it = &es->recover[i];
+
+		(void)lh_table_insert(by_marker, it->marker, it);
+		if (it->pgid > 1 && it->pg_start)
+			(void)lh_table_insert(by_pgid, (void *)(intptr_t)it->pgid, it);
+	}
+	pfds = calloc(n + 1, sizeof(*pfds));
+	for (size_t i = 0; i < n; i++) {
+		struct recover_item *it;
+		int pfd;
+
+		if (procs[i].pid == self || procs[i].pid <= 1 || procs[i].state == 'Z')
+			continue;
+		it = recover_match(by_marker, by_pgid, &procs[i]);
+		if (!it)
+			continue;
+		/* A pidfd, taken before the kill, names this very process and
+		 * tells when it has really exited. */
+		pfd = (int)syscall(SYS_pidfd_open, procs[i].pid, 0);
+		if (proc_start_time(procs[i].pid) != procs[i].start) {
+			if (pfd >= 0)
+				close(pfd);
+			continue;
+		}
+		if (kill(procs[i].pid, SIGKILL) == 0)
+			it->killed++;
+		if (pfd >= 0 && pfds) {
+			pfds[npfd].fd = pfd;
+			pfds[npfd].events = POLLIN;
+			npfd++;
+		} else if (pfd >= 0) {
+			close(pfd);
+		}
+	}
 	/* Start-up only (no loop yet): wait, bounded, until they are gone,
 	 * so that "interrupted" also means "no process left". */
-	for (nfds_t i = 0; i < npfd; i++) {
+	for (size_t i = 0; i < npfd; i++) {
 		int r;
 
 		do
@@ -780,7 +1253,21 @@ int exec_kill_leftover_group(int pgid, uint64_t pg_start)
 		while (r < 0 && errno == EINTR);
 		close(pfds[i].fd);
 	}
-	return killed;
+	for (size_t i = 0; i < es->n_recover; i++)
+		if (es->recover[i].killed)
+			log_notice("graph %s node %s: killed %d process(es) left from before the "
+				   "restart",
+				   es->recover[i].gid, es->recover[i].path, es->recover[i].killed);
+out:
+	if (by_marker)
+		lh_table_free(by_marker);
+	if (by_pgid)
+		lh_table_free(by_pgid);
+	free(pfds);
+	free(procs);
+	free(es->recover);
+	es->recover = NULL;
+	es->n_recover = es->cap_recover = 0;
 }
 
 void exec_job_free(struct exec_job *job)
@@ -789,6 +1276,8 @@ void exec_job_free(struct exec_job *job)
 
 	if (!job)
 		return;
+	if (job->on_active && job->d->exec)
+		active_remove(job);
 	if (job->in_table)
 		lh_table_delete(job->d->exec_pids, (void *)(intptr_t)job->pid);
 	if (job->grace_active)
@@ -801,6 +1290,7 @@ void exec_job_free(struct exec_job *job)
 			close(job->log_fd[s]);
 	}
 	coop_waker_cell_clear(&job->cell);
+	free(job->lo_pids);
 	free(job->error);
 	free(job);
 }

@@ -4,12 +4,15 @@
  * group is gone.
  *
  * The reactor side (all on the loop thread) spawns the process in its own
- * process group with a minimal environment, no shell, stdin from /dev/null
+ * process group (and its own cgroup when coopd has a writable cgroup2
+ * subtree) with a minimal environment, no shell, stdin from /dev/null
  * and stdout/stderr on pipes that it copies into per-job log files (the
  * first log_cap bytes of each stream are kept, the rest is counted and
  * dropped); reaps the leader; polls kill(-pgid, 0) on a timer until no
- * process is left in the group; and, on cancellation, sends SIGTERM to the
- * group, waits the grace time and sends SIGKILL.
+ * process is left in the group; then ends what the job left behind
+ * (processes that left the group) and counts them; and, on cancellation,
+ * sends SIGTERM to the group and the cgroup, waits the grace time and
+ * sends SIGKILL.
  */
 #ifndef COOPD_JOB_EXEC_H
 #define COOPD_JOB_EXEC_H
@@ -42,14 +45,23 @@ void exec_kill_all(struct coopd *d);
 int exec_log_path(struct coopd *d, const char *gid, uint32_t idx, int stream, char *buf,
 		  size_t size);
 
-/* Start time (clock ticks since boot, /proc/PID/stat field 22) of pid;
- * 0 if unknown. */
-uint64_t exec_proc_starttime(pid_t pid);
+/* Start-up, before graphs are loaded: decides how jobs are tracked (a
+ * cgroup per job, or the child subreaper; config keys cgroups and
+ * cgroup_root) and removes the cgroups that a crashed coopd left.  Logs;
+ * returns a negative errno only if cgroups = on cannot be honoured. */
+int exec_setup(struct coopd *d);
+/* At exit: removes coopd's cgroup directory (killing what a forced stop
+ * left in it). */
+void exec_teardown(struct coopd *d);
+/* Whether exec jobs get a cgroup each. */
+bool exec_cgroups_active(const struct coopd *d);
 
-/* After a crash: kills what is left of a process group that coopd started
- * before (pgid with leader start time pg_start): every process of that
- * group started no earlier than the leader.  Returns how many. */
-int exec_kill_leftover_group(int pgid, uint64_t pg_start);
+/* After a crash, for each unfinished exec node of an interrupted graph:
+ * remember how to find its processes (its group from the spawn record,
+ * its job marker); exec_recover_sweep() then kills them all in one pass
+ * over /proc and waits (bounded) until they are gone. */
+void exec_recover_note(struct coopd *d, const struct rnode *n);
+void exec_recover_sweep(struct coopd *d);
 
 /* Releases a finished job (loop thread). */
 void exec_job_free(struct exec_job *job);

@@ -535,14 +535,18 @@ void store_journal_node(struct store *s, const struct rnode *n)
 	}
 	if (n->pgid > 0)
 		sb_printf(sb, ",\"pg\":%d,\"pt\":%llu", n->pgid, (unsigned long long)n->pg_start);
+	if (n->leftovers)
+		sb_printf(sb, ",\"lo\":%u", n->leftovers);
 	if (n->log_dropped[0] || n->log_dropped[1])
 		sb_printf(sb, ",\"ld\":[%llu,%llu]", (unsigned long long)n->log_dropped[0],
 			  (unsigned long long)n->log_dropped[1]);
 	sb_puts(sb, "}\n");
 	/* Where to find a job's processes after a crash must reach the file
-	 * (page cache; a coopd crash does not lose it) before the job can
-	 * do anything: write spawn records at once. */
-	if (n->pgid > 0 && n->state == PROTO_STATE_RUNNING) {
+	 * (page cache; a coopd crash does not lose it) soon: write spawn
+	 * records at once.  Not needed with a cgroup per job: the next start
+	 * kills every job cgroup that a crashed coopd left (job-cgroup.h);
+	 * without, the group recorded here backs up the job marker. */
+	if (n->pgid > 0 && n->state == PROTO_STATE_RUNNING && !exec_cgroups_active(s->d)) {
 		journal_write(s, g);
 		return;
 	}
@@ -712,6 +716,7 @@ static bool journal_apply(struct graph *g, struct json_object *rec)
 					(uint64_t)json_object_get_int64(json_object_array_get_idx(ld, k));
 	}
 	n->pg_start = (uint64_t)jint(rec, "pt", 0);
+	n->leftovers = (uint32_t)jint(rec, "lo", 0);
 	if ((e = jstr(rec, "e"))) {
 		free(n->error);
 		n->error = strdup(e);
@@ -829,14 +834,9 @@ static struct graph *load_one(struct coopd *d, const char *name)
 				continue;
 			if (n->started_ms >= 0)
 				n->finished_ms = now;
-			if (n->pgid > 0) {
-				int k = exec_kill_leftover_group(n->pgid, n->pg_start);
-
-				if (k > 0)
-					log_notice("graph %s node %s: killed %d process(es) left "
-						   "from before the restart",
-						   g->id, n->def->path, k);
-			}
+			/* Its processes are looked for (and killed) once every
+			 * graph is loaded: exec_recover_sweep(). */
+			exec_recover_note(d, n);
 			if (n != g->root) {
 				g->counts[n->state]--;
 				g->counts[PROTO_STATE_INTERRUPTED]++;
@@ -889,5 +889,6 @@ int store_load(struct coopd *d)
 	closedir(dir);
 	if (n)
 		log_info("loaded %zu graph(s) from %s", n, s->dir);
+	exec_recover_sweep(d);
 	return 0;
 }
