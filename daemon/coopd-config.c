@@ -3,7 +3,13 @@
  *
  * The config file is deliberately small: "key = value" per line, '#'
  * starts a comment, unknown keys are rejected so that a typo never goes
- * unnoticed.  Every key is listed in config_keys[] and in --help.
+ * unnoticed.  Every key is listed in --help and in coopd.conf(5).
+ *
+ * SIGHUP re-reads the file (config_reload()): the limits, retention,
+ * shutdown bound, journal delay and log level change at once; the keys
+ * that shape what was set up at start (socket, state_dir, workers,
+ * blocking_threads, metrics_listen, fsync) keep their values until a
+ * restart, and a change to them is logged as such.
  */
 #include "config.h"
 
@@ -25,6 +31,7 @@ enum {
 	SET_BLOCKING = 1 << 2,
 	SET_STATE = 1 << 3,
 	SET_METRICS = 1 << 4,
+	SET_LOG_LEVEL = 1 << 5,
 };
 static unsigned cmdline_set;
 
@@ -52,7 +59,6 @@ void config_free(struct coopd_config *cfg)
 	free(cfg->config_file);
 	free(cfg->state_dir);
 	free(cfg->metrics_listen);
-	free(cfg->cgroup_root);
 	memset(cfg, 0, sizeof(*cfg));
 }
 
@@ -96,10 +102,10 @@ static void usage(FILE *f)
 		"  shutdown_timeout_ms   bound on the graceful stop (10000)\n"
 		"  journal_flush_ms      delay before node state changes are written (50)\n"
 		"  fsync                 yes|no: sync state to disk (yes; no is for benchmarks)\n"
-		"  cgroups               auto|on|off: a cgroup v2 per exec job (auto: when\n"
-		"                        writable; off: child subreaper tracking only)\n"
-		"  cgroup_root           cgroup2 directory for coopd's cgroups (auto: its\n"
-		"                        delegated cgroup, else the cgroup2 mount)\n");
+		"  log_level             err, warning, notice, info or debug (info; -v: debug)\n"
+		"\n"
+		"SIGHUP re-reads the config file; socket, state_dir, workers, blocking_threads,\n"
+		"metrics_listen and fsync take effect on the next start only.\n");
 }
 
 static int parse_uint(const char *s, unsigned long long max, unsigned long long *ret)
@@ -201,6 +207,7 @@ int config_parse_args(struct coopd_config *cfg, int argc, char **argv)
 			break;
 		case 'v':
 			cfg->log_level = LOG_DEBUG;
+			cmdline_set |= SET_LOG_LEVEL;
 			break;
 		case 'h':
 			usage(stdout);
@@ -239,6 +246,22 @@ static char *trim(char *s)
 static bool below(unsigned long long v, unsigned long long lo)
 {
 	return v < lo;
+}
+
+static const char *const log_level_names[] = {
+	[LOG_ERR] = "err",
+	[LOG_WARNING] = "warning",
+	[LOG_NOTICE] = "notice",
+	[LOG_INFO] = "info",
+	[LOG_DEBUG] = "debug",
+};
+
+static int log_level_parse(const char *s)
+{
+	for (int i = 0; i < (int)(sizeof(log_level_names) / sizeof(log_level_names[0])); i++)
+		if (log_level_names[i] && strcmp(s, log_level_names[i]) == 0)
+			return i;
+	return -EINVAL;
 }
 
 /* Applies one key; returns 0, -ENOENT (unknown key) or -EINVAL (bad value). */
@@ -281,19 +304,15 @@ static int config_set(struct coopd_config *cfg, const char *key, const char *val
 			cfg->blocking_threads = (unsigned)v;
 		return 0;
 	}
-	if (strcmp(key, "cgroups") == 0) {
-		if (strcmp(val, "auto") == 0)
-			cfg->cgroups = CONFIG_CGROUPS_AUTO;
-		else if (strcmp(val, "on") == 0)
-			cfg->cgroups = CONFIG_CGROUPS_ON;
-		else if (strcmp(val, "off") == 0)
-			cfg->cgroups = CONFIG_CGROUPS_OFF;
-		else
+	if (strcmp(key, "log_level") == 0) {
+		int level = log_level_parse(val);
+
+		if (level < 0)
 			return -EINVAL;
+		if (!(cmdline_set & SET_LOG_LEVEL))
+			cfg->log_level = level;
 		return 0;
 	}
-	if (strcmp(key, "cgroup_root") == 0)
-		return val[0] == '/' ? set_str(&cfg->cgroup_root, val) : -EINVAL;
 	if (strcmp(key, "fsync") == 0) {
 		if (strcmp(val, "yes") == 0)
 			cfg->fsync = true;
@@ -425,4 +444,82 @@ int config_finish(struct coopd_config *cfg)
 		}
 	}
 	return 0;
+}
+
+static bool str_differs(const char *a, const char *b)
+{
+	return (a == NULL) != (b == NULL) || (a && strcmp(a, b) != 0);
+}
+
+/* Logs the keys that changed in the file but take effect only on restart. */
+static void report_restart_only(const struct coopd_config *cur, const struct coopd_config *n)
+{
+	const char *changed[6];
+	size_t k = 0;
+
+	if (str_differs(cur->socket_path, n->socket_path))
+		changed[k++] = "socket";
+	if (str_differs(cur->state_dir, n->state_dir))
+		changed[k++] = "state_dir";
+	if (cur->workers != n->workers)
+		changed[k++] = "workers";
+	if (cur->blocking_threads != n->blocking_threads)
+		changed[k++] = "blocking_threads";
+	if (str_differs(cur->metrics_listen, n->metrics_listen))
+		changed[k++] = "metrics_listen";
+	if (cur->fsync != n->fsync)
+		changed[k++] = "fsync";
+	for (size_t i = 0; i < k; i++)
+		log_notice("%s: '%s' changed; it takes effect when coopd is restarted",
+			   cur->config_file, changed[i]);
+}
+
+int config_reload(struct coopd_config *cfg)
+{
+	struct coopd_config n;
+	int r = -ENOMEM;
+
+	if (!cfg->config_file)
+		return -ENOENT;
+	config_init(&n);
+	/* What the command line set still wins; the rest comes from the file
+	 * or the defaults, as at start-up. */
+	if (set_str(&n.config_file, cfg->config_file) < 0)
+		goto out;
+	if ((cmdline_set & SET_SOCKET) && set_str(&n.socket_path, cfg->socket_path) < 0)
+		goto out;
+	if ((cmdline_set & SET_STATE) && set_str(&n.state_dir, cfg->state_dir) < 0)
+		goto out;
+	if ((cmdline_set & SET_METRICS) && set_str(&n.metrics_listen, cfg->metrics_listen) < 0)
+		goto out;
+	if (cmdline_set & SET_WORKERS)
+		n.workers = cfg->workers;
+	if (cmdline_set & SET_BLOCKING)
+		n.blocking_threads = cfg->blocking_threads;
+	n.log_level = (cmdline_set & SET_LOG_LEVEL) ? cfg->log_level : n.log_level;
+	n.foreground = cfg->foreground;
+	r = config_load_file(&n, n.config_file);
+	if (r < 0)
+		goto out;
+	r = config_finish(&n);
+	if (r < 0)
+		goto out;
+	report_restart_only(cfg, &n);
+
+	cfg->log_level = n.log_level;
+	cfg->limits = n.limits;
+	cfg->max_connections = n.max_connections;
+	cfg->event_queue_bytes = n.event_queue_bytes;
+	cfg->answer_backlog = n.answer_backlog;
+	cfg->max_pending_per_conn = n.max_pending_per_conn;
+	cfg->log_cap = n.log_cap;
+	cfg->max_active_per_user = n.max_active_per_user;
+	cfg->retention_days = n.retention_days;
+	cfg->retention_graphs = n.retention_graphs;
+	cfg->shutdown_timeout_ms = n.shutdown_timeout_ms;
+	cfg->journal_flush_ms = n.journal_flush_ms;
+	r = 0;
+out:
+	config_free(&n);
+	return r;
 }

@@ -36,11 +36,7 @@ struct coopd_config {
 	unsigned shutdown_timeout_ms;
 	unsigned journal_flush_ms;
 	bool fsync;                /* false only for benchmarks: sync = off */
-	int cgroups;               /* CONFIG_CGROUPS_*: a cgroup per exec job */
-	char *cgroup_root;         /* cgroup2 directory for coopd's cgroups, NULL: auto */
 };
-
-enum { CONFIG_CGROUPS_AUTO, CONFIG_CGROUPS_ON, CONFIG_CGROUPS_OFF };
 
 /* Fills the defaults. */
 void config_init(struct coopd_config *cfg);
@@ -54,6 +50,14 @@ int config_parse_args(struct coopd_config *cfg, int argc, char **argv);
  * are errors (logged with the file and line).  Keys set on the command
  * line are not overridden. */
 int config_load_file(struct coopd_config *cfg, const char *path);
+
+/* SIGHUP: reads cfg->config_file again into a fresh configuration and, if
+ * it is valid, takes over the keys that can change at runtime (limits,
+ * retention, shutdown bound, journal delay, log level; see coopd.conf(5)).
+ * Keys only read at start-up keep their values; a change to one is logged.
+ * On any error cfg is left untouched (the error is logged with the file
+ * and line).  -ENOENT: there is no config file. */
+int config_reload(struct coopd_config *cfg);
 
 /* Resolves the socket path and state directory from the environment when
  * they were not given.  Logs and returns a negative errno on failure. */

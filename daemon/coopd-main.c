@@ -11,11 +11,11 @@
  * the retention and watchdog timers, and SIGTERM/SIGINT.  Nothing in a
  * callback waits for the disk (docs/durability.md).
  *
- * Start-up order: options and config -> child subreaper -> job tracking
- * (a cgroup per exec job, stale cgroups of a crash removed) -> state
+ * Start-up order: options and config -> child subreaper -> state
  * directory -> reactor pieces -> libcoop runtime (its threads start with
  * the daemon's signals blocked) -> reload graphs -> listening socket ->
- * READY=1.  Stop: SIGTERM or SIGINT -> STOPPING=1, stop accepting, cancel
+ * READY=1.  SIGHUP re-reads the config file (RELOADING=1 ... READY=1).
+ * Stop: SIGTERM or SIGINT -> STOPPING=1, stop accepting, cancel
  * active graphs with reason `shutdown`, wait for them within
  * shutdown_timeout_ms (then SIGKILL the remaining process groups and wait
  * two more seconds), persist, exit 0.  A second signal forces the stop.
@@ -32,6 +32,7 @@
 #include <sys/resource.h>
 #include <sys/wait.h>
 #include <systemd/sd-daemon.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "coopd.h"
@@ -180,9 +181,40 @@ static void signal_cb(struct ev_loop *loop, ev_signal *w, int revents)
 	coopd_shutdown(d);
 }
 
+/* SIGHUP (`systemctl reload coopd`): re-read the config file.  systemd
+ * sees RELOADING=1 (with the CLOCK_MONOTONIC time that newer systemd asks
+ * for) and then READY=1, also when the file is bad: coopd then keeps its
+ * previous settings and says so in the log and in STATUS=. */
 static void sighup_cb(struct ev_loop *loop, ev_signal *w, int revents)
 {
-	log_notice("SIGHUP: reloading the configuration is not supported; ignored");
+	struct coopd *d = w->data;
+	const char *file = d->cfg.config_file;
+	struct timespec ts;
+	int r;
+
+	if (d->shutting_down) {
+		log_notice("SIGHUP while stopping: not reloading");
+		return;
+	}
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	(void)sd_notifyf(0, "RELOADING=1\nMONOTONIC_USEC=%llu\nSTATUS=reloading",
+			 (unsigned long long)ts.tv_sec * 1000000ull +
+				 (unsigned long long)ts.tv_nsec / 1000);
+	if (!file) {
+		log_notice("SIGHUP: no config file (--config) to re-read; settings unchanged");
+	} else {
+		log_info("SIGHUP: reloading %s", file);
+		r = config_reload(&d->cfg);
+		if (r < 0) {
+			log_err("reloading %s failed; keeping the previous settings", file);
+		} else {
+			log_set_level(d->cfg.log_level);
+			log_info("configuration reloaded from %s", file);
+			retention_prune(d); /* the bounds may have been lowered */
+		}
+	}
+	(void)sd_notify(0, "READY=1");
+	notify_status(d);
 }
 
 static void child_cb(struct ev_loop *loop, ev_child *w, int revents)
@@ -274,8 +306,6 @@ int main(int argc, char **argv)
 		d.subreaper = true;
 	else
 		log_errno(LOG_WARNING, -errno, "cannot become a child subreaper");
-	if (exec_setup(&d) < 0)
-		goto out;
 
 	d.loop = ev_default_loop(EVFLAG_AUTO);
 	if (!d.loop) {
@@ -310,6 +340,7 @@ int main(int argc, char **argv)
 	ev_signal_start(d.loop, &d.sig_int);
 	/* A closed terminal must not kill the daemon without a graceful stop. */
 	ev_signal_init(&d.sig_hup, sighup_cb, SIGHUP);
+	d.sig_hup.data = &d;
 	ev_signal_start(d.loop, &d.sig_hup);
 	ev_unref(d.loop);
 	ev_child_init(&d.child, child_cb, 0, 0);
@@ -379,7 +410,6 @@ out:
 		lh_table_free(d.graph_index);
 	if (d.exec_pids)
 		lh_table_free(d.exec_pids);
-	exec_teardown(&d);
 	if (ret == EXIT_SUCCESS)
 		log_info("stopped");
 	config_free(&d.cfg);

@@ -9,8 +9,6 @@ coopd_SOURCES = \
 	daemon/graph-run.c daemon/graph-run.h \
 	daemon/job-builtin.c daemon/job-builtin.h \
 	daemon/job-exec.c daemon/job-exec.h \
-	daemon/job-cgroup.c daemon/job-cgroup.h daemon/job-orphans.c daemon/job-orphans.h \
-	daemon/job-proc.c daemon/job-proc.h \
 	daemon/method.h \
 	daemon/method-cancel.c \
 	daemon/method-list.c \
@@ -61,8 +59,9 @@ DAEMON_TESTS = \
 # that people working at once never edit the same line.
 # -- orphans and cgroups (issue 7):
 # -- identity, load, crash loop, live fuzz (issue 7):
-DAEMON_TESTS += tests/integration/test-daemon-users.sh
 # -- systemd and sd_notify (issue 8):
+DAEMON_TESTS += tests/integration/test-daemon-notify.sh
+DAEMON_TESTS += tests/integration/test-daemon-reload.sh
 # -- metrics and Prometheus (issue 8):
 DAEMON_TESTS += tests/integration/test-daemon-prometheus.sh
 TESTS += $(DAEMON_TESTS)

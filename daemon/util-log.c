@@ -15,11 +15,13 @@
 
 #include "util-log.h"
 
+/* Changed by a reload on the loop thread, read by every thread: relaxed
+ * atomics (a message filtered by the old level during a reload is fine). */
 static int log_level = LOG_INFO;
 
 void log_set_level(int level)
 {
-	log_level = level;
+	__atomic_store_n(&log_level, level, __ATOMIC_RELAXED);
 }
 
 static void log_write(int prio, int err, const char *fmt, va_list ap)
@@ -28,7 +30,7 @@ static void log_write(int prio, int err, const char *fmt, va_list ap)
 	int n;
 	size_t len;
 
-	if (prio > log_level)
+	if (prio > __atomic_load_n(&log_level, __ATOMIC_RELAXED))
 		return;
 	n = snprintf(buf, sizeof(buf), "<%d>", prio);
 	len = (size_t)n;
