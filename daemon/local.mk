@@ -59,6 +59,8 @@ DAEMON_TESTS = \
 # that people working at once never edit the same line.
 # -- orphans and cgroups (issue 7):
 # -- identity, load, crash loop, live fuzz (issue 7):
+DAEMON_TESTS += tests/integration/test-daemon-users.sh
+DAEMON_TESTS += tests/integration/test-daemon-limits.sh
 # -- systemd and sd_notify (issue 8):
 DAEMON_TESTS += tests/integration/test-daemon-notify.sh
 DAEMON_TESTS += tests/integration/test-daemon-reload.sh
