@@ -59,6 +59,7 @@ void config_free(struct coopd_config *cfg)
 	free(cfg->config_file);
 	free(cfg->state_dir);
 	free(cfg->metrics_listen);
+	free(cfg->cgroup_root);
 	memset(cfg, 0, sizeof(*cfg));
 }
 
@@ -103,6 +104,10 @@ static void usage(FILE *f)
 		"  journal_flush_ms      delay before node state changes are written (50)\n"
 		"  fsync                 yes|no: sync state to disk (yes; no is for benchmarks)\n"
 		"  log_level             err, warning, notice, info or debug (info; -v: debug)\n"
+		"  cgroups               auto|on|off: a cgroup v2 per exec job (auto: when\n"
+		"                        writable; off: child subreaper tracking only)\n"
+		"  cgroup_root           cgroup2 directory for coopd's cgroups (auto: its\n"
+		"                        delegated cgroup, else the cgroup2 mount)\n"
 		"\n"
 		"SIGHUP re-reads the config file; socket, state_dir, workers, blocking_threads,\n"
 		"metrics_listen and fsync take effect on the next start only.\n");
@@ -313,6 +318,19 @@ static int config_set(struct coopd_config *cfg, const char *key, const char *val
 			cfg->log_level = level;
 		return 0;
 	}
+	if (strcmp(key, "cgroups") == 0) {
+		if (strcmp(val, "auto") == 0)
+			cfg->cgroups = CONFIG_CGROUPS_AUTO;
+		else if (strcmp(val, "on") == 0)
+			cfg->cgroups = CONFIG_CGROUPS_ON;
+		else if (strcmp(val, "off") == 0)
+			cfg->cgroups = CONFIG_CGROUPS_OFF;
+		else
+			return -EINVAL;
+		return 0;
+	}
+	if (strcmp(key, "cgroup_root") == 0)
+		return val[0] == '/' ? set_str(&cfg->cgroup_root, val) : -EINVAL;
 	if (strcmp(key, "fsync") == 0) {
 		if (strcmp(val, "yes") == 0)
 			cfg->fsync = true;

@@ -36,7 +36,11 @@ struct coopd_config {
 	unsigned shutdown_timeout_ms;
 	unsigned journal_flush_ms;
 	bool fsync;                /* false only for benchmarks: sync = off */
+	int cgroups;               /* CONFIG_CGROUPS_*: a cgroup per exec job */
+	char *cgroup_root;         /* cgroup2 directory for coopd's cgroups, NULL: auto */
 };
+
+enum { CONFIG_CGROUPS_AUTO, CONFIG_CGROUPS_ON, CONFIG_CGROUPS_OFF };
 
 /* Fills the defaults. */
 void config_init(struct coopd_config *cfg);

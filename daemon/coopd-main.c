@@ -11,7 +11,8 @@
  * the retention and watchdog timers, and SIGTERM/SIGINT.  Nothing in a
  * callback waits for the disk (docs/durability.md).
  *
- * Start-up order: options and config -> child subreaper -> state
+ * Start-up order: options and config -> child subreaper -> job tracking
+ * (a cgroup per exec job, stale cgroups of a crash removed) -> state
  * directory -> reactor pieces -> libcoop runtime (its threads start with
  * the daemon's signals blocked) -> reload graphs -> listening socket ->
  * READY=1.  SIGHUP re-reads the config file (RELOADING=1 ... READY=1).
@@ -306,6 +307,8 @@ int main(int argc, char **argv)
 		d.subreaper = true;
 	else
 		log_errno(LOG_WARNING, -errno, "cannot become a child subreaper");
+	if (exec_setup(&d) < 0)
+		goto out;
 
 	d.loop = ev_default_loop(EVFLAG_AUTO);
 	if (!d.loop) {
@@ -410,6 +413,7 @@ out:
 		lh_table_free(d.graph_index);
 	if (d.exec_pids)
 		lh_table_free(d.exec_pids);
+	exec_teardown(&d);
 	if (ret == EXIT_SUCCESS)
 		log_info("stopped");
 	config_free(&d.cfg);

@@ -9,6 +9,8 @@ coopd_SOURCES = \
 	daemon/graph-run.c daemon/graph-run.h \
 	daemon/job-builtin.c daemon/job-builtin.h \
 	daemon/job-exec.c daemon/job-exec.h \
+	daemon/job-cgroup.c daemon/job-cgroup.h daemon/job-orphans.c daemon/job-orphans.h \
+	daemon/job-proc.c daemon/job-proc.h \
 	daemon/method.h \
 	daemon/method-cancel.c \
 	daemon/method-list.c \
