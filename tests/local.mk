@@ -26,3 +26,11 @@ tests_suite_lib_reactor_CFLAGS = $(LIB_TEST_CCFLAGS)
 tests_suite_lib_reactor_LDADD = $(LIB_TEST_LDADD)
 tests_suite_lib_reactor_LDFLAGS = $(LIB_TEST_LINKFLAGS)
 TESTS += tests/suite-lib-reactor
+
+# `make soak` (issue 7): the long versions of the daemon's proof-under-load
+# tests: more load rounds, a few hundred kill -9s, a long live fuzz.  Each
+# test reads COOPD_SOAK=1 and sizes itself; `make check` runs the short
+# versions of the same files.
+SOAK_TESTS = tests/integration/test-daemon-load.sh
+soak:
+	COOPD_SOAK=1 $(MAKE) $(AM_MAKEFLAGS) check TESTS="$(SOAK_TESTS)"
