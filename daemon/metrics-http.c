@@ -6,6 +6,21 @@
  * called from those callbacks.  The listening socket is made here
  * (SOCK_CLOEXEC, numeric address only) and handed to MHD.  Anything but
  * GET /metrics answers 404 or 405.
+ *
+ * Why a scrape cannot stall the executor: the text is rendered on the loop
+ * thread, which owns the daemon's counters, so nothing is locked against
+ * the workers; libcoop's figures come from coop_rt_stats(), relaxed atomic
+ * loads (see metrics-text.c).  MHD_run() never blocks (non-blocking
+ * sockets, a zero-timeout epoll_wait), and a slow or silent client only
+ * holds one of 16 connection slots until its 10 s timeout.  A scrape costs
+ * the loop well under a tenth of a millisecond, mostly in the kernel's
+ * TCP (bench/daemon-scrape.sh, "Scrape cost" in bench/README.md).
+ *
+ * The per-connection memory pool stays at 16 KiB (a GET needs far less;
+ * the body is sent from our own buffer): MHD malloc()s pools up to 32 KiB
+ * but mmap()s larger ones, and the munmap() at every connection's end
+ * cost a TLB shootdown across all of coopd's threads, ~10x the rest of
+ * the scrape.
  */
 #include "config.h"
 
@@ -159,7 +174,7 @@ int metrics_http_start(struct coopd *d, struct metrics_http **ret)
 				  MHD_OPTION_LISTEN_SOCKET, h->listen_fd,
 				  MHD_OPTION_CONNECTION_LIMIT, (unsigned)16,
 				  MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)10,
-				  MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)65536,
+				  MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)16384, /* see top */
 				  MHD_OPTION_END);
 	info = h->mhd ? MHD_get_daemon_info(h->mhd, MHD_DAEMON_INFO_EPOLL_FD) : NULL;
 	if (!info) {
