@@ -63,6 +63,7 @@ DAEMON_TESTS = \
 # -- identity, load, crash loop, live fuzz (issue 7):
 DAEMON_TESTS += tests/integration/test-daemon-users.sh
 DAEMON_TESTS += tests/integration/test-daemon-limits.sh
+DAEMON_TESTS += tests/integration/test-daemon-crashloop.sh
 # -- systemd and sd_notify (issue 8):
 DAEMON_TESTS += tests/integration/test-daemon-notify.sh
 DAEMON_TESTS += tests/integration/test-daemon-reload.sh

@@ -31,6 +31,6 @@ TESTS += tests/suite-lib-reactor
 # tests: more load rounds, a few hundred kill -9s, a long live fuzz.  Each
 # test reads COOPD_SOAK=1 and sizes itself; `make check` runs the short
 # versions of the same files.
-SOAK_TESTS = tests/integration/test-daemon-load.sh
+SOAK_TESTS = tests/integration/test-daemon-load.sh tests/integration/test-daemon-crashloop.sh
 soak:
 	COOPD_SOAK=1 $(MAKE) $(AM_MAKEFLAGS) check TESTS="$(SOAK_TESTS)"
