@@ -102,3 +102,22 @@ bench-daemon:
 		COOPCTL='$(abs_top_builddir)/coopctl$(EXEEXT)' \
 		$(SHELL) '$(abs_top_srcdir)/bench/daemon-run.sh'
 .PHONY: bench-daemon
+
+# ---- metrics (issue 8): what a Prometheus scrape costs, bench/daemon-scrape.*
+# (one scrape of an idle coopd; a spawn-heavy graph with and without a
+# 10 Hz scraper).  `make bench-scrape` runs only it; `make bench-daemon`
+# (and so `make bench`) runs it first.  BENCH_REPS and BENCH_ONLY (groups
+# scrape-one, scrape-load) apply as above.
+bench_daemon_scrape_SOURCES = bench/daemon-scrape.c bench/bench-util.h
+bench_daemon_scrape_CFLAGS = $(BENCH_CFLAGS)
+EXTRA_PROGRAMS += bench/daemon-scrape
+CLEANFILES += bench/daemon-scrape
+EXTRA_DIST += bench/daemon-scrape.sh
+
+bench-daemon: bench-scrape
+bench-scrape:
+	$(MAKE) $(AM_MAKEFLAGS) CFLAGS='$(CFLAGS) -O2' coopd$(EXEEXT) bench/daemon-rpc bench/daemon-scrape
+	@test -z '$(SAN_CFLAGS)' || echo 'bench-scrape: WARNING: sanitized build ($(SAN_CFLAGS)); numbers are not meaningful'
+	BENCH_DIR='$(abs_top_builddir)/bench' COOPD='$(abs_top_builddir)/coopd$(EXEEXT)' \
+		$(SHELL) '$(abs_top_srcdir)/bench/daemon-scrape.sh'
+.PHONY: bench-scrape
