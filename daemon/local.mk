@@ -60,6 +60,7 @@ DAEMON_TESTS = \
 # Each area appends its own tests below its own heading (one line each), so
 # that people working at once never edit the same line.
 # -- orphans and cgroups (issue 7):
+DAEMON_TESTS += tests/integration/test-daemon-orphans.sh
 # -- identity, load, crash loop, live fuzz (issue 7):
 DAEMON_TESTS += tests/integration/test-daemon-users.sh
 DAEMON_TESTS += tests/integration/test-daemon-limits.sh
