@@ -65,6 +65,7 @@ DAEMON_TESTS += tests/integration/test-daemon-orphans.sh
 DAEMON_TESTS += tests/integration/test-daemon-users.sh
 DAEMON_TESTS += tests/integration/test-daemon-limits.sh
 DAEMON_TESTS += tests/integration/test-daemon-crashloop.sh
+DAEMON_TESTS += tests/integration/test-daemon-fuzz-live.sh
 # -- systemd and sd_notify (issue 8):
 DAEMON_TESTS += tests/integration/test-daemon-notify.sh
 DAEMON_TESTS += tests/integration/test-daemon-reload.sh

@@ -42,8 +42,9 @@ EXTRA_DIST += tests/data/graphs-bad tests/data/graphs-good examples/graphs
 #   make fuzz-proto-short  60 s, what CI runs (also via `make fuzz-short`)
 # New inputs go to tests/fuzz/corpus-proto-work in the build tree; the
 # committed seeds in $(srcdir)/tests/fuzz/corpus-proto are only read.  A
-# crash leaves tests/fuzz/crash-* behind: add it as a regression case to
-# the Check suites.
+# crash leaves tests/fuzz/crash-* behind: copy it into
+# tests/fuzz/regress-proto/ with its fix; every `make check` replays that
+# directory and the seeds (tests/fuzz/fuzz-proto-replay, tests/local.mk).
 FUZZ_PROTO_SRCS = \
 	$(top_srcdir)/tests/fuzz/fuzz-proto.c \
 	$(top_srcdir)/proto/proto-frame.c $(top_srcdir)/proto/proto-rpc.c \

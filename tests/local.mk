@@ -31,6 +31,19 @@ TESTS += tests/suite-lib-reactor
 # tests: more load rounds, a few hundred kill -9s, a long live fuzz.  Each
 # test reads COOPD_SOAK=1 and sizes itself; `make check` runs the short
 # versions of the same files.
-SOAK_TESTS = tests/integration/test-daemon-load.sh tests/integration/test-daemon-crashloop.sh
+SOAK_TESTS = tests/integration/test-daemon-load.sh tests/integration/test-daemon-crashloop.sh \
+	tests/integration/test-daemon-fuzz-live.sh
 soak:
 	COOPD_SOAK=1 $(MAKE) $(AM_MAKEFLAGS) check TESTS="$(SOAK_TESTS)"
+
+# Every input of the libFuzzer harness's committed corpus and every input
+# that ever crashed it (tests/fuzz/regress-proto: copy libFuzzer's crash-*
+# file there with the fix) replayed by a plain program in every `make
+# check`, with the usual compiler and, in the sanitized pass, ASan+UBSan.
+check_PROGRAMS += tests/fuzz/fuzz-proto-replay
+tests_fuzz_fuzz_proto_replay_SOURCES = tests/fuzz/fuzz-proto.c tests/fuzz/fuzz-replay.c
+tests_fuzz_fuzz_proto_replay_CPPFLAGS = $(AM_CPPFLAGS) -DTOP_SRCDIR='"$(abs_top_srcdir)"'
+tests_fuzz_fuzz_proto_replay_CFLAGS = $(AM_CFLAGS) $(JSONC_CFLAGS)
+tests_fuzz_fuzz_proto_replay_LDADD = proto/libcoopproto.la $(JSONC_LIBS)
+TESTS += tests/fuzz/fuzz-proto-replay
+EXTRA_DIST += tests/fuzz/regress-proto tests/fuzz/fuzz-live.py
