@@ -197,6 +197,7 @@ struct coop__worker {
 	uint32_t tick;
 	uint32_t rng;
 	struct coop__task *current;       /* the task being polled, or NULL */
+	uint32_t inline_depth;            /* polls nested by join inlining */
 	void *cache[COOP__ALLOC_CLASSES]; /* free lists of task blocks */
 	uint32_t cache_len[COOP__ALLOC_CLASSES];
 	struct coop__worker_counters c;

@@ -45,18 +45,29 @@ void coop__task_ref(struct coop__task *t)
 	atomic_fetch_add_explicit(&t->refs, 1, RELAXED);
 }
 
-void coop__task_unref(struct coop__task *t)
+/* Drop n references at once (the last one frees the block). */
+static void task_unref_n(struct coop__task *t, uint32_t n)
 {
-	/* acq_rel: the release half orders this thread's uses of the task
-	 * before the free; the acquire half, for the last reference, makes all
-	 * other threads' uses visible before the memory is reused. */
-	if (atomic_fetch_sub_explicit(&t->refs, 1, ACQ_REL) != 1)
+	/* Holding all n that are left, nobody else can take or make one, so
+	 * the RMW is skipped (a joiner freeing a finished child's handle is
+	 * the common case).  acquire: pairs with the release half of the
+	 * other holders' decrements before the block is reused.  Otherwise
+	 * acq_rel: the release half orders this thread's uses of the task
+	 * before the free; the acquire half, for the last reference, makes
+	 * all other threads' uses visible before the memory is reused. */
+	if (atomic_load_explicit(&t->refs, ACQUIRE) != n &&
+	    atomic_fetch_sub_explicit(&t->refs, n, ACQ_REL) != n)
 		return;
-	/* Only a completed task can get here: its scope may be gone, so
-	 * nothing below may touch t->scope. */
 	if (!coop_waker_is_empty(t->join_waker))
 		coop_waker_drop(t->join_waker);
+	/* Only a completed task can get here: its scope may be gone, so
+	 * nothing above may touch t->scope. */
 	coop__task_block_free(t);
+}
+
+void coop__task_unref(struct coop__task *t)
+{
+	task_unref_n(t, 1);
 }
 
 /* ---- cancellation as seen by a task ------------------------------------------ */
@@ -179,25 +190,47 @@ static inline void counter_inc(_Atomic uint64_t *c, uint64_t n)
  * Drop one count from t->lent; each task whose count reaches zero gives its
  * own count back to its holder, up the chain, and the last one to the scope.
  * A loop, not recursion: chains are bounded, but stacks are precious.
+ * `extra` more references of the first task are dropped along with the one
+ * that "subtree unfinished" holds, in one RMW (its run queue's reference,
+ * when a worker completes it).
  */
-static void task_lent_release(struct coop__task *t)
+static void task_lent_release(struct coop__task *t, uint32_t extra)
 {
 	while (t) {
-		/* acq_rel: like a refcount; the last decrement sees everything
-		 * the subtree did before releasing the scope's count. */
-		if (atomic_fetch_sub_explicit(&t->lent, 1, ACQ_REL) != 1)
+		/* A count of one is the caller's own: nobody else holds one,
+		 * and nobody can add one (only the task itself, while running
+		 * with its own count still held, lends), so the RMW is not
+		 * needed.  acquire: pairs with the release half of the
+		 * children's decrements, so the subtree's work is visible
+		 * before the count goes up the chain.  Otherwise acq_rel,
+		 * like a refcount: the last decrement sees everything. */
+		if (atomic_load_explicit(&t->lent, ACQUIRE) != 1 &&
+		    atomic_fetch_sub_explicit(&t->lent, 1, ACQ_REL) != 1) {
+			if (extra)
+				task_unref_n(t, extra);
 			return;
+		}
 		struct coop__task *holder = t->holder;
 		if (!holder)
 			coop__scope_leave(t->scope);
-		coop__task_unref(t); /* the reference "subtree unfinished" held */
+		/* the reference "subtree unfinished" held (+ extra) */
+		task_unref_n(t, 1 + extra);
+		extra = 0;
 		t = holder;
 	}
 }
 
 /* ---- completion ------------------------------------------------------------------ */
 
+static void task_complete(struct coop__task *t, coop_status status, uint32_t extra_refs);
+
 void coop__task_complete(struct coop__task *t, coop_status status)
+{
+	task_complete(t, status, 0);
+}
+
+/* Complete t and drop extra_refs more of its references. */
+static void task_complete(struct coop__task *t, coop_status status, uint32_t extra_refs)
 {
 	coop_scope *scope = t->scope;
 	coop_rt *rt = scope->rt;
@@ -242,7 +275,7 @@ void coop__task_complete(struct coop__task *t, coop_status status)
 			atomic_fetch_add_explicit(&rt->ext_tasks_finished[status], 1, RELAXED);
 	}
 	coop__scope_child_done(scope, t, status);
-	task_lent_release(t);
+	task_lent_release(t, extra_refs);
 }
 
 /* ---- running one task -------------------------------------------------------------- */
@@ -271,24 +304,24 @@ void coop__task_run(struct coop__worker *w, struct coop__task *t)
 	while (!cas_state(t, &s, (s & ~(TASK_SCHEDULED | TASK_NOTIFIED)) | TASK_RUNNING | start))
 		;
 	if (!start) {
-		coop__task_complete(t, COOP_STATUS_CANCELLED);
-		coop__task_unref(t);
+		task_complete(t, COOP_STATUS_CANCELLED, 1); /* and the queue's reference */
 		return;
 	}
 
 	struct coop__budget budget = {scope->budget, false, false, false, false, 0};
 	coop_cx cx = {scope->rt, t, w, {&coop__task_waker_vtable, t}, &budget};
+	/* Not NULL when this run is nested in a join (join_inline). */
+	struct coop__task *outer = w->current;
 	w->current = t;
 	coop_poll r = t->poll(&cx, coop__task_state(t));
-	w->current = NULL;
+	w->current = outer;
 
 	t->polls++;
 	counter_inc(&w->c.polls, 1);
 	if (budget.short_circuits)
 		counter_inc(&w->c.short_circuits, budget.short_circuits);
 	if (r != COOP_PENDING) {
-		coop__task_complete(t, status_of(r));
-		coop__task_unref(t);
+		task_complete(t, status_of(r), 1); /* and the queue's reference */
 		return;
 	}
 	if (budget.forced) {
@@ -540,11 +573,57 @@ static coop_poll handle_pending(struct coop__task *t, coop_cx *cx)
 	return COOP_PENDING;
 }
 
+/*
+ * Join inlining.  A task about to wait on child t whose children are still
+ * at the bottom of this worker's own deque (t itself, or children it spawned
+ * after t) takes them and runs them here, nested in its own poll, instead of
+ * returning PENDING to be woken and polled again when they are done: no
+ * park, no wake, no waker clone, one poll instead of two.  This is what a
+ * oneTBB task_group::wait does ("help while waiting").  Only the caller's own
+ * children are run, never unrelated work; anything else at the bottom is
+ * pushed back and the join waits as usual.  Bounded by INLINE_DEPTH_MAX nested
+ * polls (stack), and it stops when the injection queue has work on the
+ * worker's 61st tick, as the worker loop would.
+ */
+#define INLINE_DEPTH_MAX 32
+
+static void join_inline(struct coop__task *t, coop_cx *cx)
+{
+	struct coop__worker *w = cx->worker;
+	struct coop__task *self = cx->task;
+
+	if (!w || w->current != self || w->inline_depth >= INLINE_DEPTH_MAX)
+		return;
+	/* acquire: as in coop_handle_poll, the outcome must be visible. */
+	while (!(atomic_load_explicit(&t->state, ACQUIRE) & TASK_COMPLETE)) {
+		if (++w->tick % 61 == 0 &&
+		    atomic_load_explicit(&w->rt->inject_len, memory_order_relaxed) > 0)
+			return;
+		struct coop__task *b = coop__deque_take(&w->deque);
+		if (!b)
+			return; /* stolen: the thief runs it, we wait */
+		/* b is ours now (the queue's reference), so reading its
+		 * spawn-time fields is safe. */
+		if (b != t && b->holder != self) {
+			/* Cannot fail: take just made room. */
+			(void)coop__deque_push(&w->deque, b);
+			return;
+		}
+		w->inline_depth++;
+		coop__task_run(w, b);
+		w->inline_depth--;
+	}
+}
+
 coop_poll coop_handle_poll(coop_handle *handle, coop_cx *cx, coop_outcome *ret_outcome)
 {
 	struct coop__task *t = (struct coop__task *)handle;
 	uint32_t s = atomic_load_explicit(&t->state, ACQUIRE);
 
+	if (!(s & TASK_COMPLETE)) {
+		join_inline(t, cx);
+		s = atomic_load_explicit(&t->state, ACQUIRE);
+	}
 	for (;;) {
 		if (s & TASK_COMPLETE) {
 			fill_outcome(t, s, ret_outcome);

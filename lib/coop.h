@@ -289,6 +289,10 @@ COOP_API bool coop_token_sleep(coop_token *token, uint64_t ns);
  * Poll for the child's end from a task: COOP_READY (outcome written) or
  * COOP_PENDING (the task's waker is registered and fires when the child
  * ends).  One handle, one joiner: the handle is not shared between tasks.
+ * A child that has not started yet and still sits at the bottom of the
+ * calling worker's queue (with any children the caller spawned after it) is
+ * run right here, nested in the caller's poll, as oneTBB's wait does: so do
+ * not hold, across this call, a lock that the child itself takes.
  */
 COOP_API coop_poll coop_handle_poll(coop_handle *handle, coop_cx *cx, coop_outcome *ret_outcome);
 /* Non-blocking: whether the child has ended; fills ret_outcome if so. */

@@ -149,6 +149,104 @@ START_TEST(fib_tree_joins_children)
 }
 END_TEST
 
+/* ---- join inlining -------------------------------------------------------------------- */
+
+/* Spawns `children` leaves (or, with `chain`, one child one level deeper)
+ * and joins them; its value is the number of tasks in its subtree. */
+struct joiner {
+	int children;
+	int chain;
+	int phase;
+	coop_handle *h[4];
+	int64_t sum;
+};
+
+static coop_poll leaf_poll(coop_cx *cx, void *state)
+{
+	(void)state;
+	coop_cx_set_value(cx, 1);
+	return COOP_READY;
+}
+
+static coop_poll joiner_poll(coop_cx *cx, void *state)
+{
+	struct joiner *j = state;
+	coop_outcome o;
+
+	if (j->phase == 0) {
+		for (int i = 0; i < j->children; i++) {
+			struct joiner c = {1, j->chain - 1, 0, {NULL}, 0};
+			if (j->chain > 0)
+				ck_assert_int_eq(coop_spawn(coop_cx_scope(cx), joiner_poll, &c,
+							    sizeof(c), NULL, NULL, &j->h[i]),
+						 0);
+			else
+				ck_assert_int_eq(coop_spawn(coop_cx_scope(cx), leaf_poll, NULL, 0,
+							    NULL, NULL, &j->h[i]),
+						 0);
+		}
+		j->phase = 1;
+	}
+	for (int i = 0; i < j->children; i++) {
+		if (!j->h[i])
+			continue;
+		if (coop_handle_poll(j->h[i], cx, &o) == COOP_PENDING)
+			return COOP_PENDING;
+		ck_assert_uint_eq(o.status, COOP_STATUS_OK);
+		j->sum += o.value;
+		coop_handle_free(j->h[i]);
+		j->h[i] = NULL;
+	}
+	coop_cx_set_value(cx, j->sum + 1);
+	return COOP_READY;
+}
+
+/*
+ * On one worker nothing can steal the children, so joining the first one
+ * runs both inline (the second sits above it at the bottom of the deque):
+ * the parent is polled exactly once.  Without inlining it would return
+ * PENDING and be polled again when woken.
+ */
+START_TEST(join_runs_unstarted_children_inline)
+{
+	coop_rt *rt = test_rt_new(1);
+	coop_scope *s = test_scope(rt, NULL, NULL);
+	struct joiner j = {3, 0, 0, {NULL}, 0};
+	coop_handle *h;
+	coop_outcome o;
+
+	ck_assert_int_eq(coop_spawn(s, joiner_poll, &j, sizeof(j), NULL, NULL, &h), 0);
+	coop_scope_join(s, NULL);
+	ck_assert(coop_handle_done(h, &o));
+	ck_assert_int_eq(o.value, 4);
+	ck_assert_uint_eq(o.polls, 1);
+	coop_handle_free(h);
+	coop_scope_free(s);
+	test_rt_free_clean(rt);
+}
+END_TEST
+
+/* A chain deeper than the inlining bound (32 nested polls) and the holder
+ * bound (63) still completes, with every task counted once. */
+START_TEST(deep_join_chain_beyond_inline_bound)
+{
+	coop_rt *rt = test_rt_new(test_worker_counts[_i]);
+	coop_scope *s = test_scope(rt, NULL, NULL);
+	struct joiner j = {1, 200, 0, {NULL}, 0};
+	coop_handle *h;
+	coop_outcome o, so;
+
+	ck_assert_int_eq(coop_spawn(s, joiner_poll, &j, sizeof(j), NULL, NULL, &h), 0);
+	coop_scope_join(s, &so);
+	ck_assert(coop_handle_done(h, &o));
+	ck_assert_int_eq(o.value, 202); /* 201 joiners and the leaf */
+	ck_assert_uint_eq(so.status, COOP_STATUS_OK);
+	coop_handle_free(h);
+	coop_scope_free(s);
+	test_rt_free_clean(rt);
+}
+END_TEST
+
 /* ---- wake versus poll races --------------------------------------------------------- */
 
 /*
@@ -839,6 +937,8 @@ static Suite *exec_suite(void)
 	tcase_add_test(tc, spawn_rejects_bad_arguments);
 	tcase_add_loop_test(tc, million_tasks_spawned_and_joined, 0, TEST_NWORKER_COUNTS);
 	tcase_add_loop_test(tc, fib_tree_joins_children, 0, TEST_NWORKER_COUNTS);
+	tcase_add_test(tc, join_runs_unstarted_children_inline);
+	tcase_add_loop_test(tc, deep_join_chain_beyond_inline_bound, 0, TEST_NWORKER_COUNTS);
 	tcase_add_loop_test(tc, wakes_racing_polls_are_never_lost, 0, TEST_NWORKER_COUNTS);
 	tcase_add_test(tc, waking_finished_task_is_noop);
 	tcase_add_loop_test(tc, deeply_nested_scopes, 0, TEST_NWORKER_COUNTS);
