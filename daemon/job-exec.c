@@ -475,6 +475,7 @@ static void job_start_grace(struct exec_job *job)
 	if (job->grace_active)
 		return;
 	if (grace <= 0) {
+		job->grace_timer.data = job; /* job_grace_cb finds the job there */
 		job_grace_cb(job->d->loop, &job->grace_timer, 0);
 		return;
 	}

@@ -53,6 +53,8 @@ class Fuzzer:
         self.serial = 0
         self.answers = 0
         self.drops = 0
+        self.wire = []           # everything the current action sent
+        self.last_line = b""
 
     # ---- values and graphs -------------------------------------------------
     def weird(self):
@@ -261,6 +263,7 @@ class Fuzzer:
         return s
 
     def check_line(self, line):
+        self.last_line = line
         try:
             m = json.loads(line)
         except ValueError:
@@ -305,7 +308,8 @@ class Fuzzer:
             except ConnectionResetError:
                 raise Dropped("coopd reset a connection before answering a ping")
             if not chunk:
-                raise Dropped("coopd closed a connection before answering a ping")
+                raise Dropped("coopd closed a connection before answering a ping (last line "
+                              "read: %r)" % self.last_line[:300])
             buf += chunk
 
     def send_split(self, s, data):
@@ -335,6 +339,7 @@ class Fuzzer:
             line = self.request()
             i = r.randrange(len(line))
             self.sent.append(line[:i])
+            self.wire.append(line[:i])
             s.sendall(line[:i])
             data = line[i:]
         elif x < 0.88:                                      # partial line, then hang up
@@ -349,6 +354,7 @@ class Fuzzer:
             s.shutdown(socket.SHUT_WR)
             return False
         self.sent.append(data[:2000])
+        self.wire.append(data)
         self.send_split(s, data)
         return True
 
@@ -380,12 +386,13 @@ class Fuzzer:
                 continue
             del self.sent[:-20]
             n = len(self.sent)
+            self.wire = []
             try:
                 going = self.action(cs[0])
             except (BrokenPipeError, ConnectionResetError):
                 going = cs[2] or self.sync(cs)             # raises unless it watched
             cs[3] += self.sent[n:]
-            cs[2] = cs[2] or b"watch" in b"".join(self.sent[n:])
+            cs[2] = cs[2] or b"watch" in b"".join(self.wire)
             del self.sent[:-20]
             if not going:
                 if cs[0] is not None:
@@ -473,6 +480,16 @@ def main():
               % (k, a.seed, type(e).__name__, e), file=sys.stderr)
         for b in f.sent[-5:]:
             print("  sent: %r" % b[:500], file=sys.stderr)
+        try:
+            st = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            st.settimeout(10 * SLOW)
+            st.connect(a.socket)
+            st.sendall(b'{"jsonrpc":"2.0","id":1,"method":"stats"}\n')
+            print("  coopd's stats now: %s" % st.makefile("rb").readline().decode()[-400:],
+                  file=sys.stderr)
+            st.close()
+        except OSError as e:
+            print("  no stats from coopd: %s" % e, file=sys.stderr)
         return 1
     print("fuzz-live: %d batches, %d answers checked, %d graphs submitted, %d watchers dropped"
           % (a.batches, f.answers, len(f.ids), f.drops))

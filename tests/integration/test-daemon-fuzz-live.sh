@@ -18,6 +18,23 @@ event_queue_bytes = 16384
 fsync = no
 CONF
 coopd_start --config "$COOPD_TMP/coopd.conf"
+
+# What the live fuzzer found, replayed deterministically first:
+# - cancel {grace_ms: 0} of a running exec job crashed coopd (the grace
+#   callback was called on a timer that did not point at its job).
+coopd_py <<'PY' || fail "regression: cancel with grace_ms 0 of a running exec job"
+for argv in (["sleep", "30"], ["sh", "-c", "sleep 30 & sleep 30; wait"]):
+    gid = submit({"nodes": [{"id": "e", "kind": "exec", "argv": argv}]})
+    for _ in range(500 * SLOW):
+        if node(rpc("status", {"id": gid}), "e")["state"] == "running":
+            break
+        time.sleep(0.01)
+    rpc("cancel", {"id": gid, "grace_ms": 0})
+    st = wait(gid)
+    expect(st["state"] == "cancelled", "cancelled at once", st)
+    ping_ok()
+PY
+
 if [ "${COOPD_SOAK:-0}" = 1 ]; then batches=3000; else batches=60; fi
 batches=${COOPD_FUZZ_BATCHES:-$batches}
 python3 "$top_srcdir/tests/fuzz/fuzz-live.py" --socket "$COOPD_SOCK" --pid "$COOPD_PID" \
