@@ -140,6 +140,16 @@ def changed(a, b):
 def delta(a, b, name, **labels):
     return v(b, name, **labels) - v(a, name, **labels)
 
+def settled(name, want):
+    """Scrapes until gauge name reads want (connections that clients have
+    closed are dropped by coopd a loop turn later); returns the scrape."""
+    for _ in range(1000 * SLOW):
+        m = scrape()
+        if v(m, name) == want:
+            break
+        time.sleep(0.01)
+    return m
+
 def wait_running(gid, paths):
     for _ in range(1000 * SLOW):
         st = rpc("status", {"id": gid})
@@ -169,7 +179,8 @@ expect({dict(ls)["reason"] for n, ls, _ in s0 if n == "coopd_cancel_requests_tot
 expect(re.search(r'^coopd_build_info\{version="[^"]+"\} 1$', t0, re.M), "build_info", t0)
 expect(re.search(r'^coopd_cancel_latency_seconds_bucket\{le="\+Inf"\} ', t0, re.M), "+Inf", t0)
 expect(v(m0, "coopd_workers") == 2, "coopd_workers is --workers", t0)
-expect(v(m0, "coopd_connections_active") == 1, "our connection only", t0)
+expect(v(settled("coopd_connections_active", 1), "coopd_connections_active") == 1,
+       "our connection only")
 expect(v(m0, "coopd_graphs_active") == 0, "no graph yet", t0)
 
 # -- 2. jobs by kind and state; a spin larger than its budget yields
@@ -286,7 +297,7 @@ expect(delta(a, c, "coopd_graphs_submitted_total") == 0, "refused graph not coun
 held = [Conn() for _ in range(3)]
 for h in held:
     h.result("ping")
-m = scrape()
+m = settled("coopd_connections_active", 4)
 expect(v(m, "coopd_connections_active") == 4, "3 held + this one", m)
 gids = [submit({"nodes": [{"id": "t", "kind": "task", "fn": "sleep", "args": {"ms": 600000}}]})
         for _ in range(2)]
@@ -297,11 +308,7 @@ for g in gids:
     wait(g)
 for h in held:
     h.close()
-for _ in range(1000 * SLOW):
-    m = scrape()
-    if v(m, "coopd_connections_active") == 1:
-        break
-    time.sleep(0.01)
+m = settled("coopd_connections_active", 1)
 expect(v(m, "coopd_connections_active") == 1, "closed connections are gone", m)
 expect(v(m, "coopd_graphs_active") == 0, "no graph active", m)
 
