@@ -8,8 +8,8 @@
  * SIGHUP re-reads the file (config_reload()): the limits, retention,
  * shutdown bound, journal delay and log level change at once; the keys
  * that shape what was set up at start (socket, state_dir, workers,
- * blocking_threads, metrics_listen, fsync) keep their values until a
- * restart, and a change to them is logged as such.
+ * blocking_threads, metrics_listen, fsync, cgroups, cgroup_root) keep
+ * their values until a restart, and a change to them is logged as such.
  */
 #include "config.h"
 
@@ -110,7 +110,8 @@ static void usage(FILE *f)
 		"                        delegated cgroup, else the cgroup2 mount)\n"
 		"\n"
 		"SIGHUP re-reads the config file; socket, state_dir, workers, blocking_threads,\n"
-		"metrics_listen and fsync take effect on the next start only.\n");
+		"metrics_listen, fsync, cgroups and cgroup_root take effect on the next start\n"
+		"only.\n");
 }
 
 static int parse_uint(const char *s, unsigned long long max, unsigned long long *ret)
@@ -472,7 +473,7 @@ static bool str_differs(const char *a, const char *b)
 /* Logs the keys that changed in the file but take effect only on restart. */
 static void report_restart_only(const struct coopd_config *cur, const struct coopd_config *n)
 {
-	const char *changed[6];
+	const char *changed[8];
 	size_t k = 0;
 
 	if (str_differs(cur->socket_path, n->socket_path))
@@ -487,6 +488,10 @@ static void report_restart_only(const struct coopd_config *cur, const struct coo
 		changed[k++] = "metrics_listen";
 	if (cur->fsync != n->fsync)
 		changed[k++] = "fsync";
+	if (cur->cgroups != n->cgroups)
+		changed[k++] = "cgroups";
+	if (str_differs(cur->cgroup_root, n->cgroup_root))
+		changed[k++] = "cgroup_root";
 	for (size_t i = 0; i < k; i++)
 		log_notice("%s: '%s' changed; it takes effect when coopd is restarted",
 			   cur->config_file, changed[i]);

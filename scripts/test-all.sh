@@ -1,6 +1,7 @@
 #!/bin/bash
 # Builds coopd and runs every test: the whole `make check` of a normal
-# build, the whole `make check` again under AddressSanitizer+UBSan (coopd
+# build and its `make check-systemd` (coopd under systemd in a container),
+# the whole `make check` again under AddressSanitizer+UBSan (coopd
 # included), the unit suites under ThreadSanitizer (each in its own build
 # directory), then a short fuzz run (counted as one test).
 # Ends with the totals on a line of their own: "N passed, N failed".
@@ -37,6 +38,14 @@ else
 	echo "build failed"; status=1
 fi
 logdirs+=(build-ci)
+
+# Skips (with its reason in its log) when not root or without debootstrap.
+step "systemd: coopd under a real systemd in a container (make check-systemd)"
+if [ -f build-ci/coopd ]; then
+	make -C build-ci check-systemd || status=1
+else
+	echo "no coopd built"; status=1
+fi
 
 unit_tests() { make -s -C "$1" print-unit-tests; }
 
