@@ -121,3 +121,21 @@ bench-scrape:
 	BENCH_DIR='$(abs_top_builddir)/bench' COOPD='$(abs_top_builddir)/coopd$(EXEEXT)' \
 		$(SHELL) '$(abs_top_srcdir)/bench/daemon-scrape.sh'
 .PHONY: bench-scrape
+
+# ---- durability (issue 7): submit latency and submits/s from 1 and 16
+# clients, state synced vs `fsync = no` (bench/daemon-durable.*; numbers in
+# docs/durability.md).  `make bench-durable` runs only it; `make
+# bench-daemon` (and so `make bench`) runs it first.
+bench_daemon_durable_SOURCES = bench/daemon-durable.c bench/bench-util.h
+bench_daemon_durable_CFLAGS = $(BENCH_CFLAGS)
+EXTRA_PROGRAMS += bench/daemon-durable
+CLEANFILES += bench/daemon-durable
+EXTRA_DIST += bench/daemon-durable.sh
+
+bench-daemon: bench-durable
+bench-durable:
+	$(MAKE) $(AM_MAKEFLAGS) CFLAGS='$(CFLAGS) -O2' coopd$(EXEEXT) bench/daemon-rpc bench/daemon-durable
+	@test -z '$(SAN_CFLAGS)' || echo 'bench-durable: WARNING: sanitized build ($(SAN_CFLAGS)); numbers are not meaningful'
+	BENCH_DIR='$(abs_top_builddir)/bench' COOPD='$(abs_top_builddir)/coopd$(EXEEXT)' \
+		$(SHELL) '$(abs_top_srcdir)/bench/daemon-durable.sh'
+.PHONY: bench-durable
