@@ -36,7 +36,7 @@ coopd_SOURCES = \
 	daemon/store-state.c daemon/store-state.h \
 	daemon/util-log.c daemon/util-log.h \
 	daemon/util-strbuf.c daemon/util-strbuf.h
-dist_man_MANS += daemon/coopd.8
+dist_man_MANS += daemon/coopd.8 daemon/coopd.conf.5
 coopd_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/daemon $(JSONC_CFLAGS) $(SYSTEMD_CFLAGS) \
 	$(MHD_CFLAGS)
 coopd_LDADD = lib/libcoop.la proto/libcoopproto.la $(JSONC_LIBS) $(EV_LIBS) $(SYSTEMD_LIBS) \

@@ -57,4 +57,27 @@ until grep -q "ready" "$tmp/coopd.log"; do
 	sleep 0.01
 done
 kill -TERM "$pid"; wait "$pid" || fail "coopd did not stop cleanly"
+
+# Every config key that coopd --help lists is in coopd.conf(5) and in the
+# sample config.
+"$top_builddir/coopd" --help | python3 -c '
+import re, sys
+keys, on = [], False
+for line in sys.stdin:
+    if line.startswith("Config file keys"):
+        on = True
+    elif on and not line.strip():
+        break
+    elif on:
+        m = re.match(r"  ([a-z_]+(?:, [a-z_]+)*)", line)
+        if m:
+            keys += m.group(1).split(", ")
+man = open(sys.argv[1]).read()
+sample = open(sys.argv[2]).read()
+assert len(keys) >= 20, keys
+for k in keys:
+    assert re.search(r"^\.B[IR]? %s\b" % re.escape(k), man, re.M), "coopd.conf.5 lacks %s" % k
+    assert re.search(r"^#\s?%s\b" % re.escape(k), sample, re.M), "sample coopd.conf lacks %s" % k
+print("%d keys documented" % len(keys))
+' "$top_srcdir/daemon/coopd.conf.5" "$top_srcdir/systemd/coopd.conf" || fail "config keys not documented"
 echo "PASS: units verified"
