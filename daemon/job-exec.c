@@ -5,12 +5,11 @@
  * Life of a job, all reactor-side steps on the loop thread:
  *   1. the exec task's first poll registers its waker in job->cell and
  *      posts MAIL_EXEC_SPAWN;
- *   2. exec_job_mail() spawns the process (own process group, minimal
- *      environment with the job marker COOPD_JOB=GRAPH/IDX, stdin
- *      /dev/null, stdout/stderr pipes) and marks the node running.  In
- *      cgroup mode the job's cgroup is created first and the child joins
- *      it before exec (vfork, or fork when it must change users);
- *      otherwise posix_spawn;
+ *   2. exec_job_mail() spawns the process (vfork, or fork when it must
+ *      change users; own process group, minimal environment with the job
+ *      marker COOPD_JOB=GRAPH/IDX, stdin /dev/null, stdout/stderr pipes)
+ *      and marks the node running.  In cgroup mode the job's cgroup is
+ *      created first and the child joins it before exec;
  *   3. the pipes are read into the log files as data arrives;
  *   4. the ev_child watcher reaps the leader (exec_child_reaped());
  *   5. kill(-pgid, 0) is polled on a timer until it fails with ESRCH: the
@@ -42,7 +41,6 @@
 #include <pthread.h>
 #include <pwd.h>
 #include <signal.h>
-#include <spawn.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -68,6 +66,8 @@ extern char **environ;
 #define GONE_POLL_S 0.01     /* kill(-pgid, 0) and cgroup polling period */
 #define SWEEP_POLL_S 0.05    /* subreaper mode: /proc scans while leftovers die */
 #define LEFTOVER_CAP 1024    /* distinct leftover pids remembered per job */
+#define SWEEP_RANGE_MAX 4096 /* scan pids by number below this many, else /proc */
+#define FORK_RATE_MAX 1e6    /* forks per second no machine exceeds (pid wrap bound) */
 
 /* The daemon-wide side of exec jobs (d->exec). */
 struct exec_state {
@@ -75,6 +75,7 @@ struct exec_state {
 	struct exec_job *active;   /* spawned and not yet complete */
 	int reset_sigs[NSIG];      /* signals not at SIG_DFL: reset in the child */
 	int n_reset_sigs;
+	pid_t pid_max;             /* /proc/sys/kernel/pid_max, 0 unknown */
 	struct recover_item *recover; /* start-up: what crashed jobs left */
 	size_t n_recover, cap_recover;
 };
@@ -98,6 +99,7 @@ struct exec_job {
 	char cg_name[CGROUP_JOB_NAME_MAX];
 	bool cg_made;              /* the job's cgroup exists */
 	uint64_t leader_start;
+	uint64_t spawn_ns;         /* coop_now_ns() at the spawn */
 	struct exec_job *act_prev, *act_next; /* d->exec->active */
 	bool on_active;
 
@@ -397,10 +399,23 @@ static size_t job_sweep(struct exec_job *job, int sig, enum sweep_mode mode)
 	struct proc_info *procs = NULL, *out;
 	size_t n = 0, found;
 
+	pid_t last = proc_last_pid(), range = last - job->pid;
+	double secs = (double)(coop_now_ns() - job->spawn_ns) / 1e9;
+	int r;
+
 	for (struct exec_job *o = d->exec->active; o; o = o->act_next)
 		if (o != job && o->leader_start < q.others_oldest)
 			q.others_oldest = o->leader_start;
-	if (proc_list(&procs, &n) < 0)
+	/* Everything the job started got a pid allocated after its leader's:
+	 * unless pids wrapped around meanwhile (which takes pid_max forks),
+	 * looking at those pids is enough, and much cheaper than all of
+	 * /proc for a short job. */
+	if (last >= job->pid && range < SWEEP_RANGE_MAX && d->exec->pid_max > 0 &&
+	    secs * FORK_RATE_MAX < (double)(d->exec->pid_max - range))
+		r = proc_list_range(job->pid, last, &procs, &n);
+	else
+		r = proc_list(&procs, &n);
+	if (r < 0)
 		return 0;
 	out = malloc(n * sizeof(*out) + 1);
 	found = out ? orphans_of_job(procs, n, &q, out, n) : 0;
@@ -585,8 +600,8 @@ static void job_kill(struct exec_job *job)
 
 /* Looks argv0 up in the PATH of the job's environment (relative names with
  * a '/' are taken from the job's cwd).  Checking here, rather than relying
- * on posix_spawn's report of a failed exec, gives one clear error in every
- * environment (valgrind's posix_spawn cannot report it). */
+ * on the child's report of a failed exec, gives one clear error in every
+ * environment (under valgrind a vfork is a fork and cannot report it). */
 static int resolve_cmd(const char *argv0, const char *path, const char *cwd, char *buf,
 		       size_t size)
 {
@@ -790,9 +805,11 @@ struct vchild {
 };
 
 /*
- * vfork + exec for cgroup mode: posix_spawn (glibc 2.36) cannot put the
- * child into a cgroup, and joining from the parent after the spawn would
- * leave a window in which the job runs (and forks) outside it.  The child
+ * vfork + exec (what posix_spawn does inside), because posix_spawn (glibc
+ * 2.36) cannot put the child into a cgroup, and joining from the parent
+ * after the spawn would leave a window in which the job runs (and forks)
+ * outside it; it also resets only the signals coopd changed, where
+ * POSIX_SPAWN_SETSIGDEF costs two system calls per signal.  The child
  * shares our memory until it executes, so it calls only async-signal-safe
  * functions, runs with every signal blocked until the handlers it shares
  * with coopd are back to SIG_DFL, and reports a failure in c->err.
@@ -818,7 +835,7 @@ static int spawn_vfork(pid_t *ret_pid, struct vchild *c)
 			(void)sigaction(c->reset_sigs[i], &dfl, NULL);
 		if (setpgid(0, 0) < 0)
 			goto child_fail;
-		if ((e = cgroup_child_join(c->cg_dfd, c->cg_name)) < 0) {
+		if (c->cg_name && (e = cgroup_child_join(c->cg_dfd, c->cg_name)) < 0) {
 			errno = -e;
 			goto child_fail;
 		}
@@ -848,40 +865,6 @@ child_fail:
 	}
 	*ret_pid = pid;
 	return 0;
-}
-
-/* posix_spawn (no cgroup): own group, signals to default, stdin /dev/null. */
-static int spawn_plain(pid_t *ret_pid, const char *cmd, const char *cwd, char **argv,
-		       char **envp, int out_w, int err_w)
-{
-	posix_spawn_file_actions_t fa;
-	posix_spawnattr_t attr;
-	sigset_t none, all;
-	int r;
-
-	r = posix_spawn_file_actions_init(&fa);
-	if (r)
-		return r;
-	r = posix_spawnattr_init(&attr);
-	if (r) {
-		posix_spawn_file_actions_destroy(&fa);
-		return r;
-	}
-	sigemptyset(&none);
-	sigfillset(&all);
-	if (!(r = posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0)) &&
-	    !(r = posix_spawn_file_actions_adddup2(&fa, out_w, 1)) &&
-	    !(r = posix_spawn_file_actions_adddup2(&fa, err_w, 2)) &&
-	    !(r = posix_spawn_file_actions_addchdir_np(&fa, cwd)) &&
-	    !(r = posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGMASK |
-							   POSIX_SPAWN_SETSIGDEF)) &&
-	    !(r = posix_spawnattr_setpgroup(&attr, 0)) &&
-	    !(r = posix_spawnattr_setsigmask(&attr, &none)) &&
-	    !(r = posix_spawnattr_setsigdefault(&attr, &all)))
-		r = posix_spawn(ret_pid, cmd, &fa, &attr, argv, envp);
-	posix_spawn_file_actions_destroy(&fa);
-	posix_spawnattr_destroy(&attr);
-	return r;
 }
 
 /* The signals whose disposition is not SIG_DFL (handled or ignored): the
@@ -985,18 +968,17 @@ static void job_start(struct exec_job *job)
 		r = spawn_as_user(&pid, cmd, cwd, def->argv, envp, out[1], err[1], pw,
 				  es->cg ? cgroup_instance_fd(es->cg) : -1,
 				  es->cg ? job->cg_name : NULL);
-	} else if (es->cg) {
+	} else {
 		struct vchild c = {.cmd = cmd, .cwd = cwd, .argv = def->argv, .envp = envp,
 				   .out_w = out[1], .err_w = err[1],
-				   .cg_dfd = cgroup_instance_fd(es->cg), .cg_name = job->cg_name};
+				   .cg_dfd = es->cg ? cgroup_instance_fd(es->cg) : -1,
+				   .cg_name = es->cg ? job->cg_name : NULL};
 
 		if (es->n_reset_sigs < 0)
 			exec_find_reset_sigs(es);
 		c.reset_sigs = es->reset_sigs;
 		c.n_reset_sigs = es->n_reset_sigs;
 		r = spawn_vfork(&pid, &c);
-	} else {
-		r = spawn_plain(&pid, cmd, cwd, def->argv, envp, out[1], err[1]);
 	}
 	if (r) {
 		char what[4200];
@@ -1011,6 +993,7 @@ static void job_start(struct exec_job *job)
 	job->spawned = true;
 	n->pgid = pid;
 	n->pg_start = job->leader_start = proc_start_time(pid);
+	job->spawn_ns = coop_now_ns();
 	active_add(job);
 	if (lh_table_insert(d->exec_pids, (void *)(intptr_t)pid, job) == 0)
 		job->in_table = true;
@@ -1099,6 +1082,7 @@ int exec_setup(struct coopd *d)
 	if (!es)
 		return log_errno(LOG_ERR, -ENOMEM, "exec jobs");
 	es->n_reset_sigs = -1;
+	es->pid_max = proc_pid_max();
 	d->exec = es;
 	if (d->cfg.cgroups == CONFIG_CGROUPS_OFF) {
 		log_info("cgroups = off: exec jobs are tracked as a child subreaper");

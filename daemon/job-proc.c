@@ -98,6 +98,66 @@ int proc_list(struct proc_info **ret, size_t *ret_n)
 	return 0;
 }
 
+int proc_list_range(pid_t lo, pid_t hi, struct proc_info **ret, size_t *ret_n)
+{
+	struct proc_info *v = NULL;
+	size_t n = 0, cap = 0;
+
+	for (pid_t pid = lo; pid > 0 && pid <= hi; pid++) {
+		struct proc_info pi;
+
+		if (proc_read(pid, &pi) < 0)
+			continue;
+		if (n == cap) {
+			struct proc_info *nv = realloc(v, (cap ? cap * 2 : 16) * sizeof(*v));
+
+			if (!nv) {
+				free(v);
+				return -ENOMEM;
+			}
+			v = nv;
+			cap = cap ? cap * 2 : 16;
+		}
+		v[n++] = pi;
+	}
+	*ret = v;
+	*ret_n = n;
+	return 0;
+}
+
+/* The first number after `skip` spaces in the file at path; 0 if none. */
+static long read_number_field(const char *path, int skip)
+{
+	char buf[256], *p = buf;
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	ssize_t n;
+
+	if (fd < 0)
+		return 0;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return 0;
+	buf[n] = '\0';
+	for (; skip > 0 && p; skip--) {
+		p = strchr(p, ' ');
+		if (p)
+			p++;
+	}
+	return p ? strtol(p, NULL, 10) : 0;
+}
+
+pid_t proc_last_pid(void)
+{
+	/* "0.00 0.01 0.05 1/123 4567": the last field. */
+	return (pid_t)read_number_field("/proc/loadavg", 4);
+}
+
+pid_t proc_pid_max(void)
+{
+	return (pid_t)read_number_field("/proc/sys/kernel/pid_max", 0);
+}
+
 int proc_job_marker(pid_t pid, char *buf, size_t size)
 {
 	static const char key[] = PROC_JOB_MARKER "=";

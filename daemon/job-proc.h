@@ -31,6 +31,15 @@ uint64_t proc_start_time(pid_t pid);
  * *ret.  0 or a negative errno. */
 int proc_list(struct proc_info **ret, size_t *ret_n);
 
+/* The processes whose pid is in [lo, hi], like proc_list(): for a scan
+ * of only the pids allocated since some moment (proc_last_pid()). */
+int proc_list_range(pid_t lo, pid_t hi, struct proc_info **ret, size_t *ret_n);
+
+/* The last pid allocated in our pid namespace (/proc/loadavg), and the
+ * largest pid (/proc/sys/kernel/pid_max); 0 if unknown. */
+pid_t proc_last_pid(void);
+pid_t proc_pid_max(void);
+
 /* The job marker (value of COOPD_JOB) of pid's initial environment into
  * buf.  0, -ENOENT without one, or a negative errno (-EACCES: not ours
  * to read). */
