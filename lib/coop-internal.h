@@ -62,8 +62,9 @@ struct coop__task_timeout;
 
 /*
  * One task or blocking job; also its join handle (coop_handle).  The whole
- * header is the runtime's overhead per task and must stay within 128 bytes
- * (checked by a static assertion in coop-task.c).  The caller's state follows
+ * header is the runtime's overhead per task: 112 bytes (a static assertion
+ * in coop-task.c), so that with malloc's 16-byte chunk header a task costs
+ * at most 128 bytes beyond its state.  The caller's state follows
  * the header in the same allocation.
  *
  * References: the join handle, the run queue (held while SCHEDULED or
@@ -88,10 +89,19 @@ struct coop__task {
 	 */
 	struct coop__task *holder;
 	coop_scope *scope;
-	coop_waker join_waker;            /* guarded by TASK_JOIN_WAKER */
-	struct coop__task *pprev, *pnext; /* parked list of the scope shard */
+	coop_waker join_waker; /* guarded by TASK_JOIN_WAKER */
+	union {
+		/* The parked list of the scope shard: only until completion
+		 * (coop__task_complete unlinks the task first). */
+		struct {
+			struct coop__task *pprev, *pnext;
+		};
+		/* Written after the unlink, read once COMPLETE is seen.  Zero
+		 * (pprev NULL) unless cancellation reached the task. */
+		uint64_t finished_ns;
+	};
 	int64_t value;
-	uint64_t polls;
+	uint32_t polls; /* saturates at UINT32_MAX */
 	uint32_t forced_yields;
 	_Atomic uint32_t lent;
 	uint8_t alloc_cls; /* task block size class, 0xff: malloc */
@@ -99,7 +109,6 @@ struct coop__task {
 	uint8_t mflags;
 	uint8_t shard; /* which scope shard's parked list */
 	_Atomic uint64_t cancel_requested_ns;
-	uint64_t finished_ns;
 	coop_rt *rt; /* the task may outlive its scope */
 		     /* Optional 16-byte slots follow (TASKF_TIMEOUT: the timeout's pointer;
 		      * TASKF_DROP: the drop function), then the caller's state, 16-byte
@@ -198,6 +207,12 @@ struct coop__worker {
 	uint32_t rng;
 	struct coop__task *current;       /* the task being polled, or NULL */
 	uint32_t inline_depth;            /* polls nested by join inlining */
+	/* Liveness counts given back by tasks this worker completed, not yet
+	 * applied: rel_n counts of rel_task's lent, or (rel_task NULL) of
+	 * rel_scope's live.  See coop__worker_release_flush. */
+	struct coop__task *rel_task;
+	coop_scope *rel_scope;
+	uint32_t rel_n;
 	void *cache[COOP__ALLOC_CLASSES]; /* free lists of task blocks */
 	uint32_t cache_len[COOP__ALLOC_CLASSES];
 	struct coop__worker_counters c;
@@ -270,6 +285,13 @@ COOP__HIDDEN void coop__record_cancel_latency(coop_rt *rt, uint64_t ns);
 COOP__HIDDEN void coop__task_ref(struct coop__task *t);
 COOP__HIDDEN void coop__task_unref(struct coop__task *t);
 COOP__HIDDEN void coop__task_run(struct coop__worker *w, struct coop__task *t);
+/* Apply the worker's deferred liveness counts (before it runs a task that
+ * does not share their target, and before it goes idle). */
+COOP__HIDDEN void coop__worker_release_flush(struct coop__worker *w);
+static inline bool coop__worker_release_covers(struct coop__worker *w, struct coop__task *t)
+{
+	return w->rel_task ? t->holder == w->rel_task : t->scope == w->rel_scope;
+}
 COOP__HIDDEN void coop__task_wake_by_ref(struct coop__task *t);
 COOP__HIDDEN bool coop__task_cancelled(struct coop__task *t);
 COOP__HIDDEN coop_reason coop__task_cancel_reason(struct coop__task *t, uint64_t *ret_requested_ns);
@@ -352,6 +374,7 @@ struct coop_scope {
 
 COOP__HIDDEN int coop__scope_enter(coop_scope *s);
 COOP__HIDDEN void coop__scope_leave(coop_scope *s);
+COOP__HIDDEN void coop__scope_leave_n(coop_scope *s, uint32_t n);
 COOP__HIDDEN void coop__scope_child_done(coop_scope *s, struct coop__task *t, coop_status st);
 COOP__HIDDEN bool coop__scope_admit(coop_scope *s, struct coop__task *t);
 COOP__HIDDEN void coop__scope_park(coop_scope *s, struct coop__task *t, struct coop__worker *w);

@@ -363,9 +363,12 @@ static void *worker_main(void *arg)
 		struct coop__task *t = find_task(w);
 
 		if (t) {
+			if (w->rel_n && !coop__worker_release_covers(w, t))
+				coop__worker_release_flush(w);
 			coop__task_run(w, t);
 			continue;
 		}
+		coop__worker_release_flush(w);
 		/* acquire: pairs with the release store in coop_rt_free so that
 		 * everything before shutdown is visible to the exiting worker. */
 		if (atomic_load_explicit(&rt->shutdown, memory_order_acquire))
@@ -387,7 +390,11 @@ static void *worker_main(void *arg)
 
 /* ---- task block cache ------------------------------------------------------ */
 
-static const size_t alloc_class_size[COOP__ALLOC_CLASSES] = {144, 192, 256, 384, 512};
+/* 16k + 8 bytes: glibc serves such a request with a 16(k+1)-byte chunk (8 of
+ * its header overlap the next chunk), so a class wastes nothing: the
+ * 112-byte header + 16 bytes of state is one 144-byte chunk, 128 bytes of
+ * overhead in all. */
+static const size_t alloc_class_size[COOP__ALLOC_CLASSES] = {136, 184, 248, 376, 504};
 
 static int alloc_class(size_t size)
 {

@@ -24,7 +24,8 @@
 
 #include "coop-internal.h"
 
-_Static_assert(sizeof(struct coop__task) <= 128,
+/* 112 + malloc's 16-byte chunk header (or the block cache's class) = 128. */
+_Static_assert(sizeof(struct coop__task) <= 112,
 	       "the runtime's overhead per task must stay within 128 bytes");
 _Static_assert(sizeof(struct coop__task) % 16 == 0, "task state must stay 16-byte aligned");
 
@@ -187,36 +188,89 @@ static inline void counter_inc(_Atomic uint64_t *c, uint64_t n)
 /* ---- liveness in the scope (see coop__task.holder) ------------------------------ */
 
 /*
- * Drop one count from t->lent; each task whose count reaches zero gives its
- * own count back to its holder, up the chain, and the last one to the scope.
- * A loop, not recursion: chains are bounded, but stacks are precious.
- * `extra` more references of the first task are dropped along with the one
- * that "subtree unfinished" holds, in one RMW (its run queue's reference,
- * when a worker completes it).
+ * Give back n counts of t->lent; each task whose count reaches zero gives
+ * its own count back to its holder, up the chain, and the last one to the
+ * scope.  `extra` more references of the first task are dropped along with
+ * the one that "subtree unfinished" holds, in one RMW (its run queue's
+ * reference, when a worker completes it).
+ *
+ * On a worker, the count for the holder (or the scope) is not applied at
+ * once but deferred in the worker (rel_*), and counts for the same target
+ * add up there: a spawner whose children finish on two workers would
+ * otherwise have its `lent` line bounce between them once per child, and a
+ * scope fed from outside (its tasks counted on `live`) likewise.  Deferring
+ * is safe because a target whose count is deferred cannot finish early,
+ * only late, and not for long: the worker applies the counts before it runs
+ * any task not counted under the same target (while it runs one that is,
+ * the target has that task's count and cannot finish anyway) and before it
+ * goes idle.  The target stays allocated: its own count keeps it alive.
  */
-static void task_lent_release(struct coop__task *t, uint32_t extra)
+static void lent_release(struct coop__task *t, uint32_t n, uint32_t extra,
+			 struct coop__worker *w);
+
+static void defer_release(struct coop__worker *w, struct coop__task *holder, coop_scope *scope)
+{
+	if (w->rel_n && w->rel_task == holder && (holder || w->rel_scope == scope)) {
+		w->rel_n++;
+		return;
+	}
+	coop__worker_release_flush(w);
+	w->rel_task = holder;
+	w->rel_scope = holder ? NULL : scope;
+	w->rel_n = 1;
+}
+
+void coop__worker_release_flush(struct coop__worker *w)
+{
+	/* A loop: applying counts can complete a holder, whose own count is
+	 * deferred in turn (chains are at most TASKM_DEPTH_MAX long). */
+	while (w->rel_n) {
+		uint32_t n = w->rel_n;
+		struct coop__task *t = w->rel_task;
+		coop_scope *s = w->rel_scope;
+
+		w->rel_n = 0;
+		w->rel_task = NULL;
+		w->rel_scope = NULL;
+		if (t)
+			lent_release(t, n, 0, w);
+		else
+			coop__scope_leave_n(s, n);
+	}
+}
+
+static void lent_release(struct coop__task *t, uint32_t n, uint32_t extra,
+			 struct coop__worker *w)
 {
 	while (t) {
-		/* A count of one is the caller's own: nobody else holds one,
+		/* Holding all n counts that are left, nobody else holds one,
 		 * and nobody can add one (only the task itself, while running
 		 * with its own count still held, lends), so the RMW is not
-		 * needed.  acquire: pairs with the release half of the
-		 * children's decrements, so the subtree's work is visible
-		 * before the count goes up the chain.  Otherwise acq_rel,
-		 * like a refcount: the last decrement sees everything. */
-		if (atomic_load_explicit(&t->lent, ACQUIRE) != 1 &&
-		    atomic_fetch_sub_explicit(&t->lent, 1, ACQ_REL) != 1) {
+		 * needed.  acquire: pairs with the release half of the other
+		 * holders' decrements, so the subtree's work is visible before
+		 * the count goes up the chain.  Otherwise acq_rel, like a
+		 * refcount: the last decrement sees everything. */
+		if (atomic_load_explicit(&t->lent, ACQUIRE) != n &&
+		    atomic_fetch_sub_explicit(&t->lent, n, ACQ_REL) != n) {
 			if (extra)
 				task_unref_n(t, extra);
 			return;
 		}
 		struct coop__task *holder = t->holder;
-		if (!holder)
-			coop__scope_leave(t->scope);
+		coop_scope *scope = t->scope;
 		/* the reference "subtree unfinished" held (+ extra) */
 		task_unref_n(t, 1 + extra);
-		extra = 0;
+		if (w) {
+			defer_release(w, holder, scope);
+			return;
+		}
+		if (!holder) {
+			coop__scope_leave(scope);
+			return;
+		}
 		t = holder;
+		n = 1;
+		extra = 0;
 	}
 }
 
@@ -237,19 +291,20 @@ static void task_complete(struct coop__task *t, coop_status status, uint32_t ext
 	uint64_t requested = 0;
 	coop_reason reason = coop__task_cancel_reason(t, &requested);
 
-	if (reason != COOP_REASON_NONE) {
-		t->finished_ns = coop_now_ns();
-		atomic_store_explicit(&t->cancel_requested_ns, requested, RELAXED);
-		if (status == COOP_STATUS_CANCELLED)
-			coop__record_cancel_latency(
-			    rt, t->finished_ns > requested ? t->finished_ns - requested : 0);
-	}
 	if (t->flags & TASKF_DROP)
 		(*coop__task_drop_slot(t))(coop__task_state(t));
 	if (t->flags & TASKF_TIMEOUT)
 		coop__task_timeout_disarm(t);
+	/* Before finished_ns is written: it shares the list links. */
 	if (t->mflags & TASKM_IN_PLIST)
 		coop__scope_unpark(scope, t);
+	if (reason != COOP_REASON_NONE) {
+		uint64_t now = coop_now_ns();
+		t->finished_ns = now;
+		atomic_store_explicit(&t->cancel_requested_ns, requested, RELAXED);
+		if (status == COOP_STATUS_CANCELLED)
+			coop__record_cancel_latency(rt, now > requested ? now - requested : 0);
+	}
 
 	/* Publish the outcome, freeze the effective cancel reason into the
 	 * state (the scope may be gone when the handle reads it) and take the
@@ -275,7 +330,7 @@ static void task_complete(struct coop__task *t, coop_status status, uint32_t ext
 			atomic_fetch_add_explicit(&rt->ext_tasks_finished[status], 1, RELAXED);
 	}
 	coop__scope_child_done(scope, t, status);
-	task_lent_release(t, extra_refs);
+	lent_release(t, 1, extra_refs, (t->flags & TASKF_BLOCKING) ? NULL : coop__current_worker(rt));
 }
 
 /* ---- running one task -------------------------------------------------------------- */
@@ -316,7 +371,8 @@ void coop__task_run(struct coop__worker *w, struct coop__task *t)
 	coop_poll r = t->poll(&cx, coop__task_state(t));
 	w->current = outer;
 
-	t->polls++;
+	if (t->polls != UINT32_MAX)
+		t->polls++;
 	counter_inc(&w->c.polls, 1);
 	if (budget.short_circuits)
 		counter_inc(&w->c.short_circuits, budget.short_circuits);
@@ -423,7 +479,6 @@ int coop__task_spawn(coop_scope *scope, coop_poll_fn poll, const void *state, si
 	t->shard = 0;
 	t->mflags = (uint8_t)(depth << TASKM_DEPTH_SHIFT);
 	atomic_init(&t->cancel_requested_ns, 0);
-	t->finished_ns = 0;
 	t->rt = rt;
 	if (with_timeout)
 		*coop__task_timeout_slot(t) = NULL;

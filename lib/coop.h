@@ -113,7 +113,7 @@ typedef struct coop_outcome {
 	uint64_t cancel_requested_ns;
 	uint64_t finished_ns;   /* acknowledgement time when cancelled */
 	bool started;           /* false: cancelled before its first poll/run */
-	uint64_t polls;         /* tasks: polls; scopes: sum over descendants */
+	uint64_t polls;         /* tasks: polls (saturates at 2^32-1); scopes: sum over descendants */
 	uint64_t forced_yields; /* budget exhaustions, same summing rule */
 } coop_outcome;
 

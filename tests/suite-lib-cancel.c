@@ -97,6 +97,69 @@ static coop_outcome outcome_of(coop_handle *h)
 	return o;
 }
 
+/* ---- parked tasks: list links and finish time share the header -------------------- */
+
+/* Parks on a cell until `go` is set (then READY), or until cancelled. */
+struct gate {
+	coop_waker_cell *cell;
+	_Atomic int *go;
+};
+
+static coop_poll gate_poll(coop_cx *cx, void *state)
+{
+	struct gate *g = state;
+
+	if (coop_cx_cancelled(cx))
+		return COOP_CANCELLED;
+	coop_waker_cell_register(g->cell, cx);
+	if (atomic_load(g->go))
+		return COOP_READY;
+	return COOP_PENDING;
+}
+
+/*
+ * A task that sat on its scope's parked list and then finished without
+ * cancellation reports finished_ns = 0 (the field shares the list links);
+ * one cancelled while parked reports its acknowledgement time, and the
+ * list stays intact for the others.
+ */
+START_TEST(parked_tasks_report_finish_time_only_when_cancelled)
+{
+	coop_rt *rt = test_rt_new(test_worker_counts[_i]);
+	coop_scope *s = test_scope(rt, NULL, NULL);
+	coop_waker_cell cells[3] = {COOP_WAKER_CELL_INIT, COOP_WAKER_CELL_INIT,
+				    COOP_WAKER_CELL_INIT};
+	_Atomic int go = 0;
+	coop_handle *h[3];
+	coop_stats st;
+
+	for (int i = 0; i < 3; i++) {
+		struct gate g = {&cells[i], &go};
+		ck_assert_int_eq(coop_spawn(s, gate_poll, &g, sizeof(g), NULL, NULL, &h[i]), 0);
+	}
+	/* Each has been polled once, registered its waker and parked. */
+	TEST_WAIT_UNTIL((coop_rt_stats(rt, &st), st.polls >= 3));
+	atomic_store(&go, 1);
+	coop_waker_cell_wake(&cells[1]); /* the middle one of the list finishes */
+	TEST_WAIT_UNTIL(coop_handle_done(h[1], NULL));
+	coop_scope_cancel(s, COOP_REASON_CLIENT);
+	coop_scope_join(s, NULL);
+	coop_outcome o1 = outcome_of(h[1]);
+	ck_assert_int_eq(o1.status, COOP_STATUS_OK);
+	ck_assert_int_eq(o1.cancel_reason, COOP_REASON_NONE);
+	ck_assert_uint_eq(o1.finished_ns, 0);
+	for (int i = 0; i < 3; i += 2) {
+		coop_outcome o = outcome_of(h[i]);
+		/* woken by the cancellation: they see go=1 only if not cancelled first */
+		ck_assert_int_eq(o.cancel_reason, COOP_REASON_CLIENT);
+		ck_assert_uint_gt(o.cancel_requested_ns, 0);
+		ck_assert_uint_ge(o.finished_ns, o.cancel_requested_ns);
+	}
+	coop_scope_free(s);
+	test_rt_free_clean(rt);
+}
+END_TEST
+
 /* ---- cancelling 100,000 tasks -------------------------------------------------------- */
 
 START_TEST(cancel_100k_pending_and_running)
@@ -1006,6 +1069,8 @@ static Suite *cancel_suite(void)
 
 	tcase_set_timeout(tc, 300);
 	tcase_set_timeout(tb, 300);
+	tcase_add_loop_test(tc, parked_tasks_report_finish_time_only_when_cancelled, 0,
+			    TEST_NWORKER_COUNTS);
 	tcase_add_loop_test(tc, cancel_100k_pending_and_running, 0, TEST_NWORKER_COUNTS);
 	tcase_add_test(tc, cancel_is_idempotent_and_first_reason_sticks);
 	tcase_add_test(tc, spawn_into_cancelled_scope_never_polls);
