@@ -62,12 +62,17 @@ int coop__scope_enter(coop_scope *s)
 /* Drop one count; the thread that reaches zero finishes the scope. */
 void coop__scope_leave(coop_scope *s)
 {
+	coop__scope_leave_n(s, 1);
+}
+
+void coop__scope_leave_n(coop_scope *s, uint32_t n)
+{
 	/* acq_rel: every child's writes to the shard counters happen before
 	 * its decrement (release); the finisher's decrement (acquire) then
 	 * sees them all through the release sequence. */
 	/* Nothing may touch s after the decrement unless it reached zero: the
 	 * finisher holds the "unfinished" reference, everyone else holds none. */
-	if (atomic_fetch_sub_explicit(&s->live, 1, ACQ_REL) == 1)
+	if (atomic_fetch_sub_explicit(&s->live, n, ACQ_REL) == n)
 		scope_finish(s);
 }
 
