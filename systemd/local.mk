@@ -7,6 +7,9 @@ systemdunit_DATA = systemd/coopd.service systemd/coopd.socket
 sysusersdir = $(SYSUSERSDIR)
 dist_sysusers_DATA = systemd/sysusers.d/coopd.conf
 coopdconfdir = $(sysconfdir)/coopd
+# distcheck installs below its own prefix, never into the host's /lib/systemd.
+AM_DISTCHECK_CONFIGURE_FLAGS = SYSTEMD_UNITDIR='$${libdir}/systemd/system' \
+	SYSUSERSDIR='$${libdir}/sysusers.d' TMPFILESDIR='$${libdir}/tmpfiles.d'
 
 EXTRA_DIST += systemd/coopd.service.in systemd/coopd.socket systemd/coopd.conf
 CLEANFILES += systemd/coopd.service
@@ -39,7 +42,7 @@ uninstall-coopd-conf:
 SYSTEMD_TESTS = tests/systemd/test-units-verify.sh
 TESTS += $(SYSTEMD_TESTS)
 EXTRA_DIST += $(SYSTEMD_TESTS)
-tests/systemd/test-units-verify.log: systemd/coopd.service coopd$(EXEEXT)
+tests/systemd/test-units-verify.sh.log: systemd/coopd.service coopd$(EXEEXT)
 
 # `make check-systemd`: coopd under a real systemd booted in a container
 # (tests/systemd/test-systemd-container.sh; root, debootstrap and
