@@ -78,7 +78,8 @@ fuzz-proto-run: tests/fuzz/fuzz-proto
 	tests/fuzz/fuzz-proto -max_total_time=$(FUZZ_PROTO_TIME) -timeout=10 \
 		-rss_limit_mb=2048 -artifact_prefix=tests/fuzz/ \
 		-dict=$(top_srcdir)/tests/fuzz/fuzz-proto.dict \
-		tests/fuzz/corpus-proto-work $(top_srcdir)/tests/fuzz/corpus-proto
+		tests/fuzz/corpus-proto-work $(top_srcdir)/tests/fuzz/corpus-proto \
+		$(top_srcdir)/tests/fuzz/regress-proto
 
 fuzz-proto-short:
 	$(MAKE) $(AM_MAKEFLAGS) fuzz-proto-run FUZZ_PROTO_TIME=60
