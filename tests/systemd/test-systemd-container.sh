@@ -210,6 +210,8 @@ in_ct() {
 }
 # prop UNIT PROPERTY: one property of a unit, as systemctl show has it
 prop() { in_ct systemctl show -P "$2" "$1"; }
+# coopd_is ACTIVE/SUB: coopd.service is in that state now
+coopd_is() { [ "$(prop coopd ActiveState)/$(prop coopd SubState)" = "$1" ]; }
 
 # wait_for SECONDS COMMAND...: until COMMAND succeeds (0) or time is up (1)
 wait_for() {
@@ -355,14 +357,28 @@ check outsider-refused outsider
 
 # ---- reload -----------------------------------------------------------------
 journal_has() { in_ct journalctl -u coopd --no-pager -o cat | grep -q -- "$1"; }
+reloaded_times() {
+	[ "$(in_ct journalctl -u coopd --no-pager -o cat | grep -c "configuration reloaded from $CONF")" -ge "$1" ]
+}
 reload_ok() {
-	local pid
+	local pid out
 	pid=$(prop coopd MainPID)
-	echo "max_nodes = 50000" >>"$CT$CONF"
+	cp "$CT$CONF" "$TMP/good.conf"
+	echo "max_nodes = 1" >>"$CT$CONF"
 	in_ct systemctl reload coopd || return 1
 	wait_for 30 journal_has "configuration reloaded from $CONF" || { echo "no reload in the journal"; return 1; }
 	[ "$(prop coopd MainPID)" = "$pid" ] || { echo "MainPID changed"; return 1; }
-	wait_for 30 test "$(prop coopd SubState)" = running || { echo "not running after reload"; return 1; }
+	wait_for 30 coopd_is active/running || { echo "not running after reload"; return 1; }
+	# the new limit is in force: a graph of two nodes is refused
+	if out=$(echo "$GRAPH" | in_ct "$COOPCTL" submit - 2>&1); then
+		echo "max_nodes = 1 not applied: $out"; return 1
+	fi
+	echo "$out" | grep -q 'more than 1 nodes' || { echo "unexpected refusal: $out"; return 1; }
+	cp "$TMP/good.conf" "$CT$CONF"
+	in_ct systemctl reload coopd || return 1
+	wait_for 30 reloaded_times 2 || { echo "second reload not in the journal"; return 1; }
+	wait_for 30 coopd_is active/running || { echo "not running after the second reload"; return 1; }
+	echo "$GRAPH" | in_ct "$COOPCTL" submit - --wait >/dev/null || { echo "limit not lifted by reload"; return 1; }
 }
 check reload reload_ok
 reload_bad() {
@@ -371,7 +387,7 @@ reload_bad() {
 	in_ct systemctl reload coopd || return 1
 	wait_for 30 journal_has "keeping the previous settings" || { echo "bad config not reported"; return 1; }
 	cp "$TMP/good.conf" "$CT$CONF"
-	wait_for 30 test "$(prop coopd ActiveState)/$(prop coopd SubState)" = active/running ||
+	wait_for 30 coopd_is active/running ||
 		{ echo "not active (running) after a bad reload"; return 1; }
 	in_ct "$COOPCTL" version
 }
@@ -447,7 +463,8 @@ LONG='{"name": "long", "nodes": [
   {"id": "sleeper", "kind": "exec", "argv": ["sh", "-c", "setsid sleep 3001 & exec sleep 3000"]}]}'
 GID=$(echo "$LONG" | in_ct "$COOPCTL" submit -)
 sleepers() { in_ct pgrep -f 'sleep 300[01]'; }
-wait_for 30 test "$(sleepers | wc -l)" = 2 || echo "note: the job's two sleeps did not both start"
+both_sleeping() { [ "$(sleepers | wc -l)" = 2 ]; }
+wait_for 30 both_sleeping || echo "note: the job's two sleeps did not both start"
 CGROUP=/sys/fs/cgroup$(prop coopd ControlGroup)
 # Delegate=yes: coopd gives the exec job a cgroup of its own below the
 # unit's, and the job's processes (also the one that left with setsid) are
