@@ -61,6 +61,13 @@ DAEMON_TESTS = \
 # that people working at once never edit the same line.
 # -- orphans and cgroups (issue 7):
 DAEMON_TESTS += tests/integration/test-daemon-orphans.sh
+check_PROGRAMS += tests/suite-daemon-jobs
+tests_suite_daemon_jobs_SOURCES = tests/suite-daemon-jobs.c daemon/job-orphans.c \
+	daemon/job-proc.c daemon/job-cgroup.c daemon/util-log.c
+tests_suite_daemon_jobs_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/daemon
+tests_suite_daemon_jobs_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
+tests_suite_daemon_jobs_LDADD = $(CHECK_LIBS)
+TESTS += tests/suite-daemon-jobs
 # -- identity, load, crash loop, live fuzz (issue 7):
 DAEMON_TESTS += tests/integration/test-daemon-users.sh
 DAEMON_TESTS += tests/integration/test-daemon-limits.sh

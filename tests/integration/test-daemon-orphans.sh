@@ -137,7 +137,7 @@ PY
 	coopd_start --config "$COOPD_TMP/coopd-$mode.conf"
 	# the crash gap: kill -9 at once after submits (the spawn may or may
 	# not have happened, its record may or may not be written)
-	for i in 1 2 3; do
+	for i in 1 2; do
 		coopd_py <<'PY' || fail "crash, cgroups = $1: quick submits"
 tok = "coopd-orphans-crash-%s" % os.environ["COOPD_STATE"].replace("/", "_")
 c = Conn()
