@@ -96,9 +96,9 @@ for _ in range(600 * SLOW):
 expect(rpc("list")["graphs"] == [], "no graph left active")
 
 # --- a watcher that never reads is dropped; others are still served and
-# coopd's memory stays bounded.  Each graph makes ~100 KB of events (failed
-# nodes carry a 1000-byte error); retention keeps only 4 finished graphs.
-MSG = "m" * 1000
+# coopd's memory stays bounded.  Each graph makes ~380 KB of events (failed
+# nodes carry a 4000-byte error); retention keeps only 4 finished graphs.
+MSG = "m" * 4000
 BIG = {"policy": "all_settled",
        "nodes": [{"id": "f%d" % i, "kind": "task", "fn": "fail", "args": {"message": MSG}}
                  for i in range(90)]}
@@ -132,7 +132,7 @@ except (ConnectionResetError, socket.timeout):
 expect(got < made // 4, "the dropped watcher got a bounded part of the events", got, made)
 print("events made %d KB, delivered to the silent watcher %d KB; VmRSS %d -> %d KB"
       % (made // 1024, got // 1024, rss0, rss1))
-expect(rss1 - rss0 < made // 1024 // 3, "coopd's memory stayed bounded (VmRSS kB)", rss0, rss1, made)
+expect(rss1 - rss0 < made // 1024 // 2, "coopd's memory stayed bounded (VmRSS kB)", rss0, rss1, made)
 quiet.close()
 
 # --- answers to pipelined requests that are not read: the connection is
@@ -140,7 +140,7 @@ quiet.close()
 gid = submit(BIG)
 wait(gid)
 p = Conn()
-n = 150
+n = 60
 rss0 = rss_kb()
 p.send_raw("".join(json.dumps({"jsonrpc": "2.0", "id": i, "method": "status", "params": {"id": gid}}) + "\n"
                    for i in range(n)))
@@ -153,7 +153,7 @@ for i in range(n):
     expect(m["result"]["id"] == gid, "answer %d" % i, m)
     size += len(json.dumps(m))
 print("pipelined answers %d KB; VmRSS %d -> %d KB" % (size // 1024, rss0, rss1))
-expect(rss1 - rss0 < size // 1024 // 3, "answers were not buffered without bound", rss0, rss1, size)
+expect(rss1 - rss0 < size // 1024 // 2, "answers were not buffered without bound", rss0, rss1, size)
 p.close()
 c.close()
 
