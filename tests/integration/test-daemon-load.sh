@@ -9,12 +9,13 @@
 # default 30); the short version is what `make check` runs.
 . "${top_srcdir:-$(cd "$(dirname "$0")/../.." && pwd)}/tests/lib-coopd.sh"
 
-# Few finished graphs kept, so that memory has a steady state to return to.
+# Finished graphs kept: more than one round makes (64 x 8 in the soak), few
+# enough that memory has a steady state (the soak's warm-up reaches it).
 # The short version skips the fsyncs (durability has its own tests; on a
 # busy 2-core CI machine they are most of the time); the soak keeps them.
 if [ "${COOPD_SOAK:-0}" = 1 ]; then sync=yes; else sync=no; fi
 cat >"$COOPD_TMP/coopd.conf" <<CONF
-retention_graphs = 300
+retention_graphs = 700
 fsync = $sync
 CONF
 # ASan's quarantine (256 MB by default) would hide memory going back.
@@ -163,7 +164,8 @@ fd0 = fds()
 seed = int(os.environ.get("COOPD_LOAD_SEED", "1"))
 print("seed %d: a warm-up, then %d round(s) of %d clients x %d graphs"
       % (seed, ROUNDS, CLIENTS, PER_CLIENT))
-round_(seed * 1000, 2)       # warm-up: allocator arenas, thread pools, retention
+# warm-up: allocator arenas, thread pools, retention (full in the soak)
+round_(seed * 1000, 10 if soak else 2)
 quiet()
 rss0 = rss_kb()
 for k in range(ROUNDS):
