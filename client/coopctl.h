@@ -62,6 +62,7 @@ extern const struct cmd_entry cmd_watch_entry;
 extern const struct cmd_entry cmd_stats_entry;
 extern const struct cmd_entry cmd_metrics_entry;
 extern const struct cmd_entry cmd_version_entry;
+extern const struct cmd_entry cmd_ping_entry;
 
 /* The table, NULL-terminated, in the order `--help` lists it. */
 extern const struct cmd_entry *const cmd_table[];

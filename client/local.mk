@@ -9,7 +9,7 @@ client_libcoopctl_la_SOURCES = \
 	client/cmd-submit.c client/cmd-run.c client/cmd-status.c \
 	client/cmd-list.c client/cmd-wait.c client/cmd-cancel.c \
 	client/cmd-logs.c client/cmd-watch.c client/cmd-stats.c \
-	client/cmd-metrics.c client/cmd-version.c
+	client/cmd-metrics.c client/cmd-version.c client/cmd-ping.c
 client_libcoopctl_la_CFLAGS = $(AM_CFLAGS) $(JSONC_CFLAGS)
 client_libcoopctl_la_LIBADD = proto/libcoopproto.la $(JSONC_LIBS)
 

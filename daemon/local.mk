@@ -81,7 +81,7 @@ DAEMON_TESTS += tests/integration/test-daemon-prometheus.sh
 TESTS += $(DAEMON_TESTS)
 EXTRA_DIST += $(DAEMON_TESTS) tests/lib-coopd.sh
 # The daemon tests need coopd built first.
-$(DAEMON_TESTS:.sh=.log): coopd$(EXEEXT)
+$(DAEMON_TESTS:.sh=.sh.log): coopd$(EXEEXT)
 
 # `make check-daemon-valgrind`: the daemon tests with coopd under valgrind
 # (errors and definite leaks fail the test).  An ASan build

@@ -20,6 +20,11 @@ coopd_start
 coopd_ctl version >"$T/out" || fail "version failed"
 grep -q '^coopctl ' "$T/out" || fail "version: no coopctl line: $(cat "$T/out")"
 grep -q "^coopd .* at $COOPD_SOCK" "$T/out" || fail "version: no coopd line: $(cat "$T/out")"
+# ping: the socket that answered; --json is the daemon's empty answer.
+coopd_ctl ping >"$T/out" || fail "ping failed"
+grep -q "^coopd answered at $COOPD_SOCK in [0-9.]* ms$" "$T/out" || fail "ping: $(cat "$T/out")"
+coopd_ctl --json ping >"$T/out" || fail "ping --json failed"
+python3 -c 'import json,sys; assert json.load(open(sys.argv[1])) == {}' "$T/out" || fail "ping --json: $(cat "$T/out")"
 coopd_ctl --json version >"$T/out" || fail "version --json failed"
 python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); assert d["protocol"] >= 1 and d["version"]' "$T/out" \
 	|| fail "version --json: $(cat "$T/out")"
