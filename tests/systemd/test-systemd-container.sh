@@ -9,7 +9,7 @@
 # outside it; `systemctl reload`; the watchdog; an HTTP /metrics scrape by
 # the host's Prometheus; `systemctl stop` with a job running (cancelled with
 # reason shutdown, nothing left in the cgroup, inactive not failed); socket
-# activation by the first client (`coopctl version`, which asks the daemon);
+# activation by the first client (`coopctl ping`);
 # journal priorities.  Ends with
 # "Checks: N, Failures: F, Errors: E" (checks that could not run count as
 # errors), which scripts/test-totals.py counts check by check.
@@ -511,7 +511,7 @@ activation() {
 	in_ct systemctl stop coopd.socket
 	in_ct systemctl start coopd.socket || return 1
 	[ "$(prop coopd ActiveState)" = inactive ] || { echo "coopd started with its socket"; return 1; }
-	in_ct "$COOPCTL" version || { echo "first connection failed"; return 1; }
+	in_ct "$COOPCTL" ping || { echo "the first coopctl ping failed"; return 1; }
 	[ "$(prop coopd ActiveState)/$(prop coopd SubState)" = active/running ] ||
 		{ echo "the first connection did not start coopd.service: $(prop coopd ActiveState)"; return 1; }
 	in_ct journalctl -u coopd --no-pager -o cat | grep -q 'passed by systemd' ||
