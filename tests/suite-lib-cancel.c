@@ -155,6 +155,8 @@ START_TEST(parked_tasks_report_finish_time_only_when_cancelled)
 		ck_assert_uint_gt(o.cancel_requested_ns, 0);
 		ck_assert_uint_ge(o.finished_ns, o.cancel_requested_ns);
 	}
+	for (int i = 0; i < 3; i++)
+		coop_waker_cell_clear(&cells[i]); /* the wakers the tasks left there */
 	coop_scope_free(s);
 	test_rt_free_clean(rt);
 }
