@@ -377,6 +377,8 @@ static void clean_stale_instances(int base, const char *base_path)
 		if (proc_start_time(pid) == (uint64_t)start)
 			continue;
 		k = kill_stale(dirfd(d), de->d_name);
+		if (k == -ENOENT)
+			continue; /* another coopd starting at once removed it */
 		if (k < 0)
 			log_errno(LOG_WARNING, k, "cannot remove the stale cgroup %s/%s", base_path,
 				  de->d_name);
@@ -441,7 +443,6 @@ static int open_instance(struct job_cgroups *cg, const char *base_path)
 		close(base);
 		return -ENOTDIR; /* not a cgroup2 directory */
 	}
-	clean_stale_instances(base, base_path);
 	snprintf(name, sizeof(name), "coopd-%d-%llu", (int)getpid(),
 		 (unsigned long long)proc_start_time(getpid()));
 	if (mkdirat(base, name, 0755) < 0 && errno != EEXIST) {
@@ -450,6 +451,8 @@ static int open_instance(struct job_cgroups *cg, const char *base_path)
 		close(base);
 		return r;
 	}
+	/* Only once we know we may write here (a user instance may not). */
+	clean_stale_instances(base, base_path);
 	fd = openat(base, name, O_PATH | O_DIRECTORY | O_CLOEXEC);
 	close(base);
 	path = path_join(base_path, name);
