@@ -24,7 +24,9 @@ CONF
 # ASan keeps freed memory in quarantine (256 MB by default), which would
 # hide what this test measures: coopd's memory staying bounded.
 ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}quarantine_size_mb=4"
-export ASAN_OPTIONS
+# valgrind's memcheck likewise holds 20 MB of freed blocks by default.
+VALGRIND_OPTS="${VALGRIND_OPTS:+$VALGRIND_OPTS }--freelist-vol=1000000"
+export ASAN_OPTIONS VALGRIND_OPTS
 coopd_start --config "$COOPD_TMP/coopd.conf"
 COOPD_REAL_PID=$COOPD_PID coopd_py <<'PY' || fail "limits"
 pid = int(os.environ["COOPD_REAL_PID"])

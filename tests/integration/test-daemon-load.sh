@@ -20,7 +20,9 @@ fsync = $sync
 CONF
 # ASan's quarantine (256 MB by default) would hide memory going back.
 ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}quarantine_size_mb=8"
-export ASAN_OPTIONS
+# valgrind's memcheck likewise holds 20 MB of freed blocks by default.
+VALGRIND_OPTS="${VALGRIND_OPTS:+$VALGRIND_OPTS }--freelist-vol=1000000"
+export ASAN_OPTIONS VALGRIND_OPTS
 coopd_start --config "$COOPD_TMP/coopd.conf"
 # The real daemon's pid (under valgrind or libtool, $COOPD_PID may be a
 # wrapper that exec'd it: the same pid).
