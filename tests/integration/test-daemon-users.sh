@@ -56,6 +56,9 @@ useradd -M -d "$COOPD_TMP/home-c" -s /bin/sh "$UC" || fail "useradd $UC"
 chown "$UA:" "$COOPD_TMP/home-a"
 chown "$UB:" "$COOPD_TMP/home-b"
 chown "$UC:" "$COOPD_TMP/home-c"
+# The test users run coopctl, coopd and python3 from here.
+(cd / && runuser -u "$UA" -- sh -c 'test -x "$1" && test -r "$1" && python3 -c 1' sh "$COOPCTL_BIN") \
+	>/dev/null 2>&1 || skip "the build tree ($top_builddir) or python3 is not usable by other users"
 
 coopd_start
 # The system socket is 0660 (group `coopd` when it exists); for the test,
