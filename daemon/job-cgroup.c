@@ -629,13 +629,7 @@ int cgroup_child_join(int dfd, const char *name)
 	fd = openat(dfd, path, O_WRONLY | O_CLOEXEC);
 	if (fd < 0)
 		return -errno;
-	/* "0" is the writing process itself. */
-	if (write(fd, "0", 1) != 1) {
-		int e = errno;
-
-		close(fd);
-		return -e;
-	}
-	close(fd);
-	return 0;
+	/* "0" is the writing process itself.  The fd is close-on-exec: the
+	 * exec that follows closes it. */
+	return write(fd, "0", 1) == 1 ? 0 : -errno;
 }

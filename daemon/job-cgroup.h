@@ -70,8 +70,9 @@ int cgroup_job_kill(struct job_cgroups *cg, const char *name);
 int cgroup_job_name(const char *gid, unsigned idx, char *buf, size_t size);
 
 /* Joins the job cgroup `name` under the instance directory dfd: for a
- * child between fork/vfork and exec (async-signal-safe: openat, write).
- * 0 or a negative errno. */
+ * child between fork/vfork and exec (async-signal-safe: openat, write;
+ * the fd it opens is close-on-exec and left to the exec).  0 or a
+ * negative errno. */
 int cgroup_child_join(int dfd, const char *name);
 
 #endif

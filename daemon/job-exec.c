@@ -842,8 +842,11 @@ static int spawn_vfork(pid_t *ret_pid, struct vchild *c)
 		dn = open("/dev/null", O_RDONLY | O_CLOEXEC);
 		if (dn < 0 || dup2(dn, 0) < 0 || dup2(c->out_w, 1) < 0 || dup2(c->err_w, 2) < 0)
 			goto child_fail;
-		for (int fd = 0; fd < 3; fd++)
-			(void)fcntl(fd, F_SETFD, 0);
+		/* dup2 clears close-on-exec, except when an fd is its own copy
+		 * (coopd started with 0, 1 or 2 closed). */
+		if (dn == 0 || c->out_w == 1 || c->err_w == 2)
+			for (int fd = 0; fd < 3; fd++)
+				(void)fcntl(fd, F_SETFD, 0);
 		if (chdir(c->cwd) < 0)
 			goto child_fail;
 		sigemptyset(&none);
