@@ -7,6 +7,23 @@
 # writable cgroup2) and as a child subreaper only (cgroups = off).
 . "${top_srcdir:-$(cd "$(dirname "$0")/../.." && pwd)}/tests/lib-coopd.sh"
 
+# The delegated test cgroup goes once coopd (in its leaf) has stopped.
+DELEG=
+_orphans_cleanup() {
+	rc=$?
+	if [ -n "$DELEG" ]; then
+		if [ -n "$COOPD_PID" ]; then
+			kill -TERM "$COOPD_PID" 2>/dev/null
+			wait "$COOPD_PID" 2>/dev/null
+			COOPD_PID=
+		fi
+		rmdir "$DELEG/daemon" "$DELEG" 2>/dev/null
+	fi
+	(exit "$rc")
+	_coopd_cleanup
+}
+trap _orphans_cleanup EXIT
+
 run_mode() {
 	mode=$1
 	printf 'cgroups = %s\n' "$mode" >"$COOPD_TMP/coopd-$mode.conf"
@@ -44,7 +61,7 @@ def escaper(name, inner="exec sleep 300", after="exit 0", hops=1):
     """sh that starts a setsid'd process (through hops intermediate shells:
     1 = child, 2 = grandchild by double fork), waits until it runs (it
     writes its pid to a file), then runs `after`."""
-    ready = "%s/%s-%s.pid" % (TMP, MODE, name)
+    ready = "%s/%s-%s-%s.pid" % (TMP, os.path.basename(os.environ["COOPD_STATE"]), MODE, name)
     esc = "setsid sh -c 'echo $$ > %s; %s' &" % (ready, inner)
     if hops == 2:
         esc = "sh -c \"%s\";" % esc.replace("$$", "\\$\\$")
@@ -207,6 +224,65 @@ else
 	wait "$COOPD_PID"
 	COOPD_PID=
 	echo "NOTE: cgroup mode not tested: $(grep -m1 'cgroups = on' "$COOPD_LOG")"
+fi
+
+# delegated mode (systemd's Delegate=yes): coopd started inside a cgroup
+# marked delegated (the trusted.delegate attribute systemd sets) moves
+# itself into its leaf `daemon` and puts jobs beside it; a restart after
+# kill -9 removes the job cgroups found there.
+if grep -q "own cgroup under" "$COOPD_LOG" 2>/dev/null; then
+	DELEG=$(python3 - "$$" <<'PY'
+import os, sys
+for line in open("/proc/self/mountinfo"):
+    pre, _, post = line.partition(" - ")
+    if post.startswith("cgroup2 "):
+        d = os.path.join(pre.split()[4], "coopd-test-delegated-%s" % sys.argv[1])
+        os.mkdir(d)
+        os.setxattr(d, "trusted.delegate", b"1")
+        print(d)
+        break
+PY
+) || fail "cannot make a delegated test cgroup"
+	printf '#!/bin/sh\necho $$ >%s/cgroup.procs && exec "$@"\n' "$DELEG" >"$COOPD_TMP/in-cgroup.sh"
+	chmod +x "$COOPD_TMP/in-cgroup.sh"
+	saved_wrapper=${TEST_COOPD_WRAPPER:-}
+	TEST_COOPD_WRAPPER="$COOPD_TMP/in-cgroup.sh $saved_wrapper"
+	COOPD_STATE=$COOPD_TMP/state-delegated
+	export COOPD_STATE TEST_COOPD_WRAPPER
+	coopd_start --config "$COOPD_TMP/coopd-on.conf"
+	grep -q "own cgroup under $DELEG\$" "$COOPD_LOG" || fail "delegated cgroup not used"
+	grep -q "^0::.*/coopd-test-delegated-$$/daemon\$" /proc/"$COOPD_PID"/cgroup ||
+		fail "coopd is not in the leaf 'daemon': $(cat /proc/"$COOPD_PID"/cgroup)"
+	run_mode on
+	coopd_py <<'PY' || fail "delegated: a job before the crash"
+gid = submit({"nodes": [{"id": "d", "kind": "exec", "env": {"COOPD_MARK": "coopd-orphans-deleg-%d" % os.getppid()},
+                         "argv": ["sh", "-c", "(setsid sleep 300 &); exec sleep 300"]}]})
+for _ in range(1000 * SLOW):
+    if node(rpc("status", {"id": gid}), "d")["state"] == "running":
+        break
+    time.sleep(0.01)
+PY
+	coopd_kill9
+	coopd_start --config "$COOPD_TMP/coopd-on.conf"
+	grep -q "removed the cgroup $DELEG/job-" "$COOPD_LOG" || fail "delegated: stale job cgroup not removed"
+	coopd_py <<'PY' || fail "delegated: a job process survived the crash"
+tok = ("coopd-orphans-deleg-%d" % os.getppid()).encode()
+left = []
+for p in os.listdir("/proc"):
+    try:
+        if tok in open("/proc/%s/environ" % p, "rb").read():
+            left.append(p)
+    except OSError:
+        pass
+expect(left == [], "no job process from before the crash", left)
+PY
+	coopd_stop
+	for d in "$DELEG"/*/; do
+		[ "$d" = "$DELEG/daemon/" ] || fail "delegated: left behind: $d"
+	done
+	rmdir "$DELEG/daemon" "$DELEG" || fail "cannot remove $DELEG"
+	DELEG=
+	TEST_COOPD_WRAPPER=$saved_wrapper
 fi
 COOPD_STATE=$COOPD_TMP/state-off
 export COOPD_STATE
