@@ -32,47 +32,35 @@ struct later;
 /* Reactor-side message bits posted by other threads (reactor-inbox.h). */
 enum {
 	MAIL_STARTED = 1u << 0,    /* first poll / blocking start: mail_started_ns */
-	MAIL_DONE = 1u << 1,       /* joiner: mail_outcome is final */
+	MAIL_DONE = 1u << 1,       /* joiner: the node has ended; its outcome is
+				      read from libcoop (coop_handle_done,
+				      coop_scope_done), not carried here */
 	MAIL_EXEC_SPAWN = 1u << 2, /* exec task asks the reactor to start the process */
 	MAIL_EXEC_KILL = 1u << 3,  /* exec task asks the reactor to stop the group:
 				      mail_reason */
 };
 
+/* Fields are grouped by size so that there are no padding holes: a flat
+ * graph has one of these per node. */
 struct rnode {
 	const struct proto_node *def;
 	struct graph *g;
 	struct rnode *parent;
 	struct rnode *kids;           /* def->n_children entries, same order */
-	uint32_t idx;                 /* pre-order index, root 0; stable on reload */
 
-	/* Reported state (SPEC section 3). */
-	uint8_t state;                /* enum proto_state */
-	int8_t cancel_reason;         /* enum proto_cancel_reason, -1 none */
-	bool has_value;
+	/* Reported state (SPEC section 3); state and reason are below. */
 	int64_t started_ms, finished_ms; /* unix ms, -1: null */
 	int64_t cancel_requested_ms, cancel_ack_ms;
 	uint64_t polls, forced_yields;
 	int64_t value;
-	int exit_code;                /* exec: -1 none */
-	int term_signal;              /* exec: 0 none */
 	char *error;                  /* failure text, NULL none */
 	char *cancel_note;            /* free-text reason of a client cancel */
 	uint64_t log_dropped[2];      /* exec: output bytes beyond log_cap, per stream */
-	int pgid;                     /* exec: process group (leader pid), 0 none */
 	uint64_t pg_start;            /* exec: leader's start time (/proc stat 22),
 					 so that a reused pid is never mistaken */
-	uint32_t leftovers;           /* exec: processes it left behind, ended */
 
 	/* Orchestration (reactor only). */
-	uint32_t deps_left;           /* `after` targets not yet settled */
 	uint32_t *dependents;         /* sibling indexes that wait for this one */
-	uint32_t n_dependents;
-	uint32_t kids_unstarted;      /* scope: children not yet spawned/skipped */
-	uint32_t kids_unsettled;      /* scope: children not yet settled */
-	bool launched;                /* spawned into libcoop (or skipped) */
-	bool settled;
-	bool joiner_started;          /* scope: closed, its joiner runs */
-	uint8_t pre_cancel;           /* coop_reason requested before it started */
 	coop_outcome *scope_outcome;  /* scope: libcoop's report, held until every
 					 child has settled here too */
 	int64_t grace_override_ms;    /* cancel's grace_ms, -1 none */
@@ -82,10 +70,27 @@ struct rnode {
 
 	/* Mailbox, written by other threads under the inbox lock. */
 	struct rnode *mail_next;
-	unsigned mail_bits;
 	uint64_t mail_started_ns;
+	unsigned mail_bits;
 	int mail_reason;              /* coop_reason of MAIL_EXEC_KILL */
-	coop_outcome mail_outcome;
+
+	uint32_t idx;                 /* pre-order index, root 0; stable on reload */
+	int exit_code;                /* exec: -1 none */
+	int term_signal;              /* exec: 0 none */
+	int pgid;                     /* exec: process group (leader pid), 0 none */
+	uint32_t leftovers;           /* exec: processes it left behind, ended */
+	uint32_t deps_left;           /* `after` targets not yet settled */
+	uint32_t n_dependents;
+	uint32_t kids_unstarted;      /* scope: children not yet spawned/skipped */
+	uint32_t kids_unsettled;      /* scope: children not yet settled */
+
+	uint8_t state;                /* enum proto_state */
+	int8_t cancel_reason;         /* enum proto_cancel_reason, -1 none */
+	bool has_value;
+	bool launched;                /* spawned into libcoop (or skipped) */
+	bool settled;
+	bool joiner_started;          /* scope: closed, its joiner runs */
+	uint8_t pre_cancel;           /* coop_reason requested before it started */
 };
 
 struct graph {

@@ -14,6 +14,7 @@
 #include "graph-model.h"
 #include "graph-run.h"
 #include "reactor-inbox.h"
+#include "util-log.h"
 
 struct reactor_inbox {
 	struct coopd *d;
@@ -79,10 +80,9 @@ void inbox_post_started(struct reactor_inbox *ib, struct rnode *n, uint64_t mono
 	ev_async_send(ib->d->loop, &ib->async);
 }
 
-void inbox_post_done(struct reactor_inbox *ib, struct rnode *n, const coop_outcome *o)
+void inbox_post_done(struct reactor_inbox *ib, struct rnode *n)
 {
 	pthread_mutex_lock(&ib->lock);
-	n->mail_outcome = *o;
 	inbox_link_locked(ib, n, MAIL_DONE);
 	pthread_mutex_unlock(&ib->lock);
 	ev_async_send(ib->d->loop, &ib->async);
@@ -98,6 +98,14 @@ void inbox_post_exec(struct reactor_inbox *ib, struct rnode *n, unsigned bit, co
 	ev_async_send(ib->d->loop, &ib->async);
 }
 
+/* The final outcome of an ended node, from libcoop. */
+static bool node_outcome(struct rnode *n, coop_outcome *ret)
+{
+	if (n->def->kind == PROTO_NODE_SCOPE)
+		return n->scope && coop_scope_done(n->scope, ret);
+	return n->handle && coop_handle_done(n->handle, ret);
+}
+
 void inbox_drain(struct reactor_inbox *ib)
 {
 	for (;;) {
@@ -105,7 +113,7 @@ void inbox_drain(struct reactor_inbox *ib)
 		unsigned bits;
 		uint64_t started;
 		int reason;
-		coop_outcome outcome;
+		coop_outcome outcome = {0};
 
 		pthread_mutex_lock(&ib->lock);
 		n = ib->head;
@@ -120,8 +128,14 @@ void inbox_drain(struct reactor_inbox *ib)
 		n->mail_bits = 0;
 		started = n->mail_started_ns;
 		reason = n->mail_reason;
-		outcome = n->mail_outcome;
 		pthread_mutex_unlock(&ib->lock);
+
+		if ((bits & MAIL_DONE) && !node_outcome(n, &outcome)) {
+			/* The joiner saw the end; libcoop must agree. */
+			log_err("graph %s node %s: ended without an outcome", n->g->id,
+				n->def->path);
+			outcome.status = COOP_STATUS_FAILED;
+		}
 
 		graph_run_mail(ib->d, n, bits, started, reason, &outcome);
 	}

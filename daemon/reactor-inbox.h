@@ -8,8 +8,10 @@
  * graph-run.c.  A node is on the list at most once, so posting never
  * allocates and cannot fail (a lost "done" would hang a graph).
  *
- * The data that goes with a bit (start time, reason, outcome) is written in
- * the node's mail_* fields under the same lock.
+ * The data that goes with a bit (start time, reason) is written in the
+ * node's mail_* fields under the same lock.  An ended node's outcome is not
+ * copied into the node (56 bytes a node): the loop reads it from libcoop,
+ * where it is final once the joiner has seen it.
  */
 #ifndef COOPD_REACTOR_INBOX_H
 #define COOPD_REACTOR_INBOX_H
@@ -27,7 +29,8 @@ void reactor_inbox_free(struct reactor_inbox *ib);
 
 /* Any thread. */
 void inbox_post_started(struct reactor_inbox *ib, struct rnode *n, uint64_t mono_ns);
-void inbox_post_done(struct reactor_inbox *ib, struct rnode *n, const coop_outcome *o);
+/* n's task, blocking job or scope has ended (its outcome is final in libcoop). */
+void inbox_post_done(struct reactor_inbox *ib, struct rnode *n);
 void inbox_post_exec(struct reactor_inbox *ib, struct rnode *n, unsigned bit, coop_reason reason);
 
 /* Handles everything posted so far (loop thread); also run by the async. */

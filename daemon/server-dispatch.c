@@ -132,7 +132,8 @@ void dispatch_line(struct conn *c, const char *line, size_t len)
 		return;
 	proto_error_clear(&call.err);
 	memset(&req, 0, sizeof(req));
-	r = proto_request_parse(line, len, &d->cfg.limits, &req, &call.err);
+	r = proto_request_parse_ex(line, len, &d->cfg.limits, PROTO_REQ_COMPACT_GRAPH, &req,
+				   &call.err);
 	call.id = req.id;
 	call.m = req.method_id;
 	if (r < 0) {

@@ -343,10 +343,14 @@ static void *writer_main(void *arg)
 				if (job->r == 0 && s->d->cfg.fsync && fdatasync(job->fd) < 0)
 					job->r = -errno;
 				close(job->fd);
-				continue;
+			} else {
+				job->r = write_graph_files(s, job);
+				any_ok |= job->r == 0;
 			}
-			job->r = write_graph_files(s, job);
-			any_ok |= job->r == 0;
+			/* Written: a big graph's text (4 MB for 100,000 nodes)
+			 * must not stay until the loop gets round to the job. */
+			free(job->text);
+			job->text = NULL;
 		}
 		if (any_ok && (r = sync_fd(s, s->graphs_fd)) < 0) {
 			for (job = batch; job; job = job->next) {
@@ -418,31 +422,45 @@ static void store_queue(struct store *s, struct store_job *job)
 	s->pending++;
 }
 
+static int count_out(void *ctx, const char *p, size_t len)
+{
+	(void)p;
+	*(size_t *)ctx += len;
+	return 0;
+}
+
+static int sb_out(void *ctx, const char *p, size_t len)
+{
+	sb_put(ctx, p, len);
+	return ((struct strbuf *)ctx)->oom ? -ENOMEM : 0;
+}
+
 int store_graph_create(struct store *s, struct graph *g, struct json_object *doc,
 		       store_done_fn done, void *arg)
 {
 	struct store_job *job = calloc(1, sizeof(*job));
 	struct strbuf sb;
-	const char *text;
-	size_t len;
+	size_t len = 0;
 
 	if (!job)
 		return -ENOMEM;
 	/* The document as the client sent it (validated): re-parsing it gives
-	 * the same tree, and serialising it is much cheaper than building a
-	 * canonical copy of a 100,000-node graph first.  Serialised here: the
-	 * json-c objects belong to this thread. */
-	text = json_object_to_json_string_length(doc, JSON_C_TO_STRING_PLAIN, &len);
+	 * the same tree, and writing it is much cheaper than building a
+	 * canonical copy of a 100,000-node graph first.  Written here: the
+	 * document belongs to this thread.  Measured first, so that the text
+	 * is one exact allocation (not up to twice its size by doubling). */
 	sb_init(&sb);
+	if (proto_graph_doc_write(doc, count_out, &len) < 0 || !sb_reserve_exact(&sb, len + 160)) {
+		free(job);
+		return -ENOMEM;
+	}
 	sb_printf(&sb, "{\"format\":1,\"id\":\"%s\",\"uid\":%lu,\"gid\":%lu,\"created\":%lld,"
 		       "\"graph\":",
 		  g->id, (unsigned long)g->uid, (unsigned long)g->gid, (long long)g->created_ms);
-	if (text)
-		sb_put(&sb, text, len);
+	(void)proto_graph_doc_write(doc, sb_out, &sb);
 	sb_puts(&sb, "}\n");
 	job->text = sb_steal(&sb, &job->len);
-	if (!text || !job->text) {
-		free(job->text);
+	if (!job->text) {
 		free(job);
 		return -ENOMEM;
 	}
@@ -494,6 +512,10 @@ void store_flush_all(struct store *s)
 		journal_write(s, g);
 	}
 }
+
+/* Journal bytes a graph buffers before they are written without waiting
+ * for the flush timer. */
+#define JOURNAL_BUF_MAX (64u * 1024u)
 
 static void record_time(struct strbuf *sb, const char *key, int64_t ms)
 {
@@ -550,6 +572,10 @@ void store_journal_node(struct store *s, const struct rnode *n)
 		journal_write(s, g);
 		return;
 	}
+	/* A burst (100,000 nodes settling at once) goes out in pieces of
+	 * JOURNAL_BUF_MAX instead of being buffered whole until the timer. */
+	if (sb->len >= JOURNAL_BUF_MAX)
+		journal_write(s, g);
 	if (!g->journal_queued) {
 		g->journal_queued = true;
 		g->journal_next = s->queue;

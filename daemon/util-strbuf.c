@@ -55,6 +55,30 @@ bool sb_reserve(struct strbuf *sb, size_t extra)
 	return true;
 }
 
+bool sb_reserve_exact(struct strbuf *sb, size_t extra)
+{
+	size_t need;
+	char *p;
+
+	if (sb->oom)
+		return false;
+	if (extra > SIZE_MAX - sb->len - 1) {
+		sb->oom = true;
+		return false;
+	}
+	need = sb->len + extra + 1;
+	if (need <= sb->cap)
+		return true;
+	p = realloc(sb->buf, need);
+	if (!p) {
+		sb->oom = true;
+		return false;
+	}
+	sb->buf = p;
+	sb->cap = need;
+	return true;
+}
+
 void sb_put(struct strbuf *sb, const void *data, size_t len)
 {
 	if (!sb_reserve(sb, len))

@@ -23,6 +23,9 @@ void sb_init(struct strbuf *sb);
 void sb_free(struct strbuf *sb);
 void sb_reset(struct strbuf *sb);
 bool sb_reserve(struct strbuf *sb, size_t extra);
+/* Room for extra more bytes in one allocation of exactly that size (for a
+ * text whose size is known: no slack from doubling). */
+bool sb_reserve_exact(struct strbuf *sb, size_t extra);
 void sb_put(struct strbuf *sb, const void *data, size_t len);
 void sb_puts(struct strbuf *sb, const char *s);
 void sb_putc(struct strbuf *sb, char c);

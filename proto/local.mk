@@ -6,12 +6,14 @@ proto_libcoopproto_la_SOURCES = \
 	proto/proto-frame.h proto/proto-frame.c \
 	proto/proto-rpc.h proto/proto-rpc.c \
 	proto/proto-graph.h proto/proto-graph.c \
+	proto/proto-jtree.h proto/proto-jtree.c \
 	proto/proto-internal.h proto/proto-json.c proto/proto-params.c
 proto_libcoopproto_la_CFLAGS = $(AM_CFLAGS) $(JSONC_CFLAGS)
 proto_libcoopproto_la_LIBADD = $(JSONC_LIBS)
 
 # Check suites of the protocol library.
-PROTO_SUITES = tests/suite-proto-frame tests/suite-proto-rpc tests/suite-proto-graph
+PROTO_SUITES = tests/suite-proto-frame tests/suite-proto-rpc tests/suite-proto-graph \
+	tests/suite-proto-jtree
 check_PROGRAMS += $(PROTO_SUITES)
 TESTS += $(PROTO_SUITES)
 PROTO_SUITE_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS) $(JSONC_CFLAGS)
@@ -30,6 +32,10 @@ tests_suite_proto_graph_SOURCES = tests/suite-proto-graph.c
 tests_suite_proto_graph_CFLAGS = $(PROTO_SUITE_CFLAGS)
 tests_suite_proto_graph_CPPFLAGS = $(PROTO_SUITE_CPPFLAGS)
 tests_suite_proto_graph_LDADD = $(PROTO_SUITE_LDADD)
+tests_suite_proto_jtree_SOURCES = tests/suite-proto-jtree.c
+tests_suite_proto_jtree_CFLAGS = $(PROTO_SUITE_CFLAGS)
+tests_suite_proto_jtree_CPPFLAGS = $(PROTO_SUITE_CPPFLAGS)
+tests_suite_proto_jtree_LDADD = $(PROTO_SUITE_LDADD)
 
 # Test data and example graphs travel with the tarball.
 EXTRA_DIST += tests/data/graphs-bad tests/data/graphs-good examples/graphs
@@ -49,11 +55,11 @@ FUZZ_PROTO_SRCS = \
 	$(top_srcdir)/tests/fuzz/fuzz-proto.c \
 	$(top_srcdir)/proto/proto-frame.c $(top_srcdir)/proto/proto-rpc.c \
 	$(top_srcdir)/proto/proto-graph.c $(top_srcdir)/proto/proto-json.c \
-	$(top_srcdir)/proto/proto-params.c
+	$(top_srcdir)/proto/proto-jtree.c $(top_srcdir)/proto/proto-params.c
 FUZZ_PROTO_HDRS = \
 	$(top_srcdir)/proto/protocol.h $(top_srcdir)/proto/proto-frame.h \
 	$(top_srcdir)/proto/proto-rpc.h $(top_srcdir)/proto/proto-graph.h \
-	$(top_srcdir)/proto/proto-internal.h
+	$(top_srcdir)/proto/proto-internal.h $(top_srcdir)/proto/proto-jtree.h
 FUZZ_PROTO_TIME = 600
 EXTRA_DIST += $(FUZZ_PROTO_SRCS:$(top_srcdir)/%=%) tests/fuzz/corpus-proto \
 	tests/fuzz/fuzz-proto.dict

@@ -23,6 +23,9 @@
 
 #include "proto-frame.h"
 
+/* Capacity an input buffer keeps once the lines that grew it are consumed. */
+#define INBUF_KEEP (64u * 1024u)
+
 int proto_inbuf_init(struct proto_inbuf *in, size_t max_line)
 {
 	memset(in, 0, sizeof(*in));
@@ -114,6 +117,17 @@ int proto_inbuf_feed(struct proto_inbuf *in, const void *data, size_t len)
 	 * need is the buffer size after the feed; it is bounded by the lines
 	 * already kept plus this feed, and the partial line by max_line. */
 	inbuf_scan(in, data, len, false, &need, &events);
+	if (in->cap > INBUF_KEEP && need + 1 <= INBUF_KEEP) {
+		/* The big line that grew the buffer is gone: give the memory
+		 * back (a 4 MB submit would otherwise pin it for the life of
+		 * the connection).  Failing to shrink changes nothing. */
+		char *p = realloc(in->buf, INBUF_KEEP);
+
+		if (p) {
+			in->buf = p;
+			in->cap = INBUF_KEEP;
+		}
+	}
 	if (need + 1 > in->cap) {
 		size_t cap = in->cap ? in->cap : 4096;
 		char *p;
@@ -154,8 +168,17 @@ enum proto_frame_result proto_inbuf_next(struct proto_inbuf *in, const char **re
 		return PROTO_FRAME_TOO_LONG;
 	}
 	complete_end = in->len - in->scanned;
-	if (in->start >= complete_end)
+	if (in->start >= complete_end) {
+		if (in->start == in->len && in->cap > INBUF_KEEP && in->n_too_long == 0) {
+			/* Everything taken: drop the memory a big line grew
+			 * (a 4 MB submit would otherwise stay for the life of
+			 * the connection, its graph running meanwhile). */
+			free(in->buf);
+			in->buf = NULL;
+			in->cap = in->len = in->start = 0;
+		}
 		return PROTO_FRAME_NONE;
+	}
 	nl = memchr(in->buf + in->start, '\n', complete_end - in->start);
 	if (!nl)
 		return PROTO_FRAME_NONE; /* cannot happen: complete lines end in '\n' */

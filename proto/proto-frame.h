@@ -64,7 +64,9 @@ int proto_inbuf_feed(struct proto_inbuf *in, const void *data, size_t len);
 /* Hands out the next event in stream order.  For PROTO_FRAME_LINE, *ret_line
  * points at the line without its '\n', NUL-terminated in place (the line may
  * itself contain NUL bytes; *ret_len is authoritative), valid until the next
- * proto_inbuf_feed() or proto_inbuf_free().  A trailing '\r' is kept. */
+ * proto_inbuf_feed() or proto_inbuf_free(), or the next call that returns
+ * PROTO_FRAME_NONE (which gives back the memory of big lines once all is
+ * taken).  A trailing '\r' is kept. */
 enum proto_frame_result proto_inbuf_next(struct proto_inbuf *in, const char **ret_line,
 					 size_t *ret_len);
 

@@ -28,6 +28,7 @@
 
 #include "proto-graph.h"
 #include "proto-internal.h"
+#include "proto-jtree.h"
 
 /* Recursion in the parser, the encoder and proto_graph_free() follows scope
  * nesting; whatever limits say, it never goes deeper than this. */
@@ -183,6 +184,56 @@ static const char *show(char *buf, size_t size, const char *s, size_t len)
 }
 #define SHOW_BUF 300
 
+/* Blocks holding the ids and paths of a graph (two small strings a node
+ * would cost two allocations and their headers each). */
+#define STRINGS_BLOCK (64u * 1024u)
+
+struct proto_strings {
+	struct proto_strings *next;
+	size_t used, cap;
+	char data[];
+};
+
+static void strings_free(struct proto_strings *b)
+{
+	while (b) {
+		struct proto_strings *next = b->next;
+
+		free(b);
+		b = next;
+	}
+}
+
+/* The string a (alen bytes) "/" b (blen bytes), or a alone when b is
+ * NULL, from g's blocks. */
+static char *gstr(struct proto_graph *g, const char *a, size_t alen, const char *b, size_t blen)
+{
+	struct proto_strings *blk = g->strings;
+	size_t need = alen + (b ? blen + 1 : 0) + 1;
+	char *p;
+
+	if (!blk || blk->cap - blk->used < need) {
+		size_t cap = need > STRINGS_BLOCK ? need : STRINGS_BLOCK;
+
+		blk = malloc(sizeof(*blk) + cap);
+		if (!blk)
+			return NULL;
+		blk->used = 0;
+		blk->cap = cap;
+		blk->next = g->strings;
+		g->strings = blk;
+	}
+	p = blk->data + blk->used;
+	memcpy(p, a, alen);
+	if (b) {
+		p[alen] = '/';
+		memcpy(p + alen + 1, b, blen);
+	}
+	p[need - 1] = '\0';
+	blk->used += need;
+	return p;
+}
+
 static char *xstrndup(const char *s, size_t len)
 {
 	char *p = malloc(len + 1);
@@ -195,35 +246,194 @@ static char *xstrndup(const char *s, size_t len)
 }
 
 /*
+ * Typed reads from the document tree, with the messages of proto-json.c's
+ * json-c helpers (proto-rpc.h), so that both kinds of documents get the
+ * same errors.
+ */
+
+static bool jt_matches(const struct jtree *v, enum proto_jtype t)
+{
+	switch (t) {
+	case PROTO_J_ANY:
+		return true;
+	case PROTO_J_OBJECT:
+		return v->type == JTREE_OBJECT;
+	case PROTO_J_ARRAY:
+		return v->type == JTREE_ARRAY;
+	case PROTO_J_STRING:
+		return v->type == JTREE_STRING;
+	case PROTO_J_BOOL:
+		return v->type == JTREE_BOOL;
+	case PROTO_J_INT:
+		return v->type == JTREE_INT;
+	case PROTO_J_NULL:
+		return v->type == JTREE_NULL;
+	}
+	return false;
+}
+
+static int jt_get(const struct jtree *obj, const char *path, const char *key,
+		  enum proto_jtype type, bool required, const struct jtree **ret,
+		  struct proto_error *err)
+{
+	char fpath[PROTO_ERROR_PATH_MAX];
+	const struct jtree *v;
+
+	if (obj->type != JTREE_OBJECT)
+		return proto_error_set(err, PROTO_ERR_INVALID_PARAMS, path, "expected an object");
+	v = jtree_get(obj, key);
+	if (v && v->type == JTREE_NULL && type != PROTO_J_NULL && type != PROTO_J_ANY && !required)
+		v = NULL; /* an explicit null for an optional field means absent */
+	if (!v) {
+		if (required)
+			return proto_error_set(err, PROTO_ERR_INVALID_PARAMS,
+					       proto_path_join(fpath, sizeof(fpath), path, key, 0),
+					       "missing required field");
+		return 0;
+	}
+	if (!jt_matches(v, type))
+		return proto_error_set(err, PROTO_ERR_INVALID_PARAMS,
+				       proto_path_join(fpath, sizeof(fpath), path, key, 0),
+				       "expected %s", proto__jtype_desc(type));
+	*ret = v;
+	return 1;
+}
+
+static int jt_get_index(const struct jtree *arr, const char *path, size_t index,
+			enum proto_jtype type, const struct jtree **ret, struct proto_error *err)
+{
+	char fpath[PROTO_ERROR_PATH_MAX];
+
+	if (arr->type != JTREE_ARRAY)
+		return proto_error_set(err, PROTO_ERR_INVALID_PARAMS, path, "expected an array");
+	if (index >= arr->len)
+		return proto_error_set(err, PROTO_ERR_INVALID_PARAMS,
+				       proto_path_join(fpath, sizeof(fpath), path, NULL, index),
+				       "missing element");
+	if (!jt_matches(&arr->u.items[index], type))
+		return proto_error_set(err, PROTO_ERR_INVALID_PARAMS,
+				       proto_path_join(fpath, sizeof(fpath), path, NULL, index),
+				       "expected %s", proto__jtype_desc(type));
+	*ret = &arr->u.items[index];
+	return 1;
+}
+
+static bool jt_has_nul(const struct jtree *s)
+{
+	return s->len > 0 && memchr(s->u.s, '\0', s->len) != NULL;
+}
+
+static int jt_get_string(const struct jtree *obj, const char *path, const char *key,
+			 bool required, size_t max_len, const char **ret, size_t *ret_len,
+			 struct proto_error *err)
+{
+	char fpath[PROTO_ERROR_PATH_MAX];
+	const struct jtree *v;
+	int r;
+
+	r = jt_get(obj, path, key, PROTO_J_STRING, required, &v, err);
+	if (r <= 0)
+		return r;
+	if (v->len > max_len)
+		return proto_error_set(err, PROTO_ERR_INVALID_PARAMS,
+				       proto_path_join(fpath, sizeof(fpath), path, key, 0),
+				       "string longer than %zu bytes", max_len);
+	if (jt_has_nul(v))
+		return proto_error_set(err, PROTO_ERR_INVALID_PARAMS,
+				       proto_path_join(fpath, sizeof(fpath), path, key, 0),
+				       "string contains a NUL character");
+	*ret = v->u.s;
+	if (ret_len)
+		*ret_len = v->len;
+	return 1;
+}
+
+static int jt_get_int(const struct jtree *obj, const char *path, const char *key, bool required,
+		      int64_t min, int64_t max, int64_t *ret, struct proto_error *err)
+{
+	char fpath[PROTO_ERROR_PATH_MAX];
+	const struct jtree *v;
+	int r;
+
+	r = jt_get(obj, path, key, PROTO_J_INT, required, &v, err);
+	if (r <= 0)
+		return r;
+	if ((v->flags & JTREE_F_UINT) || v->u.i < min || v->u.i > max)
+		return proto_error_set(err, PROTO_ERR_INVALID_PARAMS,
+				       proto_path_join(fpath, sizeof(fpath), path, key, 0),
+				       "must be an integer between %" PRId64 " and %" PRId64, min,
+				       max);
+	*ret = v->u.i;
+	return 1;
+}
+
+static int jt_get_bool(const struct jtree *obj, const char *path, const char *key,
+		       bool required, bool *ret, struct proto_error *err)
+{
+	const struct jtree *v;
+	int r;
+
+	r = jt_get(obj, path, key, PROTO_J_BOOL, required, &v, err);
+	if (r <= 0)
+		return r;
+	*ret = v->u.b;
+	return 1;
+}
+
+static int jt_check_keys(const struct jtree *obj, const char *path, const char *const *allowed,
+			 int code, struct proto_error *err)
+{
+	char fpath[PROTO_ERROR_PATH_MAX];
+
+	if (obj->type != JTREE_OBJECT)
+		return proto_error_set(err, code, path, "expected an object");
+	for (uint32_t k = 0; k < obj->len; k++) {
+		const char *key = obj->u.members[k].key;
+		bool ok = false;
+
+		for (size_t i = 0; allowed[i]; i++)
+			if (strcmp(allowed[i], key) == 0) {
+				ok = true;
+				break;
+			}
+		if (!ok)
+			return proto_error_set(err, code,
+					       proto_path_join(fpath, sizeof(fpath), path, key, 0),
+					       "unknown field");
+	}
+	return 0;
+}
+
+/*
  * Field decoding.  All reads go through proto_json_get*() with the node's
  * path, so type errors carry "nodes[1].timeout_ms"-style paths.
  */
 
-static int get_time(struct gctx *c, struct json_object *obj, const char *key, int64_t *ret)
+static int get_time(struct gctx *c, const struct jtree *obj, const char *key, int64_t *ret)
 {
-	int r = proto_json_get_int(obj, c->path, key, false, 0, PROTO_MAX_TIME_MS, ret, c->err);
+	int r = jt_get_int(obj, c->path, key, false, 0, PROTO_MAX_TIME_MS, ret, c->err);
 
 	return r < 0 ? r : 0;
 }
 
-static int get_u31(struct gctx *c, struct json_object *obj, const char *key, uint32_t *ret)
+static int get_u31(struct gctx *c, const struct jtree *obj, const char *key, uint32_t *ret)
 {
 	int64_t v;
-	int r = proto_json_get_int(obj, c->path, key, false, 1, PROTO_MAX_BUDGET, &v, c->err);
+	int r = jt_get_int(obj, c->path, key, false, 1, PROTO_MAX_BUDGET, &v, c->err);
 
 	if (r > 0)
 		*ret = (uint32_t)v;
 	return r < 0 ? r : 0;
 }
 
-static int get_policy(struct gctx *c, struct json_object *obj, enum proto_policy *ret)
+static int get_policy(struct gctx *c, const struct jtree *obj, enum proto_policy *ret)
 {
 	char sbuf[SHOW_BUF];
 	const char *s;
 	size_t len;
 	int r;
 
-	r = proto_json_get_string(obj, c->path, "policy", false, 64, &s, &len, c->err);
+	r = jt_get_string(obj, c->path, "policy", false, 64, &s, &len, c->err);
 	if (r <= 0)
 		return r;
 	if (strcmp(s, PROTO_POLICY_FAIL_FAST_NAME) == 0)
@@ -239,13 +449,13 @@ static int get_policy(struct gctx *c, struct json_object *obj, enum proto_policy
 	return 0;
 }
 
-static int parse_children(struct gctx *c, struct proto_node *scope, struct json_object *arr);
+static int parse_children(struct gctx *c, struct proto_node *scope, const struct jtree *arr);
 
 /* Fields every scope has, the root included.  The caller has pushed the
  * scope's path. */
-static int parse_scope_fields(struct gctx *c, struct proto_node *n, struct json_object *obj)
+static int parse_scope_fields(struct gctx *c, struct proto_node *n, const struct jtree *obj)
 {
-	struct json_object *nodes;
+	const struct jtree *nodes;
 	int r;
 
 	n->policy = PROTO_POLICY_FAIL_FAST;
@@ -257,7 +467,7 @@ static int parse_scope_fields(struct gctx *c, struct proto_node *n, struct json_
 	    (r = get_u31(c, obj, "max_parallel", &n->max_parallel)) < 0 ||
 	    (r = get_u31(c, obj, "budget", &n->budget)) < 0)
 		return r;
-	r = proto_json_get(obj, c->path, "nodes", PROTO_J_ARRAY, true, &nodes, c->err);
+	r = jt_get(obj, c->path, "nodes", PROTO_J_ARRAY, true, &nodes, c->err);
 	if (r < 0)
 		return r;
 	if (n->depth > c->max_depth)
@@ -274,16 +484,16 @@ static int parse_scope_fields(struct gctx *c, struct proto_node *n, struct json_
 	return r;
 }
 
-static int parse_argv(struct gctx *c, struct proto_node *n, struct json_object *obj)
+static int parse_argv(struct gctx *c, struct proto_node *n, const struct jtree *obj)
 {
-	struct json_object *arr;
+	const struct jtree *arr;
 	size_t len, old;
 	int r;
 
-	r = proto_json_get(obj, c->path, "argv", PROTO_J_ARRAY, true, &arr, c->err);
+	r = jt_get(obj, c->path, "argv", PROTO_J_ARRAY, true, &arr, c->err);
 	if (r < 0)
 		return r;
-	len = json_object_array_length(arr);
+	len = (size_t)arr->len;
 	if (len == 0)
 		return gfail(c, PROTO_ERR_INVALID_PARAMS, "argv", NOIDX,
 			     "must be a non-empty array of strings");
@@ -295,22 +505,22 @@ static int parse_argv(struct gctx *c, struct proto_node *n, struct json_object *
 		return oom(c);
 	old = path_push_key(c, "argv");
 	for (size_t i = 0; i < len; i++) {
-		struct json_object *v;
+		const struct jtree *v;
 
-		r = proto_json_get_index(arr, c->path, i, PROTO_J_STRING, &v, c->err);
+		r = jt_get_index(arr, c->path, i, PROTO_J_STRING, &v, c->err);
 		if (r < 0)
 			goto out;
-		if (proto__has_nul(v)) {
+		if (jt_has_nul(v)) {
 			r = gfail(c, PROTO_ERR_INVALID_PARAMS, NOKEY, i,
 				  "string contains a NUL character");
 			goto out;
 		}
-		if (i == 0 && json_object_get_string_len(v) == 0) {
+		if (i == 0 && v->len == 0) {
 			r = gfail(c, PROTO_ERR_INVALID_PARAMS, NOKEY, i, "empty program name");
 			goto out;
 		}
-		n->argv[i] = xstrndup(json_object_get_string(v),
-				      (size_t)json_object_get_string_len(v));
+		n->argv[i] = xstrndup(v->u.s,
+				      (size_t)v->len);
 		if (!n->argv[i]) {
 			r = oom(c);
 			goto out;
@@ -323,17 +533,17 @@ out:
 	return r;
 }
 
-static int parse_env(struct gctx *c, struct proto_node *n, struct json_object *obj)
+static int parse_env(struct gctx *c, struct proto_node *n, const struct jtree *obj)
 {
-	struct json_object *env;
+	const struct jtree *env;
 	char sbuf[SHOW_BUF];
 	size_t count, i = 0, old;
 	int r;
 
-	r = proto_json_get(obj, c->path, "env", PROTO_J_OBJECT, false, &env, c->err);
+	r = jt_get(obj, c->path, "env", PROTO_J_OBJECT, false, &env, c->err);
 	if (r <= 0)
 		return r;
-	count = (size_t)json_object_object_length(env);
+	count = (size_t)env->len;
 	if (count > PROTO_MAX_ENV)
 		return gfail(c, PROTO_ERR_LIMIT, "env", NOIDX, "more than %u variables",
 			     PROTO_MAX_ENV);
@@ -342,19 +552,18 @@ static int parse_env(struct gctx *c, struct proto_node *n, struct json_object *o
 		return oom(c);
 	old = path_push_key(c, "env");
 	r = 0;
-	json_object_object_foreach(env, key, unused)
-	{
+	for (uint32_t k = 0; k < env->len; k++) {
+		const char *key = env->u.members[k].key;
 		size_t klen = strlen(key), vlen;
 		const char *val;
 		char *item;
 
-		(void)unused;
 		if (klen == 0 || strchr(key, '=')) {
 			r = gfail(c, PROTO_ERR_INVALID_PARAMS, key, NOIDX,
 				  "invalid variable name '%s'", show(sbuf, sizeof(sbuf), key, klen));
 			break;
 		}
-		r = proto_json_get_string(env, c->path, key, true, SIZE_MAX, &val, &vlen, c->err);
+		r = jt_get_string(env, c->path, key, true, SIZE_MAX, &val, &vlen, c->err);
 		if (r < 0)
 			break;
 		item = malloc(klen + vlen + 2);
@@ -372,13 +581,13 @@ static int parse_env(struct gctx *c, struct proto_node *n, struct json_object *o
 	return r;
 }
 
-static int parse_cwd(struct gctx *c, struct proto_node *n, struct json_object *obj)
+static int parse_cwd(struct gctx *c, struct proto_node *n, const struct jtree *obj)
 {
 	const char *s;
 	size_t len;
 	int r;
 
-	r = proto_json_get_string(obj, c->path, "cwd", false, PROTO_MAX_PATH_LEN, &s, &len,
+	r = jt_get_string(obj, c->path, "cwd", false, PROTO_MAX_PATH_LEN, &s, &len,
 				  c->err);
 	if (r <= 0)
 		return r;
@@ -396,17 +605,17 @@ static const char *const args_spin[] = { "units", NULL };
 static const char *const args_fail[] = { "message", NULL };
 
 /* Decodes fn and args of a task or blocking node. */
-static int parse_fn(struct gctx *c, struct proto_node *n, struct json_object *obj)
+static int parse_fn(struct gctx *c, struct proto_node *n, const struct jtree *obj)
 {
 	bool blocking = n->kind == PROTO_NODE_BLOCKING;
-	struct json_object *args = NULL;
+	const struct jtree *args = NULL;
 	const char *const *allowed;
 	char sbuf[SHOW_BUF];
 	const char *s;
 	size_t len, old;
 	int r;
 
-	r = proto_json_get_string(obj, c->path, "fn", true, 256, &s, &len, c->err);
+	r = jt_get_string(obj, c->path, "fn", true, 256, &s, &len, c->err);
 	if (r < 0)
 		return r;
 	if (strcmp(s, "noop") == 0)
@@ -422,16 +631,19 @@ static int parse_fn(struct gctx *c, struct proto_node *n, struct json_object *ob
 			     "unknown function '%s' for kind %s (expected %s)",
 			     show(sbuf, sizeof(sbuf), s, len), proto_node_kind_name(n->kind),
 			     blocking ? "noop or sleep" : "noop, sleep, spin or fail");
-	n->fn_name = xstrndup(s, len);
+	n->fn_name = gstr(c->g, s, len, NULL, 0);
 	if (!n->fn_name)
 		return oom(c);
-	r = proto_json_get(obj, c->path, "args", PROTO_J_OBJECT, false, &args, c->err);
+	r = jt_get(obj, c->path, "args", PROTO_J_OBJECT, false, &args, c->err);
 	if (r < 0)
 		return r;
-	if (args)
-		n->args_json = json_object_get(args);
+	if (args) {
+		n->args_json = jtree_to_json(args);
+		if (!n->args_json)
+			return oom(c);
+	}
 	old = path_push_key(c, "args");
-	if (args && (r = proto_json_check_keys(args, c->path, allowed, PROTO_ERR_INVALID_PARAMS,
+	if (args && (r = jt_check_keys(args, c->path, allowed, PROTO_ERR_INVALID_PARAMS,
 					       c->err)) < 0)
 		goto out;
 	r = 0;
@@ -444,10 +656,10 @@ static int parse_fn(struct gctx *c, struct proto_node *n, struct json_object *ob
 				  "missing required field");
 			break;
 		}
-		r = proto_json_get_int(args, c->path, "ms", true, 0, PROTO_MAX_TIME_MS,
+		r = jt_get_int(args, c->path, "ms", true, 0, PROTO_MAX_TIME_MS,
 				       &n->args.sleep.ms, c->err);
 		if (r >= 0 && blocking)
-			r = proto_json_get_bool(args, c->path, "ignore_cancel", false,
+			r = jt_get_bool(args, c->path, "ignore_cancel", false,
 						&n->args.sleep.ignore_cancel, c->err);
 		break;
 	case PROTO_FN_SPIN:
@@ -456,7 +668,7 @@ static int parse_fn(struct gctx *c, struct proto_node *n, struct json_object *ob
 				  "missing required field");
 			break;
 		}
-		r = proto_json_get_int(args, c->path, "units", true, 0, INT64_MAX,
+		r = jt_get_int(args, c->path, "units", true, 0, INT64_MAX,
 				       &n->args.spin.units, c->err);
 		break;
 	case PROTO_FN_FAIL: {
@@ -464,7 +676,7 @@ static int parse_fn(struct gctx *c, struct proto_node *n, struct json_object *ob
 		size_t mlen = strlen(msg);
 
 		if (args) {
-			r = proto_json_get_string(args, c->path, "message", false,
+			r = jt_get_string(args, c->path, "message", false,
 						  FAIL_MESSAGE_MAX, &msg, &mlen, c->err);
 			if (r < 0)
 				break;
@@ -496,15 +708,15 @@ static bool in_list(const char *const *list, const char *key)
 	return false;
 }
 
-static int check_node_keys(struct gctx *c, struct proto_node *n, struct json_object *obj)
+static int check_node_keys(struct gctx *c, struct proto_node *n, const struct jtree *obj)
 {
 	const char *const *allowed = n->kind == PROTO_NODE_EXEC	   ? keys_exec
 				     : n->kind == PROTO_NODE_SCOPE ? keys_scope
 								   : keys_fn;
 
-	json_object_object_foreach(obj, key, val)
-	{
-		(void)val;
+	for (uint32_t k = 0; k < obj->len; k++) {
+		const char *key = obj->u.members[k].key;
+
 		if (in_list(allowed, key))
 			continue;
 		if (in_list(keys_exec, key) || in_list(keys_fn, key) || in_list(keys_scope, key))
@@ -548,18 +760,18 @@ static const struct sib *sib_find(const struct sib *sibs, size_t n, const char *
 
 /* Resolves `after` of node n against its siblings.  mark[] (one slot per
  * sibling) drops repeated targets: mark[j] == n->index + 1 once j is in. */
-static int parse_after(struct gctx *c, struct proto_node *n, struct json_object *obj,
+static int parse_after(struct gctx *c, struct proto_node *n, const struct jtree *obj,
 		       const struct sib *sibs, size_t n_sibs, size_t *mark)
 {
-	struct json_object *arr;
+	const struct jtree *arr;
 	char sbuf[SHOW_BUF];
 	size_t len, old;
 	int r;
 
-	r = proto_json_get(obj, c->path, "after", PROTO_J_ARRAY, false, &arr, c->err);
+	r = jt_get(obj, c->path, "after", PROTO_J_ARRAY, false, &arr, c->err);
 	if (r <= 0)
 		return r;
-	len = json_object_array_length(arr);
+	len = (size_t)arr->len;
 	if (len == 0)
 		return 0;
 	n->after = malloc((len < n_sibs ? len : n_sibs) * sizeof(size_t));
@@ -569,19 +781,19 @@ static int parse_after(struct gctx *c, struct proto_node *n, struct json_object 
 	r = 0;
 	for (size_t i = 0; i < len; i++) {
 		const struct sib *s;
-		struct json_object *v;
+		const struct jtree *v;
 		const char *id;
 
-		r = proto_json_get_index(arr, c->path, i, PROTO_J_STRING, &v, c->err);
+		r = jt_get_index(arr, c->path, i, PROTO_J_STRING, &v, c->err);
 		if (r < 0)
 			break;
 		r = 0;
-		id = json_object_get_string(v);
-		s = proto__has_nul(v) ? NULL : sib_find(sibs, n_sibs, id);
+		id = v->u.s;
+		s = jt_has_nul(v) ? NULL : sib_find(sibs, n_sibs, id);
 		if (!s) {
 			r = gfail(c, PROTO_ERR_INVALID_PARAMS, NOKEY, i, "unknown sibling '%s'",
 				  show(sbuf, sizeof(sbuf), id,
-				       (size_t)json_object_get_string_len(v)));
+				       (size_t)v->len));
 			break;
 		}
 		if (s->index == n->index) {
@@ -598,7 +810,7 @@ static int parse_after(struct gctx *c, struct proto_node *n, struct json_object 
 	return r;
 }
 
-static int parse_node(struct gctx *c, struct proto_node *n, struct json_object *obj,
+static int parse_node(struct gctx *c, struct proto_node *n, const struct jtree *obj,
 		      const struct sib *sibs, size_t n_sibs, size_t *mark)
 {
 	char sbuf[SHOW_BUF];
@@ -606,7 +818,7 @@ static int parse_node(struct gctx *c, struct proto_node *n, struct json_object *
 	size_t klen;
 	int r;
 
-	r = proto_json_get_string(obj, c->path, "kind", true, 64, &kind, &klen, c->err);
+	r = jt_get_string(obj, c->path, "kind", true, 64, &kind, &klen, c->err);
 	if (r < 0)
 		return r;
 	if (strcmp(kind, PROTO_KIND_EXEC_NAME) == 0)
@@ -624,7 +836,7 @@ static int parse_node(struct gctx *c, struct proto_node *n, struct json_object *
 	if ((r = check_node_keys(c, n, obj)) < 0 ||
 	    (r = parse_after(c, n, obj, sibs, n_sibs, mark)) < 0)
 		return r;
-	r = proto_json_get_bool(obj, c->path, "always", false, &n->always, c->err);
+	r = jt_get_bool(obj, c->path, "always", false, &n->always, c->err);
 	if (r < 0)
 		return r;
 	n->timeout_ms = -1;
@@ -676,21 +888,22 @@ static void cycle_text(char *buf, size_t size, const struct proto_node *children
 
 /* Position in node's JSON `after` array of the target id (for the path
  * of a cycle error). */
-static size_t after_pos(struct json_object *obj, const char *target)
+static size_t after_pos(const struct jtree *obj, const char *target)
 {
-	struct json_object *arr;
+	const struct jtree *arr;
 
-	if (!json_object_object_get_ex(obj, "after", &arr))
+	arr = jtree_get(obj, "after");
+	if (!arr || arr->type != JTREE_ARRAY)
 		return 0;
-	for (size_t i = 0; i < json_object_array_length(arr); i++)
-		if (strcmp(json_object_get_string(json_object_array_get_idx(arr, i)), target) == 0)
+	for (size_t i = 0; i < (size_t)arr->len; i++)
+		if (arr->u.items[i].type == JTREE_STRING && strcmp(arr->u.items[i].u.s, target) == 0)
 			return i;
 	return 0;
 }
 
 /* Orders the children topologically into scope->topo; on a cycle, fails
  * naming it, starting at its member that comes first in the document. */
-static int sort_children(struct gctx *c, struct proto_node *scope, struct json_object *arr)
+static int sort_children(struct gctx *c, struct proto_node *scope, const struct jtree *arr)
 {
 	size_t n = scope->n_children, n_edges = 0, head = 0, tail = 0;
 	size_t *indeg = NULL, *start = NULL, *dep = NULL, *step = NULL, *cyc = NULL;
@@ -777,7 +990,7 @@ static int sort_children(struct gctx *c, struct proto_node *scope, struct json_o
 		cycle_text(text, sizeof(text) - 8, ch, step, m);
 		{
 			size_t old = path_push_index(c, step[0]);
-			struct json_object *o = json_object_array_get_idx(arr, step[0]);
+			const struct jtree *o = &arr->u.items[step[0]];
 
 			path_push_key(c, "after");
 			r = gfail(c, PROTO_ERR_INVALID_PARAMS, NOKEY,
@@ -794,9 +1007,9 @@ out:
 	return r;
 }
 
-static int parse_children(struct gctx *c, struct proto_node *scope, struct json_object *arr)
+static int parse_children(struct gctx *c, struct proto_node *scope, const struct jtree *arr)
 {
-	size_t n = json_object_array_length(arr);
+	size_t n = (size_t)arr->len;
 	struct sib *sibs = NULL;
 	size_t *mark = NULL;
 	size_t dup = SIZE_MAX, dup_first = 0;
@@ -823,25 +1036,25 @@ static int parse_children(struct gctx *c, struct proto_node *scope, struct json_
 	/* Pass 1: objects with valid, unique ids. */
 	for (size_t i = 0; i < n; i++) {
 		struct proto_node *ch = &scope->children[i];
-		struct json_object *o;
+		const struct jtree *o;
 		const char *id;
 		size_t old, len;
 
 		ch->parent = scope;
 		ch->index = i;
 		ch->depth = scope->depth + 1;
-		r = proto_json_get_index(arr, c->path, i, PROTO_J_OBJECT, &o, c->err);
+		r = jt_get_index(arr, c->path, i, PROTO_J_OBJECT, &o, c->err);
 		if (r < 0)
 			goto out;
 		old = path_push_index(c, i);
-		if ((r = proto_json_get_string(o, c->path, "id", true, 1024, &id, &len,
+		if ((r = jt_get_string(o, c->path, "id", true, 1024, &id, &len,
 						    c->err)) >= 0 &&
 			 !proto_id_valid(id, len))
 			r = gfail(c, PROTO_ERR_INVALID_PARAMS, "id", NOIDX,
 				  "invalid id '%s' (expected [A-Za-z0-9_.-]{1,64})",
 				  show(sbuf, sizeof(sbuf), id, len));
 		if (r >= 0) {
-			ch->id = xstrndup(id, len);
+			ch->id = gstr(c->g, id, len, NULL, 0);
 			r = ch->id ? 0 : oom(c);
 		}
 		path_pop(c, old);
@@ -870,21 +1083,19 @@ static int parse_children(struct gctx *c, struct proto_node *scope, struct json_
 	for (size_t i = 0; i < n; i++) {
 		struct proto_node *ch = &scope->children[i];
 		size_t old = path_push_index(c, i);
-		size_t plen = strlen(scope->path), ilen = strlen(ch->id);
 
-		/* The root's path is "/", its children's "id", deeper "a/b". */
-		ch->path = malloc(plen + ilen + 2);
-		if (!ch->path) {
-			r = oom(c);
-		} else if (scope->parent) {
-			memcpy(ch->path, scope->path, plen);
-			ch->path[plen] = '/';
-			memcpy(ch->path + plen + 1, ch->id, ilen + 1);
+		/* The root's path is "/", its children's "id" (the same
+		 * string), deeper "a/b". */
+		if (!scope->parent) {
+			ch->path = ch->id;
 		} else {
-			memcpy(ch->path, ch->id, ilen + 1);
+			ch->path = gstr(c->g, scope->path, strlen(scope->path), ch->id,
+					strlen(ch->id));
+			if (!ch->path)
+				r = oom(c);
 		}
 		if (r >= 0)
-			r = parse_node(c, ch, json_object_array_get_idx(arr, i), sibs, n, mark);
+			r = parse_node(c, ch, &arr->u.items[i], sibs, n, mark);
 		path_pop(c, old);
 		if (r < 0)
 			goto out;
@@ -900,8 +1111,6 @@ out:
 
 static void node_free(struct proto_node *n)
 {
-	free(n->id);
-	free(n->path);
 	free(n->after);
 	if (n->argv)
 		for (size_t i = 0; i < n->n_argv; i++)
@@ -912,7 +1121,6 @@ static void node_free(struct proto_node *n)
 			free(n->env[i]);
 	free(n->env);
 	free(n->cwd);
-	free(n->fn_name);
 	json_object_put(n->args_json);
 	if (n->kind == PROTO_NODE_TASK && n->fn == PROTO_FN_FAIL)
 		free(n->args.fail.message);
@@ -928,29 +1136,23 @@ void proto_graph_free(struct proto_graph *g)
 		return;
 	free(g->name);
 	node_free(&g->root);
+	strings_free(g->strings);
 	free(g);
 }
 
 static const char *const root_keys[] = { "name",   "policy", "deadline_ms", "max_parallel",
 					 "budget", "nodes",  NULL };
 
-int proto_graph_parse(struct json_object *doc, const struct proto_limits *lim,
+/* Validates the tree of a graph document (an object) into *ret. */
+static int parse_tree(const struct jtree *doc, const struct proto_limits *lim,
 		      struct proto_graph **ret, struct proto_error *err)
 {
-	struct proto_limits deflim;
 	struct proto_graph *g;
 	struct gctx *c;
 	const char *name = "";
 	size_t nlen = 0;
 	int r;
 
-	proto_error_clear(err);
-	if (!lim) {
-		proto_limits_default(&deflim);
-		lim = &deflim;
-	}
-	if (!json_object_is_type(doc, json_type_object))
-		return proto_error_set(err, PROTO_ERR_INVALID_PARAMS, NULL, "expected an object");
 	c = calloc(1, sizeof(*c));
 	g = calloc(1, sizeof(*g));
 	if (!c || !g) {
@@ -969,10 +1171,10 @@ int proto_graph_parse(struct json_object *doc, const struct proto_limits *lim,
 	g->root.grace_ms = PROTO_DEFAULT_GRACE_MS;
 	g->max_depth = 1;
 
-	r = proto_json_check_keys(doc, "", root_keys, PROTO_ERR_INVALID_PARAMS, err);
+	r = jt_check_keys(doc, "", root_keys, PROTO_ERR_INVALID_PARAMS, err);
 	if (r < 0)
 		goto fail;
-	r = proto_json_get_string(doc, "", "name", false, PROTO_NAME_MAX_LEN, &name, &nlen, err);
+	r = jt_get_string(doc, "", "name", false, PROTO_NAME_MAX_LEN, &name, &nlen, err);
 	if (r < 0)
 		goto fail;
 	for (size_t i = 0; i < nlen; i++)
@@ -982,8 +1184,8 @@ int proto_graph_parse(struct json_object *doc, const struct proto_limits *lim,
 			goto fail;
 		}
 	g->name = xstrndup(name, nlen);
-	g->root.id = xstrndup("", 0);
-	g->root.path = xstrndup("/", 1);
+	g->root.id = gstr(g, "", 0, NULL, 0);
+	g->root.path = gstr(g, "/", 1, NULL, 0);
 	if (!g->name || !g->root.id || !g->root.path) {
 		r = oom(c);
 		goto fail;
@@ -1000,11 +1202,20 @@ fail:
 	return r;
 }
 
-int proto_graph_parse_text(const char *text, size_t len, const struct proto_limits *lim,
-			   struct proto_graph **ret, struct proto_error *err)
+/* JSON nesting allowed when re-reading a json-c document: whatever built
+ * it, scope nesting (two levels each) is what the validator recurses on,
+ * and it stops at its own limit. */
+static unsigned reread_depth(const struct proto_limits *lim)
+{
+	return lim->max_json_depth + 2u * HARD_MAX_SCOPE_DEPTH + 16u;
+}
+
+int proto_graph_parse(struct json_object *doc, const struct proto_limits *lim,
+		      struct proto_graph **ret, struct proto_error *err)
 {
 	struct proto_limits deflim;
-	struct json_object *doc;
+	const struct jtree *t;
+	struct jtree_doc *copy = NULL;
 	int r;
 
 	proto_error_clear(err);
@@ -1012,7 +1223,75 @@ int proto_graph_parse_text(const char *text, size_t len, const struct proto_limi
 		proto_limits_default(&deflim);
 		lim = &deflim;
 	}
-	/* A graph alone nests two levels less than inside a request. */
+	if (!json_object_is_type(doc, json_type_object))
+		return proto_error_set(err, PROTO_ERR_INVALID_PARAMS, NULL, "expected an object");
+	/* A submitted graph comes as a jtree wrapper (proto-rpc.c); any other
+	 * json-c document is read through its text. */
+	t = jtree_of_json(doc);
+	if (!t) {
+		size_t len;
+		const char *text = json_object_to_json_string_length(doc, JSON_C_TO_STRING_PLAIN,
+								     &len);
+
+		r = text ? jtree_parse(text, len, reread_depth(lim), &copy) : -ENOMEM;
+		if (r == -ENOMEM)
+			return proto_error_set(err, PROTO_ERR_INTERNAL, NULL, "out of memory");
+		if (r < 0)
+			return proto_error_set(err, PROTO_ERR_INVALID_PARAMS, NULL,
+					       "graph document cannot be read back");
+		t = jtree_root(copy);
+	}
+	r = parse_tree(t, lim, ret, err);
+	jtree_doc_free(copy);
+	return r;
+}
+
+int proto_graph_doc_write(struct json_object *doc,
+			  int (*out)(void *ctx, const char *p, size_t len), void *ctx)
+{
+	const struct jtree *t = jtree_of_json(doc);
+	const char *text;
+	size_t len;
+
+	/* The stand-in streams its tree: no json-c print buffer of the whole
+	 * document (which doubles as it grows). */
+	if (t)
+		return jtree_write(t, out, ctx);
+	text = json_object_to_json_string_length(doc, JSON_C_TO_STRING_PLAIN, &len);
+	if (!text)
+		return -ENOMEM;
+	return out(ctx, text, len);
+}
+
+int proto_graph_parse_text(const char *text, size_t len, const struct proto_limits *lim,
+			   struct proto_graph **ret, struct proto_error *err)
+{
+	struct proto_limits deflim;
+	struct jtree_doc *tree;
+	struct json_object *doc;
+	unsigned depth;
+	int r;
+
+	proto_error_clear(err);
+	if (!lim) {
+		proto_limits_default(&deflim);
+		lim = &deflim;
+	}
+	depth = lim->max_json_depth;
+	if (depth == 0 || depth > INT32_MAX)
+		depth = PROTO_DEFAULT_MAX_JSON_DEPTH;
+	/* The compact tree when it can read the text; otherwise json-c, whose
+	 * verdict on bad JSON (and error text) is the reference. */
+	r = jtree_parse(text, len, depth, &tree);
+	if (r == -ENOMEM)
+		return proto_error_set(err, PROTO_ERR_INTERNAL, NULL, "out of memory");
+	if (r == 0 && jtree_root(tree)->type == JTREE_OBJECT) {
+		r = parse_tree(jtree_root(tree), lim, ret, err);
+		jtree_doc_free(tree);
+		return r;
+	}
+	if (r == 0)
+		jtree_doc_free(tree);
 	doc = proto__parse(text, len, lim->max_json_depth, err);
 	if (!doc)
 		return err && err->code == PROTO_ERR_INTERNAL ? -ENOMEM : -EINVAL;

@@ -25,7 +25,10 @@
  * can read theirs; for builtins the decoded values are authoritative.
  *
  * Ownership: the tree and all its strings belong to the struct proto_graph
- * and go with proto_graph_free(); nodes never outlive it.  A parsed graph
+ * and go with proto_graph_free(); nodes never outlive it.  Node ids and
+ * paths are packed in a few large blocks rather than allocated one by
+ * one, and a child of the root shares one string for both (its path is
+ * its id): never free or change them.  A parsed graph
  * is read-only and may be read from several threads at once.
  */
 #ifndef COOPD_PROTO_GRAPH_H
@@ -60,19 +63,18 @@ enum proto_fn {
 	PROTO_FN_FAIL,  /* task: {message?} */
 };
 
+/* Fields are ordered by size (no padding holes): a flat graph has one of
+ * these per node. */
 struct proto_node {
-	enum proto_node_kind kind;
 	char *id;                 /* "" for the root scope */
 	char *path;               /* "load/primary"; "/" for the root scope */
 	struct proto_node *parent; /* NULL for the root scope */
 	size_t index;             /* position among its siblings */
-	unsigned depth;           /* root 1, a child one more than its parent */
 
 	/* Dependencies: indexes into parent->children, in document order,
 	 * without duplicates (a repeated id is accepted once). */
 	size_t *after;
 	size_t n_after;
-	bool always;              /* runs whatever its dependencies did; shielded */
 
 	int64_t timeout_ms;       /* exec, task, blocking; -1: none */
 
@@ -85,7 +87,6 @@ struct proto_node {
 	int64_t grace_ms;         /* default PROTO_DEFAULT_GRACE_MS */
 
 	/* task, blocking */
-	enum proto_fn fn;
 	char *fn_name;
 	struct json_object *args_json; /* reference, NULL when absent */
 	union {
@@ -102,15 +103,20 @@ struct proto_node {
 	} args;
 
 	/* scope (the root scope included) */
-	enum proto_policy policy; /* default fail_fast */
 	int64_t deadline_ms;      /* -1: none */
-	uint32_t max_parallel;    /* 0: unlimited */
-	uint32_t budget;          /* resolved: own, else the parent's, else 128 */
 	struct proto_node *children; /* array of n_children nodes */
 	size_t n_children;
 	/* Children in an order where every node comes after its `after`
 	 * targets (indexes into children). */
 	size_t *topo;
+
+	enum proto_node_kind kind;
+	unsigned depth;           /* root 1, a child one more than its parent */
+	enum proto_fn fn;         /* task, blocking */
+	enum proto_policy policy; /* scope: default fail_fast */
+	uint32_t max_parallel;    /* scope: 0: unlimited */
+	uint32_t budget;          /* scope: resolved: own, else the parent's, else 128 */
+	bool always;              /* runs whatever its dependencies did; shielded */
 };
 
 struct proto_graph {
@@ -118,6 +124,7 @@ struct proto_graph {
 	struct proto_node root;   /* kind PROTO_NODE_SCOPE */
 	size_t n_nodes;           /* all nodes but the root */
 	unsigned max_depth;       /* depth of the deepest scope node, root = 1 */
+	struct proto_strings *strings; /* private: where ids and paths live */
 };
 
 /* Validates doc (borrowed; a JSON object) and builds the tree into *ret.
@@ -134,6 +141,13 @@ int proto_graph_parse_text(const char *text, size_t len, const struct proto_limi
 			   struct proto_graph **ret, struct proto_error *err);
 
 void proto_graph_free(struct proto_graph *g);
+
+/* Writes doc (a graph document as proto_graph_parse() takes it, a compact
+ * stand-in included) as compact JSON through out(), in pieces; stops at
+ * and returns out()'s first negative value, else 0 (-ENOMEM if json-c
+ * cannot serialise). */
+int proto_graph_doc_write(struct json_object *doc,
+			  int (*out)(void *ctx, const char *p, size_t len), void *ctx);
 
 /* Writes the canonical document: every default made explicit (policy,
  * budget, grace_ms), absent optionals left out.  Parsing the result gives

@@ -34,6 +34,10 @@ struct proto_error;
 struct json_object *proto__parse(const char *text, size_t len, unsigned depth,
 				 struct proto_error *err);
 
+/* "an object", "an integer"...: the words of "expected %s" errors. */
+enum proto_jtype;
+const char *proto__jtype_desc(enum proto_jtype t);
+
 /* True if the string object contains a NUL byte. */
 bool proto__has_nul(struct json_object *s);
 

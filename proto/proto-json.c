@@ -337,7 +337,7 @@ char *proto_path_join(char *buf, size_t size, const char *parent, const char *ke
 	return buf;
 }
 
-static const char *jtype_desc(enum proto_jtype t)
+const char *proto__jtype_desc(enum proto_jtype t)
 {
 	switch (t) {
 	case PROTO_J_OBJECT:
@@ -401,7 +401,7 @@ int proto_json_get(struct json_object *obj, const char *path, const char *key,
 	if (!jtype_matches(v, type))
 		return proto_error_set(err, PROTO_ERR_INVALID_PARAMS,
 				       proto_path_join(fpath, sizeof(fpath), path, key, 0),
-				       "expected %s", jtype_desc(type));
+				       "expected %s", proto__jtype_desc(type));
 	*ret = v;
 	return 1;
 }
@@ -423,7 +423,7 @@ int proto_json_get_index(struct json_object *arr, const char *path, size_t index
 	if (!jtype_matches(v, type))
 		return proto_error_set(err, PROTO_ERR_INVALID_PARAMS,
 				       proto_path_join(fpath, sizeof(fpath), path, NULL, index),
-				       "expected %s", jtype_desc(type));
+				       "expected %s", proto__jtype_desc(type));
 	*ret = v;
 	return 1;
 }

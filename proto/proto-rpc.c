@@ -16,6 +16,7 @@
 #include <string.h>
 
 #include "proto-internal.h"
+#include "proto-jtree.h"
 #include "proto-rpc.h"
 
 static const char *const method_names[PROTO_M__MAX] = {
@@ -44,8 +45,94 @@ enum proto_method proto_method_from_name(const char *name)
 
 static const char *const request_keys[] = { "jsonrpc", "method", "params", "id", NULL };
 
+/* A json-c copy of the members of obj but `skip`, except that the member
+ * named `keep` (if any) is the jtree wrapper of that member's value. */
+static int copy_object(struct jtree_doc **doc, const struct jtree *obj, const char *keep,
+		       const char *skip, struct json_object **ret)
+{
+	struct json_object *o = json_object_new_object();
+
+	if (!o)
+		return -ENOMEM;
+	for (uint32_t i = 0; i < obj->len; i++) {
+		const struct jtree_member *m = &obj->u.members[i];
+		struct json_object *v;
+
+		if (skip && strcmp(m->key, skip) == 0)
+			continue;
+		if (keep && strcmp(m->key, keep) == 0) {
+			v = jtree_wrap_json(*doc, &m->val);
+			*doc = NULL; /* the wrapper owns it now, even on failure */
+		} else {
+			v = jtree_to_json(&m->val);
+		}
+		if ((!v && m->val.type != JTREE_NULL) || json_object_object_add(o, m->key, v) < 0) {
+			json_object_put(v);
+			json_object_put(o);
+			return -ENOMEM;
+		}
+	}
+	*ret = o;
+	return 0;
+}
+
+/*
+ * A `submit` request is read with the compact tree of proto-jtree.h, and
+ * its graph is handed on as a jtree wrapper (proto_graph_parse() reads it
+ * directly) instead of a json-c document of ~1 KiB per node.  Only the
+ * well-formed case takes this path: for anything else (bad JSON, not a
+ * submit, no graph object) it returns -EINVAL and the caller parses with
+ * json-c, so that every verdict and error text stays json-c's.  The rest
+ * of the envelope becomes ordinary json-c objects.
+ */
+static int submit_from_jtree(const char *line, size_t len, unsigned depth,
+			     struct json_object **ret)
+{
+	const struct jtree *root, *method, *params, *graph;
+	struct jtree_doc *doc;
+	struct json_object *msg = NULL, *po = NULL;
+	int r;
+
+	if (depth == 0 || depth > INT32_MAX)
+		depth = PROTO_DEFAULT_MAX_JSON_DEPTH;
+	r = jtree_parse(line, len, depth, &doc);
+	if (r < 0)
+		return r;
+	root = jtree_root(doc);
+	method = jtree_get(root, "method");
+	params = jtree_get(root, "params");
+	graph = jtree_get(params, "graph");
+	if (!method || method->type != JTREE_STRING || strcmp(method->u.s, PROTO_METHOD_SUBMIT) != 0 ||
+	    !graph || graph->type != JTREE_OBJECT) {
+		jtree_doc_free(doc);
+		return -EINVAL;
+	}
+	/* params first: the wrapper takes the document over. */
+	r = copy_object(&doc, params, "graph", NULL, &po);
+	if (r == 0)
+		r = copy_object(&doc, root, NULL, "params", &msg);
+	if (r == 0 && json_object_object_add(msg, "params", po) < 0)
+		r = -ENOMEM;
+	else if (r == 0)
+		po = NULL;
+	json_object_put(po);
+	jtree_doc_free(doc);
+	if (r < 0) {
+		json_object_put(msg);
+		return r;
+	}
+	*ret = msg;
+	return 0;
+}
+
 int proto_request_parse(const char *line, size_t len, const struct proto_limits *lim,
 			struct proto_request *ret, struct proto_error *err)
+{
+	return proto_request_parse_ex(line, len, lim, 0, ret, err);
+}
+
+int proto_request_parse_ex(const char *line, size_t len, const struct proto_limits *lim,
+			   unsigned flags, struct proto_request *ret, struct proto_error *err)
 {
 	struct proto_limits deflim;
 	struct json_object *msg, *v;
@@ -62,7 +149,13 @@ int proto_request_parse(const char *line, size_t len, const struct proto_limits 
 		return proto_error_set(err, PROTO_ERR_INVALID_REQUEST, NULL,
 				       "message too large (%zu bytes, limit %zu)", len,
 				       lim->max_request);
-	msg = proto__parse(line, len, lim->max_json_depth, err);
+	msg = NULL;
+	if ((flags & PROTO_REQ_COMPACT_GRAPH) &&
+	    memmem(line, len, "\"" PROTO_METHOD_SUBMIT "\"", sizeof(PROTO_METHOD_SUBMIT) + 1) &&
+	    submit_from_jtree(line, len, lim->max_json_depth, &msg) == -ENOMEM)
+		return proto_error_set(err, PROTO_ERR_INTERNAL, NULL, "out of memory");
+	if (!msg)
+		msg = proto__parse(line, len, lim->max_json_depth, err);
 	if (!msg)
 		return err && err->code == PROTO_ERR_INTERNAL ? -ENOMEM : -EINVAL;
 	ret->msg = msg;

@@ -209,6 +209,21 @@ struct proto_request {
 int proto_request_parse(const char *line, size_t len, const struct proto_limits *lim,
 			struct proto_request *ret, struct proto_error *err);
 
+/* Options of proto_request_parse_ex(). */
+enum {
+	/* A well-formed `submit` request is read without a json-c document of
+	 * its graph (~1 KiB per node): params.graph is then an opaque json-c
+	 * stand-in that only proto_graph_parse() and json-c's serialisation
+	 * (json_object_to_json_string*) understand; it has no members to read.
+	 * Every other request, and every malformed one, is decoded exactly as
+	 * proto_request_parse() does, with the same errors. */
+	PROTO_REQ_COMPACT_GRAPH = 1 << 0,
+};
+
+/* proto_request_parse() with PROTO_REQ_* flags. */
+int proto_request_parse_ex(const char *line, size_t len, const struct proto_limits *lim,
+			   unsigned flags, struct proto_request *ret, struct proto_error *err);
+
 void proto_request_free(struct proto_request *req);
 
 /* Builds a request line ("...\n", NUL-terminated, malloc()ed into *ret_line,
