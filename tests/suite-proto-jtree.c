@@ -365,6 +365,63 @@ START_TEST(test_wide_submit)
 }
 END_TEST
 
+/* Mutated corpus documents (fixed seed): whatever the compact parser
+ * accepts, strict json-c accepts too, with the same values; it never
+ * crashes (this suite also runs under ASan). */
+START_TEST(test_mutations_never_more_permissive)
+{
+	static const char alphabet[] = "{}[]\",:0123456789.eE+-tfnul \\\x80\xc3\xa9\x00";
+	size_t len;
+	char *text = read_file(files[_i], &len), *m = malloc(len + 8);
+	uint32_t seed = 2166136261u ^ (uint32_t)_i;
+
+	ck_assert_ptr_nonnull(m);
+	for (int round = 0; round < 300; round++) {
+		struct jtree_doc *d = NULL;
+		size_t mlen = len;
+
+		memcpy(m, text, len);
+		for (int k = 0; k < 1 + round % 3 && mlen > 0; k++) {
+			size_t at;
+
+			seed = seed * 1664525u + 1013904223u;
+			at = (seed >> 8) % mlen;
+			seed = seed * 1664525u + 1013904223u;
+			switch (seed % 3) {
+			case 0: /* replace */
+				m[at] = alphabet[(seed >> 8) % (sizeof(alphabet) - 1)];
+				break;
+			case 1: /* delete */
+				memmove(m + at, m + at + 1, mlen - at - 1);
+				mlen--;
+				break;
+			default: /* insert */
+				memmove(m + at + 1, m + at, mlen - at);
+				m[at] = alphabet[(seed >> 8) % (sizeof(alphabet) - 1)];
+				mlen++;
+				break;
+			}
+		}
+		if (jtree_parse(m, mlen, 1000, &d) == 0) {
+			struct json_object *mine = jtree_to_json(jtree_root(d));
+			struct json_object *ref =
+			    memchr(m, '\0', mlen) ? NULL : strict_parse(m, mlen);
+
+			ck_assert_msg(ref != NULL || jtree_root(d)->type == JTREE_NULL,
+				      "%s round %d: accepted what json-c refuses", files[_i],
+				      round);
+			ck_assert_msg(json_object_equal(mine, ref), "%s round %d: values differ",
+				      files[_i], round);
+			json_object_put(mine);
+			json_object_put(ref);
+			jtree_doc_free(d);
+		}
+	}
+	free(m);
+	free(text);
+}
+END_TEST
+
 static Suite *jtree_suite(void)
 {
 	Suite *s = suite_create("proto-jtree");
@@ -372,6 +429,7 @@ static Suite *jtree_suite(void)
 	TCase *unit = tcase_create("unit");
 
 	tcase_add_loop_test(corpus, test_corpus_same_verdicts, 0, (int)n_files);
+	tcase_add_loop_test(corpus, test_mutations_never_more_permissive, 0, (int)n_files);
 	suite_add_tcase(s, corpus);
 	tcase_add_test(unit, test_repeated_keys);
 	tcase_add_test(unit, test_write_round_trip);
