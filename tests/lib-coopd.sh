@@ -26,7 +26,7 @@
 #   coopd_raw              sends stdin as is, prints every line received until
 #                          the daemon has answered (or 5 s of silence)
 #   coopd_py               runs the python3 program on stdin with the helpers
-#                          of $COOPD_PYLIB (rpc(), Conn, submit(), wait(), ...);
+#                          of $COOPD_PYLIB (rpc(), Conn, submit(), wait(), marked(), ...);
 #                          a failed assert fails the test
 #   coopd_ctl ARG...       runs coopctl --socket "$COOPD_SOCK" ARG...
 #   fail MSG / skip MSG    end the test (exit 1 / 77)
@@ -338,6 +338,24 @@ def expect(cond, msg, *ctx):
 
 def ping_ok():
     assert rpc("ping") == {}, "ping did not answer {}"
+
+def marked(token):
+    """pids of live (non-zombie) processes whose environment holds token."""
+    pids = []
+    for p in os.listdir("/proc"):
+        if not p.isdigit():
+            continue
+        try:
+            with open("/proc/%s/environ" % p, "rb") as f:
+                if token.encode() not in f.read():
+                    continue
+            with open("/proc/%s/stat" % p) as f:
+                if f.read().rsplit(")", 1)[1].split()[0] == "Z":
+                    continue
+        except OSError:
+            continue
+        pids.append(int(p))
+    return pids
 PYEOF
 )
 

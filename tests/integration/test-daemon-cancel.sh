@@ -6,24 +6,6 @@
 
 coopd_start
 coopd_py <<'PY' || fail "cancel"
-def marked(token):
-    """pids of live (non-zombie) processes whose environment holds token."""
-    pids = []
-    for p in os.listdir("/proc"):
-        if not p.isdigit():
-            continue
-        try:
-            with open("/proc/%s/environ" % p, "rb") as f:
-                if token.encode() not in f.read():
-                    continue
-            with open("/proc/%s/stat" % p) as f:
-                if f.read().rsplit(")", 1)[1].split()[0] == "Z":
-                    continue
-        except OSError:
-            continue
-        pids.append(int(p))
-    return pids
-
 def wait_running(gid, path, n_procs=0, token=None):
     """Polls status until the node runs (and token has n_procs processes)."""
     for _ in range(500 * SLOW):

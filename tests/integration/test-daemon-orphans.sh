@@ -31,24 +31,6 @@ run_mode() {
 MODE = os.environ["COOPD_MODE"]
 TMP = os.environ["COOPD_TMP"]
 
-def marked(token):
-    """pids of live (non-zombie) processes whose environment holds token."""
-    pids = []
-    for p in os.listdir("/proc"):
-        if not p.isdigit():
-            continue
-        try:
-            with open("/proc/%s/environ" % p, "rb") as f:
-                if token.encode() not in f.read():
-                    continue
-            with open("/proc/%s/stat" % p) as f:
-                if f.read().rsplit(")", 1)[1].split()[0] == "Z":
-                    continue
-        except OSError:
-            continue
-        pids.append(int(p))
-    return pids
-
 def wait_for(what, cond):
     for _ in range(1000 * SLOW):
         v = cond()
