@@ -159,6 +159,21 @@ static int read_populated(int fd)
 	return p[10] == '1';
 }
 
+/* The directory path under dir (a directory fd), for readdir; NULL if it
+ * cannot be opened. */
+static DIR *dir_open_at(int dir, const char *path)
+{
+	int fd = openat(dir, path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	DIR *d;
+
+	if (fd < 0)
+		return NULL;
+	d = fdopendir(fd);
+	if (!d)
+		close(fd);
+	return d;
+}
+
 static int write_at(int dfd, const char *path, const char *text)
 {
 	int fd = openat(dfd, path, O_WRONLY | O_CLOEXEC);
@@ -179,7 +194,7 @@ static int write_at(int dfd, const char *path, const char *text)
 static int signal_tree(int dir, int sig, pid_t *seen, size_t *n_seen, size_t seen_cap,
 		       pid_t skip_pgid)
 {
-	int fd = openat(dir, "cgroup.procs", O_RDONLY | O_CLOEXEC), count = 0, dfd;
+	int fd = openat(dir, "cgroup.procs", O_RDONLY | O_CLOEXEC), count = 0;
 	char buf[8192], part[16];
 	size_t plen = 0;
 	ssize_t n;
@@ -216,12 +231,8 @@ static int signal_tree(int dir, int sig, pid_t *seen, size_t *n_seen, size_t see
 	}
 	close(fd);
 	/* Sub-cgroups exist only if a job running as root made them. */
-	dfd = openat(dir, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (dfd < 0 || !(d = fdopendir(dfd))) {
-		if (dfd >= 0)
-			close(dfd);
+	if (!(d = dir_open_at(dir, ".")))
 		return count;
-	}
 	while ((de = readdir(d))) {
 		int sub;
 
@@ -244,7 +255,6 @@ static int signal_tree(int dir, int sig, pid_t *seen, size_t *n_seen, size_t see
  * first.  -EBUSY if a process is still in one. */
 static int remove_tree(int parent, const char *name)
 {
-	int dfd;
 	DIR *d;
 	struct dirent *de;
 
@@ -252,12 +262,8 @@ static int remove_tree(int parent, const char *name)
 		return 0;
 	if (errno != EBUSY && errno != ENOTEMPTY)
 		return -errno;
-	dfd = openat(parent, name, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (dfd < 0 || !(d = fdopendir(dfd))) {
-		if (dfd >= 0)
-			close(dfd);
+	if (!(d = dir_open_at(parent, name)))
 		return -EBUSY;
-	}
 	while ((de = readdir(d)))
 		if (de->d_type == DT_DIR && de->d_name[0] != '.')
 			(void)remove_tree(dirfd(d), de->d_name);
@@ -327,15 +333,11 @@ static int kill_stale(int parent, const char *name)
 /* Delegated mode: job-* directories found at start are a crashed run's. */
 static void clean_stale_jobs(struct job_cgroups *cg)
 {
-	int dfd = openat(cg->fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	DIR *d;
 	struct dirent *de;
 
-	if (dfd < 0 || !(d = fdopendir(dfd))) {
-		if (dfd >= 0)
-			close(dfd);
+	if (!(d = dir_open_at(cg->fd, ".")))
 		return;
-	}
 	while ((de = readdir(d))) {
 		int k;
 
@@ -356,15 +358,11 @@ static void clean_stale_jobs(struct job_cgroups *cg)
 /* Instances of coopd that are gone left coopd-PID-START under base. */
 static void clean_stale_instances(int base, const char *base_path)
 {
-	int dfd = openat(base, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	DIR *d;
 	struct dirent *de;
 
-	if (dfd < 0 || !(d = fdopendir(dfd))) {
-		if (dfd >= 0)
-			close(dfd);
+	if (!(d = dir_open_at(base, ".")))
 		return;
-	}
 	while ((de = readdir(d))) {
 		int pid, end = 0, k;
 		unsigned long long start;
