@@ -472,7 +472,7 @@ static int parse_scope_fields(struct gctx *c, struct proto_node *n, const struct
 		return r;
 	if (n->depth > c->max_depth)
 		return gfail(c, PROTO_ERR_LIMIT, NOKEY, NOIDX,
-			     "scopes nested deeper than %u levels", c->max_depth);
+			     "scopes nested deeper than %u levels (max_scope_depth)", c->max_depth);
 	if (n->depth > c->g->max_depth)
 		c->g->max_depth = n->depth;
 	{
@@ -1017,7 +1017,7 @@ static int parse_children(struct gctx *c, struct proto_node *scope, const struct
 	int r = 0;
 
 	if (n > c->max_nodes - c->g->n_nodes)
-		return gfail(c, PROTO_ERR_LIMIT, NOKEY, NOIDX, "graph has more than %zu nodes",
+		return gfail(c, PROTO_ERR_LIMIT, NOKEY, NOIDX, "graph has more than %zu nodes (max_nodes)",
 			     c->max_nodes);
 	c->g->n_nodes += n;
 	if (n == 0)

@@ -435,7 +435,7 @@ START_TEST(test_node_limit)
 	ck_assert_int_eq(proto_graph_parse_text(doc, strlen(doc), &lim, &g, &err), -E2BIG);
 	ck_assert_int_eq(err.code, PROTO_ERR_LIMIT);
 	ck_assert_str_eq(err.path, "nodes[1].nodes");
-	ck_assert_str_eq(err.reason, "graph has more than 3 nodes");
+	ck_assert_str_eq(err.reason, "graph has more than 3 nodes (max_nodes)");
 	ck_assert_ptr_null(g);
 	lim.max_nodes = 4;
 	ck_assert_int_eq(proto_graph_parse_text(doc, strlen(doc), &lim, &g, &err), 0);
@@ -456,7 +456,7 @@ START_TEST(test_depth_limit)
 	lim.max_scope_depth = 2;
 	ck_assert_int_eq(proto_graph_parse_text(doc, strlen(doc), &lim, &g, &err), -E2BIG);
 	ck_assert_str_eq(err.path, "nodes[0].nodes[0]");
-	ck_assert_str_eq(err.reason, "scopes nested deeper than 2 levels");
+	ck_assert_str_eq(err.reason, "scopes nested deeper than 2 levels (max_scope_depth)");
 	lim.max_scope_depth = 3;
 	ck_assert_int_eq(proto_graph_parse_text(doc, strlen(doc), &lim, &g, &err), 0);
 	ck_assert_uint_eq(g->max_depth, 3);
@@ -516,7 +516,7 @@ START_TEST(test_depth_limit_in_request)
 	ck_assert_int_eq(submit_nested(PROTO_DEFAULT_MAX_SCOPE_DEPTH - 1, &err), 0);
 	ck_assert_int_eq(submit_nested(PROTO_DEFAULT_MAX_SCOPE_DEPTH, &err), -E2BIG);
 	ck_assert_int_eq(err.code, PROTO_ERR_LIMIT);
-	ck_assert_str_eq(err.reason, "scopes nested deeper than 64 levels");
+	ck_assert_str_eq(err.reason, "scopes nested deeper than 64 levels (max_scope_depth)");
 }
 END_TEST
 

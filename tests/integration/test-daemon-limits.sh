@@ -52,19 +52,19 @@ c.send_raw('{"jsonrpc":"2.0","id":1,"method":"ping","params":{"x":"' + "y" * (1 
 limit_error(c.read_msg(), -32600, ["max_request_bytes", "1048576"], "request size")
 expect(c.result("ping") == {}, "the connection is usable after an oversized request")
 
-# --- nodes per graph and scope nesting: -32003, with the limit's value
+# --- nodes per graph and scope nesting: -32003 naming the limit and its value
 limit_error(c.call("submit", {"graph": {"nodes": [dict(T, id="n%d" % i) for i in range(101)]}}),
-            -32003, ["nodes", "100"], "nodes per graph")
+            -32003, ["max_nodes", "100"], "nodes per graph")
 nested = [dict(T, id="n%d" % i) for i in range(60)] + [
     {"id": "s", "kind": "scope", "nodes": [dict(T, id="k%d" % i) for i in range(41)]}]
-limit_error(c.call("submit", {"graph": {"nodes": nested}}), -32003, ["nodes", "100"],
+limit_error(c.call("submit", {"graph": {"nodes": nested}}), -32003, ["max_nodes", "100"],
             "nodes per graph, counted across scopes")
 expect(wait(submit({"nodes": [dict(T, id="n%d" % i) for i in range(99)]}))["state"] == "succeeded",
        "a graph of exactly max_nodes nodes (root included) runs")
 deep = dict(T, id="leaf")
 for i in range(8):
     deep = {"id": "d%d" % i, "kind": "scope", "nodes": [deep]}
-limit_error(c.call("submit", {"graph": {"nodes": [deep]}}), -32003, ["nested", "8"], "scope depth")
+limit_error(c.call("submit", {"graph": {"nodes": [deep]}}), -32003, ["max_scope_depth", "8"], "scope depth")
 deep = dict(T, id="leaf")
 for i in range(7):
     deep = {"id": "d%d" % i, "kind": "scope", "nodes": [deep]}
