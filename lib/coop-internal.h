@@ -187,6 +187,7 @@ COOP__HIDDEN int64_t coop__deque_size(struct coop__deque *q);
 #define COOP__ALLOC_MALLOC 0xff
 #define COOP__MAX_SHARDS 64
 #define COOP__ALLOC_CACHE_MAX 16384
+#define COOP__ALLOC_OVERFLOW_MAX 65536
 
 /* Counters a worker writes alone: relaxed load + store, no RMW needed;
  * other threads read them with relaxed loads for stats. */
@@ -215,6 +216,10 @@ struct coop__worker {
 	uint32_t rel_n;
 	void *cache[COOP__ALLOC_CLASSES]; /* free lists of task blocks */
 	uint32_t cache_len[COOP__ALLOC_CLASSES];
+	/* Blocks freed while the cache was full, handed to free() only when
+	 * the worker runs out of work (see coop__task_block_free). */
+	void *overflow;
+	uint32_t overflow_len;
 	struct coop__worker_counters c;
 	/* default waiter: a permit guarded by a mutex */
 	pthread_mutex_t park_lock;
@@ -278,6 +283,8 @@ COOP__HIDDEN struct coop__worker *coop__current_worker(coop_rt *rt);
 COOP__HIDDEN void coop__schedule(coop_rt *rt, struct coop__task *t, bool yielded);
 COOP__HIDDEN void *coop__task_alloc(coop_rt *rt, size_t size, uint8_t *ret_cls);
 COOP__HIDDEN void coop__task_block_free(struct coop__task *t);
+/* free() the blocks a worker set aside while busy (it is idle now). */
+COOP__HIDDEN void coop__worker_free_overflow(struct coop__worker *w);
 COOP__HIDDEN void coop__record_cancel_latency(coop_rt *rt, uint64_t ns);
 
 /* ---- tasks (coop-task.c) ----------------------------------------------- */

@@ -369,6 +369,9 @@ static void *worker_main(void *arg)
 			continue;
 		}
 		coop__worker_release_flush(w);
+		/* Idle: after the counts above (which may release a joiner). */
+		if (w->overflow)
+			coop__worker_free_overflow(w);
 		/* acquire: pairs with the release store in coop_rt_free so that
 		 * everything before shutdown is visible to the exiting worker. */
 		if (atomic_load_explicit(&rt->shutdown, memory_order_acquire))
@@ -431,25 +434,55 @@ void *coop__task_alloc(coop_rt *rt, size_t size, uint8_t *ret_cls)
 	return malloc(alloc_class_size[cls]);
 }
 
-/* Any worker's cache will do (blocks are plain malloc blocks), so the
- * runtime is not needed: the task's scope may already be gone. */
+/*
+ * Any worker's cache will do (blocks are plain malloc blocks), so the
+ * runtime is not needed: the task's scope may already be gone.
+ *
+ * With the cache full, a worker does not free() at once: the block goes on
+ * its overflow list (up to COOP__ALLOC_OVERFLOW_MAX), which it frees when it
+ * runs out of work.  free() of a block that another thread malloc'ed takes
+ * that arena's lock, which two workers draining a burst (100,000 cancelled
+ * tasks spawned by the main thread) fight over; that was half the time
+ * from a cancellation request until the scope had joined.  Now the joiner
+ * is released first and the memory goes back right after.
+ */
 void coop__task_block_free(struct coop__task *t)
 {
 	struct coop__worker *w = tls_worker;
 	int cls = t->alloc_cls;
+	struct cached_block *b = (struct cached_block *)t;
 
 	if (cls != COOP__ALLOC_MALLOC && w && w->cache_len[cls] < COOP__ALLOC_CACHE_MAX) {
-		struct cached_block *b = (struct cached_block *)t;
 		b->next = w->cache[cls];
 		w->cache[cls] = b;
 		w->cache_len[cls]++;
 		return;
 	}
+	if (w && w->overflow_len < COOP__ALLOC_OVERFLOW_MAX) {
+		b->next = w->overflow;
+		w->overflow = b;
+		w->overflow_len++;
+		return;
+	}
 	free(t);
+}
+
+void coop__worker_free_overflow(struct coop__worker *w)
+{
+	struct cached_block *b = w->overflow;
+
+	while (b) {
+		struct cached_block *next = b->next;
+		free(b);
+		b = next;
+	}
+	w->overflow = NULL;
+	w->overflow_len = 0;
 }
 
 static void worker_cache_free(struct coop__worker *w)
 {
+	coop__worker_free_overflow(w);
 	for (int i = 0; i < COOP__ALLOC_CLASSES; i++) {
 		struct cached_block *b = w->cache[i];
 		while (b) {
