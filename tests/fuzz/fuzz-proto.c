@@ -16,6 +16,7 @@
  */
 #include "config.h"
 
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -165,6 +166,61 @@ static void as_request(const char *text, size_t size)
 	}
 }
 
+static bool same_error(const struct proto_error *a, const struct proto_error *b)
+{
+	return a->code == b->code && strcmp(a->path, b->path) == 0 &&
+	       strcmp(a->reason, b->reason) == 0;
+}
+
+/* A submit's graph, validated from its request read with json-c and read
+ * with the compact tree (PROTO_REQ_COMPACT_GRAPH, what coopd uses): *r is
+ * the verdict, *err its error, *enc the accepted graph's encoding. */
+static void submit_graph_verdict(const char *text, size_t size, const struct proto_limits *lim,
+				 unsigned flags, int *r, struct proto_error *err, char **enc)
+{
+	struct proto_request req;
+	struct proto_submit_params p;
+	struct proto_graph *g = NULL;
+	struct json_object *o = NULL;
+
+	*enc = NULL;
+	*r = proto_request_parse_ex(text, size, lim, flags, &req, err);
+	if (*r == 0 && req.method_id == PROTO_M_SUBMIT) {
+		*r = proto_submit_params_decode(req.params, &p, err);
+		if (*r == 0)
+			*r = proto_graph_parse(p.graph, lim, &g, err);
+		if (*r == 0 && proto_graph_encode(g, &o) == 0) {
+			const char *s = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN);
+
+			*enc = s ? strdup(s) : NULL;
+			json_object_put(o);
+		}
+		proto_graph_free(g);
+	}
+	proto_request_free(&req);
+}
+
+/* The compact reader is new code on untrusted input: it must give exactly
+ * json-c's verdict, error (code, path, reason) and graph. */
+static void as_compact_request(const char *text, size_t size)
+{
+	struct proto_limits lim;
+	struct proto_error e1, e2;
+	char *enc1, *enc2;
+	int r1, r2;
+
+	proto_limits_default(&lim);
+	lim.max_nodes = 200;
+	submit_graph_verdict(text, size, &lim, 0, &r1, &e1, &enc1);
+	submit_graph_verdict(text, size, &lim, PROTO_REQ_COMPACT_GRAPH, &r2, &e2, &enc2);
+	if ((r1 < 0) != (r2 < 0) || (r1 < 0 && !same_error(&e1, &e2)))
+		abort();
+	if (enc1 && enc2 && strcmp(enc1, enc2) != 0)
+		abort();
+	free(enc1);
+	free(enc2);
+}
+
 static void as_graph(const char *text, size_t size)
 {
 	struct proto_limits lim;
@@ -221,6 +277,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		return 0;
 	as_stream(data, size);
 	as_request((const char *)data, size);
+	as_compact_request((const char *)data, size);
 	as_graph((const char *)data, size);
 	return 0;
 }
