@@ -42,7 +42,9 @@ uninstall-coopd-conf:
 SYSTEMD_TESTS = tests/systemd/test-units-verify.sh
 TESTS += $(SYSTEMD_TESTS)
 EXTRA_DIST += $(SYSTEMD_TESTS)
-tests/systemd/test-units-verify.sh.log: systemd/coopd.service coopd$(EXEEXT)
+# (Through the variable: a literal X.sh.log target would replace the rule
+# automake writes for it.)
+$(SYSTEMD_TESTS:.sh=.sh.log): systemd/coopd.service coopd$(EXEEXT)
 
 # `make check-systemd`: coopd under a real systemd booted in a container
 # (tests/systemd/test-systemd-container.sh; root, debootstrap and
