@@ -26,7 +26,8 @@
 #   coopd_raw              sends stdin as is, prints every line received until
 #                          the daemon has answered (or 5 s of silence)
 #   coopd_py               runs the python3 program on stdin with the helpers
-#                          of $COOPD_PYLIB (rpc(), Conn, submit(), wait(), marked(), ...);
+#                          of $COOPD_PYLIB (rpc(), Conn, submit(), wait(), marked(),
+#                          proc_children(), proc_fds(), proc_rss_kb(), ...);
 #                          a failed assert fails the test
 #   coopd_ctl ARG...       runs coopctl --socket "$COOPD_SOCK" ARG...
 #   fail MSG / skip MSG    end the test (exit 1 / 77)
@@ -356,6 +357,28 @@ def marked(token):
             continue
         pids.append(int(p))
     return pids
+
+def proc_children(pid):
+    """pids (strings) of the processes whose parent is pid."""
+    out = []
+    for p in os.listdir("/proc"):
+        if p.isdigit():
+            try:
+                st = open("/proc/%s/stat" % p).read().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            if int(st[1]) == pid:
+                out.append(p)
+    return out
+
+def proc_fds(pid):
+    return len(os.listdir("/proc/%d/fd" % pid))
+
+def proc_rss_kb(pid):
+    for line in open("/proc/%d/status" % pid):
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1])
+    raise AssertionError("no VmRSS for %d" % pid)
 PYEOF
 )
 

@@ -45,16 +45,7 @@ python3 "$top_srcdir/tests/fuzz/fuzz-live.py" --socket "$COOPD_SOCK" --pid "$COO
 COOPD_REAL_PID=$COOPD_PID coopd_py <<'PY' || fail "after fuzzing"
 pid = int(os.environ["COOPD_REAL_PID"])
 def children():
-    out = []
-    for p in os.listdir("/proc"):
-        if p.isdigit():
-            try:
-                st = open("/proc/%s/stat" % p).read().rsplit(")", 1)[1].split()
-            except OSError:
-                continue
-            if int(st[1]) == pid:
-                out.append(p)
-    return out
+    return proc_children(pid)
 for _ in range(200 * SLOW):
     if not children():
         break

@@ -33,10 +33,7 @@ pid = int(os.environ["COOPD_REAL_PID"])
 T = {"kind": "task", "fn": "noop"}
 
 def rss_kb():
-    for line in open("/proc/%d/status" % pid):
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1])
-    raise AssertionError("no VmRSS")
+    return proc_rss_kb(pid)
 
 def limit_error(m, code, words, what):
     expect("error" in m, "%s: refused" % what, m)

@@ -34,22 +34,11 @@ ROUNDS = int(os.environ.get("COOPD_SOAK_ROUNDS", "30")) if soak else 1
 CLIENTS, PER_CLIENT = 64, (8 if soak else 4)
 
 def fds():
-    return len(os.listdir("/proc/%d/fd" % pid))
+    return proc_fds(pid)
 def rss_kb():
-    for line in open("/proc/%d/status" % pid):
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1])
+    return proc_rss_kb(pid)
 def children():
-    out = []
-    for p in os.listdir("/proc"):
-        if p.isdigit():
-            try:
-                st = open("/proc/%s/stat" % p).read().rsplit(")", 1)[1].split()
-            except OSError:
-                continue
-            if int(st[1]) == pid:
-                out.append(p)
-    return out
+    return proc_children(pid)
 
 def leaf(r, id):
     kinds = [
