@@ -10,7 +10,8 @@
  *      marker COOPD_JOB=GRAPH/IDX, stdin /dev/null, stdout/stderr pipes)
  *      and marks the node running.  In cgroup mode the job's cgroup is
  *      created first and the child joins it before exec;
- *   3. the pipes are read into the log files as data arrives;
+ *   3. the pipes are read into the log files as data arrives (a log file
+ *      is created at its first byte: a job that writes nothing has none);
  *   4. the ev_child watcher reaps the leader (exec_child_reaped());
  *   5. kill(-pgid, 0) is polled on a timer until it fails with ESRCH: the
  *      job's process group is gone, the job has ended;
@@ -32,20 +33,16 @@
  */
 #include "config.h"
 
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <grp.h>
 #include <json-c/linkhash.h>
 #include <poll.h>
-#include <pthread.h>
 #include <pwd.h>
 #include <signal.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -56,12 +53,12 @@
 #include "job-cgroup.h"
 #include "job-exec.h"
 #include "job-orphans.h"
+#include "job-owner.h"
 #include "job-proc.h"
+#include "job-spawn.h"
 #include "reactor-inbox.h"
 #include "store-state.h"
 #include "util-log.h"
-
-extern char **environ;
 
 #define GONE_POLL_S 0.01     /* kill(-pgid, 0) and cgroup polling period */
 #define SWEEP_POLL_S 0.05    /* subreaper mode: /proc scans while leftovers die */
@@ -73,6 +70,8 @@ extern char **environ;
 struct exec_state {
 	struct job_cgroups *cg;    /* NULL: subreaper mode */
 	struct exec_job *active;   /* spawned and not yet complete */
+	struct job_owners *owners; /* account and PATH look-ups, per graph */
+	bool root;                 /* euid 0: jobs run as their graph's owner */
 	int reset_sigs[NSIG];      /* signals not at SIG_DFL: reset in the child */
 	int n_reset_sigs;
 	pid_t pid_max;             /* /proc/sys/kernel/pid_max, 0 unknown */
@@ -86,7 +85,8 @@ struct exec_job {
 	pid_t pid;                 /* leader == pgid; 0 before spawn */
 	int pipes[2];              /* read ends of stdout/stderr, -1 closed */
 	ev_io io[2];
-	int log_fd[2];
+	int log_fd[2];             /* -1: not created yet (no output so far) */
+	bool log_failed[2];        /* could not create or write it: drop the rest */
 	uint64_t log_len[2];
 	uint64_t dropped[2];
 	ev_timer grace_timer;
@@ -214,6 +214,26 @@ static void job_close_stream(struct exec_job *job, int s)
 	}
 }
 
+/* Creates the log file of stream s, at the job's first output byte on it:
+ * a job that writes nothing leaves no file, and `logs` reads a missing
+ * file as empty. */
+static void job_open_log(struct exec_job *job, int s)
+{
+	char path[4096];
+	int r = exec_log_path(job->d, job->n->g->id, job->n->idx, s, path, sizeof(path));
+
+	if (r == 0) {
+		job->log_fd[s] = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+		if (job->log_fd[s] < 0)
+			r = -errno;
+	}
+	if (r < 0) {
+		log_errno(LOG_WARNING, r, "graph %s node %s: cannot open log %s", job->n->g->id,
+			  job->n->def->path, path);
+		job->log_failed[s] = true;
+	}
+}
+
 /* Copies what the pipe has into the log; returns false at EOF or error. */
 static bool job_read_stream(struct exec_job *job, int s)
 {
@@ -231,6 +251,8 @@ static bool job_read_stream(struct exec_job *job, int s)
 		keep = job->log_len[s] < cap ? cap - job->log_len[s] : 0;
 		if (keep > (size_t)r)
 			keep = (size_t)r;
+		if (keep > 0 && job->log_fd[s] < 0 && !job->log_failed[s])
+			job_open_log(job, s);
 		if (keep > 0 && job->log_fd[s] >= 0) {
 			ssize_t w = write(job->log_fd[s], buf, keep);
 
@@ -239,6 +261,7 @@ static bool job_read_stream(struct exec_job *job, int s)
 					  job->n->g->id, job->n->def->path);
 				close(job->log_fd[s]);
 				job->log_fd[s] = -1;
+				job->log_failed[s] = true;
 			} else {
 				job->log_len[s] += (uint64_t)w;
 			}
@@ -598,43 +621,6 @@ static void job_kill(struct exec_job *job)
 	job_start_grace(job);
 }
 
-/* Looks argv0 up in the PATH of the job's environment (relative names with
- * a '/' are taken from the job's cwd).  Checking here, rather than relying
- * on the child's report of a failed exec, gives one clear error in every
- * environment (under valgrind a vfork is a fork and cannot report it). */
-static int resolve_cmd(const char *argv0, const char *path, const char *cwd, char *buf,
-		       size_t size)
-{
-	const char *p = path, *colon;
-	struct stat st;
-
-	if (strchr(argv0, '/')) {
-		int n = argv0[0] == '/' ? snprintf(buf, size, "%s", argv0)
-					: snprintf(buf, size, "%s/%s", cwd, argv0);
-
-		if (n < 0 || (size_t)n >= size)
-			return -ENAMETOOLONG;
-		if (stat(buf, &st) < 0)
-			return -errno;
-		if (S_ISDIR(st.st_mode))
-			return -EISDIR;
-		if (access(buf, X_OK) < 0)
-			return -errno;
-		return 0;
-	}
-	while (p && *p) {
-		size_t len;
-
-		colon = strchr(p, ':');
-		len = colon ? (size_t)(colon - p) : strlen(p);
-		if (len > 0 && snprintf(buf, size, "%.*s/%s", (int)len, p, argv0) < (int)size &&
-		    stat(buf, &st) == 0 && !S_ISDIR(st.st_mode) && access(buf, X_OK) == 0)
-			return 0;
-		p = colon ? colon + 1 : NULL;
-	}
-	return -ENOENT;
-}
-
 /* env entry "KEY=..." index in envp with the same key as kv, or -1. */
 static int env_find(char **envp, size_t n, const char *kv)
 {
@@ -712,230 +698,73 @@ static void job_fail(struct exec_job *job, const char *what, int err)
 	job->d->counters.exec_spawn_failures++;
 }
 
-/*
- * fork + exec for a job that must run as another user (coopd is root, the
- * graph's owner is not): groups, gid, then uid are set in the child before
- * exec, so the job never has more privilege than its owner.  posix_spawn
- * cannot change users.  Everything the child needs is prepared before the
- * fork; the child calls only async-signal-safe functions and reports a
- * failure as an errno on a CLOEXEC pipe (EOF there means exec succeeded).
- */
-static int spawn_as_user(pid_t *ret_pid, const char *cmd, const char *cwd, char **argv,
-			 char **envp, int out_w, int err_w, const struct passwd *pw, int cg_dfd,
-			 const char *cg_name)
-{
-	gid_t groups[256];
-	int ngroups = 256, rep[2], e = 0, dn;
-	sigset_t none;
-	ssize_t r;
-	pid_t pid;
-
-	if (getgrouplist(pw->pw_name, pw->pw_gid, groups, &ngroups) < 0)
-		return E2BIG;
-	if (pipe2(rep, O_CLOEXEC) < 0)
-		return errno;
-	sigemptyset(&none);
-	pid = fork();
-	if (pid < 0) {
-		e = errno;
-		close(rep[0]);
-		close(rep[1]);
-		return e;
-	}
-	if (pid == 0) {
-		for (int sig = 1; sig < NSIG; sig++)
-			(void)signal(sig, SIG_DFL);
-		(void)sigprocmask(SIG_SETMASK, &none, NULL);
-		if (setpgid(0, 0) < 0)
-			goto child_fail;
-		/* Into the job's cgroup while still privileged enough to. */
-		if (cg_name && (e = cgroup_child_join(cg_dfd, cg_name)) < 0) {
-			errno = -e;
-			goto child_fail;
-		}
-		/* O_CLOEXEC everywhere: dup2 clears it on 0, 1 and 2 only. */
-		dn = open("/dev/null", O_RDONLY | O_CLOEXEC);
-		if (dn < 0 || dup2(dn, 0) < 0 || dup2(out_w, 1) < 0 || dup2(err_w, 2) < 0)
-			goto child_fail;
-		for (int fd = 0; fd < 3; fd++)
-			(void)fcntl(fd, F_SETFD, 0);
-		if (setgroups((size_t)ngroups, groups) < 0 || setgid(pw->pw_gid) < 0 ||
-		    setuid(pw->pw_uid) < 0)
-			goto child_fail;
-		if (setuid(0) == 0) { /* must be impossible now */
-			errno = EPERM;
-			goto child_fail;
-		}
-		if (chdir(cwd) < 0)
-			goto child_fail;
-		execve(cmd, argv, envp);
-child_fail:
-		e = errno;
-		(void)!write(rep[1], &e, sizeof(e));
-		_exit(127);
-	}
-	close(rep[1]);
-	/* Also makes the group before anyone can signal it (the child does
-	 * the same; whichever runs first wins, both are fine). */
-	(void)setpgid(pid, pid);
-	do
-		r = read(rep[0], &e, sizeof(e));
-	while (r < 0 && errno == EINTR);
-	close(rep[0]);
-	if (r == (ssize_t)sizeof(e)) {
-		int st;
-
-		(void)waitpid(pid, &st, 0);
-		return e;
-	}
-	*ret_pid = pid;
-	return 0;
-}
-
-/* What the vfork child needs, all prepared before the vfork. */
-struct vchild {
-	const char *cmd, *cwd;
-	char **argv, **envp;
-	int out_w, err_w;
-	int cg_dfd;
-	const char *cg_name;
-	const int *reset_sigs;
-	int n_reset_sigs;
-	volatile int err;          /* the child's errno on failure (shared memory) */
-};
-
-/*
- * vfork + exec (what posix_spawn does inside), because posix_spawn (glibc
- * 2.36) cannot put the child into a cgroup, and joining from the parent
- * after the spawn would leave a window in which the job runs (and forks)
- * outside it; it also resets only the signals coopd changed, where
- * POSIX_SPAWN_SETSIGDEF costs two system calls per signal.  The child
- * shares our memory until it executes, so it calls only async-signal-safe
- * functions, runs with every signal blocked until the handlers it shares
- * with coopd are back to SIG_DFL, and reports a failure in c->err.
- */
-static int spawn_vfork(pid_t *ret_pid, struct vchild *c)
-{
-	sigset_t all, old;
-	pid_t pid;
-	int e;
-
-	sigfillset(&all);
-	pthread_sigmask(SIG_SETMASK, &all, &old);
-	c->err = 0;
-	pid = vfork();
-	if (pid == 0) {
-		struct sigaction dfl;
-		sigset_t none;
-		int dn;
-
-		memset(&dfl, 0, sizeof(dfl));
-		dfl.sa_handler = SIG_DFL;
-		for (int i = 0; i < c->n_reset_sigs; i++)
-			(void)sigaction(c->reset_sigs[i], &dfl, NULL);
-		if (setpgid(0, 0) < 0)
-			goto child_fail;
-		if (c->cg_name && (e = cgroup_child_join(c->cg_dfd, c->cg_name)) < 0) {
-			errno = -e;
-			goto child_fail;
-		}
-		dn = open("/dev/null", O_RDONLY | O_CLOEXEC);
-		if (dn < 0 || dup2(dn, 0) < 0 || dup2(c->out_w, 1) < 0 || dup2(c->err_w, 2) < 0)
-			goto child_fail;
-		/* dup2 clears close-on-exec, except when an fd is its own copy
-		 * (coopd started with 0, 1 or 2 closed). */
-		if (dn == 0 || c->out_w == 1 || c->err_w == 2)
-			for (int fd = 0; fd < 3; fd++)
-				(void)fcntl(fd, F_SETFD, 0);
-		if (chdir(c->cwd) < 0)
-			goto child_fail;
-		sigemptyset(&none);
-		(void)sigprocmask(SIG_SETMASK, &none, NULL);
-		execve(c->cmd, c->argv, c->envp);
-child_fail:
-		c->err = errno ? errno : EIO;
-		_exit(127);
-	}
-	e = errno;
-	pthread_sigmask(SIG_SETMASK, &old, NULL);
-	if (pid < 0)
-		return e;
-	if (c->err) {
-		int st;
-
-		(void)waitpid(pid, &st, 0);
-		return c->err;
-	}
-	*ret_pid = pid;
-	return 0;
-}
-
-/* The signals whose disposition is not SIG_DFL (handled or ignored): the
- * vfork child resets them.  Read once, at the first spawn, when libev has
- * installed its handlers. */
-static void exec_find_reset_sigs(struct exec_state *es)
-{
-	static const int never[] = {SIGKILL, SIGSTOP};
-
-	es->n_reset_sigs = 0;
-	for (int sig = 1; sig < NSIG; sig++) {
-		struct sigaction sa;
-		bool skip = false;
-
-		for (size_t k = 0; k < sizeof(never) / sizeof(never[0]); k++)
-			skip |= sig == never[k];
-		if (skip || sigaction(sig, NULL, &sa) < 0)
-			continue;
-		if (!(sa.sa_flags & SA_SIGINFO) && sa.sa_handler == SIG_DFL)
-			continue;
-		es->reset_sigs[es->n_reset_sigs++] = sig;
-	}
-}
-
-/* Spawns the process; on failure the job completes at once with an error. */
+/* Spawns the process; on failure the job completes at once with an error.
+ * The log files are not made here but at the first output byte
+ * (job_read_stream): creating two files per job was most of the loop's
+ * time per short job. */
 static void job_start(struct exec_job *job)
 {
 	struct coopd *d = job->d;
 	struct exec_state *es = d->exec;
 	struct rnode *n = job->n;
 	const struct proto_node *def = n->def;
-	char pbuf[4096], logpath[4096], cmd[4096];
-	struct passwd pwbuf, *pw = NULL;
+	char cmd[4096];
+	struct job_owner *own;
+	const struct passwd *pw;
 	char *owned[8] = {NULL};
 	size_t n_owned = 0;
 	char **envp = NULL;
 	const char *path, *cwd;
 	int out[2] = {-1, -1}, err[2] = {-1, -1};
+	bool as_user = es->root && n->g->uid != 0;
+	struct spawn_req q;
 	pid_t pid;
 	int r, s;
 
 	snprintf(job->marker, sizeof(job->marker), "%s/%u", n->g->id, n->idx);
-	(void)getpwuid_r(n->g->uid, &pwbuf, pbuf, sizeof(pbuf), &pw);
+	own = job_owner_get(es->owners, n->g->id, n->g->uid);
+	if (!own) {
+		job_fail(job, "owner's account", -ENOMEM);
+		goto done;
+	}
+	pw = job_owner_passwd(own);
 	r = build_env(n, pw, job->marker, &envp, owned, &n_owned, &path);
 	if (r < 0) {
 		job_fail(job, "environment", r);
 		goto done;
 	}
-	cwd = def->cwd ? def->cwd : (pw && pw->pw_dir && access(pw->pw_dir, X_OK) == 0 ? pw->pw_dir : "/");
-	{
-		struct stat st;
+	cwd = def->cwd ? def->cwd : job_owner_home_cwd(own);
+	r = job_owner_check_cwd(own, cwd);
+	if (r < 0) {
+		char what[4200];
 
-		if (stat(cwd, &st) < 0 || !S_ISDIR(st.st_mode)) {
-			char what[4200];
-
-			snprintf(what, sizeof(what), "cwd %s", cwd);
-			job_fail(job, what, stat(cwd, &st) < 0 ? -errno : -ENOTDIR);
-			goto done;
-		}
+		snprintf(what, sizeof(what), "cwd %s", cwd);
+		job_fail(job, what, r);
+		goto done;
 	}
-	r = resolve_cmd(def->argv[0], path, cwd, cmd, sizeof(cmd));
+	r = job_owner_resolve(own, def->argv[0], path, cwd, cmd, sizeof(cmd));
 	if (r < 0) {
 		job_fail(job, def->argv[0], r);
 		goto done;
 	}
-	if (geteuid() == 0 && n->g->uid != 0 && !pw) {
+	if (as_user && !pw) {
 		job_fail(job, "no passwd entry for the graph's owner", ENOENT);
 		goto done;
+	}
+	q = (struct spawn_req){.cmd = cmd, .cwd = cwd, .argv = def->argv, .envp = envp,
+			       .cg_dfd = -1};
+	if (as_user) {
+		q.pw = pw;
+		r = job_owner_groups(own, &q.groups, &q.ngroups);
+		if (r < 0) {
+			job_fail(job, "supplementary groups of the graph's owner", r);
+			goto done;
+		}
+	} else {
+		if (es->n_reset_sigs < 0)
+			es->n_reset_sigs = spawn_reset_sigs(es->reset_sigs);
+		q.reset_sigs = es->reset_sigs;
+		q.n_reset_sigs = es->n_reset_sigs;
 	}
 	if (pipe2(out, O_CLOEXEC | O_NONBLOCK) < 0 || pipe2(err, O_CLOEXEC | O_NONBLOCK) < 0) {
 		job_fail(job, "pipe", -errno);
@@ -944,13 +773,8 @@ static void job_start(struct exec_job *job)
 	/* The child's ends must block: clear O_NONBLOCK on the write ends. */
 	(void)fcntl(out[1], F_SETFL, 0);
 	(void)fcntl(err[1], F_SETFL, 0);
-	for (s = 0; s < 2; s++) {
-		if (exec_log_path(d, n->g->id, n->idx, s, logpath, sizeof(logpath)) == 0)
-			job->log_fd[s] = open(logpath, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-		if (job->log_fd[s] < 0)
-			log_errno(LOG_WARNING, -errno, "graph %s node %s: cannot open log %s",
-				  n->g->id, def->path, logpath);
-	}
+	q.out_w = out[1];
+	q.err_w = err[1];
 	if (es->cg) {
 		/* The cgroup exists before the process: a crash at any later
 		 * point leaves it for the next start to kill. */
@@ -966,24 +790,11 @@ static void job_start(struct exec_job *job)
 			goto done;
 		}
 		job->cg_made = true;
+		q.cg_dfd = cgroup_instance_fd(es->cg);
+		q.cg_name = job->cg_name;
 	}
-	if (geteuid() == 0 && n->g->uid != 0) {
-		r = spawn_as_user(&pid, cmd, cwd, def->argv, envp, out[1], err[1], pw,
-				  es->cg ? cgroup_instance_fd(es->cg) : -1,
-				  es->cg ? job->cg_name : NULL);
-	} else {
-		struct vchild c = {.cmd = cmd, .cwd = cwd, .argv = def->argv, .envp = envp,
-				   .out_w = out[1], .err_w = err[1],
-				   .cg_dfd = es->cg ? cgroup_instance_fd(es->cg) : -1,
-				   .cg_name = es->cg ? job->cg_name : NULL};
-
-		if (es->n_reset_sigs < 0)
-			exec_find_reset_sigs(es);
-		c.reset_sigs = es->reset_sigs;
-		c.n_reset_sigs = es->n_reset_sigs;
-		r = spawn_vfork(&pid, &c);
-	}
-	if (r) {
+	r = spawn_job(&q, &pid);
+	if (r < 0) {
 		char what[4200];
 
 		snprintf(what, sizeof(what), "exec %s (cwd %s)", def->argv[0], cwd);
@@ -995,7 +806,12 @@ static void job_start(struct exec_job *job)
 	job->pid = pid;
 	job->spawned = true;
 	n->pgid = pid;
-	n->pg_start = job->leader_start = proc_start_time(pid);
+	/* The leader's start time tells it apart from a later process with
+	 * its pid: needed to find what a job left as a subreaper (and after
+	 * a crash, from the spawn record).  A cgroup per job needs none of
+	 * that (the next start kills the job cgroups a crash left). */
+	if (!job->cg_made)
+		n->pg_start = job->leader_start = proc_start_time(pid);
 	job->spawn_ns = coop_now_ns();
 	active_add(job);
 	if (lh_table_insert(d->exec_pids, (void *)(intptr_t)pid, job) == 0)
@@ -1086,6 +902,12 @@ int exec_setup(struct coopd *d)
 		return log_errno(LOG_ERR, -ENOMEM, "exec jobs");
 	es->n_reset_sigs = -1;
 	es->pid_max = proc_pid_max();
+	es->root = geteuid() == 0;
+	es->owners = job_owners_new();
+	if (!es->owners) {
+		free(es);
+		return log_errno(LOG_ERR, -ENOMEM, "exec jobs");
+	}
 	d->exec = es;
 	if (d->cfg.cgroups == CONFIG_CGROUPS_OFF) {
 		log_info("cgroups = off: exec jobs are tracked as a child subreaper");
@@ -1113,6 +935,7 @@ void exec_teardown(struct coopd *d)
 	if (!es)
 		return;
 	cgroup_close(es->cg);
+	job_owners_free(es->owners);
 	free(es->recover);
 	free(es);
 	d->exec = NULL;

@@ -11,6 +11,7 @@ coopd_SOURCES = \
 	daemon/job-exec.c daemon/job-exec.h \
 	daemon/job-cgroup.c daemon/job-cgroup.h daemon/job-orphans.c daemon/job-orphans.h \
 	daemon/job-proc.c daemon/job-proc.h \
+	daemon/job-spawn.c daemon/job-spawn.h daemon/job-owner.c daemon/job-owner.h \
 	daemon/method.h \
 	daemon/method-cancel.c \
 	daemon/method-list.c \

@@ -1,0 +1,180 @@
+/*
+ * job-spawn.c - vfork or fork + exec of an exec job's process
+ * (job-spawn.h).
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <pthread.h>
+#include <signal.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "job-cgroup.h"
+#include "job-spawn.h"
+
+/*
+ * fork + exec for a job that must run as another user: groups, gid, then
+ * uid are set in the child before exec, so the job never has more
+ * privilege than its owner.  posix_spawn cannot change users.  The child
+ * reports a failure as an errno on a CLOEXEC pipe (EOF there means exec
+ * succeeded).
+ */
+static int spawn_as_user(const struct spawn_req *q, pid_t *ret_pid)
+{
+	int rep[2], e = 0, dn;
+	sigset_t none;
+	ssize_t r;
+	pid_t pid;
+
+	if (pipe2(rep, O_CLOEXEC) < 0)
+		return -errno;
+	sigemptyset(&none);
+	pid = fork();
+	if (pid < 0) {
+		e = errno;
+		close(rep[0]);
+		close(rep[1]);
+		return -e;
+	}
+	if (pid == 0) {
+		for (int sig = 1; sig < NSIG; sig++)
+			(void)signal(sig, SIG_DFL);
+		(void)sigprocmask(SIG_SETMASK, &none, NULL);
+		if (setpgid(0, 0) < 0)
+			goto child_fail;
+		/* Into the job's cgroup while still privileged enough to. */
+		if (q->cg_name && (e = cgroup_child_join(q->cg_dfd, q->cg_name)) < 0) {
+			errno = -e;
+			goto child_fail;
+		}
+		/* O_CLOEXEC everywhere: dup2 clears it on 0, 1 and 2 only. */
+		dn = open("/dev/null", O_RDONLY | O_CLOEXEC);
+		if (dn < 0 || dup2(dn, 0) < 0 || dup2(q->out_w, 1) < 0 || dup2(q->err_w, 2) < 0)
+			goto child_fail;
+		for (int fd = 0; fd < 3; fd++)
+			(void)fcntl(fd, F_SETFD, 0);
+		if (setgroups((size_t)q->ngroups, q->groups) < 0 || setgid(q->pw->pw_gid) < 0 ||
+		    setuid(q->pw->pw_uid) < 0)
+			goto child_fail;
+		if (setuid(0) == 0) { /* must be impossible now */
+			errno = EPERM;
+			goto child_fail;
+		}
+		if (chdir(q->cwd) < 0)
+			goto child_fail;
+		execve(q->cmd, q->argv, q->envp);
+child_fail:
+		e = errno;
+		(void)!write(rep[1], &e, sizeof(e));
+		_exit(127);
+	}
+	close(rep[1]);
+	/* Also makes the group before anyone can signal it (the child does
+	 * the same; whichever runs first wins, both are fine). */
+	(void)setpgid(pid, pid);
+	do
+		r = read(rep[0], &e, sizeof(e));
+	while (r < 0 && errno == EINTR);
+	close(rep[0]);
+	if (r == (ssize_t)sizeof(e)) {
+		int st;
+
+		(void)waitpid(pid, &st, 0);
+		return -e;
+	}
+	*ret_pid = pid;
+	return 0;
+}
+
+/*
+ * vfork + exec (what posix_spawn does inside), because posix_spawn (glibc
+ * 2.36) cannot put the child into a cgroup, and joining from the parent
+ * after the spawn would leave a window in which the job runs (and forks)
+ * outside it; it also resets only the signals coopd changed, where
+ * POSIX_SPAWN_SETSIGDEF costs two system calls per signal, and makes no
+ * file actions (glibc's posix_spawn_file_actions_add* ask for the fd
+ * limit at each call).  The child shares our memory until it executes,
+ * so it calls only async-signal-safe functions, runs with every signal
+ * blocked until the handlers it shares with coopd are back to SIG_DFL,
+ * and reports a failure in `err`.
+ */
+static int spawn_vfork(const struct spawn_req *q, pid_t *ret_pid)
+{
+	volatile int err = 0;      /* the child's errno on failure (shared memory) */
+	sigset_t all, old;
+	pid_t pid;
+	int e;
+
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	pid = vfork();
+	if (pid == 0) {
+		struct sigaction dfl;
+		sigset_t none;
+		int dn;
+
+		memset(&dfl, 0, sizeof(dfl));
+		dfl.sa_handler = SIG_DFL;
+		for (int i = 0; i < q->n_reset_sigs; i++)
+			(void)sigaction(q->reset_sigs[i], &dfl, NULL);
+		if (setpgid(0, 0) < 0)
+			goto child_fail;
+		if (q->cg_name && (e = cgroup_child_join(q->cg_dfd, q->cg_name)) < 0) {
+			errno = -e;
+			goto child_fail;
+		}
+		dn = open("/dev/null", O_RDONLY | O_CLOEXEC);
+		if (dn < 0 || dup2(dn, 0) < 0 || dup2(q->out_w, 1) < 0 || dup2(q->err_w, 2) < 0)
+			goto child_fail;
+		/* dup2 clears close-on-exec, except when an fd is its own copy
+		 * (coopd started with 0, 1 or 2 closed). */
+		if (dn == 0 || q->out_w == 1 || q->err_w == 2)
+			for (int fd = 0; fd < 3; fd++)
+				(void)fcntl(fd, F_SETFD, 0);
+		if (chdir(q->cwd) < 0)
+			goto child_fail;
+		sigemptyset(&none);
+		(void)sigprocmask(SIG_SETMASK, &none, NULL);
+		execve(q->cmd, q->argv, q->envp);
+child_fail:
+		err = errno ? errno : EIO;
+		_exit(127);
+	}
+	e = errno;
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (pid < 0)
+		return -e;
+	if (err) {
+		int st;
+
+		(void)waitpid(pid, &st, 0);
+		return -err;
+	}
+	*ret_pid = pid;
+	return 0;
+}
+
+int spawn_job(const struct spawn_req *req, pid_t *ret_pid)
+{
+	return req->pw ? spawn_as_user(req, ret_pid) : spawn_vfork(req, ret_pid);
+}
+
+int spawn_reset_sigs(int *sigs)
+{
+	int n = 0;
+
+	for (int sig = 1; sig < NSIG; sig++) {
+		struct sigaction sa;
+
+		if (sig == SIGKILL || sig == SIGSTOP || sigaction(sig, NULL, &sa) < 0)
+			continue;
+		if (!(sa.sa_flags & SA_SIGINFO) && sa.sa_handler == SIG_DFL)
+			continue;
+		sigs[n++] = sig;
+	}
+	return n;
+}

@@ -1,0 +1,43 @@
+/*
+ * job-spawn.h - starting one exec job's process: its own process group
+ * (and cgroup), stdin from /dev/null, stdout/stderr on the given pipes,
+ * the prepared environment, signals back to their defaults.
+ *
+ * As coopd's own user this is a vfork + exec; as another user (coopd is
+ * root, the graph's owner is not) a fork that drops to the owner's
+ * groups, gid and uid before exec.  Everything the child needs is
+ * prepared by the caller: the child only makes async-signal-safe calls.
+ */
+#ifndef COOPD_JOB_SPAWN_H
+#define COOPD_JOB_SPAWN_H
+
+#include <pwd.h>
+#include <signal.h>
+#include <sys/types.h>
+
+struct spawn_req {
+	const char *cmd;           /* resolved program path */
+	const char *cwd;
+	char **argv, **envp;
+	int out_w, err_w;          /* write ends of the stdout/stderr pipes */
+	int cg_dfd;                /* cgroup instance directory, -1 none */
+	const char *cg_name;       /* job cgroup below cg_dfd, NULL none */
+	/* Run as this account (fork); NULL: as coopd (vfork). */
+	const struct passwd *pw;
+	const gid_t *groups;       /* pw's supplementary groups */
+	int ngroups;
+	/* Signals that are not SIG_DFL in coopd (vfork child resets them;
+	 * spawn_reset_sigs()).  The fork path resets every signal. */
+	const int *reset_sigs;
+	int n_reset_sigs;
+};
+
+/* Starts the process; *ret_pid is the leader (== its pgid).  0, or a
+ * negative errno: of fork/vfork, or of the child's setup or exec. */
+int spawn_job(const struct spawn_req *req, pid_t *ret_pid);
+
+/* The signals whose disposition is not SIG_DFL (handled or ignored) into
+ * sigs (NSIG entries); returns how many. */
+int spawn_reset_sigs(int *sigs);
+
+#endif
