@@ -79,6 +79,9 @@ DAEMON_TESTS += tests/integration/test-daemon-notify.sh
 DAEMON_TESTS += tests/integration/test-daemon-reload.sh
 # -- metrics and Prometheus (issue 8):
 DAEMON_TESTS += tests/integration/test-daemon-prometheus.sh
+# -- exec job cost (issue 4, exec):
+DAEMON_TESTS += tests/integration/test-daemon-exec-logs.sh
+DAEMON_TESTS += tests/integration/test-daemon-exec-owner.sh
 TESTS += $(DAEMON_TESTS)
 EXTRA_DIST += $(DAEMON_TESTS) tests/lib-coopd.sh
 # The daemon tests need coopd built first.
