@@ -84,7 +84,7 @@ child_fail:
 		int st;
 
 		(void)waitpid(pid, &st, 0);
-		return -e;
+		return -(e ? e : EIO);
 	}
 	*ret_pid = pid;
 	return 0;
