@@ -369,9 +369,6 @@ static void *worker_main(void *arg)
 			continue;
 		}
 		coop__worker_release_flush(w);
-		/* Idle: after the counts above (which may release a joiner). */
-		if (w->overflow)
-			coop__worker_free_overflow(w);
 		/* acquire: pairs with the release store in coop_rt_free so that
 		 * everything before shutdown is visible to the exiting worker. */
 		if (atomic_load_explicit(&rt->shutdown, memory_order_acquire))
@@ -391,28 +388,110 @@ static void *worker_main(void *arg)
 	return NULL;
 }
 
-/* ---- task block cache ------------------------------------------------------ */
+/* ---- task blocks: the slab ------------------------------------------------ */
 
-/* 16k + 8 bytes: glibc serves such a request with a 16(k+1)-byte chunk (8 of
- * its header overlap the next chunk), so a class wastes nothing: the
- * 112-byte header + 16 bytes of state is one 144-byte chunk, 128 bytes of
- * overhead in all. */
-static const size_t alloc_class_size[COOP__ALLOC_CLASSES] = {136, 184, 248, 376, 504};
+/*
+ * Task blocks of up to 512 bytes come from a slab: 64 KiB chunks, malloc'ed
+ * and carved front to back, never given back before coop_rt_free.  Classes
+ * are 112 + 16k bytes (the header plus k 16-byte units), so a block wastes
+ * nothing: the runtime's overhead per task is the 112-byte header and the
+ * rounding of the state to 16 bytes.
+ *
+ * Each worker keeps a free list per class (COOP__ALLOC_CACHE_MAX blocks at
+ * most) and a chunk of its own to carve from; neither is touched by another
+ * thread, so its allocations and frees take no lock.  A worker whose list is
+ * empty first takes up to SLAB_BATCH spare blocks from the runtime's pool
+ * (rt->slab, one mutex), then carves.  A worker whose list is full moves
+ * half of it to the pool in one splice.  Threads that are not workers of
+ * the task's runtime (the main thread spawning, a blocking job, another
+ * runtime's worker freeing a handle) allocate and free under the pool's
+ * mutex.  Ownership of a block moves between threads only through that
+ * mutex (or, for a task's last reference, through its refs' acq_rel
+ * decrement before coop__task_block_free), so no atomics are needed here.
+ *
+ * The first word of a spare block links its list; the task header remembers
+ * its block's class.
+ */
+#define SLAB_CHUNK (64 * 1024)
+#define SLAB_HDR 16 /* the chunk list's link, keeping blocks 16-byte aligned */
+#define SLAB_BATCH 256
 
-static int alloc_class(size_t size)
-{
-	for (int i = 0; i < COOP__ALLOC_CLASSES; i++)
-		if (size <= alloc_class_size[i])
-			return i;
-	return -1;
-}
-
-/* Task blocks are recycled through per-worker free lists, so that spawning
- * on a worker rarely reaches malloc.  The first word of a cached block links
- * the list; the task header remembers its block's size class. */
 struct cached_block {
 	struct cached_block *next;
 };
+
+static void slab_free(coop_rt *rt);
+
+static inline size_t class_size(int cls)
+{
+	return sizeof(struct coop__task) + 16 * (size_t)cls;
+}
+
+static inline int alloc_class(size_t size)
+{
+	if (size > class_size(COOP__ALLOC_CLASSES - 1))
+		return -1;
+	return size <= sizeof(struct coop__task)
+		       ? 0
+		       : (int)((size - sizeof(struct coop__task) + 15) / 16);
+}
+
+/* A new chunk, linked into rt's list; the caller carves [*bump, *end). */
+static int slab_chunk_new(coop_rt *rt, char **bump, char **end, bool locked)
+{
+	char *c = malloc(SLAB_CHUNK);
+
+	if (!c)
+		return -ENOMEM;
+	if (!locked)
+		pthread_mutex_lock(&rt->slab.lock);
+	*(void **)c = rt->slab.chunks;
+	rt->slab.chunks = c;
+	if (!locked)
+		pthread_mutex_unlock(&rt->slab.lock);
+	*bump = c + SLAB_HDR;
+	*end = c + SLAB_CHUNK;
+	return 0;
+}
+
+/* Carve one block of size sz from [*bump, *end), getting a new chunk when
+ * the rest is too small (the rest is abandoned: at most 511 bytes). */
+static void *slab_carve(coop_rt *rt, char **bump, char **end, size_t sz, bool locked)
+{
+	if (!*bump || (size_t)(*end - *bump) < sz) {
+		if (slab_chunk_new(rt, bump, end, locked) < 0)
+			return NULL;
+	}
+	void *b = *bump;
+	*bump += sz;
+	return b;
+}
+
+/* The worker's list for cls is empty: refill it from the pool, or carve. */
+static void *worker_refill(struct coop__worker *w, int cls)
+{
+	coop_rt *rt = w->rt;
+	struct cached_block *head, *last = NULL;
+	uint32_t n = 0;
+
+	pthread_mutex_lock(&rt->slab.lock);
+	head = rt->slab.pool[cls];
+	for (struct cached_block *b = head; b && n < SLAB_BATCH; b = b->next) {
+		last = b;
+		n++;
+	}
+	if (last) {
+		rt->slab.pool[cls] = last->next;
+		last->next = NULL;
+	}
+	pthread_mutex_unlock(&rt->slab.lock);
+	if (head) {
+		w->cache[cls] = head->next;
+		w->cache_len[cls] = n - 1;
+		return head;
+	}
+	return slab_carve(rt, &w->bump, &w->bump_end, class_size(cls), false);
+}
 
 void *coop__task_alloc(coop_rt *rt, size_t size, uint8_t *ret_cls)
 {
@@ -425,74 +504,93 @@ void *coop__task_alloc(coop_rt *rt, size_t size, uint8_t *ret_cls)
 		return malloc(size);
 	}
 	*ret_cls = (uint8_t)cls;
-	if (w && w->cache[cls]) {
+	if (w) {
 		b = w->cache[cls];
-		w->cache[cls] = b->next;
-		w->cache_len[cls]--;
+		if (b) {
+			w->cache[cls] = b->next;
+			w->cache_len[cls]--;
+		} else {
+			b = worker_refill(w, cls);
+			if (!b)
+				return NULL;
+		}
+		w->slab_live++;
 		return b;
 	}
-	return malloc(alloc_class_size[cls]);
+	pthread_mutex_lock(&rt->slab.lock);
+	b = rt->slab.pool[cls];
+	if (b)
+		rt->slab.pool[cls] = b->next;
+	else
+		b = slab_carve(rt, &rt->slab.bump, &rt->slab.bump_end, class_size(cls), true);
+	if (b)
+		rt->slab.live++;
+	pthread_mutex_unlock(&rt->slab.lock);
+	return b;
 }
 
 /*
- * Any worker's cache will do (blocks are plain malloc blocks), so the
- * runtime is not needed: the task's scope may already be gone.
- *
- * With the cache full, a worker does not free() at once: the block goes on
- * its overflow list (up to COOP__ALLOC_OVERFLOW_MAX), which it frees when it
- * runs out of work.  free() of a block that another thread malloc'ed takes
- * that arena's lock, which two workers draining a burst (100,000 cancelled
- * tasks spawned by the main thread) fight over; that was half the time
- * from a cancellation request until the scope had joined.  Now the joiner
- * is released first and the memory goes back right after.
+ * The block goes back to the slab of the task's runtime (t->rt: the scope
+ * may already be gone).  A worker of that runtime keeps it; a full list
+ * sends half of itself to the pool in one splice.
  */
 void coop__task_block_free(struct coop__task *t)
 {
 	struct coop__worker *w = tls_worker;
+	coop_rt *rt = t->rt;
 	int cls = t->alloc_cls;
 	struct cached_block *b = (struct cached_block *)t;
 
-	if (cls != COOP__ALLOC_MALLOC && w && w->cache_len[cls] < COOP__ALLOC_CACHE_MAX) {
+	if (cls == COOP__ALLOC_MALLOC) {
+		free(t);
+		return;
+	}
+	if (w && w->rt == rt) {
+		w->slab_live--;
 		b->next = w->cache[cls];
 		w->cache[cls] = b;
-		w->cache_len[cls]++;
+		if (++w->cache_len[cls] < COOP__ALLOC_CACHE_MAX)
+			return;
+		/* Keep the first half, splice the rest into the pool. */
+		struct cached_block *keep_last = b;
+		for (uint32_t i = 1; i < COOP__ALLOC_CACHE_MAX / 2; i++)
+			keep_last = keep_last->next;
+		struct cached_block *give = keep_last->next, *give_last = give;
+		while (give_last->next)
+			give_last = give_last->next;
+		keep_last->next = NULL;
+		w->cache_len[cls] = COOP__ALLOC_CACHE_MAX / 2;
+		pthread_mutex_lock(&rt->slab.lock);
+		give_last->next = rt->slab.pool[cls];
+		rt->slab.pool[cls] = give;
+		pthread_mutex_unlock(&rt->slab.lock);
 		return;
 	}
-	if (w && w->overflow_len < COOP__ALLOC_OVERFLOW_MAX) {
-		b->next = w->overflow;
-		w->overflow = b;
-		w->overflow_len++;
-		return;
+	pthread_mutex_lock(&rt->slab.lock);
+	b->next = rt->slab.pool[cls];
+	rt->slab.pool[cls] = b;
+	bool last = --rt->slab.live == 0 && rt->slab.rt_freed;
+	pthread_mutex_unlock(&rt->slab.lock);
+	if (last) {
+		/* The last handle freed after coop_rt_free (coop.h allows
+		 * it): only the slab and rt itself were left. */
+		slab_free(rt);
+		free(rt);
 	}
-	free(t);
 }
 
-void coop__worker_free_overflow(struct coop__worker *w)
+/* Every task block is free again: release the chunks. */
+static void slab_free(coop_rt *rt)
 {
-	struct cached_block *b = w->overflow;
+	void *c = rt->slab.chunks;
 
-	while (b) {
-		struct cached_block *next = b->next;
-		free(b);
-		b = next;
+	while (c) {
+		void *next = *(void **)c;
+		free(c);
+		c = next;
 	}
-	w->overflow = NULL;
-	w->overflow_len = 0;
-}
-
-static void worker_cache_free(struct coop__worker *w)
-{
-	coop__worker_free_overflow(w);
-	for (int i = 0; i < COOP__ALLOC_CLASSES; i++) {
-		struct cached_block *b = w->cache[i];
-		while (b) {
-			struct cached_block *next = b->next;
-			free(b);
-			b = next;
-		}
-		w->cache[i] = NULL;
-		w->cache_len[i] = 0;
-	}
+	rt->slab.chunks = NULL;
+	pthread_mutex_destroy(&rt->slab.lock);
 }
 
 /* ---- lifecycle ------------------------------------------------------------- */
@@ -536,6 +634,7 @@ int coop_rt_new(const coop_rt_options *opts, coop_rt **ret_rt)
 	(void)coop__mutex_init(&rt->inject_lock);
 	(void)coop__mutex_init(&rt->sleep_lock);
 	(void)coop__mutex_init(&rt->roots_lock);
+	(void)coop__mutex_init(&rt->slab.lock);
 
 	if (o.waiter) {
 		rt->waiter = *o.waiter;
@@ -590,6 +689,7 @@ fail_timers:
 	if (rt->default_timers)
 		coop__timer_heap_free(rt->default_timers);
 fail_early:
+	pthread_mutex_destroy(&rt->slab.lock);
 	free(rt->workers);
 	free(rt);
 	return r;
@@ -628,15 +728,27 @@ void coop_rt_free(coop_rt *rt)
 	for (unsigned i = 0; i < rt->nworkers; i++) {
 		struct coop__worker *w = &rt->workers[i];
 		coop__deque_destroy(&w->deque);
-		worker_cache_free(w);
 		pthread_mutex_destroy(&w->park_lock);
 		pthread_cond_destroy(&w->park_cond);
 	}
 	pthread_mutex_destroy(&rt->inject_lock);
 	pthread_mutex_destroy(&rt->sleep_lock);
 	pthread_mutex_destroy(&rt->roots_lock);
+	/* Join handles not yet freed still hold their blocks (coop.h lets
+	 * owners free them later): then the last of them releases the slab
+	 * and rt (coop__task_block_free); nothing else of rt is used. */
+	pthread_mutex_lock(&rt->slab.lock);
+	for (unsigned i = 0; i < rt->nworkers; i++)
+		rt->slab.live += rt->workers[i].slab_live;
+	bool last = rt->slab.live == 0;
+	rt->slab.rt_freed = true;
+	pthread_mutex_unlock(&rt->slab.lock);
 	free(rt->workers);
-	free(rt);
+	rt->workers = NULL;
+	if (last) {
+		slab_free(rt);
+		free(rt);
+	}
 }
 
 /* ---- stats --------------------------------------------------------------- */
