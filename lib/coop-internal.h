@@ -63,7 +63,7 @@ struct coop__task_timeout;
 /*
  * One task or blocking job; also its join handle (coop_handle).  The whole
  * header is the runtime's overhead per task: 112 bytes (a static assertion
- * in coop-task.c); blocks come from the slab (coop-rt.c), which adds no
+ * in coop-task.c); blocks come from the slab (coop-slab.c), which adds no
  * chunk header.  The caller's state follows the header in the same
  * allocation.
  *
@@ -190,15 +190,19 @@ COOP__HIDDEN int64_t coop__deque_size(struct coop__deque *q);
 #define COOP__ALLOC_CACHE_MAX 16384
 
 /*
- * The slab of task blocks: blocks are carved from 64 KiB chunks that are
- * released only by coop_rt_free.  Spare blocks of each class that no worker
- * holds sit in a pool; lock guards everything here.
+ * The slab of task blocks (coop-slab.c): blocks carved from 64 KiB chunks,
+ * spare blocks of each class that no worker holds in a pool; lock guards
+ * everything here.
  */
 struct coop__slab {
 	pthread_mutex_t lock;
 	void *chunks;                    /* every chunk, linked by its first word */
+	uint64_t nchunks;
 	char *bump, *bump_end;           /* the non-worker threads' chunk */
-	void *pool[COOP__ALLOC_CLASSES]; /* spare blocks, linked by first word */
+	void *pool[COOP__ALLOC_CLASSES]; /* spare blocks (struct slab_block lists) */
+	/* Blocks in the pool; read without the lock as a hint. */
+	_Atomic uint64_t pool_n;
+	uint64_t puts, puts_at_trim; /* blocks put in the pool: all, and at the last trim */
 	/* Blocks handed out minus blocks given back by non-workers; at
 	 * coop_rt_free the workers' own counts are added in.  Handles freed
 	 * after coop_rt_free bring it to zero, which releases the slab. */
@@ -298,8 +302,23 @@ struct coop_rt {
 COOP__HIDDEN struct coop__worker *coop__current_worker(coop_rt *rt);
 /* Make a task runnable; the caller passes one reference to the queue. */
 COOP__HIDDEN void coop__schedule(coop_rt *rt, struct coop__task *t, bool yielded);
+/* The worker of any runtime that this thread is, or NULL. */
+COOP__HIDDEN extern _Thread_local struct coop__worker *coop__tls_worker
+	__attribute__((tls_model("initial-exec")));
+
+/* ---- task blocks (coop-slab.c) --------------------------------------------- */
+
+COOP__HIDDEN int coop__slab_init(coop_rt *rt);
 COOP__HIDDEN void *coop__task_alloc(coop_rt *rt, size_t size, uint8_t *ret_cls);
 COOP__HIDDEN void coop__task_block_free(struct coop__task *t);
+/* A worker of rt has no work: give spare blocks back, maybe free chunks. */
+COOP__HIDDEN void coop__slab_worker_idle(struct coop__worker *w);
+/* The last awake worker of rt goes to sleep: free what the burst left. */
+COOP__HIDDEN void coop__slab_rt_quiet(coop_rt *rt);
+/* coop_rt_free's part: true when every block is back (slab released);
+ * false when join handles still hold blocks (the last one frees rt). */
+COOP__HIDDEN bool coop__slab_rt_free(coop_rt *rt);
+COOP__HIDDEN uint64_t coop__slab_bytes(coop_rt *rt);
 COOP__HIDDEN void coop__record_cancel_latency(coop_rt *rt, uint64_t ns);
 
 /* ---- tasks (coop-task.c) ----------------------------------------------- */

@@ -35,7 +35,7 @@
 /* initial-exec: libcoop is loaded with the program (not dlopen'ed), and
  * the default model would make every access a __tls_get_addr call, which
  * showed as 11% of a fib benchmark's instructions. */
-static _Thread_local struct coop__worker *tls_worker __attribute__((tls_model("initial-exec")));
+_Thread_local struct coop__worker *coop__tls_worker __attribute__((tls_model("initial-exec")));
 
 uint64_t coop_now_ns(void)
 {
@@ -75,14 +75,14 @@ void coop__abstime_after(uint64_t ns, struct timespec *ret)
 
 struct coop__worker *coop__current_worker(coop_rt *rt)
 {
-	struct coop__worker *w = tls_worker;
+	struct coop__worker *w = coop__tls_worker;
 
 	return w && w->rt == rt ? w : NULL;
 }
 
 int coop_rt_current_worker(const coop_rt *rt)
 {
-	struct coop__worker *w = tls_worker;
+	struct coop__worker *w = coop__tls_worker;
 
 	return w && w->rt == rt ? (int)w->index : -1;
 }
@@ -336,11 +336,16 @@ static void worker_park(struct coop__worker *w)
 
 	pthread_mutex_lock(&rt->sleep_lock);
 	w->sleeping = true;
-	atomic_fetch_add_explicit(&rt->nsleeping, 1, memory_order_relaxed);
+	/* Under sleep_lock, so exactly one worker sees itself the last. */
+	bool last = atomic_fetch_add_explicit(&rt->nsleeping, 1, memory_order_relaxed) + 1 ==
+		    rt->nworkers;
 	pthread_mutex_unlock(&rt->sleep_lock);
 	/* seq_cst fence: the sleeper's side of the handshake; nsleeping is
 	 * published before the queues are read again. */
 	atomic_thread_fence(memory_order_seq_cst);
+	/* Before the queues are read: work that arrives meanwhile is seen. */
+	if (last)
+		coop__slab_rt_quiet(rt);
 	if (!any_work(rt) && !atomic_load_explicit(&rt->shutdown, memory_order_acquire)) {
 		counter_add(&w->c.parks, 1);
 		rt->waiter.park(rt->waiter.ctx, w->index, 0);
@@ -358,7 +363,7 @@ static void *worker_main(void *arg)
 	struct coop__worker *w = arg;
 	coop_rt *rt = w->rt;
 
-	tls_worker = w;
+	coop__tls_worker = w;
 	for (;;) {
 		struct coop__task *t = find_task(w);
 
@@ -381,216 +386,13 @@ static void *worker_main(void *arg)
 			sched_yield();
 			found = any_work(rt);
 		}
-		if (!found)
+		if (!found) {
+			coop__slab_worker_idle(w);
 			worker_park(w);
-	}
-	tls_worker = NULL;
-	return NULL;
-}
-
-/* ---- task blocks: the slab ------------------------------------------------ */
-
-/*
- * Task blocks of up to 512 bytes come from a slab: 64 KiB chunks, malloc'ed
- * and carved front to back, never given back before coop_rt_free.  Classes
- * are 112 + 16k bytes (the header plus k 16-byte units), so a block wastes
- * nothing: the runtime's overhead per task is the 112-byte header and the
- * rounding of the state to 16 bytes.
- *
- * Each worker keeps a free list per class (COOP__ALLOC_CACHE_MAX blocks at
- * most) and a chunk of its own to carve from; neither is touched by another
- * thread, so its allocations and frees take no lock.  A worker whose list is
- * empty first takes up to SLAB_BATCH spare blocks from the runtime's pool
- * (rt->slab, one mutex), then carves.  A worker whose list is full moves
- * half of it to the pool in one splice.  Threads that are not workers of
- * the task's runtime (the main thread spawning, a blocking job, another
- * runtime's worker freeing a handle) allocate and free under the pool's
- * mutex.  Ownership of a block moves between threads only through that
- * mutex (or, for a task's last reference, through its refs' acq_rel
- * decrement before coop__task_block_free), so no atomics are needed here.
- *
- * The first word of a spare block links its list; the task header remembers
- * its block's class.
- */
-#define SLAB_CHUNK (64 * 1024)
-#define SLAB_HDR 16 /* the chunk list's link, keeping blocks 16-byte aligned */
-#define SLAB_BATCH 256
-
-struct cached_block {
-	struct cached_block *next;
-};
-
-static void slab_free(coop_rt *rt);
-
-static inline size_t class_size(int cls)
-{
-	return sizeof(struct coop__task) + 16 * (size_t)cls;
-}
-
-static inline int alloc_class(size_t size)
-{
-	if (size > class_size(COOP__ALLOC_CLASSES - 1))
-		return -1;
-	return size <= sizeof(struct coop__task)
-		       ? 0
-		       : (int)((size - sizeof(struct coop__task) + 15) / 16);
-}
-
-/* A new chunk, linked into rt's list; the caller carves [*bump, *end). */
-static int slab_chunk_new(coop_rt *rt, char **bump, char **end, bool locked)
-{
-	char *c = malloc(SLAB_CHUNK);
-
-	if (!c)
-		return -ENOMEM;
-	if (!locked)
-		pthread_mutex_lock(&rt->slab.lock);
-	*(void **)c = rt->slab.chunks;
-	rt->slab.chunks = c;
-	if (!locked)
-		pthread_mutex_unlock(&rt->slab.lock);
-	*bump = c + SLAB_HDR;
-	*end = c + SLAB_CHUNK;
-	return 0;
-}
-
-/* Carve one block of size sz from [*bump, *end), getting a new chunk when
- * the rest is too small (the rest is abandoned: at most 511 bytes). */
-static void *slab_carve(coop_rt *rt, char **bump, char **end, size_t sz, bool locked)
-{
-	if (!*bump || (size_t)(*end - *bump) < sz) {
-		if (slab_chunk_new(rt, bump, end, locked) < 0)
-			return NULL;
-	}
-	void *b = *bump;
-	*bump += sz;
-	return b;
-}
-
-/* The worker's list for cls is empty: refill it from the pool, or carve. */
-static void *worker_refill(struct coop__worker *w, int cls)
-{
-	coop_rt *rt = w->rt;
-	struct cached_block *head, *last = NULL;
-	uint32_t n = 0;
-
-	pthread_mutex_lock(&rt->slab.lock);
-	head = rt->slab.pool[cls];
-	for (struct cached_block *b = head; b && n < SLAB_BATCH; b = b->next) {
-		last = b;
-		n++;
-	}
-	if (last) {
-		rt->slab.pool[cls] = last->next;
-		last->next = NULL;
-	}
-	pthread_mutex_unlock(&rt->slab.lock);
-	if (head) {
-		w->cache[cls] = head->next;
-		w->cache_len[cls] = n - 1;
-		return head;
-	}
-	return slab_carve(rt, &w->bump, &w->bump_end, class_size(cls), false);
-}
-
-void *coop__task_alloc(coop_rt *rt, size_t size, uint8_t *ret_cls)
-{
-	struct coop__worker *w = coop__current_worker(rt);
-	int cls = alloc_class(size);
-	struct cached_block *b;
-
-	if (cls < 0) {
-		*ret_cls = COOP__ALLOC_MALLOC;
-		return malloc(size);
-	}
-	*ret_cls = (uint8_t)cls;
-	if (w) {
-		b = w->cache[cls];
-		if (b) {
-			w->cache[cls] = b->next;
-			w->cache_len[cls]--;
-		} else {
-			b = worker_refill(w, cls);
-			if (!b)
-				return NULL;
 		}
-		w->slab_live++;
-		return b;
 	}
-	pthread_mutex_lock(&rt->slab.lock);
-	b = rt->slab.pool[cls];
-	if (b)
-		rt->slab.pool[cls] = b->next;
-	else
-		b = slab_carve(rt, &rt->slab.bump, &rt->slab.bump_end, class_size(cls), true);
-	if (b)
-		rt->slab.live++;
-	pthread_mutex_unlock(&rt->slab.lock);
-	return b;
-}
-
-/*
- * The block goes back to the slab of the task's runtime (t->rt: the scope
- * may already be gone).  A worker of that runtime keeps it; a full list
- * sends half of itself to the pool in one splice.
- */
-void coop__task_block_free(struct coop__task *t)
-{
-	struct coop__worker *w = tls_worker;
-	coop_rt *rt = t->rt;
-	int cls = t->alloc_cls;
-	struct cached_block *b = (struct cached_block *)t;
-
-	if (cls == COOP__ALLOC_MALLOC) {
-		free(t);
-		return;
-	}
-	if (w && w->rt == rt) {
-		w->slab_live--;
-		b->next = w->cache[cls];
-		w->cache[cls] = b;
-		if (++w->cache_len[cls] < COOP__ALLOC_CACHE_MAX)
-			return;
-		/* Keep the first half, splice the rest into the pool. */
-		struct cached_block *keep_last = b;
-		for (uint32_t i = 1; i < COOP__ALLOC_CACHE_MAX / 2; i++)
-			keep_last = keep_last->next;
-		struct cached_block *give = keep_last->next, *give_last = give;
-		while (give_last->next)
-			give_last = give_last->next;
-		keep_last->next = NULL;
-		w->cache_len[cls] = COOP__ALLOC_CACHE_MAX / 2;
-		pthread_mutex_lock(&rt->slab.lock);
-		give_last->next = rt->slab.pool[cls];
-		rt->slab.pool[cls] = give;
-		pthread_mutex_unlock(&rt->slab.lock);
-		return;
-	}
-	pthread_mutex_lock(&rt->slab.lock);
-	b->next = rt->slab.pool[cls];
-	rt->slab.pool[cls] = b;
-	bool last = --rt->slab.live == 0 && rt->slab.rt_freed;
-	pthread_mutex_unlock(&rt->slab.lock);
-	if (last) {
-		/* The last handle freed after coop_rt_free (coop.h allows
-		 * it): only the slab and rt itself were left. */
-		slab_free(rt);
-		free(rt);
-	}
-}
-
-/* Every task block is free again: release the chunks. */
-static void slab_free(coop_rt *rt)
-{
-	void *c = rt->slab.chunks;
-
-	while (c) {
-		void *next = *(void **)c;
-		free(c);
-		c = next;
-	}
-	rt->slab.chunks = NULL;
-	pthread_mutex_destroy(&rt->slab.lock);
+	coop__tls_worker = NULL;
+	return NULL;
 }
 
 /* ---- lifecycle ------------------------------------------------------------- */
@@ -634,7 +436,7 @@ int coop_rt_new(const coop_rt_options *opts, coop_rt **ret_rt)
 	(void)coop__mutex_init(&rt->inject_lock);
 	(void)coop__mutex_init(&rt->sleep_lock);
 	(void)coop__mutex_init(&rt->roots_lock);
-	(void)coop__mutex_init(&rt->slab.lock);
+	(void)coop__slab_init(rt);
 
 	if (o.waiter) {
 		rt->waiter = *o.waiter;
@@ -737,18 +539,11 @@ void coop_rt_free(coop_rt *rt)
 	/* Join handles not yet freed still hold their blocks (coop.h lets
 	 * owners free them later): then the last of them releases the slab
 	 * and rt (coop__task_block_free); nothing else of rt is used. */
-	pthread_mutex_lock(&rt->slab.lock);
-	for (unsigned i = 0; i < rt->nworkers; i++)
-		rt->slab.live += rt->workers[i].slab_live;
-	bool last = rt->slab.live == 0;
-	rt->slab.rt_freed = true;
-	pthread_mutex_unlock(&rt->slab.lock);
+	bool last = coop__slab_rt_free(rt);
 	free(rt->workers);
 	rt->workers = NULL;
-	if (last) {
-		slab_free(rt);
+	if (last)
 		free(rt);
-	}
 }
 
 /* ---- stats --------------------------------------------------------------- */
@@ -796,6 +591,7 @@ void coop_rt_stats(coop_rt *rt, coop_stats *st)
 {
 	memset(st, 0, sizeof(*st));
 	st->workers = rt->nworkers;
+	st->task_memory_bytes = coop__slab_bytes(rt);
 	st->tasks_spawned = LOAD(rt->ext_tasks_spawned);
 	for (int k = 0; k < 4; k++) {
 		st->tasks_finished[k] = LOAD(rt->ext_tasks_finished[k]);
