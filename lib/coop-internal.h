@@ -63,9 +63,9 @@ struct coop__task_timeout;
 /*
  * One task or blocking job; also its join handle (coop_handle).  The whole
  * header is the runtime's overhead per task: 112 bytes (a static assertion
- * in coop-task.c), so that with malloc's 16-byte chunk header a task costs
- * at most 128 bytes beyond its state.  The caller's state follows
- * the header in the same allocation.
+ * in coop-task.c); blocks come from the slab (coop-slab.c), which adds no
+ * chunk header.  The caller's state follows the header in the same
+ * allocation.
  *
  * References: the join handle, the run queue (held while SCHEDULED or
  * RUNNING), membership of a parked list, and every cloned waker each hold
@@ -104,7 +104,7 @@ struct coop__task {
 	uint32_t polls; /* saturates at UINT32_MAX */
 	uint32_t forced_yields;
 	_Atomic uint32_t lent;
-	uint8_t alloc_cls; /* task block size class, 0xff: malloc */
+	uint8_t alloc_cls; /* task block size class (slab), 0xff: malloc */
 	uint8_t flags;
 	uint8_t mflags;
 	uint8_t shard; /* which scope shard's parked list */
@@ -183,11 +183,32 @@ COOP__HIDDEN int64_t coop__deque_size(struct coop__deque *q);
 
 /* ---- workers and the runtime (coop-rt.c) ------------------------------- */
 
-#define COOP__ALLOC_CLASSES 5
+/* Task block size classes: 112 + 16k bytes, k = 0..25 (up to 512). */
+#define COOP__ALLOC_CLASSES 26
 #define COOP__ALLOC_MALLOC 0xff
 #define COOP__MAX_SHARDS 64
 #define COOP__ALLOC_CACHE_MAX 16384
-#define COOP__ALLOC_OVERFLOW_MAX 65536
+
+/*
+ * The slab of task blocks (coop-slab.c): blocks carved from 64 KiB chunks,
+ * spare blocks of each class that no worker holds in a pool; lock guards
+ * everything here.
+ */
+struct coop__slab {
+	pthread_mutex_t lock;
+	void *chunks;                    /* every chunk, linked by its first word */
+	uint64_t nchunks;
+	char *bump, *bump_end;           /* the non-worker threads' chunk */
+	void *pool[COOP__ALLOC_CLASSES]; /* spare blocks (struct slab_block lists) */
+	/* Blocks in the pool; read without the lock as a hint. */
+	_Atomic uint64_t pool_n;
+	uint64_t puts, puts_at_trim; /* blocks put in the pool: all, and at the last trim */
+	/* Blocks handed out minus blocks given back by non-workers; at
+	 * coop_rt_free the workers' own counts are added in.  Handles freed
+	 * after coop_rt_free bring it to zero, which releases the slab. */
+	int64_t live;
+	bool rt_freed; /* coop_rt_free is done but live was not zero */
+};
 
 /* Counters a worker writes alone: relaxed load + store, no RMW needed;
  * other threads read them with relaxed loads for stats. */
@@ -216,10 +237,8 @@ struct coop__worker {
 	uint32_t rel_n;
 	void *cache[COOP__ALLOC_CLASSES]; /* free lists of task blocks */
 	uint32_t cache_len[COOP__ALLOC_CLASSES];
-	/* Blocks freed while the cache was full, handed to free() only when
-	 * the worker runs out of work (see coop__task_block_free). */
-	void *overflow;
-	uint32_t overflow_len;
+	char *bump, *bump_end; /* the worker's slab chunk, carved from bump */
+	int64_t slab_live;     /* blocks it handed out minus blocks it took back */
 	struct coop__worker_counters c;
 	/* default waiter: a permit guarded by a mutex */
 	pthread_mutex_t park_lock;
@@ -264,6 +283,8 @@ struct coop_rt {
 
 	struct coop__blocking_pool blocking;
 
+	struct coop__slab slab;
+
 	pthread_mutex_t roots_lock;
 	coop_scope *roots; /* root scopes not yet finished */
 
@@ -281,10 +302,23 @@ struct coop_rt {
 COOP__HIDDEN struct coop__worker *coop__current_worker(coop_rt *rt);
 /* Make a task runnable; the caller passes one reference to the queue. */
 COOP__HIDDEN void coop__schedule(coop_rt *rt, struct coop__task *t, bool yielded);
+/* The worker of any runtime that this thread is, or NULL. */
+COOP__HIDDEN extern _Thread_local struct coop__worker *coop__tls_worker
+	__attribute__((tls_model("initial-exec")));
+
+/* ---- task blocks (coop-slab.c) --------------------------------------------- */
+
+COOP__HIDDEN int coop__slab_init(coop_rt *rt);
 COOP__HIDDEN void *coop__task_alloc(coop_rt *rt, size_t size, uint8_t *ret_cls);
 COOP__HIDDEN void coop__task_block_free(struct coop__task *t);
-/* free() the blocks a worker set aside while busy (it is idle now). */
-COOP__HIDDEN void coop__worker_free_overflow(struct coop__worker *w);
+/* A worker of rt has no work: give spare blocks back, maybe free chunks. */
+COOP__HIDDEN void coop__slab_worker_idle(struct coop__worker *w);
+/* The last awake worker of rt goes to sleep: free what the burst left. */
+COOP__HIDDEN void coop__slab_rt_quiet(coop_rt *rt);
+/* coop_rt_free's part: true when every block is back (slab released);
+ * false when join handles still hold blocks (the last one frees rt). */
+COOP__HIDDEN bool coop__slab_rt_free(coop_rt *rt);
+COOP__HIDDEN uint64_t coop__slab_bytes(coop_rt *rt);
 COOP__HIDDEN void coop__record_cancel_latency(coop_rt *rt, uint64_t ns);
 
 /* ---- tasks (coop-task.c) ----------------------------------------------- */

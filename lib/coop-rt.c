@@ -35,7 +35,7 @@
 /* initial-exec: libcoop is loaded with the program (not dlopen'ed), and
  * the default model would make every access a __tls_get_addr call, which
  * showed as 11% of a fib benchmark's instructions. */
-static _Thread_local struct coop__worker *tls_worker __attribute__((tls_model("initial-exec")));
+_Thread_local struct coop__worker *coop__tls_worker __attribute__((tls_model("initial-exec")));
 
 uint64_t coop_now_ns(void)
 {
@@ -75,14 +75,14 @@ void coop__abstime_after(uint64_t ns, struct timespec *ret)
 
 struct coop__worker *coop__current_worker(coop_rt *rt)
 {
-	struct coop__worker *w = tls_worker;
+	struct coop__worker *w = coop__tls_worker;
 
 	return w && w->rt == rt ? w : NULL;
 }
 
 int coop_rt_current_worker(const coop_rt *rt)
 {
-	struct coop__worker *w = tls_worker;
+	struct coop__worker *w = coop__tls_worker;
 
 	return w && w->rt == rt ? (int)w->index : -1;
 }
@@ -336,11 +336,16 @@ static void worker_park(struct coop__worker *w)
 
 	pthread_mutex_lock(&rt->sleep_lock);
 	w->sleeping = true;
-	atomic_fetch_add_explicit(&rt->nsleeping, 1, memory_order_relaxed);
+	/* Under sleep_lock, so exactly one worker sees itself the last. */
+	bool last = atomic_fetch_add_explicit(&rt->nsleeping, 1, memory_order_relaxed) + 1 ==
+		    rt->nworkers;
 	pthread_mutex_unlock(&rt->sleep_lock);
 	/* seq_cst fence: the sleeper's side of the handshake; nsleeping is
 	 * published before the queues are read again. */
 	atomic_thread_fence(memory_order_seq_cst);
+	/* Before the queues are read: work that arrives meanwhile is seen. */
+	if (last)
+		coop__slab_rt_quiet(rt);
 	if (!any_work(rt) && !atomic_load_explicit(&rt->shutdown, memory_order_acquire)) {
 		counter_add(&w->c.parks, 1);
 		rt->waiter.park(rt->waiter.ctx, w->index, 0);
@@ -358,7 +363,7 @@ static void *worker_main(void *arg)
 	struct coop__worker *w = arg;
 	coop_rt *rt = w->rt;
 
-	tls_worker = w;
+	coop__tls_worker = w;
 	for (;;) {
 		struct coop__task *t = find_task(w);
 
@@ -369,9 +374,6 @@ static void *worker_main(void *arg)
 			continue;
 		}
 		coop__worker_release_flush(w);
-		/* Idle: after the counts above (which may release a joiner). */
-		if (w->overflow)
-			coop__worker_free_overflow(w);
 		/* acquire: pairs with the release store in coop_rt_free so that
 		 * everything before shutdown is visible to the exiting worker. */
 		if (atomic_load_explicit(&rt->shutdown, memory_order_acquire))
@@ -384,115 +386,13 @@ static void *worker_main(void *arg)
 			sched_yield();
 			found = any_work(rt);
 		}
-		if (!found)
+		if (!found) {
+			coop__slab_worker_idle(w);
 			worker_park(w);
-	}
-	tls_worker = NULL;
-	return NULL;
-}
-
-/* ---- task block cache ------------------------------------------------------ */
-
-/* 16k + 8 bytes: glibc serves such a request with a 16(k+1)-byte chunk (8 of
- * its header overlap the next chunk), so a class wastes nothing: the
- * 112-byte header + 16 bytes of state is one 144-byte chunk, 128 bytes of
- * overhead in all. */
-static const size_t alloc_class_size[COOP__ALLOC_CLASSES] = {136, 184, 248, 376, 504};
-
-static int alloc_class(size_t size)
-{
-	for (int i = 0; i < COOP__ALLOC_CLASSES; i++)
-		if (size <= alloc_class_size[i])
-			return i;
-	return -1;
-}
-
-/* Task blocks are recycled through per-worker free lists, so that spawning
- * on a worker rarely reaches malloc.  The first word of a cached block links
- * the list; the task header remembers its block's size class. */
-struct cached_block {
-	struct cached_block *next;
-};
-
-void *coop__task_alloc(coop_rt *rt, size_t size, uint8_t *ret_cls)
-{
-	struct coop__worker *w = coop__current_worker(rt);
-	int cls = alloc_class(size);
-	struct cached_block *b;
-
-	if (cls < 0) {
-		*ret_cls = COOP__ALLOC_MALLOC;
-		return malloc(size);
-	}
-	*ret_cls = (uint8_t)cls;
-	if (w && w->cache[cls]) {
-		b = w->cache[cls];
-		w->cache[cls] = b->next;
-		w->cache_len[cls]--;
-		return b;
-	}
-	return malloc(alloc_class_size[cls]);
-}
-
-/*
- * Any worker's cache will do (blocks are plain malloc blocks), so the
- * runtime is not needed: the task's scope may already be gone.
- *
- * With the cache full, a worker does not free() at once: the block goes on
- * its overflow list (up to COOP__ALLOC_OVERFLOW_MAX), which it frees when it
- * runs out of work.  free() of a block that another thread malloc'ed takes
- * that arena's lock, which two workers draining a burst (100,000 cancelled
- * tasks spawned by the main thread) fight over; that was half the time
- * from a cancellation request until the scope had joined.  Now the joiner
- * is released first and the memory goes back right after.
- */
-void coop__task_block_free(struct coop__task *t)
-{
-	struct coop__worker *w = tls_worker;
-	int cls = t->alloc_cls;
-	struct cached_block *b = (struct cached_block *)t;
-
-	if (cls != COOP__ALLOC_MALLOC && w && w->cache_len[cls] < COOP__ALLOC_CACHE_MAX) {
-		b->next = w->cache[cls];
-		w->cache[cls] = b;
-		w->cache_len[cls]++;
-		return;
-	}
-	if (w && w->overflow_len < COOP__ALLOC_OVERFLOW_MAX) {
-		b->next = w->overflow;
-		w->overflow = b;
-		w->overflow_len++;
-		return;
-	}
-	free(t);
-}
-
-void coop__worker_free_overflow(struct coop__worker *w)
-{
-	struct cached_block *b = w->overflow;
-
-	while (b) {
-		struct cached_block *next = b->next;
-		free(b);
-		b = next;
-	}
-	w->overflow = NULL;
-	w->overflow_len = 0;
-}
-
-static void worker_cache_free(struct coop__worker *w)
-{
-	coop__worker_free_overflow(w);
-	for (int i = 0; i < COOP__ALLOC_CLASSES; i++) {
-		struct cached_block *b = w->cache[i];
-		while (b) {
-			struct cached_block *next = b->next;
-			free(b);
-			b = next;
 		}
-		w->cache[i] = NULL;
-		w->cache_len[i] = 0;
 	}
+	coop__tls_worker = NULL;
+	return NULL;
 }
 
 /* ---- lifecycle ------------------------------------------------------------- */
@@ -536,6 +436,7 @@ int coop_rt_new(const coop_rt_options *opts, coop_rt **ret_rt)
 	(void)coop__mutex_init(&rt->inject_lock);
 	(void)coop__mutex_init(&rt->sleep_lock);
 	(void)coop__mutex_init(&rt->roots_lock);
+	(void)coop__slab_init(rt);
 
 	if (o.waiter) {
 		rt->waiter = *o.waiter;
@@ -590,6 +491,7 @@ fail_timers:
 	if (rt->default_timers)
 		coop__timer_heap_free(rt->default_timers);
 fail_early:
+	pthread_mutex_destroy(&rt->slab.lock);
 	free(rt->workers);
 	free(rt);
 	return r;
@@ -628,15 +530,20 @@ void coop_rt_free(coop_rt *rt)
 	for (unsigned i = 0; i < rt->nworkers; i++) {
 		struct coop__worker *w = &rt->workers[i];
 		coop__deque_destroy(&w->deque);
-		worker_cache_free(w);
 		pthread_mutex_destroy(&w->park_lock);
 		pthread_cond_destroy(&w->park_cond);
 	}
 	pthread_mutex_destroy(&rt->inject_lock);
 	pthread_mutex_destroy(&rt->sleep_lock);
 	pthread_mutex_destroy(&rt->roots_lock);
+	/* Join handles not yet freed still hold their blocks (coop.h lets
+	 * owners free them later): then the last of them releases the slab
+	 * and rt (coop__task_block_free); nothing else of rt is used. */
+	bool last = coop__slab_rt_free(rt);
 	free(rt->workers);
-	free(rt);
+	rt->workers = NULL;
+	if (last)
+		free(rt);
 }
 
 /* ---- stats --------------------------------------------------------------- */
@@ -684,6 +591,7 @@ void coop_rt_stats(coop_rt *rt, coop_stats *st)
 {
 	memset(st, 0, sizeof(*st));
 	st->workers = rt->nworkers;
+	st->task_memory_bytes = coop__slab_bytes(rt);
 	st->tasks_spawned = LOAD(rt->ext_tasks_spawned);
 	for (int k = 0; k < 4; k++) {
 		st->tasks_finished[k] = LOAD(rt->ext_tasks_finished[k]);

@@ -454,6 +454,7 @@ int coop__task_spawn(coop_scope *scope, coop_poll_fn poll, const void *state, si
 		r = coop__scope_enter(scope);
 		if (r < 0) {
 			t->alloc_cls = cls;
+			t->rt = rt;
 			coop__task_block_free(t);
 			return r;
 		}

@@ -491,6 +491,9 @@ typedef struct coop_stats {
 	uint64_t cancel_latency_count;
 	uint64_t cancel_latency_sum_ns;
 	uint64_t cancel_latency_buckets[16];
+	/* gauge: bytes the runtime holds for task blocks (its slab), used or
+	 * spare; spare memory goes back to malloc when workers are idle. */
+	uint64_t task_memory_bytes;
 } coop_stats;
 
 #define COOP_CANCEL_LATENCY_BUCKETS 16

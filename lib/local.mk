@@ -9,6 +9,7 @@ lib_libcoop_la_SOURCES = \
 	lib/coop-deque.c \
 	lib/coop-rt.c \
 	lib/coop-scope.c \
+	lib/coop-slab.c \
 	lib/coop-task.c \
 	lib/coop-timer.c \
 	lib/coop-waker.c

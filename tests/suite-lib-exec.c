@@ -100,6 +100,103 @@ START_TEST(million_tasks_spawned_and_joined)
 }
 END_TEST
 
+/* The slab gives task memory back once workers are idle: 200,000 blocks
+ * (~25 MB) are held while the tasks wait (hogs keep every worker busy),
+ * and nearly all of it is freed after they have run; a second burst
+ * re-carves and is given back again. */
+static uint64_t task_memory_when_settled(coop_rt *rt, uint64_t below)
+{
+	coop_stats st;
+
+	/* Workers trim as they go idle, just after the join returns. */
+	for (int i = 0; i < 1000; i++) {
+		coop_rt_stats(rt, &st);
+		if (st.task_memory_bytes < below)
+			break;
+		usleep(10000);
+	}
+	return st.task_memory_bytes;
+}
+
+static _Atomic int hogs_running;
+static _Atomic bool hogs_release;
+
+static coop_poll hog_poll(coop_cx *cx, void *state)
+{
+	(void)cx;
+	(void)state;
+	atomic_fetch_add(&hogs_running, 1);
+	while (!atomic_load(&hogs_release))
+		usleep(100);
+	return COOP_READY;
+}
+
+START_TEST(task_memory_returns_when_idle)
+{
+	enum { N = 200000 };
+	coop_rt *rt = test_rt_new(test_worker_counts[_i]);
+	unsigned workers = coop_rt_workers(rt);
+	_Atomic uint64_t ran = 0;
+	_Atomic uint64_t *p = &ran;
+	coop_stats st;
+
+	for (int round = 1; round <= 2; round++) {
+		coop_scope *s = test_scope(rt, NULL, NULL);
+		coop_outcome o;
+
+		atomic_store(&hogs_running, 0);
+		atomic_store(&hogs_release, false);
+		for (unsigned i = 0; i < workers; i++)
+			ck_assert_int_eq(coop_spawn(s, hog_poll, NULL, 0, NULL, NULL, NULL), 0);
+		while (atomic_load(&hogs_running) < (int)workers)
+			usleep(1000);
+		for (int i = 0; i < N; i++)
+			ck_assert_int_eq(coop_spawn(s, count_poll, &p, sizeof(p), NULL, NULL, NULL),
+					 0);
+		coop_rt_stats(rt, &st);
+		/* Every one waits: at least a 112-byte header + 16 bytes of state. */
+		ck_assert_uint_ge(st.task_memory_bytes, (uint64_t)N * 128);
+		uint64_t peak = st.task_memory_bytes;
+		atomic_store(&hogs_release, true);
+		coop_scope_join(s, &o);
+		ck_assert_int_eq(o.status, COOP_STATUS_OK);
+		coop_scope_free(s);
+		ck_assert_uint_eq(atomic_load(&ran), (uint64_t)round * N);
+		uint64_t left = task_memory_when_settled(rt, peak / 8);
+		ck_assert_msg(left < peak / 8,
+			      "round %d: %llu of %llu bytes of task memory kept after the tasks ran",
+			      round, (unsigned long long)left, (unsigned long long)peak);
+	}
+	test_rt_free_clean(rt);
+}
+END_TEST
+
+#if defined(__SANITIZE_ADDRESS__)
+#include <sanitizer/asan_interface.h>
+/* Task blocks are recycled by libcoop's slab, not by malloc: a freed
+ * handle's block must still be poisoned, so that a use after free is
+ * reported under ASan. */
+START_TEST(freed_handle_is_poisoned)
+{
+	coop_rt *rt = test_rt_new(test_worker_counts[_i]);
+	coop_scope *s = test_scope(rt, NULL, NULL);
+	coop_handle *h;
+	coop_outcome o;
+	int64_t x = 21;
+
+	ck_assert_int_eq(coop_spawn(s, value_poll, &x, sizeof(x), NULL, NULL, &h), 0);
+	coop_scope_join(s, &o);
+	ck_assert(coop_handle_done(h, &o));
+	ck_assert_int_eq(o.value, 42);
+	ck_assert(!__asan_address_is_poisoned(h));
+	coop_handle_free(h);
+	ck_assert(__asan_address_is_poisoned(h));
+	coop_scope_free(s);
+	test_rt_free_clean(rt);
+}
+END_TEST
+#endif
+
 /* ---- fib: tasks that spawn and join children ---------------------------------------- */
 
 struct fib {
@@ -936,6 +1033,10 @@ static Suite *exec_suite(void)
 	tcase_add_loop_test(tc, spawn_and_join_value, 0, TEST_NWORKER_COUNTS);
 	tcase_add_test(tc, spawn_rejects_bad_arguments);
 	tcase_add_loop_test(tc, million_tasks_spawned_and_joined, 0, TEST_NWORKER_COUNTS);
+	tcase_add_loop_test(tc, task_memory_returns_when_idle, 0, TEST_NWORKER_COUNTS);
+#if defined(__SANITIZE_ADDRESS__)
+	tcase_add_loop_test(tc, freed_handle_is_poisoned, 0, TEST_NWORKER_COUNTS);
+#endif
 	tcase_add_loop_test(tc, fib_tree_joins_children, 0, TEST_NWORKER_COUNTS);
 	tcase_add_test(tc, join_runs_unstarted_children_inline);
 	tcase_add_loop_test(tc, deep_join_chain_beyond_inline_bound, 0, TEST_NWORKER_COUNTS);
