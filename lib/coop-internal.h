@@ -235,6 +235,11 @@ struct coop__worker {
 	struct coop__task *rel_task;
 	coop_scope *rel_scope;
 	uint32_t rel_n;
+	/* Tasks that cancellation reached before they started are completed
+	 * back to back when a cancelled scope drains; up to 16 in a row share
+	 * one clock reading (see drain_clock in coop-task.c). */
+	uint64_t drain_ns;
+	uint32_t drain_left;
 	void *cache[COOP__ALLOC_CLASSES]; /* free lists of task blocks */
 	uint32_t cache_len[COOP__ALLOC_CLASSES];
 	char *bump, *bump_end; /* the worker's slab chunk, carved from bump */
@@ -296,15 +301,26 @@ struct coop_rt {
 	_Atomic uint64_t cancel_requests[COOP_REASON__COUNT];
 	_Atomic uint64_t cancel_latency_count, cancel_latency_sum_ns;
 	_Atomic uint64_t cancel_latency_buckets[COOP_CANCEL_LATENCY_BUCKETS];
+	uint8_t lat_by_log2[64]; /* see latency_bucket in coop-rt.c */
 };
 
-/* The worker of rt running on this thread, or NULL. */
-COOP__HIDDEN struct coop__worker *coop__current_worker(coop_rt *rt);
-/* Make a task runnable; the caller passes one reference to the queue. */
-COOP__HIDDEN void coop__schedule(coop_rt *rt, struct coop__task *t, bool yielded);
-/* The worker of any runtime that this thread is, or NULL. */
+/* The worker of any runtime that this thread is, or NULL.  initial-exec:
+ * libcoop is loaded with the program (not dlopen'ed), and the default model
+ * would make every access a __tls_get_addr call, which showed as 11% of a
+ * fib benchmark's instructions. */
 COOP__HIDDEN extern _Thread_local struct coop__worker *coop__tls_worker
 	__attribute__((tls_model("initial-exec")));
+
+/* The worker of rt running on this thread, or NULL.  Inline: the spawn,
+ * completion and drain paths ask several times per task. */
+static inline struct coop__worker *coop__current_worker(coop_rt *rt)
+{
+	struct coop__worker *w = coop__tls_worker;
+
+	return w && w->rt == rt ? w : NULL;
+}
+/* Make a task runnable; the caller passes one reference to the queue. */
+COOP__HIDDEN void coop__schedule(coop_rt *rt, struct coop__task *t, bool yielded);
 
 /* ---- task blocks (coop-slab.c) --------------------------------------------- */
 

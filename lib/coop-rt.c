@@ -32,9 +32,9 @@
 
 #include "coop-internal.h"
 
-/* initial-exec: libcoop is loaded with the program (not dlopen'ed), and
- * the default model would make every access a __tls_get_addr call, which
- * showed as 11% of a fib benchmark's instructions. */
+static void latency_buckets_init(coop_rt *rt);
+
+/* Declared, and its TLS model explained, in coop-internal.h. */
 _Thread_local struct coop__worker *coop__tls_worker __attribute__((tls_model("initial-exec")));
 
 uint64_t coop_now_ns(void)
@@ -71,13 +71,6 @@ void coop__abstime_after(uint64_t ns, struct timespec *ret)
 	t = ns > UINT64_MAX - t ? UINT64_MAX / 2 : t + ns;
 	ret->tv_sec = (time_t)(t / 1000000000u);
 	ret->tv_nsec = (long)(t % 1000000000u);
-}
-
-struct coop__worker *coop__current_worker(coop_rt *rt)
-{
-	struct coop__worker *w = coop__tls_worker;
-
-	return w && w->rt == rt ? w : NULL;
 }
 
 int coop_rt_current_worker(const coop_rt *rt)
@@ -374,6 +367,7 @@ static void *worker_main(void *arg)
 			continue;
 		}
 		coop__worker_release_flush(w);
+		w->drain_left = 0; /* a shared drain clock reading ends here */
 		/* acquire: pairs with the release store in coop_rt_free so that
 		 * everything before shutdown is visible to the exiting worker. */
 		if (atomic_load_explicit(&rt->shutdown, memory_order_acquire))
@@ -437,6 +431,7 @@ int coop_rt_new(const coop_rt_options *opts, coop_rt **ret_rt)
 	(void)coop__mutex_init(&rt->sleep_lock);
 	(void)coop__mutex_init(&rt->roots_lock);
 	(void)coop__slab_init(rt);
+	latency_buckets_init(rt);
 
 	if (o.waiter) {
 		rt->waiter = *o.waiter;
@@ -558,19 +553,31 @@ const uint64_t *coop_cancel_latency_bounds_ns(void)
 	return latency_bounds;
 }
 
-static int latency_bucket(uint64_t ns)
+/* The first bucket whose bound is >= ns.  A drain of a cancelled scope
+ * records one latency per task, so no search: lat_by_log2[k] is the first
+ * bucket whose bound is >= 2^k, and as each bound is at least twice the
+ * one before, ns in [2^k, 2^(k+1)) is in that bucket or the next. */
+static int latency_bucket(const coop_rt *rt, uint64_t ns)
 {
-	int i = 0;
+	int b = rt->lat_by_log2[ns ? 63 - __builtin_clzll(ns) : 0];
 
-	while (i < COOP_CANCEL_LATENCY_BUCKETS - 1 && ns > latency_bounds[i])
-		i++;
-	return i;
+	return ns > latency_bounds[b] ? b + 1 : b;
+}
+
+static void latency_buckets_init(coop_rt *rt)
+{
+	for (int k = 0; k < 64; k++) {
+		int b = 0;
+		while (latency_bounds[b] < (1ull << k))
+			b++;
+		rt->lat_by_log2[k] = (uint8_t)b;
+	}
 }
 
 void coop__record_cancel_latency(coop_rt *rt, uint64_t ns)
 {
 	struct coop__worker *w = coop__current_worker(rt);
-	int b = latency_bucket(ns);
+	int b = latency_bucket(rt, ns);
 
 	if (w) {
 		/* The worker's own histogram: single writer, no RMW. */
