@@ -342,6 +342,10 @@ COOP__HIDDEN void coop__record_cancel_latency(coop_rt *rt, uint64_t ns);
 COOP__HIDDEN void coop__task_ref(struct coop__task *t);
 COOP__HIDDEN void coop__task_unref(struct coop__task *t);
 COOP__HIDDEN void coop__task_run(struct coop__worker *w, struct coop__task *t);
+/* t, just taken from a queue by w, never started and its scope is
+ * cancelled: complete it CANCELLED now (true), as coop__task_run would;
+ * else false and nothing changed. */
+COOP__HIDDEN bool coop__task_drain_if_cancelled(struct coop__worker *w, struct coop__task *t);
 /* Apply the worker's deferred liveness counts (before it runs a task that
  * does not share their target, and before it goes idle). */
 COOP__HIDDEN void coop__worker_release_flush(struct coop__worker *w);

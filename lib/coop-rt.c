@@ -200,27 +200,40 @@ static struct coop__task *inject_pop_batch(struct coop__worker *w)
 {
 	coop_rt *rt = w->rt;
 	struct coop__task *batch[INJECT_BATCH];
-	unsigned n = 0;
+	unsigned n;
 
-	if (atomic_load_explicit(&rt->inject_len, memory_order_relaxed) == 0)
-		return NULL;
-	pthread_mutex_lock(&rt->inject_lock);
-	uint64_t len = atomic_load_explicit(&rt->inject_len, memory_order_relaxed);
-	/* Leave some for the other workers: take at most a fair share. */
-	uint64_t want = len / rt->nworkers + 1;
-	if (want > INJECT_BATCH)
-		want = INJECT_BATCH;
-	while (n < want && rt->inject_head) {
-		struct coop__task *t = rt->inject_head;
-		rt->inject_head = t->qnext;
-		batch[n++] = t;
+	for (;;) {
+		n = 0;
+		if (atomic_load_explicit(&rt->inject_len, memory_order_relaxed) == 0)
+			return NULL;
+		pthread_mutex_lock(&rt->inject_lock);
+		uint64_t len = atomic_load_explicit(&rt->inject_len, memory_order_relaxed);
+		/* Leave some for the other workers: take at most a fair share. */
+		uint64_t want = len / rt->nworkers + 1;
+		if (want > INJECT_BATCH)
+			want = INJECT_BATCH;
+		while (n < want && rt->inject_head) {
+			struct coop__task *t = rt->inject_head;
+			rt->inject_head = t->qnext;
+			batch[n++] = t;
+		}
+		if (!rt->inject_head)
+			rt->inject_tail = NULL;
+		atomic_store_explicit(&rt->inject_len, len - n, memory_order_relaxed);
+		pthread_mutex_unlock(&rt->inject_lock);
+		if (n == 0)
+			return NULL;
+		/* Tasks of a cancelled scope that never started are completed
+		 * here rather than pushed, taken and run one by one: that is
+		 * the whole drain of a cancelled scope's queued tasks. */
+		unsigned kept = 0;
+		for (unsigned i = 0; i < n; i++)
+			if (!coop__task_drain_if_cancelled(w, batch[i]))
+				batch[kept++] = batch[i];
+		n = kept;
+		if (n)
+			break;
 	}
-	if (!rt->inject_head)
-		rt->inject_tail = NULL;
-	atomic_store_explicit(&rt->inject_len, len - n, memory_order_relaxed);
-	pthread_mutex_unlock(&rt->inject_lock);
-	if (n == 0)
-		return NULL;
 	for (unsigned i = n; i-- > 1;) {
 		if (coop__deque_push(&w->deque, batch[i]) < 0) {
 			/* No room: put the rest back at the injection queue. */

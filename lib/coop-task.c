@@ -433,6 +433,21 @@ void coop__task_run(struct coop__worker *w, struct coop__task *t)
 	}
 }
 
+bool coop__task_drain_if_cancelled(struct coop__worker *w, struct coop__task *t)
+{
+	uint32_t s = atomic_load_explicit(&t->state, ACQUIRE);
+
+	if ((s & TASK_STARTED) || !coop__task_cancelled(t))
+		return false;
+	if (w->rel_n && !coop__worker_release_covers(w, t))
+		coop__worker_release_flush(w);
+	/* As coop__task_run does for it: never polled, completed CANCELLED. */
+	while (!cas_state(t, &s, (s & ~(TASK_SCHEDULED | TASK_NOTIFIED)) | TASK_RUNNING))
+		;
+	task_complete(t, COOP_STATUS_CANCELLED, 1, drain_clock(w));
+	return true;
+}
+
 void coop__task_start(struct coop__task *t)
 {
 	if (t->flags & TASKF_BLOCKING)
