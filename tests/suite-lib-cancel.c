@@ -359,18 +359,35 @@ END_TEST
 
 /* ---- blocking jobs and their tokens --------------------------------------------------- */
 
+/*
+ * Both jobs say when they run, and the stubborn one finishes only after the
+ * cancellation was requested: that order is the point of the test, so it is
+ * made certain instead of hoped for.  (A queue depth of 0 does not mean a
+ * job runs: the pool thread took it and may not have started it yet, and a
+ * job cancelled before it starts is never run, coop.h.  A fixed nap in the
+ * stubborn job could end before a slow main thread cancels.)
+ */
+struct blocking_gates {
+	_Atomic int running;      /* jobs that have started */
+	_Atomic bool cancel_sent; /* the test has requested cancellation */
+};
+
 static coop_poll obedient_sleep(coop_token *tok, void *arg)
 {
+	struct blocking_gates *g = arg;
+
+	atomic_fetch_add(&g->running, 1);
 	if (coop_token_sleep(tok, 60ull * 1000000000u))
 		return COOP_CANCELLED;
 	return COOP_READY;
 }
 
-static coop_poll stubborn_sleep(coop_token *tok, void *arg)
+static coop_poll stubborn_work(coop_token *tok, void *arg)
 {
-	struct timespec ts = {0, 30 * 1000000};
+	struct blocking_gates *g = arg;
 
-	nanosleep(&ts, NULL); /* ignores its token */
+	atomic_fetch_add(&g->running, 1);
+	TEST_WAIT_UNTIL(atomic_load(&g->cancel_sent)); /* ignores its token */
 	coop_token_set_value(tok, 7);
 	return COOP_READY;
 }
@@ -379,23 +396,21 @@ START_TEST(blocking_token_and_run_to_completion)
 {
 	coop_rt *rt = test_rt_new(2);
 	coop_scope *s = test_scope(rt, NULL, NULL);
+	struct blocking_gates g = {0, false};
 	coop_handle *obedient, *stubborn;
 	coop_outcome o;
 
-	ck_assert_int_eq(coop_spawn_blocking(s, obedient_sleep, NULL, NULL, &obedient), 0);
-	ck_assert_int_eq(coop_spawn_blocking(s, stubborn_sleep, NULL, NULL, &stubborn), 0);
+	ck_assert_int_eq(coop_spawn_blocking(s, obedient_sleep, &g, NULL, &obedient), 0);
+	ck_assert_int_eq(coop_spawn_blocking(s, stubborn_work, &g, NULL, &stubborn), 0);
 	/* Let both start, so that neither is cancelled before running. */
-	coop_stats st;
-	do {
-		struct timespec ts = {0, 1000000};
-		nanosleep(&ts, NULL);
-		coop_rt_stats(rt, &st);
-	} while (st.blocking_queue_depth > 0 || st.blocking_threads < 2);
+	TEST_WAIT_UNTIL(atomic_load(&g.running) == 2);
 	coop_scope_cancel(s, COOP_REASON_CLIENT);
+	atomic_store(&g.cancel_sent, true);
 	coop_scope_join(s, NULL);
 	o = outcome_of(obedient);
 	ck_assert_int_eq(o.status, COOP_STATUS_CANCELLED);
 	ck_assert_int_eq(o.cancel_reason, COOP_REASON_CLIENT);
+	ck_assert(o.started);
 	o = outcome_of(stubborn);
 	/* Reported honestly: it completed, although it was asked to stop. */
 	ck_assert_int_eq(o.status, COOP_STATUS_OK);
@@ -798,6 +813,20 @@ START_TEST(hog_cannot_keep_worker_beyond_budget)
 }
 END_TEST
 
+/* Keeps the worker that polls it until released. */
+struct latch {
+	_Atomic bool *held, *release;
+};
+
+static coop_poll latch_poll(coop_cx *cx, void *state)
+{
+	struct latch *l = state;
+
+	atomic_store(l->held, true);
+	TEST_WAIT_UNTIL(atomic_load(l->release));
+	return COOP_READY;
+}
+
 /* The probe records how many hog polls happened before each of its polls. */
 struct probe {
 	_Atomic uint64_t *rounds;
@@ -819,7 +848,8 @@ static coop_poll probe_poll(coop_cx *cx, void *state)
 		coop_scope_cancel(coop_cx_scope(cx), COOP_REASON_CLIENT); /* stop the hogs */
 		return COOP_READY;
 	}
-	/* Wake ourselves from outside (the timer thread) and measure again. */
+	/* Wait on a timer that is already due (so it wakes us at once) and
+	 * measure again. */
 	coop_timer_free(p->t);
 	p->t = NULL;
 	if (coop_timer_new(coop_cx_rt(cx), coop_now_ns(), &p->t) < 0)
@@ -844,12 +874,21 @@ START_TEST(probe_beside_hogs_is_polled_within_bounded_rounds)
 	coop_handle *ph;
 	coop_outcome o;
 
+	/* The only worker is held while the hogs and the probe are queued:
+	 * otherwise the hogs could run any number of rounds between the
+	 * probe's starting count and its spawn, whenever this thread is
+	 * descheduled in between, and the first wait would measure that. */
+	_Atomic bool held = false, release = false;
+	struct latch l = {&held, &release};
+	ck_assert_int_eq(coop_spawn(s, latch_poll, &l, sizeof(l), NULL, NULL, NULL), 0);
+	TEST_WAIT_UNTIL(atomic_load(&held));
 	for (int i = 0; i < HOGS; i++) {
 		struct hog h = {0, 0, 0, UINT64_MAX, &rounds};
 		ck_assert_int_eq(coop_spawn(s, hog_poll, &h, sizeof(h), NULL, NULL, NULL), 0);
 	}
-	struct probe p = {&rounds, atomic_load(&rounds), 0, 50, NULL};
+	struct probe p = {&rounds, 0, 0, 50, NULL}; /* no hog has run yet */
 	ck_assert_int_eq(coop_spawn(s, probe_poll, &p, sizeof(p), probe_drop, NULL, &ph), 0);
+	atomic_store(&release, true);
 	coop_scope_join(s, NULL);
 	ck_assert(coop_handle_done(ph, &o));
 	ck_assert_int_eq(o.status, COOP_STATUS_OK);
