@@ -1,8 +1,9 @@
 /*
  * coop-slab.c -- where task blocks come from.
  *
- * Task blocks of up to 512 bytes are carved from 64 KiB chunks (aligned to
- * their size, so a block finds its chunk by masking its address).  Classes
+ * Task blocks of up to 512 bytes are carved from 64 KiB chunks of malloc's
+ * heap (a size below its mmap threshold: no mapping per chunk, and no page
+ * of RSS lost to alignment, as aligned_alloc of 64 KiB cost).  Classes
  * are 112 + 16k bytes (the header plus k 16-byte units), so a block wastes
  * nothing: the runtime's overhead per task is the 112-byte header and the
  * rounding of the state to 16 bytes.
@@ -54,7 +55,8 @@
 #define slab_unpoison(p, n) ((void)(p), (void)(n))
 #endif
 
-#define SLAB_CHUNK (64 * 1024)
+/* 64 KiB with malloc's 16-byte chunk header. */
+#define SLAB_CHUNK (64 * 1024 - 16)
 #define SLAB_BATCH 256      /* blocks a worker takes from the pool at once */
 #define SLAB_KEEP_IDLE 256  /* blocks per class an idle worker keeps */
 #define SLAB_QUIET_MIN 1024 /* pool blocks worth a trim when all is idle */
@@ -76,9 +78,10 @@ struct slab_block {
 	struct slab_block *next;
 };
 
-static inline struct slab_chunk *chunk_of(const void *b)
+/* The chunk a carver's window [bump, end) lies in. */
+static inline struct slab_chunk *window_chunk(char *end)
 {
-	return (struct slab_chunk *)((uintptr_t)b & ~(uintptr_t)(SLAB_CHUNK - 1));
+	return (struct slab_chunk *)(end - SLAB_CHUNK);
 }
 
 static inline size_t class_size(int cls)
@@ -119,12 +122,12 @@ int coop__slab_init(coop_rt *rt)
  * carved before is retired.  Called with the slab's mutex held. */
 static int chunk_new_locked(coop_rt *rt, char **bump, char **end)
 {
-	struct slab_chunk *c = aligned_alloc(SLAB_CHUNK, SLAB_CHUNK);
+	struct slab_chunk *c = malloc(SLAB_CHUNK);
 
 	if (!c)
 		return -ENOMEM;
 	if (*bump)
-		chunk_of(*end - 1)->retired = true;
+		window_chunk(*end)->retired = true;
 	c->next = rt->slab.chunks;
 	c->carved = 0;
 	c->seen = 0;
@@ -156,7 +159,7 @@ static void *carve(coop_rt *rt, char **bump, char **end, int cls, bool locked)
 	void *b = *bump;
 	*bump += sz;
 	/* The carver owns the chunk until it is retired, under the mutex. */
-	chunk_of(b)->carved++;
+	window_chunk(*end)->carved++;
 	slab_unpoison(b, sz);
 	return b;
 }
@@ -188,27 +191,58 @@ static void slab_release(coop_rt *rt)
 	pthread_mutex_destroy(&rt->slab.lock);
 }
 
+static int chunk_cmp(const void *a, const void *b)
+{
+	uintptr_t x = (uintptr_t) * (void *const *)a, y = (uintptr_t) * (void *const *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/* The chunk that block b was carved from: the last one starting at or
+ * before it in sorted[0..n). */
+static struct slab_chunk *chunk_find(struct slab_chunk **sorted, size_t n, const void *b)
+{
+	size_t lo = 0, hi = n;
+
+	while (hi - lo > 1) {
+		size_t mid = lo + (hi - lo) / 2;
+		if ((uintptr_t)sorted[mid] <= (uintptr_t)b)
+			lo = mid;
+		else
+			hi = mid;
+	}
+	return sorted[lo];
+}
+
 /*
  * Free the chunks all of whose blocks are spare in the pool: count each
- * chunk's pool blocks, drop the blocks of the chunks that are wholly spare
- * from the pool lists, free those chunks.  O(pool + chunks); called by an
- * idle worker with the mutex held.
+ * chunk's pool blocks (a binary search of the chunks sorted by address:
+ * blocks do not record their chunk), drop the blocks of the chunks that
+ * are wholly spare from the pool lists, free those chunks.
+ * O(pool * log chunks); called at a quiet moment with the mutex held.
  */
 static void slab_trim_locked(coop_rt *rt)
 {
 	struct coop__slab *s = &rt->slab;
+	struct slab_chunk **sorted = malloc(s->nchunks * sizeof(*sorted));
+	size_t n = 0;
 
-	for (struct slab_chunk *c = s->chunks; c; c = c->next)
+	if (!sorted)
+		return; /* no memory to sort with: trim another time */
+	for (struct slab_chunk *c = s->chunks; c; c = c->next) {
 		c->seen = 0;
+		sorted[n++] = c;
+	}
+	qsort(sorted, n, sizeof(*sorted), chunk_cmp);
 	for (int cls = 0; cls < COOP__ALLOC_CLASSES; cls++)
 		for (struct slab_block *b = s->pool[cls]; b; b = b->next)
-			chunk_of(b)->seen++;
+			chunk_find(sorted, n, b)->seen++;
 
 #define WHOLLY_SPARE(c) ((c)->retired && (c)->seen == (c)->carved)
 	for (int cls = 0; cls < COOP__ALLOC_CLASSES; cls++) {
 		struct slab_block **link = (struct slab_block **)&s->pool[cls];
 		while (*link) {
-			if (WHOLLY_SPARE(chunk_of(*link))) {
+			if (WHOLLY_SPARE(chunk_find(sorted, n, *link))) {
 				*link = (*link)->next;
 				pool_n_add(rt, -1);
 			} else {
@@ -216,6 +250,7 @@ static void slab_trim_locked(coop_rt *rt)
 			}
 		}
 	}
+	free(sorted);
 	for (struct slab_chunk **link = (struct slab_chunk **)&s->chunks; *link;) {
 		struct slab_chunk *c = *link;
 		if (WHOLLY_SPARE(c)) {
