@@ -80,36 +80,6 @@ UO=$UO GO=$GO GS=$GS TMPD=$COOPD_TMP coopd_py <<'PY' || fail "owner per graph"
 import pwd, subprocess
 tmp, user, group = os.environ["TMPD"], os.environ["UO"], os.environ["GO"]
 
-class SockConn(Conn):
-    def __init__(self, s):
-        self.s = s
-        self.s.settimeout(60 * SLOW)
-        self.f = self.s.makefile("rb")
-        self.next_id = 1
-        self.events = []
-        self.answers = {}
-
-def connect_as(uid, gid, groups):
-    """Connects in a child that dropped to uid/gid (SO_PEERCRED is fixed
-    at connect()); the socket comes back over SCM_RIGHTS."""
-    a, b = socket.socketpair()
-    pid = os.fork()
-    if pid == 0:
-        try:
-            os.setgroups(groups)
-            os.setgid(gid)
-            os.setuid(uid)
-            s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-            s.connect(SOCK)
-            socket.send_fds(b, [b"ok"], [s.fileno()])
-        finally:
-            os._exit(0)
-    b.close()
-    _, fds, _, _ = socket.recv_fds(a, 1024, 1)
-    os.waitpid(pid, 0)
-    expect(fds, "connected as the test user")
-    return SockConn(socket.socket(fileno=fds[0]))
-
 pw = pwd.getpwnam(user)
 c = connect_as(pw.pw_uid, pw.pw_gid, [__import__("grp").getgrnam(os.environ["GS"]).gr_gid])
 script = 'echo "$HOME"; pwd; id -u; id -G'

@@ -75,45 +75,6 @@ def ids_of(user):
     pw = pwd.getpwnam(user)
     return pw.pw_uid, pw.pw_gid, os.getgrouplist(user, pw.pw_gid), pw
 
-class SockConn(Conn):
-    """A Conn over an already connected socket."""
-    def __init__(self, s):
-        self.s = s
-        self.s.settimeout(60 * SLOW)
-        self.f = self.s.makefile("rb")
-        self.next_id = 1
-        self.events = []
-        self.answers = {}
-
-def connect_as(uid, gid, groups):
-    """Connects in a child that dropped to uid/gid/groups; the socket comes
-    back over SCM_RIGHTS.  SO_PEERCRED is fixed at connect(), so coopd sees
-    the child's identity on every request sent through it."""
-    a, b = socket.socketpair()
-    pid = os.fork()
-    if pid == 0:
-        try:
-            a.close()
-            os.setgroups(groups)
-            os.setgid(gid)
-            os.setuid(uid)
-            s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-            s.connect(SOCK)
-            socket.send_fds(b, [b"ok"], [s.fileno()])
-            os._exit(0)
-        except BaseException as e:
-            try:
-                b.sendall(("error: %s" % e).encode())
-            finally:
-                os._exit(1)
-    b.close()
-    msg, fds, _, _ = socket.recv_fds(a, 1024, 1)
-    a.close()
-    os.waitpid(pid, 0)
-    if not fds:
-        raise PermissionError(msg.decode())
-    return SockConn(socket.socket(fileno=fds[0]))
-
 def as_user(user):
     uid, gid, groups, _ = ids_of(user)
     return connect_as(uid, gid, groups)
