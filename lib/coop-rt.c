@@ -225,7 +225,11 @@ static struct coop__task *inject_pop_batch(struct coop__worker *w)
 			return NULL;
 		/* Tasks of a cancelled scope that never started are completed
 		 * here rather than pushed, taken and run one by one: that is
-		 * the whole drain of a cancelled scope's queued tasks. */
+		 * the whole drain of a cancelled scope's queued tasks.  Their
+		 * headers' second cache line was not read by the walk above:
+		 * ask for all of them at once rather than miss on each in turn. */
+		for (unsigned i = 0; i < n; i++)
+			__builtin_prefetch((char *)batch[i] + sizeof(struct coop__task) - 1, 1);
 		unsigned kept = 0;
 		for (unsigned i = 0; i < n; i++)
 			if (!coop__task_drain_if_cancelled(w, batch[i]))
