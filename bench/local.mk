@@ -68,7 +68,7 @@ EXTRA_PROGRAMS += bench/fib-coop bench/spawn-coop bench/pending-coop \
 	bench/cancel-coop bench/probe-coop bench/fib-omp bench/spawn-omp \
 	bench/fib-tbb bench/spawn-tbb bench/cancel-tbb
 CLEANFILES += $(BENCH_PROGS)
-EXTRA_DIST += bench/run.sh bench/README.md
+EXTRA_DIST += bench/run.sh bench/README.md bench/HISTORY.md
 
 # BENCH_REPS (default 5) and BENCH_ONLY (a regex of bench names) are passed
 # through the environment to run.sh.
