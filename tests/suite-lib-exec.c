@@ -108,8 +108,9 @@ static uint64_t task_memory_when_settled(coop_rt *rt, uint64_t below)
 {
 	coop_stats st;
 
-	/* Workers trim as they go idle, just after the join returns. */
-	for (int i = 0; i < 1000; i++) {
+	/* Workers trim as the last of them goes to sleep, just after the join
+	 * returns: wait for that (60 s is only a guard against a hang). */
+	for (int i = 0; i < 6000; i++) {
 		coop_rt_stats(rt, &st);
 		if (st.task_memory_bytes < below)
 			break;
