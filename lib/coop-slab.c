@@ -141,7 +141,7 @@ static int chunk_new_locked(coop_rt *rt, char **bump, char **end)
 }
 
 /* Carve one block of class cls from [*bump, *end), getting a new chunk when
- * the rest is too small (the rest is abandoned: at most 623 bytes).  The
+ * the rest is too small (the rest, smaller than the block, is abandoned).  The
  * caller owns the window; locked says whether it holds the mutex. */
 static void *carve(coop_rt *rt, char **bump, char **end, int cls, bool locked)
 {

@@ -290,7 +290,8 @@ void coop__task_complete(struct coop__task *t, coop_status status)
  * reading (33 ns on a KVM guest) was a fifth of each; so up to 16 in a row
  * share one reading.  Any poll in between starts a new run (drain_left is
  * reset in coop__task_run, and so does the worker going idle), so a shared
- * reading is at most 16 such completions old.
+ * reading is at most 16 such completions old; task_complete reads the clock
+ * again if the reading is older than the task's cancellation request.
  */
 static uint64_t drain_clock(struct coop__worker *w)
 {
@@ -321,7 +322,10 @@ static void task_complete(struct coop__task *t, coop_status status, uint32_t ext
 	if (t->mflags & TASKM_IN_PLIST)
 		coop__scope_unpark(scope, t);
 	if (reason != COOP_REASON_NONE) {
-		if (!now)
+		/* A shared drain reading may predate a request made since
+		 * (another scope cancelled mid-run): never acknowledge before
+		 * the request. */
+		if (!now || now < requested)
 			now = coop_now_ns();
 		t->finished_ns = now;
 		atomic_store_explicit(&t->cancel_requested_ns, requested, RELAXED);
@@ -373,19 +377,16 @@ static coop_status status_of(coop_poll r)
 void coop__task_run(struct coop__worker *w, struct coop__task *t)
 {
 	coop_scope *scope = t->scope;
-	uint32_t s = atomic_load_explicit(&t->state, ACQUIRE);
+
 	/* A task that cancellation reached before its first poll is never
 	 * polled.  Otherwise STARTED is set by the same CAS that takes the
 	 * task; a cancellation racing with it is seen by the poll itself. */
-	uint32_t start = (s & TASK_STARTED) || !coop__task_cancelled(t) ? TASK_STARTED : 0;
-
-	while (!cas_state(t, &s, (s & ~(TASK_SCHEDULED | TASK_NOTIFIED)) | TASK_RUNNING | start))
-		;
-	if (!start) {
-		/* and the queue's reference */
-		task_complete(t, COOP_STATUS_CANCELLED, 1, drain_clock(w));
+	if (coop__task_drain_if_cancelled(w, t))
 		return;
-	}
+	uint32_t s = atomic_load_explicit(&t->state, ACQUIRE);
+	while (!cas_state(t, &s,
+			  (s & ~(TASK_SCHEDULED | TASK_NOTIFIED)) | TASK_RUNNING | TASK_STARTED))
+		;
 
 	w->drain_left = 0; /* see drain_clock */
 	struct coop__budget budget = {scope->budget, false, false, false, false, 0};
@@ -441,7 +442,7 @@ bool coop__task_drain_if_cancelled(struct coop__worker *w, struct coop__task *t)
 		return false;
 	if (w->rel_n && !coop__worker_release_covers(w, t))
 		coop__worker_release_flush(w);
-	/* As coop__task_run does for it: never polled, completed CANCELLED. */
+	/* Never polled: completed CANCELLED, dropping the queue's reference. */
 	while (!cas_state(t, &s, (s & ~(TASK_SCHEDULED | TASK_NOTIFIED)) | TASK_RUNNING))
 		;
 	task_complete(t, COOP_STATUS_CANCELLED, 1, drain_clock(w));
