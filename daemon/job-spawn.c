@@ -17,6 +17,33 @@
 #include "job-spawn.h"
 
 /*
+ * In the child, before exec, for both spawns: its own process group, the
+ * job's cgroup (joined while still privileged enough to), stdin from
+ * /dev/null, stdout and stderr to the job's pipes.  Async-signal-safe only
+ * (the vfork child shares coopd's memory).  -1 with errno on failure.
+ */
+static int child_enter_job(const struct spawn_req *q)
+{
+	int e, dn;
+
+	if (setpgid(0, 0) < 0)
+		return -1;
+	if (q->cg_name && (e = cgroup_child_join(q->cg_dfd, q->cg_name)) < 0) {
+		errno = -e;
+		return -1;
+	}
+	dn = open("/dev/null", O_RDONLY | O_CLOEXEC);
+	if (dn < 0 || dup2(dn, 0) < 0 || dup2(q->out_w, 1) < 0 || dup2(q->err_w, 2) < 0)
+		return -1;
+	/* dup2 clears close-on-exec, except when an fd is its own copy
+	 * (coopd started with 0, 1 or 2 closed). */
+	if (dn == 0 || q->out_w == 1 || q->err_w == 2)
+		for (int fd = 0; fd < 3; fd++)
+			(void)fcntl(fd, F_SETFD, 0);
+	return 0;
+}
+
+/*
  * fork + exec for a job that must run as another user: groups, gid, then
  * uid are set in the child before exec, so the job never has more
  * privilege than its owner.  posix_spawn cannot change users.  The child
@@ -25,7 +52,7 @@
  */
 static int spawn_as_user(const struct spawn_req *q, pid_t *ret_pid)
 {
-	int rep[2], e = 0, dn;
+	int rep[2], e = 0;
 	sigset_t none;
 	ssize_t r;
 	pid_t pid;
@@ -44,19 +71,8 @@ static int spawn_as_user(const struct spawn_req *q, pid_t *ret_pid)
 		for (int sig = 1; sig < NSIG; sig++)
 			(void)signal(sig, SIG_DFL);
 		(void)sigprocmask(SIG_SETMASK, &none, NULL);
-		if (setpgid(0, 0) < 0)
+		if (child_enter_job(q) < 0)
 			goto child_fail;
-		/* Into the job's cgroup while still privileged enough to. */
-		if (q->cg_name && (e = cgroup_child_join(q->cg_dfd, q->cg_name)) < 0) {
-			errno = -e;
-			goto child_fail;
-		}
-		/* O_CLOEXEC everywhere: dup2 clears it on 0, 1 and 2 only. */
-		dn = open("/dev/null", O_RDONLY | O_CLOEXEC);
-		if (dn < 0 || dup2(dn, 0) < 0 || dup2(q->out_w, 1) < 0 || dup2(q->err_w, 2) < 0)
-			goto child_fail;
-		for (int fd = 0; fd < 3; fd++)
-			(void)fcntl(fd, F_SETFD, 0);
 		if (setgroups((size_t)q->ngroups, q->groups) < 0 || setgid(q->pw->pw_gid) < 0 ||
 		    setuid(q->pw->pw_uid) < 0)
 			goto child_fail;
@@ -115,26 +131,13 @@ static int spawn_vfork(const struct spawn_req *q, pid_t *ret_pid)
 	if (pid == 0) {
 		struct sigaction dfl;
 		sigset_t none;
-		int dn;
 
 		memset(&dfl, 0, sizeof(dfl));
 		dfl.sa_handler = SIG_DFL;
 		for (int i = 0; i < q->n_reset_sigs; i++)
 			(void)sigaction(q->reset_sigs[i], &dfl, NULL);
-		if (setpgid(0, 0) < 0)
+		if (child_enter_job(q) < 0)
 			goto child_fail;
-		if (q->cg_name && (e = cgroup_child_join(q->cg_dfd, q->cg_name)) < 0) {
-			errno = -e;
-			goto child_fail;
-		}
-		dn = open("/dev/null", O_RDONLY | O_CLOEXEC);
-		if (dn < 0 || dup2(dn, 0) < 0 || dup2(q->out_w, 1) < 0 || dup2(q->err_w, 2) < 0)
-			goto child_fail;
-		/* dup2 clears close-on-exec, except when an fd is its own copy
-		 * (coopd started with 0, 1 or 2 closed). */
-		if (dn == 0 || q->out_w == 1 || q->err_w == 2)
-			for (int fd = 0; fd < 3; fd++)
-				(void)fcntl(fd, F_SETFD, 0);
 		if (chdir(q->cwd) < 0)
 			goto child_fail;
 		sigemptyset(&none);
