@@ -311,6 +311,16 @@ def run(graph, timeout_ms=60000):
     assert st["state"] in FINAL, "graph did not settle: %r" % (st,)
     return st
 
+def log_text(gid, n, stream="stdout"):
+    """A settled node's whole log stream, read with `logs` to eof."""
+    data, off = "", 0
+    while True:
+        r = rpc("logs", {"id": gid, "node": n, "stream": stream, "offset": off})
+        data += r["data"]
+        off = r["next_offset"]
+        if r["eof"]:
+            return data
+
 def node(st, path):
     """The node at path ('a/b') in a status answer."""
     n = st["root"]

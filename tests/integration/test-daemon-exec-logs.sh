@@ -16,14 +16,6 @@ coopd_start
 STATE=$COOPD_STATE TMPD=$COOPD_TMP coopd_py <<'PY' || fail "exec logs"
 state = os.environ["STATE"]
 
-def out(gid, n, stream="stdout"):
-    data, off = "", 0
-    while True:
-        r = rpc("logs", {"id": gid, "node": n, "stream": stream, "offset": off})
-        data += r["data"]
-        off = r["next_offset"]
-        if r["eof"]:
-            return data
 
 def log_files(gid):
     return sorted(f for f in os.listdir(os.path.join(state, "graphs", gid))
@@ -38,14 +30,14 @@ st = run({"nodes": [
     "policy": "all_settled"})
 gid = st["id"]
 for s in ("stdout", "stderr"):
-    expect(out(gid, "silent", s) == "", "a silent job's %s is empty" % s)
-    expect(out(gid, "fail", s) == "", "a silent failing job's %s is empty" % s)
-expect(out(gid, "err", "stderr") == "only-err\n", "stderr only: stderr", out(gid, "err", "stderr"))
-expect(out(gid, "err", "stdout") == "", "stderr only: stdout is empty")
-expect(out(gid, "out", "stdout") == "only-out\n", "stdout only: stdout")
-expect(out(gid, "out", "stderr") == "", "stdout only: stderr is empty")
-expect(out(gid, "late") == "late\n" and out(gid, "late", "stderr") == "late-err\n",
-       "late output kept", out(gid, "late"), out(gid, "late", "stderr"))
+    expect(log_text(gid, "silent", s) == "", "a silent job's %s is empty" % s)
+    expect(log_text(gid, "fail", s) == "", "a silent failing job's %s is empty" % s)
+expect(log_text(gid, "err", "stderr") == "only-err\n", "stderr only: stderr", log_text(gid, "err", "stderr"))
+expect(log_text(gid, "err", "stdout") == "", "stderr only: stdout is empty")
+expect(log_text(gid, "out", "stdout") == "only-out\n", "stdout only: stdout")
+expect(log_text(gid, "out", "stderr") == "", "stdout only: stderr is empty")
+expect(log_text(gid, "late") == "late\n" and log_text(gid, "late", "stderr") == "late-err\n",
+       "late output kept", log_text(gid, "late"), log_text(gid, "late", "stderr"))
 # 5 nodes, 4 files: err's .err, out's .out, late's two (no file for silence).
 files = log_files(gid)
 expect(len(files) == 4, "log files only for streams that had output", files)
@@ -62,7 +54,7 @@ with open(fifo, "w") as f:
     f.write("go\n")
 st2 = wait(g2)
 expect(st2["state"] == "succeeded", "fifo job", st2)
-expect(out(g2, "wait") == "done\n", "output after the wait", out(g2, "wait"))
+expect(log_text(g2, "wait") == "done\n", "output after the wait", log_text(g2, "wait"))
 
 # Many jobs, every other one silent, 2 at a time.
 nodes = []
@@ -74,8 +66,8 @@ expect(st3["state"] == "succeeded", "40 jobs", st3)
 for i in range(40):
     want_o = "" if i % 2 else "o%d\n" % i
     want_e = "" if i % 2 else "e%d\n" % i
-    expect(out(st3["id"], "j%d" % i) == want_o, "j%d stdout" % i, out(st3["id"], "j%d" % i))
-    expect(out(st3["id"], "j%d" % i, "stderr") == want_e, "j%d stderr" % i)
+    expect(log_text(st3["id"], "j%d" % i) == want_o, "j%d stdout" % i, log_text(st3["id"], "j%d" % i))
+    expect(log_text(st3["id"], "j%d" % i, "stderr") == want_e, "j%d stderr" % i)
 expect(len(log_files(st3["id"])) == 40, "20 talking jobs, 2 files each", log_files(st3["id"]))
 PY
 coopd_stop

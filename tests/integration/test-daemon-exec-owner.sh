@@ -21,9 +21,6 @@ TMPD=$COOPD_TMP coopd_py <<'PY' || fail "PATH and cwd per graph"
 tmp = os.environ["TMPD"]
 path = "%s/bin1:%s/bin2:/usr/bin:/bin" % (tmp, tmp)
 
-def out(gid, n):
-    return rpc("logs", {"id": gid, "node": n, "stream": "stdout", "offset": 0})["data"]
-
 def tool_graph(extra=None):
     nodes = [{"id": "t%d" % i, "kind": "exec", "argv": ["tool"], "env": {"PATH": path}}
              for i in range(3)]
@@ -31,14 +28,14 @@ def tool_graph(extra=None):
 
 st = tool_graph()
 expect(st["state"] == "succeeded", "graph 1", st)
-expect([out(st["id"], "t%d" % i) for i in range(3)] == ["two\n"] * 3, "bin2/tool, 3 times")
+expect([log_text(st["id"], "t%d" % i) for i in range(3)] == ["two\n"] * 3, "bin2/tool, 3 times")
 with open(tmp + "/bin1/tool", "w") as f:
     f.write("#!/bin/sh\necho one\n")
 os.chmod(tmp + "/bin1/tool", 0o755)
 st = tool_graph()
 expect(st["state"] == "succeeded", "graph 2", st)
-expect([out(st["id"], "t%d" % i) for i in range(3)] == ["one\n"] * 3,
-       "the next graph finds bin1/tool", [out(st["id"], "t%d" % i) for i in range(3)])
+expect([log_text(st["id"], "t%d" % i) for i in range(3)] == ["one\n"] * 3,
+       "the next graph finds bin1/tool", [log_text(st["id"], "t%d" % i) for i in range(3)])
 
 # Within one graph: the program and the cwd removed after a first job.
 st = run({"policy": "all_settled", "nodes": [
@@ -47,7 +44,7 @@ st = run({"policy": "all_settled", "nodes": [
     {"id": "b", "kind": "exec", "argv": ["tool"], "env": {"PATH": tmp + "/bin1"}, "after": ["rm"]},
     {"id": "rmdir", "kind": "exec", "argv": ["rmdir", tmp + "/gone"], "after": ["a"]},
     {"id": "c", "kind": "exec", "argv": ["true"], "cwd": tmp + "/gone", "after": ["rmdir"]}]})
-expect(node(st, "a")["state"] == "succeeded" and out(st["id"], "a") == "one\n", "a ran", st)
+expect(node(st, "a")["state"] == "succeeded" and log_text(st["id"], "a") == "one\n", "a ran", st)
 expect(node(st, "rm")["state"] == "succeeded" and node(st, "rmdir")["state"] == "succeeded",
        "removed", st)
 expect(node(st, "b")["state"] == "failed", "removed program: the job fails", node(st, "b"))

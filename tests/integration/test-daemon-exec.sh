@@ -19,14 +19,6 @@ fi
 coopd_start --config "$COOPD_TMP/coopd.conf"
 WORK=$COOPD_TMP/work coopd_py <<'PY' || fail "exec"
 work = os.environ["WORK"]
-def out(gid, n, stream="stdout"):
-    data, off = "", 0
-    while True:
-        r = rpc("logs", {"id": gid, "node": n, "stream": stream, "offset": off})
-        data += r["data"]
-        off = r["next_offset"]
-        if r["eof"]:
-            return data
 
 os.environ["COOPD_TEST_LEAK"] = "must-not-leak"
 st = run({"nodes": [
@@ -38,17 +30,17 @@ st = run({"nodes": [
     {"id": "big", "kind": "exec", "argv": ["sh", "-c", "yes x | head -c 5000"]}]})
 expect(st["state"] == "succeeded", "exec graph", st)
 gid = st["id"]
-env = dict(l.split("=", 1) for l in out(gid, "env").splitlines())
+env = dict(l.split("=", 1) for l in log_text(gid, "env").splitlines())
 expect(env.get("FOO") == "bar baz" and env.get("LANG") == "C", "node env", env)
 expect("PATH" in env and "HOME" in env, "minimal env", env)
 expect("COOPD_TEST_LEAK" not in env and "COOPD_SOCK" not in env, "no daemon env", env)
 expect(len(env) <= 8, "minimal env is small", env)
-expect(out(gid, "pwd") == work + "\n", "cwd", out(gid, "pwd"))
-expect(out(gid, "noshell") == "$HOME * a;b\n", "no shell", out(gid, "noshell"))
-expect(out(gid, "stdin") == "", "stdin is /dev/null")
-pg, pid = out(gid, "pgrp").split()
+expect(log_text(gid, "pwd") == work + "\n", "cwd", log_text(gid, "pwd"))
+expect(log_text(gid, "noshell") == "$HOME * a;b\n", "no shell", log_text(gid, "noshell"))
+expect(log_text(gid, "stdin") == "", "stdin is /dev/null")
+pg, pid = log_text(gid, "pgrp").split()
 expect(pg == pid, "own process group", pg, pid)
-big = out(gid, "big")
+big = log_text(gid, "big")
 expect(len(big) == 1000 and set(big) == {"x", "\n"}, "log capped at log_cap_bytes", len(big))
 expect(node(st, "big")["log_dropped"] == {"stdout": 4000, "stderr": 0}, "dropped bytes reported",
        node(st, "big"))
@@ -71,7 +63,7 @@ for k in ("nf", "nfp", "badcwd"):
 expect("No such file" in node(st, "nfp")["error"], "command not found", st)
 # the job settles only when its whole group is gone: the background
 # child's output is there
-expect(out(st["id"], "bg") == "early\nlate\n", "waited for the group", out(st["id"], "bg"))
+expect(log_text(st["id"], "bg") == "early\nlate\n", "waited for the group", log_text(st["id"], "bg"))
 expect(node(st, "bg")["state"] == "succeeded", "bg succeeded", st)
 # many jobs at once
 st = run({"nodes": [{"id": "j%d" % i, "kind": "exec", "argv": ["sleep", "1"]} for i in range(150)]})
