@@ -1,7 +1,7 @@
 /*
  * bench-util.h -- what every benchmark program shares: a monotonic clock,
- * peak and current memory, a calibrated unit of CPU work, the task count of
- * the fib workload, and the one-line result format that bench/run.sh reads.
+ * peak and current memory, a calibrated unit of CPU work, repeated runs and
+ * their median, and the one-line result format that bench/run.sh reads.
  *
  * Every program is run once per measurement in its own process (so that peak
  * RSS belongs to one runtime and one workload) and prints exactly one line
@@ -128,31 +128,40 @@ static inline uint64_t bench_unit_calibrate(uint64_t target_ns)
 	return steps ? steps : 1;
 }
 
-/* fib, serially: the leaves below the cutoff and the check of results. */
-static inline long bench_fib_serial(int n)
-{
-	return n < 2 ? n : bench_fib_serial(n - 1) + bench_fib_serial(n - 2);
-}
-
-/* How many tasks fib(n) makes when a call with n >= max(cutoff, 2) spawns
- * both of its children as tasks and the root is a task too: every spawning
- * call C(n) = 1 + C(n-1) + C(n-2) (0 below the cutoff) spawns two. */
-static inline uint64_t bench_fib_tasks(int n, int cutoff)
-{
-	uint64_t c[128] = {0};
-
-	if (cutoff < 2)
-		cutoff = 2;
-	if (n < 0 || n >= 128)
-		return 0;
-	for (int i = 0; i <= n; i++)
-		c[i] = i < cutoff ? 0 : 1 + c[i - 1] + c[i - 2];
-	return 1 + 2 * c[n];
-}
-
 static inline int bench_arg_int(int argc, char **argv, int i, int def)
 {
 	return argc > i ? atoi(argv[i]) : def;
+}
+
+/*
+ * A workload that lasts only milliseconds is timed several times in one
+ * process (after its warm-up) and reported by the median: a single 10 ms
+ * run on a shared VM moves by 30 % from one process to the next.
+ */
+#define BENCH_RUNS_MAX 1000
+
+struct bench_runs {
+	int runs;
+	double median_s, min_s;
+};
+
+/* The RUNS argument at argv[i], 1 when absent, clamped to [1, BENCH_RUNS_MAX]. */
+static inline int bench_arg_runs(int argc, char **argv, int i)
+{
+	int runs = bench_arg_int(argc, argv, i, 1);
+
+	return runs < 1 ? 1 : runs > BENCH_RUNS_MAX ? BENCH_RUNS_MAX : runs;
+}
+
+/* Median and minimum of runs (from bench_arg_runs) times; sorts dt_ns. */
+static inline struct bench_runs bench_time_runs(uint64_t *dt_ns, int runs)
+{
+	struct bench_runs r;
+
+	r.runs = runs;
+	r.median_s = (double)bench_quantile(dt_ns, (size_t)r.runs, 0.5) / 1e9;
+	r.min_s = (double)dt_ns[0] / 1e9; /* sorted by bench_quantile */
+	return r;
 }
 
 #endif

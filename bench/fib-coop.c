@@ -1,7 +1,7 @@
 /*
  * fib-coop.c -- fib(n) on libcoop with a task at every call above the cutoff.
  *
- *   fib-coop WORKERS N CUTOFF [proceed]
+ *   fib-coop WORKERS N CUTOFF [RUNS [proceed]]
  *
  * A call with n >= max(CUTOFF, 2) spawns both children as tasks into the
  * same scope, keeps their join handles and returns PENDING until both have
@@ -9,13 +9,15 @@
  * cutoff run serially inside their task.  With "proceed", every poll first
  * asks coop_cx_proceed, the cooperation check that issue 3 prices; the
  * budget is fresh at each poll, so it never runs out here and the run
- * measures the check's cost alone.
+ * measures the check's cost alone.  RUNS (default 1) times fib(n) that many
+ * times in a row in this process and reports the median (bench_time_runs).
  */
 #include "config.h"
 
 #include <inttypes.h>
 #include <stdbool.h>
 
+#include "bench-fib.h"
 #include "bench-util.h"
 #include "coop.h"
 
@@ -38,7 +40,7 @@ static coop_poll fib_poll(coop_cx *cx, void *state)
 		return COOP_PENDING;
 	if (f->phase == 0) {
 		if (f->n < 2 || f->n < fib_cutoff) {
-			coop_cx_set_value(cx, bench_fib_serial(f->n));
+			coop_cx_set_value(cx, bench_fib_leaf(f->n));
 			return COOP_READY;
 		}
 		struct fib ca = {f->n - 1, 0, NULL, NULL, 0, 0};
@@ -93,15 +95,21 @@ int main(int argc, char **argv)
 	coop_rt *rt;
 
 	fib_cutoff = bench_arg_int(argc, argv, 3, 0);
-	fib_proceed = argc > 4 && strcmp(argv[4], "proceed") == 0;
+	int runs = bench_arg_runs(argc, argv, 4);
+	fib_proceed = argc > 5 && strcmp(argv[5], "proceed") == 0;
 	ro.workers = workers;
 	if (coop_rt_new(&ro, &rt) < 0)
 		return 1;
 	(void)run_fib(rt, 15); /* warm-up: threads running, caches touched */
 
-	uint64_t t0 = bench_now_ns();
-	int64_t v = run_fib(rt, n);
-	uint64_t dt = bench_now_ns() - t0;
+	uint64_t dt[BENCH_RUNS_MAX];
+	int64_t v = 0;
+	for (int r = 0; r < runs; r++) {
+		uint64_t t0 = bench_now_ns();
+		v = run_fib(rt, n);
+		dt[r] = bench_now_ns() - t0;
+	}
+	struct bench_runs tr = bench_time_runs(dt, runs);
 	uint64_t tasks = bench_fib_tasks(n, fib_cutoff);
 	coop_stats st;
 
@@ -109,9 +117,10 @@ int main(int argc, char **argv)
 	coop_rt_free(rt);
 	printf("# steals=%" PRIu64 " parks=%" PRIu64 " polls=%" PRIu64 "\n", st.steals, st.parks,
 	       st.polls);
-	printf("RESULT bench=fib%s rt=coop workers=%u n=%d cutoff=%d time_s=%.6f tasks=%" PRIu64
-	       " tasks_per_s=%.0f cpu_s=%.3f maxrss_kb=%ld ok=%d\n",
-	       fib_proceed ? "-proceed" : "", workers, n, fib_cutoff, (double)dt / 1e9, tasks,
-	       (double)tasks / ((double)dt / 1e9), bench_cpu_s(), bench_maxrss_kb(), v == bench_fib_serial(n));
+	printf("RESULT bench=fib%s rt=coop workers=%u n=%d cutoff=%d runs=%d time_s=%.6f"
+	       " time_min_s=%.6f tasks=%" PRIu64 " tasks_per_s=%.0f cpu_s=%.3f maxrss_kb=%ld ok=%d\n",
+	       fib_proceed ? "-proceed" : "", workers, n, fib_cutoff, tr.runs, tr.median_s, tr.min_s,
+	       tasks, (double)tasks / tr.median_s, bench_cpu_s(), bench_maxrss_kb(),
+	       v == bench_fib_leaf(n));
 	return 0;
 }

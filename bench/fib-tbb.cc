@@ -1,7 +1,7 @@
 /*
  * fib-tbb.cc -- the fib workload with oneTBB task_group (libtbb-dev).
  *
- *   fib-tbb WORKERS N CUTOFF
+ *   fib-tbb WORKERS N CUTOFF [RUNS]
  *
  * Same shape as fib-coop.c: a call with n >= max(CUTOFF, 2) runs both
  * children with task_group::run and waits with task_group::wait; the root
@@ -13,6 +13,7 @@
 #include <oneapi/tbb/global_control.h>
 #include <oneapi/tbb/task_group.h>
 
+#include "bench-fib.h"
 #include "bench-util.h"
 
 static int fib_cutoff;
@@ -22,7 +23,7 @@ static long fib(int n)
 	long x, y;
 
 	if (n < 2 || n < fib_cutoff)
-		return bench_fib_serial(n);
+		return bench_fib_leaf(n);
 	tbb::task_group g;
 	g.run([&] { x = fib(n - 1); });
 	g.run([&] { y = fib(n - 2); });
@@ -49,14 +50,20 @@ int main(int argc, char **argv)
 	tbb::global_control gc(tbb::global_control::max_allowed_parallelism, (size_t)workers);
 	(void)run_fib(15); /* warm-up: the arena and its workers exist */
 
-	uint64_t t0 = bench_now_ns();
-	long v = run_fib(n);
-	uint64_t dt = bench_now_ns() - t0;
+	int runs = bench_arg_runs(argc, argv, 4);
+	uint64_t dt[BENCH_RUNS_MAX];
+	long v = 0;
+	for (int r = 0; r < runs; r++) {
+		uint64_t t0 = bench_now_ns();
+		v = run_fib(n);
+		dt[r] = bench_now_ns() - t0;
+	}
+	struct bench_runs tr = bench_time_runs(dt, runs);
 	uint64_t tasks = bench_fib_tasks(n, fib_cutoff);
 
-	printf("RESULT bench=fib rt=tbb workers=%d n=%d cutoff=%d time_s=%.6f tasks=%llu"
-	       " tasks_per_s=%.0f cpu_s=%.3f maxrss_kb=%ld ok=%d\n",
-	       workers, n, fib_cutoff, (double)dt / 1e9, (unsigned long long)tasks,
-	       (double)tasks / ((double)dt / 1e9), bench_cpu_s(), bench_maxrss_kb(), v == bench_fib_serial(n));
+	printf("RESULT bench=fib rt=tbb workers=%d n=%d cutoff=%d runs=%d time_s=%.6f"
+	       " time_min_s=%.6f tasks=%llu tasks_per_s=%.0f cpu_s=%.3f maxrss_kb=%ld ok=%d\n",
+	       workers, n, fib_cutoff, tr.runs, tr.median_s, tr.min_s, (unsigned long long)tasks,
+	       (double)tasks / tr.median_s, bench_cpu_s(), bench_maxrss_kb(), v == bench_fib_leaf(n));
 	return 0;
 }

@@ -11,7 +11,7 @@ BENCH_CFLAGS = $(AM_CFLAGS) -O2
 BENCH_PROGS = bench/fib-coop bench/spawn-coop bench/pending-coop \
 	bench/cancel-coop bench/probe-coop
 
-bench_fib_coop_SOURCES = bench/fib-coop.c bench/bench-util.h
+bench_fib_coop_SOURCES = bench/fib-coop.c bench/bench-fib.c bench/bench-fib.h bench/bench-util.h
 bench_fib_coop_CFLAGS = $(BENCH_CFLAGS)
 bench_fib_coop_LDADD = $(BENCH_COOP_LIBS)
 bench_fib_coop_LDFLAGS = $(BENCH_COOP_LINKFLAGS)
@@ -39,7 +39,7 @@ bench_probe_coop_LDFLAGS = $(BENCH_COOP_LINKFLAGS)
 if HAVE_OPENMP
 BENCH_PROGS += bench/fib-omp bench/spawn-omp
 endif
-bench_fib_omp_SOURCES = bench/fib-omp.c bench/bench-util.h
+bench_fib_omp_SOURCES = bench/fib-omp.c bench/bench-fib.c bench/bench-fib.h bench/bench-util.h
 bench_fib_omp_CFLAGS = $(BENCH_CFLAGS) $(OPENMP_CFLAGS)
 bench_fib_omp_LDFLAGS = $(AM_LDFLAGS) $(OPENMP_CFLAGS)
 
@@ -52,7 +52,8 @@ BENCH_PROGS += bench/fib-tbb bench/spawn-tbb bench/cancel-tbb
 endif
 BENCH_TBB_CXXFLAGS = $(AM_CXXFLAGS) $(TBB_CFLAGS) -O2
 
-bench_fib_tbb_SOURCES = bench/fib-tbb.cc bench/bench-util.h
+bench_fib_tbb_SOURCES = bench/fib-tbb.cc bench/bench-fib.c bench/bench-fib.h bench/bench-util.h
+bench_fib_tbb_CFLAGS = $(BENCH_CFLAGS)
 bench_fib_tbb_CXXFLAGS = $(BENCH_TBB_CXXFLAGS)
 bench_fib_tbb_LDADD = $(TBB_LIBS)
 

@@ -11,7 +11,8 @@
 # $BENCH_OUT (default bench/results.txt in the build directory); the tables
 # printed at the end are medians over the repetitions, with each peer's
 # time as a ratio to libcoop's (peer / coop: above 1.0 means libcoop is
-# faster).  Nothing here asserts on time: the numbers are for people.
+# faster), both as the ratio of the medians and as the median of the
+# ratios within each repetition.  Nothing here asserts on time: the numbers are for people.
 #
 # Environment: BENCH_DIR (where the programs are; default: this script's
 # directory), BENCH_REPS (5), BENCH_ONLY (an extended regex over the group
@@ -33,20 +34,20 @@ cases() {
 		echo "fib30-w$w|coop|fib-coop $w 30 0"
 		echo "fib30-w$w|tbb|fib-tbb $w 30 0"
 		echo "fib30-w$w|omp|fib-omp $w 30 0"
-		echo "fib35c20-w$w|coop|fib-coop $w 35 20"
-		echo "fib35c20-w$w|tbb|fib-tbb $w 35 20"
-		echo "fib35c20-w$w|omp|fib-omp $w 35 20"
+		echo "fib35c20-w$w|coop|fib-coop $w 35 20 15"
+		echo "fib35c20-w$w|tbb|fib-tbb $w 35 20 15"
+		echo "fib35c20-w$w|omp|fib-omp $w 35 20 15"
 		echo "spawn1M-w$w|coop|spawn-coop $w 1000000 task"
 		echo "spawn1M-w$w|coop-ext|spawn-coop $w 1000000 ext"
 		echo "spawn1M-w$w|tbb|spawn-tbb $w 1000000"
 		echo "spawn1M-w$w|omp|spawn-omp $w 1000000"
 		echo "coopcost-w$w|coop|fib-coop $w 30 0"
-		echo "coopcost-w$w|coop+proceed|fib-coop $w 30 0 proceed"
+		echo "coopcost-w$w|coop+proceed|fib-coop $w 30 0 1 proceed"
 	done
 	echo "pending|state16|pending-coop 2 200000 16"
 	echo "pending|state64|pending-coop 2 200000 64"
-	echo "cancel100k-w2|coop|cancel-coop 2 100000 200 100"
-	echo "cancel100k-w2|tbb|cancel-tbb 2 100000 200 100"
+	echo "cancel100k-w2|coop|cancel-coop 2 100000 200 100 5"
+	echo "cancel100k-w2|tbb|cancel-tbb 2 100000 200 100 5"
 	echo "probe-w2|budget-on|probe-coop 2 on 4 300 200"
 	echo "probe-w2|budget-off|probe-coop 2 off 4 300 200"
 }
@@ -111,6 +112,18 @@ function median(key,    n, i, j, t, a) {
 		fields[g, k] = 1
 	}
 	if (f["ok"] == "0") bad[g, l]++
+	if ("time_s" in f) { rt_[g, l, f["rep"]] = f["time_s"]; if (f["rep"] > maxrep) maxrep = f["rep"] }
+}
+# The median over repetitions of (time / time of the baseline in the same
+# repetition): the pairs ran next to each other, so it cancels slow spells.
+function rep_ratio(g, l, base,    r, n, a, i, j, t) {
+	n = 0
+	for (r = 1; r <= maxrep; r++)
+		if (((g, l, r) in rt_) && ((g, base, r) in rt_) && rt_[g, base, r] > 0)
+			a[++n] = rt_[g, l, r] / rt_[g, base, r]
+	if (n == 0) return 0
+	for (i = 2; i <= n; i++) { t = a[i]; for (j = i - 1; j >= 1 && a[j] > t; j--) a[j + 1] = a[j]; a[j + 1] = t }
+	return n % 2 ? a[(n + 1) / 2] : (a[n / 2] + a[n / 2 + 1]) / 2
 }
 END {
 	for (gi = 1; gi <= ng; gi++) {
@@ -130,12 +143,12 @@ END {
 			}
 		} else {
 			bt = median(g SUBSEP base SUBSEP "time_s")
-			printf "%-14s %10s %12s %8s %10s %12s %s\n", "runtime", "time_s", "tasks/s", "cpu_s", "maxrss_KiB", "ratio", "(time / " base " time)"
+			printf "%-14s %10s %12s %8s %10s %8s %9s %s\n", "runtime", "time_s", "tasks/s", "cpu_s", "maxrss_KiB", "ratio", "rep_ratio", "(time / " base " time: of the medians; median of the per-repetition ratios)"
 			for (li = 1; li <= nl[g]; li++) {
 				l = lorder[g, li]; p = g SUBSEP l SUBSEP
 				t = median(p "time_s")
 				tps = ((g, "tasks_per_s") in fields) ? sprintf("%12.0f", median(p "tasks_per_s")) : sprintf("%12s", "-")
-				printf "%-14s %10.4f %s %8.3f %10d %12.2f%s\n", l, t, tps, median(p "cpu_s"), median(p "maxrss_kb"), t / bt, ((g, l) in bad) ? "  WRONG RESULT" : ""
+				printf "%-14s %10.4f %s %8.3f %10d %8.2f %9.2f%s\n", l, t, tps, median(p "cpu_s"), median(p "maxrss_kb"), t / bt, rep_ratio(g, l, base), ((g, l) in bad) ? "  WRONG RESULT" : ""
 			}
 		}
 	}
