@@ -2,7 +2,7 @@
  * coop-internal.h -- the structures libcoop's files share, and nothing else.
  *
  * Lock order (take left before right, never the reverse):
- *   scope->lock  ->  scope shard lock  ->  rt->inject_lock  ->  rt->sleep_lock
+ *   scope->lock  ->  scope shard lock  ->  rt->inject.lock  ->  rt->sleep_lock
  *   rt->blocking.lock is taken alone (wakes of blocking jobs take it while a
  *   shard lock is held, so it comes after the shard locks as well).
  *   A parent scope's lock may be held while a child's lock is taken, never
@@ -75,7 +75,7 @@ struct coop__task_timeout;
 struct coop__task {
 	_Atomic uint32_t state;
 	_Atomic uint32_t refs;
-	struct coop__task *qnext; /* injection / max_parallel queue link */
+	struct coop__task *qnext; /* injection overflow / max_parallel queue link */
 	coop_poll_fn poll;        /* NULL for blocking jobs */
 	/*
 	 * Liveness in the scope is counted in a tree rather than on one shared
@@ -158,6 +158,31 @@ struct coop_cx {
 	coop_waker waker;
 	struct coop__budget *budget;
 };
+
+/* ---- the injection queue (coop-inject.c) -------------------------------- */
+
+struct coop__inject_seg;
+struct coop__inject {
+	pthread_mutex_t lock;
+	struct coop__inject_seg *head, *tail; /* oldest first */
+	struct coop__inject_seg *spare;       /* one empty segment kept for reuse */
+	struct coop__task *ovf_head, *ovf_tail; /* when no segment could be had */
+	_Atomic uint64_t len; /* written under lock; a hint for readers without */
+};
+
+COOP__HIDDEN int coop__inject_init(struct coop__inject *q);
+COOP__HIDDEN void coop__inject_destroy(struct coop__inject *q);
+/* Never fails (see coop-inject.c). */
+COOP__HIDDEN void coop__inject_push(struct coop__inject *q, struct coop__task *t);
+/* Up to max of the oldest tasks into out, but no more than a 1/share part
+ * of the queue (rounded up), so that other workers find some; the count. */
+COOP__HIDDEN unsigned coop__inject_pop(struct coop__inject *q, struct coop__task **out,
+				       unsigned max, unsigned share);
+static inline uint64_t coop__inject_len(struct coop__inject *q)
+{
+	/* relaxed: a hint (see struct coop__inject). */
+	return atomic_load_explicit(&q->len, memory_order_relaxed);
+}
 
 /* ---- Chase-Lev deque (coop-deque.c) ------------------------------------ */
 
@@ -274,9 +299,7 @@ struct coop_rt {
 	struct coop__worker *workers;
 	uint32_t default_budget;
 
-	pthread_mutex_t inject_lock;
-	struct coop__task *inject_head, *inject_tail;
-	_Atomic uint64_t inject_len;
+	struct coop__inject inject;
 
 	_Atomic unsigned nsleeping;
 	pthread_mutex_t sleep_lock;

@@ -149,44 +149,6 @@ static void notify_work(coop_rt *rt)
 		wake_one(rt);
 }
 
-static void inject_push(coop_rt *rt, struct coop__task *t)
-{
-	t->qnext = NULL;
-	pthread_mutex_lock(&rt->inject_lock);
-	if (rt->inject_tail)
-		rt->inject_tail->qnext = t;
-	else
-		rt->inject_head = t;
-	rt->inject_tail = t;
-	/* relaxed: the length is a hint read outside the lock; the task itself
-	 * is handed over under inject_lock. */
-	atomic_store_explicit(&rt->inject_len,
-			      atomic_load_explicit(&rt->inject_len, memory_order_relaxed) + 1,
-			      memory_order_relaxed);
-	pthread_mutex_unlock(&rt->inject_lock);
-}
-
-static struct coop__task *inject_pop(coop_rt *rt)
-{
-	struct coop__task *t;
-
-	if (atomic_load_explicit(&rt->inject_len, memory_order_relaxed) == 0)
-		return NULL;
-	pthread_mutex_lock(&rt->inject_lock);
-	t = rt->inject_head;
-	if (t) {
-		rt->inject_head = t->qnext;
-		if (!rt->inject_head)
-			rt->inject_tail = NULL;
-		atomic_store_explicit(&rt->inject_len,
-				      atomic_load_explicit(&rt->inject_len, memory_order_relaxed) -
-					  1,
-				      memory_order_relaxed);
-	}
-	pthread_mutex_unlock(&rt->inject_lock);
-	return t;
-}
-
 /*
  * A worker takes a batch from the injection queue: the first task to run
  * now, and up to INJECT_BATCH - 1 more moved onto its own deque, so that a
@@ -203,33 +165,18 @@ static struct coop__task *inject_pop_batch(struct coop__worker *w)
 	unsigned n;
 
 	for (;;) {
-		n = 0;
-		if (atomic_load_explicit(&rt->inject_len, memory_order_relaxed) == 0)
-			return NULL;
-		pthread_mutex_lock(&rt->inject_lock);
-		uint64_t len = atomic_load_explicit(&rt->inject_len, memory_order_relaxed);
-		/* Leave some for the other workers: take at most a fair share. */
-		uint64_t want = len / rt->nworkers + 1;
-		if (want > INJECT_BATCH)
-			want = INJECT_BATCH;
-		while (n < want && rt->inject_head) {
-			struct coop__task *t = rt->inject_head;
-			rt->inject_head = t->qnext;
-			batch[n++] = t;
-		}
-		if (!rt->inject_head)
-			rt->inject_tail = NULL;
-		atomic_store_explicit(&rt->inject_len, len - n, memory_order_relaxed);
-		pthread_mutex_unlock(&rt->inject_lock);
+		n = coop__inject_pop(&rt->inject, batch, INJECT_BATCH, rt->nworkers);
 		if (n == 0)
 			return NULL;
 		/* Tasks of a cancelled scope that never started are completed
 		 * here rather than pushed, taken and run one by one: that is
-		 * the whole drain of a cancelled scope's queued tasks.  Their
-		 * headers' second cache line was not read by the walk above:
-		 * ask for all of them at once rather than miss on each in turn. */
-		for (unsigned i = 0; i < n; i++)
+		 * the whole drain of a cancelled scope's queued tasks.  None of
+		 * their headers has been read yet: ask for all of them at once
+		 * rather than miss on each in turn. */
+		for (unsigned i = 0; i < n; i++) {
+			__builtin_prefetch(batch[i], 1);
 			__builtin_prefetch((char *)batch[i] + sizeof(struct coop__task) - 1, 1);
+		}
 		unsigned kept = 0;
 		for (unsigned i = 0; i < n; i++)
 			if (!coop__task_drain_if_cancelled(w, batch[i]))
@@ -242,7 +189,7 @@ static struct coop__task *inject_pop_batch(struct coop__worker *w)
 		if (coop__deque_push(&w->deque, batch[i]) < 0) {
 			/* No room: put the rest back at the injection queue. */
 			for (unsigned j = 1; j <= i; j++)
-				inject_push(rt, batch[j]);
+				coop__inject_push(&rt->inject, batch[j]);
 			break;
 		}
 	}
@@ -269,7 +216,7 @@ void coop__schedule(coop_rt *rt, struct coop__task *t, bool yielded)
 	}
 	/* Another thread, a yield, or the deque could not grow: the injection
 	 * queue never fails (it is intrusive). */
-	inject_push(rt, t);
+	coop__inject_push(&rt->inject, t);
 	notify_work(rt);
 }
 
@@ -319,7 +266,7 @@ static struct coop__task *find_task(struct coop__worker *w)
 	coop_rt *rt = w->rt;
 	struct coop__task *t;
 
-	if (++w->tick % 61 == 0 && (t = inject_pop(rt)))
+	if (++w->tick % 61 == 0 && coop__inject_pop(&rt->inject, &t, 1, 1))
 		return t;
 	t = coop__deque_take(&w->deque);
 	if (t)
@@ -332,7 +279,7 @@ static struct coop__task *find_task(struct coop__worker *w)
 
 static bool any_work(coop_rt *rt)
 {
-	if (atomic_load_explicit(&rt->inject_len, memory_order_relaxed) > 0)
+	if (coop__inject_len(&rt->inject) > 0)
 		return true;
 	for (unsigned i = 0; i < rt->nworkers; i++)
 		if (coop__deque_size(&rt->workers[i].deque) > 0)
@@ -444,7 +391,7 @@ int coop_rt_new(const coop_rt_options *opts, coop_rt **ret_rt)
 		return -ENOMEM;
 	}
 	memset(rt->workers, 0, sizeof(*rt->workers) * o.workers);
-	(void)coop__mutex_init(&rt->inject_lock);
+	(void)coop__inject_init(&rt->inject);
 	(void)coop__mutex_init(&rt->sleep_lock);
 	(void)coop__mutex_init(&rt->roots_lock);
 	(void)coop__slab_init(rt);
@@ -503,6 +450,7 @@ fail_timers:
 	if (rt->default_timers)
 		coop__timer_heap_free(rt->default_timers);
 fail_early:
+	coop__inject_destroy(&rt->inject);
 	pthread_mutex_destroy(&rt->slab.lock);
 	free(rt->workers);
 	free(rt);
@@ -545,7 +493,7 @@ void coop_rt_free(coop_rt *rt)
 		pthread_mutex_destroy(&w->park_lock);
 		pthread_cond_destroy(&w->park_cond);
 	}
-	pthread_mutex_destroy(&rt->inject_lock);
+	coop__inject_destroy(&rt->inject);
 	pthread_mutex_destroy(&rt->sleep_lock);
 	pthread_mutex_destroy(&rt->roots_lock);
 	/* Join handles not yet freed still hold their blocks (coop.h lets
@@ -633,7 +581,7 @@ void coop_rt_stats(coop_rt *rt, coop_stats *st)
 		st->parks += LOAD(w->c.parks);
 		st->run_queue_depth += (uint64_t)coop__deque_size(&w->deque);
 	}
-	st->run_queue_depth += LOAD(rt->inject_len);
+	st->run_queue_depth += coop__inject_len(&rt->inject);
 	st->blocking_spawned = LOAD(rt->blocking_spawned);
 	for (int r = 0; r < COOP_REASON__COUNT; r++)
 		st->cancel_requests[r] = LOAD(rt->cancel_requests[r]);

@@ -694,7 +694,7 @@ static void join_inline(struct coop__task *t, coop_cx *cx)
 	/* acquire: as in coop_handle_poll, the outcome must be visible. */
 	while (!(atomic_load_explicit(&t->state, ACQUIRE) & TASK_COMPLETE)) {
 		if (++w->tick % 61 == 0 &&
-		    atomic_load_explicit(&w->rt->inject_len, memory_order_relaxed) > 0)
+		    coop__inject_len(&w->rt->inject) > 0)
 			return;
 		struct coop__task *b = coop__deque_take(&w->deque);
 		if (!b)

@@ -7,6 +7,7 @@ lib_libcoop_la_SOURCES = \
 	lib/coop-blocking.c \
 	lib/coop-combinators.c \
 	lib/coop-deque.c \
+	lib/coop-inject.c \
 	lib/coop-rt.c \
 	lib/coop-scope.c \
 	lib/coop-slab.c \

@@ -27,6 +27,15 @@ tests_suite_lib_reactor_LDADD = $(LIB_TEST_LDADD)
 tests_suite_lib_reactor_LDFLAGS = $(LIB_TEST_LINKFLAGS)
 TESTS += tests/suite-lib-reactor
 
+# The injection queue alone: its source compiled in, malloc wrapped so that
+# a test can make it fail (suite-lib-inject.c says why).
+check_PROGRAMS += tests/suite-lib-inject
+tests_suite_lib_inject_SOURCES = tests/suite-lib-inject.c lib/coop-inject.c lib/coop-internal.h
+tests_suite_lib_inject_CFLAGS = $(LIB_TEST_CCFLAGS)
+tests_suite_lib_inject_LDADD = $(CHECK_LIBS)
+tests_suite_lib_inject_LDFLAGS = $(AM_LDFLAGS) -Wl,--wrap=malloc
+TESTS += tests/suite-lib-inject
+
 # `make soak` (issue 7): the long versions of the daemon's proof-under-load
 # tests: more load rounds, a few hundred kill -9s, a long live fuzz.  Each
 # test reads COOPD_SOAK=1 and sizes itself; `make check` runs the short
