@@ -211,7 +211,9 @@ void coop__scope_child_done(coop_scope *s, struct coop__task *t, coop_status st)
 			atomic_fetch_add_explicit(&sh->forced_yields, t->forced_yields, RELAXED);
 		atomic_fetch_add_explicit(n, 1, RELAXED);
 	}
-	if (s->policy != COOP_POLICY_ALL_SETTLED)
+	/* Only these two outcomes can cancel siblings: no call otherwise. */
+	if ((st == COOP_STATUS_FAILED && s->policy == COOP_POLICY_FAIL_FAST) ||
+	    (st == COOP_STATUS_OK && s->policy == COOP_POLICY_RACE))
 		apply_policy(s, st);
 	if (t->mflags & TASKM_COUNTED)
 		scope_release_slot(s);

@@ -73,7 +73,9 @@ void coop__task_unref(struct coop__task *t)
 
 /* ---- cancellation as seen by a task ------------------------------------------ */
 
-bool coop__task_cancelled(struct coop__task *t)
+/* Inline here, out of line for the other files: the run and completion
+ * paths ask once per task. */
+static inline __attribute__((always_inline)) bool task_cancelled(struct coop__task *t)
 {
 	/* acquire: pairs with the acq_rel CAS that set CANCEL. */
 	if (atomic_load_explicit(&t->state, ACQUIRE) & TASK_CANCEL)
@@ -84,7 +86,13 @@ bool coop__task_cancelled(struct coop__task *t)
 	return atomic_load_explicit(&t->scope->cancel, ACQUIRE) != 0;
 }
 
-coop_reason coop__task_cancel_reason(struct coop__task *t, uint64_t *ret_requested_ns)
+bool coop__task_cancelled(struct coop__task *t)
+{
+	return task_cancelled(t);
+}
+
+static inline __attribute__((always_inline)) coop_reason
+task_cancel_reason(struct coop__task *t, uint64_t *ret_requested_ns)
 {
 	uint32_t s = atomic_load_explicit(&t->state, ACQUIRE);
 	coop_reason r = (coop_reason)((s & TASK_REASON_MASK) >> TASK_REASON_SHIFT);
@@ -100,6 +108,11 @@ coop_reason coop__task_cancel_reason(struct coop__task *t, uint64_t *ret_request
 	if (r != COOP_REASON_NONE && ret_requested_ns)
 		*ret_requested_ns = atomic_load_explicit(&t->scope->cancel_requested_ns, RELAXED);
 	return r;
+}
+
+coop_reason coop__task_cancel_reason(struct coop__task *t, uint64_t *ret_requested_ns)
+{
+	return task_cancel_reason(t, ret_requested_ns);
 }
 
 /* ---- wakers ------------------------------------------------------------------------ */
@@ -312,7 +325,7 @@ static void task_complete(struct coop__task *t, coop_status status, uint32_t ext
 	coop_scope *scope = t->scope;
 	coop_rt *rt = scope->rt;
 	uint64_t requested = 0;
-	coop_reason reason = coop__task_cancel_reason(t, &requested);
+	coop_reason reason = task_cancel_reason(t, &requested);
 
 	if (t->flags & TASKF_DROP)
 		(*coop__task_drop_slot(t))(coop__task_state(t));
@@ -381,9 +394,9 @@ void coop__task_run(struct coop__worker *w, struct coop__task *t)
 	/* A task that cancellation reached before its first poll is never
 	 * polled.  Otherwise STARTED is set by the same CAS that takes the
 	 * task; a cancellation racing with it is seen by the poll itself. */
-	if (coop__task_drain_if_cancelled(w, t))
-		return;
 	uint32_t s = atomic_load_explicit(&t->state, ACQUIRE);
+	if (!(s & TASK_STARTED) && task_cancelled(t) && coop__task_drain_if_cancelled(w, t))
+		return;
 	while (!cas_state(t, &s,
 			  (s & ~(TASK_SCHEDULED | TASK_NOTIFIED)) | TASK_RUNNING | TASK_STARTED))
 		;
@@ -438,7 +451,7 @@ bool coop__task_drain_if_cancelled(struct coop__worker *w, struct coop__task *t)
 {
 	uint32_t s = atomic_load_explicit(&t->state, ACQUIRE);
 
-	if ((s & TASK_STARTED) || !coop__task_cancelled(t))
+	if ((s & TASK_STARTED) || !task_cancelled(t))
 		return false;
 	if (w->rel_n && !coop__worker_release_covers(w, t))
 		coop__worker_release_flush(w);
@@ -459,9 +472,11 @@ void coop__task_start(struct coop__task *t)
 
 /* ---- spawning -------------------------------------------------------------------------- */
 
-int coop__task_spawn(coop_scope *scope, coop_poll_fn poll, const void *state, size_t state_size,
-		     coop_drop_fn drop, const coop_spawn_opts *opts, uint8_t flags,
-		     coop_handle **ret_handle)
+/* Inline into coop_spawn, where flags is 0 and the blocking paths drop out
+ * (spawning is a fifth of the instructions of fib with a task per call). */
+static inline __attribute__((always_inline)) int
+task_spawn(coop_scope *scope, coop_poll_fn poll, const void *state, size_t state_size,
+	   coop_drop_fn drop, const coop_spawn_opts *opts, uint8_t flags, coop_handle **ret_handle)
 {
 	struct coop__task *t;
 	coop_rt *rt;
@@ -539,9 +554,21 @@ int coop__task_spawn(coop_scope *scope, coop_poll_fn poll, const void *state, si
 		*ret_handle = (coop_handle *)t;
 	if (with_timeout)
 		(void)coop__task_timeout_arm(rt, t, opts->timeout_ns);
-	if (coop__scope_admit(scope, t))
-		coop__task_start(t);
+	/* Without max_parallel every child is admitted: no call. */
+	if (scope->max_parallel == 0 || coop__scope_admit(scope, t)) {
+		if (flags & TASKF_BLOCKING)
+			coop__blocking_submit(rt, t);
+		else
+			coop__schedule(rt, t, false);
+	}
 	return 0;
+}
+
+int coop__task_spawn(coop_scope *scope, coop_poll_fn poll, const void *state, size_t state_size,
+		     coop_drop_fn drop, const coop_spawn_opts *opts, uint8_t flags,
+		     coop_handle **ret_handle)
+{
+	return task_spawn(scope, poll, state, state_size, drop, opts, flags, ret_handle);
 }
 
 int coop_spawn(coop_scope *scope, coop_poll_fn poll, const void *state, size_t state_size,
@@ -549,7 +576,7 @@ int coop_spawn(coop_scope *scope, coop_poll_fn poll, const void *state, size_t s
 {
 	if (!poll)
 		return -EINVAL;
-	return coop__task_spawn(scope, poll, state, state_size, drop, opts, 0, ret_handle);
+	return task_spawn(scope, poll, state, state_size, drop, opts, 0, ret_handle);
 }
 
 /* ---- the poll context -------------------------------------------------------------- */
