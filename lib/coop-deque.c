@@ -91,6 +91,31 @@ static struct coop__deque_array *deque_grow(struct coop__deque *q, struct coop__
 	return a;
 }
 
+/* Owner only.  Publishes item at index b of array a: the end of a push. */
+static inline int deque_publish(struct coop__deque *q, struct coop__deque_array *a, int64_t b,
+				void *item)
+{
+	/* relaxed: the release store of bottom below publishes the slot. */
+	atomic_store_explicit(&a->slot[b & a->mask], item, memory_order_relaxed);
+	/* release: a thief that reads the new bottom must see the slot and
+	 * everything the owner wrote into the task before pushing it. */
+	atomic_store_explicit(&q->bottom, b + 1, memory_order_release);
+	return 0;
+}
+
+/* The rare push that must grow the array first: out of line, so that the
+ * common push saves no registers (it had six pushes and pops when the
+ * growth was inlined into it). */
+static __attribute__((noinline)) int deque_push_grow(struct coop__deque *q,
+						     struct coop__deque_array *a, int64_t t,
+						     int64_t b, void *item)
+{
+	a = deque_grow(q, a, t, b);
+	if (!a)
+		return -ENOMEM;
+	return deque_publish(q, a, b, item);
+}
+
 int coop__deque_push(struct coop__deque *q, void *item)
 {
 	/* relaxed: only the owner writes bottom. */
@@ -100,17 +125,9 @@ int coop__deque_push(struct coop__deque *q, void *item)
 	int64_t t = atomic_load_explicit(&q->top, memory_order_acquire);
 	struct coop__deque_array *a = atomic_load_explicit(&q->array, memory_order_relaxed);
 
-	if (b - t > a->mask) {
-		a = deque_grow(q, a, t, b);
-		if (!a)
-			return -ENOMEM;
-	}
-	/* relaxed: the release store of bottom below publishes the slot. */
-	atomic_store_explicit(&a->slot[b & a->mask], item, memory_order_relaxed);
-	/* release: a thief that reads the new bottom must see the slot and
-	 * everything the owner wrote into the task before pushing it. */
-	atomic_store_explicit(&q->bottom, b + 1, memory_order_release);
-	return 0;
+	if (b - t > a->mask)
+		return deque_push_grow(q, a, t, b, item);
+	return deque_publish(q, a, b, item);
 }
 
 void *coop__deque_take(struct coop__deque *q)

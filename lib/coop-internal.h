@@ -459,7 +459,60 @@ struct coop_scope {
 COOP__HIDDEN int coop__scope_enter(coop_scope *s);
 COOP__HIDDEN void coop__scope_leave(coop_scope *s);
 COOP__HIDDEN void coop__scope_leave_n(coop_scope *s, uint32_t n);
-COOP__HIDDEN void coop__scope_child_done(coop_scope *s, struct coop__task *t, coop_status st);
+COOP__HIDDEN void coop__scope_apply_policy(coop_scope *s, coop_status st);
+COOP__HIDDEN void coop__scope_release_slot(coop_scope *s);
+
+/* The shard a thread counts in: a worker's own where each has one (no
+ * division then: this is asked once per task). */
+static inline unsigned coop__scope_shard_of(coop_scope *s, struct coop__worker *w)
+{
+	if (!w)
+		return s->nshards - 1;
+	return s->shard_per_worker ? w->index : w->index % (s->nshards - 1);
+}
+
+/* A child task of s ended with st, on worker w (NULL: another thread): its
+ * counts go to the shard; then the policy and max_parallel.  Inline: once
+ * per task, and mostly a few stores. */
+static inline void coop__scope_child_done(coop_scope *s, struct coop__task *t, coop_status st,
+					  struct coop__worker *w)
+{
+	struct coop__scope_shard *sh = &s->shards[coop__scope_shard_of(s, w)];
+	_Atomic uint32_t *n = st == COOP_STATUS_OK       ? &sh->n_ok
+			      : st == COOP_STATUS_FAILED ? &sh->n_failed
+							 : &sh->n_cancelled;
+
+	/* relaxed: summed by the finisher after the acq_rel chain on live.  A
+	 * worker's own shard has one writer, so load + store suffices there;
+	 * the shard of other threads is shared and needs the RMW. */
+	if (w && s->shard_per_worker) {
+		atomic_store_explicit(&sh->polls,
+				      atomic_load_explicit(&sh->polls, memory_order_relaxed) + t->polls,
+				      memory_order_relaxed);
+		if (t->forced_yields)
+			atomic_store_explicit(
+			    &sh->forced_yields,
+			    atomic_load_explicit(&sh->forced_yields, memory_order_relaxed) +
+				t->forced_yields,
+			    memory_order_relaxed);
+		atomic_store_explicit(n, atomic_load_explicit(n, memory_order_relaxed) + 1,
+				      memory_order_relaxed);
+	} else {
+		atomic_fetch_add_explicit(&sh->polls, t->polls, memory_order_relaxed);
+		if (t->forced_yields)
+			atomic_fetch_add_explicit(&sh->forced_yields, t->forced_yields,
+						  memory_order_relaxed);
+		atomic_fetch_add_explicit(n, 1, memory_order_relaxed);
+	}
+	/* Only these two outcomes can cancel siblings. */
+	if ((st == COOP_STATUS_FAILED && s->policy == COOP_POLICY_FAIL_FAST) ||
+	    (st == COOP_STATUS_OK && s->policy == COOP_POLICY_RACE))
+		coop__scope_apply_policy(s, st);
+	if (t->mflags & TASKM_COUNTED)
+		coop__scope_release_slot(s);
+	/* The task's count in `live` is released by the task's completion,
+	 * through its holder chain. */
+}
 COOP__HIDDEN bool coop__scope_admit(coop_scope *s, struct coop__task *t);
 COOP__HIDDEN void coop__scope_park(coop_scope *s, struct coop__task *t, struct coop__worker *w);
 COOP__HIDDEN void coop__scope_unpark(coop_scope *s, struct coop__task *t);

@@ -76,11 +76,6 @@ void coop__scope_leave_n(coop_scope *s, uint32_t n)
 		scope_finish(s);
 }
 
-static unsigned shard_of(coop_scope *s, struct coop__worker *w)
-{
-	return w ? w->index % (s->nshards - 1) : s->nshards - 1;
-}
-
 /* ---- max_parallel ------------------------------------------------------------ */
 
 bool coop__scope_admit(coop_scope *s, struct coop__task *t)
@@ -107,7 +102,7 @@ bool coop__scope_admit(coop_scope *s, struct coop__task *t)
 }
 
 /* A counted child ended: let the next one in line start. */
-static void scope_release_slot(coop_scope *s)
+void coop__scope_release_slot(coop_scope *s)
 {
 	struct coop__task *next;
 
@@ -131,7 +126,7 @@ static void scope_release_slot(coop_scope *s)
 
 void coop__scope_park(coop_scope *s, struct coop__task *t, struct coop__worker *w)
 {
-	unsigned k = shard_of(s, w);
+	unsigned k = coop__scope_shard_of(s, w);
 	struct coop__scope_shard *sh = &s->shards[k];
 
 	coop__task_ref(t);
@@ -169,7 +164,7 @@ void coop__scope_unpark(coop_scope *s, struct coop__task *t)
 
 /* ---- children ending --------------------------------------------------------------- */
 
-static void apply_policy(coop_scope *s, coop_status st)
+void coop__scope_apply_policy(coop_scope *s, coop_status st)
 {
 	if (st == COOP_STATUS_FAILED && s->policy == COOP_POLICY_FAIL_FAST) {
 		scope_cancel(s, COOP_REASON_SIBLING_FAILED, true, true);
@@ -185,42 +180,6 @@ static void apply_policy(coop_scope *s, coop_status st)
 	}
 }
 
-void coop__scope_child_done(coop_scope *s, struct coop__task *t, coop_status st)
-{
-	struct coop__worker *w = coop__current_worker(s->rt);
-	struct coop__scope_shard *sh = &s->shards[shard_of(s, w)];
-	_Atomic uint32_t *n = st == COOP_STATUS_OK       ? &sh->n_ok
-			      : st == COOP_STATUS_FAILED ? &sh->n_failed
-							 : &sh->n_cancelled;
-
-	/* relaxed: summed by the finisher after the acq_rel chain on live.  A
-	 * worker's own shard has one writer, so load + store suffices there;
-	 * the shard of other threads is shared and needs the RMW. */
-	if (w && s->shard_per_worker) {
-		atomic_store_explicit(
-		    &sh->polls, atomic_load_explicit(&sh->polls, RELAXED) + t->polls, RELAXED);
-		if (t->forced_yields)
-			atomic_store_explicit(&sh->forced_yields,
-					      atomic_load_explicit(&sh->forced_yields, RELAXED) +
-						  t->forced_yields,
-					      RELAXED);
-		atomic_store_explicit(n, atomic_load_explicit(n, RELAXED) + 1, RELAXED);
-	} else {
-		atomic_fetch_add_explicit(&sh->polls, t->polls, RELAXED);
-		if (t->forced_yields)
-			atomic_fetch_add_explicit(&sh->forced_yields, t->forced_yields, RELAXED);
-		atomic_fetch_add_explicit(n, 1, RELAXED);
-	}
-	/* Only these two outcomes can cancel siblings: no call otherwise. */
-	if ((st == COOP_STATUS_FAILED && s->policy == COOP_POLICY_FAIL_FAST) ||
-	    (st == COOP_STATUS_OK && s->policy == COOP_POLICY_RACE))
-		apply_policy(s, st);
-	if (t->mflags & TASKM_COUNTED)
-		scope_release_slot(s);
-	/* The task's count in `live` is released by coop__task_complete,
-	 * through its holder chain. */
-}
-
 static void scope_child_scope_done(coop_scope *s, const coop_outcome *o)
 {
 	pthread_mutex_lock(&s->lock);
@@ -234,7 +193,7 @@ static void scope_child_scope_done(coop_scope *s, const coop_outcome *o)
 		s->child_cancelled++;
 	pthread_mutex_unlock(&s->lock);
 	if (s->policy != COOP_POLICY_ALL_SETTLED)
-		apply_policy(s, o->status);
+		coop__scope_apply_policy(s, o->status);
 	coop__scope_leave(s);
 }
 

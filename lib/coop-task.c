@@ -362,15 +362,15 @@ static void task_complete(struct coop__task *t, coop_status status, uint32_t ext
 		t->join_waker = (coop_waker){NULL, NULL};
 		coop_waker_wake(w);
 	}
+	struct coop__worker *w = coop__current_worker(rt);
 	if (!(t->flags & TASKF_BLOCKING)) {
-		struct coop__worker *w = coop__current_worker(rt);
 		if (w)
 			counter_inc(&w->c.tasks_finished[status], 1);
 		else
 			atomic_fetch_add_explicit(&rt->ext_tasks_finished[status], 1, RELAXED);
 	}
-	coop__scope_child_done(scope, t, status);
-	lent_release(t, 1, extra_refs, (t->flags & TASKF_BLOCKING) ? NULL : coop__current_worker(rt));
+	coop__scope_child_done(scope, t, status, w);
+	lent_release(t, 1, extra_refs, (t->flags & TASKF_BLOCKING) ? NULL : w);
 }
 
 /* ---- running one task -------------------------------------------------------------- */
