@@ -739,15 +739,16 @@ static void join_inline(struct coop__task *t, coop_cx *cx)
 	}
 }
 
-coop_poll coop_handle_poll(coop_handle *handle, coop_cx *cx, coop_outcome *ret_outcome)
+/* coop_handle_poll of a child not complete at the first look: run it here
+ * if it is still ours to run, else register the joiner's waker.  Out of
+ * line, so that the poll of a finished child saves no registers. */
+static __attribute__((noinline)) coop_poll handle_poll_slow(struct coop__task *t, coop_cx *cx,
+							    coop_outcome *ret_outcome)
 {
-	struct coop__task *t = (struct coop__task *)handle;
+	join_inline(t, cx);
+	/* acquire: as in coop_handle_poll. */
 	uint32_t s = atomic_load_explicit(&t->state, ACQUIRE);
 
-	if (!(s & TASK_COMPLETE)) {
-		join_inline(t, cx);
-		s = atomic_load_explicit(&t->state, ACQUIRE);
-	}
 	for (;;) {
 		if (s & TASK_COMPLETE) {
 			fill_outcome(t, s, ret_outcome);
@@ -773,6 +774,19 @@ coop_poll coop_handle_poll(coop_handle *handle, coop_cx *cx, coop_outcome *ret_o
 		coop_waker_drop(t->join_waker);
 		t->join_waker = (coop_waker){NULL, NULL};
 	}
+}
+
+coop_poll coop_handle_poll(coop_handle *handle, coop_cx *cx, coop_outcome *ret_outcome)
+{
+	struct coop__task *t = (struct coop__task *)handle;
+	/* acquire: pairs with the CAS that set COMPLETE, making the outcome
+	 * fields written before it visible. */
+	uint32_t s = atomic_load_explicit(&t->state, ACQUIRE);
+
+	if (!(s & TASK_COMPLETE))
+		return handle_poll_slow(t, cx, ret_outcome);
+	fill_outcome(t, s, ret_outcome);
+	return COOP_READY;
 }
 
 void coop_handle_cancel(coop_handle *handle, coop_reason reason)
