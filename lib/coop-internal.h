@@ -265,7 +265,8 @@ struct coop__worker {
 	 * one clock reading (see drain_clock in coop-task.c). */
 	uint64_t drain_ns;
 	uint32_t drain_left;
-	void *cache[COOP__ALLOC_CLASSES]; /* free lists of task blocks */
+	void *cache[COOP__ALLOC_CLASSES];      /* free lists of task blocks */
+	void *cache_tail[COOP__ALLOC_CLASSES]; /* their last block (if not empty) */
 	uint32_t cache_len[COOP__ALLOC_CLASSES];
 	char *bump, *bump_end; /* the worker's slab chunk, carved from bump */
 	int64_t slab_live;     /* blocks it handed out minus blocks it took back */
