@@ -2,8 +2,9 @@
  * coop-inject.c -- the injection queue: runnable tasks from outside the
  * workers, and tasks that used up their budget.
  *
- * A FIFO of task pointers in segments of INJECT_SEG_SLOTS, under one mutex.
- * It was an intrusive list through the tasks once; but then taking a batch
+ * A FIFO of task pointers in segments of COOP__INJECT_SEG_SLOTS (2 KiB:
+ * 100,000 queued tasks take 394 of them), under one mutex.  It was an
+ * intrusive list through the tasks once; but then taking a batch
  * meant walking it, one dependent cache miss per task, all of it under the
  * lock.  Draining a cancelled scope of 100,000 queued tasks is little more
  * than that walk.  With an array, a batch is a copy of pointers, and the
@@ -23,13 +24,10 @@
 
 #include "coop-internal.h"
 
-/* 2 KiB per segment: 100,000 queued tasks cost 394 of them. */
-#define INJECT_SEG_SLOTS 254
-
 struct coop__inject_seg {
 	struct coop__inject_seg *next;
 	uint32_t head, tail; /* slots [head, tail) are queued */
-	struct coop__task *slot[INJECT_SEG_SLOTS];
+	struct coop__task *slot[COOP__INJECT_SEG_SLOTS];
 };
 
 int coop__inject_init(struct coop__inject *q)
@@ -67,7 +65,7 @@ static bool push_slot(struct coop__inject *q, struct coop__task *t)
 {
 	struct coop__inject_seg *s = q->tail;
 
-	if (q->ovf_head || !s || s->tail == INJECT_SEG_SLOTS) {
+	if (q->ovf_head || !s || s->tail == COOP__INJECT_SEG_SLOTS) {
 		if (q->ovf_head || !q->spare)
 			return false;
 		s = q->spare;
@@ -142,7 +140,7 @@ unsigned coop__inject_pop(struct coop__inject *q, struct coop__task **out, unsig
 			out[n++] = s->slot[s->head++];
 		if (s->head < s->tail)
 			break;
-		if (s == q->tail && s->tail < INJECT_SEG_SLOTS) {
+		if (s == q->tail && s->tail < COOP__INJECT_SEG_SLOTS) {
 			/* The tail segment, empty but with room: reuse it. */
 			s->head = s->tail = 0;
 			break;

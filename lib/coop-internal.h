@@ -75,7 +75,7 @@ struct coop__task_timeout;
 struct coop__task {
 	_Atomic uint32_t state;
 	_Atomic uint32_t refs;
-	struct coop__task *qnext; /* injection overflow / max_parallel queue link */
+	struct coop__task *qnext; /* injection overflow, max_parallel or blocking queue link */
 	coop_poll_fn poll;        /* NULL for blocking jobs */
 	/*
 	 * Liveness in the scope is counted in a tree rather than on one shared
@@ -161,6 +161,9 @@ struct coop_cx {
 
 /* ---- the injection queue (coop-inject.c) -------------------------------- */
 
+/* Task pointers per segment: 2 KiB segments with their header. */
+#define COOP__INJECT_SEG_SLOTS 254
+
 struct coop__inject_seg;
 struct coop__inject {
 	pthread_mutex_t lock;
@@ -174,8 +177,9 @@ COOP__HIDDEN int coop__inject_init(struct coop__inject *q);
 COOP__HIDDEN void coop__inject_destroy(struct coop__inject *q);
 /* Never fails (see coop-inject.c). */
 COOP__HIDDEN void coop__inject_push(struct coop__inject *q, struct coop__task *t);
-/* Up to max of the oldest tasks into out, but no more than a 1/share part
- * of the queue (rounded up), so that other workers find some; the count. */
+/* Up to max of the oldest tasks into out, but with share > 1 no more than
+ * len / share + 1 of the len queued, so that other workers find some; the
+ * count. */
 COOP__HIDDEN unsigned coop__inject_pop(struct coop__inject *q, struct coop__task **out,
 				       unsigned max, unsigned share);
 static inline uint64_t coop__inject_len(struct coop__inject *q)

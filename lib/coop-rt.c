@@ -215,7 +215,8 @@ void coop__schedule(coop_rt *rt, struct coop__task *t, bool yielded)
 		return;
 	}
 	/* Another thread, a yield, or the deque could not grow: the injection
-	 * queue never fails (it is intrusive). */
+	 * queue never fails (without memory for a segment, it links the task
+	 * on its overflow list). */
 	coop__inject_push(&rt->inject, t);
 	notify_work(rt);
 }
