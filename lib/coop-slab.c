@@ -14,12 +14,13 @@
  * empty first takes up to SLAB_BATCH spare blocks from the runtime's pool
  * (rt->slab, one mutex), then carves.  A worker whose list is full moves
  * all but its SLAB_BATCH most recently freed blocks to the pool in one
- * splice (each list knows its tail, so the part given is not walked).  Threads that are not workers of
- * the task's runtime (the main thread spawning, a blocking job, another
- * runtime's worker freeing a handle) allocate and free under the pool's
- * mutex.  Ownership of a block moves between threads only through that
- * mutex (or, for a task's last reference, through its refs' acq_rel
- * decrement before coop__task_block_free), so no atomics are needed here.
+ * splice (each list knows its tail, so the part given is not walked).
+ * Threads that are not workers of the task's runtime (the main thread
+ * spawning, a blocking job, another runtime's worker freeing a handle)
+ * allocate and free under the pool's mutex.  Ownership of a block moves
+ * between threads only through that mutex (or, for a task's last
+ * reference, through its refs' acq_rel decrement before
+ * coop__task_block_free), so no atomics are needed here.
  *
  * Memory goes back to malloc when the runtime is idle: a worker about to
  * park gives the pool all but SLAB_KEEP_IDLE blocks of each of its lists,
