@@ -518,6 +518,7 @@ static inline void coop__scope_child_done(coop_scope *s, struct coop__task *t, c
 	/* The task's count in `live` is released by the task's completion,
 	 * through its holder chain. */
 }
+
 COOP__HIDDEN bool coop__scope_admit(coop_scope *s, struct coop__task *t);
 COOP__HIDDEN void coop__scope_park(coop_scope *s, struct coop__task *t, struct coop__worker *w);
 COOP__HIDDEN void coop__scope_unpark(coop_scope *s, struct coop__task *t);
