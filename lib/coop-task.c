@@ -289,8 +289,8 @@ static void lent_release(struct coop__task *t, uint32_t n, uint32_t extra,
 
 /* ---- completion ------------------------------------------------------------------ */
 
-static void task_complete(struct coop__task *t, coop_status status, uint32_t extra_refs,
-			  uint64_t now);
+static inline void task_complete(struct coop__task *t, coop_status status,
+				 uint32_t extra_refs, uint64_t now);
 
 void coop__task_complete(struct coop__task *t, coop_status status)
 {
@@ -318,9 +318,11 @@ static uint64_t drain_clock(struct coop__worker *w)
 }
 
 /* Complete t and drop extra_refs more of its references; now is the time
- * if the caller has it, else 0. */
-static void task_complete(struct coop__task *t, coop_status status, uint32_t extra_refs,
-			  uint64_t now)
+ * if the caller has it, else 0.  Inline in each of its three callers: the
+ * drain of a cancelled scope, which calls it with constants, got 4 to 5 %
+ * faster (paired, 11 repetitions), and fib's count did not move. */
+static inline __attribute__((always_inline)) void
+task_complete(struct coop__task *t, coop_status status, uint32_t extra_refs, uint64_t now)
 {
 	coop_scope *scope = t->scope;
 	coop_rt *rt = scope->rt;
