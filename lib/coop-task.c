@@ -389,6 +389,27 @@ static coop_status status_of(coop_poll r)
 	}
 }
 
+/* Complete t, just taken from a queue by w, never started (state s) and
+ * reached by cancellation: CANCELLED unpolled, dropping the queue's
+ * reference. */
+static void task_drain(struct coop__worker *w, struct coop__task *t, uint32_t s)
+{
+	if (w->rel_n && !coop__worker_release_covers(w, t))
+		coop__worker_release_flush(w);
+	while (!cas_state(t, &s, (s & ~(TASK_SCHEDULED | TASK_NOTIFIED)) | TASK_RUNNING))
+		;
+	task_complete(t, COOP_STATUS_CANCELLED, 1, drain_clock(w));
+}
+
+/* Send an admitted task to its pool: the blocking pool or the workers. */
+static inline void task_start(struct coop__task *t)
+{
+	if (t->flags & TASKF_BLOCKING)
+		coop__blocking_submit(t->rt, t);
+	else
+		coop__schedule(t->rt, t, false);
+}
+
 void coop__task_run(struct coop__worker *w, struct coop__task *t)
 {
 	coop_scope *scope = t->scope;
@@ -397,8 +418,10 @@ void coop__task_run(struct coop__worker *w, struct coop__task *t)
 	 * polled.  Otherwise STARTED is set by the same CAS that takes the
 	 * task; a cancellation racing with it is seen by the poll itself. */
 	uint32_t s = atomic_load_explicit(&t->state, ACQUIRE);
-	if (!(s & TASK_STARTED) && task_cancelled(t) && coop__task_drain_if_cancelled(w, t))
+	if (!(s & TASK_STARTED) && task_cancelled(t)) {
+		task_drain(w, t, s);
 		return;
+	}
 	while (!cas_state(t, &s,
 			  (s & ~(TASK_SCHEDULED | TASK_NOTIFIED)) | TASK_RUNNING | TASK_STARTED))
 		;
@@ -455,21 +478,13 @@ bool coop__task_drain_if_cancelled(struct coop__worker *w, struct coop__task *t)
 
 	if ((s & TASK_STARTED) || !task_cancelled(t))
 		return false;
-	if (w->rel_n && !coop__worker_release_covers(w, t))
-		coop__worker_release_flush(w);
-	/* Never polled: completed CANCELLED, dropping the queue's reference. */
-	while (!cas_state(t, &s, (s & ~(TASK_SCHEDULED | TASK_NOTIFIED)) | TASK_RUNNING))
-		;
-	task_complete(t, COOP_STATUS_CANCELLED, 1, drain_clock(w));
+	task_drain(w, t, s);
 	return true;
 }
 
 void coop__task_start(struct coop__task *t)
 {
-	if (t->flags & TASKF_BLOCKING)
-		coop__blocking_submit(t->rt, t);
-	else
-		coop__schedule(t->rt, t, false);
+	task_start(t);
 }
 
 /* ---- spawning -------------------------------------------------------------------------- */
@@ -557,12 +572,8 @@ task_spawn(coop_scope *scope, coop_poll_fn poll, const void *state, size_t state
 	if (with_timeout)
 		(void)coop__task_timeout_arm(rt, t, opts->timeout_ns);
 	/* Without max_parallel every child is admitted: no call. */
-	if (scope->max_parallel == 0 || coop__scope_admit(scope, t)) {
-		if (flags & TASKF_BLOCKING)
-			coop__blocking_submit(rt, t);
-		else
-			coop__schedule(rt, t, false);
-	}
+	if (scope->max_parallel == 0 || coop__scope_admit(scope, t))
+		task_start(t);
 	return 0;
 }
 
