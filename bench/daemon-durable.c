@@ -64,7 +64,8 @@ static int read_answer(int fd, char *buf, size_t cap, size_t *len)
 			size_t used = (size_t)(nl - buf) + 1;
 
 			if (!memmem(buf, used, "\"result\"", 8)) {
-				fprintf(stderr, "daemon-durable: submit failed: %.*s", (int)used, buf);
+				fprintf(stderr, "daemon-durable: submit failed: %.*s", (int)used,
+					buf);
 				return -1;
 			}
 			memmove(buf, buf + used, *len - used);

@@ -47,7 +47,7 @@ struct conn {
 
 static int conn_open(struct conn *c, const char *path)
 {
-	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
 
 	memset(c, 0, sizeof(*c));
 	if (strlen(path) >= sizeof(sa.sun_path))
@@ -183,14 +183,16 @@ static int mode_ping(int argc, char **argv)
 		return 1;
 	}
 	for (long i = 0; i < warm; i++)
-		if (write_all(c.fd, ping_req, sizeof(ping_req) - 1) < 0 || conn_answer(&c, 1, &line) < 0)
+		if (write_all(c.fd, ping_req, sizeof(ping_req) - 1) < 0 ||
+		    conn_answer(&c, 1, &line) < 0)
 			return 1;
 	uint64_t t_start = bench_now_ns();
 	double cpu0 = bench_cpu_s();
 	bool ok = true;
 	for (long i = 0; i < n; i++) {
 		uint64_t t0 = bench_now_ns();
-		if (write_all(c.fd, ping_req, sizeof(ping_req) - 1) < 0 || conn_answer(&c, 1, &line) < 0)
+		if (write_all(c.fd, ping_req, sizeof(ping_req) - 1) < 0 ||
+		    conn_answer(&c, 1, &line) < 0)
 			return 1;
 		lat[i] = bench_now_ns() - t0;
 		if (!strstr(line, "\"result\""))
@@ -254,7 +256,8 @@ static int mode_submit_wait(int argc, char **argv)
 		fprintf(stderr, "daemon-rpc: cannot read %s\n", argv[3]);
 		return 1;
 	}
-	static const char head[] = "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"submit\",\"params\":{\"graph\":";
+	static const char head[] =
+		"{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"submit\",\"params\":{\"graph\":";
 	size_t rlen = sizeof(head) - 1 + glen + 3;
 	char *req = malloc(rlen + 1);
 	memcpy(req, head, sizeof(head) - 1);
@@ -287,10 +290,11 @@ static int mode_submit_wait(int argc, char **argv)
 	}
 	gid[k] = '\0';
 	char wreq[256];
-	int wl = snprintf(wreq, sizeof(wreq),
-			  "{\"jsonrpc\":\"2.0\",\"id\":2,\"method\":\"wait\",\"params\":{\"id\":\"%s\","
-			  "\"summary\":true}}\n",
-			  gid);
+	int wl = snprintf(
+		wreq, sizeof(wreq),
+		"{\"jsonrpc\":\"2.0\",\"id\":2,\"method\":\"wait\",\"params\":{\"id\":\"%s\","
+		"\"summary\":true}}\n",
+		gid);
 	if (write_all(c.fd, wreq, (size_t)wl) < 0 || conn_answer(&c, 2, &line) < 0)
 		return 1;
 	uint64_t t_end = bench_now_ns();
@@ -316,8 +320,8 @@ static int mode_gen_exec(int argc, char **argv)
 		return 1;
 	fprintf(f, "{\"name\":\"bench-exec\",\"max_parallel\":%d,\"nodes\":[", atoi(argv[3]));
 	for (long i = 0; i < n; i++)
-		fprintf(f, "%s{\"id\":\"j%ld\",\"kind\":\"exec\",\"argv\":[\"%s\"]}", i ? "," : "", i,
-			argv[4]);
+		fprintf(f, "%s{\"id\":\"j%ld\",\"kind\":\"exec\",\"argv\":[\"%s\"]}", i ? "," : "",
+			i, argv[4]);
 	fprintf(f, "]}\n");
 	return fclose(f) == 0 ? 0 : 1;
 }
@@ -332,7 +336,8 @@ static int mode_gen_noop(int argc, char **argv)
 		return 1;
 	fprintf(f, "{\"name\":\"bench-noop\",\"nodes\":[");
 	for (long i = 0; i < n; i++)
-		fprintf(f, "%s{\"id\":\"n%ld\",\"kind\":\"task\",\"fn\":\"noop\"}", i ? "," : "", i);
+		fprintf(f, "%s{\"id\":\"n%ld\",\"kind\":\"task\",\"fn\":\"noop\"}", i ? "," : "",
+			i);
 	fprintf(f, "]}\n");
 	return fclose(f) == 0 ? 0 : 1;
 }
@@ -362,8 +367,8 @@ static int mode_time(int argc, char **argv)
 	double cpu = (double)(rc.ru_utime.tv_sec + rc.ru_stime.tv_sec) +
 		     (double)(rc.ru_utime.tv_usec + rc.ru_stime.tv_usec) / 1e6;
 	bool ok = WIFEXITED(st) && WEXITSTATUS(st) == 0;
-	printf("RESULT bench=%s rt=%s workers=0 time_s=%.4f cpu_s=%.3f maxrss_kb=%ld ok=%d\n", argv[3],
-	       argv[2], time_s, cpu, ru.ru_maxrss, ok);
+	printf("RESULT bench=%s rt=%s workers=0 time_s=%.4f cpu_s=%.3f maxrss_kb=%ld ok=%d\n",
+	       argv[3], argv[2], time_s, cpu, ru.ru_maxrss, ok);
 	return 0;
 }
 
@@ -393,10 +398,13 @@ int main(int argc, char **argv)
 		const char *name;
 		int (*fn)(int, char **);
 	} modes[] = {
-		{ "ready", mode_ready },	   { "ping", mode_ping },
-		{ "submit-wait", mode_submit_wait }, { "gen-exec", mode_gen_exec },
-		{ "gen-noop", mode_gen_noop },	   { "time", mode_time },
-		{ "status-kb", mode_status_kb },
+		{"ready", mode_ready},
+		{"ping", mode_ping},
+		{"submit-wait", mode_submit_wait},
+		{"gen-exec", mode_gen_exec},
+		{"gen-noop", mode_gen_noop},
+		{"time", mode_time},
+		{"status-kb", mode_status_kb},
 	};
 
 	signal(SIGPIPE, SIG_IGN);
@@ -404,11 +412,13 @@ int main(int argc, char **argv)
 		if (strcmp(argv[1], modes[i].name) == 0) {
 			int r = modes[i].fn(argc, argv);
 			if (r == 2)
-				fprintf(stderr, "daemon-rpc %s: missing arguments (see the header of "
-						"bench/daemon-rpc.c)\n",
+				fprintf(stderr,
+					"daemon-rpc %s: missing arguments (see the header of "
+					"bench/daemon-rpc.c)\n",
 					argv[1]);
 			return r;
 		}
-	fprintf(stderr, "usage: daemon-rpc ready|ping|submit-wait|gen-exec|gen-noop|time|status-kb ...\n");
+	fprintf(stderr,
+		"usage: daemon-rpc ready|ping|submit-wait|gen-exec|gen-noop|time|status-kb ...\n");
 	return 2;
 }

@@ -43,7 +43,7 @@ static int parse_addr(const char *spec, struct sockaddr_in *ret)
 {
 	char host[64];
 	const char *colon = strrchr(spec, ':');
-	struct sockaddr_in sa = { .sin_family = AF_INET };
+	struct sockaddr_in sa = {.sin_family = AF_INET};
 
 	if (!colon || (size_t)(colon - spec) >= sizeof(host))
 		return -EINVAL;
@@ -124,7 +124,7 @@ static double pct_us(uint64_t *v, size_t n, double q)
 
 static int mode_free_port(void)
 {
-	struct sockaddr_in sa = { .sin_family = AF_INET };
+	struct sockaddr_in sa = {.sin_family = AF_INET};
 	socklen_t sl = sizeof(sa);
 	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
 
@@ -179,7 +179,7 @@ static int mode_get(int argc, char **argv)
 static int mode_loop(int argc, char **argv)
 {
 	struct sockaddr_in sa;
-	struct sigaction act = { .sa_handler = on_stop };
+	struct sigaction act = {.sa_handler = on_stop};
 	double hz = argc > 3 ? atof(argv[3]) : 0;
 	size_t n = 0, cap_lat = 1024, failures = 0;
 	uint64_t *lat = malloc(cap_lat * sizeof(*lat)), period, next;
@@ -215,8 +215,8 @@ static int mode_loop(int argc, char **argv)
 		next += period;
 		uint64_t now = bench_now_ns();
 		if (next > now) {
-			struct timespec ts = { (time_t)((next - now) / 1000000000u),
-					       (long)((next - now) % 1000000000u) };
+			struct timespec ts = {(time_t)((next - now) / 1000000000u),
+					      (long)((next - now) % 1000000000u)};
 			nanosleep(&ts, NULL);
 		} else {
 			next = now;

@@ -43,11 +43,11 @@ static void drain_close(int fd)
 
 static int spawn_one(const char *prog, bool isolated, struct slot *s)
 {
-	char *argv[] = { (char *)prog, NULL };
-	static char *minenv[] = { "PATH=/usr/local/bin:/usr/bin:/bin", "LANG=C", NULL };
+	char *argv[] = {(char *)prog, NULL};
+	static char *minenv[] = {"PATH=/usr/local/bin:/usr/bin:/bin", "LANG=C", NULL};
 	posix_spawn_file_actions_t fa;
 	posix_spawnattr_t at;
-	int po[2] = { -1, -1 }, pe[2] = { -1, -1 };
+	int po[2] = {-1, -1}, pe[2] = {-1, -1};
 	int r;
 
 	s->out = s->err = -1;

@@ -45,7 +45,8 @@ static coop_poll fib_poll(coop_cx *cx, void *state)
 		}
 		struct fib ca = {f->n - 1, 0, NULL, NULL, 0, 0};
 		struct fib cb = {f->n - 2, 0, NULL, NULL, 0, 0};
-		if (coop_spawn(coop_cx_scope(cx), fib_poll, &ca, sizeof(ca), NULL, NULL, &f->a) < 0 ||
+		if (coop_spawn(coop_cx_scope(cx), fib_poll, &ca, sizeof(ca), NULL, NULL, &f->a) <
+			    0 ||
 		    coop_spawn(coop_cx_scope(cx), fib_poll, &cb, sizeof(cb), NULL, NULL, &f->b) < 0)
 			abort();
 		f->phase = 1;
@@ -118,9 +119,10 @@ int main(int argc, char **argv)
 	printf("# steals=%" PRIu64 " parks=%" PRIu64 " polls=%" PRIu64 "\n", st.steals, st.parks,
 	       st.polls);
 	printf("RESULT bench=fib%s rt=coop workers=%u n=%d cutoff=%d runs=%d time_s=%.6f"
-	       " time_min_s=%.6f tasks=%" PRIu64 " tasks_per_s=%.0f cpu_s=%.3f maxrss_kb=%ld ok=%d\n",
-	       fib_proceed ? "-proceed" : "", workers, n, fib_cutoff, tr.runs, tr.median_s, tr.min_s,
-	       tasks, (double)tasks / tr.median_s, bench_cpu_s(), bench_maxrss_kb(),
+	       " time_min_s=%.6f tasks=%" PRIu64
+	       " tasks_per_s=%.0f cpu_s=%.3f maxrss_kb=%ld ok=%d\n",
+	       fib_proceed ? "-proceed" : "", workers, n, fib_cutoff, tr.runs, tr.median_s,
+	       tr.min_s, tasks, (double)tasks / tr.median_s, bench_cpu_s(), bench_maxrss_kb(),
 	       v == bench_fib_leaf(n));
 	return 0;
 }

@@ -67,6 +67,7 @@ int main(int argc, char **argv)
 	printf("RESULT bench=fib rt=omp workers=%d n=%d cutoff=%d runs=%d time_s=%.6f"
 	       " time_min_s=%.6f tasks=%llu tasks_per_s=%.0f cpu_s=%.3f maxrss_kb=%ld ok=%d\n",
 	       workers, n, fib_cutoff, tr.runs, tr.median_s, tr.min_s, (unsigned long long)tasks,
-	       (double)tasks / tr.median_s, bench_cpu_s(), bench_maxrss_kb(), v == bench_fib_leaf(n));
+	       (double)tasks / tr.median_s, bench_cpu_s(), bench_maxrss_kb(),
+	       v == bench_fib_leaf(n));
 	return 0;
 }

@@ -157,8 +157,8 @@ int main(int argc, char **argv)
 	       " time_s=%.6f samples=%zu p50_us=%.1f p99_us=%.1f max_us=%.1f"
 	       " os_p50_us=%.1f os_p99_us=%.1f os_max_us=%.1f ok=%d\n",
 	       budget_on ? "on" : "off", workers, nhogs, unit_ns, hog_ms, (double)dt / 1e9, n,
-	       (double)p50 / 1e3, (double)p99 / 1e3, (double)mx / 1e3,
-	       (double)os50 / 1e3, (double)os99 / 1e3, (double)osmx / 1e3, n > 0);
+	       (double)p50 / 1e3, (double)p99 / 1e3, (double)mx / 1e3, (double)os50 / 1e3,
+	       (double)os99 / 1e3, (double)osmx / 1e3, n > 0);
 	free(samples);
 	free(os_samples);
 	return 0;

@@ -43,7 +43,7 @@ int main(int argc, char **argv)
 
 	printf("RESULT bench=spawn rt=omp workers=%d n=%ld time_s=%.6f tasks=%ld"
 	       " tasks_per_s=%.0f cpu_s=%.3f maxrss_kb=%ld ok=%d\n",
-	       workers, n, (double)dt / 1e9, n, (double)n / ((double)dt / 1e9),
-	       bench_cpu_s(), bench_maxrss_kb(), done == n);
+	       workers, n, (double)dt / 1e9, n, (double)n / ((double)dt / 1e9), bench_cpu_s(),
+	       bench_maxrss_kb(), done == n);
 	return 0;
 }

@@ -48,7 +48,7 @@ struct client_conn {
 int client_sockets_resolve(const char *opt, const char *env_socket, const char *xdg, uid_t uid,
 			   bool (*exists)(const char *path), struct client_sockets *ret)
 {
-	struct client_sockets s = { .n = 0 };
+	struct client_sockets s = {.n = 0};
 	const char *single = NULL;
 
 	if (opt && *opt)
@@ -67,7 +67,8 @@ int client_sockets_resolve(const char *opt, const char *env_socket, const char *
 	if (uid != 0 && xdg && *xdg) {
 		size_t len = strlen(xdg);
 		bool slash = xdg[len - 1] == '/';
-		if (asprintf(&s.paths[0], "%s%s%s", xdg, slash ? "" : "/", PROTO_USER_SOCKET_NAME) < 0)
+		if (asprintf(&s.paths[0], "%s%s%s", xdg, slash ? "" : "/", PROTO_USER_SOCKET_NAME) <
+		    0)
 			return -ENOMEM;
 		s.n = 1;
 		if (exists(s.paths[0])) {
@@ -115,7 +116,7 @@ void client_sockets_describe(const struct client_sockets *s, char *buf, size_t s
 /* Connects one path; returns the fd or a negative errno. */
 static int conn_connect_path(const char *path)
 {
-	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
 	size_t len = strlen(path);
 	int fd;
 
@@ -251,7 +252,8 @@ int client_conn_send_text(struct client_conn *conn, const char *method, const ch
 	size_t head_len, total;
 	int n, r;
 
-	n = snprintf(head, sizeof(head), "{\"jsonrpc\":\"2.0\",\"id\":%lld,\"method\":\"%s\",\"params\":",
+	n = snprintf(head, sizeof(head),
+		     "{\"jsonrpc\":\"2.0\",\"id\":%lld,\"method\":\"%s\",\"params\":",
 		     (long long)id, method);
 	if (n < 0 || (size_t)n >= sizeof(head))
 		return -EINVAL;
@@ -301,7 +303,7 @@ static int64_t conn_now_ms(void)
 static int conn_fill(struct client_conn *conn, int timeout_ms)
 {
 	char buf[65536];
-	struct pollfd pfd = { .fd = conn->fd, .events = POLLIN };
+	struct pollfd pfd = {.fd = conn->fd, .events = POLLIN};
 	ssize_t n;
 	int r;
 

@@ -96,9 +96,9 @@ int client_conn_send_text(struct client_conn *conn, const char *method, const ch
 /* The answer to one request. */
 struct client_reply {
 	int64_t id;
-	struct json_object *result; /* owned; NULL for an error */
-	int err_code;               /* JSON-RPC error code when result is NULL */
-	char *err_message;          /* owned; NULL when result is set */
+	struct json_object *result;   /* owned; NULL for an error */
+	int err_code;                 /* JSON-RPC error code when result is NULL */
+	char *err_message;            /* owned; NULL when result is set */
 	struct json_object *err_data; /* owned, may be NULL */
 };
 void client_reply_clear(struct client_reply *r);

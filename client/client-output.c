@@ -35,8 +35,8 @@ struct duration_unit {
 };
 
 static const struct duration_unit duration_units[] = {
-	{ "ms", 1 },     { "s", 1000 },    { "sec", 1000 },      { "m", 60000 },
-	{ "min", 60000 }, { "h", 3600000 }, { "d", 86400000 }, { NULL, 0 },
+	{"ms", 1},      {"s", 1000},    {"sec", 1000},   {"m", 60000},
+	{"min", 60000}, {"h", 3600000}, {"d", 86400000}, {NULL, 0},
 };
 
 int output_duration_parse(const char *text, uint64_t *ret_ms)
@@ -288,13 +288,13 @@ static void signal_name(struct json_object *v, char *buf, size_t size)
 struct tree_ctx {
 	FILE *out;
 	const struct output_opts *o;
-	size_t name_w;  /* widest glyphs + id */
+	size_t name_w; /* widest glyphs + id */
 	size_t kind_w;
 	size_t state_w;
 	size_t dur_w;
 	size_t start_w;
 	int64_t graph_start; /* the root's start, -1 if it has not started */
-	char prefix[1024]; /* glyphs of the ancestors' columns */
+	char prefix[1024];   /* glyphs of the ancestors' columns */
 	size_t prefix_len;
 	size_t prefix_w;
 };
@@ -393,7 +393,8 @@ static void tree_details(struct tree_ctx *t, struct json_object *node)
 		if (json_object_is_type(v, json_type_string))
 			put_clean(out, json_object_get_string(v), 200);
 		else
-			put_clean(out, json_object_to_json_string_ext(v, JSON_C_TO_STRING_PLAIN), 200);
+			put_clean(out, json_object_to_json_string_ext(v, JSON_C_TO_STRING_PLAIN),
+				  200);
 		sep = ", ";
 	}
 	if ((v = jget(node, "value")) && !json_object_is_type(v, json_type_null)) {
@@ -427,8 +428,9 @@ static void tree_details(struct tree_ctx *t, struct json_object *node)
 	if (stats && jint(stats, "polls", &n) && n > 0) {
 		int64_t fy = 0;
 		(void)jint(stats, "forced_yields", &fy);
-		fprintf(out, "%s%s%" PRId64 " poll%s, %" PRId64 " forced yield%s%s", sep, dim(color), n,
-			n == 1 ? "" : "s", fy, fy == 1 ? "" : "s", output_reset(color));
+		fprintf(out, "%s%s%" PRId64 " poll%s, %" PRId64 " forced yield%s%s", sep,
+			dim(color), n, n == 1 ? "" : "s", fy, fy == 1 ? "" : "s",
+			output_reset(color));
 	}
 }
 
@@ -542,7 +544,7 @@ static void status_header(FILE *out, struct json_object *status, const struct ou
 int output_status_tree(FILE *out, struct json_object *status, const struct output_opts *o)
 {
 	struct json_object *root = jget(status, "root");
-	struct tree_ctx t = { .out = out, .o = o };
+	struct tree_ctx t = {.out = out, .o = o};
 
 	if (!root || !json_object_is_type(root, json_type_object))
 		return -EINVAL;
@@ -664,8 +666,9 @@ int output_list(FILE *out, struct json_object *list, const struct output_opts *o
 			output_reset(o->color));
 		pad(out, state_w - (state ? strlen(state) : 1) + 2);
 		fprintf(out, "%-19s  ",
-			jtime(g, "created", &created) ? format_time(created, false, buf, sizeof(buf))
-						      : "-");
+			jtime(g, "created", &created)
+				? format_time(created, false, buf, sizeof(buf))
+				: "-");
 		if (jint(g, "nodes_total", &total) && jint(g, "nodes_done", &done))
 			fprintf(out, "%" PRId64 "/%" PRId64, done, total);
 		else
@@ -712,7 +715,8 @@ void output_progress_bar(FILE *out, const char *id, const struct output_counts *
 	n = snprintf(tail, sizeof(tail), " %" PRId64 "/%" PRId64 " nodes, %" PRId64 " running",
 		     c->done, c->total, c->running);
 	if (c->failed > 0 && n >= 0 && (size_t)n < sizeof(tail))
-		n += snprintf(tail + n, sizeof(tail) - (size_t)n, ", %" PRId64 " failed", c->failed);
+		n += snprintf(tail + n, sizeof(tail) - (size_t)n, ", %" PRId64 " failed",
+			      c->failed);
 	if (c->cancelled > 0 && n >= 0 && (size_t)n < sizeof(tail))
 		n += snprintf(tail + n, sizeof(tail) - (size_t)n, ", %" PRId64 " cancelled",
 			      c->cancelled);
@@ -786,8 +790,9 @@ void output_event_line(FILE *out, struct json_object *params, const struct outpu
 	/* Whatever else a newer daemon sends, as key=value. */
 	json_object_object_foreach(params, key, val)
 	{
-		static const char *const known[] = { "graph", "node", "state", "ts", "kind",
-						     "exit_code", "signal", "reason", "error", NULL };
+		static const char *const known[] = {"graph", "node",      "state",  "ts",
+						    "kind",  "exit_code", "signal", "reason",
+						    "error", NULL};
 		bool skip = !val || json_object_is_type(val, json_type_null);
 
 		for (size_t i = 0; !skip && known[i]; i++)
@@ -824,7 +829,7 @@ void output_outcome_line(FILE *out, struct json_object *status, const struct out
 	const char *id = jstr(status, "id"), *name = jstr(status, "name"),
 		   *state = jstr(status, "state");
 	struct json_object *counts = jget(status, "counts"), *root = jget(status, "root");
-	int64_t started, finished, c[PROTO_STATE__MAX] = { 0 };
+	int64_t started, finished, c[PROTO_STATE__MAX] = {0};
 	bool have_counts = false;
 	char dur[OUTPUT_DURATION_BUF];
 
@@ -837,7 +842,8 @@ void output_outcome_line(FILE *out, struct json_object *status, const struct out
 	fprintf(out, " %s%s%s", output_state_color(state, o->color), state ? state : "-",
 		output_reset(o->color));
 	if (jtime(status, "started", &started) && jtime(status, "finished", &finished))
-		fprintf(out, " in %s", output_duration_format(finished - started, dur, sizeof(dur)));
+		fprintf(out, " in %s",
+			output_duration_format(finished - started, dur, sizeof(dur)));
 	if (counts && json_object_is_type(counts, json_type_object)) {
 		counts_read(counts, c);
 		have_counts = true;
@@ -1075,8 +1081,7 @@ static void stats_object(FILE *out, struct json_object *obj, int indent)
 	}
 	if (key_w > 32)
 		key_w = 32;
-	json_object_object_foreach(obj, key, val)
-		stats_entry(out, key, val, indent, key_w);
+	json_object_object_foreach(obj, key, val) stats_entry(out, key, val, indent, key_w);
 }
 
 /*
@@ -1086,7 +1091,7 @@ static void stats_object(FILE *out, struct json_object *obj, int indent)
 int output_histogram_parse(const char *text, const char *name, struct output_histogram *ret)
 {
 	size_t name_len = strlen(name);
-	struct output_histogram h = { .n = 0 };
+	struct output_histogram h = {.n = 0};
 
 	for (const char *line = text; line && *line;) {
 		const char *end = strchr(line, '\n');
@@ -1114,7 +1119,7 @@ int output_histogram_parse(const char *text, const char *name, struct output_his
 			h.cum[h.n] = count;
 			h.n++;
 		}
-next:
+	next:
 		line = end ? end + 1 : NULL;
 	}
 	if (h.n == 0)
@@ -1141,7 +1146,8 @@ double output_histogram_quantile(const struct output_histogram *h, double q)
 				return prev_le;
 			if (h->cum[i] == prev_cum)
 				return h->le[i];
-			return prev_le + (h->le[i] - prev_le) * (rank - prev_cum) / (h->cum[i] - prev_cum);
+			return prev_le +
+			       (h->le[i] - prev_le) * (rank - prev_cum) / (h->cum[i] - prev_cum);
 		}
 		if (h->le[i] >= 0)
 			prev_le = h->le[i];
@@ -1208,40 +1214,40 @@ static void stats_heading(FILE *out, const char *text, const struct output_opts 
 }
 
 static const struct stats_field executor_fields[] = {
-	{ "workers", "Workers:" },
-	{ "tasks_spawned", "Tasks spawned:" },
-	{ "tasks_live", "Tasks live:" },
-	{ "run_queue_depth", "Run queue:" },
-	{ "steals", "Steals:" },
-	{ "parks", "Parks:" },
-	{ "blocking_spawned", "Blocking jobs:" },
-	{ "blocking_threads", "Blocking threads:" },
-	{ "blocking_threads_peak", "Blocking threads peak:" },
-	{ "blocking_queue_depth", "Blocking queue:" },
-	{ "polls", "Polls:" },
-	{ "forced_yields", "Forced yields:" },
-	{ "short_circuits", "Short-circuits:" },
-	{ NULL, NULL },
+	{"workers", "Workers:"},
+	{"tasks_spawned", "Tasks spawned:"},
+	{"tasks_live", "Tasks live:"},
+	{"run_queue_depth", "Run queue:"},
+	{"steals", "Steals:"},
+	{"parks", "Parks:"},
+	{"blocking_spawned", "Blocking jobs:"},
+	{"blocking_threads", "Blocking threads:"},
+	{"blocking_threads_peak", "Blocking threads peak:"},
+	{"blocking_queue_depth", "Blocking queue:"},
+	{"polls", "Polls:"},
+	{"forced_yields", "Forced yields:"},
+	{"short_circuits", "Short-circuits:"},
+	{NULL, NULL},
 };
 
 static const struct stats_field budget_fields[] = {
-	{ "default", "Default budget:" },
-	{ "forced_yields", "Forced yields:" },
-	{ "short_circuits", "Short-circuits:" },
-	{ NULL, NULL },
+	{"default", "Default budget:"},
+	{"forced_yields", "Forced yields:"},
+	{"short_circuits", "Short-circuits:"},
+	{NULL, NULL},
 };
 
 static const struct stats_field daemon_fields[] = {
-	{ "graphs_submitted", "Graphs submitted:" },
-	{ "graphs_active", "Graphs active:" },
-	{ "connections_active", "Connections:" },
-	{ "connections_accepted", "Connections accepted:" },
-	{ "connections_refused", "Connections refused:" },
-	{ "clients_dropped", "Clients dropped:" },
-	{ "exec_spawn_failures", "Exec spawn failures:" },
-	{ "orphans_reaped", "Orphans reaped:" },
-	{ "uptime_seconds", "Uptime:" },
-	{ NULL, NULL },
+	{"graphs_submitted", "Graphs submitted:"},
+	{"graphs_active", "Graphs active:"},
+	{"connections_active", "Connections:"},
+	{"connections_accepted", "Connections accepted:"},
+	{"connections_refused", "Connections refused:"},
+	{"clients_dropped", "Clients dropped:"},
+	{"exec_spawn_failures", "Exec spawn failures:"},
+	{"orphans_reaped", "Orphans reaped:"},
+	{"uptime_seconds", "Uptime:"},
+	{NULL, NULL},
 };
 
 static void stats_budget(FILE *out, struct json_object *budget, struct json_object *executor,
@@ -1254,18 +1260,19 @@ static void stats_budget(FILE *out, struct json_object *budget, struct json_obje
 	if (polls && fy && json_object_is_type(polls, json_type_int) &&
 	    json_object_is_type(fy, json_type_int) && json_object_get_int64(polls) > 0)
 		fprintf(out, "  %-22s %.2f%%\n", "Polls ending in yield:",
-			100.0 * (double)json_object_get_int64(fy) / (double)json_object_get_int64(polls));
+			100.0 * (double)json_object_get_int64(fy) /
+				(double)json_object_get_int64(polls));
 }
 
 static void stats_cancellation(FILE *out, struct json_object *cancel,
 			       const struct output_histogram *hist, const struct output_opts *o)
 {
 	static const struct stats_field fields[] = {
-		{ "requests", "" },
-		{ "latency_count", "Acknowledged:" },
-		{ "latency_sum_seconds", "" },
-		{ "latency_buckets", "" },
-		{ NULL, NULL },
+		{"requests", ""},
+		{"latency_count", "Acknowledged:"},
+		{"latency_sum_seconds", ""},
+		{"latency_buckets", ""},
+		{NULL, NULL},
 	};
 	struct json_object *req = jget(cancel, "requests");
 	int64_t count = -1;
@@ -1295,7 +1302,8 @@ static void stats_cancellation(FILE *out, struct json_object *cancel,
 		fprintf(out, "  %-22s ", "Acknowledged:");
 		put_count(out, (double)count);
 		if (count > 0 && sv &&
-		    (json_object_is_type(sv, json_type_double) || json_object_is_type(sv, json_type_int))) {
+		    (json_object_is_type(sv, json_type_double) ||
+		     json_object_is_type(sv, json_type_int))) {
 			sum = json_object_get_double(sv);
 			fputs(", mean ", out);
 			put_latency(out, sum / (double)count);
@@ -1303,8 +1311,8 @@ static void stats_cancellation(FILE *out, struct json_object *cancel,
 		fputc('\n', out);
 	}
 	if (hist && hist->n > 0 && hist->cum[hist->n - 1] > 0) {
-		static const double qs[] = { 0.5, 0.9, 0.99 };
-		static const char *const names[] = { "p50", "p90", "p99" };
+		static const double qs[] = {0.5, 0.9, 0.99};
+		static const char *const names[] = {"p50", "p90", "p99"};
 
 		fprintf(out, "  %-22s ", "Latency:");
 		for (size_t i = 0; i < 3; i++) {
@@ -1417,8 +1425,9 @@ int output_stats(FILE *out, struct json_object *stats, const struct output_histo
 	/* Sections this coopctl does not know. */
 	json_object_object_foreach(stats, key, val)
 	{
-		if (!strcmp(key, "executor") || !strcmp(key, "budget") || !strcmp(key, "cancellation") ||
-		    !strcmp(key, "jobs") || !strcmp(key, "daemon") || !val)
+		if (!strcmp(key, "executor") || !strcmp(key, "budget") ||
+		    !strcmp(key, "cancellation") || !strcmp(key, "jobs") ||
+		    !strcmp(key, "daemon") || !val)
 			continue;
 		if (!first)
 			fputc('\n', out);

@@ -24,13 +24,13 @@
 int cmd_cancel_parse(int argc, char **argv, struct cmd_cancel_args *ret, FILE *err)
 {
 	static const struct option opts[] = {
-		{ "grace", required_argument, NULL, 'g' },
-		{ "reason", required_argument, NULL, 'r' },
-		{ "wait", no_argument, NULL, 'w' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
+		{"grace", required_argument, NULL, 'g'},
+		{"reason", required_argument, NULL, 'r'},
+		{"wait", no_argument, NULL, 'w'},
+		{"help", no_argument, NULL, 'h'},
+		{NULL, 0, NULL, 0},
 	};
-	struct cmd_cancel_args a = { 0 };
+	struct cmd_cancel_args a = {0};
 	int ch;
 
 	optind = 0;
@@ -40,7 +40,8 @@ int cmd_cancel_parse(int argc, char **argv, struct cmd_cancel_args *ret, FILE *e
 		case 'g':
 			if (output_duration_parse(optarg, &a.grace_ms) < 0) {
 				fprintf(err,
-					"coopctl cancel: invalid duration '%s' (e.g. 500ms, 5s, 2m)\n",
+					"coopctl cancel: invalid duration '%s' (e.g. 500ms, 5s, "
+					"2m)\n",
 					optarg);
 				return -EINVAL;
 			}
@@ -80,7 +81,7 @@ int cmd_cancel_parse(int argc, char **argv, struct cmd_cancel_args *ret, FILE *e
 static int cmd_cancel_exec(struct coopctl *c, int argc, char **argv)
 {
 	struct cmd_cancel_args a;
-	struct proto_cancel_params p = { 0 };
+	struct proto_cancel_params p = {0};
 	struct json_object *params = NULL, *result = NULL;
 	int r;
 

@@ -21,11 +21,11 @@
 int cmd_list_parse(int argc, char **argv, struct cmd_list_args *ret, FILE *err)
 {
 	static const struct option opts[] = {
-		{ "all", no_argument, NULL, 'a' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
+		{"all", no_argument, NULL, 'a'},
+		{"help", no_argument, NULL, 'h'},
+		{NULL, 0, NULL, 0},
 	};
-	struct cmd_list_args a = { 0 };
+	struct cmd_list_args a = {0};
 	int ch;
 
 	optind = 0;
@@ -51,9 +51,9 @@ int cmd_list_parse(int argc, char **argv, struct cmd_list_args *ret, FILE *err)
 
 int cmd_list_show(struct coopctl *c, bool all)
 {
-	struct proto_list_params p = { .all = all };
+	struct proto_list_params p = {.all = all};
 	struct json_object *params = NULL, *result = NULL, *graphs = NULL;
-	struct output_opts o = { .color = c->color, .utf8 = c->utf8 };
+	struct output_opts o = {.color = c->color, .utf8 = c->utf8};
 	int r;
 
 	if (proto_list_params_encode(&p, &params) < 0) {

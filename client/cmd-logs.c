@@ -26,12 +26,12 @@
 int cmd_logs_parse(int argc, char **argv, struct cmd_logs_args *ret, FILE *err)
 {
 	static const struct option opts[] = {
-		{ "stderr", no_argument, NULL, 'e' },
-		{ "follow", no_argument, NULL, 'f' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
+		{"stderr", no_argument, NULL, 'e'},
+		{"follow", no_argument, NULL, 'f'},
+		{"help", no_argument, NULL, 'h'},
+		{NULL, 0, NULL, 0},
 	};
-	struct cmd_logs_args a = { 0 };
+	struct cmd_logs_args a = {0};
 	int ch;
 
 	optind = 0;
@@ -69,8 +69,7 @@ int cmd_logs_parse(int argc, char **argv, struct cmd_logs_args *ret, FILE *err)
 static int logs_idle(struct coopctl *c, const char *id, bool *ret_final)
 {
 	struct proto_wait_params wp = {
-		.id = id, .has_timeout_ms = true, .timeout_ms = LOGS_IDLE_MS, .summary = true
-	};
+		.id = id, .has_timeout_ms = true, .timeout_ms = LOGS_IDLE_MS, .summary = true};
 	struct json_object *params = NULL, *status = NULL, *state = NULL;
 	int r;
 

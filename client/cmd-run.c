@@ -40,13 +40,13 @@
 int cmd_run_parse(int argc, char **argv, struct cmd_run_args *ret, FILE *err)
 {
 	static const struct option opts[] = {
-		{ "timeout", required_argument, NULL, 't' },
-		{ "name", required_argument, NULL, 'n' },
-		{ "env", required_argument, NULL, 'e' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
+		{"timeout", required_argument, NULL, 't'},
+		{"name", required_argument, NULL, 'n'},
+		{"env", required_argument, NULL, 'e'},
+		{"help", no_argument, NULL, 'h'},
+		{NULL, 0, NULL, 0},
 	};
-	struct cmd_run_args a = { 0 };
+	struct cmd_run_args a = {0};
 	int ch;
 
 	optind = 0;
@@ -56,7 +56,8 @@ int cmd_run_parse(int argc, char **argv, struct cmd_run_args *ret, FILE *err)
 		switch (ch) {
 		case 't':
 			if (output_duration_parse(optarg, &a.timeout_ms) < 0) {
-				fprintf(err, "coopctl run: invalid duration '%s' (e.g. 500ms, 5s, 2m)\n",
+				fprintf(err,
+					"coopctl run: invalid duration '%s' (e.g. 500ms, 5s, 2m)\n",
 					optarg);
 				goto fail;
 			}
@@ -72,7 +73,8 @@ int cmd_run_parse(int argc, char **argv, struct cmd_run_args *ret, FILE *err)
 			char **env;
 			const char *eq = strchr(optarg, '=');
 			if (!eq || eq == optarg) {
-				fprintf(err, "coopctl run: --env takes NAME=VALUE, not '%s'\n", optarg);
+				fprintf(err, "coopctl run: --env takes NAME=VALUE, not '%s'\n",
+					optarg);
 				goto fail;
 			}
 			env = realloc(a.env, sizeof(*env) * (size_t)(a.n_env + 2));
@@ -272,7 +274,7 @@ static int run_fetch(struct coopctl *c, const char *id, struct run_stream *s, bo
 /* Sends cancel for the graph, once. */
 static void run_cancel(struct coopctl *c, const char *id)
 {
-	struct proto_cancel_params p = { .id = id, .reason = "client" };
+	struct proto_cancel_params p = {.id = id, .reason = "client"};
 	struct json_object *params = NULL, *result = NULL;
 
 	coopctl_err(c, "interrupted: cancelling %s (again to stop waiting)", id);
@@ -285,7 +287,8 @@ static const char *run_str(struct json_object *obj, const char *key)
 {
 	struct json_object *v = NULL;
 
-	if (obj && json_object_object_get_ex(obj, key, &v) && json_object_is_type(v, json_type_string))
+	if (obj && json_object_object_get_ex(obj, key, &v) &&
+	    json_object_is_type(v, json_type_string))
 		return json_object_get_string(v);
 	return NULL;
 }
@@ -316,7 +319,8 @@ static int run_exit_status(struct coopctl *c, struct json_object *status, uint64
 		else if (reason && strcmp(reason, "shutdown") == 0)
 			coopctl_err(c, "cancelled: coopd is shutting down (shutdown)");
 		else
-			coopctl_err(c, "%s (%s)", nstate ? nstate : "cancelled", reason ? reason : "?");
+			coopctl_err(c, "%s (%s)", nstate ? nstate : "cancelled",
+				    reason ? reason : "?");
 		return COOPCTL_EXIT_FAILED;
 	}
 	if (node && json_object_object_get_ex(node, "exit_code", &v) &&
@@ -340,7 +344,8 @@ static int run_exit_status(struct coopctl *c, struct json_object *status, uint64
 			}
 		}
 		if (sig > 0 && sig < 128) {
-			coopctl_err(c, "killed by SIG%s", sigabbrev_np(sig) ? sigabbrev_np(sig) : "?");
+			coopctl_err(c, "killed by SIG%s",
+				    sigabbrev_np(sig) ? sigabbrev_np(sig) : "?");
 			return 128 + sig;
 		}
 	}
@@ -361,10 +366,10 @@ static int cmd_run_exec(struct coopctl *c, int argc, char **argv)
 	struct proto_submit_result sres;
 	struct proto_error perr;
 	struct run_stream streams[2] = {
-		{ .node = RUN_NODE, .is_stderr = false, .out = stdout },
-		{ .node = RUN_NODE, .is_stderr = true, .out = stderr },
+		{.node = RUN_NODE, .is_stderr = false, .out = stdout},
+		{.node = RUN_NODE, .is_stderr = true, .out = stderr},
 	};
-	struct sigaction sa = { .sa_handler = run_on_signal };
+	struct sigaction sa = {.sa_handler = run_on_signal};
 	char *id = NULL;
 	bool settled = false, cancelled = false;
 	uint64_t timeout_ms;
@@ -429,9 +434,10 @@ static int cmd_run_exec(struct coopctl *c, int argc, char **argv)
 		if (got)
 			continue;
 		{
-			struct proto_wait_params wp = {
-				.id = id, .has_timeout_ms = true, .timeout_ms = RUN_IDLE_MS, .summary = true
-			};
+			struct proto_wait_params wp = {.id = id,
+						       .has_timeout_ms = true,
+						       .timeout_ms = RUN_IDLE_MS,
+						       .summary = true};
 			const char *state;
 
 			if (proto_wait_params_encode(&wp, &params) < 0) {
@@ -460,7 +466,7 @@ static int cmd_run_exec(struct coopctl *c, int argc, char **argv)
 		}
 	}
 	{
-		struct proto_status_params stp = { .id = id };
+		struct proto_status_params stp = {.id = id};
 		if (proto_status_params_encode(&stp, &params) < 0) {
 			r = COOPCTL_EXIT_FAILED;
 			goto out;

@@ -25,8 +25,8 @@
 int cmd_noargs_parse(int argc, char **argv, FILE *err)
 {
 	static const struct option opts[] = {
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
+		{"help", no_argument, NULL, 'h'},
+		{NULL, 0, NULL, 0},
 	};
 	int ch;
 
@@ -51,7 +51,7 @@ int cmd_noargs_parse(int argc, char **argv, FILE *err)
 static bool stats_histogram(struct json_object *stats, struct output_histogram *ret)
 {
 	struct json_object *cancel, *buckets;
-	struct output_histogram h = { .n = 0 };
+	struct output_histogram h = {.n = 0};
 	size_t n;
 
 	if (!json_object_object_get_ex(stats, "cancellation", &cancel) ||
@@ -87,7 +87,7 @@ static bool stats_histogram(struct json_object *stats, struct output_histogram *
 static int cmd_stats_exec(struct coopctl *c, int argc, char **argv)
 {
 	struct json_object *result = NULL;
-	struct output_opts o = { .color = c->color, .utf8 = c->utf8 };
+	struct output_opts o = {.color = c->color, .utf8 = c->utf8};
 	struct output_histogram hist;
 	bool have_hist;
 	int r;

@@ -25,12 +25,12 @@
 int cmd_status_parse(int argc, char **argv, struct cmd_status_args *ret, FILE *err)
 {
 	static const struct option opts[] = {
-		{ "summary", no_argument, NULL, 's' },
-		{ "all", no_argument, NULL, 'a' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
+		{"summary", no_argument, NULL, 's'},
+		{"all", no_argument, NULL, 'a'},
+		{"help", no_argument, NULL, 'h'},
+		{NULL, 0, NULL, 0},
 	};
-	struct cmd_status_args a = { 0 };
+	struct cmd_status_args a = {0};
 	int ch;
 
 	optind = 0;
@@ -76,7 +76,7 @@ static int cmd_status_exec(struct coopctl *c, int argc, char **argv)
 	struct cmd_status_args a;
 	struct proto_status_params p;
 	struct json_object *params = NULL, *result = NULL;
-	struct output_opts o = { .color = c->color, .utf8 = c->utf8 };
+	struct output_opts o = {.color = c->color, .utf8 = c->utf8};
 	int r;
 
 	r = coopctl_parsed(&cmd_status_entry, cmd_status_parse(argc, argv, &a, stderr));

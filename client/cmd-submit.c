@@ -31,12 +31,12 @@
 int cmd_submit_parse(int argc, char **argv, struct cmd_submit_args *ret, FILE *err)
 {
 	static const struct option opts[] = {
-		{ "wait", no_argument, NULL, 'w' },
-		{ "follow", no_argument, NULL, 'f' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
+		{"wait", no_argument, NULL, 'w'},
+		{"follow", no_argument, NULL, 'f'},
+		{"help", no_argument, NULL, 'h'},
+		{NULL, 0, NULL, 0},
 	};
-	struct cmd_submit_args a = { 0 };
+	struct cmd_submit_args a = {0};
 	int ch;
 
 	optind = 0;
@@ -174,8 +174,8 @@ static bool submit_check_json(const struct coopctl *c, const char *name, const c
 	for (size_t i = end; i < len; i++) {
 		if (text[i] != ' ' && text[i] != '\t' && text[i] != '\n' && text[i] != '\r') {
 			submit_position(text, i, &line, &col);
-			coopctl_err(c, "%s: line %d, column %d: text after the graph document", name,
-				    line, col);
+			coopctl_err(c, "%s: line %d, column %d: text after the graph document",
+				    name, line, col);
 			return false;
 		}
 	}
@@ -191,7 +191,7 @@ static bool submit_check_json(const struct coopctl *c, const char *name, const c
 static int submit_send(struct coopctl *c, const char *file, char **ret_id)
 {
 	const char *name = strcmp(file, "-") == 0 ? "standard input" : file;
-	struct client_reply rep = { 0 };
+	struct client_reply rep = {0};
 	struct json_object *result = NULL;
 	struct proto_submit_result sr;
 	struct proto_error perr;
@@ -279,7 +279,7 @@ static void submit_early_cb(const char *method, struct json_object *params, void
  * events are not missed, and keep them until its id is known. */
 static int submit_subscribe(struct coopctl *c, struct submit_early *early)
 {
-	struct proto_watch_params p = { .id = NULL };
+	struct proto_watch_params p = {.id = NULL};
 	struct json_object *params = NULL, *result = NULL;
 	int r;
 

@@ -39,11 +39,11 @@
 int cmd_wait_parse(int argc, char **argv, struct cmd_wait_args *ret, FILE *err)
 {
 	static const struct option opts[] = {
-		{ "timeout", required_argument, NULL, 't' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
+		{"timeout", required_argument, NULL, 't'},
+		{"help", no_argument, NULL, 'h'},
+		{NULL, 0, NULL, 0},
 	};
-	struct cmd_wait_args a = { 0 };
+	struct cmd_wait_args a = {0};
 	int ch;
 
 	optind = 0;
@@ -52,7 +52,9 @@ int cmd_wait_parse(int argc, char **argv, struct cmd_wait_args *ret, FILE *err)
 		switch (ch) {
 		case 't':
 			if (output_duration_parse(optarg, &a.timeout_ms) < 0) {
-				fprintf(err, "coopctl wait: invalid duration '%s' (e.g. 500ms, 5s, 2m)\n",
+				fprintf(err,
+					"coopctl wait: invalid duration '%s' (e.g. 500ms, 5s, "
+					"2m)\n",
 					optarg);
 				return -EINVAL;
 			}
@@ -96,7 +98,8 @@ static const char *wait_state(struct json_object *status)
 {
 	struct json_object *v = NULL;
 
-	if (json_object_object_get_ex(status, "state", &v) && json_object_is_type(v, json_type_string))
+	if (json_object_object_get_ex(status, "state", &v) &&
+	    json_object_is_type(v, json_type_string))
 		return json_object_get_string(v);
 	return NULL;
 }
@@ -124,7 +127,7 @@ static int wait_once(struct coopctl *c, const char *id, bool summary, int64_t ti
 void cmd_wait_print_event(struct coopctl *c, const char *id, struct json_object *params)
 {
 	struct json_object *graph = NULL;
-	struct output_opts o = { .color = c->color, .utf8 = c->utf8 };
+	struct output_opts o = {.color = c->color, .utf8 = c->utf8};
 
 	if (id && !(json_object_object_get_ex(params, "graph", &graph) &&
 		    json_object_is_type(graph, json_type_string) &&
@@ -153,7 +156,7 @@ static void wait_event_cb(const char *method, struct json_object *params, void *
 
 static int wait_watch(struct coopctl *c, const char *id)
 {
-	struct proto_watch_params p = { .id = id };
+	struct proto_watch_params p = {.id = id};
 	struct json_object *params = NULL, *result = NULL;
 	int r;
 
@@ -188,7 +191,7 @@ static void wait_report(struct coopctl *c, const char *id, struct json_object *f
 	if (counts.total <= WAIT_TREE_MAX_NODES) {
 		/* Small enough to fetch whole: the tree for a graph that did
 		 * not succeed, the outcome with its duration otherwise. */
-		struct proto_status_params sp = { .id = id };
+		struct proto_status_params sp = {.id = id};
 		struct json_object *params = NULL;
 
 		if (proto_status_params_encode(&sp, &params) == 0 &&
@@ -213,17 +216,17 @@ static void wait_on_signal(int sig)
 
 int cmd_wait_follow(struct coopctl *c, const char *id, enum follow_mode mode, uint64_t timeout_ms)
 {
-	struct output_opts o = { .color = c->color, .utf8 = c->utf8 };
+	struct output_opts o = {.color = c->color, .utf8 = c->utf8};
 	int64_t start = wait_now_ms();
 	int64_t deadline = timeout_ms > 0 ? start + (int64_t)timeout_ms : -1;
 	struct json_object *status = NULL;
-	struct output_counts last = { -1, -1, -1, -1, -1 };
+	struct output_counts last = {-1, -1, -1, -1, -1};
 	int64_t last_line = -1;
 	bool bar = !c->json && mode == FOLLOW_AUTO && c->tty;
 	bool lines = !c->json && mode == FOLLOW_AUTO && !c->tty;
 	bool drawn = false;
 	bool whole = false;
-	struct wait_events events = { .c = c, .id = id };
+	struct wait_events events = {.c = c, .id = id};
 	const char *state;
 	int r;
 
@@ -238,7 +241,7 @@ int cmd_wait_follow(struct coopctl *c, const char *id, enum follow_mode mode, ui
 	}
 	o.width = bar ? terminal_width() : 80;
 	if (bar) {
-		struct sigaction sa = { .sa_handler = wait_on_signal };
+		struct sigaction sa = {.sa_handler = wait_on_signal};
 
 		sigemptyset(&sa.sa_mask);
 		(void)sigaction(SIGINT, &sa, NULL);
@@ -277,12 +280,16 @@ int cmd_wait_follow(struct coopctl *c, const char *id, enum follow_mode mode, ui
 				output_progress_bar(stdout, id, &cnt, wait_now_ms() - start, &o);
 				drawn = true;
 			} else if (memcmp(&cnt, &last, sizeof(cnt)) != 0 &&
-				   (last_line < 0 || wait_now_ms() - last_line >= WAIT_LINE_INTERVAL_MS)) {
+				   (last_line < 0 ||
+				    wait_now_ms() - last_line >= WAIT_LINE_INTERVAL_MS)) {
 				char dur[OUTPUT_DURATION_BUF];
-				printf("%s %s: %lld/%lld nodes done, %lld running, %lld failed (%s)\n", id,
-				       state ? state : "-", (long long)cnt.done, (long long)cnt.total,
-				       (long long)cnt.running, (long long)cnt.failed,
-				       output_duration_format(wait_now_ms() - start, dur, sizeof(dur)));
+				printf("%s %s: %lld/%lld nodes done, %lld running, %lld failed "
+				       "(%s)\n",
+				       id, state ? state : "-", (long long)cnt.done,
+				       (long long)cnt.total, (long long)cnt.running,
+				       (long long)cnt.failed,
+				       output_duration_format(wait_now_ms() - start, dur,
+							      sizeof(dur)));
 				fflush(stdout);
 				last = cnt;
 				last_line = wait_now_ms();
@@ -300,7 +307,7 @@ int cmd_wait_follow(struct coopctl *c, const char *id, enum follow_mode mode, ui
 
 		if (c->json) {
 			/* The status as it stands, whole. */
-			struct proto_status_params sp = { .id = id };
+			struct proto_status_params sp = {.id = id};
 			struct json_object *params = NULL, *now = NULL;
 
 			if (!whole && proto_status_params_encode(&sp, &params) == 0 &&

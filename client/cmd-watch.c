@@ -27,10 +27,10 @@
 int cmd_watch_parse(int argc, char **argv, struct cmd_watch_args *ret, FILE *err)
 {
 	static const struct option opts[] = {
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
+		{"help", no_argument, NULL, 'h'},
+		{NULL, 0, NULL, 0},
 	};
-	struct cmd_watch_args a = { 0 };
+	struct cmd_watch_args a = {0};
 	int ch;
 
 	optind = 0;
@@ -52,8 +52,8 @@ int cmd_watch_parse(int argc, char **argv, struct cmd_watch_args *ret, FILE *err
 struct watch_ctx {
 	struct coopctl *c;
 	struct output_opts o;
-	const char *id;   /* NULL: all graphs */
-	bool done;        /* the watched graph's root settled */
+	const char *id; /* NULL: all graphs */
+	bool done;      /* the watched graph's root settled */
 };
 
 /* True for an event about a graph's root scope. */
@@ -92,9 +92,9 @@ static void watch_event(const char *method, struct json_object *params, void *us
 static int cmd_watch_exec(struct coopctl *c, int argc, char **argv)
 {
 	struct cmd_watch_args a;
-	struct proto_watch_params p = { 0 };
+	struct proto_watch_params p = {0};
 	struct json_object *params = NULL, *result = NULL;
-	struct watch_ctx w = { .c = c };
+	struct watch_ctx w = {.c = c};
 	int r;
 
 	r = coopctl_parsed(&cmd_watch_entry, cmd_watch_parse(argc, argv, &a, stderr));
@@ -121,7 +121,7 @@ static int cmd_watch_exec(struct coopctl *c, int argc, char **argv)
 	if (a.id) {
 		/* A graph that settled before we subscribed sends no more
 		 * events: ask once, then watch. */
-		struct proto_status_params sp = { .id = a.id, .summary = true };
+		struct proto_status_params sp = {.id = a.id, .summary = true};
 		struct json_object *status = NULL, *state = NULL;
 
 		if (proto_status_params_encode(&sp, &params) == 0 &&

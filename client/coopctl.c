@@ -26,9 +26,18 @@
 #include "proto-rpc.h"
 
 const struct cmd_entry *const cmd_table[] = {
-	&cmd_submit_entry, &cmd_run_entry,    &cmd_status_entry, &cmd_list_entry,
-	&cmd_wait_entry,   &cmd_cancel_entry, &cmd_logs_entry,   &cmd_watch_entry,
-	&cmd_stats_entry,  &cmd_metrics_entry, &cmd_version_entry, &cmd_ping_entry,
+	&cmd_submit_entry,
+	&cmd_run_entry,
+	&cmd_status_entry,
+	&cmd_list_entry,
+	&cmd_wait_entry,
+	&cmd_cancel_entry,
+	&cmd_logs_entry,
+	&cmd_watch_entry,
+	&cmd_stats_entry,
+	&cmd_metrics_entry,
+	&cmd_version_entry,
+	&cmd_ping_entry,
 	NULL,
 };
 
@@ -42,23 +51,23 @@ const struct cmd_entry *cmd_find(const char *name)
 
 static void coopctl_help(FILE *out)
 {
-	fprintf(out,
-		"Usage: coopctl [--socket PATH] [--json] COMMAND [ARG...]\n"
-		"\n"
-		"Submits job graphs to coopd and follows them.\n"
-		"\n"
-		"Options:\n"
-		"  -s, --socket PATH  the daemon's socket (default: $COOPD_SOCKET, then\n"
-		"                     $XDG_RUNTIME_DIR/coopd.sock if it exists, then\n"
-		"                     /run/coopd/coopd.sock)\n"
-		"  -j, --json         print the daemon's answers as JSON\n"
-		"  -h, --help         show this help (or COMMAND --help)\n"
-		"  -V, --version      show coopctl's version\n"
-		"\n"
-		"Commands:\n");
+	fprintf(out, "Usage: coopctl [--socket PATH] [--json] COMMAND [ARG...]\n"
+		     "\n"
+		     "Submits job graphs to coopd and follows them.\n"
+		     "\n"
+		     "Options:\n"
+		     "  -s, --socket PATH  the daemon's socket (default: $COOPD_SOCKET, then\n"
+		     "                     $XDG_RUNTIME_DIR/coopd.sock if it exists, then\n"
+		     "                     /run/coopd/coopd.sock)\n"
+		     "  -j, --json         print the daemon's answers as JSON\n"
+		     "  -h, --help         show this help (or COMMAND --help)\n"
+		     "  -V, --version      show coopctl's version\n"
+		     "\n"
+		     "Commands:\n");
 	for (size_t i = 0; cmd_table[i]; i++)
-		fprintf(out, "  %s%s%s\n      %s\n", cmd_table[i]->name, *cmd_table[i]->usage ? " " : "",
-			cmd_table[i]->usage, cmd_table[i]->summary);
+		fprintf(out, "  %s%s%s\n      %s\n", cmd_table[i]->name,
+			*cmd_table[i]->usage ? " " : "", cmd_table[i]->usage,
+			cmd_table[i]->summary);
 	fprintf(out, "\nDurations: 500ms, 5s, 1.5s, 2m, 1h30m.\n"
 		     "Exit status: 0 success, 1 the work failed or was cancelled, 2 bad usage\n"
 		     "or invalid graph, 3 cannot reach the daemon.\n");
@@ -67,13 +76,13 @@ static void coopctl_help(FILE *out)
 int coopctl_parse_args(int argc, char **argv, struct coopctl_args *ret, FILE *err)
 {
 	static const struct option opts[] = {
-		{ "socket", required_argument, NULL, 's' },
-		{ "json", no_argument, NULL, 'j' },
-		{ "help", no_argument, NULL, 'h' },
-		{ "version", no_argument, NULL, 'V' },
-		{ NULL, 0, NULL, 0 },
+		{"socket", required_argument, NULL, 's'},
+		{"json", no_argument, NULL, 'j'},
+		{"help", no_argument, NULL, 'h'},
+		{"version", no_argument, NULL, 'V'},
+		{NULL, 0, NULL, 0},
 	};
-	struct coopctl_args a = { 0 };
+	struct coopctl_args a = {0};
 	int ch;
 
 	optind = 0; /* glibc: full re-initialisation */
@@ -126,9 +135,9 @@ int coopctl_take_late_globals(const struct cmd_entry *e, int argc, char **argv, 
 			break;
 		}
 		/* The value of a command option is never one of ours. */
-		if (i + 1 < argc && (!strcmp(arg, "--reason") || !strcmp(arg, "-r") ||
-				     !strcmp(arg, "--grace") || !strcmp(arg, "-g") ||
-				     !strcmp(arg, "--timeout") || !strcmp(arg, "-t"))) {
+		if (i + 1 < argc &&
+		    (!strcmp(arg, "--reason") || !strcmp(arg, "-r") || !strcmp(arg, "--grace") ||
+		     !strcmp(arg, "-g") || !strcmp(arg, "--timeout") || !strcmp(arg, "-t"))) {
 			argv[out++] = argv[i++];
 			argv[out++] = argv[i];
 			continue;
@@ -189,8 +198,8 @@ int coopctl_connect(struct coopctl *c)
 
 	if (c->conn)
 		return 0;
-	r = client_sockets_resolve(c->socket_opt, getenv(PROTO_SOCKET_ENV), getenv("XDG_RUNTIME_DIR"),
-				   geteuid(), path_exists, &s);
+	r = client_sockets_resolve(c->socket_opt, getenv(PROTO_SOCKET_ENV),
+				   getenv("XDG_RUNTIME_DIR"), geteuid(), path_exists, &s);
 	if (r < 0) {
 		coopctl_err(c, "%s", strerror(-r));
 		return COOPCTL_EXIT_FAILED;
@@ -198,10 +207,11 @@ int coopctl_connect(struct coopctl *c)
 	r = client_conn_open(&s, &c->conn);
 	if (r < 0) {
 		client_sockets_describe(&s, tried, sizeof(tried));
-		coopctl_err(c, "cannot reach coopd (tried %s)%s", tried,
-			    r == -ENOENT || r == -ECONNREFUSED
-				    ? "; is coopd running? Start it with 'coopd' or pass --socket PATH"
-				    : "");
+		coopctl_err(
+			c, "cannot reach coopd (tried %s)%s", tried,
+			r == -ENOENT || r == -ECONNREFUSED
+				? "; is coopd running? Start it with 'coopd' or pass --socket PATH"
+				: "");
 		client_sockets_free(&s);
 		return COOPCTL_EXIT_UNREACHABLE;
 	}
@@ -226,15 +236,16 @@ void coopctl_print_rpc_error(const struct coopctl *c, const struct client_reply 
 	}
 	/* A rejected graph says so first: the path alone reads like a
 	 * coopctl usage problem. */
-	const char *what = rep->err_code == PROTO_ERR_INVALID_PARAMS && c && c->cmd_name &&
-				   (!strcmp(c->cmd_name, "submit") || !strcmp(c->cmd_name, "run"))
-			   ? "invalid graph: "
-			   : "";
+	const char *what =
+		rep->err_code == PROTO_ERR_INVALID_PARAMS && c && c->cmd_name &&
+				(!strcmp(c->cmd_name, "submit") || !strcmp(c->cmd_name, "run"))
+			? "invalid graph: "
+			: "";
 
 	if (*what) {
 		if (p && *p)
-			coopctl_err(c, "%sat %s: %s (error %d)", what, p, why ? why : rep->err_message,
-				    rep->err_code);
+			coopctl_err(c, "%sat %s: %s (error %d)", what, p,
+				    why ? why : rep->err_message, rep->err_code);
 		else
 			coopctl_err(c, "%s%s (error %d)", what, why ? why : rep->err_message,
 				    rep->err_code);
@@ -258,7 +269,8 @@ int coopctl_take_reply(struct coopctl *c, int r, struct client_reply *rep,
 		if (r == -EINTR)
 			return 130; /* interrupted by a signal the command handles */
 		if (r == -ECONNRESET || r == -EPIPE) {
-			coopctl_err(c, "coopd at %s closed the connection", client_conn_path(c->conn));
+			coopctl_err(c, "coopd at %s closed the connection",
+				    client_conn_path(c->conn));
 			return COOPCTL_EXIT_UNREACHABLE;
 		}
 		coopctl_err(c, "talking to coopd at %s: %s", client_conn_path(c->conn),
@@ -280,7 +292,7 @@ int coopctl_take_reply(struct coopctl *c, int r, struct client_reply *rep,
 int coopctl_call(struct coopctl *c, const char *method, struct json_object *params,
 		 struct json_object **ret_result)
 {
-	struct client_reply rep = { 0 };
+	struct client_reply rep = {0};
 	int r;
 
 	r = coopctl_connect(c);
@@ -316,7 +328,7 @@ static bool want_color(bool tty)
 int coopctl_main(int argc, char **argv)
 {
 	struct coopctl_args a;
-	struct coopctl c = { 0 };
+	struct coopctl c = {0};
 	const struct cmd_entry *e;
 	int r;
 
@@ -364,7 +376,8 @@ int coopctl_main(int argc, char **argv)
 	client_conn_free(c.conn);
 	if (fflush(stdout) != 0 || ferror(stdout)) {
 		if (errno != EPIPE)
-			fprintf(stderr, "coopctl: writing to standard output: %s\n", strerror(errno));
+			fprintf(stderr, "coopctl: writing to standard output: %s\n",
+				strerror(errno));
 		if (r == 0)
 			r = COOPCTL_EXIT_FAILED;
 	}

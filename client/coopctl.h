@@ -31,12 +31,12 @@ enum coopctl_exit {
 
 /* Global state handed to every command handler. */
 struct coopctl {
-	const char *socket_opt; /* --socket, or NULL */
-	bool json;              /* --json: print the daemon's results verbatim */
-	bool tty;               /* stdout is a terminal */
-	bool color;             /* colour escapes allowed on stdout */
-	bool utf8;              /* the locale can show tree glyphs */
-	const char *cmd_name;   /* the command being run, for messages */
+	const char *socket_opt;   /* --socket, or NULL */
+	bool json;                /* --json: print the daemon's results verbatim */
+	bool tty;                 /* stdout is a terminal */
+	bool color;               /* colour escapes allowed on stdout */
+	bool utf8;                /* the locale can show tree glyphs */
+	const char *cmd_name;     /* the command being run, for messages */
 	struct client_conn *conn; /* opened on first use by coopctl_connect() */
 };
 
@@ -139,8 +139,8 @@ void coopctl_print_json(const struct coopctl *c, struct json_object *result);
 /* Options shared by commands that follow a graph to its end (wait, submit
  * --wait/--follow, cancel --wait). */
 enum follow_mode {
-	FOLLOW_AUTO,   /* progress bar on a terminal, plain lines otherwise */
-	FOLLOW_EVENTS, /* one line per state change (submit --follow) */
+	FOLLOW_AUTO,              /* progress bar on a terminal, plain lines otherwise */
+	FOLLOW_EVENTS,            /* one line per state change (submit --follow) */
 	FOLLOW_EVENTS_SUBSCRIBED, /* the same, the connection already watches */
 };
 

@@ -67,7 +67,8 @@ static void usage(FILE *f)
 {
 	fprintf(f,
 		"Usage: coopd [OPTION...]\n"
-		"Run the coopd job-graph daemon (a scoped parallel executor behind a Unix socket).\n"
+		"Run the coopd job-graph daemon (a scoped parallel executor behind a Unix "
+		"socket).\n"
 		"\n"
 		"  -s, --socket PATH          listen on PATH (default: $COOPD_SOCKET, else\n"
 		"                             /run/coopd/coopd.sock as root, else\n"
@@ -98,7 +99,8 @@ static void usage(FILE *f)
 		"  answer_backlog_bytes  unsent answers at which a client is not read (67108864)\n"
 		"  log_cap_bytes         bytes of stdout/stderr kept per job and stream (1048576)\n"
 		"  max_active_per_user   graphs not yet settled per user (10000)\n"
-		"  retention_days        forget finished graphs and their logs after (7; 0: never)\n"
+		"  retention_days        forget finished graphs and their logs after (7; 0: "
+		"never)\n"
 		"  retention_graphs      keep at most this many finished graphs (10000)\n"
 		"  shutdown_timeout_ms   bound on the graceful stop (10000)\n"
 		"  journal_flush_ms      delay before node state changes are written (50)\n"
@@ -188,7 +190,8 @@ int config_parse_args(struct coopd_config *cfg, int argc, char **argv)
 			break;
 		case 'b':
 			if (parse_uint(optarg, 4096, &v) < 0 || v == 0) {
-				fprintf(stderr, "coopd: --blocking-threads wants a number 1..4096\n");
+				fprintf(stderr,
+					"coopd: --blocking-threads wants a number 1..4096\n");
 				return -EINVAL;
 			}
 			cfg->blocking_threads = (unsigned)v;
@@ -255,11 +258,8 @@ static bool below(unsigned long long v, unsigned long long lo)
 }
 
 static const char *const log_level_names[] = {
-	[LOG_ERR] = "err",
-	[LOG_WARNING] = "warning",
-	[LOG_NOTICE] = "notice",
-	[LOG_INFO] = "info",
-	[LOG_DEBUG] = "debug",
+	[LOG_ERR] = "err",   [LOG_WARNING] = "warning", [LOG_NOTICE] = "notice",
+	[LOG_INFO] = "info", [LOG_DEBUG] = "debug",
 };
 
 static int log_level_parse(const char *s)
@@ -275,12 +275,12 @@ static int config_set(struct coopd_config *cfg, const char *key, const char *val
 {
 	unsigned long long v;
 
-#define UINT_KEY(name, field, lo, hi)                                       \
-	if (strcmp(key, name) == 0) {                                       \
-		if (parse_uint(val, hi, &v) < 0 || below(v, lo))            \
-			return -EINVAL;                                     \
-		cfg->field = v;                                             \
-		return 0;                                                   \
+#define UINT_KEY(name, field, lo, hi)                            \
+	if (strcmp(key, name) == 0) {                            \
+		if (parse_uint(val, hi, &v) < 0 || below(v, lo)) \
+			return -EINVAL;                          \
+		cfg->field = v;                                  \
+		return 0;                                        \
 	}
 	if (strcmp(key, "socket") == 0 || strcmp(key, "state_dir") == 0) {
 		bool sock = key[1] == 'o';

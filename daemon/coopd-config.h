@@ -15,29 +15,29 @@
 #include "proto-rpc.h"
 
 struct coopd_config {
-	char *socket_path;      /* NULL until resolved by config_finish() */
+	char *socket_path; /* NULL until resolved by config_finish() */
 	char *config_file;
 	char *state_dir;
-	char *metrics_listen;   /* ADDR:PORT of HTTP /metrics, NULL: not served */
-	unsigned workers;       /* 0: online CPUs */
+	char *metrics_listen;      /* ADDR:PORT of HTTP /metrics, NULL: not served */
+	unsigned workers;          /* 0: online CPUs */
 	unsigned blocking_threads; /* 0: libcoop's default (64) */
 	bool foreground;
 	int log_level;
 
 	struct proto_limits limits;
 	size_t max_connections;
-	size_t event_queue_bytes;  /* bounded output per connection (events) */
-	size_t answer_backlog;     /* stop reading a client with this much unsent */
+	size_t event_queue_bytes;    /* bounded output per connection (events) */
+	size_t answer_backlog;       /* stop reading a client with this much unsent */
 	size_t max_pending_per_conn; /* wait requests in flight on one connection */
-	size_t log_cap;            /* bytes kept per job stream (the first ones) */
+	size_t log_cap;              /* bytes kept per job stream (the first ones) */
 	size_t max_active_per_user;
-	unsigned retention_days;   /* prune finished graphs older than this; 0: never */
-	size_t retention_graphs;   /* keep at most this many finished graphs */
+	unsigned retention_days; /* prune finished graphs older than this; 0: never */
+	size_t retention_graphs; /* keep at most this many finished graphs */
 	unsigned shutdown_timeout_ms;
 	unsigned journal_flush_ms;
-	bool fsync;                /* false only for benchmarks: sync = off */
-	int cgroups;               /* CONFIG_CGROUPS_*: a cgroup per exec job */
-	char *cgroup_root;         /* cgroup2 directory for coopd's cgroups, NULL: auto */
+	bool fsync;        /* false only for benchmarks: sync = off */
+	int cgroups;       /* CONFIG_CGROUPS_*: a cgroup per exec job */
+	char *cgroup_root; /* cgroup2 directory for coopd's cgroups, NULL: auto */
 };
 
 enum { CONFIG_CGROUPS_AUTO, CONFIG_CGROUPS_ON, CONFIG_CGROUPS_OFF };

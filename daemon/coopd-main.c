@@ -118,7 +118,8 @@ void coopd_maybe_stopped(struct coopd *d)
 
 void coopd_graph_settled(struct coopd *d, struct graph *g)
 {
-	log_debug("graph %s settled: %s", g->id, proto_state_name((enum proto_state)g->root->state));
+	log_debug("graph %s settled: %s", g->id,
+		  proto_state_name((enum proto_state)g->root->state));
 	d->graphs_finished_kept++;
 	wait_graph_settled(d, g);
 	notify_status(d);

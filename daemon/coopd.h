@@ -34,28 +34,38 @@ struct exec_state;
 enum job_kind { JOB_TASK, JOB_BLOCKING, JOB_EXEC, JOB__MAX };
 
 /* Slots of coopd_requests_total{code}: index of each code we answer. */
-enum { REQ_CODE_OK, REQ_CODE_PARSE, REQ_CODE_INVALID_REQUEST, REQ_CODE_NO_METHOD,
-       REQ_CODE_INVALID_PARAMS, REQ_CODE_INTERNAL, REQ_CODE_NO_GRAPH, REQ_CODE_PERMISSION,
-       REQ_CODE_LIMIT, REQ_CODE_SHUTTING_DOWN, REQ_CODE__MAX };
+enum {
+	REQ_CODE_OK,
+	REQ_CODE_PARSE,
+	REQ_CODE_INVALID_REQUEST,
+	REQ_CODE_NO_METHOD,
+	REQ_CODE_INVALID_PARAMS,
+	REQ_CODE_INTERNAL,
+	REQ_CODE_NO_GRAPH,
+	REQ_CODE_PERMISSION,
+	REQ_CODE_LIMIT,
+	REQ_CODE_SHUTTING_DOWN,
+	REQ_CODE__MAX
+};
 
 struct coopd_counters {
 	uint64_t graphs_submitted;
-	uint64_t graphs_finished[8];               /* by enum proto_state */
+	uint64_t graphs_finished[8]; /* by enum proto_state */
 	uint64_t jobs_spawned[JOB__MAX];
-	uint64_t jobs_finished[JOB__MAX][8];       /* by enum proto_state */
+	uint64_t jobs_finished[JOB__MAX][8];                /* by enum proto_state */
 	uint64_t requests[PROTO_M__MAX + 1][REQ_CODE__MAX]; /* last row: unknown */
 	uint64_t connections_accepted;
 	uint64_t connections_refused;
-	uint64_t clients_dropped;                  /* stopped reading */
+	uint64_t clients_dropped; /* stopped reading */
 	uint64_t exec_spawn_failures;
-	uint64_t orphans_reaped;                   /* subreaper adoptions reaped */
+	uint64_t orphans_reaped; /* subreaper adoptions reaped */
 };
 
 struct coopd {
 	struct ev_loop *loop;
 	struct coopd_config cfg;
 	coop_rt *rt;
-	coop_scope *monitor;          /* root scope of the joiner tasks */
+	coop_scope *monitor; /* root scope of the joiner tasks */
 	struct reactor_timers *timers;
 	struct reactor_inbox *inbox;
 	struct server *server;
@@ -65,10 +75,10 @@ struct coopd {
 	struct lh_table *graph_index; /* id -> struct graph */
 	struct graph *graphs_head, *graphs_tail;
 	size_t graphs_active;
-	size_t graphs_finished_kept;  /* settled graphs in the list */
+	size_t graphs_finished_kept; /* settled graphs in the list */
 	ev_timer retention_timer;
-	struct lh_table *exec_pids;   /* pid -> struct exec_job (leaders alive) */
-	struct exec_state *exec;      /* job-exec.c: cgroups or subreaper tracking */
+	struct lh_table *exec_pids; /* pid -> struct exec_job (leaders alive) */
+	struct exec_state *exec;    /* job-exec.c: cgroups or subreaper tracking */
 
 	ev_signal sig_term, sig_int, sig_hup;
 	ev_child child;

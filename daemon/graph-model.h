@@ -46,51 +46,51 @@ struct rnode {
 	const struct proto_node *def;
 	struct graph *g;
 	struct rnode *parent;
-	struct rnode *kids;           /* def->n_children entries, same order */
+	struct rnode *kids; /* def->n_children entries, same order */
 
 	/* Reported state (SPEC section 3); state and reason are below. */
 	int64_t started_ms, finished_ms; /* unix ms, -1: null */
 	int64_t cancel_requested_ms, cancel_ack_ms;
 	uint64_t polls, forced_yields;
 	int64_t value;
-	char *error;                  /* failure text, NULL none */
-	char *cancel_note;            /* free-text reason of a client cancel */
-	uint64_t log_dropped[2];      /* exec: output bytes beyond log_cap, per stream */
-	uint64_t pg_start;            /* exec: leader's start time (/proc stat 22),
-					 so that a reused pid is never mistaken */
+	char *error;             /* failure text, NULL none */
+	char *cancel_note;       /* free-text reason of a client cancel */
+	uint64_t log_dropped[2]; /* exec: output bytes beyond log_cap, per stream */
+	uint64_t pg_start;       /* exec: leader's start time (/proc stat 22),
+				    so that a reused pid is never mistaken */
 
 	/* Orchestration (reactor only). */
-	uint32_t *dependents;         /* sibling indexes that wait for this one */
-	coop_outcome *scope_outcome;  /* scope: libcoop's report, held until every
-					 child has settled here too */
-	int64_t grace_override_ms;    /* cancel's grace_ms, -1 none */
-	coop_scope *scope;            /* scope nodes */
-	coop_handle *handle;          /* task/blocking/exec nodes */
+	uint32_t *dependents;        /* sibling indexes that wait for this one */
+	coop_outcome *scope_outcome; /* scope: libcoop's report, held until every
+					child has settled here too */
+	int64_t grace_override_ms;   /* cancel's grace_ms, -1 none */
+	coop_scope *scope;           /* scope nodes */
+	coop_handle *handle;         /* task/blocking/exec nodes */
 	struct exec_job *job;
 
 	/* Mailbox, written by other threads under the inbox lock. */
 	struct rnode *mail_next;
 	uint64_t mail_started_ns;
 	unsigned mail_bits;
-	int mail_reason;              /* coop_reason of MAIL_EXEC_KILL */
+	int mail_reason; /* coop_reason of MAIL_EXEC_KILL */
 
-	uint32_t idx;                 /* pre-order index, root 0; stable on reload */
-	int exit_code;                /* exec: -1 none */
-	int term_signal;              /* exec: 0 none */
-	int pgid;                     /* exec: process group (leader pid), 0 none */
-	uint32_t leftovers;           /* exec: processes it left behind, ended */
-	uint32_t deps_left;           /* `after` targets not yet settled */
+	uint32_t idx;       /* pre-order index, root 0; stable on reload */
+	int exit_code;      /* exec: -1 none */
+	int term_signal;    /* exec: 0 none */
+	int pgid;           /* exec: process group (leader pid), 0 none */
+	uint32_t leftovers; /* exec: processes it left behind, ended */
+	uint32_t deps_left; /* `after` targets not yet settled */
 	uint32_t n_dependents;
-	uint32_t kids_unstarted;      /* scope: children not yet spawned/skipped */
-	uint32_t kids_unsettled;      /* scope: children not yet settled */
+	uint32_t kids_unstarted; /* scope: children not yet spawned/skipped */
+	uint32_t kids_unsettled; /* scope: children not yet settled */
 
-	uint8_t state;                /* enum proto_state */
-	int8_t cancel_reason;         /* enum proto_cancel_reason, -1 none */
+	uint8_t state;        /* enum proto_state */
+	int8_t cancel_reason; /* enum proto_cancel_reason, -1 none */
 	bool has_value;
-	bool launched;                /* spawned into libcoop (or skipped) */
+	bool launched; /* spawned into libcoop (or skipped) */
 	bool settled;
-	bool joiner_started;          /* scope: closed, its joiner runs */
-	uint8_t pre_cancel;           /* coop_reason requested before it started */
+	bool joiner_started; /* scope: closed, its joiner runs */
+	uint8_t pre_cancel;  /* coop_reason requested before it started */
 };
 
 struct graph {
@@ -100,29 +100,29 @@ struct graph {
 	uid_t uid;
 	gid_t gid;
 	int64_t created_ms;
-	struct rnode *root;           /* root->state is the graph's state */
-	struct rnode **by_idx;        /* n_nodes + 1 entries, pre-order */
-	size_t n_nodes;               /* without the root */
-	size_t n_done;                /* nodes (without the root) in a final state */
+	struct rnode *root;                /* root->state is the graph's state */
+	struct rnode **by_idx;             /* n_nodes + 1 entries, pre-order */
+	size_t n_nodes;                    /* without the root */
+	size_t n_done;                     /* nodes (without the root) in a final state */
 	uint32_t counts[PROTO_STATE__MAX]; /* nodes per state, without the root */
-	bool active;                  /* submitted and not yet settled */
-	bool syncing;                 /* settled, final journal not yet synced */
-	bool loaded;                  /* reloaded from the state directory */
+	bool active;                       /* submitted and not yet settled */
+	bool syncing;                      /* settled, final journal not yet synced */
+	bool loaded;                       /* reloaded from the state directory */
 
-	struct graph *prev, *next;    /* d->graphs list, creation order */
-	struct later *waiters;        /* pending `wait` requests */
+	struct graph *prev, *next; /* d->graphs list, creation order */
+	struct later *waiters;     /* pending `wait` requests */
 
 	/* Persistence (store-state.c). */
 	int journal_fd;
-	struct strbuf journal;        /* records not yet written */
+	struct strbuf journal; /* records not yet written */
 	bool journal_queued;
-	bool journal_failed;          /* a write failed (logged once) */
+	bool journal_failed; /* a write failed (logged once) */
 	struct graph *journal_next;
 };
 
 /* Builds the run-time tree for def (taken over on success). */
-int graph_new(struct proto_graph *def, const char *id, uid_t uid, gid_t gid,
-	      int64_t created_ms, struct graph **ret);
+int graph_new(struct proto_graph *def, const char *id, uid_t uid, gid_t gid, int64_t created_ms,
+	      struct graph **ret);
 void graph_free(struct graph *g);
 
 /* Unix time in ms now (CLOCK_REALTIME). */

@@ -51,8 +51,7 @@ static void work_push(struct worklist *w, struct rnode *n)
 	w->v[w->n++] = n;
 }
 
-static void node_settle(struct coopd *d, struct rnode *n, enum proto_state st,
-			struct worklist *w);
+static void node_settle(struct coopd *d, struct rnode *n, enum proto_state st, struct worklist *w);
 static void scope_settle(struct coopd *d, struct rnode *n, struct worklist *w);
 static void node_apply_outcome(struct rnode *n, const coop_outcome *o);
 static enum proto_state state_of(const coop_outcome *o);
@@ -61,22 +60,32 @@ static void node_launch(struct coopd *d, struct rnode *n, struct worklist *w);
 int graph_reason_from_coop(coop_reason r)
 {
 	switch (r) {
-	case COOP_REASON_CLIENT: return PROTO_CANCEL_CLIENT;
-	case COOP_REASON_DEADLINE: return PROTO_CANCEL_DEADLINE;
-	case COOP_REASON_TIMEOUT: return PROTO_CANCEL_TIMEOUT;
-	case COOP_REASON_SIBLING_FAILED: return PROTO_CANCEL_SIBLING_FAILED;
-	case COOP_REASON_RACE_LOST: return PROTO_CANCEL_RACE_LOST;
-	case COOP_REASON_SHUTDOWN: return PROTO_CANCEL_SHUTDOWN;
-	default: return -1;
+	case COOP_REASON_CLIENT:
+		return PROTO_CANCEL_CLIENT;
+	case COOP_REASON_DEADLINE:
+		return PROTO_CANCEL_DEADLINE;
+	case COOP_REASON_TIMEOUT:
+		return PROTO_CANCEL_TIMEOUT;
+	case COOP_REASON_SIBLING_FAILED:
+		return PROTO_CANCEL_SIBLING_FAILED;
+	case COOP_REASON_RACE_LOST:
+		return PROTO_CANCEL_RACE_LOST;
+	case COOP_REASON_SHUTDOWN:
+		return PROTO_CANCEL_SHUTDOWN;
+	default:
+		return -1;
 	}
 }
 
 static enum job_kind job_kind_of(const struct rnode *n)
 {
 	switch (n->def->kind) {
-	case PROTO_NODE_BLOCKING: return JOB_BLOCKING;
-	case PROTO_NODE_EXEC: return JOB_EXEC;
-	default: return JOB_TASK;
+	case PROTO_NODE_BLOCKING:
+		return JOB_BLOCKING;
+	case PROTO_NODE_EXEC:
+		return JOB_EXEC;
+	default:
+		return JOB_TASK;
 	}
 }
 
@@ -159,7 +168,8 @@ static void node_apply_outcome(struct rnode *n, const coop_outcome *o)
 			if (n->def->fn == PROTO_FN_FAIL)
 				n->error = strdup(n->def->args.fail.message);
 			else
-				n->error = strdup(o->value < 0 ? strerror((int)-o->value) : "failed");
+				n->error =
+					strdup(o->value < 0 ? strerror((int)-o->value) : "failed");
 		}
 	}
 }
@@ -167,9 +177,12 @@ static void node_apply_outcome(struct rnode *n, const coop_outcome *o)
 static enum proto_state state_of(const coop_outcome *o)
 {
 	switch (o->status) {
-	case COOP_STATUS_OK: return PROTO_STATE_SUCCEEDED;
-	case COOP_STATUS_CANCELLED: return PROTO_STATE_CANCELLED;
-	default: return PROTO_STATE_FAILED;
+	case COOP_STATUS_OK:
+		return PROTO_STATE_SUCCEEDED;
+	case COOP_STATUS_CANCELLED:
+		return PROTO_STATE_CANCELLED;
+	default:
+		return PROTO_STATE_FAILED;
 	}
 }
 
@@ -230,8 +243,7 @@ static void graph_finish(struct coopd *d, struct graph *g)
 	}
 }
 
-static void node_settle(struct coopd *d, struct rnode *n, enum proto_state st,
-			struct worklist *w)
+static void node_settle(struct coopd *d, struct rnode *n, enum proto_state st, struct worklist *w)
 {
 	struct rnode *p = n->parent;
 
@@ -284,9 +296,15 @@ static void scope_opts_of(const struct rnode *n, coop_scope_opts *o)
 {
 	memset(o, 0, sizeof(*o));
 	switch (n->def->policy) {
-	case PROTO_POLICY_ALL_SETTLED: o->policy = COOP_POLICY_ALL_SETTLED; break;
-	case PROTO_POLICY_RACE: o->policy = COOP_POLICY_RACE; break;
-	default: o->policy = COOP_POLICY_FAIL_FAST; break;
+	case PROTO_POLICY_ALL_SETTLED:
+		o->policy = COOP_POLICY_ALL_SETTLED;
+		break;
+	case PROTO_POLICY_RACE:
+		o->policy = COOP_POLICY_RACE;
+		break;
+	default:
+		o->policy = COOP_POLICY_FAIL_FAST;
+		break;
 	}
 	o->max_parallel = n->def->max_parallel;
 	o->budget = n->def->budget;
@@ -488,8 +506,8 @@ void graph_run_mail(struct coopd *d, struct rnode *n, unsigned bits, uint64_t st
  * nodes not yet launched remember the request.  `always` nodes below the
  * target are shielded, with their subtrees, exactly as libcoop shields
  * them. */
-static void subtree_mark_cancel(struct coopd *d, struct rnode *n, bool target,
-				coop_reason reason, int64_t grace_ms, int64_t now)
+static void subtree_mark_cancel(struct coopd *d, struct rnode *n, bool target, coop_reason reason,
+				int64_t grace_ms, int64_t now)
 {
 	if (n->settled || (!target && n->def->always))
 		return;

@@ -30,10 +30,10 @@
 struct task_state {
 	struct rnode *n;
 	union {
-		coop_timer *timer;  /* sleep */
-		uint64_t left;      /* spin: units still to do */
+		coop_timer *timer; /* sleep */
+		uint64_t left;     /* spin: units still to do */
 	} u;
-	uint8_t fn;                 /* enum proto_fn */
+	uint8_t fn; /* enum proto_fn */
 	bool started;
 };
 
@@ -87,8 +87,8 @@ static void task_drop(void *arg)
 		coop_timer_free(st->u.timer);
 }
 
-int job_spawn_task(struct coopd *d, struct rnode *n, coop_scope *scope,
-		   const coop_spawn_opts *opts, coop_handle **ret_handle)
+int job_spawn_task(struct coopd *d, struct rnode *n, coop_scope *scope, const coop_spawn_opts *opts,
+		   coop_handle **ret_handle)
 {
 	struct task_state st = {
 		.n = n,

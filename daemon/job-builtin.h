@@ -11,8 +11,8 @@ struct coopd;
 struct rnode;
 
 /* Spawns n (kind task) into scope. */
-int job_spawn_task(struct coopd *d, struct rnode *n, coop_scope *scope,
-		   const coop_spawn_opts *opts, coop_handle **ret_handle);
+int job_spawn_task(struct coopd *d, struct rnode *n, coop_scope *scope, const coop_spawn_opts *opts,
+		   coop_handle **ret_handle);
 /* Spawns n (kind blocking) into scope. */
 int job_spawn_blocking(struct coopd *d, struct rnode *n, coop_scope *scope,
 		       const coop_spawn_opts *opts, coop_handle **ret_handle);

@@ -33,9 +33,9 @@
 #define STALE_WAIT_MS 5000 /* start-up: bound on waiting for a killed cgroup */
 
 struct job_cgroups {
-	char *path;      /* the instance directory */
-	int fd;          /* O_PATH of path */
-	bool delegated;  /* path is coopd's own (systemd) cgroup */
+	char *path;     /* the instance directory */
+	int fd;         /* O_PATH of path */
+	bool delegated; /* path is coopd's own (systemd) cgroup */
 };
 
 const char *cgroup_instance_path(const struct job_cgroups *cg)
@@ -560,8 +560,8 @@ void cgroup_close(struct job_cgroups *cg)
 		if (parent >= 0) {
 			r = kill_stale(parent, slash + 1);
 			if (r < 0)
-				log_errno(LOG_WARNING, r, "cannot remove the cgroup %s/%s", cg->path,
-					  slash + 1);
+				log_errno(LOG_WARNING, r, "cannot remove the cgroup %s/%s",
+					  cg->path, slash + 1);
 			close(parent);
 		}
 		*slash = '/';

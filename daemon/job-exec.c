@@ -74,7 +74,7 @@ struct exec_state {
 	bool root;                 /* euid 0: jobs run as their graph's owner */
 	int reset_sigs[NSIG];      /* signals not at SIG_DFL: reset in the child */
 	int n_reset_sigs;
-	pid_t pid_max;             /* /proc/sys/kernel/pid_max, 0 unknown */
+	pid_t pid_max;                /* /proc/sys/kernel/pid_max, 0 unknown */
 	struct recover_item *recover; /* start-up: what crashed jobs left */
 	size_t n_recover, cap_recover;
 };
@@ -82,11 +82,11 @@ struct exec_state {
 struct exec_job {
 	struct coopd *d;
 	struct rnode *n;
-	pid_t pid;                 /* leader == pgid; 0 before spawn */
-	int pipes[2];              /* read ends of stdout/stderr, -1 closed */
+	pid_t pid;    /* leader == pgid; 0 before spawn */
+	int pipes[2]; /* read ends of stdout/stderr, -1 closed */
 	ev_io io[2];
-	int log_fd[2];             /* -1: not created yet (no output so far) */
-	bool log_failed[2];        /* could not create or write it: drop the rest */
+	int log_fd[2];      /* -1: not created yet (no output so far) */
+	bool log_failed[2]; /* could not create or write it: drop the rest */
 	uint64_t log_len[2];
 	uint64_t dropped[2];
 	ev_timer grace_timer;
@@ -95,24 +95,24 @@ struct exec_job {
 	bool spawned, reaped, term_sent, kill_sent;
 	bool in_table;
 	int wstatus;
-	char marker[GRAPH_ID_LEN + 16];  /* COOPD_JOB value: GRAPH/IDX */
+	char marker[GRAPH_ID_LEN + 16]; /* COOPD_JOB value: GRAPH/IDX */
 	char cg_name[CGROUP_JOB_NAME_MAX];
-	bool cg_made;              /* the job's cgroup exists */
+	bool cg_made; /* the job's cgroup exists */
 	uint64_t leader_start;
-	uint64_t spawn_ns;         /* coop_now_ns() at the spawn */
+	uint64_t spawn_ns;                    /* coop_now_ns() at the spawn */
 	struct exec_job *act_prev, *act_next; /* d->exec->active */
 	bool on_active;
 
 	/* Leftovers: processes alive once the group is gone. */
 	bool lo_phase, lo_killed;
-	pid_t *lo_pids;            /* distinct pids seen (LEFTOVER_CAP) */
+	pid_t *lo_pids; /* distinct pids seen (LEFTOVER_CAP) */
 	size_t n_lo;
 
 	/* Result, written before `done` is released. */
 	int exit_code;
 	int term_signal;
 	char *error;
-	bool never_started;        /* cancelled before the spawn */
+	bool never_started; /* cancelled before the spawn */
 
 	/* Task side (only the task's poll touches these). */
 	bool spawn_posted, kill_posted;
@@ -415,9 +415,12 @@ enum sweep_mode {
 static size_t job_sweep(struct exec_job *job, int sig, enum sweep_mode mode)
 {
 	struct coopd *d = job->d;
-	struct orphan_query q = {.self = getpid(), .marker = job->marker,
-				 .leader_start = job->leader_start, .others_oldest = UINT64_MAX,
-				 .is_leader = marker_is_leader, .marker_active = marker_active,
+	struct orphan_query q = {.self = getpid(),
+				 .marker = job->marker,
+				 .leader_start = job->leader_start,
+				 .others_oldest = UINT64_MAX,
+				 .is_leader = marker_is_leader,
+				 .marker_active = marker_active,
 				 .ctx = d};
 	struct proc_info *procs = NULL, *out;
 	size_t n = 0, found;
@@ -751,8 +754,8 @@ static void job_start(struct exec_job *job)
 		job_fail(job, "no passwd entry for the graph's owner", ENOENT);
 		goto done;
 	}
-	q = (struct spawn_req){.cmd = cmd, .cwd = cwd, .argv = def->argv, .envp = envp,
-			       .cg_dfd = -1};
+	q = (struct spawn_req){
+		.cmd = cmd, .cwd = cwd, .argv = def->argv, .envp = envp, .cg_dfd = -1};
 	if (as_user) {
 		q.pw = pw;
 		r = job_owner_groups(own, &q.groups, &q.ngroups);

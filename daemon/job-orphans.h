@@ -30,11 +30,11 @@
 
 /* The job whose leftovers are wanted, and how to tell the others. */
 struct orphan_query {
-	pid_t self;                  /* coopd's pid: the adopter */
-	const char *marker;          /* the job's COOPD_JOB value */
-	uint64_t leader_start;       /* its leader's start time */
-	uint64_t others_oldest;      /* earliest leader start of the other
-					active jobs; UINT64_MAX if none */
+	pid_t self;             /* coopd's pid: the adopter */
+	const char *marker;     /* the job's COOPD_JOB value */
+	uint64_t leader_start;  /* its leader's start time */
+	uint64_t others_oldest; /* earliest leader start of the other
+				   active jobs; UINT64_MAX if none */
 	/* Whether pid is the leader of a job (those are not orphans). */
 	bool (*is_leader)(void *ctx, pid_t pid);
 	/* Whether marker names an active job other than this one. */

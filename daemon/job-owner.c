@@ -17,28 +17,28 @@
 #include "graph-model.h"
 #include "job-owner.h"
 
-#define OWNERS_MAX 4              /* graphs with exec jobs running at once, usually */
-#define PWBUF_MAX (1024 * 1024)   /* getpwuid_r buffer bound */
-#define GROUPS_MAX 65536          /* NGROUPS_MAX of Linux */
+#define OWNERS_MAX 4            /* graphs with exec jobs running at once, usually */
+#define PWBUF_MAX (1024 * 1024) /* getpwuid_r buffer bound */
+#define GROUPS_MAX 65536        /* NGROUPS_MAX of Linux */
 
 struct job_owner {
-	char gid[GRAPH_ID_LEN + 1];   /* graph id; "" unused */
+	char gid[GRAPH_ID_LEN + 1]; /* graph id; "" unused */
 	uid_t uid;
 	uint64_t born_ns;
 	bool has_pw, home_ok;
-	struct passwd pw;             /* strings in pwbuf */
+	struct passwd pw; /* strings in pwbuf */
 	char *pwbuf;
 	bool groups_done;
 	int groups_err;
 	gid_t *groups;
 	int ngroups;
-	char *cwd_ok;                 /* last cwd found to be a directory */
+	char *cwd_ok;                                   /* last cwd found to be a directory */
 	char *res_argv0, *res_path, *res_cwd, *res_cmd; /* last resolved program */
 };
 
 struct job_owners {
 	struct job_owner e[OWNERS_MAX];
-	unsigned next;                /* round-robin victim */
+	unsigned next; /* round-robin victim */
 };
 
 static uint64_t mono_ns(void)
@@ -183,8 +183,7 @@ int job_owner_check_cwd(struct job_owner *o, const char *cwd)
  * Checking here, rather than relying on the child's report of a failed
  * exec, gives one clear error in every environment (under valgrind a
  * vfork is a fork and cannot report it). */
-static int resolve_cmd(const char *argv0, const char *path, const char *cwd, char *buf,
-		       size_t size)
+static int resolve_cmd(const char *argv0, const char *path, const char *cwd, char *buf, size_t size)
 {
 	const char *p = path, *colon;
 	struct stat st;

@@ -17,8 +17,8 @@
 
 struct proc_info {
 	pid_t pid, ppid, pgrp, sid;
-	uint64_t start;  /* field 22 */
-	char state;      /* 'R', 'S', ..., 'Z' */
+	uint64_t start; /* field 22 */
+	char state;     /* 'R', 'S', ..., 'Z' */
 };
 
 /* Reads /proc/PID/stat.  0 or a negative errno (-ENOENT: no such pid). */

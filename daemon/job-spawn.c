@@ -83,7 +83,7 @@ static int spawn_as_user(const struct spawn_req *q, pid_t *ret_pid)
 		if (chdir(q->cwd) < 0)
 			goto child_fail;
 		execve(q->cmd, q->argv, q->envp);
-child_fail:
+	child_fail:
 		e = errno;
 		(void)!write(rep[1], &e, sizeof(e));
 		_exit(127);
@@ -120,7 +120,7 @@ child_fail:
  */
 static int spawn_vfork(const struct spawn_req *q, pid_t *ret_pid)
 {
-	volatile int err = 0;      /* the child's errno on failure (shared memory) */
+	volatile int err = 0; /* the child's errno on failure (shared memory) */
 	sigset_t all, old;
 	pid_t pid;
 	int e;
@@ -143,7 +143,7 @@ static int spawn_vfork(const struct spawn_req *q, pid_t *ret_pid)
 		sigemptyset(&none);
 		(void)sigprocmask(SIG_SETMASK, &none, NULL);
 		execve(q->cmd, q->argv, q->envp);
-child_fail:
+	child_fail:
 		err = errno ? errno : EIO;
 		_exit(127);
 	}

@@ -16,15 +16,15 @@
 #include <sys/types.h>
 
 struct spawn_req {
-	const char *cmd;           /* resolved program path */
+	const char *cmd; /* resolved program path */
 	const char *cwd;
 	char **argv, **envp;
-	int out_w, err_w;          /* write ends of the stdout/stderr pipes */
-	int cg_dfd;                /* cgroup instance directory, -1 none */
-	const char *cg_name;       /* job cgroup below cg_dfd, NULL none */
+	int out_w, err_w;    /* write ends of the stdout/stderr pipes */
+	int cg_dfd;          /* cgroup instance directory, -1 none */
+	const char *cg_name; /* job cgroup below cg_dfd, NULL none */
 	/* Run as this account (fork); NULL: as coopd (vfork). */
 	const struct passwd *pw;
-	const gid_t *groups;       /* pw's supplementary groups */
+	const gid_t *groups; /* pw's supplementary groups */
 	int ngroups;
 	/* Signals that are not SIG_DFL in coopd (vfork child resets them;
 	 * spawn_reset_sigs()).  The fork path resets every signal. */

@@ -54,8 +54,8 @@ static enum method_ret logs_handle(struct method_call *call, void *params)
 		got = pread(fd, buf, sizeof(buf), (off_t)p->offset);
 		close(fd);
 		if (got < 0)
-			return method_fail(call, PROTO_ERR_INTERNAL, NULL, "cannot read the log: %s",
-					   strerror(errno));
+			return method_fail(call, PROTO_ERR_INTERNAL, NULL,
+					   "cannot read the log: %s", strerror(errno));
 	} else if (errno != ENOENT) {
 		return method_fail(call, PROTO_ERR_INTERNAL, NULL, "cannot open the log: %s",
 				   strerror(errno));

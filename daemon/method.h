@@ -28,11 +28,11 @@ enum method_ret { METHOD_OK, METHOD_ERROR, METHOD_LATER };
 struct method_call {
 	struct coopd *d;
 	struct conn *c;
-	struct json_object *id;   /* borrowed: take a reference to keep it */
+	struct json_object *id; /* borrowed: take a reference to keep it */
 	enum proto_method m;
-	char *result;             /* METHOD_OK: JSON text of the result (owned) */
+	char *result; /* METHOD_OK: JSON text of the result (owned) */
 	size_t result_len;
-	struct proto_error err;   /* METHOD_ERROR */
+	struct proto_error err; /* METHOD_ERROR */
 };
 
 struct method {
@@ -42,15 +42,14 @@ struct method {
 	enum method_ret (*handler)(struct method_call *call, void *params);
 };
 
-extern const struct method method_version, method_ping, method_submit, method_status,
-	method_list, method_cancel, method_wait, method_logs, method_watch, method_stats,
-	method_metrics;
+extern const struct method method_version, method_ping, method_submit, method_status, method_list,
+	method_cancel, method_wait, method_logs, method_watch, method_stats, method_metrics;
 
 /* Helpers for handlers. */
 enum method_ret method_ok_json(struct method_call *call, struct json_object *result);
 enum method_ret method_ok_sb(struct method_call *call, struct strbuf *sb);
-enum method_ret method_fail(struct method_call *call, int code, const char *path,
-			    const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+enum method_ret method_fail(struct method_call *call, int code, const char *path, const char *fmt,
+			    ...) __attribute__((format(printf, 4, 5)));
 /* Looks up graph id for the caller: -32001 if unknown or not the caller's
  * (see docs/security.md).  Returns NULL with call->err set. */
 struct graph *method_graph(struct method_call *call, const char *id);

@@ -32,7 +32,8 @@
 static const char *const kind_names[JOB__MAX] = {"task", "blocking", "exec"};
 
 static const char *const code_names[REQ_CODE__MAX] = {
-	"0", "-32700", "-32600", "-32601", "-32602", "-32603", "-32001", "-32002", "-32003", "-32004",
+	"0",      "-32700", "-32600", "-32601", "-32602",
+	"-32603", "-32001", "-32002", "-32003", "-32004",
 };
 
 static void family(struct strbuf *sb, const char *name, const char *type, const char *help)
@@ -137,7 +138,8 @@ void metrics_render(struct coopd *d, struct strbuf *sb)
 	       "Requests answered, by method and JSON-RPC code (0: success; "
 	       "method \"unknown\": a name coopd does not know).");
 	for (m = 0; m <= PROTO_M__MAX; m++) {
-		const char *mn = m < PROTO_M__MAX ? proto_method_name((enum proto_method)m) : "unknown";
+		const char *mn =
+			m < PROTO_M__MAX ? proto_method_name((enum proto_method)m) : "unknown";
 
 		for (int c = 0; c < REQ_CODE__MAX; c++) {
 			uint64_t v = d->counters.requests[m][c];
@@ -201,7 +203,8 @@ void stats_render(struct coopd *d, struct strbuf *sb)
 		sb_printf(sb, "%s\"%s\":{\"spawned\":%llu", k ? "," : "", kind_names[k],
 			  (unsigned long long)d->counters.jobs_spawned[k]);
 		for (s = 0; s < PROTO_STATE__MAX; s++)
-			if (proto_state_is_final((enum proto_state)s) && s != PROTO_STATE_INTERRUPTED)
+			if (proto_state_is_final((enum proto_state)s) &&
+			    s != PROTO_STATE_INTERRUPTED)
 				sb_printf(sb, ",\"%s\":%llu", proto_state_name((enum proto_state)s),
 					  (unsigned long long)d->counters.jobs_finished[k][s]);
 		sb_putc(sb, '}');

@@ -34,15 +34,15 @@ struct timer_rec {
 	void *arg;
 	uint32_t slot;
 	enum timer_state state;
-	bool started;              /* ev_timer started (loop thread only) */
-	struct timer_rec *snext;   /* on starting */
-	struct timer_rec *tnext;   /* on stopping */
+	bool started;            /* ev_timer started (loop thread only) */
+	struct timer_rec *snext; /* on starting */
+	struct timer_rec *tnext; /* on stopping */
 };
 
 struct timer_slot {
 	struct timer_rec *rec;
 	uint32_t gen;
-	uint32_t next_free;        /* free list link, UINT32_MAX ends it */
+	uint32_t next_free; /* free list link, UINT32_MAX ends it */
 };
 
 struct reactor_timers {

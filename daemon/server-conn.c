@@ -78,8 +78,8 @@ static void conn_update_watchers(struct conn *c)
 	struct ev_loop *loop = c->d->loop;
 	size_t pending = proto_outbuf_pending(&c->out);
 	bool want_write = pending > 0;
-	bool want_read = !c->dead && !c->eof && !c->has_unread_lines &&
-			 pending < c->d->cfg.answer_backlog;
+	bool want_read =
+		!c->dead && !c->eof && !c->has_unread_lines && pending < c->d->cfg.answer_backlog;
 
 	if (want_write != c->writing) {
 		if (want_write)

@@ -45,16 +45,26 @@ union params_storage {
 static int code_slot(int code)
 {
 	switch (code) {
-	case 0: return REQ_CODE_OK;
-	case PROTO_ERR_PARSE: return REQ_CODE_PARSE;
-	case PROTO_ERR_INVALID_REQUEST: return REQ_CODE_INVALID_REQUEST;
-	case PROTO_ERR_METHOD_NOT_FOUND: return REQ_CODE_NO_METHOD;
-	case PROTO_ERR_INVALID_PARAMS: return REQ_CODE_INVALID_PARAMS;
-	case PROTO_ERR_NO_SUCH_GRAPH: return REQ_CODE_NO_GRAPH;
-	case PROTO_ERR_PERMISSION: return REQ_CODE_PERMISSION;
-	case PROTO_ERR_LIMIT: return REQ_CODE_LIMIT;
-	case PROTO_ERR_SHUTTING_DOWN: return REQ_CODE_SHUTTING_DOWN;
-	default: return REQ_CODE_INTERNAL;
+	case 0:
+		return REQ_CODE_OK;
+	case PROTO_ERR_PARSE:
+		return REQ_CODE_PARSE;
+	case PROTO_ERR_INVALID_REQUEST:
+		return REQ_CODE_INVALID_REQUEST;
+	case PROTO_ERR_METHOD_NOT_FOUND:
+		return REQ_CODE_NO_METHOD;
+	case PROTO_ERR_INVALID_PARAMS:
+		return REQ_CODE_INVALID_PARAMS;
+	case PROTO_ERR_NO_SUCH_GRAPH:
+		return REQ_CODE_NO_GRAPH;
+	case PROTO_ERR_PERMISSION:
+		return REQ_CODE_PERMISSION;
+	case PROTO_ERR_LIMIT:
+		return REQ_CODE_LIMIT;
+	case PROTO_ERR_SHUTTING_DOWN:
+		return REQ_CODE_SHUTTING_DOWN;
+	default:
+		return REQ_CODE_INTERNAL;
 	}
 }
 
@@ -206,8 +216,8 @@ enum method_ret method_ok_sb(struct method_call *call, struct strbuf *sb)
 	return METHOD_OK;
 }
 
-enum method_ret method_fail(struct method_call *call, int code, const char *path,
-			    const char *fmt, ...)
+enum method_ret method_fail(struct method_call *call, int code, const char *path, const char *fmt,
+			    ...)
 {
 	va_list ap;
 

@@ -13,10 +13,10 @@
 struct server {
 	struct coopd *d;
 	int fd;
-	bool activated;           /* fd from systemd: never unlink */
-	ino_t ino;                /* inode of the socket file we bound */
+	bool activated; /* fd from systemd: never unlink */
+	ino_t ino;      /* inode of the socket file we bound */
 	ev_io accept_w;
-	ev_timer accept_pause;    /* after EMFILE/ENFILE */
+	ev_timer accept_pause; /* after EMFILE/ENFILE */
 	bool accepting;
 	struct conn *conns;
 	size_t n_conns;

@@ -24,8 +24,9 @@ static void build_event(const struct rnode *n, struct strbuf *sb)
 	sb_json_cstr(sb, n->g->id);
 	sb_puts(sb, ",\"node\":");
 	sb_json_cstr(sb, n->def->path);
-	sb_printf(sb, ",\"kind\":\"%s\",\"state\":\"%s\",\"ts\":",
-		  proto_node_kind_name(n->def->kind), proto_state_name((enum proto_state)n->state));
+	sb_printf(sb,
+		  ",\"kind\":\"%s\",\"state\":\"%s\",\"ts\":", proto_node_kind_name(n->def->kind),
+		  proto_state_name((enum proto_state)n->state));
 	sb_json_time(sb, graph_now_ms());
 	if (reason) {
 		sb_puts(sb, ",\"reason\":");

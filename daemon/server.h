@@ -37,12 +37,12 @@ struct conn {
 	gid_t gid;
 	pid_t pid;
 	unsigned long serial;
-	bool dead;                /* dropped: closed from its write callback */
-	bool eof;                 /* peer shut its side: close once answered */
-	bool has_unread_lines;    /* complete lines left by back-pressure */
+	bool dead;             /* dropped: closed from its write callback */
+	bool eof;              /* peer shut its side: close once answered */
+	bool has_unread_lines; /* complete lines left by back-pressure */
 	/* watch */
 	bool watching;
-	char *watch_id;           /* NULL: every graph the peer may see */
+	char *watch_id; /* NULL: every graph the peer may see */
 	struct conn *watch_prev, *watch_next;
 	/* requests answered later */
 	struct later *laters;
@@ -53,7 +53,7 @@ struct conn {
 /* A request whose answer comes later (wait).  Owned by its connection. */
 struct later {
 	struct conn *conn;
-	struct json_object *id;   /* reference of the request id (may be NULL) */
+	struct json_object *id; /* reference of the request id (may be NULL) */
 	enum proto_method method;
 	struct graph *g;
 	bool summary;
@@ -61,7 +61,7 @@ struct later {
 	bool timer_active;
 	struct later *cprev, *cnext; /* on conn->laters */
 	struct later *gprev, *gnext; /* on g->waiters */
-	struct later **backref;   /* cleared when l is freed (see later_set_backref) */
+	struct later **backref;      /* cleared when l is freed (see later_set_backref) */
 };
 
 struct server;

@@ -4,8 +4,8 @@
  * A finished graph is pruned when it finished more than retention_days
  * ago, or when more than retention_graphs finished graphs are kept (those
  * that finished first go first: a long-running graph created early and
- * finished just now is the newest result, not the oldest).  Pruning removes its directory (definition, journal,
- * logs) and frees it; a finished graph has no pending `wait` (those are
+ * finished just now is the newest result, not the oldest).  Pruning removes its directory
+ * (definition, journal, logs) and frees it; a finished graph has no pending `wait` (those are
  * answered when it settles) and no running job, so nothing points at it
  * but the index.  Runs at start-up, every hour, and whenever a settling
  * graph takes the count over the limit.

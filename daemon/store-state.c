@@ -47,10 +47,10 @@ struct store_job {
 	struct store_job *next;
 	struct graph *g;
 	enum { STORE_CREATE, STORE_SETTLE } kind;
-	char *text;               /* CREATE: the whole graph.json; SETTLE: records */
+	char *text; /* CREATE: the whole graph.json; SETTLE: records */
 	size_t len;
-	int fd;                   /* SETTLE: the journal, closed by the writer */
-	int r;                    /* result, set by the writer */
+	int fd; /* SETTLE: the journal, closed by the writer */
+	int r;  /* result, set by the writer */
 	store_done_fn done;
 	void *arg;
 };
@@ -58,7 +58,7 @@ struct store_job {
 struct store {
 	struct coopd *d;
 	char *dir;
-	int graphs_fd;            /* STATE/graphs, for fsync and *at() calls */
+	int graphs_fd; /* STATE/graphs, for fsync and *at() calls */
 	/* The writer thread and its queues (lock protects todo, done, stop). */
 	pthread_t writer;
 	bool writer_started;
@@ -66,9 +66,9 @@ struct store {
 	pthread_cond_t cond;
 	struct store_job *todo, *todo_tail, *done, *done_tail;
 	bool stop;
-	size_t pending;           /* jobs queued and not yet completed (loop) */
+	size_t pending; /* jobs queued and not yet completed (loop) */
 	ev_async async;
-	struct graph *queue;      /* graphs with journal records to write */
+	struct graph *queue; /* graphs with journal records to write */
 	ev_timer flush_timer;
 	bool timer_active;
 };
@@ -454,8 +454,9 @@ int store_graph_create(struct store *s, struct graph *g, struct json_object *doc
 		free(job);
 		return -ENOMEM;
 	}
-	sb_printf(&sb, "{\"format\":1,\"id\":\"%s\",\"uid\":%lu,\"gid\":%lu,\"created\":%lld,"
-		       "\"graph\":",
+	sb_printf(&sb,
+		  "{\"format\":1,\"id\":\"%s\",\"uid\":%lu,\"gid\":%lu,\"created\":%lld,"
+		  "\"graph\":",
 		  g->id, (unsigned long)g->uid, (unsigned long)g->gid, (long long)g->created_ms);
 	(void)proto_graph_doc_write(doc, sb_out, &sb);
 	sb_puts(&sb, "}\n");
@@ -484,8 +485,10 @@ static void journal_write(struct store *s, struct graph *g)
 		/* Logged once per graph: a full disk must not flood the log. */
 		if (r < 0 && !g->journal_failed) {
 			g->journal_failed = true;
-			log_errno(LOG_ERR, r, "graph %s: cannot write its journal (state changes "
-					      "are lost until it works again)", g->id);
+			log_errno(LOG_ERR, r,
+				  "graph %s: cannot write its journal (state changes "
+				  "are lost until it works again)",
+				  g->id);
 		}
 	} else if (g->journal.oom) {
 		log_err("graph %s: out of memory buffering its journal; records lost", g->id);
@@ -738,8 +741,8 @@ static bool journal_apply(struct graph *g, struct json_object *rec)
 		if (json_object_object_get_ex(rec, "ld", &ld) &&
 		    json_object_is_type(ld, json_type_array) && json_object_array_length(ld) == 2)
 			for (int k = 0; k < 2; k++)
-				n->log_dropped[k] =
-					(uint64_t)json_object_get_int64(json_object_array_get_idx(ld, k));
+				n->log_dropped[k] = (uint64_t)json_object_get_int64(
+					json_object_array_get_idx(ld, k));
 	}
 	n->pg_start = (uint64_t)jint(rec, "pt", 0);
 	n->leftovers = (uint32_t)jint(rec, "lo", 0);
@@ -851,8 +854,8 @@ static struct graph *load_one(struct coopd *d, const char *name)
 
 		/* coopd stopped while it ran: interrupted, every unfinished
 		 * node with it.  Recorded so that the next start agrees. */
-		g->journal_fd = openat(dfd, "journal", O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC,
-				       0600);
+		g->journal_fd =
+			openat(dfd, "journal", O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
 		for (size_t i = 0; i <= g->n_nodes; i++) {
 			struct rnode *n = g->by_idx[i];
 

@@ -180,10 +180,18 @@ void sb_json_str(struct strbuf *sb, const char *str, size_t len)
 			i++;
 		} else if (c < 0x20) {
 			switch (c) {
-			case '\n': sb_puts(sb, "\\n"); break;
-			case '\r': sb_puts(sb, "\\r"); break;
-			case '\t': sb_puts(sb, "\\t"); break;
-			default: sb_printf(sb, "\\u%04x", c); break;
+			case '\n':
+				sb_puts(sb, "\\n");
+				break;
+			case '\r':
+				sb_puts(sb, "\\r");
+				break;
+			case '\t':
+				sb_puts(sb, "\\t");
+				break;
+			default:
+				sb_printf(sb, "\\u%04x", c);
+				break;
 			}
 			i++;
 		} else {

@@ -68,8 +68,8 @@ static void run_job(coop_rt *rt, struct coop__blocking_thread *self, struct coop
 
 	/* acq_rel: take ownership as a worker does in coop__task_run. */
 	while (!atomic_compare_exchange_weak_explicit(
-	    &t->state, &s, (s & ~(TASK_SCHEDULED | TASK_NOTIFIED)) | TASK_RUNNING,
-	    memory_order_acq_rel, memory_order_acquire))
+		&t->state, &s, (s & ~(TASK_SCHEDULED | TASK_NOTIFIED)) | TASK_RUNNING,
+		memory_order_acq_rel, memory_order_acquire))
 		;
 	if (coop__task_cancelled(t)) {
 		/* Counted before completing: the scope may finish right after. */
@@ -182,8 +182,8 @@ void coop__blocking_submit(coop_rt *rt, struct coop__task *t)
 	if (failed_alone) {
 		uint32_t s = atomic_load_explicit(&t->state, memory_order_acquire);
 		while (!atomic_compare_exchange_weak_explicit(
-		    &t->state, &s, (s & ~TASK_SCHEDULED) | TASK_RUNNING | TASK_STARTED,
-		    memory_order_acq_rel, memory_order_acquire))
+			&t->state, &s, (s & ~TASK_SCHEDULED) | TASK_RUNNING | TASK_STARTED,
+			memory_order_acq_rel, memory_order_acquire))
 			;
 		t->value = -EAGAIN;
 		coop__task_complete(t, COOP_STATUS_FAILED);

@@ -158,10 +158,10 @@ static void child_waker_drop(void *data)
 }
 
 static const coop_waker_vtable child_waker_vtable = {
-    child_waker_clone,
-    child_waker_wake,
-    child_waker_wake_by_ref,
-    child_waker_drop,
+	child_waker_clone,
+	child_waker_wake,
+	child_waker_wake_by_ref,
+	child_waker_drop,
 };
 
 int coop_unordered_new(coop_unordered **ret_set)

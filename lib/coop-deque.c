@@ -32,7 +32,7 @@ struct coop__deque_array {
 static struct coop__deque_array *deque_array_new(int64_t capacity)
 {
 	struct coop__deque_array *a =
-	    malloc(sizeof(*a) + (size_t)capacity * sizeof(_Atomic(void *)));
+		malloc(sizeof(*a) + (size_t)capacity * sizeof(_Atomic(void *)));
 
 	if (!a)
 		return NULL;
@@ -80,9 +80,9 @@ static struct coop__deque_array *deque_grow(struct coop__deque *q, struct coop__
 		return NULL;
 	for (int64_t i = top; i < bottom; i++)
 		atomic_store_explicit(
-		    &a->slot[i & a->mask],
-		    atomic_load_explicit(&old->slot[i & old->mask], memory_order_relaxed),
-		    memory_order_relaxed);
+			&a->slot[i & a->mask],
+			atomic_load_explicit(&old->slot[i & old->mask], memory_order_relaxed),
+			memory_order_relaxed);
 	/* release: a thief that loads the new array (acquire in steal) must see
 	 * the slots copied above. */
 	atomic_store_explicit(&q->array, a, memory_order_release);
@@ -149,7 +149,7 @@ void *coop__deque_take(struct coop__deque *q)
 			/* The last item: race the thieves for it through top.
 			 * seq_cst on success orders it with the thieves' CAS. */
 			if (!atomic_compare_exchange_strong_explicit(
-				&q->top, &t, t + 1, memory_order_seq_cst, memory_order_relaxed))
+				    &q->top, &t, t + 1, memory_order_seq_cst, memory_order_relaxed))
 				item = COOP__DEQUE_EMPTY;
 			atomic_store_explicit(&q->bottom, b + 1, memory_order_relaxed);
 		}

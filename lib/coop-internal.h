@@ -167,10 +167,10 @@ struct coop_cx {
 struct coop__inject_seg;
 struct coop__inject {
 	pthread_mutex_t lock;
-	struct coop__inject_seg *head, *tail; /* oldest first */
-	struct coop__inject_seg *spare;       /* one empty segment kept for reuse */
+	struct coop__inject_seg *head, *tail;   /* oldest first */
+	struct coop__inject_seg *spare;         /* one empty segment kept for reuse */
 	struct coop__task *ovf_head, *ovf_tail; /* when no segment could be had */
-	_Atomic uint64_t len; /* written under lock; a hint for readers without */
+	_Atomic uint64_t len;                   /* written under lock; a hint for readers without */
 };
 
 COOP__HIDDEN int coop__inject_init(struct coop__inject *q);
@@ -225,7 +225,7 @@ COOP__HIDDEN int64_t coop__deque_size(struct coop__deque *q);
  */
 struct coop__slab {
 	pthread_mutex_t lock;
-	void *chunks;                    /* every chunk, linked by its first word */
+	void *chunks; /* every chunk, linked by its first word */
 	uint64_t nchunks;
 	char *bump, *bump_end;           /* the non-worker threads' chunk */
 	void *pool[COOP__ALLOC_CLASSES]; /* spare blocks (struct slab_block lists) */
@@ -256,8 +256,8 @@ struct coop__worker {
 	pthread_t thread;
 	uint32_t tick;
 	uint32_t rng;
-	struct coop__task *current;       /* the task being polled, or NULL */
-	uint32_t inline_depth;            /* polls nested by join inlining */
+	struct coop__task *current; /* the task being polled, or NULL */
+	uint32_t inline_depth;      /* polls nested by join inlining */
 	/* Liveness counts given back by tasks this worker completed, not yet
 	 * applied: rel_n counts of rel_task's lent, or (rel_task NULL) of
 	 * rel_scope's live.  See coop__worker_release_flush. */
@@ -492,14 +492,15 @@ static inline void coop__scope_child_done(coop_scope *s, struct coop__task *t, c
 	 * the shard of other threads is shared and needs the RMW. */
 	if (w && s->shard_per_worker) {
 		atomic_store_explicit(&sh->polls,
-				      atomic_load_explicit(&sh->polls, memory_order_relaxed) + t->polls,
+				      atomic_load_explicit(&sh->polls, memory_order_relaxed) +
+					      t->polls,
 				      memory_order_relaxed);
 		if (t->forced_yields)
 			atomic_store_explicit(
-			    &sh->forced_yields,
-			    atomic_load_explicit(&sh->forced_yields, memory_order_relaxed) +
-				t->forced_yields,
-			    memory_order_relaxed);
+				&sh->forced_yields,
+				atomic_load_explicit(&sh->forced_yields, memory_order_relaxed) +
+					t->forced_yields,
+				memory_order_relaxed);
 		atomic_store_explicit(n, atomic_load_explicit(n, memory_order_relaxed) + 1,
 				      memory_order_relaxed);
 	} else {

@@ -510,8 +510,8 @@ void coop_rt_free(coop_rt *rt)
 /* ---- stats --------------------------------------------------------------- */
 
 static const uint64_t latency_bounds[COOP_CANCEL_LATENCY_BUCKETS] = {
-    10000,   25000,    50000,    100000,   250000,    500000,     1000000,     2500000,
-    5000000, 10000000, 25000000, 50000000, 100000000, 1000000000, 10000000000, UINT64_MAX,
+	10000,   25000,    50000,    100000,   250000,    500000,     1000000,     2500000,
+	5000000, 10000000, 25000000, 50000000, 100000000, 1000000000, 10000000000, UINT64_MAX,
 };
 
 const uint64_t *coop_cancel_latency_bounds_ns(void)
@@ -615,7 +615,7 @@ void coop_rt_stats(coop_rt *rt, coop_stats *st)
 }
 
 static const char *const reason_names[COOP_REASON__COUNT] = {
-    "none", "client", "deadline", "timeout", "sibling_failed", "race_lost", "shutdown",
+	"none", "client", "deadline", "timeout", "sibling_failed", "race_lost", "shutdown",
 };
 
 const char *coop_reason_name(coop_reason reason)

@@ -381,7 +381,7 @@ int coop_scope_new(coop_rt *rt, coop_scope *parent, const coop_scope_opts *opts,
 	if (!s)
 		return -ENOMEM;
 	s->nshards =
-	    (rt->nworkers < COOP__MAX_SHARDS - 1 ? rt->nworkers : COOP__MAX_SHARDS - 1) + 1;
+		(rt->nworkers < COOP__MAX_SHARDS - 1 ? rt->nworkers : COOP__MAX_SHARDS - 1) + 1;
 	s->shard_per_worker = rt->nworkers < COOP__MAX_SHARDS;
 	if (posix_memalign((void **)&s->shards, COOP__CACHELINE, sizeof(*s->shards) * s->nshards)) {
 		free(s);

@@ -173,7 +173,8 @@ static void *carve(coop_rt *rt, char **bump, char **end, int cls, bool locked)
 static inline void pool_n_add(coop_rt *rt, int64_t d)
 {
 	atomic_store_explicit(&rt->slab.pool_n,
-			      atomic_load_explicit(&rt->slab.pool_n, memory_order_relaxed) + (uint64_t)d,
+			      atomic_load_explicit(&rt->slab.pool_n, memory_order_relaxed) +
+				      (uint64_t)d,
 			      memory_order_relaxed);
 	if (d > 0)
 		rt->slab.puts++;
@@ -272,8 +273,8 @@ static void slab_trim_locked(coop_rt *rt)
 /* ---- the pool ------------------------------------------------------------------- */
 
 /* Splice the list head..last of n blocks of class cls into the pool. */
-static void pool_put_locked(coop_rt *rt, int cls, struct slab_block *head,
-			    struct slab_block *last, uint32_t n)
+static void pool_put_locked(coop_rt *rt, int cls, struct slab_block *head, struct slab_block *last,
+			    uint32_t n)
 {
 	last->next = rt->slab.pool[cls];
 	rt->slab.pool[cls] = head;

@@ -186,10 +186,10 @@ static void task_waker_drop(void *data)
 }
 
 const coop_waker_vtable coop__task_waker_vtable = {
-    task_waker_clone,
-    task_waker_wake,
-    task_waker_wake_by_ref,
-    task_waker_drop,
+	task_waker_clone,
+	task_waker_wake,
+	task_waker_wake_by_ref,
+	task_waker_drop,
 };
 
 static inline void counter_inc(_Atomic uint64_t *c, uint64_t n)
@@ -218,8 +218,7 @@ static inline void counter_inc(_Atomic uint64_t *c, uint64_t n)
  * the target has that task's count and cannot finish anyway) and before it
  * goes idle.  The target stays allocated: its own count keeps it alive.
  */
-static void lent_release(struct coop__task *t, uint32_t n, uint32_t extra,
-			 struct coop__worker *w);
+static void lent_release(struct coop__task *t, uint32_t n, uint32_t extra, struct coop__worker *w);
 
 static void defer_release(struct coop__worker *w, struct coop__task *holder, coop_scope *scope)
 {
@@ -252,8 +251,7 @@ void coop__worker_release_flush(struct coop__worker *w)
 	}
 }
 
-static void lent_release(struct coop__task *t, uint32_t n, uint32_t extra,
-			 struct coop__worker *w)
+static void lent_release(struct coop__task *t, uint32_t n, uint32_t extra, struct coop__worker *w)
 {
 	while (t) {
 		/* Holding all n counts that are left, nobody else holds one,
@@ -289,8 +287,8 @@ static void lent_release(struct coop__task *t, uint32_t n, uint32_t extra,
 
 /* ---- completion ------------------------------------------------------------------ */
 
-static inline void task_complete(struct coop__task *t, coop_status status,
-				 uint32_t extra_refs, uint64_t now);
+static inline void task_complete(struct coop__task *t, coop_status status, uint32_t extra_refs,
+				 uint64_t now);
 
 void coop__task_complete(struct coop__task *t, coop_status status)
 {
@@ -674,8 +672,8 @@ static void fill_outcome(struct coop__task *t, uint32_t s, coop_outcome *o)
 	o->cancel_reason = (coop_reason)((s & TASK_REASON_MASK) >> TASK_REASON_SHIFT);
 	o->value = t->value;
 	o->cancel_requested_ns = o->cancel_reason != COOP_REASON_NONE
-				     ? atomic_load_explicit(&t->cancel_requested_ns, RELAXED)
-				     : 0;
+					 ? atomic_load_explicit(&t->cancel_requested_ns, RELAXED)
+					 : 0;
 	o->finished_ns = t->finished_ns;
 	o->started = (s & TASK_STARTED) != 0;
 	o->polls = t->polls;
@@ -733,8 +731,7 @@ static void join_inline(struct coop__task *t, coop_cx *cx)
 		return;
 	/* acquire: as in coop_handle_poll, the outcome must be visible. */
 	while (!(atomic_load_explicit(&t->state, ACQUIRE) & TASK_COMPLETE)) {
-		if (++w->tick % 61 == 0 &&
-		    coop__inject_len(&w->rt->inject) > 0)
+		if (++w->tick % 61 == 0 && coop__inject_len(&w->rt->inject) > 0)
 			return;
 		struct coop__task *b = coop__deque_take(&w->deque);
 		if (!b)

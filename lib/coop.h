@@ -111,9 +111,9 @@ typedef struct coop_outcome {
 	coop_reason cancel_reason; /* NONE if cancellation never reached it */
 	int64_t value;             /* the value set with coop_cx_set_value */
 	uint64_t cancel_requested_ns;
-	uint64_t finished_ns;   /* acknowledgement time when cancelled */
-	bool started;           /* false: cancelled before its first poll/run */
-	uint64_t polls;         /* tasks: polls (saturates at 2^32-1); scopes: sum over descendants */
+	uint64_t finished_ns; /* acknowledgement time when cancelled */
+	bool started;         /* false: cancelled before its first poll/run */
+	uint64_t polls;       /* tasks: polls (saturates at 2^32-1); scopes: sum over descendants */
 	uint64_t forced_yields; /* budget exhaustions, same summing rule */
 } coop_outcome;
 

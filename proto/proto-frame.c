@@ -201,7 +201,7 @@ bool proto_inbuf_discarding(const struct proto_inbuf *in)
 
 struct proto_outchunk {
 	struct proto_outchunk *next;
-	char *data;    /* owned data, or inline_data */
+	char *data; /* owned data, or inline_data */
 	size_t len;
 	bool bounded;
 	bool owned;

@@ -28,14 +28,14 @@
 
 /* Input side.  Fields are private; use the calls below. */
 struct proto_inbuf {
-	char *buf;           /* bytes kept: complete lines, then a partial one */
-	size_t start;        /* first byte not yet handed out */
-	size_t len;          /* bytes used in buf */
-	size_t cap;          /* allocated size of buf */
-	size_t scanned;      /* length of the unfinished line at the end */
-	size_t max_line;     /* longest accepted line, without its '\n' */
-	bool discarding;     /* inside an oversized line, dropping bytes */
-	size_t *too_long;    /* offsets in buf where a TOO_LONG event sits */
+	char *buf;        /* bytes kept: complete lines, then a partial one */
+	size_t start;     /* first byte not yet handed out */
+	size_t len;       /* bytes used in buf */
+	size_t cap;       /* allocated size of buf */
+	size_t scanned;   /* length of the unfinished line at the end */
+	size_t max_line;  /* longest accepted line, without its '\n' */
+	bool discarding;  /* inside an oversized line, dropping bytes */
+	size_t *too_long; /* offsets in buf where a TOO_LONG event sits */
 	size_t n_too_long;
 	size_t cap_too_long;
 };
@@ -82,10 +82,10 @@ bool proto_inbuf_discarding(const struct proto_inbuf *in);
 struct proto_outchunk;
 struct proto_outbuf {
 	struct proto_outchunk *head, *tail;
-	size_t head_off;      /* bytes of head already written */
-	size_t pending;       /* bytes queued and not yet written, all chunks */
-	size_t bounded;       /* of which in chunks pushed as bounded */
-	size_t limit;         /* bound for bounded bytes */
+	size_t head_off; /* bytes of head already written */
+	size_t pending;  /* bytes queued and not yet written, all chunks */
+	size_t bounded;  /* of which in chunks pushed as bounded */
+	size_t limit;    /* bound for bounded bytes */
 };
 
 /* Prepares an empty output buffer whose bounded data may not exceed limit

@@ -104,8 +104,8 @@ const char *proto_fn_name(enum proto_fn f)
 static size_t path_push_key(struct gctx *c, const char *key)
 {
 	size_t old = c->plen;
-	int n = snprintf(c->path + c->plen, sizeof(c->path) - c->plen, "%s%s",
-			 c->plen ? "." : "", key);
+	int n = snprintf(c->path + c->plen, sizeof(c->path) - c->plen, "%s%s", c->plen ? "." : "",
+			 key);
 
 	if (n > 0)
 		c->plen += (size_t)n < sizeof(c->path) - c->plen ? (size_t)n
@@ -132,9 +132,8 @@ static void path_pop(struct gctx *c, size_t old)
 
 /* Fails at the current path, extended by key (if not NULL) and by an
  * index (if index != SIZE_MAX). */
-__attribute__((format(printf, 5, 6))) static int gfail(struct gctx *c, int code,
-							 const char *key, size_t index,
-							 const char *fmt, ...)
+__attribute__((format(printf, 5, 6))) static int gfail(struct gctx *c, int code, const char *key,
+						       size_t index, const char *fmt, ...)
 {
 	size_t old = c->plen;
 	va_list ap;
@@ -272,9 +271,8 @@ static bool jt_matches(const struct jtree *v, enum proto_jtype t)
 	return false;
 }
 
-static int jt_get(const struct jtree *obj, const char *path, const char *key,
-		  enum proto_jtype type, bool required, const struct jtree **ret,
-		  struct proto_error *err)
+static int jt_get(const struct jtree *obj, const char *path, const char *key, enum proto_jtype type,
+		  bool required, const struct jtree **ret, struct proto_error *err)
 {
 	char fpath[PROTO_ERROR_PATH_MAX];
 	const struct jtree *v;
@@ -323,9 +321,8 @@ static bool jt_has_nul(const struct jtree *s)
 	return s->len > 0 && memchr(s->u.s, '\0', s->len) != NULL;
 }
 
-static int jt_get_string(const struct jtree *obj, const char *path, const char *key,
-			 bool required, size_t max_len, const char **ret, size_t *ret_len,
-			 struct proto_error *err)
+static int jt_get_string(const struct jtree *obj, const char *path, const char *key, bool required,
+			 size_t max_len, const char **ret, size_t *ret_len, struct proto_error *err)
 {
 	char fpath[PROTO_ERROR_PATH_MAX];
 	const struct jtree *v;
@@ -367,8 +364,8 @@ static int jt_get_int(const struct jtree *obj, const char *path, const char *key
 	return 1;
 }
 
-static int jt_get_bool(const struct jtree *obj, const char *path, const char *key,
-		       bool required, bool *ret, struct proto_error *err)
+static int jt_get_bool(const struct jtree *obj, const char *path, const char *key, bool required,
+		       bool *ret, struct proto_error *err)
 {
 	const struct jtree *v;
 	int r;
@@ -519,8 +516,7 @@ static int parse_argv(struct gctx *c, struct proto_node *n, const struct jtree *
 			r = gfail(c, PROTO_ERR_INVALID_PARAMS, NOKEY, i, "empty program name");
 			goto out;
 		}
-		n->argv[i] = xstrndup(v->u.s,
-				      (size_t)v->len);
+		n->argv[i] = xstrndup(v->u.s, (size_t)v->len);
 		if (!n->argv[i]) {
 			r = oom(c);
 			goto out;
@@ -560,7 +556,8 @@ static int parse_env(struct gctx *c, struct proto_node *n, const struct jtree *o
 
 		if (klen == 0 || strchr(key, '=')) {
 			r = gfail(c, PROTO_ERR_INVALID_PARAMS, key, NOIDX,
-				  "invalid variable name '%s'", show(sbuf, sizeof(sbuf), key, klen));
+				  "invalid variable name '%s'",
+				  show(sbuf, sizeof(sbuf), key, klen));
 			break;
 		}
 		r = jt_get_string(env, c->path, key, true, SIZE_MAX, &val, &vlen, c->err);
@@ -587,22 +584,20 @@ static int parse_cwd(struct gctx *c, struct proto_node *n, const struct jtree *o
 	size_t len;
 	int r;
 
-	r = jt_get_string(obj, c->path, "cwd", false, PROTO_MAX_PATH_LEN, &s, &len,
-				  c->err);
+	r = jt_get_string(obj, c->path, "cwd", false, PROTO_MAX_PATH_LEN, &s, &len, c->err);
 	if (r <= 0)
 		return r;
 	if (len == 0 || s[0] != '/')
-		return gfail(c, PROTO_ERR_INVALID_PARAMS, "cwd", NOIDX,
-			     "must be an absolute path");
+		return gfail(c, PROTO_ERR_INVALID_PARAMS, "cwd", NOIDX, "must be an absolute path");
 	n->cwd = xstrndup(s, len);
 	return n->cwd ? 0 : oom(c);
 }
 
-static const char *const args_none[] = { NULL };
-static const char *const args_sleep_task[] = { "ms", NULL };
-static const char *const args_sleep_blocking[] = { "ms", "ignore_cancel", NULL };
-static const char *const args_spin[] = { "units", NULL };
-static const char *const args_fail[] = { "message", NULL };
+static const char *const args_none[] = {NULL};
+static const char *const args_sleep_task[] = {"ms", NULL};
+static const char *const args_sleep_blocking[] = {"ms", "ignore_cancel", NULL};
+static const char *const args_spin[] = {"units", NULL};
+static const char *const args_fail[] = {"message", NULL};
 
 /* Decodes fn and args of a task or blocking node. */
 static int parse_fn(struct gctx *c, struct proto_node *n, const struct jtree *obj)
@@ -643,8 +638,8 @@ static int parse_fn(struct gctx *c, struct proto_node *n, const struct jtree *ob
 			return oom(c);
 	}
 	old = path_push_key(c, "args");
-	if (args && (r = jt_check_keys(args, c->path, allowed, PROTO_ERR_INVALID_PARAMS,
-					       c->err)) < 0)
+	if (args &&
+	    (r = jt_check_keys(args, c->path, allowed, PROTO_ERR_INVALID_PARAMS, c->err)) < 0)
 		goto out;
 	r = 0;
 	switch (n->fn) {
@@ -656,11 +651,11 @@ static int parse_fn(struct gctx *c, struct proto_node *n, const struct jtree *ob
 				  "missing required field");
 			break;
 		}
-		r = jt_get_int(args, c->path, "ms", true, 0, PROTO_MAX_TIME_MS,
-				       &n->args.sleep.ms, c->err);
+		r = jt_get_int(args, c->path, "ms", true, 0, PROTO_MAX_TIME_MS, &n->args.sleep.ms,
+			       c->err);
 		if (r >= 0 && blocking)
 			r = jt_get_bool(args, c->path, "ignore_cancel", false,
-						&n->args.sleep.ignore_cancel, c->err);
+					&n->args.sleep.ignore_cancel, c->err);
 		break;
 	case PROTO_FN_SPIN:
 		if (!args) {
@@ -668,16 +663,16 @@ static int parse_fn(struct gctx *c, struct proto_node *n, const struct jtree *ob
 				  "missing required field");
 			break;
 		}
-		r = jt_get_int(args, c->path, "units", true, 0, INT64_MAX,
-				       &n->args.spin.units, c->err);
+		r = jt_get_int(args, c->path, "units", true, 0, INT64_MAX, &n->args.spin.units,
+			       c->err);
 		break;
 	case PROTO_FN_FAIL: {
 		const char *msg = "failed";
 		size_t mlen = strlen(msg);
 
 		if (args) {
-			r = jt_get_string(args, c->path, "message", false,
-						  FAIL_MESSAGE_MAX, &msg, &mlen, c->err);
+			r = jt_get_string(args, c->path, "message", false, FAIL_MESSAGE_MAX, &msg,
+					  &mlen, c->err);
 			if (r < 0)
 				break;
 		}
@@ -693,12 +688,13 @@ out:
 
 /* Keys a node may have, per kind; and their union, to tell "unknown" from
  * "not for this kind". */
-static const char *const keys_exec[] = { "id",	    "kind", "after", "always", "argv", "env",
-					 "cwd", "timeout_ms", "grace_ms", NULL };
-static const char *const keys_fn[] = { "id", "kind", "after", "always", "fn", "args", "timeout_ms",
-				       NULL };
-static const char *const keys_scope[] = { "id",	    "kind",	    "after",  "always", "policy",
-					  "deadline_ms", "max_parallel", "budget", "nodes",  NULL };
+static const char *const keys_exec[] = {"id",  "kind", "after",      "always",   "argv",
+					"env", "cwd",  "timeout_ms", "grace_ms", NULL};
+static const char *const keys_fn[] = {"id", "kind", "after",      "always",
+				      "fn", "args", "timeout_ms", NULL};
+static const char *const keys_scope[] = {"id",     "kind",        "after",        "always",
+					 "policy", "deadline_ms", "max_parallel", "budget",
+					 "nodes",  NULL};
 
 static bool in_list(const char *const *list, const char *key)
 {
@@ -710,7 +706,7 @@ static bool in_list(const char *const *list, const char *key)
 
 static int check_node_keys(struct gctx *c, struct proto_node *n, const struct jtree *obj)
 {
-	const char *const *allowed = n->kind == PROTO_NODE_EXEC	   ? keys_exec
+	const char *const *allowed = n->kind == PROTO_NODE_EXEC    ? keys_exec
 				     : n->kind == PROTO_NODE_SCOPE ? keys_scope
 								   : keys_fn;
 
@@ -792,8 +788,7 @@ static int parse_after(struct gctx *c, struct proto_node *n, const struct jtree 
 		s = jt_has_nul(v) ? NULL : sib_find(sibs, n_sibs, id);
 		if (!s) {
 			r = gfail(c, PROTO_ERR_INVALID_PARAMS, NOKEY, i, "unknown sibling '%s'",
-				  show(sbuf, sizeof(sbuf), id,
-				       (size_t)v->len));
+				  show(sbuf, sizeof(sbuf), id, (size_t)v->len));
 			break;
 		}
 		if (s->index == n->index) {
@@ -868,8 +863,8 @@ static int parse_node(struct gctx *c, struct proto_node *n, const struct jtree *
 }
 
 /* Builds "a -> b -> a" into buf, truncating with "...". */
-static void cycle_text(char *buf, size_t size, const struct proto_node *children,
-		       const size_t *cyc, size_t len)
+static void cycle_text(char *buf, size_t size, const struct proto_node *children, const size_t *cyc,
+		       size_t len)
 {
 	size_t o = 0;
 
@@ -896,7 +891,8 @@ static size_t after_pos(const struct jtree *obj, const char *target)
 	if (!arr || arr->type != JTREE_ARRAY)
 		return 0;
 	for (size_t i = 0; i < (size_t)arr->len; i++)
-		if (arr->u.items[i].type == JTREE_STRING && strcmp(arr->u.items[i].u.s, target) == 0)
+		if (arr->u.items[i].type == JTREE_STRING &&
+		    strcmp(arr->u.items[i].u.s, target) == 0)
 			return i;
 	return 0;
 }
@@ -1017,8 +1013,8 @@ static int parse_children(struct gctx *c, struct proto_node *scope, const struct
 	int r = 0;
 
 	if (n > c->max_nodes - c->g->n_nodes)
-		return gfail(c, PROTO_ERR_LIMIT, NOKEY, NOIDX, "graph has more than %zu nodes (max_nodes)",
-			     c->max_nodes);
+		return gfail(c, PROTO_ERR_LIMIT, NOKEY, NOIDX,
+			     "graph has more than %zu nodes (max_nodes)", c->max_nodes);
 	c->g->n_nodes += n;
 	if (n == 0)
 		return 0;
@@ -1047,9 +1043,8 @@ static int parse_children(struct gctx *c, struct proto_node *scope, const struct
 		if (r < 0)
 			goto out;
 		old = path_push_index(c, i);
-		if ((r = jt_get_string(o, c->path, "id", true, 1024, &id, &len,
-						    c->err)) >= 0 &&
-			 !proto_id_valid(id, len))
+		if ((r = jt_get_string(o, c->path, "id", true, 1024, &id, &len, c->err)) >= 0 &&
+		    !proto_id_valid(id, len))
 			r = gfail(c, PROTO_ERR_INVALID_PARAMS, "id", NOIDX,
 				  "invalid id '%s' (expected [A-Za-z0-9_.-]{1,64})",
 				  show(sbuf, sizeof(sbuf), id, len));
@@ -1073,8 +1068,8 @@ static int parse_children(struct gctx *c, struct proto_node *scope, const struct
 		size_t old = path_push_index(c, dup);
 
 		r = gfail(c, PROTO_ERR_INVALID_PARAMS, "id", NOIDX,
-			  "duplicate sibling id '%s' (first at index %zu)",
-			  scope->children[dup].id, dup_first);
+			  "duplicate sibling id '%s' (first at index %zu)", scope->children[dup].id,
+			  dup_first);
 		path_pop(c, old);
 		goto out;
 	}
@@ -1140,8 +1135,8 @@ void proto_graph_free(struct proto_graph *g)
 	free(g);
 }
 
-static const char *const root_keys[] = { "name",   "policy", "deadline_ms", "max_parallel",
-					 "budget", "nodes",  NULL };
+static const char *const root_keys[] = {"name",   "policy", "deadline_ms", "max_parallel",
+					"budget", "nodes",  NULL};
 
 /* Validates the tree of a graph document (an object) into *ret. */
 static int parse_tree(const struct jtree *doc, const struct proto_limits *lim,
@@ -1230,8 +1225,8 @@ int proto_graph_parse(struct json_object *doc, const struct proto_limits *lim,
 	t = jtree_of_json(doc);
 	if (!t) {
 		size_t len;
-		const char *text = json_object_to_json_string_length(doc, JSON_C_TO_STRING_PLAIN,
-								     &len);
+		const char *text =
+			json_object_to_json_string_length(doc, JSON_C_TO_STRING_PLAIN, &len);
 
 		r = text ? jtree_parse(text, len, reread_depth(lim), &copy) : -ENOMEM;
 		if (r == -ENOMEM)
@@ -1246,8 +1241,8 @@ int proto_graph_parse(struct json_object *doc, const struct proto_limits *lim,
 	return r;
 }
 
-int proto_graph_doc_write(struct json_object *doc,
-			  int (*out)(void *ctx, const char *p, size_t len), void *ctx)
+int proto_graph_doc_write(struct json_object *doc, int (*out)(void *ctx, const char *p, size_t len),
+			  void *ctx)
 {
 	const struct jtree *t = jtree_of_json(doc);
 	const char *text;
@@ -1383,8 +1378,8 @@ static int encode_node(const struct proto_node *n, struct json_object **ret)
 		a = json_object_new_array();
 		r = a ? 0 : -ENOMEM;
 		for (size_t i = 0; i < n->n_after && r >= 0; i++)
-			r = proto__append(a, json_object_new_string(
-						     n->parent->children[n->after[i]].id));
+			r = proto__append(
+				a, json_object_new_string(n->parent->children[n->after[i]].id));
 		if (r >= 0)
 			r = proto__add(o, "after", a);
 		else

@@ -66,25 +66,25 @@ enum proto_fn {
 /* Fields are ordered by size (no padding holes): a flat graph has one of
  * these per node. */
 struct proto_node {
-	char *id;                 /* "" for the root scope */
-	char *path;               /* "load/primary"; "/" for the root scope */
+	char *id;                  /* "" for the root scope */
+	char *path;                /* "load/primary"; "/" for the root scope */
 	struct proto_node *parent; /* NULL for the root scope */
-	size_t index;             /* position among its siblings */
+	size_t index;              /* position among its siblings */
 
 	/* Dependencies: indexes into parent->children, in document order,
 	 * without duplicates (a repeated id is accepted once). */
 	size_t *after;
 	size_t n_after;
 
-	int64_t timeout_ms;       /* exec, task, blocking; -1: none */
+	int64_t timeout_ms; /* exec, task, blocking; -1: none */
 
 	/* exec */
-	char **argv;              /* n_argv >= 1 items plus a NULL */
+	char **argv; /* n_argv >= 1 items plus a NULL */
 	size_t n_argv;
-	char **env;               /* "KEY=VALUE" items plus a NULL; n_env may be 0 */
+	char **env; /* "KEY=VALUE" items plus a NULL; n_env may be 0 */
 	size_t n_env;
-	char *cwd;                /* NULL: the daemon's choice */
-	int64_t grace_ms;         /* default PROTO_DEFAULT_GRACE_MS */
+	char *cwd;        /* NULL: the daemon's choice */
+	int64_t grace_ms; /* default PROTO_DEFAULT_GRACE_MS */
 
 	/* task, blocking */
 	char *fn_name;
@@ -95,15 +95,15 @@ struct proto_node {
 			bool ignore_cancel; /* blocking only */
 		} sleep;
 		struct {
-			int64_t units;      /* 0 .. 2^63-1 */
+			int64_t units; /* 0 .. 2^63-1 */
 		} spin;
 		struct {
-			char *message;      /* never NULL */
+			char *message; /* never NULL */
 		} fail;
 	} args;
 
 	/* scope (the root scope included) */
-	int64_t deadline_ms;      /* -1: none */
+	int64_t deadline_ms;         /* -1: none */
 	struct proto_node *children; /* array of n_children nodes */
 	size_t n_children;
 	/* Children in an order where every node comes after its `after`
@@ -120,10 +120,10 @@ struct proto_node {
 };
 
 struct proto_graph {
-	char *name;               /* "" when absent */
-	struct proto_node root;   /* kind PROTO_NODE_SCOPE */
-	size_t n_nodes;           /* all nodes but the root */
-	unsigned max_depth;       /* depth of the deepest scope node, root = 1 */
+	char *name;                    /* "" when absent */
+	struct proto_node root;        /* kind PROTO_NODE_SCOPE */
+	size_t n_nodes;                /* all nodes but the root */
+	unsigned max_depth;            /* depth of the deepest scope node, root = 1 */
 	struct proto_strings *strings; /* private: where ids and paths live */
 };
 
@@ -146,8 +146,8 @@ void proto_graph_free(struct proto_graph *g);
  * stand-in included) as compact JSON through out(), in pieces; stops at
  * and returns out()'s first negative value, else 0 (-ENOMEM if json-c
  * cannot serialise). */
-int proto_graph_doc_write(struct json_object *doc,
-			  int (*out)(void *ctx, const char *p, size_t len), void *ctx);
+int proto_graph_doc_write(struct json_object *doc, int (*out)(void *ctx, const char *p, size_t len),
+			  void *ctx);
 
 /* Writes the canonical document: every default made explicit (policy,
  * budget, grace_ms), absent optionals left out.  Parsing the result gives

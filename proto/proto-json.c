@@ -125,19 +125,16 @@ const char *proto_error_message(int code)
 }
 
 static const char *const state_names[PROTO_STATE__MAX] = {
-	[PROTO_STATE_PENDING] = "pending",     [PROTO_STATE_RUNNING] = "running",
+	[PROTO_STATE_PENDING] = "pending",       [PROTO_STATE_RUNNING] = "running",
 	[PROTO_STATE_CANCELLING] = "cancelling", [PROTO_STATE_SUCCEEDED] = "succeeded",
-	[PROTO_STATE_FAILED] = "failed",       [PROTO_STATE_CANCELLED] = "cancelled",
-	[PROTO_STATE_SKIPPED] = "skipped",     [PROTO_STATE_INTERRUPTED] = "interrupted",
+	[PROTO_STATE_FAILED] = "failed",         [PROTO_STATE_CANCELLED] = "cancelled",
+	[PROTO_STATE_SKIPPED] = "skipped",       [PROTO_STATE_INTERRUPTED] = "interrupted",
 };
 
 static const char *const reason_names[PROTO_CANCEL__MAX] = {
-	[PROTO_CANCEL_CLIENT] = "client",
-	[PROTO_CANCEL_DEADLINE] = "deadline",
-	[PROTO_CANCEL_TIMEOUT] = "timeout",
-	[PROTO_CANCEL_SIBLING_FAILED] = "sibling_failed",
-	[PROTO_CANCEL_RACE_LOST] = "race_lost",
-	[PROTO_CANCEL_SHUTDOWN] = "shutdown",
+	[PROTO_CANCEL_CLIENT] = "client",       [PROTO_CANCEL_DEADLINE] = "deadline",
+	[PROTO_CANCEL_TIMEOUT] = "timeout",     [PROTO_CANCEL_SIBLING_FAILED] = "sibling_failed",
+	[PROTO_CANCEL_RACE_LOST] = "race_lost", [PROTO_CANCEL_SHUTDOWN] = "shutdown",
 };
 
 static int name_lookup(const char *const *names, int n, const char *name)
@@ -251,7 +248,7 @@ static bool expect_char(const char **p, char c)
 
 int proto_time_parse(const char *text, int64_t *ret_unix_ms)
 {
-	static const unsigned mdays[] = { 31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31 };
+	static const unsigned mdays[] = {31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
 	const char *p = text;
 	unsigned y, mo, d, h, mi, s, ms = 0;
 
@@ -319,8 +316,7 @@ bool proto_node_path_valid(const char *s, size_t len)
 	return false;
 }
 
-char *proto_path_join(char *buf, size_t size, const char *parent, const char *key,
-		      size_t index)
+char *proto_path_join(char *buf, size_t size, const char *parent, const char *key, size_t index)
 {
 	int n;
 
@@ -407,8 +403,7 @@ int proto_json_get(struct json_object *obj, const char *path, const char *key,
 }
 
 int proto_json_get_index(struct json_object *arr, const char *path, size_t index,
-			 enum proto_jtype type, struct json_object **ret,
-			 struct proto_error *err)
+			 enum proto_jtype type, struct json_object **ret, struct proto_error *err)
 {
 	char fpath[PROTO_ERROR_PATH_MAX];
 	struct json_object *v;
@@ -436,8 +431,8 @@ bool proto__has_nul(struct json_object *s)
 	return len > 0 && memchr(p, '\0', (size_t)len) != NULL;
 }
 
-int proto_json_get_string(struct json_object *obj, const char *path, const char *key,
-			  bool required, size_t max_len, const char **ret, size_t *ret_len,
+int proto_json_get_string(struct json_object *obj, const char *path, const char *key, bool required,
+			  size_t max_len, const char **ret, size_t *ret_len,
 			  struct proto_error *err)
 {
 	char fpath[PROTO_ERROR_PATH_MAX];
@@ -477,9 +472,8 @@ static bool int_exact(struct json_object *v, int64_t *ret)
 	return true;
 }
 
-int proto_json_get_int(struct json_object *obj, const char *path, const char *key,
-		       bool required, int64_t min, int64_t max, int64_t *ret,
-		       struct proto_error *err)
+int proto_json_get_int(struct json_object *obj, const char *path, const char *key, bool required,
+		       int64_t min, int64_t max, int64_t *ret, struct proto_error *err)
 {
 	char fpath[PROTO_ERROR_PATH_MAX];
 	struct json_object *v;
@@ -498,8 +492,8 @@ int proto_json_get_int(struct json_object *obj, const char *path, const char *ke
 	return 1;
 }
 
-int proto_json_get_bool(struct json_object *obj, const char *path, const char *key,
-			bool required, bool *ret, struct proto_error *err)
+int proto_json_get_bool(struct json_object *obj, const char *path, const char *key, bool required,
+			bool *ret, struct proto_error *err)
 {
 	struct json_object *v;
 	int r;
@@ -511,8 +505,8 @@ int proto_json_get_bool(struct json_object *obj, const char *path, const char *k
 	return 1;
 }
 
-int proto_json_check_keys(struct json_object *obj, const char *path,
-			  const char *const *allowed, int code, struct proto_error *err)
+int proto_json_check_keys(struct json_object *obj, const char *path, const char *const *allowed,
+			  int code, struct proto_error *err)
 {
 	char fpath[PROTO_ERROR_PATH_MAX];
 

@@ -209,7 +209,7 @@ static int read_string(struct parser *ps, const char **ret, size_t *ret_len)
 			return -EINVAL;
 		if (c >= 0x80) {
 			size_t n =
-			    utf8_len((const unsigned char *)p, (const unsigned char *)ps->end);
+				utf8_len((const unsigned char *)p, (const unsigned char *)ps->end);
 
 			if (n == 0)
 				return -EINVAL;

@@ -43,8 +43,7 @@ static int check_keys(struct json_object *params, const char *const *allowed,
 	return proto_json_check_keys(params, P, allowed, PROTO_ERR_INVALID_PARAMS, err);
 }
 
-static int get_bool(struct json_object *params, const char *key, bool *ret,
-		    struct proto_error *err)
+static int get_bool(struct json_object *params, const char *key, bool *ret, struct proto_error *err)
 {
 	*ret = false;
 	if (!params)
@@ -114,14 +113,14 @@ static int get_node_path(struct json_object *params, const char *key, bool requi
 	return 1;
 }
 
-static const char *const no_keys[] = { NULL };
+static const char *const no_keys[] = {NULL};
 
 int proto_empty_params_decode(struct json_object *params, struct proto_error *err)
 {
 	return check_keys(params, no_keys, err);
 }
 
-static const char *const submit_keys[] = { "graph", NULL };
+static const char *const submit_keys[] = {"graph", NULL};
 
 int proto_submit_params_decode(struct json_object *params, struct proto_submit_params *ret,
 			       struct proto_error *err)
@@ -168,7 +167,7 @@ int proto_submit_params_encode(const struct proto_submit_params *p, struct json_
 	return done(o, proto__add(o, "graph", json_object_get(p->graph)), ret);
 }
 
-static const char *const status_keys[] = { "id", "summary", NULL };
+static const char *const status_keys[] = {"id", "summary", NULL};
 
 int proto_status_params_decode(struct json_object *params, struct proto_status_params *ret,
 			       struct proto_error *err)
@@ -197,7 +196,7 @@ int proto_status_params_encode(const struct proto_status_params *p, struct json_
 	return done(o, r, ret);
 }
 
-static const char *const list_keys[] = { "all", NULL };
+static const char *const list_keys[] = {"all", NULL};
 
 int proto_list_params_decode(struct json_object *params, struct proto_list_params *ret,
 			     struct proto_error *err)
@@ -224,12 +223,12 @@ int proto_list_params_encode(const struct proto_list_params *p, struct json_obje
 	return done(o, r, ret);
 }
 
-static const char *const cancel_keys[] = { "id", "node", "grace_ms", "reason", NULL };
+static const char *const cancel_keys[] = {"id", "node", "grace_ms", "reason", NULL};
 
 int proto_cancel_params_decode(struct json_object *params, struct proto_cancel_params *ret,
 			       struct proto_error *err)
 {
-	struct proto_cancel_params p = { 0 };
+	struct proto_cancel_params p = {0};
 	int r;
 
 	if ((r = check_keys(params, cancel_keys, err)) < 0 ||
@@ -264,7 +263,7 @@ int proto_cancel_params_encode(const struct proto_cancel_params *p, struct json_
 	return done(o, r, ret);
 }
 
-static const char *const wait_keys[] = { "id", "timeout_ms", "summary", NULL };
+static const char *const wait_keys[] = {"id", "timeout_ms", "summary", NULL};
 
 int proto_wait_params_decode(struct json_object *params, struct proto_wait_params *ret,
 			     struct proto_error *err)
@@ -296,12 +295,12 @@ int proto_wait_params_encode(const struct proto_wait_params *p, struct json_obje
 	return done(o, r, ret);
 }
 
-static const char *const logs_keys[] = { "id", "node", "stream", "offset", NULL };
+static const char *const logs_keys[] = {"id", "node", "stream", "offset", NULL};
 
 int proto_logs_params_decode(struct json_object *params, struct proto_logs_params *ret,
 			     struct proto_error *err)
 {
-	struct proto_logs_params p = { 0 };
+	struct proto_logs_params p = {0};
 	const char *stream;
 	int r;
 
@@ -345,7 +344,7 @@ int proto_logs_params_encode(const struct proto_logs_params *p, struct json_obje
 	return done(o, r, ret);
 }
 
-static const char *const watch_keys[] = { "id", NULL };
+static const char *const watch_keys[] = {"id", NULL};
 
 int proto_watch_params_decode(struct json_object *params, struct proto_watch_params *ret,
 			      struct proto_error *err)
@@ -435,8 +434,7 @@ int proto_submit_result_decode(struct json_object *result, struct proto_submit_r
 				       err)) < 0)
 		return r;
 	if (!proto_id_valid(v.id, len))
-		return proto_error_set(err, PROTO_ERR_INVALID_REQUEST, R ".id",
-				       "invalid graph id");
+		return proto_error_set(err, PROTO_ERR_INVALID_REQUEST, R ".id", "invalid graph id");
 	*ret = v;
 	return 0;
 }

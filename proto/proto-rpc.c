@@ -43,7 +43,7 @@ enum proto_method proto_method_from_name(const char *name)
 	return PROTO_M_UNKNOWN;
 }
 
-static const char *const request_keys[] = { "jsonrpc", "method", "params", "id", NULL };
+static const char *const request_keys[] = {"jsonrpc", "method", "params", "id", NULL};
 
 /* A json-c copy of the members of obj but `skip`, except that the member
  * named `keep` (if any) is the jtree wrapper of that member's value. */
@@ -85,8 +85,7 @@ static int copy_object(struct jtree_doc **doc, const struct jtree *obj, const ch
  * json-c, so that every verdict and error text stays json-c's.  The rest
  * of the envelope becomes ordinary json-c objects.
  */
-static int submit_from_jtree(const char *line, size_t len, unsigned depth,
-			     struct json_object **ret)
+static int submit_from_jtree(const char *line, size_t len, unsigned depth, struct json_object **ret)
 {
 	const struct jtree *root, *method, *params, *graph;
 	struct jtree_doc *doc;
@@ -102,8 +101,9 @@ static int submit_from_jtree(const char *line, size_t len, unsigned depth,
 	method = jtree_get(root, "method");
 	params = jtree_get(root, "params");
 	graph = jtree_get(params, "graph");
-	if (!method || method->type != JTREE_STRING || strcmp(method->u.s, PROTO_METHOD_SUBMIT) != 0 ||
-	    !graph || graph->type != JTREE_OBJECT) {
+	if (!method || method->type != JTREE_STRING ||
+	    strcmp(method->u.s, PROTO_METHOD_SUBMIT) != 0 || !graph ||
+	    graph->type != JTREE_OBJECT) {
 		jtree_doc_free(doc);
 		return -EINVAL;
 	}
@@ -163,8 +163,7 @@ int proto_request_parse_ex(const char *line, size_t len, const struct proto_limi
 		return proto_error_set(err, PROTO_ERR_INVALID_REQUEST, NULL,
 				       "batch requests are not supported");
 	if (!json_object_is_type(msg, json_type_object))
-		return proto_error_set(err, PROTO_ERR_INVALID_REQUEST, NULL,
-				       "expected an object");
+		return proto_error_set(err, PROTO_ERR_INVALID_REQUEST, NULL, "expected an object");
 
 	/* The id first, so that every later error can be answered with it. */
 	if (json_object_object_get_ex(msg, "id", &v)) {
@@ -253,8 +252,8 @@ static struct json_object *envelope(void)
 	return msg;
 }
 
-int proto_request_line(const char *method, struct json_object *params, int64_t id,
-		       char **ret_line, size_t *ret_len)
+int proto_request_line(const char *method, struct json_object *params, int64_t id, char **ret_line,
+		       size_t *ret_len)
 {
 	struct json_object *msg = envelope();
 
@@ -319,8 +318,8 @@ int proto_error_line(struct json_object *id, const struct proto_error *err, char
 	if (!e)
 		goto fail;
 	if (proto__add_int(e, "code", code) < 0 ||
-	    proto__add_string(e, "message", err && err->reason[0] ? err->reason
-								  : proto_error_message(code)) < 0)
+	    proto__add_string(e, "message",
+			      err && err->reason[0] ? err->reason : proto_error_message(code)) < 0)
 		goto fail;
 	if (err && err->reason[0]) {
 		data = json_object_new_object();
@@ -457,8 +456,8 @@ int proto_response_parse(const char *line, size_t len, const struct proto_limits
 			return r;
 		ret->error.code = (int)code;
 	}
-	r = proto_json_get_string(e, "error", "message", true, SIZE_MAX, &ret->error_message,
-				  NULL, err);
+	r = proto_json_get_string(e, "error", "message", true, SIZE_MAX, &ret->error_message, NULL,
+				  err);
 	if (r < 0)
 		return r;
 	r = proto_json_get(e, "error", "data", PROTO_J_OBJECT, false, &data, err);
@@ -468,8 +467,8 @@ int proto_response_parse(const char *line, size_t len, const struct proto_limits
 		r = error_data_string(data, "path", ret->error.path, sizeof(ret->error.path), err);
 		if (r < 0)
 			return r;
-		r = error_data_string(data, "reason", ret->error.reason,
-				      sizeof(ret->error.reason), err);
+		r = error_data_string(data, "reason", ret->error.reason, sizeof(ret->error.reason),
+				      err);
 		if (r < 0)
 			return r;
 	}

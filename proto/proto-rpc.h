@@ -53,10 +53,10 @@ struct proto_error {
 /* Limits applied while decoding.  Fill with proto_limits_default() and
  * override what the configuration says. */
 struct proto_limits {
-	size_t max_request;      /* bytes of one request line */
-	size_t max_nodes;        /* nodes per graph, the root scope excluded */
+	size_t max_request;       /* bytes of one request line */
+	size_t max_nodes;         /* nodes per graph, the root scope excluded */
 	unsigned max_scope_depth; /* nested scopes, the root scope being 1 */
-	unsigned max_json_depth; /* JSON nesting of one message */
+	unsigned max_json_depth;  /* JSON nesting of one message */
 };
 
 void proto_limits_default(struct proto_limits *lim);
@@ -129,31 +129,28 @@ int proto_json_get(struct json_object *obj, const char *path, const char *key,
  * the element's path is path + "[index]".  Returns 1, or -EINVAL for a
  * wrong type or an index out of range (an element is never "absent"). */
 int proto_json_get_index(struct json_object *arr, const char *path, size_t index,
-			 enum proto_jtype type, struct json_object **ret,
-			 struct proto_error *err);
+			 enum proto_jtype type, struct json_object **ret, struct proto_error *err);
 
 /* Typed wrappers with the same return convention.  Integers are checked
  * against [min, max]; strings against max_len bytes and embedded NULs
  * (*ret points into obj, borrowed). */
-int proto_json_get_string(struct json_object *obj, const char *path, const char *key,
-			  bool required, size_t max_len, const char **ret, size_t *ret_len,
+int proto_json_get_string(struct json_object *obj, const char *path, const char *key, bool required,
+			  size_t max_len, const char **ret, size_t *ret_len,
 			  struct proto_error *err);
-int proto_json_get_int(struct json_object *obj, const char *path, const char *key,
-		       bool required, int64_t min, int64_t max, int64_t *ret,
-		       struct proto_error *err);
-int proto_json_get_bool(struct json_object *obj, const char *path, const char *key,
-			bool required, bool *ret, struct proto_error *err);
+int proto_json_get_int(struct json_object *obj, const char *path, const char *key, bool required,
+		       int64_t min, int64_t max, int64_t *ret, struct proto_error *err);
+int proto_json_get_bool(struct json_object *obj, const char *path, const char *key, bool required,
+			bool *ret, struct proto_error *err);
 
 /* Checks that obj has no key outside the NULL-terminated list allowed.
  * Returns 0, or -EINVAL with err (code) at path + "." + the first unknown
  * key and reason "unknown field". */
-int proto_json_check_keys(struct json_object *obj, const char *path,
-			  const char *const *allowed, int code, struct proto_error *err);
+int proto_json_check_keys(struct json_object *obj, const char *path, const char *const *allowed,
+			  int code, struct proto_error *err);
 
 /* Joins a child path: parent + "." + key (or just key when parent is ""),
  * or parent + "[" index "]" for key NULL.  Truncates safely; returns buf. */
-char *proto_path_join(char *buf, size_t size, const char *parent, const char *key,
-		      size_t index);
+char *proto_path_join(char *buf, size_t size, const char *parent, const char *key, size_t index);
 
 /*
  * Requests.
@@ -181,12 +178,12 @@ enum proto_method proto_method_from_name(const char *name);
 /* One decoded request.  msg owns everything; method, params and id are
  * borrowed from it. */
 struct proto_request {
-	struct json_object *msg;    /* the whole message (owned) */
-	const char *method;         /* as sent */
+	struct json_object *msg;     /* the whole message (owned) */
+	const char *method;          /* as sent */
 	enum proto_method method_id; /* PROTO_M_UNKNOWN when not a coopd method */
-	struct json_object *params; /* NULL when absent */
-	struct json_object *id;     /* NULL for a notification; number or string */
-	bool has_id;                /* id member present (JSON null counts) */
+	struct json_object *params;  /* NULL when absent */
+	struct json_object *id;      /* NULL for a notification; number or string */
+	bool has_id;                 /* id member present (JSON null counts) */
 };
 
 /* Decodes one line (without '\n', len bytes, may contain NUL which is
@@ -229,8 +226,8 @@ void proto_request_free(struct proto_request *req);
 /* Builds a request line ("...\n", NUL-terminated, malloc()ed into *ret_line,
  * its length without the NUL in *ret_len).  params (steals; may be NULL for
  * none) is the params object; id >= 0. */
-int proto_request_line(const char *method, struct json_object *params, int64_t id,
-		       char **ret_line, size_t *ret_len);
+int proto_request_line(const char *method, struct json_object *params, int64_t id, char **ret_line,
+		       size_t *ret_len);
 
 /* Answers.  id is borrowed (NULL encodes JSON null); result is stolen (NULL
  * encodes {}).  Lines end in '\n' and are malloc()ed.  Return 0 or -ENOMEM. */
@@ -262,15 +259,15 @@ enum proto_response_kind {
 };
 
 struct proto_response {
-	struct json_object *msg;      /* owned */
+	struct json_object *msg; /* owned */
 	enum proto_response_kind kind;
 	bool has_id;
-	int64_t id;                   /* when has_id and the id was an integer */
-	struct json_object *result;   /* borrowed */
-	struct proto_error error;     /* code, data.path, data.reason (or message) */
-	const char *error_message;    /* borrowed, the "message" member */
-	const char *method;           /* notifications */
-	struct json_object *params;   /* notifications, borrowed */
+	int64_t id;                 /* when has_id and the id was an integer */
+	struct json_object *result; /* borrowed */
+	struct proto_error error;   /* code, data.path, data.reason (or message) */
+	const char *error_message;  /* borrowed, the "message" member */
+	const char *method;         /* notifications */
+	struct json_object *params; /* notifications, borrowed */
 };
 
 /* Decodes one line from the daemon.  Answers are not size-limited, but the
@@ -318,10 +315,10 @@ int proto_list_params_encode(const struct proto_list_params *p, struct json_obje
 
 struct proto_cancel_params {
 	const char *id;
-	const char *node;     /* NULL: the whole graph */
+	const char *node; /* NULL: the whole graph */
 	bool has_grace_ms;
-	int64_t grace_ms;     /* >= 0 */
-	const char *reason;   /* free text, NULL if absent */
+	int64_t grace_ms;   /* >= 0 */
+	const char *reason; /* free text, NULL if absent */
 };
 int proto_cancel_params_decode(struct json_object *params, struct proto_cancel_params *ret,
 			       struct proto_error *err);
@@ -330,7 +327,7 @@ int proto_cancel_params_encode(const struct proto_cancel_params *p, struct json_
 struct proto_wait_params {
 	const char *id;
 	bool has_timeout_ms;
-	int64_t timeout_ms;   /* >= 0 */
+	int64_t timeout_ms; /* >= 0 */
 	bool summary;
 };
 int proto_wait_params_decode(struct json_object *params, struct proto_wait_params *ret,
@@ -343,14 +340,14 @@ struct proto_logs_params {
 	const char *id;
 	const char *node;
 	enum proto_stream stream;
-	int64_t offset;       /* >= 0; 0 when absent */
+	int64_t offset; /* >= 0; 0 when absent */
 };
 int proto_logs_params_decode(struct json_object *params, struct proto_logs_params *ret,
 			     struct proto_error *err);
 int proto_logs_params_encode(const struct proto_logs_params *p, struct json_object **ret);
 
 struct proto_watch_params {
-	const char *id;       /* NULL: every graph the caller may see */
+	const char *id; /* NULL: every graph the caller may see */
 };
 int proto_watch_params_decode(struct json_object *params, struct proto_watch_params *ret,
 			      struct proto_error *err);
@@ -383,7 +380,7 @@ int proto_submit_result_decode(struct json_object *result, struct proto_submit_r
 int proto_cancel_result_encode(struct json_object **ret);
 
 struct proto_logs_result {
-	const char *data;     /* bytes (JSON string; may hold NUL when decoded) */
+	const char *data; /* bytes (JSON string; may hold NUL when decoded) */
 	size_t data_len;
 	int64_t next_offset;
 	bool eof;

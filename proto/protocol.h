@@ -56,17 +56,17 @@
 /* JSON nesting allowed in one message: every scope level costs two (an
  * object and its "nodes" array), plus room for the envelope, args and env. */
 #define PROTO_DEFAULT_MAX_JSON_DEPTH (2u * PROTO_DEFAULT_MAX_SCOPE_DEPTH + 24u)
-#define PROTO_ID_MAX_LEN 64u           /* node id: [A-Za-z0-9_.-]{1,64} */
-#define PROTO_GRAPH_ID_MAX_LEN 64u     /* graph ids use the same syntax */
-#define PROTO_NAME_MAX_LEN 256u        /* graph name, bytes */
-#define PROTO_REASON_MAX_LEN 256u      /* free-text cancel reason, bytes */
-#define PROTO_MAX_ARGV 65536u          /* argv items of one exec node */
-#define PROTO_MAX_ENV 4096u            /* env entries of one exec node */
-#define PROTO_MAX_PATH_LEN 4096u       /* cwd bytes; node path in params */
+#define PROTO_ID_MAX_LEN 64u                             /* node id: [A-Za-z0-9_.-]{1,64} */
+#define PROTO_GRAPH_ID_MAX_LEN 64u                       /* graph ids use the same syntax */
+#define PROTO_NAME_MAX_LEN 256u                          /* graph name, bytes */
+#define PROTO_REASON_MAX_LEN 256u                        /* free-text cancel reason, bytes */
+#define PROTO_MAX_ARGV 65536u                            /* argv items of one exec node */
+#define PROTO_MAX_ENV 4096u                              /* env entries of one exec node */
+#define PROTO_MAX_PATH_LEN 4096u                         /* cwd bytes; node path in params */
 #define PROTO_DEFAULT_MAX_EVENT_QUEUE (1u * 1024 * 1024) /* queued events per connection */
 #define PROTO_DEFAULT_MAX_CONNECTIONS 256u
-#define PROTO_DEFAULT_LOG_CAP (1u * 1024 * 1024)       /* kept bytes per job stream */
-#define PROTO_DEFAULT_LOG_CHUNK (64u * 1024)          /* bytes per `logs` answer */
+#define PROTO_DEFAULT_LOG_CAP (1u * 1024 * 1024) /* kept bytes per job stream */
+#define PROTO_DEFAULT_LOG_CHUNK (64u * 1024)     /* bytes per `logs` answer */
 #define PROTO_DEFAULT_RETENTION_DAYS 7u
 #define PROTO_DEFAULT_RETENTION_GRAPHS 10000u
 #define PROTO_DEFAULT_MAX_ACTIVE_PER_USER 10000u

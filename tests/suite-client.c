@@ -79,10 +79,10 @@ START_TEST(duration_parse_valid)
 		const char *text;
 		uint64_t ms;
 	} cases[] = {
-		{ "500ms", 500 },  { "5s", 5000 },	   { "2m", 120000 },  { "1h", 3600000 },
-		{ "1.5s", 1500 },  { "0", 0 },	   { "7", 7000 },     { "1h30m", 5400000 },
-		{ "1m30s", 90000 }, { "0.001s", 1 }, { "2.0009s", 2000 }, { "1d", 86400000 },
-		{ "250ms", 250 },  { "3min", 180000 }, { "10sec", 10000 },
+		{"500ms", 500},   {"5s", 5000},     {"2m", 120000},    {"1h", 3600000},
+		{"1.5s", 1500},   {"0", 0},         {"7", 7000},       {"1h30m", 5400000},
+		{"1m30s", 90000}, {"0.001s", 1},    {"2.0009s", 2000}, {"1d", 86400000},
+		{"250ms", 250},   {"3min", 180000}, {"10sec", 10000},
 	};
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		uint64_t ms = 12345;
@@ -96,11 +96,12 @@ END_TEST
 
 START_TEST(duration_parse_invalid)
 {
-	static const char *bad[] = { "",    "s",     "5x", "-5s", "5 s", "1.s5", "ms",
-				     "5s3", "1.2.3s", "abc", "5S", "1h 2m", ".", " 5s" };
+	static const char *bad[] = {"",    "s",      "5x",  "-5s", "5 s",   "1.s5", "ms",
+				    "5s3", "1.2.3s", "abc", "5S",  "1h 2m", ".",    " 5s"};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		uint64_t ms = 42;
-		ck_assert_msg(output_duration_parse(bad[i], &ms) == -EINVAL, "accepted '%s'", bad[i]);
+		ck_assert_msg(output_duration_parse(bad[i], &ms) == -EINVAL, "accepted '%s'",
+			      bad[i]);
 		ck_assert_msg(ms == 42, "'%s' wrote its output on failure", bad[i]);
 	}
 	uint64_t ms = 0;
@@ -118,14 +119,15 @@ START_TEST(duration_format)
 		int64_t ms;
 		const char *text;
 	} cases[] = {
-		{ 0, "0ms" },	     { 450, "450ms" },	    { 999, "999ms" },	 { 1000, "1.00s" },
-		{ 2314, "2.31s" },   { 9999, "9.99s" },	    { 10000, "10.0s" },  { 59949, "59.9s" },
-		{ 60000, "1m00s" },  { 125000, "2m05s" },   { 3599999, "59m59s" }, { 3600000, "1h00m" },
-		{ 3720000, "1h02m" }, { 86400000, "1d00h" }, { 273600000, "3d04h" }, { -1, "-" },
+		{0, "0ms"},         {450, "450ms"},      {999, "999ms"},       {1000, "1.00s"},
+		{2314, "2.31s"},    {9999, "9.99s"},     {10000, "10.0s"},     {59949, "59.9s"},
+		{60000, "1m00s"},   {125000, "2m05s"},   {3599999, "59m59s"},  {3600000, "1h00m"},
+		{3720000, "1h02m"}, {86400000, "1d00h"}, {273600000, "3d04h"}, {-1, "-"},
 	};
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		char buf[OUTPUT_DURATION_BUF];
-		ck_assert_str_eq(output_duration_format(cases[i].ms, buf, sizeof(buf)), cases[i].text);
+		ck_assert_str_eq(output_duration_format(cases[i].ms, buf, sizeof(buf)),
+				 cases[i].text);
 	}
 }
 END_TEST
@@ -188,8 +190,8 @@ START_TEST(socket_user_existing)
 	struct client_sockets s;
 
 	fake_existing = "/run/user/1000/coopd.sock";
-	ck_assert_int_eq(client_sockets_resolve(NULL, NULL, "/run/user/1000/", 1000, fake_exists, &s),
-			 0);
+	ck_assert_int_eq(
+		client_sockets_resolve(NULL, NULL, "/run/user/1000/", 1000, fake_exists, &s), 0);
 	ck_assert_int_eq(s.n, 1);
 	ck_assert_str_eq(s.paths[0], "/run/user/1000/coopd.sock");
 	client_sockets_free(&s);
@@ -202,8 +204,8 @@ START_TEST(socket_user_missing_falls_back)
 	char msg[512];
 
 	fake_existing = NULL;
-	ck_assert_int_eq(client_sockets_resolve(NULL, NULL, "/run/user/1000", 1000, fake_exists, &s),
-			 0);
+	ck_assert_int_eq(
+		client_sockets_resolve(NULL, NULL, "/run/user/1000", 1000, fake_exists, &s), 0);
 	ck_assert_int_eq(s.n, 2);
 	ck_assert_str_eq(s.paths[0], "/run/user/1000/coopd.sock");
 	ck_assert_int_eq(s.errs[0], ENOENT);
@@ -276,17 +278,17 @@ END_TEST
 /* coopctl_main() end to end for what needs no daemon. */
 START_TEST(main_exit_codes)
 {
-	char *nodaemon[] = { "coopctl", "--socket", "/nonexistent/coopd.sock", "list", NULL };
-	char *unknown[] = { "coopctl", "frobnicate", NULL };
-	char *badopt[] = { "coopctl", "--bogus", "list", NULL };
-	char *badsub[] = { "coopctl", "--socket", "/nonexistent/x", "wait", NULL };
-	char *baddur[] = { "coopctl", "--socket", "/nonexistent/x", "run", "--timeout", "5x",
-			   "--", "true", NULL };
-	char *none[] = { "coopctl", NULL };
-	char *help[] = { "coopctl", "--help", NULL };
-	char *subhelp[] = { "coopctl", "status", "--help", NULL };
-	char *badfile[] = { "coopctl", "--socket", "/nonexistent/x", "submit", "/nonexistent.json",
-			    NULL };
+	char *nodaemon[] = {"coopctl", "--socket", "/nonexistent/coopd.sock", "list", NULL};
+	char *unknown[] = {"coopctl", "frobnicate", NULL};
+	char *badopt[] = {"coopctl", "--bogus", "list", NULL};
+	char *badsub[] = {"coopctl", "--socket", "/nonexistent/x", "wait", NULL};
+	char *baddur[] = {"coopctl", "--socket", "/nonexistent/x", "run", "--timeout",
+			  "5x",      "--",       "true",           NULL};
+	char *none[] = {"coopctl", NULL};
+	char *help[] = {"coopctl", "--help", NULL};
+	char *subhelp[] = {"coopctl", "status", "--help", NULL};
+	char *badfile[] = {"coopctl", "--socket",          "/nonexistent/x",
+			   "submit",  "/nonexistent.json", NULL};
 	int fd = open("/dev/null", O_WRONLY | O_CLOEXEC), out = dup(1), err = dup(2);
 
 	/* Keep the messages out of the test log. */
@@ -317,12 +319,12 @@ END_TEST
 
 START_TEST(parse_global)
 {
-	char *argv[] = { "coopctl", "--socket", "/tmp/s", "--json", "status", "--summary", "g1",
-			 NULL };
-	char *argv2[] = { "coopctl", "-s", "/x", "-j", "list", NULL };
-	char *argv3[] = { "coopctl", "--socket", NULL };
-	char *argv4[] = { "coopctl", "--nope", "list", NULL };
-	char *argv5[] = { "coopctl", "--socket=", "list", NULL };
+	char *argv[] = {"coopctl", "--socket",  "/tmp/s", "--json",
+			"status",  "--summary", "g1",     NULL};
+	char *argv2[] = {"coopctl", "-s", "/x", "-j", "list", NULL};
+	char *argv3[] = {"coopctl", "--socket", NULL};
+	char *argv4[] = {"coopctl", "--nope", "list", NULL};
+	char *argv5[] = {"coopctl", "--socket=", "list", NULL};
 	struct coopctl_args a;
 	FILE *err = devnull();
 
@@ -353,13 +355,13 @@ END_TEST
 
 START_TEST(parse_late_globals)
 {
-	char *argv[] = { "coopctl", "status", "g1", "--json", "-s", "/tmp/x", NULL };
-	char *argv2[] = { "coopctl", "run", "--", "echo", "--json", NULL };
-	char *argv3[] = { "coopctl", "logs", "g1", "--", "--json", NULL };
-	char *argv4[] = { "coopctl", "list", "--socket", NULL };
-	char *argv5[] = { "coopctl", "list", "--socket=/s", NULL };
-	char *argv6[] = { "coopctl", "cancel", "g1", "--reason", "-j", "--json", NULL };
-	struct coopctl_args a = { .cmd_index = 1 };
+	char *argv[] = {"coopctl", "status", "g1", "--json", "-s", "/tmp/x", NULL};
+	char *argv2[] = {"coopctl", "run", "--", "echo", "--json", NULL};
+	char *argv3[] = {"coopctl", "logs", "g1", "--", "--json", NULL};
+	char *argv4[] = {"coopctl", "list", "--socket", NULL};
+	char *argv5[] = {"coopctl", "list", "--socket=/s", NULL};
+	char *argv6[] = {"coopctl", "cancel", "g1", "--reason", "-j", "--json", NULL};
+	struct coopctl_args a = {.cmd_index = 1};
 	int n;
 
 	n = coopctl_take_late_globals(&cmd_status_entry, 6, argv, 1, &a);
@@ -402,12 +404,12 @@ END_TEST
 
 START_TEST(parse_submit)
 {
-	char *a1[] = { "submit", "g.json", "--wait", NULL };
-	char *a2[] = { "submit", "-", "--follow", NULL };
-	char *a3[] = { "submit", NULL };
-	char *a4[] = { "submit", "a", "b", NULL };
-	char *a5[] = { "submit", "--bogus", "a", NULL };
-	char *a6[] = { "submit", "--help", NULL };
+	char *a1[] = {"submit", "g.json", "--wait", NULL};
+	char *a2[] = {"submit", "-", "--follow", NULL};
+	char *a3[] = {"submit", NULL};
+	char *a4[] = {"submit", "a", "b", NULL};
+	char *a5[] = {"submit", "--bogus", "a", NULL};
+	char *a6[] = {"submit", "--help", NULL};
 	struct cmd_submit_args a;
 	FILE *err = devnull();
 
@@ -427,13 +429,13 @@ END_TEST
 
 START_TEST(parse_run)
 {
-	char *a1[] = { "run", "--timeout", "5s", "--name", "hi", "--", "sh", "-c", "echo hi", NULL };
-	char *a2[] = { "run", "ls", "-l", "--color", NULL };
-	char *a3[] = { "run", "--", NULL };
-	char *a4[] = { "run", "--timeout", "soon", "--", "true", NULL };
-	char *a5[] = { "run", "-e", "A=1", "--env", "B=x=y", "--", "env", NULL };
-	char *a6[] = { "run", "--env", "=1", "--", "env", NULL };
-	char *a7[] = { "run", "--name", "", "--", "true", NULL };
+	char *a1[] = {"run", "--timeout", "5s", "--name", "hi", "--", "sh", "-c", "echo hi", NULL};
+	char *a2[] = {"run", "ls", "-l", "--color", NULL};
+	char *a3[] = {"run", "--", NULL};
+	char *a4[] = {"run", "--timeout", "soon", "--", "true", NULL};
+	char *a5[] = {"run", "-e", "A=1", "--env", "B=x=y", "--", "env", NULL};
+	char *a6[] = {"run", "--env", "=1", "--", "env", NULL};
+	char *a7[] = {"run", "--name", "", "--", "true", NULL};
 	struct cmd_run_args a;
 	FILE *err = devnull();
 
@@ -471,12 +473,12 @@ END_TEST
 
 START_TEST(parse_cancel)
 {
-	char *a1[] = { "cancel", "g1", "load/primary", "--grace", "500ms", "--reason", "oops", NULL };
-	char *a2[] = { "cancel", "g1", "--wait", NULL };
-	char *a3[] = { "cancel", NULL };
-	char *a4[] = { "cancel", "g1", "n", "extra", NULL };
-	char *a5[] = { "cancel", "g1", "--grace", "-1s", NULL };
-	char *a6[] = { "cancel", "g1", "--reason", NULL };
+	char *a1[] = {"cancel", "g1", "load/primary", "--grace", "500ms", "--reason", "oops", NULL};
+	char *a2[] = {"cancel", "g1", "--wait", NULL};
+	char *a3[] = {"cancel", NULL};
+	char *a4[] = {"cancel", "g1", "n", "extra", NULL};
+	char *a5[] = {"cancel", "g1", "--grace", "-1s", NULL};
+	char *a6[] = {"cancel", "g1", "--reason", NULL};
 	struct cmd_cancel_args a;
 	FILE *err = devnull();
 
@@ -500,19 +502,19 @@ END_TEST
 
 START_TEST(parse_others)
 {
-	char *l1[] = { "logs", "g1", "run", "--stderr", "-f", NULL };
-	char *l2[] = { "logs", "g1", NULL };
-	char *w1[] = { "wait", "g1", "--timeout", "2m", NULL };
-	char *w2[] = { "wait", NULL };
-	char *s1[] = { "status", NULL };
-	char *s2[] = { "status", "g1", "--summary", NULL };
-	char *s3[] = { "status", "g1", "g2", NULL };
-	char *li1[] = { "list", "--all", NULL };
-	char *li2[] = { "list", "x", NULL };
-	char *wa1[] = { "watch", NULL };
-	char *wa2[] = { "watch", "g1", NULL };
-	char *n1[] = { "stats", NULL };
-	char *n2[] = { "metrics", "x", NULL };
+	char *l1[] = {"logs", "g1", "run", "--stderr", "-f", NULL};
+	char *l2[] = {"logs", "g1", NULL};
+	char *w1[] = {"wait", "g1", "--timeout", "2m", NULL};
+	char *w2[] = {"wait", NULL};
+	char *s1[] = {"status", NULL};
+	char *s2[] = {"status", "g1", "--summary", NULL};
+	char *s3[] = {"status", "g1", "g2", NULL};
+	char *li1[] = {"list", "--all", NULL};
+	char *li2[] = {"list", "x", NULL};
+	char *wa1[] = {"watch", NULL};
+	char *wa2[] = {"watch", "g1", NULL};
+	char *n1[] = {"stats", NULL};
+	char *n2[] = {"metrics", "x", NULL};
 	struct cmd_logs_args la;
 	struct cmd_wait_args wa;
 	struct cmd_status_args sa;
@@ -583,8 +585,8 @@ START_TEST(conn_matches_ids_and_events)
 {
 	int sv[2], fds_before = count_open_fds();
 	struct client_conn *conn = NULL;
-	struct client_reply rep = { 0 };
-	struct events_seen ev = { 0 };
+	struct client_reply rep = {0};
+	struct events_seen ev = {0};
 	int64_t id1, id2;
 	char req[512];
 	ssize_t n;
@@ -674,9 +676,9 @@ START_TEST(conn_send_text_is_one_line)
 	ck_assert_str_eq(json_object_get_string(json_object_object_get(o, "method")), "submit");
 	ck_assert_int_eq(json_object_get_int64(json_object_object_get(o, "id")), id);
 	ck_assert(json_object_is_type(
-		json_object_object_get(json_object_object_get(json_object_object_get(o, "params"),
-							      "graph"),
-				       "nodes"),
+		json_object_object_get(
+			json_object_object_get(json_object_object_get(o, "params"), "graph"),
+			"nodes"),
 		json_type_array));
 	json_object_put(o);
 	client_conn_free(conn);
@@ -710,7 +712,8 @@ static const char *canned_status =
 	"{\"id\":\"replica\",\"path\":\"load/replica\",\"kind\":\"exec\",\"state\":\"cancelled\","
 	"\"started\":\"2024-05-01T12:00:01.210Z\",\"finished\":\"2024-05-01T12:00:01.522Z\","
 	"\"signal\":15,\"cancel\":{\"reason\":\"sibling_failed\","
-	"\"requested\":\"2024-05-01T12:00:01.510Z\",\"acknowledged\":\"2024-05-01T12:00:01.522Z\"}},"
+	"\"requested\":\"2024-05-01T12:00:01.510Z\",\"acknowledged\":\"2024-05-01T12:00:01.522Z\"}}"
+	","
 	"{\"id\":\"slow\",\"path\":\"load/slow\",\"kind\":\"blocking\",\"state\":\"succeeded\","
 	"\"started\":\"2024-05-01T12:00:01.210Z\",\"finished\":\"2024-05-01T12:00:01.500Z\","
 	"\"cancel\":{\"reason\":\"sibling_failed\",\"requested\":\"2024-05-01T12:00:01.490Z\","
@@ -724,7 +727,7 @@ static const char *canned_status =
 START_TEST(render_status_tree)
 {
 	struct json_object *st = parse(canned_status);
-	struct output_opts o = { .color = false, .utf8 = false, .now_ms = 0 };
+	struct output_opts o = {.color = false, .utf8 = false, .now_ms = 0};
 	struct membuf m;
 	char *text;
 	const char *want =
@@ -790,7 +793,7 @@ START_TEST(render_running_and_summary)
 	struct json_object *sum = parse("{\"id\":\"g1\",\"name\":\"n\",\"state\":\"running\","
 					"\"counts\":{\"pending\":3,\"running\":2,\"succeeded\":5,"
 					"\"failed\":0}}");
-	struct output_opts o = { .now_ms = 1714564803500ll }; /* 12:00:03.500Z */
+	struct output_opts o = {.now_ms = 1714564803500ll}; /* 12:00:03.500Z */
 	struct output_counts c;
 	struct membuf m;
 	char *text;
@@ -848,7 +851,7 @@ START_TEST(render_list)
 		"\"created\":\"2024-05-01T12:00:00.000Z\",\"nodes_total\":10,\"nodes_done\":3},"
 		"{\"id\":\"b22\",\"name\":\"x\",\"state\":\"succeeded\",\"created\":null}]}");
 	struct json_object *empty = parse("{\"graphs\":[]}");
-	struct output_opts o = { 0 };
+	struct output_opts o = {0};
 	struct membuf m;
 	char *text;
 
@@ -873,11 +876,12 @@ END_TEST
 
 START_TEST(render_event_and_progress)
 {
-	struct json_object *ev = parse("{\"graph\":\"g1\",\"node\":\"load/primary\",\"state\":"
-				       "\"failed\",\"ts\":\"2024-05-01T12:00:01.234Z\",\"kind\":\"exec\","
-				       "\"exit_code\":2,\"error\":null,\"attempt\":1}");
-	struct output_counts c = { .total = 10, .done = 5, .running = 2, .failed = 1 };
-	struct output_opts o = { .width = 60 };
+	struct json_object *ev =
+		parse("{\"graph\":\"g1\",\"node\":\"load/primary\",\"state\":"
+		      "\"failed\",\"ts\":\"2024-05-01T12:00:01.234Z\",\"kind\":\"exec\","
+		      "\"exit_code\":2,\"error\":null,\"attempt\":1}");
+	struct output_counts c = {.total = 10, .done = 5, .running = 2, .failed = 1};
+	struct output_opts o = {.width = 60};
 	struct membuf m;
 	char *text;
 
@@ -893,7 +897,8 @@ START_TEST(render_event_and_progress)
 	mem_open(&m);
 	output_progress_bar(m.f, "g1", &c, 2310, &o);
 	text = mem_close(&m);
-	ck_assert_str_eq(text, "\rg1 [#######........] 5/10 nodes, 2 running, 1 failed, 2.31s\033[K");
+	ck_assert_str_eq(text,
+			 "\rg1 [#######........] 5/10 nodes, 2 running, 1 failed, 2.31s\033[K");
 	free(text);
 }
 END_TEST
@@ -910,15 +915,14 @@ START_TEST(render_stats)
 		"\"exec\":{\"spawned\":2,\"succeeded\":2,\"failed\":0}},"
 		"\"daemon\":{\"graphs_submitted\":1234567,\"uptime_seconds\":125.5},"
 		"\"future\":{\"widgets\":3},\"deep\":{\"x\":{\"y\":1},\"zz\":2,\"e\":{}}}");
-	const char *metrics =
-		"# TYPE coopd_cancel_latency_seconds histogram\n"
-		"coopd_cancel_latency_seconds_bucket{le=\"0.001\"} 2\n"
-		"coopd_cancel_latency_seconds_bucket{le=\"0.01\"} 4\n"
-		"coopd_cancel_latency_seconds_bucket{le=\"+Inf\"} 4\n"
-		"coopd_cancel_latency_seconds_sum 0.004\n"
-		"coopd_cancel_latency_seconds_count 4\n";
+	const char *metrics = "# TYPE coopd_cancel_latency_seconds histogram\n"
+			      "coopd_cancel_latency_seconds_bucket{le=\"0.001\"} 2\n"
+			      "coopd_cancel_latency_seconds_bucket{le=\"0.01\"} 4\n"
+			      "coopd_cancel_latency_seconds_bucket{le=\"+Inf\"} 4\n"
+			      "coopd_cancel_latency_seconds_sum 0.004\n"
+			      "coopd_cancel_latency_seconds_count 4\n";
 	struct output_histogram h;
-	struct output_opts o = { 0 };
+	struct output_opts o = {0};
 	struct membuf m;
 	char *text;
 

@@ -55,17 +55,21 @@ static bool marker_active(void *p, const char *marker)
 
 static struct proc_info proc(pid_t pid, pid_t ppid, uint64_t start, char state)
 {
-	struct proc_info p = {.pid = pid, .ppid = ppid, .pgrp = pid, .sid = pid, .start = start,
-			      .state = state};
+	struct proc_info p = {
+		.pid = pid, .ppid = ppid, .pgrp = pid, .sid = pid, .start = start, .state = state};
 
 	return p;
 }
 
 static struct orphan_query query(struct ctx *c, uint64_t others_oldest)
 {
-	struct orphan_query q = {.self = SELF, .marker = "g/1", .leader_start = 100,
-				 .others_oldest = others_oldest, .is_leader = is_leader,
-				 .marker_active = marker_active, .ctx = c};
+	struct orphan_query q = {.self = SELF,
+				 .marker = "g/1",
+				 .leader_start = 100,
+				 .others_oldest = others_oldest,
+				 .is_leader = is_leader,
+				 .marker_active = marker_active,
+				 .ctx = c};
 
 	return q;
 }
@@ -86,14 +90,14 @@ START_TEST(test_orphans_by_start_time)
 	struct ctx c = {.leaders = {LEADER}, .n_leaders = 1};
 	struct proc_info procs[] = {
 		proc(SELF, 1, 10, 'S'),
-		proc(LEADER, SELF, 100, 'S'),          /* a live job leader */
-		proc(FAKE + 10, SELF, 120, 'S'),       /* adopted, after our leader */
-		proc(FAKE + 11, FAKE + 10, 130, 'S'),  /* its child */
-		proc(FAKE + 12, FAKE + 11, 140, 'R'),  /* and grandchild */
-		proc(FAKE + 13, FAKE + 10, 135, 'Z'),  /* an exited child */
-		proc(FAKE + 20, SELF, 90, 'S'),        /* adopted, older than our leader */
-		proc(FAKE + 21, SELF, 160, 'S'),       /* adopted, but another job is as old */
-		proc(FAKE + 30, 1, 150, 'S'),          /* not ours at all */
+		proc(LEADER, SELF, 100, 'S'),         /* a live job leader */
+		proc(FAKE + 10, SELF, 120, 'S'),      /* adopted, after our leader */
+		proc(FAKE + 11, FAKE + 10, 130, 'S'), /* its child */
+		proc(FAKE + 12, FAKE + 11, 140, 'R'), /* and grandchild */
+		proc(FAKE + 13, FAKE + 10, 135, 'Z'), /* an exited child */
+		proc(FAKE + 20, SELF, 90, 'S'),       /* adopted, older than our leader */
+		proc(FAKE + 21, SELF, 160, 'S'),      /* adopted, but another job is as old */
+		proc(FAKE + 30, 1, 150, 'S'),         /* not ours at all */
 		proc(FAKE + 31, FAKE + 30, 151, 'S'),
 	};
 	size_t n = sizeof(procs) / sizeof(procs[0]);

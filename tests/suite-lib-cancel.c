@@ -52,7 +52,8 @@ static coop_poll nap_poll(coop_cx *cx, void *state)
 
 	if (coop_cx_cancelled(cx))
 		return COOP_CANCELLED;
-	if (!n->timer && coop_timer_new(coop_cx_rt(cx), coop_now_ns() + n->ms * 1000000u, &n->timer) < 0)
+	if (!n->timer &&
+	    coop_timer_new(coop_cx_rt(cx), coop_now_ns() + n->ms * 1000000u, &n->timer) < 0)
 		return COOP_FAILED;
 	if (coop_timer_poll(n->timer, cx) == COOP_PENDING)
 		return COOP_PENDING;
@@ -179,9 +180,11 @@ START_TEST(cancel_100k_pending_and_running)
 	ck_assert_uint_eq(before.tasks_live, 0);
 	for (int i = 0; i < N; i++) {
 		if (i % 2)
-			ck_assert_int_eq(coop_spawn(s, parked_poll, &p, sizeof(p), NULL, NULL, &h[i]), 0);
+			ck_assert_int_eq(
+				coop_spawn(s, parked_poll, &p, sizeof(p), NULL, NULL, &h[i]), 0);
 		else
-			ck_assert_int_eq(coop_spawn(s, spinner_poll, NULL, 0, NULL, NULL, &h[i]), 0);
+			ck_assert_int_eq(coop_spawn(s, spinner_poll, NULL, 0, NULL, NULL, &h[i]),
+					 0);
 	}
 	coop_stats mid;
 	coop_rt_stats(rt, &mid);
@@ -335,8 +338,10 @@ START_TEST(cancel_reaches_tasks_waiting_on_children)
 	coop_handle *h1, *h2;
 	coop_outcome o;
 
-	ck_assert_int_eq(coop_spawn(s, joiner_poll, &siblings, sizeof(siblings), joiner_drop, NULL, &h1), 0);
-	ck_assert_int_eq(coop_spawn(s, joiner_poll, &cousins, sizeof(cousins), joiner_drop, NULL, &h2), 0);
+	ck_assert_int_eq(
+		coop_spawn(s, joiner_poll, &siblings, sizeof(siblings), joiner_drop, NULL, &h1), 0);
+	ck_assert_int_eq(
+		coop_spawn(s, joiner_poll, &cousins, sizeof(cousins), joiner_drop, NULL, &h2), 0);
 	/* let both parents reach their wait */
 	coop_stats st;
 	do {
@@ -573,7 +578,8 @@ START_TEST(all_settled_three_deep)
 	coop_scope *l0 = test_scope(rt, NULL, &as);
 	coop_scope *l1 = test_scope(rt, l0, &as);
 	coop_scope *l2 = test_scope(rt, l1, &as);
-	coop_handle *ok[3] = {spawn_nap(l0, 20, NULL), spawn_nap(l1, 20, NULL), spawn_nap(l2, 20, NULL)};
+	coop_handle *ok[3] = {spawn_nap(l0, 20, NULL), spawn_nap(l1, 20, NULL),
+			      spawn_nap(l2, 20, NULL)};
 	coop_handle *f = spawn_fail(l2);
 	coop_outcome o;
 	coop_stats st;
@@ -703,7 +709,8 @@ START_TEST(max_parallel_bounds_and_orders)
 
 	for (int i = 0; i < N; i++) {
 		struct bounded b = {&now, &max, &next, i, false, NULL};
-		ck_assert_int_eq(coop_spawn(s, bounded_poll, &b, sizeof(b), bounded_drop, NULL, &h[i]), 0);
+		ck_assert_int_eq(
+			coop_spawn(s, bounded_poll, &b, sizeof(b), bounded_drop, NULL, &h[i]), 0);
 	}
 	coop_scope_join(s, NULL);
 	ck_assert_int_le(atomic_load(&max), (int)limit);
@@ -1019,7 +1026,8 @@ START_TEST(unordered_set_first_poll_touches_at_most_one_child)
 	p.f = calloc(N, sizeof(*p.f));
 	p.c = calloc(N, sizeof(*p.c));
 	first_poll_children_seen = -1;
-	ck_assert_int_eq(coop_spawn(s, pathology_poll, &p, sizeof(p), pathology_drop_record, NULL, NULL), 0);
+	ck_assert_int_eq(
+		coop_spawn(s, pathology_poll, &p, sizeof(p), pathology_drop_record, NULL, NULL), 0);
 	coop_scope_join(s, NULL);
 	/* At most one; here none, since the budget was already spent. */
 	ck_assert_int_le(first_poll_children_seen, 1);
@@ -1118,7 +1126,8 @@ static Suite *cancel_suite(void)
 	tcase_add_loop_test(tc, cancel_reaches_descendants, 0, TEST_NWORKER_COUNTS);
 	tcase_add_loop_test(tc, cancel_reaches_tasks_waiting_on_children, 0, TEST_NWORKER_COUNTS);
 	tcase_add_test(tc, blocking_token_and_run_to_completion);
-	tcase_add_loop_test(tc, scope_deadline_cancels_with_reason_deadline, 0, TEST_NWORKER_COUNTS);
+	tcase_add_loop_test(tc, scope_deadline_cancels_with_reason_deadline, 0,
+			    TEST_NWORKER_COUNTS);
 	tcase_add_test(tc, deadline_not_reached_changes_nothing);
 	tcase_add_loop_test(tc, task_timeout_cancels_only_that_task, 0, TEST_NWORKER_COUNTS);
 	tcase_add_loop_test(tc, shielded_work_survives_cancellation_but_not_its_timeout, 0,

@@ -86,7 +86,8 @@ START_TEST(million_tasks_spawned_and_joined)
 
 	atomic_store(&drops, 0);
 	for (int i = 0; i < N; i++)
-		ck_assert_int_eq(coop_spawn(s, count_poll, &p, sizeof(p), count_drop, NULL, NULL), 0);
+		ck_assert_int_eq(coop_spawn(s, count_poll, &p, sizeof(p), count_drop, NULL, NULL),
+				 0);
 	coop_scope_join(s, &o);
 	ck_assert_uint_eq(atomic_load(&ran), N);
 	ck_assert_uint_eq(atomic_load(&drops), N);
@@ -164,9 +165,10 @@ START_TEST(task_memory_returns_when_idle)
 		coop_scope_free(s);
 		ck_assert_uint_eq(atomic_load(&ran), (uint64_t)round * N);
 		uint64_t left = task_memory_when_settled(rt, peak / 8);
-		ck_assert_msg(left < peak / 8,
-			      "round %d: %llu of %llu bytes of task memory kept after the tasks ran",
-			      round, (unsigned long long)left, (unsigned long long)peak);
+		ck_assert_msg(
+			left < peak / 8,
+			"round %d: %llu of %llu bytes of task memory kept after the tasks ran",
+			round, (unsigned long long)left, (unsigned long long)peak);
 	}
 	test_rt_free_clean(rt);
 }
@@ -470,7 +472,8 @@ START_TEST(deeply_nested_scopes)
 	chain[0] = test_scope(rt, NULL, NULL);
 	for (int d = 1; d < DEPTH; d++) {
 		chain[d] = test_scope(rt, chain[d - 1], NULL);
-		ck_assert_int_eq(coop_spawn(chain[d], count_poll, &p, sizeof(p), NULL, NULL, NULL), 0);
+		ck_assert_int_eq(coop_spawn(chain[d], count_poll, &p, sizeof(p), NULL, NULL, NULL),
+				 0);
 	}
 	/* Close from the outside in: the root cannot finish before the deepest. */
 	for (int d = 0; d < DEPTH - 1; d++) {
@@ -645,7 +648,8 @@ START_TEST(timers_fire_in_order_and_not_early)
 	for (int i = 0; i < N; i++) {
 		/* deadlines spread over 0..40 ms, in a scrambled order */
 		struct sleeper sl = {NULL, base + (uint64_t)((i * 37) % N) * 200000u, 0};
-		ck_assert_int_eq(coop_spawn(s, sleeper_poll, &sl, sizeof(sl), sleeper_drop, NULL, &h[i]), 0);
+		ck_assert_int_eq(
+			coop_spawn(s, sleeper_poll, &sl, sizeof(sl), sleeper_drop, NULL, &h[i]), 0);
 	}
 	coop_scope_join(s, NULL);
 	for (int i = 0; i < N; i++) {
@@ -774,7 +778,8 @@ static coop_poll unordered_poll(coop_cx *cx, void *state)
 	if (!us->set) {
 		ck_assert_int_eq(coop_unordered_new(&us->set), 0);
 		for (int i = 0; i < 64; i++) {
-			us->sl[i] = (struct sleeper){NULL, coop_now_ns() + (uint64_t)(63 - i) * 300000u, 0};
+			us->sl[i] = (struct sleeper){
+				NULL, coop_now_ns() + (uint64_t)(63 - i) * 300000u, 0};
 			us->f[i] = (coop_future){sleeper_future, &us->sl[i], COOP_PENDING};
 			ck_assert_int_eq(coop_unordered_push(us->set, &us->f[i], NULL), 0);
 		}
@@ -808,7 +813,8 @@ START_TEST(unordered_set_polls_woken_children)
 	coop_handle *h;
 	coop_outcome o;
 
-	ck_assert_int_eq(coop_spawn(s, unordered_poll, us, sizeof(*us), unordered_drop, NULL, &h), 0);
+	ck_assert_int_eq(coop_spawn(s, unordered_poll, us, sizeof(*us), unordered_drop, NULL, &h),
+			 0);
 	free(us);
 	coop_scope_join(s, NULL);
 	ck_assert(coop_handle_done(h, &o));
@@ -882,7 +888,9 @@ START_TEST(unordered_child_woken_while_finishing_is_not_repolled)
 	coop_handle *h;
 	coop_outcome o;
 
-	ck_assert_int_eq(coop_spawn(s, self_waking_set_poll, &ss, sizeof(ss), self_waking_set_drop, NULL, &h), 0);
+	ck_assert_int_eq(coop_spawn(s, self_waking_set_poll, &ss, sizeof(ss), self_waking_set_drop,
+				    NULL, &h),
+			 0);
 	coop_scope_join(s, NULL);
 	ck_assert(coop_handle_done(h, &o));
 	ck_assert_int_eq(o.status, COOP_STATUS_OK);
@@ -910,7 +918,8 @@ static coop_poll relay_poll(coop_cx *cx, void *state)
 	atomic_fetch_add(r->ran, 1);
 	if (r->left > 0) {
 		struct relay next = {r->ran, r->left - 1};
-		if (coop_spawn(coop_cx_scope(cx), relay_poll, &next, sizeof(next), NULL, NULL, NULL) < 0)
+		if (coop_spawn(coop_cx_scope(cx), relay_poll, &next, sizeof(next), NULL, NULL,
+			       NULL) < 0)
 			return COOP_FAILED;
 	}
 	return COOP_READY;
@@ -1053,7 +1062,8 @@ static Suite *exec_suite(void)
 	tcase_add_loop_test(tc, unordered_set_polls_woken_children, 0, TEST_NWORKER_COUNTS);
 	tcase_add_test(tc, unordered_child_woken_while_finishing_is_not_repolled);
 	tcase_add_loop_test(tc, relay_of_spawners_keeps_scope_open, 0, TEST_NWORKER_COUNTS);
-	tcase_add_loop_test(tc, child_outliving_its_spawner_keeps_scope_open, 0, TEST_NWORKER_COUNTS);
+	tcase_add_loop_test(tc, child_outliving_its_spawner_keeps_scope_open, 0,
+			    TEST_NWORKER_COUNTS);
 	tcase_add_test(tc, two_runtimes_coexist);
 	tcase_add_test(tc, reason_names_round_trip);
 	suite_add_tcase(s, tc);

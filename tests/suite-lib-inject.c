@@ -26,7 +26,7 @@ void *__real_malloc(size_t size);
 void *__wrap_malloc(size_t size);
 
 static _Atomic bool malloc_fails;
-static _Atomic unsigned malloc_fail_every; /* 0: never; n: every nth call... */
+static _Atomic unsigned malloc_fail_every;   /* 0: never; n: every nth call... */
 static _Thread_local bool malloc_fails_here; /* ...of a thread that set this */
 static _Atomic unsigned malloc_calls;
 

@@ -27,7 +27,8 @@ struct manual_reactor {
 	unsigned disarmed;
 };
 
-static int manual_arm(void *ctx, uint64_t deadline, void (*fire)(void *), void *arg, uint64_t *ret_id)
+static int manual_arm(void *ctx, uint64_t deadline, void (*fire)(void *), void *arg,
+		      uint64_t *ret_id)
 {
 	struct manual_reactor *r = ctx;
 
@@ -105,7 +106,8 @@ static coop_poll far_sleep_poll(coop_cx *cx, void *state)
 
 	if (coop_cx_cancelled(cx))
 		return COOP_CANCELLED;
-	if (!s->timer && coop_timer_new(coop_cx_rt(cx), coop_now_ns() + 3600ull * 1000000000u, &s->timer) < 0)
+	if (!s->timer &&
+	    coop_timer_new(coop_cx_rt(cx), coop_now_ns() + 3600ull * 1000000000u, &s->timer) < 0)
 		return COOP_FAILED;
 	return coop_timer_poll(s->timer, cx);
 }
@@ -131,7 +133,9 @@ START_TEST(timers_run_on_the_supplied_driver)
 
 	for (int i = 0; i < N; i++) {
 		struct far_sleep fs = {NULL};
-		ck_assert_int_eq(coop_spawn(s, far_sleep_poll, &fs, sizeof(fs), far_sleep_drop, NULL, NULL), 0);
+		ck_assert_int_eq(
+			coop_spawn(s, far_sleep_poll, &fs, sizeof(fs), far_sleep_drop, NULL, NULL),
+			0);
 	}
 	TEST_WAIT_UNTIL(manual_armed(&r) == N);
 	/* An hour away on the clock: only the reactor's firing can end them. */
@@ -161,7 +165,8 @@ START_TEST(deadline_fires_through_the_supplied_driver)
 	struct far_sleep fs = {NULL};
 	coop_outcome out;
 
-	ck_assert_int_eq(coop_spawn(s, far_sleep_poll, &fs, sizeof(fs), far_sleep_drop, NULL, NULL), 0);
+	ck_assert_int_eq(coop_spawn(s, far_sleep_poll, &fs, sizeof(fs), far_sleep_drop, NULL, NULL),
+			 0);
 	TEST_WAIT_UNTIL(manual_armed(&r) == 2); /* the deadline and the sleep */
 	/* Fire only the deadline (the first timer armed, by coop_scope_new). */
 	pthread_mutex_lock(&r.lock);

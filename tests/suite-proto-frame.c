@@ -101,8 +101,8 @@ END_TEST
 
 START_TEST(test_single_line)
 {
-	static const char *const want[] = { "L:{\"a\":1}" };
-	struct events ev = { 0 };
+	static const char *const want[] = {"L:{\"a\":1}"};
+	struct events ev = {0};
 	size_t partial;
 
 	feed_split(100, "{\"a\":1}\n", 8, NULL, 0, &ev, &partial);
@@ -118,12 +118,12 @@ static const char two_lines[] = "{\"jsonrpc\":\"2.0\"}\n\n{\"x\":[1,2]}\r\nend";
  * lines; the unterminated tail stays partial. */
 START_TEST(test_split_every_position)
 {
-	static const char *const want[] = { "L:{\"jsonrpc\":\"2.0\"}", "L:", "L:{\"x\":[1,2]}\r" };
+	static const char *const want[] = {"L:{\"jsonrpc\":\"2.0\"}", "L:", "L:{\"x\":[1,2]}\r"};
 	size_t len = strlen(two_lines);
 
 	for (size_t cut = 0; cut <= len; cut++) {
-		struct events ev = { 0 };
-		size_t partial, cuts[1] = { cut };
+		struct events ev = {0};
+		size_t partial, cuts[1] = {cut};
 
 		feed_split(64, two_lines, len, cuts, 1, &ev, &partial);
 		assert_events(&ev, want, 3);
@@ -135,13 +135,13 @@ END_TEST
 
 START_TEST(test_split_two_positions)
 {
-	static const char *const want[] = { "L:{\"jsonrpc\":\"2.0\"}", "L:", "L:{\"x\":[1,2]}\r" };
+	static const char *const want[] = {"L:{\"jsonrpc\":\"2.0\"}", "L:", "L:{\"x\":[1,2]}\r"};
 	size_t len = strlen(two_lines);
 
 	for (size_t a = 0; a <= len; a++)
 		for (size_t b = a; b <= len; b++) {
-			struct events ev = { 0 };
-			size_t cuts[2] = { a, b };
+			struct events ev = {0};
+			size_t cuts[2] = {a, b};
 
 			feed_split(64, two_lines, len, cuts, 2, &ev, NULL);
 			assert_events(&ev, want, 3);
@@ -152,13 +152,13 @@ END_TEST
 
 START_TEST(test_byte_at_a_time)
 {
-	static const char *const want[] = { "L:{\"jsonrpc\":\"2.0\"}", "L:", "L:{\"x\":[1,2]}\r" };
+	static const char *const want[] = {"L:{\"jsonrpc\":\"2.0\"}", "L:", "L:{\"x\":[1,2]}\r"};
 	size_t len = strlen(two_lines), cuts[64];
 
 	for (size_t i = 0; i + 1 < len; i++)
 		cuts[i] = i + 1;
 	{
-		struct events ev = { 0 };
+		struct events ev = {0};
 
 		feed_split(64, two_lines, len, cuts, len - 1, &ev, NULL);
 		assert_events(&ev, want, 3);
@@ -195,9 +195,9 @@ END_TEST
 
 START_TEST(test_exact_limit)
 {
-	static const char *const want[] = { "L:12345678", "TOO_LONG", "L:ok" };
+	static const char *const want[] = {"L:12345678", "TOO_LONG", "L:ok"};
 	const char *data = "12345678\n123456789\nok\n";
-	struct events ev = { 0 };
+	struct events ev = {0};
 
 	feed_split(8, data, strlen(data), NULL, 0, &ev, NULL);
 	assert_events(&ev, want, 3);
@@ -209,14 +209,14 @@ END_TEST
  * whatever the split; the lines around it survive. */
 START_TEST(test_oversized_every_split)
 {
-	static const char *const want[] = { "L:aa", "TOO_LONG", "L:bb", "TOO_LONG", "L:", "L:cc" };
+	static const char *const want[] = {"L:aa", "TOO_LONG", "L:bb", "TOO_LONG", "L:", "L:cc"};
 	const char *data = "aa\n0123456789abcdef\nbb\nXXXXXXXXXXXXXXXXXXXXXXXXXXXXXX\n\ncc\n";
 	size_t len = strlen(data);
 
 	for (size_t a = 0; a <= len; a++)
 		for (size_t b = a; b <= len; b += 3) {
-			struct events ev = { 0 };
-			size_t cuts[2] = { a, b }, partial;
+			struct events ev = {0};
+			size_t cuts[2] = {a, b}, partial;
 
 			feed_split(10, data, len, cuts, 2, &ev, &partial);
 			assert_events(&ev, want, 6);
@@ -330,8 +330,7 @@ START_TEST(test_outbuf_partial_every_position)
 		proto_outbuf_consume(&out, k);
 		ck_assert_uint_eq(proto_outbuf_pending(&out), total - k);
 		/* The event's bytes still queued, whatever part was written. */
-		ck_assert_uint_eq(proto_outbuf_bounded(&out),
-				  k <= 9 ? 9 : k >= 18 ? 0 : 18 - k);
+		ck_assert_uint_eq(proto_outbuf_bounded(&out), k <= 9 ? 9 : k >= 18 ? 0 : 18 - k);
 		n = outbuf_collect(&out, got, sizeof(got), 16);
 		ck_assert_uint_eq(n, total - k);
 		ck_assert_mem_eq(got, all + k, n);

@@ -119,8 +119,8 @@ START_TEST(test_bad_corpus)
 		      bad.names[_i], err.path);
 	ck_assert_msg(err.reason[0] != '\0', "%s: empty reason", bad.names[_i]);
 	if (prefix)
-		ck_assert_msg(strncmp(err.reason, reason, strlen(reason)) == 0,
-			      "%s: reason '%s'", bad.names[_i], err.reason);
+		ck_assert_msg(strncmp(err.reason, reason, strlen(reason)) == 0, "%s: reason '%s'",
+			      bad.names[_i], err.reason);
 	else
 		ck_assert_msg(strcmp(err.reason, reason) == 0, "%s: reason '%s'", bad.names[_i],
 			      err.reason);
@@ -584,9 +584,10 @@ END_TEST
 /* A submit request end to end: envelope, params, graph. */
 START_TEST(test_submit_request)
 {
-	const char *line = "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"submit\",\"params\":{\"graph\":"
-			   "{\"nodes\":[{\"id\":\"a\",\"kind\":\"exec\",\"argv\":[\"/bin/echo\"]},"
-			   "{\"id\":\"b\",\"kind\":\"exec\",\"argv\":[\"x\"],\"after\":[\"c\"]}]}}}";
+	const char *line =
+		"{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"submit\",\"params\":{\"graph\":"
+		"{\"nodes\":[{\"id\":\"a\",\"kind\":\"exec\",\"argv\":[\"/bin/echo\"]},"
+		"{\"id\":\"b\",\"kind\":\"exec\",\"argv\":[\"x\"],\"after\":[\"c\"]}]}}}";
 	struct proto_request req;
 	struct proto_submit_params sp;
 	struct proto_graph *g = NULL;
@@ -599,9 +600,10 @@ START_TEST(test_submit_request)
 	ck_assert_int_eq(proto_submit_params_decode(req.params, &sp, &err), 0);
 	ck_assert_int_eq(proto_graph_parse(sp.graph, NULL, &g, &err), -EINVAL);
 	ck_assert_int_eq(proto_error_line(req.id, &err, &out, &len), 0);
-	ck_assert_str_eq(out, "{\"jsonrpc\":\"2.0\",\"id\":1,\"error\":{\"code\":-32602,\"message\":"
-			      "\"unknown sibling 'c'\",\"data\":{\"path\":\"nodes[1].after[0]\","
-			      "\"reason\":\"unknown sibling 'c'\"}}}\n");
+	ck_assert_str_eq(out,
+			 "{\"jsonrpc\":\"2.0\",\"id\":1,\"error\":{\"code\":-32602,\"message\":"
+			 "\"unknown sibling 'c'\",\"data\":{\"path\":\"nodes[1].after[0]\","
+			 "\"reason\":\"unknown sibling 'c'\"}}}\n");
 	free(out);
 	proto_request_free(&req);
 }
@@ -613,8 +615,8 @@ START_TEST(test_reason_escaping)
 	struct proto_error err;
 	struct proto_graph *g;
 
-	g = parse_string("{\"nodes\":[{\"id\":\"a'\\n\\u00e9\",\"kind\":\"exec\",\"argv\":[\"x\"]}]}",
-			 &err);
+	g = parse_string(
+		"{\"nodes\":[{\"id\":\"a'\\n\\u00e9\",\"kind\":\"exec\",\"argv\":[\"x\"]}]}", &err);
 	ck_assert_ptr_null(g);
 	ck_assert_str_eq(err.reason,
 			 "invalid id 'a\\x27\\x0a\\xc3\\xa9' (expected [A-Za-z0-9_.-]{1,64})");

@@ -158,7 +158,7 @@ START_TEST(test_corpus_same_verdicts)
 
 	line = submit_line(text, len, &llen);
 	ck_assert_int_eq(
-	    proto_request_parse_ex(line, llen, NULL, PROTO_REQ_COMPACT_GRAPH, &req, &err), 0);
+		proto_request_parse_ex(line, llen, NULL, PROTO_REQ_COMPACT_GRAPH, &req, &err), 0);
 	ck_assert_int_eq(req.method_id, PROTO_M_SUBMIT);
 	ck_assert_int_eq(proto_submit_params_decode(req.params, &sp, &err), 0);
 	g = NULL;
@@ -170,7 +170,7 @@ START_TEST(test_corpus_same_verdicts)
 	{
 		size_t blen;
 		const char *btext =
-		    json_object_to_json_string_length(sp.graph, JSON_C_TO_STRING_PLAIN, &blen);
+			json_object_to_json_string_length(sp.graph, JSON_C_TO_STRING_PLAIN, &blen);
 		struct json_object *back = strict_parse(btext, blen);
 
 		ck_assert_msg(json_object_equal(back, doc), "%s: serialised graph differs", file);
@@ -190,7 +190,7 @@ END_TEST
 START_TEST(test_repeated_keys)
 {
 	const char *text =
-	    "{\"b\":1,\"a\":\"x\",\"b\":[true,null,-5,1.5e3,\"\\u00e9\\ud83d\\ude00\"]}";
+		"{\"b\":1,\"a\":\"x\",\"b\":[true,null,-5,1.5e3,\"\\u00e9\\ud83d\\ude00\"]}";
 	struct jtree_doc *d = NULL;
 	struct json_object *mine, *ref;
 
@@ -219,8 +219,8 @@ static int collect(void *ctx, const char *p, size_t len)
 START_TEST(test_write_round_trip)
 {
 	const char *text =
-	    " { \"s\" : \"q\\\"b\\\\c\\n\\u0001\\u0000z\", \"n\":[18446744073709551615,"
-	    "-9223372036854775808, 0, -0, 2.50E-3], \"o\":{}, \"a\":[] } ";
+		" { \"s\" : \"q\\\"b\\\\c\\n\\u0001\\u0000z\", \"n\":[18446744073709551615,"
+		"-9223372036854775808, 0, -0, 2.50E-3], \"o\":{}, \"a\":[] } ";
 	char out[512] = "";
 	struct jtree_doc *d = NULL, *d2 = NULL;
 	struct json_object *a, *b;
@@ -246,22 +246,22 @@ END_TEST
 START_TEST(test_refusals)
 {
 	static const char *const bad[] = {
-	    "",
-	    "{",
-	    "{\"a\":1,}",
-	    "[1 2]",
-	    "{\"a\":01}",
-	    "{\"a\":1.}",
-	    "{\"a\":\"\\ud800\"}", /* lone surrogate */
-	    "{\"a\":\"\\x\"}",
-	    "{\"a\":\"\xc0\xaf\"}",         /* overlong UTF-8 */
-	    "{\"a\":\"\t\"}",               /* raw control character */
-	    "{\"a\\u0000b\":1}",            /* NUL in a key */
-	    "{\"a\":18446744073709551616}", /* beyond uint64 */
-	    "{\"a\":-9223372036854775809}",
-	    "[[[[[[[[[[[[[[[[1]]]]]]]]]]]]]]]]", /* deeper than 16 */
-	    "{} x",
-	    "nul",
+		"",
+		"{",
+		"{\"a\":1,}",
+		"[1 2]",
+		"{\"a\":01}",
+		"{\"a\":1.}",
+		"{\"a\":\"\\ud800\"}", /* lone surrogate */
+		"{\"a\":\"\\x\"}",
+		"{\"a\":\"\xc0\xaf\"}",         /* overlong UTF-8 */
+		"{\"a\":\"\t\"}",               /* raw control character */
+		"{\"a\\u0000b\":1}",            /* NUL in a key */
+		"{\"a\":18446744073709551616}", /* beyond uint64 */
+		"{\"a\":-9223372036854775809}",
+		"[[[[[[[[[[[[[[[[1]]]]]]]]]]]]]]]]", /* deeper than 16 */
+		"{} x",
+		"nul",
 	};
 	struct jtree_doc *d = NULL;
 
@@ -276,16 +276,16 @@ END_TEST
 START_TEST(test_fallback_request)
 {
 	const char *line =
-	    "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"submit\",\"params\":{\"graph\":"
-	    "{\"name\":\"\\udfff\",\"nodes\":[]}}}";
+		"{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"submit\",\"params\":{\"graph\":"
+		"{\"name\":\"\\udfff\",\"nodes\":[]}}}";
 	struct proto_request req;
 	struct proto_submit_params sp;
 	struct proto_graph *g = NULL;
 	struct proto_error err;
 
-	ck_assert_int_eq(
-	    proto_request_parse_ex(line, strlen(line), NULL, PROTO_REQ_COMPACT_GRAPH, &req, &err),
-	    0);
+	ck_assert_int_eq(proto_request_parse_ex(line, strlen(line), NULL, PROTO_REQ_COMPACT_GRAPH,
+						&req, &err),
+			 0);
 	ck_assert_int_eq(proto_submit_params_decode(req.params, &sp, &err), 0);
 	ck_assert_ptr_null(jtree_of_json(sp.graph));
 	ck_assert_int_eq(json_object_object_length(sp.graph), 2);
@@ -316,7 +316,7 @@ START_TEST(test_wide_submit)
 	o += (size_t)snprintf(text + o, cap - o, "]}");
 	line = submit_line(text, o, &llen);
 	ck_assert_int_eq(
-	    proto_request_parse_ex(line, llen, NULL, PROTO_REQ_COMPACT_GRAPH, &req, &err), 0);
+		proto_request_parse_ex(line, llen, NULL, PROTO_REQ_COMPACT_GRAPH, &req, &err), 0);
 	ck_assert(req.has_id);
 	ck_assert_int_eq(json_object_get_int(req.id), 7);
 	ck_assert_int_eq(proto_submit_params_decode(req.params, &sp, &err), 0);
@@ -374,7 +374,7 @@ START_TEST(test_mutations_never_more_permissive)
 		if (jtree_parse(m, mlen, 1000, &d) == 0) {
 			struct json_object *mine = jtree_to_json(jtree_root(d));
 			struct json_object *ref =
-			    memchr(m, '\0', mlen) ? NULL : strict_parse(m, mlen);
+				memchr(m, '\0', mlen) ? NULL : strict_parse(m, mlen);
 
 			ck_assert_msg(ref != NULL || jtree_root(d)->type == JTREE_NULL,
 				      "%s round %d: accepted what json-c refuses", files[_i],

@@ -88,43 +88,44 @@ struct bad_request {
 };
 
 static const struct bad_request bad_requests[] = {
-	{ "", PROTO_ERR_PARSE, "", "", false },
-	{ "{", PROTO_ERR_PARSE, "", "", false },
-	{ "not json", PROTO_ERR_PARSE, "", "", false },
-	{ "{\"jsonrpc\":\"2.0\",}", PROTO_ERR_PARSE, "", "", false },
-	{ "{\"jsonrpc\":\"2.0\",\"method\":\"ping\"} x", PROTO_ERR_PARSE, "", "unexpected character at offset 34", false },
-	{ "{\"jsonrpc\":\"2.0\",\"method\":\"p\xffng\"}", PROTO_ERR_PARSE, "", "", false },
-	{ "null", PROTO_ERR_INVALID_REQUEST, "", "expected an object", false },
-	{ "42", PROTO_ERR_INVALID_REQUEST, "", "expected an object", false },
-	{ "\"ping\"", PROTO_ERR_INVALID_REQUEST, "", "expected an object", false },
-	{ "[{\"jsonrpc\":\"2.0\",\"method\":\"ping\",\"id\":1}]", PROTO_ERR_INVALID_REQUEST, "",
-	  "batch requests are not supported", false },
-	{ "{\"method\":\"ping\",\"id\":1}", PROTO_ERR_INVALID_REQUEST, "jsonrpc", "expected \"2.0\"",
-	  true },
-	{ "{\"jsonrpc\":\"1.0\",\"method\":\"ping\",\"id\":1}", PROTO_ERR_INVALID_REQUEST, "jsonrpc",
-	  "expected \"2.0\"", true },
-	{ "{\"jsonrpc\":2,\"method\":\"ping\",\"id\":\"x\"}", PROTO_ERR_INVALID_REQUEST, "jsonrpc",
-	  "expected \"2.0\"", true },
-	{ "{\"jsonrpc\":\"2.0\",\"id\":1}", PROTO_ERR_INVALID_REQUEST, "method",
-	  "missing required field", true },
-	{ "{\"jsonrpc\":\"2.0\",\"method\":5,\"id\":1}", PROTO_ERR_INVALID_REQUEST, "method",
-	  "expected a string", true },
-	{ "{\"jsonrpc\":\"2.0\",\"method\":\"pi\\u0000ng\",\"id\":1}", PROTO_ERR_INVALID_REQUEST,
-	  "method", "string contains a NUL", true },
-	{ "{\"jsonrpc\":\"2.0\",\"method\":\"ping\",\"id\":{}}", PROTO_ERR_INVALID_REQUEST, "id",
-	  "expected an integer, a string or null", false },
-	{ "{\"jsonrpc\":\"2.0\",\"method\":\"ping\",\"id\":1.5}", PROTO_ERR_INVALID_REQUEST, "id",
-	  "expected an integer", false },
-	{ "{\"jsonrpc\":\"2.0\",\"method\":\"ping\",\"id\":true}", PROTO_ERR_INVALID_REQUEST, "id",
-	  "expected an integer", false },
-	{ "{\"jsonrpc\":\"2.0\",\"method\":\"ping\",\"id\":1,\"extra\":0}",
-	  PROTO_ERR_INVALID_REQUEST, "extra", "unknown field", true },
-	{ "{\"jsonrpc\":\"2.0\",\"method\":\"ping\",\"params\":[],\"id\":1}",
-	  PROTO_ERR_INVALID_PARAMS, "params", "expected an object", true },
-	{ "{\"jsonrpc\":\"2.0\",\"method\":\"ping\",\"params\":null,\"id\":1}",
-	  PROTO_ERR_INVALID_PARAMS, "params", "expected an object", true },
-	{ "{\"jsonrpc\":\"2.0\",\"method\":\"ping\",\"params\":{\"a\":{\"b\":{\"c\":1,}}},\"id\":1}",
-	  PROTO_ERR_PARSE, "", "", false },
+	{"", PROTO_ERR_PARSE, "", "", false},
+	{"{", PROTO_ERR_PARSE, "", "", false},
+	{"not json", PROTO_ERR_PARSE, "", "", false},
+	{"{\"jsonrpc\":\"2.0\",}", PROTO_ERR_PARSE, "", "", false},
+	{"{\"jsonrpc\":\"2.0\",\"method\":\"ping\"} x", PROTO_ERR_PARSE, "",
+	 "unexpected character at offset 34", false},
+	{"{\"jsonrpc\":\"2.0\",\"method\":\"p\xffng\"}", PROTO_ERR_PARSE, "", "", false},
+	{"null", PROTO_ERR_INVALID_REQUEST, "", "expected an object", false},
+	{"42", PROTO_ERR_INVALID_REQUEST, "", "expected an object", false},
+	{"\"ping\"", PROTO_ERR_INVALID_REQUEST, "", "expected an object", false},
+	{"[{\"jsonrpc\":\"2.0\",\"method\":\"ping\",\"id\":1}]", PROTO_ERR_INVALID_REQUEST, "",
+	 "batch requests are not supported", false},
+	{"{\"method\":\"ping\",\"id\":1}", PROTO_ERR_INVALID_REQUEST, "jsonrpc", "expected \"2.0\"",
+	 true},
+	{"{\"jsonrpc\":\"1.0\",\"method\":\"ping\",\"id\":1}", PROTO_ERR_INVALID_REQUEST, "jsonrpc",
+	 "expected \"2.0\"", true},
+	{"{\"jsonrpc\":2,\"method\":\"ping\",\"id\":\"x\"}", PROTO_ERR_INVALID_REQUEST, "jsonrpc",
+	 "expected \"2.0\"", true},
+	{"{\"jsonrpc\":\"2.0\",\"id\":1}", PROTO_ERR_INVALID_REQUEST, "method",
+	 "missing required field", true},
+	{"{\"jsonrpc\":\"2.0\",\"method\":5,\"id\":1}", PROTO_ERR_INVALID_REQUEST, "method",
+	 "expected a string", true},
+	{"{\"jsonrpc\":\"2.0\",\"method\":\"pi\\u0000ng\",\"id\":1}", PROTO_ERR_INVALID_REQUEST,
+	 "method", "string contains a NUL", true},
+	{"{\"jsonrpc\":\"2.0\",\"method\":\"ping\",\"id\":{}}", PROTO_ERR_INVALID_REQUEST, "id",
+	 "expected an integer, a string or null", false},
+	{"{\"jsonrpc\":\"2.0\",\"method\":\"ping\",\"id\":1.5}", PROTO_ERR_INVALID_REQUEST, "id",
+	 "expected an integer", false},
+	{"{\"jsonrpc\":\"2.0\",\"method\":\"ping\",\"id\":true}", PROTO_ERR_INVALID_REQUEST, "id",
+	 "expected an integer", false},
+	{"{\"jsonrpc\":\"2.0\",\"method\":\"ping\",\"id\":1,\"extra\":0}",
+	 PROTO_ERR_INVALID_REQUEST, "extra", "unknown field", true},
+	{"{\"jsonrpc\":\"2.0\",\"method\":\"ping\",\"params\":[],\"id\":1}",
+	 PROTO_ERR_INVALID_PARAMS, "params", "expected an object", true},
+	{"{\"jsonrpc\":\"2.0\",\"method\":\"ping\",\"params\":null,\"id\":1}",
+	 PROTO_ERR_INVALID_PARAMS, "params", "expected an object", true},
+	{"{\"jsonrpc\":\"2.0\",\"method\":\"ping\",\"params\":{\"a\":{\"b\":{\"c\":1,}}},\"id\":1}",
+	 PROTO_ERR_PARSE, "", "", false},
 };
 
 START_TEST(test_request_bad)
@@ -225,16 +226,7 @@ END_TEST
  * Params of each method.
  */
 
-enum which {
-	W_EMPTY,
-	W_SUBMIT,
-	W_STATUS,
-	W_LIST,
-	W_CANCEL,
-	W_WAIT,
-	W_LOGS,
-	W_WATCH
-};
+enum which { W_EMPTY, W_SUBMIT, W_STATUS, W_LIST, W_CANCEL, W_WAIT, W_LOGS, W_WATCH };
 
 static int decode(enum which w, struct json_object *params, struct proto_error *err)
 {
@@ -275,56 +267,58 @@ struct params_case {
 };
 
 static const struct params_case params_cases[] = {
-	{ W_EMPTY, NULL, NULL, NULL },
-	{ W_EMPTY, "{}", NULL, NULL },
-	{ W_EMPTY, "{\"verbose\":true}", "params.verbose", "unknown field" },
-	{ W_SUBMIT, "{\"graph\":{}}", NULL, NULL },
-	{ W_SUBMIT, NULL, "params.graph", "missing required field" },
-	{ W_SUBMIT, "{}", "params.graph", "missing required field" },
-	{ W_SUBMIT, "{\"graph\":[]}", "params.graph", "expected an object" },
-	{ W_SUBMIT, "{\"graph\":{},\"wait\":true}", "params.wait", "unknown field" },
-	{ W_STATUS, "{\"id\":\"g-1\"}", NULL, NULL },
-	{ W_STATUS, "{\"id\":\"g-1\",\"summary\":true}", NULL, NULL },
-	{ W_STATUS, NULL, "params.id", "missing required field" },
-	{ W_STATUS, "{\"id\":7}", "params.id", "expected a string" },
-	{ W_STATUS, "{\"id\":\"a/b\"}", "params.id", "invalid graph id" },
-	{ W_STATUS, "{\"id\":\"\"}", "params.id", "invalid graph id" },
-	{ W_STATUS, "{\"id\":\"g\",\"summary\":1}", "params.summary", "expected a boolean" },
-	{ W_STATUS, "{\"id\":\"g\",\"sumary\":true}", "params.sumary", "unknown field" },
-	{ W_LIST, NULL, NULL, NULL },
-	{ W_LIST, "{\"all\":true}", NULL, NULL },
-	{ W_LIST, "{\"all\":null}", NULL, NULL },
-	{ W_LIST, "{\"all\":\"yes\"}", "params.all", "expected a boolean" },
-	{ W_CANCEL, "{\"id\":\"g\"}", NULL, NULL },
-	{ W_CANCEL, "{\"id\":\"g\",\"node\":\"load/primary\",\"grace_ms\":0,\"reason\":\"oops\"}",
-	  NULL, NULL },
-	{ W_CANCEL, "{\"id\":\"g\",\"node\":\"/\"}", NULL, NULL },
-	{ W_CANCEL, "{\"id\":\"g\",\"node\":\"load//x\"}", "params.node", "invalid node path" },
-	{ W_CANCEL, "{\"id\":\"g\",\"node\":\"load/\"}", "params.node", "invalid node path" },
-	{ W_CANCEL, "{\"id\":\"g\",\"grace_ms\":-1}", "params.grace_ms",
-	  "must be an integer between 0 and 1000000000000" },
-	{ W_CANCEL, "{\"id\":\"g\",\"grace_ms\":1.5}", "params.grace_ms", "expected an integer" },
-	{ W_CANCEL, "{\"id\":\"g\",\"reason\":5}", "params.reason", "expected a string" },
-	{ W_CANCEL, "{\"node\":\"a\"}", "params.id", "missing required field" },
-	{ W_WAIT, "{\"id\":\"g\",\"timeout_ms\":100,\"summary\":false}", NULL, NULL },
-	{ W_WAIT, "{\"id\":\"g\",\"timeout_ms\":99999999999999999999}", "params.timeout_ms",
-	  "must be an integer between" },
-	{ W_WAIT, "{\"id\":\"g\",\"timeout\":1}", "params.timeout", "unknown field" },
-	{ W_LOGS, "{\"id\":\"g\",\"node\":\"fetch\",\"stream\":\"stdout\"}", NULL, NULL },
-	{ W_LOGS, "{\"id\":\"g\",\"node\":\"fetch\",\"stream\":\"stderr\",\"offset\":9223372036854775807}",
-	  NULL, NULL },
-	{ W_LOGS, "{\"id\":\"g\",\"node\":\"fetch\",\"stream\":\"stderr\",\"offset\":9223372036854775808}",
-	  "params.offset", "must be an integer between 0 and 9223372036854775807" },
-	{ W_LOGS, "{\"id\":\"g\",\"node\":\"fetch\",\"stream\":\"stdin\"}", "params.stream",
-	  "expected \"stdout\" or \"stderr\"" },
-	{ W_LOGS, "{\"id\":\"g\",\"stream\":\"stdout\"}", "params.node", "missing required field" },
-	{ W_LOGS, "{\"id\":\"g\",\"node\":\"fetch\"}", "params.stream", "missing required field" },
-	{ W_LOGS, "{\"id\":\"g\",\"node\":\"fetch\",\"stream\":\"stdout\",\"offset\":-5}",
-	  "params.offset", "must be an integer" },
-	{ W_WATCH, NULL, NULL, NULL },
-	{ W_WATCH, "{\"id\":\"g\"}", NULL, NULL },
-	{ W_WATCH, "{\"id\":\"bad id\"}", "params.id", "invalid graph id" },
-	{ W_WATCH, "{\"graph\":\"g\"}", "params.graph", "unknown field" },
+	{W_EMPTY, NULL, NULL, NULL},
+	{W_EMPTY, "{}", NULL, NULL},
+	{W_EMPTY, "{\"verbose\":true}", "params.verbose", "unknown field"},
+	{W_SUBMIT, "{\"graph\":{}}", NULL, NULL},
+	{W_SUBMIT, NULL, "params.graph", "missing required field"},
+	{W_SUBMIT, "{}", "params.graph", "missing required field"},
+	{W_SUBMIT, "{\"graph\":[]}", "params.graph", "expected an object"},
+	{W_SUBMIT, "{\"graph\":{},\"wait\":true}", "params.wait", "unknown field"},
+	{W_STATUS, "{\"id\":\"g-1\"}", NULL, NULL},
+	{W_STATUS, "{\"id\":\"g-1\",\"summary\":true}", NULL, NULL},
+	{W_STATUS, NULL, "params.id", "missing required field"},
+	{W_STATUS, "{\"id\":7}", "params.id", "expected a string"},
+	{W_STATUS, "{\"id\":\"a/b\"}", "params.id", "invalid graph id"},
+	{W_STATUS, "{\"id\":\"\"}", "params.id", "invalid graph id"},
+	{W_STATUS, "{\"id\":\"g\",\"summary\":1}", "params.summary", "expected a boolean"},
+	{W_STATUS, "{\"id\":\"g\",\"sumary\":true}", "params.sumary", "unknown field"},
+	{W_LIST, NULL, NULL, NULL},
+	{W_LIST, "{\"all\":true}", NULL, NULL},
+	{W_LIST, "{\"all\":null}", NULL, NULL},
+	{W_LIST, "{\"all\":\"yes\"}", "params.all", "expected a boolean"},
+	{W_CANCEL, "{\"id\":\"g\"}", NULL, NULL},
+	{W_CANCEL, "{\"id\":\"g\",\"node\":\"load/primary\",\"grace_ms\":0,\"reason\":\"oops\"}",
+	 NULL, NULL},
+	{W_CANCEL, "{\"id\":\"g\",\"node\":\"/\"}", NULL, NULL},
+	{W_CANCEL, "{\"id\":\"g\",\"node\":\"load//x\"}", "params.node", "invalid node path"},
+	{W_CANCEL, "{\"id\":\"g\",\"node\":\"load/\"}", "params.node", "invalid node path"},
+	{W_CANCEL, "{\"id\":\"g\",\"grace_ms\":-1}", "params.grace_ms",
+	 "must be an integer between 0 and 1000000000000"},
+	{W_CANCEL, "{\"id\":\"g\",\"grace_ms\":1.5}", "params.grace_ms", "expected an integer"},
+	{W_CANCEL, "{\"id\":\"g\",\"reason\":5}", "params.reason", "expected a string"},
+	{W_CANCEL, "{\"node\":\"a\"}", "params.id", "missing required field"},
+	{W_WAIT, "{\"id\":\"g\",\"timeout_ms\":100,\"summary\":false}", NULL, NULL},
+	{W_WAIT, "{\"id\":\"g\",\"timeout_ms\":99999999999999999999}", "params.timeout_ms",
+	 "must be an integer between"},
+	{W_WAIT, "{\"id\":\"g\",\"timeout\":1}", "params.timeout", "unknown field"},
+	{W_LOGS, "{\"id\":\"g\",\"node\":\"fetch\",\"stream\":\"stdout\"}", NULL, NULL},
+	{W_LOGS,
+	 "{\"id\":\"g\",\"node\":\"fetch\",\"stream\":\"stderr\",\"offset\":9223372036854775807}",
+	 NULL, NULL},
+	{W_LOGS,
+	 "{\"id\":\"g\",\"node\":\"fetch\",\"stream\":\"stderr\",\"offset\":9223372036854775808}",
+	 "params.offset", "must be an integer between 0 and 9223372036854775807"},
+	{W_LOGS, "{\"id\":\"g\",\"node\":\"fetch\",\"stream\":\"stdin\"}", "params.stream",
+	 "expected \"stdout\" or \"stderr\""},
+	{W_LOGS, "{\"id\":\"g\",\"stream\":\"stdout\"}", "params.node", "missing required field"},
+	{W_LOGS, "{\"id\":\"g\",\"node\":\"fetch\"}", "params.stream", "missing required field"},
+	{W_LOGS, "{\"id\":\"g\",\"node\":\"fetch\",\"stream\":\"stdout\",\"offset\":-5}",
+	 "params.offset", "must be an integer"},
+	{W_WATCH, NULL, NULL, NULL},
+	{W_WATCH, "{\"id\":\"g\"}", NULL, NULL},
+	{W_WATCH, "{\"id\":\"bad id\"}", "params.id", "invalid graph id"},
+	{W_WATCH, "{\"graph\":\"g\"}", "params.graph", "unknown field"},
 };
 
 START_TEST(test_params_table)
@@ -375,11 +369,11 @@ START_TEST(test_params_roundtrip)
 	struct json_object *p;
 
 	{
-		struct proto_cancel_params in = { .id = "g7",
-						  .node = "load/primary",
-						  .has_grace_ms = true,
-						  .grace_ms = 250,
-						  .reason = "operator says \"stop\"\n" },
+		struct proto_cancel_params in = {.id = "g7",
+						 .node = "load/primary",
+						 .has_grace_ms = true,
+						 .grace_ms = 250,
+						 .reason = "operator says \"stop\"\n"},
 					   out;
 
 		ck_assert_int_eq(proto_cancel_params_encode(&in, &p), 0);
@@ -393,7 +387,7 @@ START_TEST(test_params_roundtrip)
 		proto_request_free(&req);
 	}
 	{
-		struct proto_cancel_params in = { .id = "g7" }, out;
+		struct proto_cancel_params in = {.id = "g7"}, out;
 
 		ck_assert_int_eq(proto_cancel_params_encode(&in, &p), 0);
 		p = through_line(PROTO_METHOD_CANCEL, p, &req);
@@ -404,8 +398,10 @@ START_TEST(test_params_roundtrip)
 		proto_request_free(&req);
 	}
 	{
-		struct proto_wait_params in = { .id = "x", .has_timeout_ms = true, .timeout_ms = 5,
-						.summary = true },
+		struct proto_wait_params in = {.id = "x",
+					       .has_timeout_ms = true,
+					       .timeout_ms = 5,
+					       .summary = true},
 					 out;
 
 		ck_assert_int_eq(proto_wait_params_encode(&in, &p), 0);
@@ -417,8 +413,10 @@ START_TEST(test_params_roundtrip)
 		proto_request_free(&req);
 	}
 	{
-		struct proto_logs_params in = { .id = "x", .node = "a/b",
-						.stream = PROTO_STREAM_STDERR, .offset = 77 },
+		struct proto_logs_params in = {.id = "x",
+					       .node = "a/b",
+					       .stream = PROTO_STREAM_STDERR,
+					       .offset = 77},
 					 out;
 
 		ck_assert_int_eq(proto_logs_params_encode(&in, &p), 0);
@@ -430,7 +428,7 @@ START_TEST(test_params_roundtrip)
 		proto_request_free(&req);
 	}
 	{
-		struct proto_status_params in = { .id = "s", .summary = true }, out;
+		struct proto_status_params in = {.id = "s", .summary = true}, out;
 
 		ck_assert_int_eq(proto_status_params_encode(&in, &p), 0);
 		p = through_line(PROTO_METHOD_STATUS, p, &req);
@@ -440,7 +438,7 @@ START_TEST(test_params_roundtrip)
 		proto_request_free(&req);
 	}
 	{
-		struct proto_list_params in = { .all = true }, out;
+		struct proto_list_params in = {.all = true}, out;
 
 		ck_assert_int_eq(proto_list_params_encode(&in, &p), 0);
 		p = through_line(PROTO_METHOD_LIST, p, &req);
@@ -449,7 +447,7 @@ START_TEST(test_params_roundtrip)
 		proto_request_free(&req);
 	}
 	{
-		struct proto_watch_params in = { .id = NULL }, out;
+		struct proto_watch_params in = {.id = NULL}, out;
 
 		ck_assert_int_eq(proto_watch_params_encode(&in, &p), 0);
 		p = through_line(PROTO_METHOD_WATCH, p, &req);
@@ -459,14 +457,14 @@ START_TEST(test_params_roundtrip)
 	}
 	{
 		struct json_object *g = parse_json("{\"nodes\":[]}");
-		struct proto_submit_params in = { .graph = g }, out;
+		struct proto_submit_params in = {.graph = g}, out;
 
 		ck_assert_int_eq(proto_submit_params_encode(&in, &p), 0);
 		json_object_put(g); /* the params hold their own reference */
 		p = through_line(PROTO_METHOD_SUBMIT, p, &req);
 		ck_assert_int_eq(proto_submit_params_decode(p, &out, &err), 0);
-		ck_assert_int_eq(json_object_array_length(json_object_object_get(out.graph, "nodes")),
-				 0);
+		ck_assert_int_eq(
+			json_object_array_length(json_object_object_get(out.graph, "nodes")), 0);
 		proto_request_free(&req);
 	}
 	/* No params at all. */
@@ -495,7 +493,8 @@ START_TEST(test_result_and_error_lines)
 
 	ck_assert_int_eq(proto_cancel_result_encode(&res), 0);
 	ck_assert_int_eq(proto_result_line(NULL, res, &line, &len), 0);
-	ck_assert_str_eq(line, "{\"jsonrpc\":\"2.0\",\"id\":null,\"result\":{\"requested\":true}}\n");
+	ck_assert_str_eq(line,
+			 "{\"jsonrpc\":\"2.0\",\"id\":null,\"result\":{\"requested\":true}}\n");
 	free(line);
 
 	proto_error_set(&err, PROTO_ERR_INVALID_PARAMS, "nodes[2].after[0]", "unknown sibling '%s'",
@@ -561,8 +560,9 @@ START_TEST(test_response_parse)
 {
 	const char *ok = "{\"jsonrpc\":\"2.0\",\"id\":9,\"result\":{\"version\":\"0.1.0\","
 			 "\"protocol\":1,\"new_field\":[]}}";
-	const char *er = "{\"jsonrpc\":\"2.0\",\"id\":9,\"error\":{\"code\":-32602,\"message\":\"m\","
-			 "\"data\":{\"path\":\"nodes[0].id\",\"reason\":\"bad\"}}}";
+	const char *er =
+		"{\"jsonrpc\":\"2.0\",\"id\":9,\"error\":{\"code\":-32602,\"message\":\"m\","
+		"\"data\":{\"path\":\"nodes[0].id\",\"reason\":\"bad\"}}}";
 	const char *er2 = "{\"jsonrpc\":\"2.0\",\"id\":null,\"error\":{\"code\":-32700,"
 			  "\"message\":\"Parse error\"}}";
 	const char *ev = "{\"jsonrpc\":\"2.0\",\"method\":\"event\",\"params\":{\"graph\":\"g\"}}";
@@ -596,31 +596,31 @@ START_TEST(test_response_parse)
 	ck_assert_int_eq(proto_response_parse(ev, strlen(ev), NULL, &resp, &err), 0);
 	ck_assert_int_eq(resp.kind, PROTO_RESP_NOTIFICATION);
 	ck_assert_str_eq(resp.method, "event");
-	ck_assert_str_eq(json_object_get_string(json_object_object_get(resp.params, "graph")),
-			 "g");
+	ck_assert_str_eq(json_object_get_string(json_object_object_get(resp.params, "graph")), "g");
 	proto_response_free(&resp);
 }
 END_TEST
 
 static const struct bad_request bad_responses[] = {
-	{ "[]", PROTO_ERR_INVALID_REQUEST, "", "expected an object", false },
-	{ "{\"id\":1,\"result\":{}}", PROTO_ERR_INVALID_REQUEST, "jsonrpc", "expected", false },
-	{ "{\"jsonrpc\":\"2.0\",\"result\":{}}", PROTO_ERR_INVALID_REQUEST, "id",
-	  "missing required field", false },
-	{ "{\"jsonrpc\":\"2.0\",\"id\":1}", PROTO_ERR_INVALID_PARAMS, "result",
-	  "missing required field", false },
-	{ "{\"jsonrpc\":\"2.0\",\"id\":1,\"result\":1,\"error\":{}}", PROTO_ERR_INVALID_REQUEST,
-	  "result", "both result and error present", false },
-	{ "{\"jsonrpc\":\"2.0\",\"id\":1,\"error\":{\"message\":\"x\"}}", PROTO_ERR_INVALID_PARAMS,
-	  "error.code", "missing required field", false },
-	{ "{\"jsonrpc\":\"2.0\",\"id\":1,\"error\":{\"code\":1,\"message\":\"x\",\"data\":{\"path\":1}}}",
-	  PROTO_ERR_INVALID_PARAMS, "error.data.path", "expected a string", false },
-	{ "{\"jsonrpc\":\"2.0\",\"id\":[1],\"result\":{}}", PROTO_ERR_INVALID_REQUEST, "id",
-	  "expected an integer", false },
-	{ "{\"jsonrpc\":\"2.0\",\"method\":7}", PROTO_ERR_INVALID_REQUEST, "method",
-	  "expected a string", false },
-	{ "{\"jsonrpc\":\"2.0\",\"method\":\"event\",\"params\":1}", PROTO_ERR_INVALID_PARAMS,
-	  "params", "expected an object", false },
+	{"[]", PROTO_ERR_INVALID_REQUEST, "", "expected an object", false},
+	{"{\"id\":1,\"result\":{}}", PROTO_ERR_INVALID_REQUEST, "jsonrpc", "expected", false},
+	{"{\"jsonrpc\":\"2.0\",\"result\":{}}", PROTO_ERR_INVALID_REQUEST, "id",
+	 "missing required field", false},
+	{"{\"jsonrpc\":\"2.0\",\"id\":1}", PROTO_ERR_INVALID_PARAMS, "result",
+	 "missing required field", false},
+	{"{\"jsonrpc\":\"2.0\",\"id\":1,\"result\":1,\"error\":{}}", PROTO_ERR_INVALID_REQUEST,
+	 "result", "both result and error present", false},
+	{"{\"jsonrpc\":\"2.0\",\"id\":1,\"error\":{\"message\":\"x\"}}", PROTO_ERR_INVALID_PARAMS,
+	 "error.code", "missing required field", false},
+	{"{\"jsonrpc\":\"2.0\",\"id\":1,\"error\":{\"code\":1,\"message\":\"x\",\"data\":{\"path\":"
+	 "1}}}",
+	 PROTO_ERR_INVALID_PARAMS, "error.data.path", "expected a string", false},
+	{"{\"jsonrpc\":\"2.0\",\"id\":[1],\"result\":{}}", PROTO_ERR_INVALID_REQUEST, "id",
+	 "expected an integer", false},
+	{"{\"jsonrpc\":\"2.0\",\"method\":7}", PROTO_ERR_INVALID_REQUEST, "method",
+	 "expected a string", false},
+	{"{\"jsonrpc\":\"2.0\",\"method\":\"event\",\"params\":1}", PROTO_ERR_INVALID_PARAMS,
+	 "params", "expected an object", false},
 };
 
 START_TEST(test_response_bad)
@@ -629,7 +629,8 @@ START_TEST(test_response_bad)
 	struct proto_response resp;
 	struct proto_error err;
 
-	ck_assert_int_eq(proto_response_parse(t->line, strlen(t->line), NULL, &resp, &err), -EINVAL);
+	ck_assert_int_eq(proto_response_parse(t->line, strlen(t->line), NULL, &resp, &err),
+			 -EINVAL);
 	ck_assert_msg(err.code == t->code, "%s: code %d", t->line, err.code);
 	ck_assert_str_eq(err.path, t->path);
 	ck_assert_msg(strncmp(err.reason, t->reason, strlen(t->reason)) == 0, "%s: reason '%s'",
@@ -644,7 +645,7 @@ START_TEST(test_results_roundtrip)
 	struct json_object *o;
 
 	{
-		struct proto_submit_result in = { .id = "g-0001" }, out;
+		struct proto_submit_result in = {.id = "g-0001"}, out;
 
 		ck_assert_int_eq(proto_submit_result_encode(&in, &o), 0);
 		ck_assert_int_eq(proto_submit_result_decode(o, &out, &err), 0);
@@ -660,7 +661,7 @@ START_TEST(test_results_roundtrip)
 		json_object_put(o);
 	}
 	{
-		struct proto_metrics_result in = { .text = "# HELP x\nx 1\n" }, out;
+		struct proto_metrics_result in = {.text = "# HELP x\nx 1\n"}, out;
 
 		ck_assert_int_eq(proto_metrics_result_encode(&in, &o), 0);
 		ck_assert_int_eq(proto_metrics_result_decode(o, &out, &err), 0);
@@ -668,7 +669,7 @@ START_TEST(test_results_roundtrip)
 		json_object_put(o);
 	}
 	{
-		struct proto_version_result in = { .version = "0.1.0", .protocol = PROTO_VERSION },
+		struct proto_version_result in = {.version = "0.1.0", .protocol = PROTO_VERSION},
 					    out;
 
 		ck_assert_int_eq(proto_version_result_encode(&in, &o), 0);
@@ -689,9 +690,12 @@ END_TEST
  * included) survives; invalid bytes become U+FFFD. */
 START_TEST(test_logs_result_bytes)
 {
-	static const char raw[] = "ok\0\xc3\xa9 \xff\xfe \xed\xa0\x80 \xf0\x9f\x98\x80 \xc0\xaf\xe2\x82";
-	struct proto_logs_result in = { .data = raw, .data_len = sizeof(raw) - 1, .next_offset = 99,
-					.eof = true },
+	static const char raw[] =
+		"ok\0\xc3\xa9 \xff\xfe \xed\xa0\x80 \xf0\x9f\x98\x80 \xc0\xaf\xe2\x82";
+	struct proto_logs_result in = {.data = raw,
+				       .data_len = sizeof(raw) - 1,
+				       .next_offset = 99,
+				       .eof = true},
 				 out;
 	static const char want[] = "ok\0\xc3\xa9 \xef\xbf\xbd\xef\xbf\xbd \xef\xbf\xbd\xef\xbf\xbd"
 				   "\xef\xbf\xbd \xf0\x9f\x98\x80 \xef\xbf\xbd\xef\xbf\xbd"
@@ -726,11 +730,11 @@ START_TEST(test_time_format_parse)
 		int64_t ms;
 		const char *text;
 	} cases[] = {
-		{ 0, "1970-01-01T00:00:00.000Z" },
-		{ 1700000000123, "2023-11-14T22:13:20.123Z" },
-		{ 951782400000, "2000-02-29T00:00:00.000Z" },
-		{ 4102444799999, "2099-12-31T23:59:59.999Z" },
-		{ 253402300799999, "9999-12-31T23:59:59.999Z" },
+		{0, "1970-01-01T00:00:00.000Z"},
+		{1700000000123, "2023-11-14T22:13:20.123Z"},
+		{951782400000, "2000-02-29T00:00:00.000Z"},
+		{4102444799999, "2099-12-31T23:59:59.999Z"},
+		{253402300799999, "9999-12-31T23:59:59.999Z"},
 	};
 	char buf[PROTO_TIME_BUF];
 	int64_t ms;
@@ -829,9 +833,9 @@ END_TEST
  * range, doubles are not integers, explicit null is absent when optional. */
 START_TEST(test_typed_getters)
 {
-	struct json_object *o = parse_json(
-		"{\"big\":18446744073709551616,\"max\":9223372036854775807,\"neg\":-9223372036854775809,"
-		"\"d\":2.0,\"n\":null,\"s\":\"x\\u0000y\",\"b\":false}");
+	struct json_object *o = parse_json("{\"big\":18446744073709551616,\"max\":"
+					   "9223372036854775807,\"neg\":-9223372036854775809,"
+					   "\"d\":2.0,\"n\":null,\"s\":\"x\\u0000y\",\"b\":false}");
 	struct proto_error err;
 	struct json_object *v;
 	const char *s;

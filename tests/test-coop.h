@@ -62,12 +62,12 @@ static inline coop_scope *test_scope(coop_rt *rt, coop_scope *parent, const coop
 
 /* Wait for a condition that some thread will make true, without a timed
  * assertion: Check's test timeout is the only bound. */
-#define TEST_WAIT_UNTIL(cond)                                                  \
-	do {                                                                   \
-		while (!(cond)) {                                              \
-			struct timespec ts_ = {0, 1000000};                    \
-			nanosleep(&ts_, NULL);                                 \
-		}                                                              \
+#define TEST_WAIT_UNTIL(cond)                               \
+	do {                                                \
+		while (!(cond)) {                           \
+			struct timespec ts_ = {0, 1000000}; \
+			nanosleep(&ts_, NULL);              \
+		}                                           \
 	} while (0)
 
 #endif
