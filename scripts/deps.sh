@@ -8,7 +8,9 @@ PACKAGES="build-essential autoconf automake libtool pkg-config
 libev-dev libjson-c-dev libsystemd-dev check libmicrohttpd-dev
 libtbb-dev valgrind clang libclang-rt-14-dev
 systemd python3 procps util-linux psmisc
-parallel prometheus debootstrap systemd-container passwd"
+parallel prometheus debootstrap systemd-container passwd
+libsqlite3-dev sqlite3 clang-format tmux graphviz python3-jsonschema
+slurm-wlm slurm-client munge"
 
 missing=""
 for p in $PACKAGES; do
