@@ -62,6 +62,12 @@ else
 	echo "no coopd built"; status=1
 fi
 
+# Skips (with its reason in its log) when not root or without Slurm.
+if make -s -C build-ci -n check-slurm >/dev/null 2>&1; then
+	step "Slurm: exec nodes on a one-node cluster started for the run (make check-slurm)"
+	make -C build-ci check-slurm || status=1
+fi
+
 unit_tests() { make -s -C "$1" print-unit-tests; }
 
 step "AddressSanitizer + UBSan: every test again (coopd itself runs under ASan)"
