@@ -1,7 +1,7 @@
 /*
  * client-conn.h - coopctl's connection to coopd.
  *
- * Finds the socket (SPEC section 4: --socket, then $COOPD_SOCKET, then the
+ * Finds the socket (docs/protocol.md, section 1: --socket, then $COOPD_SOCKET, then the
  * user's or the system's default path), connects, sends JSON-RPC requests
  * and reads the answers line by line with proto's framing.  Several
  * requests may be in flight; answers are matched to requests by id and
@@ -39,7 +39,7 @@ struct client_sockets {
 };
 
 /*
- * Resolves the socket paths to try (SPEC section 4).  opt is --socket,
+ * Resolves the socket paths to try (docs/protocol.md, section 1).  opt is --socket,
  * env_socket $COOPD_SOCKET, xdg $XDG_RUNTIME_DIR (each may be NULL or
  * empty), uid the caller's.  exists() says whether a path exists (stat, in
  * the program; a fake in the tests).  A non-root user with an existing

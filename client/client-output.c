@@ -2,7 +2,7 @@
  * client-output.c - coopctl's human output: durations, the status tree,
  * the list table, the progress bar, watch lines and the stats report.
  *
- * Input is the daemon's JSON as SPEC section 4 describes it, read
+ * Input is the daemon's JSON as docs/protocol.md describes it, read
  * defensively: a missing or mistyped field shows as "-" rather than
  * crashing, since the daemon may be newer or older than the client.  Text
  * that comes from the daemon (ids, names, error messages) is printed with

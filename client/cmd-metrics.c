@@ -1,6 +1,6 @@
 /*
  * cmd-metrics.c - `coopctl metrics`: the daemon's Prometheus text
- * exposition (SPEC section 6), printed as is, e.g. for promtool or a
+ * exposition (docs/metrics.md), printed as is, e.g. for promtool or a
  * textfile collector.  --json prints the `{text}` answer verbatim.
  */
 #include "config.h"

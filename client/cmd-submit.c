@@ -1,7 +1,7 @@
 /*
  * cmd-submit.c - `coopctl submit FILE|- [--wait] [--follow]`.
  *
- * Reads a job graph (SPEC section 3) from a file or standard input, checks
+ * Reads a job graph (coopd.graph(5)) from a file or standard input, checks
  * locally only that it is one well-formed JSON document (so a typo gets a
  * line and column instead of a daemon parse error), and sends the text as
  * written: validation is the daemon's, whose error names the path into the

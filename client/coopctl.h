@@ -8,7 +8,7 @@
  * parse step is a separate, pure function so the unit tests can reach it),
  * talks to coopd through client-conn.c and prints through client-output.c.
  *
- * Exit codes (SPEC section 5) are the enum below; every handler returns one.
+ * Exit codes (coopctl(1), EXIT STATUS) are the enum below; every handler returns one.
  */
 #ifndef COOPCTL_H
 #define COOPCTL_H
@@ -20,7 +20,7 @@
 struct json_object;
 struct client_conn;
 
-/* Exit codes of coopctl (SPEC section 5).  `run` also exits with the
+/* Exit codes of coopctl (coopctl(1), EXIT STATUS).  `run` also exits with the
  * command's own status. */
 enum coopctl_exit {
 	COOPCTL_EXIT_OK = 0,          /* success */

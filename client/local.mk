@@ -1,4 +1,4 @@
-# client: coopctl, the command-line client (SPEC section 5).  One command
+# client: coopctl, the command-line client (coopctl(1)).  One command
 # per cmd-*.c file, dispatched from cmd_table[] in coopctl.c; everything but
 # main() goes into a convenience library so tests/suite-client.c can link it.
 noinst_LTLIBRARIES += client/libcoopctl.la

@@ -48,7 +48,7 @@ struct rnode {
 	struct rnode *parent;
 	struct rnode *kids; /* def->n_children entries, same order */
 
-	/* Reported state (SPEC section 3); state and reason are below. */
+	/* Reported state (coopd.graph(5), STATES); state and reason are below. */
 	int64_t started_ms, finished_ms; /* unix ms, -1: null */
 	int64_t cancel_requested_ms, cancel_ack_ms;
 	uint64_t polls, forced_yields;
@@ -131,7 +131,7 @@ int64_t graph_now_ms(void);
 int64_t graph_mono_to_unix_ms(uint64_t mono_ns);
 
 /* Renders the status answer ({id, name, state, ...}) into sb; summary gives
- * the {counts} form of SPEC section 4. */
+ * the {counts} form of docs/protocol.md (status). */
 void graph_render_status(const struct graph *g, bool summary, struct strbuf *sb);
 /* Renders one node (and its subtree) as in the status answer. */
 void graph_render_node(const struct rnode *n, struct strbuf *sb);

@@ -1,5 +1,6 @@
 /*
- * job-builtin.h - the builtin task and blocking functions of SPEC section 3
+ * job-builtin.h - the builtin task and blocking functions of
+ * coopd.graph(5)
  * and the joiner task that reports each node's outcome to the reactor.
  */
 #ifndef COOPD_JOB_BUILTIN_H

@@ -37,7 +37,7 @@ coopd_SOURCES = \
 	daemon/store-state.c daemon/store-state.h \
 	daemon/util-log.c daemon/util-log.h \
 	daemon/util-strbuf.c daemon/util-strbuf.h
-dist_man_MANS += daemon/coopd.8 daemon/coopd.conf.5
+dist_man_MANS += daemon/coopd.8 daemon/coopd.conf.5 daemon/coopd.graph.5
 coopd_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/daemon $(JSONC_CFLAGS) $(SYSTEMD_CFLAGS) \
 	$(MHD_CFLAGS)
 coopd_LDADD = lib/libcoop.la proto/libcoopproto.la $(JSONC_LIBS) $(EV_LIBS) $(SYSTEMD_LIBS) \
@@ -94,3 +94,6 @@ COOPD_VALGRIND = valgrind --error-exitcode=99 --leak-check=full --errors-for-lea
 check-daemon-valgrind:
 	$(MAKE) $(AM_MAKEFLAGS) check TESTS="$(DAEMON_TESTS)" TEST_COOPD_WRAPPER="$(COOPD_VALGRIND)"
 .PHONY: check-daemon-valgrind
+# -- the references: docs/protocol.md, coopd.graph(5) (issue 18, docs):
+DAEMON_TESTS += tests/integration/test-docs-reference.sh
+EXTRA_DIST += docs/protocol.md

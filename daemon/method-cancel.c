@@ -2,7 +2,8 @@
  * method-cancel.c - `cancel {id, node?, grace_ms?, reason?}` ->
  * {requested: true}.
  *
- * Request only (phase one of SPEC section 2's three): the answer comes at
+ * Request only (phase one of three: request, wait, report;
+ * docs/protocol.md, cancel): the answer comes at
  * once; `wait` or `watch` show the jobs stopping.  The reason recorded on
  * the nodes is `client`; a free-text `reason` is kept as cancel.note on the
  * node it names.  Cancelling a settled graph or node is not an error.

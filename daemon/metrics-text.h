@@ -1,6 +1,6 @@
 /*
  * metrics-text.h - Prometheus text exposition (format 0.0.4) of the
- * executor's and the daemon's counters, with the names of SPEC section 6.
+ * executor's and the daemon's counters, with the names of docs/metrics.md.
  * Used by the `metrics` method (and by the HTTP /metrics endpoint once it
  * exists).
  */

@@ -2,7 +2,7 @@
  * server-watch.h - `watch` events: one notification per node state change,
  * sent to every connection that watches the node's graph (or all graphs)
  * and may see it.  Each connection's event queue is bounded; a client that
- * stops reading is dropped (SPEC section 8), never buffered without bound.
+ * stops reading is dropped (docs/protocol.md, section 6), never buffered without bound.
  */
 #ifndef COOPD_SERVER_WATCH_H
 #define COOPD_SERVER_WATCH_H

@@ -1,6 +1,6 @@
 /*
  * store-retention.h - pruning of finished graphs and their logs by age and
- * count (SPEC section 8: defaults 7 days, 10,000 graphs), so that neither
+ * count (coopd.conf(5): defaults 7 days, 10,000 graphs), so that neither
  * the state directory nor the daemon's memory grows without bound.
  */
 #ifndef COOPD_STORE_RETENTION_H

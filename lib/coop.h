@@ -75,7 +75,7 @@ typedef enum coop_status {
 	COOP_STATUS_CANCELLED,   /* stopped because of a cancellation request */
 } coop_status;
 
-/* Why cancellation was requested (SPEC section 2). */
+/* Why cancellation was requested (docs/libcoop.md, "Scopes and cancellation"). */
 typedef enum coop_reason {
 	COOP_REASON_NONE = 0,
 	COOP_REASON_CLIENT,

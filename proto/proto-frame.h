@@ -12,8 +12,8 @@
  * unfinished line: a longer line is reported once (PROTO_FRAME_TOO_LONG, in
  * its place in the stream) and its remaining bytes are dropped up to and
  * including its newline, so the connection stays usable.  The output
- * buffer distinguishes answers, which are always queued (SPEC: "answers are
- * not limited"), from bounded data (events): bounded data is refused with
+ * buffer distinguishes answers, which are always queued (docs/protocol.md,
+ * section 1: answers are not limited), from bounded data (events): bounded data is refused with
  * -ENOBUFS once the bounded bytes still queued would exceed the limit, and
  * the daemon then drops the client that stopped reading.
  *

@@ -1,5 +1,5 @@
 /*
- * proto-graph.h - the job-graph codec (SPEC section 3).
+ * proto-graph.h - the job-graph codec (the format of coopd.graph(5)).
  *
  * proto_graph_parse() validates a whole graph document before anything
  * runs and turns it into a plain tree the daemon maps onto libcoop scopes
@@ -18,7 +18,7 @@
  * as "unknown sibling 'lod'" or "cycle a -> b -> a".  Limit errors use code
  * PROTO_ERR_LIMIT, all others PROTO_ERR_INVALID_PARAMS.
  *
- * Task and blocking functions.  The builtins of SPEC section 3 are decoded
+ * Task and blocking functions.  The builtins of coopd.graph(5) are decoded
  * into `fn` and the `args` union below, with their args checked strictly
  * (unknown keys, types, ranges).  The args object itself is kept too
  * (`args_json`, a reference; NULL when absent) so later plugin functions

@@ -1,5 +1,5 @@
 /*
- * proto-params.c - params and results of each coopd method (SPEC 4).
+ * proto-params.c - params and results of each coopd method (docs/protocol.md, section 4).
  *
  * For every method there is a decoder the daemon's dispatcher runs before
  * the handler (so a handler only ever sees checked values) and an encoder

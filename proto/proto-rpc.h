@@ -355,7 +355,7 @@ int proto_watch_params_encode(const struct proto_watch_params *p, struct json_ob
 
 /*
  * Results of the small methods (status, list, stats and watch events are
- * built by the daemon and read by the client as JSON; see SPEC section 4).
+ * built by the daemon and read by the client as JSON; see docs/protocol.md).
  * encode: daemon side, *ret owned.  decode: client side, strings borrowed
  * from result.  Decoders accept unknown result fields (forward
  * compatibility) but check the types of the known ones.

@@ -71,7 +71,7 @@
 #define PROTO_DEFAULT_RETENTION_GRAPHS 10000u
 #define PROTO_DEFAULT_MAX_ACTIVE_PER_USER 10000u
 
-/* Defaults of the job-graph format (SPEC section 3). */
+/* Defaults of the job-graph format (coopd.graph(5)). */
 #define PROTO_DEFAULT_BUDGET 128u
 #define PROTO_MAX_BUDGET 2147483647u /* 2^31-1 */
 #define PROTO_MAX_PARALLEL 2147483647u
@@ -81,7 +81,7 @@
  * to a monotonic clock reading without overflowing int64. */
 #define PROTO_MAX_TIME_MS 1000000000000LL
 
-/* Socket locations (SPEC section 4). */
+/* Socket locations (docs/protocol.md, section 1). */
 #define PROTO_SYSTEM_SOCKET "/run/coopd/coopd.sock"
 #define PROTO_USER_SOCKET_NAME "coopd.sock" /* under $XDG_RUNTIME_DIR */
 #define PROTO_SOCKET_ENV "COOPD_SOCKET"
@@ -97,7 +97,7 @@
 #define PROTO_POLICY_ALL_SETTLED_NAME "all_settled"
 #define PROTO_POLICY_RACE_NAME "race"
 
-/* Node and graph states (SPEC section 3).  Order: non-final states first. */
+/* Node and graph states (coopd.graph(5), STATES).  Order: non-final states first. */
 enum proto_state {
 	PROTO_STATE_PENDING,
 	PROTO_STATE_RUNNING,
@@ -110,7 +110,7 @@ enum proto_state {
 	PROTO_STATE__MAX
 };
 
-/* Cancellation reasons (SPEC section 2). */
+/* Cancellation reasons (docs/protocol.md, section 3). */
 enum proto_cancel_reason {
 	PROTO_CANCEL_CLIENT,
 	PROTO_CANCEL_DEADLINE,

@@ -198,7 +198,7 @@ static struct proto_graph *parse_string(const char *text, struct proto_error *er
 	return g;
 }
 
-/* The tree of the SPEC example, field by field. */
+/* The tree of the example of coopd.graph(5), field by field. */
 START_TEST(test_etl_tree)
 {
 	struct proto_graph *g = parse_file("examples/graphs", "etl.json");

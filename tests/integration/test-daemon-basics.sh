@@ -1,5 +1,5 @@
 #!/bin/sh
-# Every method of SPEC section 4 over raw JSON-RPC, several clients, several
+# Every method of docs/protocol.md over raw JSON-RPC, several clients, several
 # requests in flight on one connection, notifications, and a client that
 # disconnects in the middle of a request.
 . "${top_srcdir:-$(cd "$(dirname "$0")/../.." && pwd)}/tests/lib-coopd.sh"

@@ -1,5 +1,5 @@
 #!/bin/sh
-# Crash loop (SPEC 8, docs/durability.md): several clients submit graphs
+# Crash loop (docs/durability.md): several clients submit graphs
 # continuously while coopd is killed with SIGKILL at random moments and
 # restarted on the same state directory.  After every restart:
 #   - every submit that was acknowledged (an id came back) is present and

@@ -1,5 +1,5 @@
 #!/bin/sh
-# Limits and back-pressure (SPEC 8; test-daemon-bad-requests.sh covers the
+# Limits and back-pressure (docs/protocol.md, section 6; test-daemon-bad-requests.sh covers the
 # malformed requests and a small connection flood).  Each limit key answers
 # -32003 or -32600 with a message that names it; a `watch` client that never
 # reads is dropped once its bounded event queue fills, while other clients

@@ -1,8 +1,8 @@
 #!/bin/sh
-# Metrics (SPEC section 6): the `metrics` method, `coopctl metrics` and HTTP
+# Metrics (docs/metrics.md): the `metrics` method, `coopctl metrics` and HTTP
 # GET /metrics (--metrics-listen) serve the same Prometheus text; it passes
 # the real `promtool check metrics` and our own stricter reading (every
-# SPEC family with HELP and TYPE and its labels, cumulative histogram
+# documented family with HELP and TYPE and its labels, cumulative histogram
 # buckets, _count == le="+Inf"); and the figures move as they should:
 # forced yields for a spin larger than its budget (and none for a smaller
 # one), cancel requests by reason, one latency observation per cancelled
@@ -31,7 +31,7 @@ URL = "http://127.0.0.1:%s/metrics" % os.environ["PORT"]
 CTL = [os.environ["COOPCTL_BIN"], "--socket", SOCK]
 KINDS = ("task", "blocking", "exec")
 REASONS = ("client", "deadline", "timeout", "sibling_failed", "race_lost", "shutdown")
-SPEC = {  # SPEC section 6: family -> (type, label names)
+FAMILIES = {  # docs/metrics.md: family -> (type, label names)
     "coopd_tasks_spawned_total": ("counter", {"kind"}),
     "coopd_tasks_finished_total": ("counter", {"kind", "state"}),
     "coopd_task_polls_total": ("counter", set()),
@@ -158,13 +158,13 @@ def wait_running(gid, paths):
         time.sleep(0.01)
     raise AssertionError("never all running: %s" % json.dumps(st)[:2000])
 
-# -- 1. every SPEC family, with HELP and TYPE, its type and its labels
+# -- 1. every documented family, with HELP and TYPE, its type and its labels
 t0 = rpc("metrics")["text"]
 promtool(t0, "the metrics method's text")
 types = check(t0)
 m0 = parse(t0)
 s0 = series(t0)
-for fam, (typ, labels) in SPEC.items():
+for fam, (typ, labels) in FAMILIES.items():
     expect(re.search(r'^# HELP %s \S' % fam, t0, re.M), "HELP line", fam)
     expect(types.get(fam) == typ, "TYPE %s %s" % (fam, typ), types.get(fam))
     of = [ls for n, ls, _ in s0 if n == fam or (typ == "histogram" and n.startswith(fam + "_"))]

@@ -71,7 +71,7 @@ st = run({"policy": "race", "nodes": [
     {"id": "f2", "kind": "exec", "argv": ["false"]}]})
 expect(st["state"] == "failed", "race all failed", st)
 
-# a nested race scope inside a fail_fast graph (the SPEC example's shape)
+# a nested race scope inside a fail_fast graph (the shape of coopd.graph(5)'s example)
 st = run({"nodes": [
     {"id": "warm", "kind": "task", "fn": "spin", "args": {"units": 1000}},
     {"id": "load", "kind": "scope", "policy": "race", "after": ["warm"], "nodes": [

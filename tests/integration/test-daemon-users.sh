@@ -1,5 +1,5 @@
 #!/bin/sh
-# Identity and authorization with real users (SPEC 8, docs/security.md),
+# Identity and authorization with real users (docs/security.md),
 # checked through the socket.  As root, the test creates users and groups
 # whose names are unique to this run (removed at exit) and starts coopd as
 # root:
