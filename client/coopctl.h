@@ -63,6 +63,7 @@ extern const struct cmd_entry cmd_stats_entry;
 extern const struct cmd_entry cmd_metrics_entry;
 extern const struct cmd_entry cmd_version_entry;
 extern const struct cmd_entry cmd_ping_entry;
+extern const struct cmd_entry cmd_remove_entry;
 
 /* The table, NULL-terminated, in the order `--help` lists it. */
 extern const struct cmd_entry *const cmd_table[];
@@ -218,6 +219,12 @@ struct cmd_watch_args {
 	const char *id; /* NULL: every graph the user may see */
 };
 int cmd_watch_parse(int argc, char **argv, struct cmd_watch_args *ret, FILE *err);
+
+struct cmd_remove_args {
+	char **ids; /* into argv */
+	int n_ids;  /* >= 1 */
+};
+int cmd_remove_parse(int argc, char **argv, struct cmd_remove_args *ret, FILE *err);
 
 /* Lists graphs (list, and status without an id); returns an exit code. */
 int cmd_list_show(struct coopctl *c, bool all);

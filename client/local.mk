@@ -36,3 +36,6 @@ COOPCTL_INTEGRATION_TESTS = \
 	tests/integration/test-coopctl-follow.sh
 TESTS += tests/suite-client $(COOPCTL_INTEGRATION_TESTS)
 EXTRA_DIST += $(COOPCTL_INTEGRATION_TESTS)
+# -- remove, retries, pause/resume, rerun (issue 17):
+client_libcoopctl_la_SOURCES += client/cmd-remove.c
+COOPCTL_INTEGRATION_TESTS += tests/integration/test-coopctl-remove.sh

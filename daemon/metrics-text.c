@@ -32,8 +32,8 @@
 static const char *const kind_names[JOB__MAX] = {"task", "blocking", "exec"};
 
 static const char *const code_names[REQ_CODE__MAX] = {
-	"0",      "-32700", "-32600", "-32601", "-32602",
-	"-32603", "-32001", "-32002", "-32003", "-32004",
+	"0",      "-32700", "-32600", "-32601", "-32602", "-32603",
+	"-32001", "-32002", "-32003", "-32004", "-32005",
 };
 
 static void family(struct strbuf *sb, const char *name, const char *type, const char *help)

@@ -27,7 +27,7 @@ static const struct method *const method_table[PROTO_M__MAX] = {
 	[PROTO_M_LIST] = &method_list,       [PROTO_M_CANCEL] = &method_cancel,
 	[PROTO_M_WAIT] = &method_wait,       [PROTO_M_LOGS] = &method_logs,
 	[PROTO_M_WATCH] = &method_watch,     [PROTO_M_STATS] = &method_stats,
-	[PROTO_M_METRICS] = &method_metrics,
+	[PROTO_M_METRICS] = &method_metrics, [PROTO_M_REMOVE] = &method_remove,
 };
 
 /* Big enough for every proto_*_params struct. */
@@ -39,6 +39,8 @@ union params_storage {
 	struct proto_wait_params wait;
 	struct proto_logs_params logs;
 	struct proto_watch_params watch;
+	struct proto_graph_node_params graph_node;
+	struct proto_rerun_params rerun;
 	char bytes[256];
 };
 
@@ -63,6 +65,8 @@ static int code_slot(int code)
 		return REQ_CODE_LIMIT;
 	case PROTO_ERR_SHUTTING_DOWN:
 		return REQ_CODE_SHUTTING_DOWN;
+	case PROTO_ERR_ACTIVE:
+		return REQ_CODE_ACTIVE;
 	default:
 		return REQ_CODE_INTERNAL;
 	}

@@ -22,7 +22,7 @@
 
 #define RETENTION_PERIOD_S 3600.
 
-static void prune_one(struct coopd *d, struct graph *g)
+void retention_forget(struct coopd *d, struct graph *g)
 {
 	if (g->prev)
 		g->prev->next = g->next;
@@ -69,14 +69,14 @@ void retention_prune(struct coopd *d)
 		for (g = d->graphs_head; g; g = next) {
 			next = g->next;
 			if (prunable(g) && finished_at(g) < cutoff) {
-				prune_one(d, g);
+				retention_forget(d, g);
 				pruned++;
 			}
 		}
 	}
 	while (d->graphs_finished_kept > d->cfg.retention_graphs &&
 	       (g = earliest_finished(d)) != NULL) {
-		prune_one(d, g);
+		retention_forget(d, g);
 		pruned++;
 	}
 	if (pruned)

@@ -15,4 +15,8 @@ void retention_stop(struct coopd *d);
  * finished ones beyond retention_graphs.  Active graphs are never pruned. */
 void retention_prune(struct coopd *d);
 
+/* Forgets one settled graph now (its directory, logs and memory): pruning,
+ * and the `remove` method.  g must be neither active nor syncing. */
+void retention_forget(struct coopd *d, struct graph *g);
+
 #endif

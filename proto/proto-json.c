@@ -119,6 +119,8 @@ const char *proto_error_message(int code)
 		return "Limit exceeded";
 	case PROTO_ERR_SHUTTING_DOWN:
 		return "Shutting down";
+	case PROTO_ERR_ACTIVE:
+		return "Graph still active";
 	default:
 		return "Error";
 	}

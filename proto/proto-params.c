@@ -371,6 +371,80 @@ int proto_watch_params_encode(const struct proto_watch_params *p, struct json_ob
 	return done(o, r, ret);
 }
 
+static const char *const remove_keys[] = {"id", NULL};
+
+int proto_remove_params_decode(struct json_object *params, struct proto_graph_node_params *ret,
+			       struct proto_error *err)
+{
+	struct proto_graph_node_params p = {0};
+	int r;
+
+	if ((r = check_keys(params, remove_keys, err)) < 0 ||
+	    (r = get_graph_id(params, "id", true, &p.id, err)) < 0)
+		return r;
+	*ret = p;
+	return 0;
+}
+
+static const char *const pause_keys[] = {"id", "node", NULL};
+
+int proto_pause_params_decode(struct json_object *params, struct proto_graph_node_params *ret,
+			      struct proto_error *err)
+{
+	struct proto_graph_node_params p = {0};
+	int r;
+
+	if ((r = check_keys(params, pause_keys, err)) < 0 ||
+	    (r = get_graph_id(params, "id", true, &p.id, err)) < 0 ||
+	    (r = get_node_path(params, "node", false, &p.node, err)) < 0)
+		return r;
+	*ret = p;
+	return 0;
+}
+
+int proto_graph_node_params_encode(const struct proto_graph_node_params *p,
+				   struct json_object **ret)
+{
+	struct json_object *o = new_params();
+	int r;
+
+	if (!o)
+		return -ENOMEM;
+	r = proto__add_string(o, "id", p->id ? p->id : "");
+	if (r >= 0 && p->node)
+		r = proto__add_string(o, "node", p->node);
+	return done(o, r, ret);
+}
+
+static const char *const rerun_keys[] = {"id", "failed_only", NULL};
+
+int proto_rerun_params_decode(struct json_object *params, struct proto_rerun_params *ret,
+			      struct proto_error *err)
+{
+	struct proto_rerun_params p = {0};
+	int r;
+
+	if ((r = check_keys(params, rerun_keys, err)) < 0 ||
+	    (r = get_graph_id(params, "id", true, &p.id, err)) < 0 ||
+	    (r = get_bool(params, "failed_only", &p.failed_only, err)) < 0)
+		return r;
+	*ret = p;
+	return 0;
+}
+
+int proto_rerun_params_encode(const struct proto_rerun_params *p, struct json_object **ret)
+{
+	struct json_object *o = new_params();
+	int r;
+
+	if (!o)
+		return -ENOMEM;
+	r = proto__add_string(o, "id", p->id ? p->id : "");
+	if (r >= 0 && p->failed_only)
+		r = proto__add_bool(o, "failed_only", true);
+	return done(o, r, ret);
+}
+
 /*
  * Results.
  */

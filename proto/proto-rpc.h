@@ -169,6 +169,10 @@ enum proto_method {
 	PROTO_M_WATCH,
 	PROTO_M_STATS,
 	PROTO_M_METRICS,
+	PROTO_M_REMOVE,
+	PROTO_M_RERUN,
+	PROTO_M_PAUSE,
+	PROTO_M_RESUME,
 	PROTO_M__MAX
 };
 
@@ -352,6 +356,26 @@ struct proto_watch_params {
 int proto_watch_params_decode(struct json_object *params, struct proto_watch_params *ret,
 			      struct proto_error *err);
 int proto_watch_params_encode(const struct proto_watch_params *p, struct json_object **ret);
+
+/* remove {id}; pause and resume {id, node?}; rerun {id, failed_only?}. */
+struct proto_graph_node_params {
+	const char *id;
+	const char *node; /* NULL: the whole graph (pause, resume; never for remove) */
+};
+int proto_remove_params_decode(struct json_object *params, struct proto_graph_node_params *ret,
+			       struct proto_error *err);
+int proto_pause_params_decode(struct json_object *params, struct proto_graph_node_params *ret,
+			      struct proto_error *err);
+int proto_graph_node_params_encode(const struct proto_graph_node_params *p,
+				   struct json_object **ret);
+
+struct proto_rerun_params {
+	const char *id;
+	bool failed_only;
+};
+int proto_rerun_params_decode(struct json_object *params, struct proto_rerun_params *ret,
+			      struct proto_error *err);
+int proto_rerun_params_encode(const struct proto_rerun_params *p, struct json_object **ret);
 
 /*
  * Results of the small methods (status, list, stats and watch events are

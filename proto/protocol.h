@@ -33,6 +33,10 @@
 #define PROTO_METHOD_WATCH "watch"
 #define PROTO_METHOD_STATS "stats"
 #define PROTO_METHOD_METRICS "metrics"
+#define PROTO_METHOD_REMOVE "remove"
+#define PROTO_METHOD_RERUN "rerun"
+#define PROTO_METHOD_PAUSE "pause"
+#define PROTO_METHOD_RESUME "resume"
 
 /* Notification names (daemon -> client, no id). */
 #define PROTO_NOTIFY_EVENT "event"
@@ -47,6 +51,7 @@
 #define PROTO_ERR_PERMISSION (-32002)       /* permission denied */
 #define PROTO_ERR_LIMIT (-32003)            /* a limit was exceeded */
 #define PROTO_ERR_SHUTTING_DOWN (-32004)    /* daemon is stopping */
+#define PROTO_ERR_ACTIVE (-32005)           /* graph still active (remove, rerun) */
 
 /* Default limits.  The daemon may be configured with others; these are what
  * proto_limits_default() (proto-rpc.h) fills in. */

@@ -226,7 +226,19 @@ END_TEST
  * Params of each method.
  */
 
-enum which { W_EMPTY, W_SUBMIT, W_STATUS, W_LIST, W_CANCEL, W_WAIT, W_LOGS, W_WATCH };
+enum which {
+	W_EMPTY,
+	W_SUBMIT,
+	W_STATUS,
+	W_LIST,
+	W_CANCEL,
+	W_WAIT,
+	W_LOGS,
+	W_WATCH,
+	W_REMOVE,
+	W_PAUSE,
+	W_RERUN
+};
 
 static int decode(enum which w, struct json_object *params, struct proto_error *err)
 {
@@ -237,6 +249,8 @@ static int decode(enum which w, struct json_object *params, struct proto_error *
 	struct proto_wait_params wa;
 	struct proto_logs_params lg;
 	struct proto_watch_params wt;
+	struct proto_graph_node_params gn;
+	struct proto_rerun_params rr;
 
 	switch (w) {
 	case W_EMPTY:
@@ -255,6 +269,12 @@ static int decode(enum which w, struct json_object *params, struct proto_error *
 		return proto_logs_params_decode(params, &lg, err);
 	case W_WATCH:
 		return proto_watch_params_decode(params, &wt, err);
+	case W_REMOVE:
+		return proto_remove_params_decode(params, &gn, err);
+	case W_PAUSE:
+		return proto_pause_params_decode(params, &gn, err);
+	case W_RERUN:
+		return proto_rerun_params_decode(params, &rr, err);
 	}
 	return -1;
 }
@@ -319,6 +339,17 @@ static const struct params_case params_cases[] = {
 	{W_WATCH, "{\"id\":\"g\"}", NULL, NULL},
 	{W_WATCH, "{\"id\":\"bad id\"}", "params.id", "invalid graph id"},
 	{W_WATCH, "{\"graph\":\"g\"}", "params.graph", "unknown field"},
+	{W_REMOVE, "{\"id\":\"g\"}", NULL, NULL},
+	{W_REMOVE, NULL, "params.id", "missing required field"},
+	{W_REMOVE, "{\"id\":[]}", "params.id", "expected a string"},
+	{W_REMOVE, "{\"id\":\"g\",\"node\":\"a\"}", "params.node", "unknown field"},
+	{W_PAUSE, "{\"id\":\"g\"}", NULL, NULL},
+	{W_PAUSE, "{\"id\":\"g\",\"node\":\"load/primary\"}", NULL, NULL},
+	{W_PAUSE, "{\"id\":\"g\",\"node\":\"a b\"}", "params.node", "invalid node path"},
+	{W_PAUSE, "{\"node\":\"a\"}", "params.id", "missing required field"},
+	{W_RERUN, "{\"id\":\"g\",\"failed_only\":true}", NULL, NULL},
+	{W_RERUN, "{\"id\":\"g\",\"failed_only\":1}", "params.failed_only", "expected a boolean"},
+	{W_RERUN, "{\"id\":\"g\",\"failed\":true}", "params.failed", "unknown field"},
 };
 
 START_TEST(test_params_table)
