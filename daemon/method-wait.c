@@ -43,8 +43,26 @@ static void wait_timeout_cb(struct ev_loop *loop, ev_timer *w, int revents)
 
 void wait_graph_settled(struct coopd *d, struct graph *g)
 {
-	while (g->waiters)
-		wait_answer(g->waiters);
+	struct later *removes = NULL;
+
+	while (g->waiters) {
+		struct later *l = g->waiters;
+
+		if (l->method != PROTO_M_REMOVE) {
+			wait_answer(l);
+			continue;
+		}
+		/* Kept apart: answered and done by method-remove.c. */
+		g->waiters = l->gnext;
+		if (g->waiters)
+			g->waiters->gprev = NULL;
+		l->g = NULL;
+		l->gprev = NULL;
+		l->gnext = removes;
+		removes = l;
+	}
+	if (removes)
+		remove_graph_synced(d, g, removes);
 }
 
 static enum method_ret wait_handle(struct method_call *call, void *params)
