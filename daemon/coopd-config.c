@@ -41,6 +41,12 @@ void config_init(struct coopd_config *cfg)
 	proto_limits_default(&cfg->limits);
 	cfg->log_level = LOG_INFO;
 	cfg->max_connections = PROTO_DEFAULT_MAX_CONNECTIONS;
+	cfg->max_connections_per_user = 64;
+	cfg->root_reserved_connections = 8;
+	cfg->max_input_bytes_per_user = 64u * 1024 * 1024;
+	cfg->max_input_bytes = 512u * 1024 * 1024;
+	cfg->message_timeout_ms = 30000;
+	cfg->idle_timeout_ms = 300000;
 	cfg->event_queue_bytes = PROTO_DEFAULT_MAX_EVENT_QUEUE;
 	cfg->answer_backlog = 64u * 1024 * 1024;
 	cfg->max_pending_per_conn = 1024;
@@ -94,6 +100,13 @@ static void usage(FILE *f)
 		"  max_nodes             nodes per graph (default 1000000)\n"
 		"  max_scope_depth       scope nesting (default 64)\n"
 		"  max_connections       simultaneous clients (default 256)\n"
+		"  max_connections_per_user  connections of one non-root user (64)\n"
+		"  root_reserved_connections  of max_connections, kept for root (8)\n"
+		"  max_input_bytes_per_user  unfinished request bytes of one user (67108864)\n"
+		"  max_input_bytes       unfinished request bytes, all clients (536870912)\n"
+		"  message_timeout_ms    to finish a started request line (30000; 0: none)\n"
+		"  idle_timeout_ms       a connection with nothing in flight is closed\n"
+		"                        after (300000; 0: never)\n"
 		"  event_queue_bytes     queued events per client before it is dropped (1048576)\n"
 		"  max_pending_requests  wait/submit requests in flight per connection (1024)\n"
 		"  answer_backlog_bytes  unsent answers at which a client is not read (67108864)\n"
@@ -344,6 +357,12 @@ static int config_set(struct coopd_config *cfg, const char *key, const char *val
 	UINT_KEY("max_request_bytes", limits.max_request, 1024, 1ull << 30)
 	UINT_KEY("max_nodes", limits.max_nodes, 1, 100000000)
 	UINT_KEY("max_connections", max_connections, 1, 1000000)
+	UINT_KEY("max_connections_per_user", max_connections_per_user, 1, 1000000)
+	UINT_KEY("root_reserved_connections", root_reserved_connections, 0, 1000000)
+	UINT_KEY("max_input_bytes_per_user", max_input_bytes_per_user, 1024, 1ull << 40)
+	UINT_KEY("max_input_bytes", max_input_bytes, 1024, 1ull << 40)
+	UINT_KEY("message_timeout_ms", message_timeout_ms, 0, 86400000)
+	UINT_KEY("idle_timeout_ms", idle_timeout_ms, 0, 86400000)
 	UINT_KEY("event_queue_bytes", event_queue_bytes, 4096, 1ull << 32)
 	UINT_KEY("max_pending_requests", max_pending_per_conn, 1, 1000000)
 	UINT_KEY("answer_backlog_bytes", answer_backlog, 1, 1ull << 40)
@@ -532,6 +551,12 @@ int config_reload(struct coopd_config *cfg)
 	cfg->log_level = n.log_level;
 	cfg->limits = n.limits;
 	cfg->max_connections = n.max_connections;
+	cfg->max_connections_per_user = n.max_connections_per_user;
+	cfg->root_reserved_connections = n.root_reserved_connections;
+	cfg->max_input_bytes_per_user = n.max_input_bytes_per_user;
+	cfg->max_input_bytes = n.max_input_bytes;
+	cfg->message_timeout_ms = n.message_timeout_ms;
+	cfg->idle_timeout_ms = n.idle_timeout_ms;
 	cfg->event_queue_bytes = n.event_queue_bytes;
 	cfg->answer_backlog = n.answer_backlog;
 	cfg->max_pending_per_conn = n.max_pending_per_conn;

@@ -26,10 +26,16 @@ struct coopd_config {
 
 	struct proto_limits limits;
 	size_t max_connections;
-	size_t event_queue_bytes;    /* bounded output per connection (events) */
-	size_t answer_backlog;       /* stop reading a client with this much unsent */
-	size_t max_pending_per_conn; /* wait requests in flight on one connection */
-	size_t log_cap;              /* bytes kept per job stream (the first ones) */
+	size_t max_connections_per_user;  /* non-root uids: each one's share */
+	size_t root_reserved_connections; /* of max_connections, for root only */
+	size_t max_input_bytes_per_user;  /* unfinished request bytes, one uid */
+	size_t max_input_bytes;           /* the same, every connection together */
+	unsigned message_timeout_ms;      /* to finish a started line; 0: none */
+	unsigned idle_timeout_ms;         /* nothing in flight; 0: none */
+	size_t event_queue_bytes;         /* bounded output per connection (events) */
+	size_t answer_backlog;            /* stop reading a client with this much unsent */
+	size_t max_pending_per_conn;      /* wait requests in flight on one connection */
+	size_t log_cap;                   /* bytes kept per job stream (the first ones) */
 	size_t max_active_per_user;
 	unsigned retention_days; /* prune finished graphs older than this; 0: never */
 	size_t retention_graphs; /* keep at most this many finished graphs */

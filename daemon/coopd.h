@@ -57,7 +57,8 @@ struct coopd_counters {
 	uint64_t requests[PROTO_M__MAX + 1][REQ_CODE__MAX]; /* last row: unknown */
 	uint64_t connections_accepted;
 	uint64_t connections_refused;
-	uint64_t clients_dropped; /* stopped reading */
+	uint64_t clients_dropped;       /* stopped reading */
+	uint64_t connections_timed_out; /* message_timeout_ms, idle_timeout_ms */
 	uint64_t exec_spawn_failures;
 	uint64_t orphans_reaped; /* subreaper adoptions reaped */
 };

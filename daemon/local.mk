@@ -100,3 +100,7 @@ EXTRA_DIST += docs/protocol.md
 # -- remove, retries, pause/resume, limits, rerun (issue 17):
 coopd_SOURCES += daemon/method-remove.c
 DAEMON_TESTS += tests/integration/test-daemon-remove.sh
+# -- fair share (issue 15, conn): per-user counters; the tests as real users
+coopd_SOURCES += daemon/util-uidcount.c daemon/util-uidcount.h
+DAEMON_TESTS += tests/integration/test-daemon-fair-conn.sh
+EXTRA_DIST += tests/lib-fairshare.sh

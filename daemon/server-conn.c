@@ -12,11 +12,27 @@
  * A client that disconnects in the middle of a line or while requests are
  * in flight is simply closed: its pending `wait`s are forgotten, its
  * graphs go on.
+ *
+ * Fair share (docs/security.md, "Per-user limits and timeouts"): a
+ * non-root uid holds at most max_connections_per_user connections, and
+ * root_reserved_connections of max_connections are kept for root, so no
+ * user can lock the others or the operator out.  The bytes of input kept
+ * (unfinished lines, lines not yet dispatched) are counted per uid and in
+ * total; the read that would take a uid over max_input_bytes_per_user, or
+ * everyone over max_input_bytes, gets -32003 naming the key and the
+ * connection is closed.  Each connection has one timer: a line started
+ * and not finished within message_timeout_ms gets -32600 and the
+ * connection is closed (a client sending a byte a second, or half a
+ * message, holds nothing for long); a connection with nothing in flight
+ * (no partial line, no unsent answer, no `wait` or `submit` pending, not
+ * watching) for idle_timeout_ms is closed.
  */
 #include "config.h"
 
 #include <errno.h>
 #include <json-c/json.h>
+#include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -30,6 +46,11 @@
 
 static void conn_update_watchers(struct conn *c);
 static void conn_process_lines(struct conn *c);
+static void conn_timer_arm(struct conn *c);
+
+/* How long a connection that was told why it is closed may take to read
+ * that line before it is closed anyway. */
+#define CONN_FAREWELL_S 5.0
 
 bool conn_may_see(const struct conn *c, uid_t owner)
 {
@@ -59,6 +80,12 @@ static void conn_write_cb(struct ev_loop *loop, ev_io *w, int revents)
 			return;
 		}
 		proto_outbuf_consume(&c->out, (size_t)r);
+		c->last_active = ev_now(loop);
+	}
+	if (c->timed_out) {
+		if (proto_outbuf_pending(&c->out) == 0)
+			conn_close(c);
+		return;
 	}
 	if (c->eof && proto_outbuf_pending(&c->out) == 0 && c->n_laters == 0 &&
 	    !c->has_unread_lines) {
@@ -78,8 +105,8 @@ static void conn_update_watchers(struct conn *c)
 	struct ev_loop *loop = c->d->loop;
 	size_t pending = proto_outbuf_pending(&c->out);
 	bool want_write = pending > 0;
-	bool want_read =
-		!c->dead && !c->eof && !c->has_unread_lines && pending < c->d->cfg.answer_backlog;
+	bool want_read = !c->dead && !c->eof && !c->timed_out && !c->has_unread_lines &&
+			 pending < c->d->cfg.answer_backlog;
 
 	if (want_write != c->writing) {
 		if (want_write)
@@ -144,6 +171,138 @@ bool conn_queue_event(struct conn *c, const char *line, size_t len)
 	return true;
 }
 
+/* Answers one error line (id null), stops reading, gives back the input
+ * and closes the connection once the line is written (or after
+ * CONN_FAREWELL_S if the client does not read it). */
+static void conn_fail(struct conn *c, int code, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+static void conn_fail(struct conn *c, int code, const char *fmt, ...)
+{
+	struct server *s = c->d->server;
+	struct proto_error err;
+	va_list ap;
+
+	va_start(ap, fmt);
+	proto_error_setv(&err, code, NULL, fmt, ap);
+	va_end(ap);
+	log_notice("client %lu (uid %lu): %s; closing it", c->serial, (unsigned long)c->uid,
+		   err.reason);
+	dispatch_count(c->d, PROTO_M_UNKNOWN, code);
+	c->timed_out = true;
+	c->has_unread_lines = false;
+	proto_inbuf_free(&c->in);
+	uidcount_sub(&s->input_of, c->uid, c->input_counted);
+	s->input_total -= c->input_counted;
+	c->input_counted = 0;
+	conn_answer_error(c, NULL, &err);
+	if (c->dead)
+		return;
+	conn_update_watchers(c);
+	ev_timer_stop(c->d->loop, &c->timeout_w);
+	ev_timer_set(&c->timeout_w, CONN_FAREWELL_S, 0.);
+	ev_timer_start(c->d->loop, &c->timeout_w);
+}
+
+/* Brings the uid's and the total count of input bytes up to date with
+ * what c keeps now.  Returns false when that was over a share: c was told
+ * (-32003 naming the key) and is being closed. */
+static bool conn_account_input(struct conn *c)
+{
+	struct server *s = c->d->server;
+	const struct coopd_config *cfg = &c->d->cfg;
+	size_t held = proto_inbuf_held(&c->in);
+	size_t add;
+
+	if (held <= c->input_counted) {
+		uidcount_sub(&s->input_of, c->uid, c->input_counted - held);
+		s->input_total -= c->input_counted - held;
+		c->input_counted = held;
+		return true;
+	}
+	add = held - c->input_counted;
+	/* Root is not held to the per-user share, only to the total. */
+	if (c->uid != 0 &&
+	    uidcount_get(&s->input_of, c->uid) + add > cfg->max_input_bytes_per_user) {
+		conn_fail(c, PROTO_ERR_LIMIT,
+			  "too many bytes of unfinished requests for this user "
+			  "(max_input_bytes_per_user %zu)",
+			  cfg->max_input_bytes_per_user);
+		return false;
+	}
+	if (s->input_total + add > cfg->max_input_bytes) {
+		conn_fail(c, PROTO_ERR_LIMIT,
+			  "too many bytes of unfinished requests (max_input_bytes %zu)",
+			  cfg->max_input_bytes);
+		return false;
+	}
+	if (uidcount_add(&s->input_of, c->uid, add) < 0) {
+		log_err("out of memory counting input of client %lu; dropping it", c->serial);
+		conn_close(c);
+		return false;
+	}
+	s->input_total += add;
+	c->input_counted = held;
+	return true;
+}
+
+/* Nothing in flight: no unfinished or undispatched input, no unsent
+ * answer, no request answered later, no subscription. */
+static bool conn_idle(const struct conn *c)
+{
+	return proto_inbuf_held(&c->in) == 0 && proto_outbuf_pending(&c->out) == 0 &&
+	       c->n_laters == 0 && !c->watching && !c->has_unread_lines;
+}
+
+/* Sets the connection's one timer to its next deadline: the end of the
+ * unfinished message's time, else the end of its idle time; while
+ * something is in flight it looks again one idle period later. */
+static void conn_timer_arm(struct conn *c)
+{
+	const struct coopd_config *cfg = &c->d->cfg;
+	ev_tstamp now = ev_now(c->d->loop), at = 0;
+
+	if (c->timed_out || c->dead)
+		return;
+	if (c->partial_since > 0 && cfg->message_timeout_ms > 0)
+		at = c->partial_since + cfg->message_timeout_ms / 1000.;
+	else if (cfg->idle_timeout_ms > 0)
+		at = (conn_idle(c) ? c->last_active : now) + cfg->idle_timeout_ms / 1000.;
+	ev_timer_stop(c->d->loop, &c->timeout_w);
+	if (at == 0)
+		return;
+	ev_timer_set(&c->timeout_w, at > now ? at - now : 0.001, 0.);
+	ev_timer_start(c->d->loop, &c->timeout_w);
+}
+
+static void conn_timeout_cb(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	struct conn *c = w->data;
+	const struct coopd_config *cfg = &c->d->cfg;
+	ev_tstamp now = ev_now(loop);
+
+	if (c->timed_out || c->dead) {
+		conn_close(c);
+		return;
+	}
+	if (c->partial_since > 0 && cfg->message_timeout_ms > 0 &&
+	    now >= c->partial_since + cfg->message_timeout_ms / 1000. - 0.001) {
+		c->d->counters.connections_timed_out++;
+		conn_fail(c, PROTO_ERR_INVALID_REQUEST,
+			  "message not finished within %u ms (message_timeout_ms)",
+			  cfg->message_timeout_ms);
+		return;
+	}
+	if (c->partial_since == 0 && cfg->idle_timeout_ms > 0 && conn_idle(c) &&
+	    now >= c->last_active + cfg->idle_timeout_ms / 1000. - 0.001) {
+		log_debug("client %lu (uid %lu) idle for %u ms; closing it", c->serial,
+			  (unsigned long)c->uid, cfg->idle_timeout_ms);
+		c->d->counters.connections_timed_out++;
+		conn_close(c);
+		return;
+	}
+	conn_timer_arm(c);
+}
+
 static void conn_read_cb(struct ev_loop *loop, ev_io *w, int revents)
 {
 	struct conn *c = w->data;
@@ -171,12 +330,23 @@ static void conn_read_cb(struct ev_loop *loop, ev_io *w, int revents)
 		conn_update_watchers(c);
 		return;
 	}
+	c->last_active = ev_now(loop);
 	if (proto_inbuf_feed(&c->in, buf, (size_t)r) < 0) {
 		log_err("out of memory reading from client %lu; dropping it", c->serial);
 		conn_close(c);
 		return;
 	}
+	if (!conn_account_input(c))
+		return;
 	conn_process_lines(c);
+	if (c->dead || c->timed_out)
+		return;
+	(void)conn_account_input(c); /* only shrinks after dispatching */
+	if (proto_inbuf_partial(&c->in) == 0)
+		c->partial_since = 0;
+	else if (c->partial_since == 0)
+		c->partial_since = ev_now(loop);
+	conn_timer_arm(c);
 }
 
 /* Dispatches the complete lines in the input buffer, until back-pressure
@@ -210,6 +380,10 @@ void conn_close(struct conn *c)
 		later_free(c->laters);
 	ev_io_stop(c->d->loop, &c->rio);
 	ev_io_stop(c->d->loop, &c->wio);
+	ev_timer_stop(c->d->loop, &c->timeout_w);
+	uidcount_sub(&s->conns_of, c->uid, 1);
+	uidcount_sub(&s->input_of, c->uid, c->input_counted);
+	s->input_total -= c->input_counted;
 	close(c->fd);
 	proto_inbuf_free(&c->in);
 	proto_outbuf_free(&c->out);
@@ -254,15 +428,43 @@ size_t server_connections(const struct server *s)
 	return s->n_conns;
 }
 
-/* Refuses a connection over the limit with one error line. */
-static void refuse(struct coopd *d, int fd)
+/* Refuses a connection over a limit with one error line naming it. */
+static void refuse(struct coopd *d, int fd, const char *why)
 {
-	static const char msg[] = "{\"jsonrpc\":\"2.0\",\"id\":null,\"error\":{\"code\":-32003,"
-				  "\"message\":\"too many connections (max_connections)\"}}\n";
+	char msg[256];
+	int n = snprintf(msg, sizeof(msg),
+			 "{\"jsonrpc\":\"2.0\",\"id\":null,\"error\":{\"code\":-32003,"
+			 "\"message\":\"%s\"}}\n",
+			 why);
 
-	(void)!send(fd, msg, sizeof(msg) - 1, MSG_NOSIGNAL | MSG_DONTWAIT);
+	if (n > 0 && (size_t)n < sizeof(msg))
+		(void)!send(fd, msg, (size_t)n, MSG_NOSIGNAL | MSG_DONTWAIT);
 	close(fd);
 	d->counters.connections_refused++;
+}
+
+/* Why a new connection of uid must be refused, or NULL to take it.  Root
+ * may use every connection; the others leave root_reserved_connections
+ * free and hold at most max_connections_per_user each. */
+static const char *admit(struct server *s, uid_t uid)
+{
+	const struct coopd_config *cfg = &s->d->cfg;
+	size_t reserve = cfg->root_reserved_connections < cfg->max_connections
+				 ? cfg->root_reserved_connections
+				 : cfg->max_connections - 1;
+
+	if (s->d->shutting_down)
+		return "coopd is shutting down";
+	if (s->n_conns >= cfg->max_connections)
+		return "too many connections (max_connections)";
+	if (uid == 0)
+		return NULL;
+	if (reserve > 0 &&
+	    s->n_conns - uidcount_get(&s->conns_of, 0) + reserve >= cfg->max_connections)
+		return "too many connections (max_connections, root_reserved_connections)";
+	if (uidcount_get(&s->conns_of, uid) >= cfg->max_connections_per_user)
+		return "too many connections for this user (max_connections_per_user)";
+	return NULL;
 }
 
 static void accept_pause_cb(struct ev_loop *loop, ev_timer *w, int revents)
@@ -282,6 +484,7 @@ static void accept_cb(struct ev_loop *loop, ev_io *w, int revents)
 		struct ucred cred;
 		socklen_t cl = sizeof(cred);
 		struct conn *c;
+		const char *why;
 		int fd = accept4(s->fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
 
 		if (fd < 0) {
@@ -294,17 +497,20 @@ static void accept_cb(struct ev_loop *loop, ev_io *w, int revents)
 			}
 			return;
 		}
-		if (s->n_conns >= d->cfg.max_connections || d->shutting_down) {
-			refuse(d, fd);
-			continue;
-		}
 		if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &cl) < 0) {
 			log_errno(LOG_WARNING, -errno, "SO_PEERCRED");
 			close(fd);
 			continue;
 		}
+		if ((why = admit(s, cred.uid))) {
+			log_debug("refusing a connection of uid %lu: %s", (unsigned long)cred.uid,
+				  why);
+			refuse(d, fd, why);
+			continue;
+		}
 		c = calloc(1, sizeof(*c));
-		if (!c) {
+		if (!c || uidcount_add(&s->conns_of, cred.uid, 1) < 0) {
+			free(c);
 			close(fd);
 			continue;
 		}
@@ -319,6 +525,9 @@ static void accept_cb(struct ev_loop *loop, ev_io *w, int revents)
 		ev_io_init(&c->rio, conn_read_cb, fd, EV_READ);
 		ev_io_init(&c->wio, conn_write_cb, fd, EV_WRITE);
 		c->rio.data = c->wio.data = c;
+		ev_init(&c->timeout_w, conn_timeout_cb);
+		c->timeout_w.data = c;
+		c->last_active = ev_now(loop);
 		c->next = s->conns;
 		if (s->conns)
 			s->conns->prev = c;
@@ -326,6 +535,7 @@ static void accept_cb(struct ev_loop *loop, ev_io *w, int revents)
 		s->n_conns++;
 		d->counters.connections_accepted++;
 		conn_update_watchers(c);
+		conn_timer_arm(c);
 		log_debug("client %lu connected (uid %lu pid %ld)", c->serial,
 			  (unsigned long)c->uid, (long)c->pid);
 	}
@@ -374,6 +584,8 @@ void server_free(struct server *s)
 	server_stop_accepting(s);
 	while (s->conns)
 		conn_close(s->conns);
+	uidcount_free(&s->conns_of);
+	uidcount_free(&s->input_of);
 	s->d->server = NULL;
 	free(s);
 }

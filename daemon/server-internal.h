@@ -9,6 +9,7 @@
 #include <sys/types.h>
 
 #include "server.h"
+#include "util-uidcount.h"
 
 struct server {
 	struct coopd *d;
@@ -20,6 +21,11 @@ struct server {
 	bool accepting;
 	struct conn *conns;
 	size_t n_conns;
+	/* Fair share (docs/security.md): connections and bytes of unread
+	 * input per uid, and the input of every connection together. */
+	struct uidcount conns_of;
+	struct uidcount input_of;
+	size_t input_total;
 	struct conn *watchers;
 	unsigned long next_serial;
 };

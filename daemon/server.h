@@ -40,6 +40,13 @@ struct conn {
 	bool dead;             /* dropped: closed from its write callback */
 	bool eof;              /* peer shut its side: close once answered */
 	bool has_unread_lines; /* complete lines left by back-pressure */
+	/* Fair share (server-conn.c): input bytes counted against the uid,
+	 * and the timeouts of an unfinished message and of idleness. */
+	size_t input_counted;
+	ev_timer timeout_w;
+	ev_tstamp partial_since; /* first byte of the unfinished line, or 0 */
+	ev_tstamp last_active;   /* last read or write */
+	bool timed_out;          /* told why; closed once that is written */
 	/* watch */
 	bool watching;
 	char *watch_id; /* NULL: every graph the peer may see */

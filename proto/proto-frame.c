@@ -194,6 +194,11 @@ size_t proto_inbuf_partial(const struct proto_inbuf *in)
 	return in->discarding ? 1 : in->scanned;
 }
 
+size_t proto_inbuf_held(const struct proto_inbuf *in)
+{
+	return in->len - in->start;
+}
+
 bool proto_inbuf_discarding(const struct proto_inbuf *in)
 {
 	return in->discarding;

@@ -75,6 +75,11 @@ enum proto_frame_result proto_inbuf_next(struct proto_inbuf *in, const char **re
  * mid-message. */
 size_t proto_inbuf_partial(const struct proto_inbuf *in);
 
+/* Bytes of input kept now: complete lines not yet handed out plus the
+ * unfinished line (what a connection's unread requests cost; the daemon
+ * bounds their sum per user and in total, docs/security.md). */
+size_t proto_inbuf_held(const struct proto_inbuf *in);
+
 /* True while the rest of an oversized line is being dropped. */
 bool proto_inbuf_discarding(const struct proto_inbuf *in);
 

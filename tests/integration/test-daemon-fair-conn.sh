@@ -1,0 +1,156 @@
+#!/bin/sh
+# Fair share of connections and of input memory (issue 15 item 1,
+# docs/security.md "Per-user limits and timeouts"), as real users through
+# the socket.  The attacker A and the victim B are throwaway users.
+#   - A opens 300 connections, each holding half a message: A keeps
+#     max_connections_per_user of them, the rest get one -32003 line naming
+#     the key; B's ping and root's ping are answered meanwhile (round trip
+#     printed, bounded only by a hang guard);
+#   - every held half message gets -32600 naming message_timeout_ms and is
+#     closed; so is a connection that sends one byte every 200 ms;
+#   - an idle connection is closed after idle_timeout_ms; one waiting for a
+#     graph, or watching, is not;
+#   - unfinished input is bounded per user (max_input_bytes_per_user) and
+#     in total (max_input_bytes): the read that would go over gets -32003
+#     naming the key, other users' requests go on.
+. "${top_srcdir:-$(cd "$(dirname "$0")/../.." && pwd)}/tests/lib-coopd.sh"
+. "$top_srcdir/tests/lib-fairshare.sh"
+
+fair_users_setup
+cat >"$COOPD_TMP/coopd.conf" <<CONF
+max_connections_per_user = 40
+message_timeout_ms = 2000
+idle_timeout_ms = 3000
+max_input_bytes_per_user = 4194304
+max_input_bytes = 8388608
+CONF
+coopd_start --config "$COOPD_TMP/coopd.conf"
+fair_socket_group
+
+fair_py <<'PY' || fail "connection share"
+HALF = b'{"jsonrpc":"2.0","id":7,"method":"pi'
+
+# --- 300 connections of A holding half a message
+socks = many_as(FAIR_A, 300, HALF)
+early = refusals(socks, quiet=1.0)
+refused = [i for i, l in early.items() if b"-32003" in l]
+expect(len(refused) == 300 - 40, "A keeps exactly its 40 connections", len(refused))
+line = json.loads(early[refused[0]])
+expect("max_connections_per_user" in line["error"]["message"], "refusal names the key", line)
+held = [s for i, s in enumerate(socks) if i not in early]
+
+# --- meanwhile B and root are served
+b = as_user(FAIR_B)
+rtt, res = timed(lambda: b.result("ping"))
+expect(res == {}, "B's ping answered while A holds its share")
+print("victim ping round trip with A's 300 connections: %.1f ms" % (rtt * 1000))
+expect(rtt < 10 * SLOW, "B's ping within the hang guard", rtt)
+bs = [as_user(FAIR_B) for _ in range(20)]
+for c in bs:
+    expect(c.result("ping") == {}, "B's 20 more connections served")
+rtt, res = timed(lambda: rpc("ping"))
+print("root ping round trip: %.1f ms" % (rtt * 1000))
+expect(res == {}, "root's ping answered")
+
+# --- the half messages time out: -32600 naming the key, then EOF
+t0 = time.monotonic()
+late = refusals(held, quiet=8.0 * SLOW)
+expect(len(late) == len(held), "every half message timed out", len(late), len(held))
+for i, l in late.items():
+    m = json.loads(l)
+    expect(m["error"]["code"] == -32600 and "message_timeout_ms" in m["error"]["message"],
+           "timeout error names message_timeout_ms", m)
+print("half messages closed after %.1f s (message_timeout_ms = 2000)" % (time.monotonic() - t0))
+for s in socks:
+    s.close()
+
+# --- a trickle: one byte every 200 ms of an endless message
+t = many_as(FAIR_A, 1)[0]
+t.settimeout(0.2)
+got = b""
+t0 = time.monotonic()
+for ch in b'{"jsonrpc":"2.0","id":1,"method":"ping","params":{"x":"' + b"y" * 400:
+    try:
+        t.send(bytes([ch]))
+    except OSError:
+        break
+    try:
+        got += t.recv(4096)
+    except socket.timeout:
+        pass
+    if b"\n" in got or time.monotonic() - t0 > 60 * SLOW:
+        break
+expect(b"message_timeout_ms" in got, "the trickle is told its message timed out", got)
+print("trickle closed after %.1f s" % (time.monotonic() - t0))
+
+# --- idle connections close; busy ones (wait, watch) do not
+for c in bs:
+    c.close()
+idle = as_user(FAIR_A)
+expect(idle.result("ping") == {}, "idle-to-be connection works")
+waiter = as_user(FAIR_B)
+gid = waiter.result("submit", {"graph": {"nodes": [
+    {"id": "s", "kind": "task", "fn": "sleep", "args": {"ms": 6000}}]}})["id"]
+wid = waiter.send("wait", {"id": gid, "timeout_ms": 60000})
+watcher = as_user(FAIR_B)
+expect(watcher.result("watch", {"id": gid}) == {}, "watch")
+t0 = time.monotonic()
+try:
+    m = idle.read_msg()
+    expect(False, "an idle connection must get nothing but EOF", m)
+except EOFError:
+    pass
+print("idle connection closed after %.1f s (idle_timeout_ms = 3000)" % (time.monotonic() - t0))
+st = waiter.answer(wid)
+expect(st["result"]["state"] == "succeeded", "the wait (6 s > idle timeout) was answered", st)
+expect(watcher.result("ping") == {}, "the watching connection is still open")
+idle.close(); waiter.close(); watcher.close()
+
+# --- unfinished input: per user, then in total
+MB = 1024 * 1024
+part = b'{"jsonrpc":"2.0","id":3,"method":"ping","params":{"pad":"' + b"x" * (3 * MB // 2)
+a1, a2, a3 = many_as(FAIR_A, 3)
+a1.sendall(part)
+a2.sendall(part)
+time.sleep(0.5)  # let coopd read them; the order below matters
+a3.settimeout(30 * SLOW)
+try:
+    a3.sendall(part)
+except OSError:
+    pass
+f = a3.makefile("rb")
+m = json.loads(f.readline())
+expect(m["error"]["code"] == -32003 and "max_input_bytes_per_user" in m["error"]["message"],
+       "A's third 1.5 MiB half message is over A's 4 MiB share", m)
+try:
+    rest = f.readline()
+except ConnectionResetError:  # closed with its unread bytes: also closed
+    rest = b""
+expect(rest == b"", "and that connection is closed", rest)
+f.close(); a3.close()
+# B is not held to A's share: a 1.5 MiB request of B's goes through
+b = as_user(FAIR_B)
+m = b.call("ping", {"pad": "x" * (3 * MB // 2)})
+expect(m.get("error", {}).get("code") == -32602, "B's big ping is read whole (bad params)", m)
+# root has no per-user share, but the total binds: A 3 MiB + root 4.5 MiB
+r = Conn()
+r.send_raw(part + b"x" * (3 * MB))
+time.sleep(0.5)
+b2 = as_user(FAIR_B)
+try:
+    b2.send_raw(part)
+except OSError:
+    pass
+m = b2.read_msg()
+expect(m["error"]["code"] == -32003 and "max_input_bytes " in m["error"]["message"],
+       "over the total, B's half message is refused naming max_input_bytes", m)
+rtt, res = timed(lambda: b.result("ping"))
+expect(res == {}, "B's small ping still answered")
+for s in (a1, a2):
+    s.close()
+r.close()
+st = rpc("stats")["daemon"]
+expect(st["connections_timed_out"] >= 40, "timeouts counted", st)
+PY
+coopd_stop
+coopd_pass

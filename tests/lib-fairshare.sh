@@ -1,0 +1,135 @@
+# lib-fairshare.sh -- what the fair-share tests (issue 15: "no user can deny
+# the service to another", docs/security.md) share: sourced after
+# tests/lib-coopd.sh by a test that runs as root.
+#
+# fair_users_setup creates, with names unique to this run (removed at exit):
+#   FAIR_A  the attacker, FAIR_B  the victim, both in group FAIR_G, which
+#   may use the socket (call fair_socket_group after coopd_start).
+# FAIR_PYLIB is Python prepended (after COOPD_PYLIB) by fair_py:
+#   as_user(name)             a Conn connected as that user
+#   many_as(name, n, data)    n raw sockets connected as that user (data, if
+#                             any, sent on each by the connecting child)
+#   refusals(socks, quiet)    waits until no socket has said anything for
+#                             quiet seconds; returns {index: first line}
+#                             of the sockets that got a line
+#   timed(f)                  (seconds, f()) -- for the victim's round trip
+#   pctl(xs, p)               the p-th percentile of xs
+
+[ "$(id -u)" = 0 ] || skip "needs root (creates test users, connects as them)"
+for _t in useradd userdel groupadd groupdel; do
+	command -v "$_t" >/dev/null 2>&1 || skip "$_t not found"
+done
+
+FAIR_SUF=$$
+FAIR_A=coopf-a$FAIR_SUF
+FAIR_B=coopf-b$FAIR_SUF
+FAIR_G=coopf-g$FAIR_SUF
+export FAIR_A FAIR_B FAIR_G
+
+_fair_cleanup() {
+	for _u in "$FAIR_A" "$FAIR_B"; do
+		userdel "$_u" >/dev/null 2>&1
+	done
+	groupdel "$FAIR_G" >/dev/null 2>&1
+}
+
+fair_users_setup() {
+	trap '_fair_rc=$?; _fair_cleanup; (exit $_fair_rc); _coopd_cleanup' EXIT
+	groupadd "$FAIR_G" || fail "groupadd $FAIR_G"
+	chmod 0711 "$COOPD_TMP"
+	useradd -M -d / -s /bin/sh -G "$FAIR_G" "$FAIR_A" || fail "useradd $FAIR_A"
+	useradd -M -d / -s /bin/sh -G "$FAIR_G" "$FAIR_B" || fail "useradd $FAIR_B"
+}
+
+fair_socket_group() {
+	chgrp "$FAIR_G" "$COOPD_SOCK" || fail "chgrp socket"
+}
+
+FAIR_PYLIB=$(cat <<'PYEOF'
+import array, pwd, select
+
+def ids_of(user):
+    pw = pwd.getpwnam(user)
+    return pw.pw_uid, pw.pw_gid, os.getgrouplist(user, pw.pw_gid)
+
+def as_user(user):
+    return connect_as(*ids_of(user))
+
+def many_as(user, n, data=None):
+    """n sockets connected by a child running as user, passed back over
+    SCM_RIGHTS in batches (the kernel takes at most 253 fds a message)."""
+    uid, gid, groups = ids_of(user)
+    a, b = socket.socketpair()
+    pid = os.fork()
+    if pid == 0:
+        try:
+            a.close()
+            os.setgroups(groups)
+            os.setgid(gid)
+            os.setuid(uid)
+            socks = []
+            for _ in range(n):
+                s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+                s.connect(SOCK)
+                if data:
+                    try:
+                        s.sendall(data)
+                    except OSError:
+                        pass  # refused and closed already: its line waits
+                socks.append(s)
+            for i in range(0, n, 200):
+                socket.send_fds(b, [b"ok"], [s.fileno() for s in socks[i:i + 200]])
+            os._exit(0)
+        except BaseException as e:
+            try:
+                b.sendall(("error: %s" % e).encode())
+            finally:
+                os._exit(1)
+    b.close()
+    out = []
+    while len(out) < n:
+        msg, fds, _, _ = socket.recv_fds(a, 1024, 200)
+        if not fds:
+            raise PermissionError(msg.decode())
+        out += [socket.socket(fileno=fd) for fd in fds]
+    a.close()
+    os.waitpid(pid, 0)
+    return out
+
+def refusals(socks, quiet=1.0):
+    got = {}
+    bufs = {}
+    while True:
+        live = [s for i, s in enumerate(socks) if i not in got]
+        r, _, _ = select.select(live, [], [], quiet) if live else ([], [], [])
+        if not r:
+            return got
+        for s in r:
+            i = socks.index(s)
+            try:
+                d = s.recv(65536)
+            except OSError:
+                d = b""
+            bufs[i] = bufs.get(i, b"") + d
+            if b"\n" in bufs[i] or not d:
+                got[i] = bufs[i].split(b"\n")[0]
+
+def timed(f):
+    t = time.monotonic()
+    v = f()
+    return time.monotonic() - t, v
+
+def pctl(xs, p):
+    xs = sorted(xs)
+    return xs[min(len(xs) - 1, int(len(xs) * p / 100.0))]
+
+FAIR_A, FAIR_B = os.environ["FAIR_A"], os.environ["FAIR_B"]
+PYEOF
+)
+
+fair_py() {
+	_prog=$(cat)
+	python3 -c "$COOPD_PYLIB
+$FAIR_PYLIB
+$_prog"
+}
