@@ -410,6 +410,7 @@ out:
 		reactor_timers_free(d.timers);
 	}
 	store_free(d.store);
+	uidcount_free(&d.submits_pending);
 	if (d.graph_index)
 		lh_table_free(d.graph_index);
 	if (d.exec_pids)

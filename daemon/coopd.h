@@ -20,6 +20,7 @@
 #include "coop.h"
 #include "coopd-config.h"
 #include "proto-rpc.h"
+#include "util-uidcount.h"
 
 struct reactor_timers;
 struct reactor_inbox;
@@ -77,6 +78,9 @@ struct coopd {
 	struct lh_table *graph_index; /* id -> struct graph */
 	struct graph *graphs_head, *graphs_tail;
 	size_t graphs_active;
+	/* Submits accepted but not yet durable, per uid: they count against
+	 * max_active_per_user (method-submit.c). */
+	struct uidcount submits_pending;
 	size_t graphs_finished_kept; /* settled graphs in the list */
 	ev_timer retention_timer;
 	struct lh_table *exec_pids; /* pid -> struct exec_job (leaders alive) */

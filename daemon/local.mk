@@ -104,3 +104,4 @@ DAEMON_TESTS += tests/integration/test-daemon-remove.sh
 coopd_SOURCES += daemon/util-uidcount.c daemon/util-uidcount.h
 DAEMON_TESTS += tests/integration/test-daemon-fair-conn.sh
 EXTRA_DIST += tests/lib-fairshare.sh
+DAEMON_TESTS += tests/integration/test-daemon-fair-submit.sh

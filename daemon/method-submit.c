@@ -2,7 +2,9 @@
  * method-submit.c - `submit {graph}` -> {id}.
  *
  * The whole graph is validated (proto_graph_parse) before anything runs,
- * then the per-user active limit is checked, then the graph is stored
+ * then the per-user active limit is checked (graphs not yet settled plus
+ * submits of the same user still waiting for the disk, so that pipelined
+ * submits cannot get past it: d->submits_pending), then the graph is stored
  * durably (store-state.c: fsync'ed) and only then registered, started and
  * answered.  A graph that could not be stored is not run.
  */
@@ -97,6 +99,7 @@ static void submit_stored(struct coopd *d, struct graph *g, int r, void *arg)
 	struct proto_error err;
 
 	free(ctx);
+	uidcount_sub(&d->submits_pending, g->uid, 1);
 	if (l)
 		later_set_backref(l, NULL);
 
@@ -153,7 +156,8 @@ static enum method_ret submit_handle(struct method_call *call, void *params)
 				   "uid %lu has no passwd entry: its exec jobs cannot run",
 				   (unsigned long)call->c->uid);
 	}
-	if (active_of_user(d, call->c->uid) >= d->cfg.max_active_per_user) {
+	if (active_of_user(d, call->c->uid) + uidcount_get(&d->submits_pending, call->c->uid) >=
+	    d->cfg.max_active_per_user) {
 		proto_graph_free(def);
 		return method_fail(call, PROTO_ERR_LIMIT, NULL,
 				   "too many active graphs for this user (max_active_per_user %zu)",
@@ -187,7 +191,12 @@ static enum method_ret submit_handle(struct method_call *call, void *params)
 					   d->cfg.max_pending_per_conn);
 		}
 	}
-	if (store_graph_create(d->store, g, p->graph, submit_stored, ctx) < 0) {
+	r = uidcount_add(&d->submits_pending, g->uid, 1);
+	if (r == 0 && store_graph_create(d->store, g, p->graph, submit_stored, ctx) < 0) {
+		uidcount_sub(&d->submits_pending, g->uid, 1);
+		r = -ENOMEM;
+	}
+	if (r < 0) {
 		if (ctx->l)
 			later_free(ctx->l);
 		free(ctx);
