@@ -293,8 +293,9 @@ struct tree_ctx {
 	size_t state_w;
 	size_t dur_w;
 	size_t start_w;
-	int64_t graph_start; /* the root's start, -1 if it has not started */
-	char prefix[1024];   /* glyphs of the ancestors' columns */
+	int64_t graph_start;        /* the root's start, -1 if it has not started */
+	struct json_object *parent; /* of the nodes being drawn (NULL: the root) */
+	char prefix[1024];          /* glyphs of the ancestors' columns */
 	size_t prefix_len;
 	size_t prefix_w;
 };
@@ -368,6 +369,44 @@ static void tree_measure(struct tree_ctx *t, struct json_object *node, size_t de
 		tree_measure(t, json_object_array_get_idx(kids, i), depth + 1, false);
 }
 
+/* Why a node was skipped: its `after` siblings that did not succeed
+ * ("skipped: after fetch (failed)"), or its skipped enclosing scope. */
+static void tree_skipped_why(struct tree_ctx *t, struct json_object *node)
+{
+	struct json_object *after = jget(node, "after");
+	struct json_object *sibs = t->parent ? node_children(t->parent) : NULL;
+	const char *pstate = t->parent ? jstr(t->parent, "state") : NULL;
+	const char *sep = "";
+
+	fputs("skipped: ", t->out);
+	for (size_t i = 0; after && json_object_is_type(after, json_type_array) &&
+			   i < json_object_array_length(after);
+	     i++) {
+		struct json_object *dep = json_object_array_get_idx(after, i);
+		const char *dep_id = json_object_is_type(dep, json_type_string)
+					     ? json_object_get_string(dep)
+					     : NULL;
+
+		for (size_t j = 0; dep_id && sibs && j < json_object_array_length(sibs); j++) {
+			struct json_object *sib = json_object_array_get_idx(sibs, j);
+			const char *sid = jstr(sib, "id"), *sst = jstr(sib, "state");
+
+			if (!sid || strcmp(sid, dep_id) != 0 || (sst && !strcmp(sst, "succeeded")))
+				continue;
+			fprintf(t->out, "%safter ", *sep ? sep : "");
+			put_clean(t->out, dep_id, 64);
+			fprintf(t->out, " (%s)", sst ? sst : "?");
+			sep = ", ";
+		}
+	}
+	if (*sep)
+		return;
+	if (pstate && strcmp(pstate, "skipped") == 0)
+		fputs("its scope was skipped", t->out);
+	else
+		fputs("a dependency did not succeed", t->out);
+}
+
 /* The details column of one node. */
 static void tree_details(struct tree_ctx *t, struct json_object *node)
 {
@@ -402,19 +441,43 @@ static void tree_details(struct tree_ctx *t, struct json_object *node)
 		put_clean(out, json_object_to_json_string_ext(v, JSON_C_TO_STRING_PLAIN), 80);
 		sep = ", ";
 	}
-	if (cancel && json_object_is_type(cancel, json_type_object)) {
-		const char *reason = jstr(cancel, "reason");
-		int64_t req, ack;
+	if (state && strcmp(state, "skipped") == 0 && !(cancel && jstr(cancel, "reason"))) {
+		/* A skipped node never started and no cancellation reached it
+		 * (SPEC: its dependency did not succeed): say which one. */
+		fputs(sep, out);
+		tree_skipped_why(t, node);
+		sep = ", ";
+	} else if (cancel && json_object_is_type(cancel, json_type_object)) {
+		const char *reason = jstr(cancel, "reason"), *note = jstr(cancel, "note");
+		int64_t req, ack, started;
 		bool has_req = jtime(cancel, "requested", &req);
 		bool has_ack = jtime(cancel, "acknowledged", &ack);
+		bool never_started = !jtime(node, "started", &started);
 		char dur[OUTPUT_DURATION_BUF];
 
 		if (state && strcmp(state, "succeeded") == 0)
-			fprintf(out, "%s%scompleted anyway%s (cancel: ", sep,
+			fprintf(out, "%s%scompleted anyway%s (", sep,
 				output_state_color("cancelling", color), output_reset(color));
 		else
-			fprintf(out, "%scancel: ", sep);
-		put_clean(out, reason ? reason : "?", 80);
+			fputs(sep, out);
+		/* A null reason: the request reached the node, but no reason
+		 * was recorded for it (never "cancel: ?"). */
+		if (reason) {
+			fputs("cancel: ", out);
+			put_clean(out, reason, 80);
+		} else if (state && strcmp(state, "cancelled") == 0 && never_started) {
+			fputs("cancelled before it started", out);
+		} else {
+			fputs("cancellation requested", out);
+		}
+		if (note) {
+			/* The text of `coopctl cancel --reason`. */
+			fputs(" \"", out);
+			put_clean(out, note, 200);
+			fputc('"', out);
+		}
+		if (reason && never_started && state && strcmp(state, "cancelled") == 0)
+			fputs(", before it started", out);
 		if (has_req && has_ack)
 			fprintf(out, ", acknowledged in %s",
 				output_duration_format(ack - req, dur, sizeof(dur)));
@@ -494,6 +557,7 @@ static void tree_walk(struct tree_ctx *t, struct json_object *node)
 		size_t saved_len = t->prefix_len, saved_w = t->prefix_w;
 		const char *cont = last ? "   " : glyph_pipe(t->o->utf8);
 
+		t->parent = node;
 		tree_line(t, kid, false, last ? glyph_last(t->o->utf8) : glyph_mid(t->o->utf8));
 		if (t->prefix_len + strlen(cont) < sizeof(t->prefix)) {
 			memcpy(t->prefix + t->prefix_len, cont, strlen(cont) + 1);

@@ -7,7 +7,11 @@
  * --wait coopctl then follows the graph until it has settled and shows the
  * report: which nodes were cancelled, which completed anyway, and how long
  * acknowledging took.  --grace overrides the exec jobs' grace_ms (SIGTERM,
- * then SIGKILL after the grace).
+ * then SIGKILL after the grace).  A graph or node that had already
+ * settled is reported as such, with its final state (the `state` of the
+ * daemon's answer: the target's state when the request arrived, so there is
+ * no race with a second request), and the exit status is 0: nothing of it
+ * is running, which is what was asked.
  */
 #include "config.h"
 
@@ -82,7 +86,7 @@ static int cmd_cancel_exec(struct coopctl *c, int argc, char **argv)
 {
 	struct cmd_cancel_args a;
 	struct proto_cancel_params p = {0};
-	struct json_object *params = NULL, *result = NULL;
+	struct json_object *params = NULL, *result = NULL, *before = NULL;
 	int r;
 
 	r = coopctl_parsed(&cmd_cancel_entry, cmd_cancel_parse(argc, argv, &a, stderr));
@@ -100,12 +104,26 @@ static int cmd_cancel_exec(struct coopctl *c, int argc, char **argv)
 	r = coopctl_call(c, "cancel", params, &result);
 	if (r != 0)
 		return r;
-	if (c->json)
+	if (!json_object_object_get_ex(result, "state", &before) ||
+	    !json_object_is_type(before, json_type_string))
+		before = NULL; /* an older coopd does not say */
+	if (c->json) {
 		coopctl_print_json(c, result);
-	else if (a.node)
+	} else if (before && output_state_is_final(json_object_get_string(before))) {
+		/* Nothing was cancelled: the target had settled before the
+		 * request arrived.  Not an error (the work is not running,
+		 * which is what was asked), so the exit status stays 0. */
+		if (a.node)
+			printf("Node %s of %s had already finished (%s); nothing to cancel.\n",
+			       a.node, a.id, json_object_get_string(before));
+		else
+			printf("Graph %s had already finished (%s); nothing to cancel.\n", a.id,
+			       json_object_get_string(before));
+	} else if (a.node) {
 		printf("Cancellation of %s in %s requested.\n", a.node, a.id);
-	else
+	} else {
 		printf("Cancellation of %s requested.\n", a.id);
+	}
 	fflush(stdout);
 	json_object_put(result);
 	if (a.wait)

@@ -5,8 +5,10 @@
  * The quick way to run one command under coopd: builds a graph of one exec
  * node (argv as given, no shell; the working directory is coopctl's), submits
  * it, copies the job's stdout and stderr to coopctl's own as they come, and
- * exits with the command's status (128 + N when a signal N ended it, 1 when
- * it was cancelled or could not start, with a message).  Ctrl-C (SIGINT),
+ * exits with the command's status (128 + N when a signal N ended it; as
+ * shells and env(1) do, 127 when the command was not found and 126 when it
+ * could not be executed; 1 when it was cancelled or failed to start for
+ * another reason, with a message).  Ctrl-C (SIGINT),
  * SIGTERM or SIGHUP cancels the graph with reason "client" and still waits for it to
  * settle, so nothing is left running; a second one gives up waiting.
  *
@@ -293,8 +295,38 @@ static const char *run_str(struct json_object *obj, const char *key)
 	return NULL;
 }
 
+int cmd_run_spawn_status(const char *argv0, const char *error)
+{
+	/* The daemon reports a command it could not start as "ARGV0: TEXT"
+	 * (resolving it on PATH) or "exec ARGV0 (cwd DIR): TEXT" (the exec
+	 * itself), TEXT being strerror() in the C locale, the same libc as
+	 * coopctl's on this machine. */
+	static const struct {
+		int err;
+		int status;
+	} map[] = {
+		{ENOENT, 127}, {ENOTDIR, 127}, {EACCES, 126},  {EPERM, 126},
+		{EISDIR, 126}, {ENOEXEC, 126}, {ETXTBSY, 126},
+	};
+	size_t n = argv0 ? strlen(argv0) : 0;
+	const char *text = NULL;
+
+	if (!argv0 || !error)
+		return COOPCTL_EXIT_FAILED;
+	if (strncmp(error, argv0, n) == 0 && strncmp(error + n, ": ", 2) == 0)
+		text = error + n + 2;
+	else if (strncmp(error, "exec ", 5) == 0 && strncmp(error + 5, argv0, n) == 0 &&
+		 strncmp(error + 5 + n, " (cwd ", 6) == 0 && (text = strstr(error + 5 + n, "): ")))
+		text += 3;
+	for (size_t i = 0; text && i < sizeof(map) / sizeof(map[0]); i++)
+		if (strcmp(text, strerror(map[i].err)) == 0)
+			return map[i].status;
+	return COOPCTL_EXIT_FAILED;
+}
+
 /* The exit status of `run` from the final status of its graph. */
-static int run_exit_status(struct coopctl *c, struct json_object *status, uint64_t timeout_ms)
+static int run_exit_status(struct coopctl *c, struct json_object *status, uint64_t timeout_ms,
+			   const char *argv0)
 {
 	struct json_object *root = NULL, *nodes = NULL, *node = NULL, *v = NULL, *cancel = NULL;
 	const char *state = run_str(status, "state"), *nstate;
@@ -352,7 +384,7 @@ static int run_exit_status(struct coopctl *c, struct json_object *status, uint64
 	if (node && json_object_object_get_ex(node, "error", &v) &&
 	    json_object_is_type(v, json_type_string)) {
 		coopctl_err(c, "%s", json_object_get_string(v));
-		return COOPCTL_EXIT_FAILED;
+		return cmd_run_spawn_status(argv0, json_object_get_string(v));
 	}
 	coopctl_err(c, "the job ended %s", nstate ? nstate : "in an unknown state");
 	return COOPCTL_EXIT_FAILED;
@@ -371,6 +403,7 @@ static int cmd_run_exec(struct coopctl *c, int argc, char **argv)
 	};
 	struct sigaction sa = {.sa_handler = run_on_signal};
 	char *id = NULL;
+	const char *argv0;
 	bool settled = false, cancelled = false;
 	uint64_t timeout_ms;
 	int r;
@@ -380,6 +413,7 @@ static int cmd_run_exec(struct coopctl *c, int argc, char **argv)
 		return r;
 	r = run_graph(&a, &graph);
 	timeout_ms = a.timeout_ms;
+	argv0 = a.argv[0]; /* points into argv, which outlives this call */
 	cmd_run_args_free(&a);
 	if (r < 0) {
 		coopctl_err(c, "%s", strerror(-r));
@@ -477,7 +511,7 @@ static int cmd_run_exec(struct coopctl *c, int argc, char **argv)
 	}
 	if (c->json)
 		coopctl_print_json(c, status);
-	r = run_exit_status(c, status, timeout_ms);
+	r = run_exit_status(c, status, timeout_ms, argv0);
 	json_object_put(status);
 out:
 	free(id);

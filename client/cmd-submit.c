@@ -213,8 +213,12 @@ static int submit_send(struct coopctl *c, const char *file, char **ret_id)
 	if (fd != STDIN_FILENO)
 		(void)close(fd);
 	if (r < 0) {
-		coopctl_err(c, "%s: %s", name, r == -EFBIG ? "too large" : strerror(-r));
-		return r == -EFBIG ? COOPCTL_EXIT_USAGE : COOPCTL_EXIT_FAILED;
+		/* A directory is a wrong argument, like a missing file: usage. */
+		coopctl_err(c, "%s: %s", name,
+			    r == -EFBIG    ? "too large"
+			    : r == -EISDIR ? "is a directory, not a graph file"
+					   : strerror(-r));
+		return r == -EFBIG || r == -EISDIR ? COOPCTL_EXIT_USAGE : COOPCTL_EXIT_FAILED;
 	}
 	if (!submit_check_json(c, name, text, len)) {
 		free(text);

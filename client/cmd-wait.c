@@ -3,12 +3,12 @@
  * `submit --wait/--follow` and `cancel --wait` share.
  *
  * On a terminal the follower draws a progress bar from summary statuses;
- * otherwise it prints a plain line whenever the counts change (at most one
- * a second), or, for `submit --follow`, one line per state change from a
- * watch subscription.  It never sleeps: progress comes from the daemon's
- * `wait` with a short timeout_ms, which answers as soon as the graph
- * settles or when the time is up, whichever comes first.  Once the graph
- * has settled the outcome is printed (the final status verbatim with
+ * otherwise it prints the counts once and then a plain line for every node
+ * state change, from a watch subscription (so no state is skipped), or,
+ * for `submit --follow`, one watch line per state change.  It never sleeps: progress comes from the
+ * daemon's `wait` with a short timeout_ms, which answers as soon as the graph settles or when the
+ * time is up, whichever comes first.  Once the graph has settled the outcome is printed (the final
+ * status verbatim with
  * --json) and, for a graph that did not succeed and is small enough, its
  * status tree, so the failed node is on screen.
  */
@@ -30,9 +30,8 @@
 #include "coopctl.h"
 #include "proto-rpc.h"
 
-/* Progress refresh on a terminal, and for plain lines. */
+/* Progress refresh on a terminal (plain lines follow events instead). */
 #define WAIT_BAR_INTERVAL_MS 200
-#define WAIT_LINE_INTERVAL_MS 1000
 /* A graph that did not succeed gets its tree printed up to this size. */
 #define WAIT_TREE_MAX_NODES 200
 
@@ -143,7 +142,54 @@ void cmd_wait_print_event(struct coopctl *c, const char *id, struct json_object 
 struct wait_events {
 	struct coopctl *c;
 	const char *id;
+	/* Plain lines (FOLLOW_AUTO off a terminal): counts from the snapshot
+	 * summary, moved on by every event after it. */
+	bool lines;
+	bool counting; /* the snapshot arrived: events from now on are news */
+	struct output_counts cnt;
+	int64_t start;
 };
+
+static int64_t wait_now_ms(void);
+
+/* One plain line per node state change: "ID NODE STATE (2/4 done, 1 failed,
+ * 1.20s)".  Every change is a line of its own, so no state is skipped. */
+static void wait_line_event(struct wait_events *w, struct json_object *params)
+{
+	struct json_object *v = NULL;
+	const char *node = NULL, *state = NULL;
+	char dur[OUTPUT_DURATION_BUF];
+
+	if (json_object_object_get_ex(params, "graph", &v) &&
+	    (!json_object_is_type(v, json_type_string) ||
+	     strcmp(json_object_get_string(v), w->id) != 0))
+		return;
+	if (json_object_object_get_ex(params, "node", &v) &&
+	    json_object_is_type(v, json_type_string))
+		node = json_object_get_string(v);
+	if (json_object_object_get_ex(params, "state", &v) &&
+	    json_object_is_type(v, json_type_string))
+		state = json_object_get_string(v);
+	/* The root's own change is the outcome, printed at the end; the
+	 * counts are of the nodes below it, as in the summary. */
+	if (!w->counting || !node || !*node || strcmp(node, "/") == 0 || !state)
+		return;
+	if (output_state_is_final(state)) {
+		w->cnt.done++;
+		if (!strcmp(state, "failed") || !strcmp(state, "interrupted"))
+			w->cnt.failed++;
+		if (!strcmp(state, "cancelled"))
+			w->cnt.cancelled++;
+	}
+	printf("%s %s %s (%lld/%lld done", w->id, node, state, (long long)w->cnt.done,
+	       (long long)w->cnt.total);
+	if (w->cnt.failed)
+		printf(", %lld failed", (long long)w->cnt.failed);
+	if (w->cnt.cancelled)
+		printf(", %lld cancelled", (long long)w->cnt.cancelled);
+	printf(", %s)\n", output_duration_format(wait_now_ms() - w->start, dur, sizeof(dur)));
+	fflush(stdout);
+}
 
 static void wait_event_cb(const char *method, struct json_object *params, void *userdata)
 {
@@ -151,7 +197,10 @@ static void wait_event_cb(const char *method, struct json_object *params, void *
 
 	if (strcmp(method, "event") != 0 || !params)
 		return;
-	cmd_wait_print_event(w->c, w->id, params);
+	if (w->lines)
+		wait_line_event(w, params);
+	else
+		cmd_wait_print_event(w->c, w->id, params);
 }
 
 static int wait_watch(struct coopctl *c, const char *id)
@@ -220,8 +269,6 @@ int cmd_wait_follow(struct coopctl *c, const char *id, enum follow_mode mode, ui
 	int64_t start = wait_now_ms();
 	int64_t deadline = timeout_ms > 0 ? start + (int64_t)timeout_ms : -1;
 	struct json_object *status = NULL;
-	struct output_counts last = {-1, -1, -1, -1, -1};
-	int64_t last_line = -1;
 	bool bar = !c->json && mode == FOLLOW_AUTO && c->tty;
 	bool lines = !c->json && mode == FOLLOW_AUTO && !c->tty;
 	bool drawn = false;
@@ -239,6 +286,17 @@ int cmd_wait_follow(struct coopctl *c, const char *id, enum follow_mode mode, ui
 				return r;
 		}
 	}
+	if (lines) {
+		/* Subscribe first, then take the snapshot: events that arrive
+		 * before the snapshot's answer are already in it (the daemon
+		 * answers in order on one connection), the rest are news. */
+		events.lines = true;
+		events.start = start;
+		client_conn_set_event_cb(c->conn, wait_event_cb, &events);
+		r = wait_watch(c, id);
+		if (r != 0)
+			return r;
+	}
 	o.width = bar ? terminal_width() : 80;
 	if (bar) {
 		struct sigaction sa = {.sa_handler = wait_on_signal};
@@ -253,7 +311,7 @@ int cmd_wait_follow(struct coopctl *c, const char *id, enum follow_mode mode, ui
 		if (bar)
 			step = drawn ? WAIT_BAR_INTERVAL_MS : 0;
 		else if (lines)
-			step = last_line >= 0 ? WAIT_LINE_INTERVAL_MS : 0;
+			step = events.counting ? -1 : 0; /* the snapshot, then the end */
 		if (deadline >= 0) {
 			int64_t left = deadline > now ? deadline - now : 0;
 			if (step < 0 || left < step)
@@ -279,9 +337,7 @@ int cmd_wait_follow(struct coopctl *c, const char *id, enum follow_mode mode, ui
 			if (bar) {
 				output_progress_bar(stdout, id, &cnt, wait_now_ms() - start, &o);
 				drawn = true;
-			} else if (memcmp(&cnt, &last, sizeof(cnt)) != 0 &&
-				   (last_line < 0 ||
-				    wait_now_ms() - last_line >= WAIT_LINE_INTERVAL_MS)) {
+			} else if (!events.counting) {
 				char dur[OUTPUT_DURATION_BUF];
 				printf("%s %s: %lld/%lld nodes done, %lld running, %lld failed "
 				       "(%s)\n",
@@ -291,8 +347,8 @@ int cmd_wait_follow(struct coopctl *c, const char *id, enum follow_mode mode, ui
 				       output_duration_format(wait_now_ms() - start, dur,
 							      sizeof(dur)));
 				fflush(stdout);
-				last = cnt;
-				last_line = wait_now_ms();
+				events.cnt = cnt;
+				events.counting = true;
 			}
 		}
 		json_object_put(status);

@@ -64,7 +64,8 @@ static void coopctl_help(FILE *out)
 			cmd_table[i]->summary);
 	fprintf(out, "\nDurations: 500ms, 5s, 1.5s, 2m, 1h30m.\n"
 		     "Exit status: 0 success, 1 the work failed or was cancelled, 2 bad usage\n"
-		     "or invalid graph, 3 cannot reach the daemon.\n");
+		     "or invalid graph, 3 cannot reach the daemon; run: the command's own,\n"
+		     "127 not found, 126 not executable.\n");
 }
 
 int coopctl_parse_args(int argc, char **argv, struct coopctl_args *ret, FILE *err)

@@ -177,6 +177,10 @@ struct cmd_run_args {
 	int argc;
 };
 int cmd_run_parse(int argc, char **argv, struct cmd_run_args *ret, FILE *err);
+/* The exit status of `run` for a job that did not start, from the node's
+ * error text: 127 for a command not found, 126 for one that could not be
+ * executed (as shells and env(1)), else COOPCTL_EXIT_FAILED. */
+int cmd_run_spawn_status(const char *argv0, const char *error);
 void cmd_run_args_free(struct cmd_run_args *a);
 
 struct cmd_status_args {

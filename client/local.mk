@@ -33,7 +33,8 @@ COOPCTL_INTEGRATION_TESTS = \
 	tests/integration/test-coopctl-basic.sh \
 	tests/integration/test-coopctl-run.sh \
 	tests/integration/test-coopctl-errors.sh \
-	tests/integration/test-coopctl-follow.sh
+	tests/integration/test-coopctl-follow.sh \
+	tests/integration/test-coopctl-report.sh
 TESTS += tests/suite-client $(COOPCTL_INTEGRATION_TESTS)
 EXTRA_DIST += $(COOPCTL_INTEGRATION_TESTS)
 # -- remove, retries, pause/resume, rerun (issue 17):

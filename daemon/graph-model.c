@@ -226,6 +226,17 @@ void graph_render_node(const struct rnode *n, struct strbuf *sb)
 	sb_json_cstr(sb, def->path);
 	sb_printf(sb, ",\"kind\":\"%s\",\"state\":\"%s\"", proto_node_kind_name(def->kind),
 		  proto_state_name((enum proto_state)n->state));
+	/* The graph's edges, so that a client can draw the graph or say which
+	 * dependency made a node skipped (coopctl status --format dot). */
+	if (def->n_after > 0) {
+		sb_puts(sb, ",\"after\":[");
+		for (i = 0; i < def->n_after; i++) {
+			if (i)
+				sb_putc(sb, ',');
+			sb_json_cstr(sb, def->parent->children[def->after[i]].id);
+		}
+		sb_putc(sb, ']');
+	}
 	render_time_field(sb, "started", n->started_ms);
 	render_time_field(sb, "finished", n->finished_ms);
 	if (def->kind == PROTO_NODE_EXEC) {

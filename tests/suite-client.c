@@ -719,7 +719,7 @@ static const char *canned_status =
 	"\"cancel\":{\"reason\":\"sibling_failed\",\"requested\":\"2024-05-01T12:00:01.490Z\","
 	"\"acknowledged\":null}}]},"
 	"{\"id\":\"cleanup\",\"path\":\"cleanup\",\"kind\":\"exec\",\"state\":\"skipped\","
-	"\"started\":null,\"finished\":null,\"cancel\":null},"
+	"\"after\":[\"fetch\",\"load\"],\"started\":null,\"finished\":null,\"cancel\":null},"
 	"{\"id\":\"oops\",\"path\":\"oops\",\"kind\":\"task\",\"state\":\"failed\","
 	"\"started\":\"2024-05-01T12:00:00.010Z\",\"finished\":\"2024-05-01T12:00:00.020Z\","
 	"\"error\":\"bad\\nthing\",\"cancel\":null}]}}";
@@ -747,7 +747,7 @@ START_TEST(render_status_tree)
 		"sibling_failed, acknowledged in 12ms\n"
 		"|  `- slow     blocking  succeeded  +1.20s  290ms  completed anyway (cancel: "
 		"sibling_failed)\n"
-		"|- cleanup     exec      skipped         -      -\n"
+		"|- cleanup     exec      skipped         -      -  skipped: after load (failed)\n"
 		"`- oops        task      failed       +0ms   10ms  error: bad?thing\n";
 
 	setenv("TZ", "UTC", 1);
@@ -960,6 +960,87 @@ START_TEST(render_stats)
 }
 END_TEST
 
+/* Issue 18, defects 1 and 2: a cancelled or skipped node says in words what
+ * happened, also when the daemon's cancel.reason is null, and the text of
+ * `cancel --reason` shows on the node it was given for. */
+START_TEST(render_cancel_words)
+{
+	struct json_object *st = parse(
+		"{\"id\":\"g7\",\"name\":\"t\",\"state\":\"cancelled\",\"root\":{"
+		"\"id\":\"\",\"path\":\"/\",\"kind\":\"scope\",\"state\":\"cancelled\","
+		"\"started\":\"2024-05-01T12:00:00.000Z\",\"finished\":\"2024-05-01T12:00:01."
+		"000Z\","
+		"\"cancel\":{\"reason\":\"client\",\"requested\":\"2024-05-01T12:00:00.900Z\","
+		"\"acknowledged\":\"2024-05-01T12:00:00.905Z\",\"note\":\"deploy \\\"v2\\\" "
+		"aborted\"},"
+		"\"nodes\":["
+		"{\"id\":\"a\",\"path\":\"a\",\"kind\":\"task\",\"state\":\"cancelled\","
+		"\"started\":\"2024-05-01T12:00:00.000Z\",\"finished\":\"2024-05-01T12:00:01."
+		"000Z\","
+		"\"cancel\":{\"reason\":\"client\",\"requested\":\"2024-05-01T12:00:00.900Z\","
+		"\"acknowledged\":\"2024-05-01T12:00:00.901Z\"}},"
+		"{\"id\":\"b\",\"path\":\"b\",\"kind\":\"exec\",\"state\":\"skipped\","
+		"\"after\":[\"a\"],\"started\":null,\"finished\":\"2024-05-01T12:00:01.000Z\","
+		"\"cancel\":{\"reason\":null,\"requested\":\"2024-05-01T12:00:00.900Z\","
+		"\"acknowledged\":null}},"
+		"{\"id\":\"c\",\"path\":\"c\",\"kind\":\"exec\",\"state\":\"cancelled\","
+		"\"started\":null,\"finished\":\"2024-05-01T12:00:01.000Z\","
+		"\"cancel\":{\"reason\":null,\"requested\":\"2024-05-01T12:00:00.900Z\","
+		"\"acknowledged\":null}},"
+		"{\"id\":\"d\",\"path\":\"d\",\"kind\":\"scope\",\"state\":\"skipped\","
+		"\"after\":[\"a\"],\"started\":null,\"finished\":null,\"cancel\":null,\"nodes\":["
+		"{\"id\":\"e\",\"path\":\"d/e\",\"kind\":\"task\",\"state\":\"skipped\","
+		"\"started\":null,\"finished\":null,\"cancel\":null}]},"
+		"{\"id\":\"f\",\"path\":\"f\",\"kind\":\"task\",\"state\":\"cancelled\","
+		"\"started\":null,\"finished\":\"2024-05-01T12:00:01.000Z\","
+		"\"cancel\":{\"reason\":\"client\",\"requested\":\"2024-05-01T12:00:00.900Z\","
+		"\"acknowledged\":\"2024-05-01T12:00:00.900Z\"}}]}}");
+	struct output_opts o = {.color = false, .utf8 = false, .now_ms = 0};
+	struct membuf m;
+	char *text;
+
+	mem_open(&m);
+	ck_assert_int_eq(output_status_tree(m.f, st, &o), 0);
+	text = mem_close(&m);
+	ck_assert_msg(strstr(text, "?") == NULL, "a '?' in:\n%s", text);
+	ck_assert_msg(strstr(text, "cancel: client \"deploy \"v2\" aborted\", acknowledged in 5ms"),
+		      "%s", text);
+	ck_assert_msg(strstr(text, "skipped: after a (cancelled)\n"), "%s", text);
+	ck_assert_msg(strstr(text, "cancelled before it started\n"), "%s", text);
+	ck_assert_msg(strstr(text, "skipped: its scope was skipped\n"), "%s", text);
+	ck_assert_msg(strstr(text, "cancel: client, before it started, acknowledged in 0ms\n"),
+		      "%s", text);
+	/* The note is on the node it was given for only. */
+	ck_assert_ptr_null(strstr(strstr(text, "deploy") + 1, "deploy"));
+	free(text);
+	json_object_put(st);
+}
+END_TEST
+
+/* Issue 18, defect 7: `run` exits 127 for a command not found and 126 for
+ * one that cannot be executed, from the daemon's error text. */
+START_TEST(run_spawn_status)
+{
+	char buf[256];
+
+	snprintf(buf, sizeof(buf), "nosuchcmd: %s", strerror(ENOENT));
+	ck_assert_int_eq(cmd_run_spawn_status("nosuchcmd", buf), 127);
+	snprintf(buf, sizeof(buf), "/tmp/x: %s", strerror(EACCES));
+	ck_assert_int_eq(cmd_run_spawn_status("/tmp/x", buf), 126);
+	snprintf(buf, sizeof(buf), "/tmp: %s", strerror(EISDIR));
+	ck_assert_int_eq(cmd_run_spawn_status("/tmp", buf), 126);
+	snprintf(buf, sizeof(buf), "exec ./s.sh (cwd /w): %s", strerror(ENOEXEC));
+	ck_assert_int_eq(cmd_run_spawn_status("./s.sh", buf), 126);
+	/* Not about the command: the working directory, another program. */
+	snprintf(buf, sizeof(buf), "cwd /gone: %s", strerror(ENOENT));
+	ck_assert_int_eq(cmd_run_spawn_status("ls", buf), 1);
+	snprintf(buf, sizeof(buf), "lsx: %s", strerror(ENOENT));
+	ck_assert_int_eq(cmd_run_spawn_status("ls", buf), 1);
+	ck_assert_int_eq(cmd_run_spawn_status("ls", "ls: out of memory"), 1);
+	ck_assert_int_eq(cmd_run_spawn_status("ls", NULL), 1);
+}
+END_TEST
+
 static Suite *client_suite(void)
 {
 	Suite *s = suite_create("client");
@@ -1004,6 +1085,8 @@ static Suite *client_suite(void)
 	tcase_add_test(t, render_list);
 	tcase_add_test(t, render_event_and_progress);
 	tcase_add_test(t, render_stats);
+	tcase_add_test(t, render_cancel_words);
+	tcase_add_test(t, run_spawn_status);
 	suite_add_tcase(s, t);
 	return s;
 }

@@ -102,7 +102,7 @@ coopd_ctl status "$id" >"$T/out" || fail "status of a running graph"
 grep -q "^Graph $id (long): running" "$T/out" || fail "running graph header: $(cat "$T/out")"
 grep -q "t .*task .*running .*[0-9]\(ms\|s\)" "$T/out" || fail "running node line: $(cat "$T/out")"
 coopd_ctl --json cancel "$id" s/e --grace 500ms >"$T/out" || fail "cancel of one node exited $?"
-python3 -c 'import json,sys; assert json.load(open(sys.argv[1])) == {"requested": True}' "$T/out" \
+python3 -c 'import json,sys; assert json.load(open(sys.argv[1])) == {"requested": True, "state": "running"}' "$T/out" \
 	|| fail "cancel --json: $(cat "$T/out")"
 coopd_ctl cancel "$id" --reason "test over" --wait >"$T/out"
 rc=$?

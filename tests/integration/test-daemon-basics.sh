@@ -72,15 +72,16 @@ st = wait(long, timeout_ms=50)
 expect(st["state"] == "running", "wait timeout gives running", st)
 
 # cancel -> {requested: true}, then the graph ends cancelled (reason client)
-expect(rpc("cancel", {"id": long, "reason": "test over"}) == {"requested": True}, "cancel")
+# (state: the graph's state when the request arrived)
+expect(rpc("cancel", {"id": long, "reason": "test over"}) == {"requested": True, "state": "running"}, "cancel")
 st = wait(long)
 expect(st["state"] == "cancelled", "cancelled graph", st)
 z = node(st, "z")
 expect(z["state"] == "cancelled" and z["cancel"]["reason"] == "client", "client reason", z)
 expect(z["cancel"]["requested"] and z["cancel"]["acknowledged"], "cancel times", z)
 expect(st["root"]["cancel"]["note"] == "test over", "note", st)
-# cancelling a settled graph is fine
-expect(rpc("cancel", {"id": long}) == {"requested": True}, "cancel settled")
+# cancelling a settled graph is fine, and the answer says it had settled
+expect(rpc("cancel", {"id": long}) == {"requested": True, "state": "cancelled"}, "cancel settled")
 
 # stats and metrics
 s = rpc("stats")
