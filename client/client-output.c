@@ -443,7 +443,7 @@ static void tree_details(struct tree_ctx *t, struct json_object *node)
 	}
 	if (state && strcmp(state, "skipped") == 0 && !(cancel && jstr(cancel, "reason"))) {
 		/* A skipped node never started and no cancellation reached it
-		 * (SPEC: its dependency did not succeed): say which one. */
+		 * (coopd.graph(5): its dependency did not succeed): say which one. */
 		fputs(sep, out);
 		tree_skipped_why(t, node);
 		sep = ", ";
