@@ -11,7 +11,10 @@
  * the retention and watchdog timers, and SIGTERM/SIGINT.  Nothing in a
  * callback waits for the disk (docs/durability.md).
  *
- * Start-up order: options and config -> child subreaper -> job tracking
+ * Start-up order: options and config -> the state directory checked and
+ * locked (store-lock.c: nothing is read or changed before, so a second
+ * coopd leaves the first one's work alone) -> no other coopd answers on the
+ * socket -> child subreaper -> job tracking
  * (a cgroup per exec job, stale cgroups of a crash removed) -> state
  * directory -> reactor pieces -> libcoop runtime (its threads start with
  * the daemon's signals blocked) -> reload graphs -> listening socket ->
@@ -45,6 +48,7 @@
 #include "reactor-inbox.h"
 #include "reactor-timer.h"
 #include "server.h"
+#include "store-lock.h"
 #include "store-retention.h"
 #include "store-state.h"
 #include "util-log.h"
@@ -289,6 +293,7 @@ int main(int argc, char **argv)
 	bool clean;
 
 	memset(&d, 0, sizeof(d));
+	d.state_fd = d.state_lock_fd = -1;
 	config_init(&d.cfg);
 	r = config_parse_args(&d.cfg, argc, argv);
 	if (r != 0) {
@@ -299,6 +304,12 @@ int main(int argc, char **argv)
 	if (d.cfg.config_file && config_load_file(&d.cfg, d.cfg.config_file) < 0)
 		goto out;
 	if (config_finish(&d.cfg) < 0)
+		goto out;
+	/* One owner: before anything below reads or changes the state
+	 * directory (crash recovery kills processes and writes records). */
+	if (store_lock_take(d.cfg.state_dir, &d.state_fd, &d.state_lock_fd) < 0)
+		goto out;
+	if (server_listen_check(&d) < 0)
 		goto out;
 	signal(SIGPIPE, SIG_IGN);
 	d.start_mono_ns = coop_now_ns();
@@ -419,6 +430,7 @@ out:
 	if (ret == EXIT_SUCCESS)
 		log_info("stopped");
 	config_free(&d.cfg);
+	store_lock_release(d.state_fd, d.state_lock_fd);
 	if (d.loop && clean)
 		ev_loop_destroy(d.loop);
 	return ret;

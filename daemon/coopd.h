@@ -74,6 +74,8 @@ struct coopd {
 	struct server *server;
 	struct store *store;
 	struct metrics_http *metrics_http; /* NULL unless --metrics-listen */
+	int state_fd;      /* the checked state directory (store-lock.c), for *at() */
+	int state_lock_fd; /* holds the state directory's lock until exit */
 
 	struct lh_table *graph_index; /* id -> struct graph */
 	struct graph *graphs_head, *graphs_tail;

@@ -52,6 +52,7 @@
 #include "graph-run.h"
 #include "job-cgroup.h"
 #include "job-exec.h"
+#include "job-logfile.h"
 #include "job-orphans.h"
 #include "job-owner.h"
 #include "job-proc.h"
@@ -196,15 +197,6 @@ int exec_spawn_task(struct coopd *d, struct rnode *n, coop_scope *scope,
 	return r;
 }
 
-int exec_log_path(struct coopd *d, const char *gid, uint32_t idx, int stream, char *buf,
-		  size_t size)
-{
-	int n = snprintf(buf, size, "%s/graphs/%s/%u.%s", store_dir(d->store), gid, idx,
-			 stream ? "err" : "out");
-
-	return n < 0 || (size_t)n >= size ? -ENAMETOOLONG : 0;
-}
-
 static void job_close_stream(struct exec_job *job, int s)
 {
 	if (job->pipes[s] >= 0) {
@@ -219,19 +211,15 @@ static void job_close_stream(struct exec_job *job, int s)
  * file as empty. */
 static void job_open_log(struct exec_job *job, int s)
 {
-	char path[4096];
-	int r = exec_log_path(job->d, job->n->g->id, job->n->idx, s, path, sizeof(path));
+	int fd = logfile_create(job->d, job->n->g->id, job->n->idx, s);
 
-	if (r == 0) {
-		job->log_fd[s] = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-		if (job->log_fd[s] < 0)
-			r = -errno;
-	}
-	if (r < 0) {
-		log_errno(LOG_WARNING, r, "graph %s node %s: cannot open log %s", job->n->g->id,
-			  job->n->def->path, path);
+	if (fd < 0) {
+		log_errno(LOG_WARNING, fd, "graph %s node %s: cannot create its %s log",
+			  job->n->g->id, job->n->def->path, s ? "stderr" : "stdout");
 		job->log_failed[s] = true;
+		return;
 	}
+	job->log_fd[s] = fd;
 }
 
 /* Copies what the pipe has into the log; returns false at EOF or error. */

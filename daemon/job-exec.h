@@ -40,11 +40,6 @@ void exec_child_reaped(struct coopd *d, pid_t pid, int wstatus);
 /* Loop thread: SIGKILL every live job's group now (forced shutdown). */
 void exec_kill_all(struct coopd *d);
 
-/* The log file of stream 0 (stdout) or 1 (stderr) of node idx of graph
- * gid, under the state directory; into buf.  Returns 0 or -ENAMETOOLONG. */
-int exec_log_path(struct coopd *d, const char *gid, uint32_t idx, int stream, char *buf,
-		  size_t size);
-
 /* Start-up, before graphs are loaded: decides how jobs are tracked (a
  * cgroup per job, or the child subreaper; config keys cgroups and
  * cgroup_root) and removes the cgroups that a crashed coopd left.  Logs;

@@ -105,3 +105,9 @@ coopd_SOURCES += daemon/util-uidcount.c daemon/util-uidcount.h
 DAEMON_TESTS += tests/integration/test-daemon-fair-conn.sh
 EXTRA_DIST += tests/lib-fairshare.sh
 DAEMON_TESTS += tests/integration/test-daemon-fair-submit.sh
+
+# -- one owner, a safe state directory, subreaper identity (issues 14, 15: owner):
+coopd_SOURCES += daemon/store-lock.c daemon/store-lock.h
+coopd_SOURCES += daemon/job-logfile.c daemon/job-logfile.h
+DAEMON_TESTS += tests/integration/test-daemon-one-owner.sh
+DAEMON_TESTS += tests/integration/test-daemon-statedir.sh

@@ -3,7 +3,8 @@
  * eof}.
  *
  * Reads at most one chunk (64 KiB) of the job's log file from the state
- * directory, so logs of finished graphs survive restarts.  `eof` is true
+ * directory (job-logfile.c: never through a symbolic link), so logs of
+ * finished graphs survive restarts.  `eof` is true
  * once the job has settled and offset has reached the end.  Bytes that
  * are not valid UTF-8 come out as U+FFFD (JSON strings are UTF-8);
  * next_offset always counts file bytes.
@@ -17,7 +18,7 @@
 
 #include "coopd.h"
 #include "graph-model.h"
-#include "job-exec.h"
+#include "job-logfile.h"
 #include "method.h"
 
 static int logs_decode(struct json_object *params, void *ret, struct proto_error *err)
@@ -30,7 +31,6 @@ static enum method_ret logs_handle(struct method_call *call, void *params)
 	struct proto_logs_params *p = params;
 	struct graph *g = method_graph(call, p->id);
 	struct rnode *n;
-	char path[4096];
 	char buf[PROTO_DEFAULT_LOG_CHUNK];
 	ssize_t got = 0;
 	struct strbuf sb;
@@ -46,19 +46,17 @@ static enum method_ret logs_handle(struct method_call *call, void *params)
 		return method_fail(call, PROTO_ERR_INVALID_PARAMS, "params.node",
 				   "node '%.256s' is not an exec job: it has no logs",
 				   n->def->path);
-	if (exec_log_path(call->d, g->id, n->idx, p->stream == PROTO_STREAM_STDERR, path,
-			  sizeof(path)) < 0)
-		return method_fail(call, PROTO_ERR_INTERNAL, NULL, "log path too long");
-	fd = open(path, O_RDONLY | O_CLOEXEC);
+	fd = logfile_open_read(call->d, g->id, n->idx, p->stream == PROTO_STREAM_STDERR);
 	if (fd >= 0) {
 		got = pread(fd, buf, sizeof(buf), (off_t)p->offset);
 		close(fd);
 		if (got < 0)
 			return method_fail(call, PROTO_ERR_INTERNAL, NULL,
 					   "cannot read the log: %s", strerror(errno));
-	} else if (errno != ENOENT) {
+	} else if (fd != -ENOENT) {
+		/* A log that is not coopd's own file is never read (job-logfile.c). */
 		return method_fail(call, PROTO_ERR_INTERNAL, NULL, "cannot open the log: %s",
-				   strerror(errno));
+				   strerror(-fd));
 	}
 	sb_init(&sb);
 	sb_puts(&sb, "{\"data\":");

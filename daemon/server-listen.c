@@ -12,7 +12,9 @@
  * probed: if a daemon answers a connect() there, coopd refuses to start;
  * if nobody answers (ECONNREFUSED: a stale socket of a dead daemon), it is
  * unlinked and the path reused; anything that is not a socket is left
- * alone and coopd refuses to start.
+ * alone and coopd refuses to start.  The probe runs first at start-up
+ * (server_listen_check, before crash recovery could touch anything of a
+ * running daemon's) and again when binding.
  */
 #include "config.h"
 
@@ -78,6 +80,14 @@ static int handle_existing(const char *path)
 	if (unlink(path) < 0 && errno != ENOENT)
 		return log_errno(LOG_ERR, -errno, "cannot remove stale socket %s", path);
 	return 0;
+}
+
+int server_listen_check(struct coopd *d)
+{
+	/* sd_listen_fds(0) leaves LISTEN_FDS for listen_open(). */
+	if (sd_listen_fds(0) > 0)
+		return 0;
+	return handle_existing(d->cfg.socket_path);
 }
 
 int listen_open(struct coopd *d, int *ret_fd, bool *ret_activated, ino_t *ret_ino)

@@ -75,6 +75,11 @@ struct server;
 
 /* Opens the socket (sd_listen_fds first, else bind at cfg.socket_path). */
 int server_new(struct coopd *d, struct server **ret);
+
+/* Before crash recovery: refuses (negative, logged) when another daemon
+ * answers on the socket path; a stale socket is removed.  Nothing to check
+ * under socket activation. */
+int server_listen_check(struct coopd *d);
 /* Stops accepting new connections (shutdown); existing ones stay. */
 void server_stop_accepting(struct server *s);
 /* Closes every connection, removes the socket file we created, frees. */
