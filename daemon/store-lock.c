@@ -9,7 +9,8 @@
  *  1. The directory is coopd's own.  The path is resolved once (symbolic
  *     links of the existing part are followed by realpath()), then every
  *     directory from / down is opened relative to its parent with
- *     O_NOFOLLOW and checked on the open fd: it must belong to coopd's
+ *     O_NOFOLLOW (and O_PATH: a parent such as a 0711 home needs only
+ *     search permission) and checked on the open fd: it must belong to coopd's
  *     user or root, and nobody else may write to it.  A parent that others
  *     may write to is accepted only with the sticky bit (/tmp): others can
  *     then neither remove nor rename what is in it, so the checked path
@@ -149,7 +150,7 @@ static int open_checked(const char *dir, int *ret_fd)
 	r = resolve(dir, path, sizeof(path));
 	if (r < 0)
 		return log_errno(LOG_ERR, r, "state directory %s: cannot resolve the path", dir);
-	fd = open("/", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	fd = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
 	if (fd < 0)
 		return log_errno(LOG_ERR, -errno, "cannot open /");
 	p = path + strspn(path, "/");
@@ -162,14 +163,13 @@ static int open_checked(const char *dir, int *ret_fd)
 		next = p + n + strspn(p + n, "/");
 		last = *next == '\0';
 		p[n] = '\0';
-		nfd = openat(fd, p, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		nfd = openat(fd, p, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 		if (nfd < 0 && errno == ENOENT) {
 			if (mkdirat(fd, p, 0700) < 0 && errno != EEXIST)
 				r = log_errno(LOG_ERR, -errno, "cannot create state directory %s",
 					      path);
 			else
-				nfd = openat(fd, p,
-					     O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+				nfd = openat(fd, p, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 		}
 		if (r == 0 && nfd < 0)
 			r = log_errno(LOG_ERR, -errno,

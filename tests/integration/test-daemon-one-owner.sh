@@ -1,5 +1,5 @@
 #!/bin/sh
-# One owner (SPEC 8, docs/security.md "The state directory"): a coopd
+# One owner (docs/security.md, "The state directory"): a coopd
 # holds an exclusive lock on its state directory for its lifetime.  With a
 # graph running in a first coopd, a second coopd
 #   - on the same state directory and the same socket,
