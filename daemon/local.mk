@@ -97,6 +97,9 @@ check-daemon-valgrind:
 # -- the references: docs/protocol.md, coopd.graph(5) (issue 18, docs):
 DAEMON_TESTS += tests/integration/test-docs-reference.sh
 EXTRA_DIST += docs/protocol.md
+DAEMON_TESTS += tests/integration/test-docs-schema.sh
+pkgdata_DATA += docs/coopd-graph.schema.json
+EXTRA_DIST += docs/coopd-graph.schema.json examples/graphs/README.md
 # -- remove, retries, pause/resume, limits, rerun (issue 17):
 coopd_SOURCES += daemon/method-remove.c
 DAEMON_TESTS += tests/integration/test-daemon-remove.sh
