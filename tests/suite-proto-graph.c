@@ -198,10 +198,11 @@ static struct proto_graph *parse_string(const char *text, struct proto_error *er
 	return g;
 }
 
-/* The tree of the example of coopd.graph(5), field by field. */
+/* The tree of the example of coopd.graph(5) (tests/data/graphs-good/etl-manual.json),
+ * field by field. */
 START_TEST(test_etl_tree)
 {
-	struct proto_graph *g = parse_file("examples/graphs", "etl.json");
+	struct proto_graph *g = parse_file("tests/data/graphs-good", "etl-manual.json");
 	const struct proto_node *r = &g->root, *fetch, *warm, *load, *cleanup;
 
 	ck_assert_str_eq(g->name, "nightly-etl");
@@ -314,7 +315,7 @@ END_TEST
 
 START_TEST(test_find_and_walk)
 {
-	struct proto_graph *g = parse_file("examples/graphs", "etl.json");
+	struct proto_graph *g = parse_file("tests/data/graphs-good", "etl-manual.json");
 	ck_assert_ptr_eq(proto_graph_find(g, "/"), &g->root);
 	ck_assert_ptr_eq(proto_graph_find(g, ""), &g->root);
 	ck_assert_str_eq(proto_graph_find(g, "load/replica")->id, "replica");
@@ -347,7 +348,7 @@ static int stop_at_load(const struct proto_node *n, void *u)
 
 START_TEST(test_walk)
 {
-	struct proto_graph *g = parse_file("examples/graphs", "etl.json");
+	struct proto_graph *g = parse_file("tests/data/graphs-good", "etl-manual.json");
 	const char *seen = NULL;
 	size_t count = 0;
 
