@@ -5,8 +5,9 @@
  * one line per node with its kind, state, duration and details (exit code
  * or signal, error, cancel reason and how long acknowledging it took,
  * polls and forced yields).  --summary asks for counts per state only,
- * for graphs too large to print.  Without an id it lists graphs, like
- * `list`.  The exit status says whether the question was answered, not
+ * for graphs too large to print.  --format dot prints the graph as
+ * Graphviz source instead (client-dot.c).  Without an id it lists graphs,
+ * like `list`.  The exit status says whether the question was answered, not
  * how the graph did (`wait` says that).
  */
 #include "config.h"
@@ -18,6 +19,7 @@
 
 #include <json-c/json.h>
 
+#include "client-dot.h"
 #include "client-output.h"
 #include "coopctl.h"
 #include "proto-rpc.h"
@@ -27,6 +29,7 @@ int cmd_status_parse(int argc, char **argv, struct cmd_status_args *ret, FILE *e
 	static const struct option opts[] = {
 		{"summary", no_argument, NULL, 's'},
 		{"all", no_argument, NULL, 'a'},
+		{"format", required_argument, NULL, 'f'},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
@@ -35,13 +38,24 @@ int cmd_status_parse(int argc, char **argv, struct cmd_status_args *ret, FILE *e
 
 	optind = 0;
 	opterr = 0;
-	while ((ch = getopt_long(argc, argv, ":sah", opts, NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, ":saf:h", opts, NULL)) != -1) {
 		switch (ch) {
 		case 's':
 			a.summary = true;
 			break;
 		case 'a':
 			a.all = true;
+			break;
+		case 'f':
+			if (strcmp(optarg, "tree") == 0) {
+				a.dot = false;
+			} else if (strcmp(optarg, "dot") == 0) {
+				a.dot = true;
+			} else {
+				fprintf(err, "coopctl status: unknown format '%s' (tree or dot)\n",
+					optarg);
+				return -EINVAL;
+			}
 			break;
 		case 'h':
 			return 1;
@@ -56,6 +70,11 @@ int cmd_status_parse(int argc, char **argv, struct cmd_status_args *ret, FILE *e
 	a.id = optind < argc ? argv[optind] : NULL;
 	if (a.all && a.id) {
 		fprintf(err, "coopctl status: --all lists graphs; it takes no id\n");
+		return -EINVAL;
+	}
+	if (a.dot && (!a.id || a.summary)) {
+		fprintf(err, "coopctl status: --format dot draws one whole graph: it needs an id "
+			     "and no --summary\n");
 		return -EINVAL;
 	}
 	*ret = a;
@@ -93,7 +112,13 @@ static int cmd_status_exec(struct coopctl *c, int argc, char **argv)
 	r = coopctl_call(c, "status", params, &result);
 	if (r != 0)
 		return r;
-	if (c->json) {
+	if (a.dot) {
+		/* The picture is the output, --json or not. */
+		if (client_dot_status(stdout, result) < 0) {
+			coopctl_err(c, "unexpected answer from coopd (no root node)");
+			r = COOPCTL_EXIT_FAILED;
+		}
+	} else if (c->json) {
 		coopctl_print_json(c, result);
 	} else {
 		o.now_ms = status_now_ms();
@@ -111,7 +136,8 @@ static int cmd_status_exec(struct coopctl *c, int argc, char **argv)
 
 const struct cmd_entry cmd_status_entry = {
 	.name = "status",
-	.usage = "[ID] [--summary] [--all]",
-	.summary = "show a graph's node tree (without ID: list graphs)",
+	.usage = "[ID] [--summary] [--all] [--format tree|dot]",
+	.summary = "show a graph's node tree or, with --format dot, its Graphviz source "
+		   "(without ID: list graphs)",
 	.exec = cmd_status_exec,
 };

@@ -132,7 +132,8 @@ int coopctl_take_late_globals(const struct cmd_entry *e, int argc, char **argv, 
 		/* The value of a command option is never one of ours. */
 		if (i + 1 < argc &&
 		    (!strcmp(arg, "--reason") || !strcmp(arg, "-r") || !strcmp(arg, "--grace") ||
-		     !strcmp(arg, "-g") || !strcmp(arg, "--timeout") || !strcmp(arg, "-t"))) {
+		     !strcmp(arg, "-g") || !strcmp(arg, "--timeout") || !strcmp(arg, "-t") ||
+		     !strcmp(arg, "--format") || !strcmp(arg, "-f"))) {
 			argv[out++] = argv[i++];
 			argv[out++] = argv[i];
 			continue;

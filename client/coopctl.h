@@ -187,6 +187,7 @@ struct cmd_status_args {
 	const char *id; /* NULL: list */
 	bool summary;
 	bool all;
+	bool dot; /* --format dot */
 };
 int cmd_status_parse(int argc, char **argv, struct cmd_status_args *ret, FILE *err);
 

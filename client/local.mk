@@ -40,3 +40,6 @@ EXTRA_DIST += $(COOPCTL_INTEGRATION_TESTS)
 # -- remove, retries, pause/resume, rerun (issue 17):
 client_libcoopctl_la_SOURCES += client/cmd-remove.c
 COOPCTL_INTEGRATION_TESTS += tests/integration/test-coopctl-remove.sh
+# -- issue 18 (client): status --format dot, completion, map, top.
+client_libcoopctl_la_SOURCES += client/client-dot.h client/client-dot.c
+COOPCTL_INTEGRATION_TESTS += tests/integration/test-coopctl-dot.sh

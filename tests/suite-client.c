@@ -20,6 +20,7 @@
 #include <json-c/json.h>
 
 #include "client-conn.h"
+#include "client-dot.h"
 #include "client-output.h"
 #include "coopctl.h"
 #include "protocol.h"
@@ -1041,6 +1042,49 @@ START_TEST(run_spawn_status)
 }
 END_TEST
 
+/* status --format dot: ids are paths, `after` edges (clipped at a scope's
+ * cluster), scopes as clusters, text from users escaped. */
+START_TEST(render_dot)
+{
+	struct json_object *st = parse(canned_status);
+	struct membuf m;
+	char *text;
+
+	mem_open(&m);
+	ck_assert_int_eq(client_dot_status(m.f, st), 0);
+	text = mem_close(&m);
+	ck_assert_msg(strncmp(text, "digraph \"g42\" {\n", 16) == 0, "%s", text);
+	ck_assert_msg(strstr(text, "subgraph \"cluster_load\" {\n"), "%s", text);
+	ck_assert_msg(strstr(text,
+			     "    \"load/primary\" [label=\"primary\\nexec · failed (exit 1)\", "
+			     "fillcolor=\"#ff9b9b\"];\n"),
+		      "%s", text);
+	ck_assert_msg(strstr(text, "  \"load\" -> \"cleanup\" [ltail=\"cluster_load\"];\n"), "%s",
+		      text);
+	ck_assert_msg(strstr(text, "  \"fetch\" -> \"cleanup\";\n"), "%s", text);
+	/* Control characters in an error never reach the label. */
+	ck_assert_ptr_null(strchr(text, '\r'));
+	ck_assert_msg(strstr(text, "\"legend:skipped\""), "%s", text);
+	free(text);
+	json_object_put(st);
+
+	st = parse("{\"id\":\"g\",\"name\":\"a \\\"q\\\" \\\\ b\",\"state\":\"running\","
+		   "\"root\":{\"id\":\"\",\"path\":\"/\",\"kind\":\"scope\",\"nodes\":[]}}");
+	mem_open(&m);
+	ck_assert_int_eq(client_dot_status(m.f, st), 0);
+	text = mem_close(&m);
+	ck_assert_msg(strstr(text, "label=\"g (a \\\"q\\\" \\\\ b): running\""), "%s", text);
+	free(text);
+	json_object_put(st);
+
+	st = parse("{\"id\":\"x\"}");
+	mem_open(&m);
+	ck_assert_int_eq(client_dot_status(m.f, st), -EINVAL);
+	free(mem_close(&m));
+	json_object_put(st);
+}
+END_TEST
+
 static Suite *client_suite(void)
 {
 	Suite *s = suite_create("client");
@@ -1087,6 +1131,7 @@ static Suite *client_suite(void)
 	tcase_add_test(t, render_stats);
 	tcase_add_test(t, render_cancel_words);
 	tcase_add_test(t, run_spawn_status);
+	tcase_add_test(t, render_dot);
 	suite_add_tcase(s, t);
 	return s;
 }
