@@ -54,8 +54,15 @@ static coop_poll task_poll(coop_cx *cx, void *arg)
 		coop_cx_set_value(cx, 1);
 		return COOP_FAILED;
 	case PROTO_FN_SLEEP:
+		/* A sleep whose time is up has done its work, even if a cancel
+		 * (a later deadline whose timer fired in the same loop
+		 * iteration, after coopd was stopped and continued) reached the
+		 * task before it was polled again: the expired timer counts
+		 * first (docs/security.md, "Timers and cancels that race"). */
 		if (coop_cx_cancelled(cx))
-			return COOP_CANCELLED;
+			return st->u.timer && coop_timer_poll(st->u.timer, cx) == COOP_READY
+				       ? COOP_READY
+				       : COOP_CANCELLED;
 		if (!st->u.timer) {
 			uint64_t ns = (uint64_t)def->args.sleep.ms * 1000000u;
 

@@ -94,6 +94,7 @@ struct exec_job {
 	ev_timer gone_timer;
 	bool grace_active, gone_active;
 	bool spawned, reaped, term_sent, kill_sent;
+	bool ended_before_cancel; /* "completed anyway": see job_kill() */
 	bool in_table;
 	int wstatus;
 	char marker[GRAPH_ID_LEN + 16]; /* COOPD_JOB value: GRAPH/IDX */
@@ -135,11 +136,13 @@ static coop_poll exec_finish(coop_cx *cx, struct exec_job *job)
 		return COOP_CANCELLED;
 	if (job->error)
 		return COOP_FAILED;
-	if (job->exit_code == 0)
+	/* A job that coopd signalled while it was running is cancelled, also
+	 * when it then exits 0 (say, on SIGTERM): the cancel reached it.
+	 * Only a job that had ended before the request reached it keeps its
+	 * result ("completed anyway", job_kill()). */
+	if (job->exit_code == 0 &&
+	    (!(job->term_sent || job->kill_sent) || job->ended_before_cancel))
 		return COOP_READY;
-	/* We asked it to stop and it stopped (by our signal or by exiting
-	 * non-zero on its own terms): cancelled.  Exit 0 despite a request
-	 * is reported as completed, above. */
 	if (job->term_sent || job->kill_sent)
 		return COOP_CANCELLED;
 	return COOP_FAILED;
@@ -595,12 +598,31 @@ static void job_grace_cb(struct ev_loop *loop, ev_timer *w, int revents)
 	job_signal_leftovers(job, SIGKILL);
 }
 
+/* A cancel request has reached the job (loop thread, from its mail).
+ *
+ * "Completed anyway" is decided here, once: the job keeps its own result
+ * only if it had already ended when the request reached it, that is, its
+ * main process had exited and no other process was left in its process
+ * group (processes that left the group are leftovers, ended as usual but
+ * not part of the result).  A main process that has exited but is not yet
+ * reaped (its SIGCHLD is still queued behind this request) is reaped here
+ * first, so that the order in which the loop sees the two events does not
+ * decide.  Otherwise the job is signalled and ends cancelled whatever its
+ * exit status (exec_finish()). */
 static void job_kill(struct exec_job *job)
 {
 	struct exec_state *es = job->d->exec;
+	int ws;
 
 	if (job->term_sent || atomic_load_explicit(&job->done, memory_order_relaxed))
 		return;
+	if (!job->reaped && job->in_table && waitpid(job->pid, &ws, WNOHANG) == job->pid) {
+		exec_child_reaped(job->d, job->pid, ws); /* may complete the job */
+		if (atomic_load_explicit(&job->done, memory_order_relaxed))
+			return;
+	}
+	if (job->reaped && (job->lo_phase || !job_group_alive(job)))
+		job->ended_before_cancel = true;
 	job->term_sent = true;
 	if (kill(-job->pid, SIGTERM) < 0 && errno != ESRCH)
 		log_errno(LOG_WARNING, -errno, "kill(-%d, SIGTERM)", (int)job->pid);

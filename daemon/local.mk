@@ -114,3 +114,4 @@ coopd_SOURCES += daemon/store-lock.c daemon/store-lock.h
 coopd_SOURCES += daemon/job-logfile.c daemon/job-logfile.h
 DAEMON_TESTS += tests/integration/test-daemon-one-owner.sh
 DAEMON_TESTS += tests/integration/test-daemon-statedir.sh
+DAEMON_TESTS += tests/integration/test-daemon-races.sh

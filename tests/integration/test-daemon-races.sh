@@ -1,0 +1,93 @@
+#!/bin/sh
+# Races decided precisely (issue 15 items 11-14, docs/security.md "Races
+# and small answers decided precisely"), each made deterministic:
+#   - cancel vs a job that exits 0 on SIGTERM: the cancel reached the
+#     running job, so it ends `cancelled` (graph too), never `succeeded`;
+#   - cancel vs a job that had already ended (its main process exited 0,
+#     coopd stopped with SIGSTOP so that the cancel request and the
+#     SIGCHLD wait in the same loop iteration): "completed anyway", the
+#     node keeps `succeeded`;
+#   - SIGSTOP/SIGCONT of coopd past both a 500 ms sleep and its scope's
+#     3 s deadline: the sleep, due first, succeeds; it is not cancelled by
+#     the later deadline;
+. "${top_srcdir:-$(cd "$(dirname "$0")/../.." && pwd)}/tests/lib-coopd.sh"
+
+coopd_start
+export COOPD_PID
+
+coopd_py <<'PY' || fail "cancel races"
+import signal
+tmp = os.environ["COOPD_TMP"]
+pid = int(os.environ["COOPD_PID"])
+
+def wait_file(p):
+    for _ in range(3000 * SLOW):
+        if os.path.exists(p) and os.path.getsize(p) > 0:
+            return open(p).read().strip()
+        time.sleep(0.01)
+    raise AssertionError("timed out waiting for " + p)
+
+# 1. A job that exits 0 on SIGTERM, cancelled by a client while it runs.
+ready = os.path.join(tmp, "term0.pid")
+gid = submit({"nodes": [{"id": "t", "kind": "exec", "argv": ["sh", "-c",
+    "trap 'exit 0' TERM; echo $$ > %s; while :; do sleep 0.02; done" % ready]}]})
+wait_file(ready)
+c = rpc("cancel", {"id": gid})
+expect(c["requested"] is True and c["state"] == "running", "cancel reached a running graph", c)
+st = wait(gid)
+n = node(st, "t")
+expect(n["exit_code"] == 0, "the job exited 0 on SIGTERM", n)
+expect(n["state"] == "cancelled", "a job signalled while running is cancelled", n)
+expect(st["state"] == "cancelled", "a graph cancelled by a client ends cancelled", st)
+
+# 2. A job that had ended before the request reached it: coopd is stopped,
+# the job exits 0 (a zombie: nobody reaps it), the cancel request is
+# queued, coopd continues and sees both at once.
+ready = os.path.join(tmp, "done0.pid")
+go = os.path.join(tmp, "done0.go")
+gid = submit({"nodes": [{"id": "d", "kind": "exec", "argv": ["sh", "-c",
+    "echo $$ > %s; while [ ! -e %s ]; do sleep 0.02; done; exit 0" % (ready, go)]}]})
+jpid = int(wait_file(ready))
+os.kill(pid, signal.SIGSTOP)
+try:
+    open(go, "w").close()
+    for _ in range(3000 * SLOW):
+        with open("/proc/%d/stat" % jpid) as f:
+            if f.read().rsplit(")", 1)[1].split()[0] == "Z":
+                break
+        time.sleep(0.01)
+    else:
+        raise AssertionError("the job did not exit")
+    conn = Conn()
+    cid = conn.send("cancel", {"id": gid})
+finally:
+    os.kill(pid, signal.SIGCONT)
+c = conn.answer(cid)
+conn.close()
+expect("result" in c, "cancel answered", c)
+st = wait(gid)
+n = node(st, "d")
+expect(n["state"] == "succeeded" and n["exit_code"] == 0,
+       "a job that had ended before the cancel completed anyway", n, c)
+
+# 3. Timers after SIGSTOP/SIGCONT: when coopd continues, both the sleep
+# (500 ms) and the scope's deadline (3 s) are overdue; the sleep is due
+# first and must succeed.  (Stopped for 3.5 s after the sleep started, so
+# both are due whatever the machine's speed.)
+gid = submit({"deadline_ms": 3000,
+              "nodes": [{"id": "s", "kind": "task", "fn": "sleep", "args": {"ms": 500}}]})
+for _ in range(3000 * SLOW):
+    if node(rpc("status", {"id": gid}), "s")["state"] != "pending":
+        break
+    time.sleep(0.005)
+os.kill(pid, signal.SIGSTOP)
+try:
+    time.sleep(3.5)
+finally:
+    os.kill(pid, signal.SIGCONT)
+st = wait(gid)
+expect(node(st, "s")["state"] == "succeeded", "the overdue sleep succeeded", st)
+ping_ok()
+PY
+coopd_stop
+coopd_pass
