@@ -14,6 +14,7 @@
 #include <langinfo.h>
 #include <locale.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -41,6 +42,82 @@ const struct cmd_entry *cmd_find(const char *name)
 		if (strcmp(cmd_table[i]->name, name) == 0)
 			return cmd_table[i];
 	return NULL;
+}
+
+/* Optimal string alignment distance (Levenshtein plus the swap of two
+ * neighbours, the commonest typo: "stauts"), bounded: names are short, and
+ * anything longer than the buffer is simply not close. */
+static size_t cmd_distance(const char *a, const char *b)
+{
+	enum { MAX = 32 };
+	size_t la = strlen(a), lb = strlen(b), d[MAX + 1][MAX + 1];
+
+	if (la > MAX || lb > MAX)
+		return SIZE_MAX;
+	for (size_t i = 0; i <= la; i++)
+		d[i][0] = i;
+	for (size_t j = 0; j <= lb; j++)
+		d[0][j] = j;
+	for (size_t i = 1; i <= la; i++)
+		for (size_t j = 1; j <= lb; j++) {
+			size_t cost = a[i - 1] == b[j - 1] ? 0 : 1, best = d[i - 1][j - 1] + cost;
+
+			if (d[i - 1][j] + 1 < best)
+				best = d[i - 1][j] + 1;
+			if (d[i][j - 1] + 1 < best)
+				best = d[i][j - 1] + 1;
+			if (i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] &&
+			    d[i - 2][j - 2] + 1 < best)
+				best = d[i - 2][j - 2] + 1;
+			d[i][j] = best;
+		}
+	return d[la][lb];
+}
+
+static size_t cmd_len_diff(const char *a, const char *b)
+{
+	size_t la = strlen(a), lb = strlen(b);
+
+	return la > lb ? la - lb : lb - la;
+}
+
+const struct cmd_entry *cmd_suggest(const char *name)
+{
+	const struct cmd_entry *best = NULL;
+	size_t best_d = SIZE_MAX, best_skew = SIZE_MAX, len = strlen(name);
+	bool tie = false;
+
+	/* A unique prefix ("stat" is not one: status, stats) is a good guess. */
+	for (size_t i = 0; len >= 2 && cmd_table[i]; i++) {
+		if (strncmp(cmd_table[i]->name, name, len) != 0)
+			continue;
+		tie = best != NULL;
+		best = cmd_table[i];
+	}
+	if (best && !tie)
+		return best;
+	best = NULL;
+	tie = false;
+	/* Else the nearest name, if it is near: at most 2 edits, and fewer
+	 * than half the typed name's length, so "xy" suggests nothing. */
+	for (size_t i = 0; cmd_table[i]; i++) {
+		size_t d = cmd_distance(name, cmd_table[i]->name);
+		size_t skew = cmd_len_diff(name, cmd_table[i]->name);
+
+		/* Equally near: the one of the typed length wins ("stauts" is a
+		 * swap away from status, a deletion away from stats). */
+		if (d < best_d || (d == best_d && skew < best_skew)) {
+			best_d = d;
+			best_skew = skew;
+			best = cmd_table[i];
+			tie = false;
+		} else if (d == best_d && skew == best_skew) {
+			tie = true;
+		}
+	}
+	if (!best || tie || best_d > 2 || best_d * 2 >= len)
+		return NULL;
+	return best;
 }
 
 static void coopctl_help(FILE *out)
@@ -355,8 +432,16 @@ int coopctl_main(int argc, char **argv)
 	}
 	e = cmd_find(argv[a.cmd_index]);
 	if (!e) {
-		fprintf(stderr, "coopctl: unknown command '%s'. Try 'coopctl --help'.\n",
-			argv[a.cmd_index]);
+		const struct cmd_entry *near = cmd_suggest(argv[a.cmd_index]);
+
+		if (near)
+			fprintf(stderr,
+				"coopctl: unknown command '%s'. Did you mean '%s'? Try 'coopctl "
+				"--help'.\n",
+				argv[a.cmd_index], near->name);
+		else
+			fprintf(stderr, "coopctl: unknown command '%s'. Try 'coopctl --help'.\n",
+				argv[a.cmd_index]);
 		return COOPCTL_EXIT_USAGE;
 	}
 	argc = coopctl_take_late_globals(e, argc, argv, a.cmd_index, &a);

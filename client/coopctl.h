@@ -71,6 +71,11 @@ extern const struct cmd_entry *const cmd_table[];
 /* Looks a command up by its exact name; NULL when unknown. */
 const struct cmd_entry *cmd_find(const char *name);
 
+/* The command a mistyped name most likely meant ("stauts" -> status): a
+ * unique command it is a prefix of, else the one nearest by edit distance
+ * when that is close and unambiguous; NULL otherwise. */
+const struct cmd_entry *cmd_suggest(const char *name);
+
 /* Global options as parsed from the command line (coopctl.c). */
 struct coopctl_args {
 	const char *socket;

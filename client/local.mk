@@ -43,3 +43,7 @@ COOPCTL_INTEGRATION_TESTS += tests/integration/test-coopctl-remove.sh
 # -- issue 18 (client): status --format dot, completion, map, top.
 client_libcoopctl_la_SOURCES += client/client-dot.h client/client-dot.c
 COOPCTL_INTEGRATION_TESTS += tests/integration/test-coopctl-dot.sh
+# Shell completion (installed where bash-completion and zsh look).
+dist_bashcompletion_DATA = client/completion/coopctl
+dist_zshcompletion_DATA = client/completion/_coopctl
+COOPCTL_INTEGRATION_TESTS += tests/integration/test-coopctl-completion.sh

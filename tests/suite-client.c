@@ -1085,6 +1085,25 @@ START_TEST(render_dot)
 }
 END_TEST
 
+/* "Did you mean": a unique prefix, else the nearest command when close and
+ * unambiguous; nothing for what is not near any command. */
+START_TEST(suggest_command)
+{
+	ck_assert_str_eq(cmd_suggest("stauts")->name, "status");
+	ck_assert_str_eq(cmd_suggest("statu")->name, "status");
+	ck_assert_str_eq(cmd_suggest("sumbit")->name, "submit");
+	ck_assert_str_eq(cmd_suggest("lsit")->name, "list");
+	ck_assert_str_eq(cmd_suggest("canel")->name, "cancel");
+	ck_assert_str_eq(cmd_suggest("metric")->name, "metrics");
+	ck_assert_str_eq(cmd_suggest("WAIT") ? "x" : "none", "none");
+	ck_assert_ptr_null(cmd_suggest("qqqq"));
+	ck_assert_ptr_null(cmd_suggest("x"));
+	ck_assert_ptr_null(cmd_suggest("xy"));
+	ck_assert_ptr_null(cmd_suggest(""));
+	ck_assert_ptr_null(cmd_suggest("a-very-long-name-that-is-longer-than-any-buffer-we-keep"));
+}
+END_TEST
+
 static Suite *client_suite(void)
 {
 	Suite *s = suite_create("client");
@@ -1107,6 +1126,7 @@ static Suite *client_suite(void)
 	t = tcase_create("exit");
 	tcase_add_test(t, exit_code_mapping);
 	tcase_add_test(t, main_exit_codes);
+	tcase_add_test(t, suggest_command);
 	suite_add_tcase(s, t);
 
 	t = tcase_create("args");
