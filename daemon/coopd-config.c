@@ -14,11 +14,13 @@
 #include "config.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "coopd-config.h"
@@ -385,13 +387,31 @@ static int config_set(struct coopd_config *cfg, const char *key, const char *val
 
 int config_load_file(struct coopd_config *cfg, const char *path)
 {
-	FILE *f = fopen(path, "re");
+	FILE *f;
 	char line[4096];
 	unsigned lineno = 0;
-	int r = 0;
+	struct stat st;
+	int fd, r = 0;
 
-	if (!f)
+	/* A directory opens and then reads like an empty file, which would
+	 * reset every key to its default; a FIFO would block the loop at
+	 * SIGHUP: only a regular file is read (O_NONBLOCK for the open). */
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
+	if (fd < 0)
 		return log_errno(LOG_ERR, -errno, "cannot open config file %s", path);
+	if (fstat(fd, &st) < 0)
+		r = -errno;
+	else if (S_ISDIR(st.st_mode))
+		r = -EISDIR;
+	else if (!S_ISREG(st.st_mode))
+		r = -EINVAL;
+	if (r == 0 && !(f = fdopen(fd, "re")))
+		r = -errno;
+	if (r < 0) {
+		close(fd);
+		return log_errno(LOG_ERR, r, "cannot read config file %s (not a regular file)",
+				 path);
+	}
 	while (fgets(line, sizeof(line), f)) {
 		char *s, *eq, *key, *val;
 
@@ -425,6 +445,8 @@ int config_load_file(struct coopd_config *cfg, const char *path)
 			break;
 		}
 	}
+	if (r == 0 && ferror(f))
+		r = log_errno(LOG_ERR, -EIO, "cannot read config file %s", path);
 	fclose(f);
 	return r < 0 ? -EINVAL : 0;
 }

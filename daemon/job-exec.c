@@ -731,6 +731,7 @@ static void job_start(struct exec_job *job)
 	int out[2] = {-1, -1}, err[2] = {-1, -1};
 	bool as_user = es->root && n->g->uid != 0;
 	struct spawn_req q;
+	enum spawn_step step;
 	pid_t pid;
 	int r, s;
 
@@ -746,27 +747,41 @@ static void job_start(struct exec_job *job)
 		job_fail(job, "environment", r);
 		goto done;
 	}
-	cwd = def->cwd ? def->cwd : job_owner_home_cwd(own);
-	r = job_owner_check_cwd(own, cwd);
-	if (r < 0) {
-		char what[4200];
-
-		snprintf(what, sizeof(what), "cwd %s", cwd);
-		job_fail(job, what, r);
-		goto done;
-	}
-	r = job_owner_resolve(own, def->argv[0], path, cwd, cmd, sizeof(cmd));
-	if (r < 0) {
-		job_fail(job, def->argv[0], r);
-		goto done;
-	}
 	if (as_user && !pw) {
 		job_fail(job, "no passwd entry for the graph's owner", ENOENT);
 		goto done;
 	}
+	if (as_user) {
+		/* The cwd and the program are checked by the child once it has
+		 * the owner's credentials (job-spawn.c): checked here, as root,
+		 * "No such file" against "Permission denied" would tell any
+		 * user what exists where they may not look (docs/security.md,
+		 * "Checks made as the job's owner"). */
+		cwd = def->cwd ? def->cwd : pw->pw_dir && *pw->pw_dir ? pw->pw_dir : "/";
+	} else {
+		cwd = def->cwd ? def->cwd : job_owner_home_cwd(own);
+		r = job_owner_check_cwd(own, cwd);
+		if (r < 0) {
+			char what[4200];
+
+			snprintf(what, sizeof(what), "cwd %s", cwd);
+			job_fail(job, what, r);
+			goto done;
+		}
+		r = job_owner_resolve(own, def->argv[0], path, cwd, cmd, sizeof(cmd));
+		if (r < 0) {
+			job_fail(job, def->argv[0], r);
+			goto done;
+		}
+	}
 	q = (struct spawn_req){
 		.cmd = cmd, .cwd = cwd, .argv = def->argv, .envp = envp, .cg_dfd = -1};
 	if (as_user) {
+		q.cmd = NULL;
+		q.path = path;
+		/* Without a cwd of its own the job starts in its home, or in /
+		 * when the owner cannot enter it (as job_owner_home_cwd()). */
+		q.cwd_fallback = def->cwd ? NULL : "/";
 		q.pw = pw;
 		r = job_owner_groups(own, &q.groups, &q.ngroups);
 		if (r < 0) {
@@ -806,11 +821,16 @@ static void job_start(struct exec_job *job)
 		q.cg_dfd = cgroup_instance_fd(es->cg);
 		q.cg_name = job->cg_name;
 	}
-	r = spawn_job(&q, &pid);
+	r = spawn_job(&q, &pid, &step);
 	if (r < 0) {
 		char what[4200];
 
-		snprintf(what, sizeof(what), "exec %s (cwd %s)", def->argv[0], cwd);
+		if (step == SPAWN_STEP_CWD)
+			snprintf(what, sizeof(what), "cwd %s", cwd);
+		else if (step == SPAWN_STEP_EXEC && as_user)
+			snprintf(what, sizeof(what), "%s", def->argv[0]);
+		else
+			snprintf(what, sizeof(what), "exec %s (cwd %s)", def->argv[0], cwd);
 		job_fail(job, what, r);
 		if (job->cg_made && cgroup_job_remove(es->cg, job->cg_name) == 0)
 			job->cg_made = false;

@@ -179,7 +179,9 @@ int job_owner_check_cwd(struct job_owner *o, const char *cwd)
 	return 0;
 }
 
-/* Looks argv0 up in path (relative names with a '/' are taken from cwd).
+/* Looks argv0 up in path (relative names with a '/', and relative or
+ * empty PATH entries such as ".", are taken from the job's cwd, as the
+ * job's own exec would see them, never from coopd's).
  * Checking here, rather than relying on the child's report of a failed
  * exec, gives one clear error in every environment (under valgrind a
  * vfork is a fork and cannot report it). */
@@ -202,13 +204,20 @@ static int resolve_cmd(const char *argv0, const char *path, const char *cwd, cha
 			return -errno;
 		return 0;
 	}
-	while (p && *p) {
+	while (p) {
 		size_t len;
+		int n;
 
 		colon = strchr(p, ':');
 		len = colon ? (size_t)(colon - p) : strlen(p);
-		if (len > 0 && snprintf(buf, size, "%.*s/%s", (int)len, p, argv0) < (int)size &&
-		    stat(buf, &st) == 0 && !S_ISDIR(st.st_mode) && access(buf, X_OK) == 0)
+		if (len == 0)
+			n = snprintf(buf, size, "%s/%s", cwd, argv0);
+		else if (p[0] == '/')
+			n = snprintf(buf, size, "%.*s/%s", (int)len, p, argv0);
+		else
+			n = snprintf(buf, size, "%s/%.*s/%s", cwd, (int)len, p, argv0);
+		if (n > 0 && n < (int)size && stat(buf, &st) == 0 && !S_ISDIR(st.st_mode) &&
+		    access(buf, X_OK) == 0)
 			return 0;
 		p = colon ? colon + 1 : NULL;
 	}

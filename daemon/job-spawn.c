@@ -9,6 +9,7 @@
 #include <grp.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <string.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -44,15 +45,62 @@ static int child_enter_job(const struct spawn_req *q)
 }
 
 /*
+ * execve of argv[0] as found in the job's PATH, in the child, after its
+ * chdir: so relative entries ("." or empty included) are the job's cwd,
+ * and each try is made with the owner's credentials.  As execvp: an entry
+ * that cannot hold the program (ENOENT, ENOTDIR, EACCES...) is skipped;
+ * ends with EACCES if any try was refused, else ENOENT.  Async-signal-safe
+ * (no allocation).  Returns only on failure, errno set.
+ */
+static void child_exec_search(const struct spawn_req *q)
+{
+	const char *name = q->argv[0], *p = q->path ? q->path : "";
+	size_t nlen = strlen(name);
+	bool refused = false;
+	char buf[4096];
+
+	if (strchr(name, '/')) {
+		execve(name, q->argv, q->envp);
+		return;
+	}
+	for (;;) {
+		const char *colon = strchr(p, ':');
+		size_t len = colon ? (size_t)(colon - p) : strlen(p);
+
+		if (len + nlen + 2 <= sizeof(buf)) {
+			if (len == 0) {
+				buf[0] = '.';
+				len = 1;
+			} else {
+				memcpy(buf, p, len);
+			}
+			buf[len] = '/';
+			memcpy(buf + len + 1, name, nlen + 1);
+			execve(buf, q->argv, q->envp);
+			if (errno == EACCES)
+				refused = true;
+			else if (errno != ENOENT && errno != ENOTDIR && errno != ELOOP &&
+				 errno != ENAMETOOLONG && errno != ESTALE && errno != ENODEV &&
+				 errno != ETIMEDOUT)
+				return;
+		}
+		if (!colon)
+			break;
+		p = colon + 1;
+	}
+	errno = refused ? EACCES : ENOENT;
+}
+
+/*
  * fork + exec for a job that must run as another user: groups, gid, then
  * uid are set in the child before exec, so the job never has more
  * privilege than its owner.  posix_spawn cannot change users.  The child
  * reports a failure as an errno on a CLOEXEC pipe (EOF there means exec
  * succeeded).
  */
-static int spawn_as_user(const struct spawn_req *q, pid_t *ret_pid)
+static int spawn_as_user(const struct spawn_req *q, pid_t *ret_pid, enum spawn_step *ret_step)
 {
-	int rep[2], e = 0;
+	int rep[2], e = 0, msg[2] = {SPAWN_STEP_SETUP, 0};
 	sigset_t none;
 	ssize_t r;
 	pid_t pid;
@@ -80,12 +128,17 @@ static int spawn_as_user(const struct spawn_req *q, pid_t *ret_pid)
 			errno = EPERM;
 			goto child_fail;
 		}
-		if (chdir(q->cwd) < 0)
+		msg[0] = SPAWN_STEP_CWD;
+		if (chdir(q->cwd) < 0 && (!q->cwd_fallback || chdir(q->cwd_fallback) < 0))
 			goto child_fail;
-		execve(q->cmd, q->argv, q->envp);
+		msg[0] = SPAWN_STEP_EXEC;
+		if (q->cmd)
+			execve(q->cmd, q->argv, q->envp);
+		else
+			child_exec_search(q);
 	child_fail:
-		e = errno;
-		(void)!write(rep[1], &e, sizeof(e));
+		msg[1] = errno;
+		(void)!write(rep[1], msg, sizeof(msg));
 		_exit(127);
 	}
 	close(rep[1]);
@@ -93,14 +146,15 @@ static int spawn_as_user(const struct spawn_req *q, pid_t *ret_pid)
 	 * the same; whichever runs first wins, both are fine). */
 	(void)setpgid(pid, pid);
 	do
-		r = read(rep[0], &e, sizeof(e));
+		r = read(rep[0], msg, sizeof(msg));
 	while (r < 0 && errno == EINTR);
 	close(rep[0]);
-	if (r == (ssize_t)sizeof(e)) {
+	if (r == (ssize_t)sizeof(msg)) {
 		int st;
 
 		(void)waitpid(pid, &st, 0);
-		return -(e ? e : EIO);
+		*ret_step = (enum spawn_step)msg[0];
+		return -(msg[1] ? msg[1] : EIO);
 	}
 	*ret_pid = pid;
 	return 0;
@@ -118,9 +172,10 @@ static int spawn_as_user(const struct spawn_req *q, pid_t *ret_pid)
  * blocked until the handlers it shares with coopd are back to SIG_DFL,
  * and reports a failure in `err`.
  */
-static int spawn_vfork(const struct spawn_req *q, pid_t *ret_pid)
+static int spawn_vfork(const struct spawn_req *q, pid_t *ret_pid, enum spawn_step *ret_step)
 {
 	volatile int err = 0; /* the child's errno on failure (shared memory) */
+	volatile int step = SPAWN_STEP_SETUP;
 	sigset_t all, old;
 	pid_t pid;
 	int e;
@@ -138,11 +193,16 @@ static int spawn_vfork(const struct spawn_req *q, pid_t *ret_pid)
 			(void)sigaction(q->reset_sigs[i], &dfl, NULL);
 		if (child_enter_job(q) < 0)
 			goto child_fail;
-		if (chdir(q->cwd) < 0)
+		step = SPAWN_STEP_CWD;
+		if (chdir(q->cwd) < 0 && (!q->cwd_fallback || chdir(q->cwd_fallback) < 0))
 			goto child_fail;
 		sigemptyset(&none);
 		(void)sigprocmask(SIG_SETMASK, &none, NULL);
-		execve(q->cmd, q->argv, q->envp);
+		step = SPAWN_STEP_EXEC;
+		if (q->cmd)
+			execve(q->cmd, q->argv, q->envp);
+		else
+			child_exec_search(q);
 	child_fail:
 		err = errno ? errno : EIO;
 		_exit(127);
@@ -155,15 +215,18 @@ static int spawn_vfork(const struct spawn_req *q, pid_t *ret_pid)
 		int st;
 
 		(void)waitpid(pid, &st, 0);
+		*ret_step = (enum spawn_step)step;
 		return -err;
 	}
 	*ret_pid = pid;
 	return 0;
 }
 
-int spawn_job(const struct spawn_req *req, pid_t *ret_pid)
+int spawn_job(const struct spawn_req *req, pid_t *ret_pid, enum spawn_step *ret_step)
 {
-	return req->pw ? spawn_as_user(req, ret_pid) : spawn_vfork(req, ret_pid);
+	*ret_step = SPAWN_STEP_SETUP;
+	return req->pw ? spawn_as_user(req, ret_pid, ret_step)
+		       : spawn_vfork(req, ret_pid, ret_step);
 }
 
 int spawn_reset_sigs(int *sigs)

@@ -5,7 +5,10 @@
  *
  * As coopd's own user this is a vfork + exec; as another user (coopd is
  * root, the graph's owner is not) a fork that drops to the owner's
- * groups, gid and uid before exec.  Everything the child needs is
+ * groups, gid and uid before exec, and only then enters the job's cwd and
+ * looks its program up in PATH: with the owner's credentials, so that an
+ * error tells the owner nothing it could not find out itself
+ * (docs/security.md, "Checks made as the job's owner").  Everything the child needs is
  * prepared by the caller: the child only makes async-signal-safe calls.
  */
 #ifndef COOPD_JOB_SPAWN_H
@@ -16,8 +19,13 @@
 #include <sys/types.h>
 
 struct spawn_req {
-	const char *cmd; /* resolved program path */
+	/* The program: cmd if set (resolved by the caller), else argv[0] as
+	 * the child finds it in path (the job's PATH) after its chdir, with
+	 * the job owner's credentials (spawn_as_user only). */
+	const char *cmd;
+	const char *path;
 	const char *cwd;
+	const char *cwd_fallback; /* chdir here if cwd is refused (NULL: fail) */
 	char **argv, **envp;
 	int out_w, err_w;    /* write ends of the stdout/stderr pipes */
 	int cg_dfd;          /* cgroup instance directory, -1 none */
@@ -32,9 +40,13 @@ struct spawn_req {
 	int n_reset_sigs;
 };
 
+/* Which step of the child failed (for the job's error message). */
+enum spawn_step { SPAWN_STEP_SETUP, SPAWN_STEP_CWD, SPAWN_STEP_EXEC };
+
 /* Starts the process; *ret_pid is the leader (== its pgid).  0, or a
- * negative errno: of fork/vfork, or of the child's setup or exec. */
-int spawn_job(const struct spawn_req *req, pid_t *ret_pid);
+ * negative errno: of fork/vfork, or of the child's setup, chdir or exec,
+ * with *ret_step saying which. */
+int spawn_job(const struct spawn_req *req, pid_t *ret_pid, enum spawn_step *ret_step);
 
 /* The signals whose disposition is not SIG_DFL (handled or ignored) into
  * sigs (NSIG entries); returns how many. */

@@ -115,3 +115,4 @@ coopd_SOURCES += daemon/job-logfile.c daemon/job-logfile.h
 DAEMON_TESTS += tests/integration/test-daemon-one-owner.sh
 DAEMON_TESTS += tests/integration/test-daemon-statedir.sh
 DAEMON_TESTS += tests/integration/test-daemon-races.sh
+DAEMON_TESTS += tests/integration/test-daemon-owner-checks.sh

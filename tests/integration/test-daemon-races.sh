@@ -10,6 +10,9 @@
 #   - SIGSTOP/SIGCONT of coopd past both a 500 ms sleep and its scope's
 #     3 s deadline: the sleep, due first, succeeds; it is not cancelled by
 #     the later deadline;
+#   - SIGHUP when the config path has become a directory: refused like any
+#     unreadable config (previous settings kept, nothing "reloaded"), and a
+#     directory as config at start-up: exit 1;
 . "${top_srcdir:-$(cd "$(dirname "$0")/../.." && pwd)}/tests/lib-coopd.sh"
 
 coopd_start
@@ -89,5 +92,31 @@ st = wait(gid)
 expect(node(st, "s")["state"] == "succeeded", "the overdue sleep succeeded", st)
 ping_ok()
 PY
+
+# 4. The config path becomes a directory, then SIGHUP.
+CONF=$COOPD_TMP/coopd.conf
+printf 'max_nodes = 3\n' >"$CONF"
+coopd_restart --config "$CONF"
+rm "$CONF" && mkdir "$CONF" || fail "mkdir conf"
+_before=$(grep -c "keeping the previous settings" "$COOPD_LOG")
+kill -HUP "$COOPD_PID" || fail "coopd not running"
+_i=0
+while [ "$(grep -c "keeping the previous settings" "$COOPD_LOG")" -le "$_before" ]; do
+	_i=$((_i + 1))
+	[ "$_i" -gt 3000 ] && fail "SIGHUP with a directory as config was not refused: $(cat "$COOPD_LOG")"
+	kill -0 "$COOPD_PID" 2>/dev/null || fail "coopd died on SIGHUP"
+	sleep 0.01
+done
+grep -q "configuration reloaded" "$COOPD_LOG" && fail "a directory was 'reloaded'"
+grep -q "$CONF.*Is a directory" "$COOPD_LOG" || fail "the refusal does not say why"
+coopd_py <<'PY' || fail "settings kept after the refused reload"
+g = {"nodes": [{"id": "t%d" % i, "kind": "task", "fn": "noop"} for i in range(4)]}
+expect(error_code("submit", {"graph": g}) == -32003, "max_nodes = 3 still applies")
+PY
 coopd_stop
+rc=0
+timeout 60 "$COOPD_BIN" --foreground --config "$CONF" --socket "$COOPD_TMP/c.sock" \
+	--state-dir "$COOPD_STATE" >"$COOPD_TMP/coopd.log.confdir" 2>&1 || rc=$?
+[ "$rc" -eq 1 ] || fail "a directory as config at start: exit $rc, want 1"
+grep -q "Is a directory" "$COOPD_TMP/coopd.log.confdir" || fail "start-up refusal does not say why"
 coopd_pass
