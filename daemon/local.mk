@@ -116,3 +116,5 @@ DAEMON_TESTS += tests/integration/test-daemon-one-owner.sh
 DAEMON_TESTS += tests/integration/test-daemon-statedir.sh
 DAEMON_TESTS += tests/integration/test-daemon-races.sh
 DAEMON_TESTS += tests/integration/test-daemon-owner-checks.sh
+# -- scripts/deps.sh never upgrades silently (issue 18, docs):
+DAEMON_TESTS += tests/integration/test-deps-plan.sh
