@@ -78,8 +78,10 @@ inst_by_source=$(dpkg-query --admindir="$admindir" -W \
 # the archive has that version.  unmatched: "pkg:version:installed-pkg" for
 # those whose matching version the archive no longer has.
 args=""
+plain=""
 unmatched=""
 for p in $missing; do
+	plain="$plain $p"
 	# shellcheck disable=SC2086
 	info=$(apt-cache $APT_OPTS show --no-all-versions "$p" 2>/dev/null || true)
 	src=$(printf '%s\n' "$info" | sed -n 's/^Source: \([^ ]*\).*/\1/p' | head -n 1)
@@ -114,18 +116,33 @@ done
 
 # What apt would do: "Inst NAME [OLD] (NEW ...)" is an upgrade of a package
 # the machine has.
+# shellcheck disable=SC2086 # (APT_OPTS is words)
+simulate() { apt-get $APT_OPTS install -s -q --no-install-recommends "$@" 2>&1; }
+pin_failed=""
 # shellcheck disable=SC2086
-plan=$(apt-get $APT_OPTS install -s -q --no-install-recommends $args 2>&1) || {
-	printf '%s\n' "$plan" >&2
-	echo "deps.sh: apt-get cannot install:$args" >&2
-	exit 1
-}
+if ! plan=$(simulate $args); then
+	# The matching versions cannot be installed together (another package
+	# to install needs a newer library): fall back to the archive's
+	# versions, whose upgrades are then announced below.
+	pinned_plan=$plan
+	# shellcheck disable=SC2086
+	if [ "$args" = "$plain" ] || ! plan=$(simulate $plain); then
+		printf '%s\n' "$pinned_plan" >&2
+		echo "deps.sh: apt-get cannot install:$plain" >&2
+		exit 1
+	fi
+	pin_failed=1
+	echo "deps.sh: the versions matching the installed packages cannot be installed together:$args"
+	args=$plain
+fi
 upgrades=$(printf '%s\n' "$plan" | sed -n 's/^Inst \([^ ]*\) \[\([^]]*\)\] (\([^ ]*\) .*/\1 \2 -> \3/p')
 
 if [ -n "$upgrades" ]; then
 	echo "deps.sh: installing$args upgrades packages this machine already has:"
 	printf '%s\n' "$upgrades" | sed 's/^/  /'
-	if [ -n "$unmatched" ]; then
+	if [ -n "$pin_failed" ]; then
+		echo "deps.sh: why: a package to install needs newer versions than the installed ones (apt-get install -s$args)"
+	elif [ -n "$unmatched" ]; then
 		for u in $unmatched; do
 			p=${u%%:*}
 			rest=${u#*:}
