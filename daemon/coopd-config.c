@@ -56,6 +56,7 @@ void config_init(struct coopd_config *cfg)
 	cfg->max_active_per_user = PROTO_DEFAULT_MAX_ACTIVE_PER_USER;
 	cfg->retention_days = PROTO_DEFAULT_RETENTION_DAYS;
 	cfg->retention_graphs = PROTO_DEFAULT_RETENTION_GRAPHS;
+	cfg->retention_nodes = 10000000;
 	cfg->shutdown_timeout_ms = 10000;
 	cfg->journal_flush_ms = 50;
 	cfg->fsync = true;
@@ -116,7 +117,8 @@ static void usage(FILE *f)
 		"  max_active_per_user   graphs not yet settled per user (10000)\n"
 		"  retention_days        forget finished graphs and their logs after (7; 0: "
 		"never)\n"
-		"  retention_graphs      keep at most this many finished graphs (10000)\n"
+		"  retention_graphs      finished graphs kept per user (10000)\n"
+		"  retention_nodes       nodes of finished graphs kept per user (10000000)\n"
 		"  shutdown_timeout_ms   bound on the graceful stop (10000)\n"
 		"  journal_flush_ms      delay before node state changes are written (50)\n"
 		"  fsync                 yes|no: sync state to disk (yes; no is for benchmarks)\n"
@@ -372,6 +374,7 @@ static int config_set(struct coopd_config *cfg, const char *key, const char *val
 	UINT_KEY("max_active_per_user", max_active_per_user, 1, 100000000)
 	UINT_KEY("retention_days", retention_days, 0, 36500)
 	UINT_KEY("retention_graphs", retention_graphs, 0, 100000000)
+	UINT_KEY("retention_nodes", retention_nodes, 1, 1ull << 40)
 	UINT_KEY("shutdown_timeout_ms", shutdown_timeout_ms, 0, 3600000)
 	UINT_KEY("journal_flush_ms", journal_flush_ms, 0, 60000)
 	if (strcmp(key, "max_scope_depth") == 0) {
@@ -586,6 +589,7 @@ int config_reload(struct coopd_config *cfg)
 	cfg->max_active_per_user = n.max_active_per_user;
 	cfg->retention_days = n.retention_days;
 	cfg->retention_graphs = n.retention_graphs;
+	cfg->retention_nodes = n.retention_nodes;
 	cfg->shutdown_timeout_ms = n.shutdown_timeout_ms;
 	cfg->journal_flush_ms = n.journal_flush_ms;
 	r = 0;

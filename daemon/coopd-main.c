@@ -98,7 +98,7 @@ void coopd_register_loaded(struct coopd *d, struct graph *g)
 		graph_free(g);
 		return;
 	}
-	d->graphs_finished_kept++;
+	retention_note(d, g);
 }
 
 /* STATUS= for systemctl status (a no-op without NOTIFY_SOCKET). */
@@ -124,11 +124,11 @@ void coopd_graph_settled(struct coopd *d, struct graph *g)
 {
 	log_debug("graph %s settled: %s", g->id,
 		  proto_state_name((enum proto_state)g->root->state));
-	d->graphs_finished_kept++;
+	retention_note(d, g);
 	wait_graph_settled(d, g);
 	notify_status(d);
-	if (d->graphs_finished_kept > d->cfg.retention_graphs && !d->shutting_down)
-		retention_prune(d);
+	if (!d->shutting_down)
+		retention_prune_user(d, g->uid);
 	coopd_maybe_stopped(d);
 }
 

@@ -84,6 +84,7 @@ struct coopd {
 	 * max_active_per_user (method-submit.c). */
 	struct uidcount submits_pending;
 	size_t graphs_finished_kept; /* settled graphs in the list */
+	struct lh_table *histories;  /* uid -> finished graphs (store-retention.c) */
 	ev_timer retention_timer;
 	struct lh_table *exec_pids; /* pid -> struct exec_job (leaders alive) */
 	struct exec_state *exec;    /* job-exec.c: cgroups or subreaper tracking */

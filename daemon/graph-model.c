@@ -133,7 +133,8 @@ void graph_free(struct graph *g)
 	}
 	free(g->root);
 	free(g->by_idx);
-	sb_free(&g->journal);
+	free(g->dirty);
+	free(g->dirty_bits);
 	proto_graph_free(g->def);
 	free(g);
 }
@@ -151,7 +152,6 @@ int graph_new(struct proto_graph *def, const char *id, uid_t uid, gid_t gid, int
 	g->uid = uid;
 	g->gid = gid;
 	g->created_ms = created_ms;
-	g->journal_fd = -1;
 	g->n_nodes = def->n_nodes;
 	g->by_idx = calloc(def->n_nodes + 1, sizeof(*g->by_idx));
 	g->root = malloc(sizeof(*g->root));

@@ -109,15 +109,23 @@ struct graph {
 	bool syncing;                      /* settled, final journal not yet synced */
 	bool loaded;                       /* reloaded from the state directory */
 
-	struct graph *prev, *next; /* d->graphs list, creation order */
-	struct later *waiters;     /* pending `wait` requests */
+	struct graph *prev, *next;   /* d->graphs list, creation order */
+	struct graph *hprev, *hnext; /* owner's finished graphs, finish order */
+	bool in_history;             /* on that list (store-retention.c) */
+	struct later *waiters;       /* pending `wait` requests */
 
 	/* Persistence (store-state.c). */
-	int journal_fd;
-	struct strbuf journal; /* records not yet written */
-	bool journal_queued;
-	bool journal_failed; /* a write failed (logged once) */
-	struct graph *journal_next;
+	int64_t store_seq;    /* its row in coopd.db (graphs.seq), 0 none yet */
+	uint32_t *dirty;      /* indexes of nodes changed since the last flush */
+	uint64_t *dirty_bits; /* the same as a bitmap (one entry per node) */
+	size_t n_dirty, dirty_cap;
+	bool dirty_queued; /* on the store's flush list */
+	bool store_failed; /* a write of its records failed: rewrite all */
+	bool settle_retry; /* on the store's retry list */
+	struct graph *dirty_next, *retry_next;
+	/* The settle completion waiting for a retry. */
+	void (*settle_done)(struct coopd *d, struct graph *g, int r, void *arg);
+	void *settle_arg;
 };
 
 /* Builds the run-time tree for def (taken over on success). */

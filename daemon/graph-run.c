@@ -238,7 +238,9 @@ static void graph_finish(struct coopd *d, struct graph *g)
 	 * client has seen survives a crash.  The sync runs on the writer. */
 	g->syncing = true;
 	if (store_graph_settled_async(d->store, g, graph_synced, NULL) < 0) {
-		store_graph_settled(d->store, g);
+		log_err("graph %s: out of memory storing its final state; it comes back "
+			"interrupted after a restart",
+			g->id);
 		graph_synced(d, g, 0, NULL);
 	}
 }

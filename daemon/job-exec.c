@@ -233,7 +233,7 @@ static bool job_read_stream(struct exec_job *job, int s)
 
 	for (int rounds = 0; rounds < 16; rounds++) {
 		ssize_t r = read(job->pipes[s], buf, sizeof(buf));
-		size_t keep;
+		size_t keep, written = 0;
 
 		if (r < 0)
 			return errno == EAGAIN || errno == EINTR;
@@ -255,9 +255,14 @@ static bool job_read_stream(struct exec_job *job, int s)
 				job->log_failed[s] = true;
 			} else {
 				job->log_len[s] += (uint64_t)w;
+				written = (size_t)w;
 			}
 		}
-		job->dropped[s] += (uint64_t)r - keep;
+		/* What the log did not take (beyond log_cap, a log that could
+		 * not be opened or written, a short write on a full disk) is
+		 * counted as dropped: log_dropped tells a reader that the log
+		 * is not the whole output. */
+		job->dropped[s] += (uint64_t)r - written;
 	}
 	return true;
 }

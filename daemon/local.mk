@@ -118,3 +118,10 @@ DAEMON_TESTS += tests/integration/test-daemon-races.sh
 DAEMON_TESTS += tests/integration/test-daemon-owner-checks.sh
 # -- scripts/deps.sh never upgrades silently (issue 18, docs):
 DAEMON_TESTS += tests/integration/test-deps-plan.sh
+# -- the SQLite state store (issue 14, store):
+coopd_SOURCES += daemon/store-db.c daemon/store-db.h \
+	daemon/store-writer.c daemon/store-writer.h \
+	daemon/store-import.c daemon/store-import.h
+coopd_CPPFLAGS += $(SQLITE_CFLAGS)
+coopd_LDADD += $(SQLITE_LIBS)
+DAEMON_TESTS += tests/integration/test-daemon-store.sh

@@ -4,8 +4,9 @@
  *
  * Reads at most one chunk (64 KiB) of the job's log file from the state
  * directory (job-logfile.c: never through a symbolic link), so logs of
- * finished graphs survive restarts.  `eof` is true
- * once the job has settled and offset has reached the end.  Bytes that
+ * finished graphs survive restarts.  `eof` is true once the job has
+ * settled (every node of a graph loaded at start-up has) and offset has
+ * reached the end.  Bytes that
  * are not valid UTF-8 come out as U+FFFD (JSON strings are UTF-8);
  * next_offset always counts file bytes.
  */
@@ -62,7 +63,7 @@ static enum method_ret logs_handle(struct method_call *call, void *params)
 	sb_puts(&sb, "{\"data\":");
 	sb_json_str(&sb, buf, (size_t)got);
 	sb_printf(&sb, ",\"next_offset\":%lld,\"eof\":%s}", (long long)(p->offset + got),
-		  got == 0 && n->settled ? "true" : "false");
+		  got == 0 && (n->settled || g->loaded) ? "true" : "false");
 	return method_ok_sb(call, &sb);
 }
 

@@ -118,9 +118,6 @@ static void submit_stored(struct coopd *d, struct graph *g, int r, void *arg)
 			proto_error_set(&err, PROTO_ERR_INTERNAL, NULL, "out of memory");
 			later_answer_error(l, &err);
 		}
-		if (g->journal_fd >= 0)
-			close(g->journal_fd);
-		g->journal_fd = -1;
 		graph_free(g);
 		return;
 	}

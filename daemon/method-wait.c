@@ -32,12 +32,31 @@ static void wait_answer(struct later *l)
 	later_answer_text(l, text, len);
 }
 
+/* A settled graph whose final state the store could not yet make durable
+ * (a full disk, a failing sync; the store retries): its result is not
+ * answered, since a crash could still lose it. */
+static bool not_durable(const struct graph *g, struct proto_error *err)
+{
+	if (!g->syncing || !g->store_failed)
+		return false;
+	proto_error_set(err, PROTO_ERR_INTERNAL, NULL,
+			"graph %s has settled but its final state is not yet durable (the state "
+			"store is failing; coopd retries)",
+			g->id);
+	return true;
+}
+
 static void wait_timeout_cb(struct ev_loop *loop, ev_timer *w, int revents)
 {
 	struct later *l = w->data;
+	struct proto_error err;
 
 	ev_timer_stop(loop, w);
 	l->timer_active = false;
+	if (not_durable(l->g, &err)) {
+		later_answer_error(l, &err);
+		return;
+	}
 	wait_answer(l);
 }
 
@@ -73,6 +92,8 @@ static enum method_ret wait_handle(struct method_call *call, void *params)
 	struct strbuf sb;
 
 	if (!g)
+		return METHOD_ERROR;
+	if (p->has_timeout_ms && p->timeout_ms == 0 && not_durable(g, &call->err))
 		return METHOD_ERROR;
 	if ((!g->active && !g->syncing) || (p->has_timeout_ms && p->timeout_ms == 0)) {
 		sb_init(&sb);

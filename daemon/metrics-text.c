@@ -28,6 +28,7 @@
 #include "coopd.h"
 #include "metrics-text.h"
 #include "server.h"
+#include "store-state.h"
 
 static const char *const kind_names[JOB__MAX] = {"task", "blocking", "exec"};
 
@@ -128,6 +129,18 @@ void metrics_render(struct coopd *d, struct strbuf *sb)
 	family(sb, "coopd_graphs_submitted_total", "counter", "Graphs accepted by submit.");
 	sb_printf(sb, "coopd_graphs_submitted_total %llu\n",
 		  (unsigned long long)d->counters.graphs_submitted);
+	{
+		unsigned long long commits, writes;
+
+		store_counts(d->store, &commits, &writes);
+		family(sb, "coopd_store_commits_total", "counter",
+		       "Transactions the state writer committed (group commit: one for many "
+		       "writes).");
+		sb_printf(sb, "coopd_store_commits_total %llu\n", commits);
+		family(sb, "coopd_store_writes_total", "counter",
+		       "Writes (submits, node batches, settled graphs, deletes) committed.");
+		sb_printf(sb, "coopd_store_writes_total %llu\n", writes);
+	}
 	family(sb, "coopd_graphs_active", "gauge", "Graphs submitted and not yet settled.");
 	sb_printf(sb, "coopd_graphs_active %zu\n", d->graphs_active);
 	family(sb, "coopd_connections_active", "gauge", "Client connections open now.");
@@ -156,6 +169,7 @@ void metrics_render(struct coopd *d, struct strbuf *sb)
 
 void stats_render(struct coopd *d, struct strbuf *sb)
 {
+	unsigned long long commits, writes;
 	const uint64_t *bounds = coop_cancel_latency_bounds_ns();
 	coop_stats st;
 	int k, s, r;
@@ -209,6 +223,8 @@ void stats_render(struct coopd *d, struct strbuf *sb)
 					  (unsigned long long)d->counters.jobs_finished[k][s]);
 		sb_putc(sb, '}');
 	}
+	store_counts(d->store, &commits, &writes);
+	sb_printf(sb, "},\"store\":{\"commits\":%llu,\"writes\":%llu", commits, writes);
 	sb_printf(sb,
 		  "},\"daemon\":{\"graphs_submitted\":%llu,\"graphs_active\":%zu,"
 		  "\"connections_active\":%zu,\"connections_accepted\":%llu,"

@@ -1,18 +1,25 @@
 /*
- * store-retention.c - forgetting finished graphs.
+ * store-retention.c - forgetting finished graphs, per user.
  *
- * A finished graph is pruned when it finished more than retention_days
- * ago, or when more than retention_graphs finished graphs are kept (those
- * that finished first go first: a long-running graph created early and
- * finished just now is the newest result, not the oldest).  Pruning removes its directory
- * (definition, journal, logs) and frees it; a finished graph has no pending `wait` (those are
- * answered when it settles) and no running job, so nothing points at it
- * but the index.  Runs at start-up, every hour, and whenever a settling
- * graph takes the count over the limit.
+ * Every user (a graph's owner) has a history: their finished graphs in the
+ * order they finished, with their count and their nodes.  A finished graph
+ * is pruned when it finished more than retention_days ago, or when its
+ * owner keeps more than retention_graphs finished graphs or more than
+ * retention_nodes nodes of them (those that finished first go first: a
+ * long-running graph created early and finished just now is the newest
+ * result, not the oldest).  One user's history never evicts another's
+ * (coopd.conf(5): retention is counted per user).  Pruning deletes the
+ * graph's rows and logs (store_graph_delete) and frees it; a finished
+ * graph has no pending `wait` (those are answered when it settles) and no
+ * running job, so nothing points at it but the index.  Runs at start-up,
+ * every hour, after a reload, and whenever a settling graph takes its
+ * owner over a bound.
  */
 #include "config.h"
 
 #include <json-c/linkhash.h>
+#include <stdint.h>
+#include <stdlib.h>
 
 #include "coopd.h"
 #include "graph-model.h"
@@ -22,8 +29,92 @@
 
 #define RETENTION_PERIOD_S 3600.
 
+/* One user's finished graphs, in finish order. */
+struct history {
+	struct graph *head, *tail;
+	size_t graphs;
+	uint64_t nodes;
+};
+
+static int64_t finished_at(const struct graph *g)
+{
+	return g->root->finished_ms >= 0 ? g->root->finished_ms : g->created_ms;
+}
+
+static struct history *history_of(struct coopd *d, uid_t uid, bool create)
+{
+	struct history *h = NULL;
+	void *key = (void *)(uintptr_t)uid;
+
+	if (!d->histories) {
+		if (!create || !(d->histories = lh_kptr_table_new(64, NULL)))
+			return NULL;
+	}
+	if (lh_table_lookup_ex(d->histories, key, (void **)&h))
+		return h;
+	if (!create || !(h = calloc(1, sizeof(*h))))
+		return NULL;
+	if (lh_table_insert(d->histories, key, h) < 0) {
+		free(h);
+		return NULL;
+	}
+	return h;
+}
+
+void retention_note(struct coopd *d, struct graph *g)
+{
+	struct history *h = history_of(d, g->uid, true);
+	struct graph *at;
+
+	d->graphs_finished_kept++;
+	if (!h) {
+		log_err("out of memory: graph %s is not counted for retention", g->id);
+		return;
+	}
+	/* Usually the newest; graphs loaded at start come in creation order,
+	 * nearly the order they finished. */
+	for (at = h->tail; at && finished_at(at) > finished_at(g); at = at->hprev)
+		;
+	g->hprev = at;
+	g->hnext = at ? at->hnext : h->head;
+	if (g->hnext)
+		g->hnext->hprev = g;
+	else
+		h->tail = g;
+	if (at)
+		at->hnext = g;
+	else
+		h->head = g;
+	g->in_history = true;
+	h->graphs++;
+	h->nodes += g->n_nodes + 1;
+}
+
+/* g leaves its owner's history. */
+static void history_remove(struct coopd *d, struct graph *g)
+{
+	struct history *h;
+
+	if (!g->in_history || !(h = history_of(d, g->uid, false)))
+		return;
+	if (g->hprev)
+		g->hprev->hnext = g->hnext;
+	else
+		h->head = g->hnext;
+	if (g->hnext)
+		g->hnext->hprev = g->hprev;
+	else
+		h->tail = g->hprev;
+	g->hprev = g->hnext = NULL;
+	g->in_history = false;
+	h->graphs--;
+	h->nodes -= g->n_nodes + 1;
+	d->graphs_finished_kept--;
+}
+
 void retention_forget(struct coopd *d, struct graph *g)
 {
+	history_remove(d, g);
 	if (g->prev)
 		g->prev->next = g->next;
 	else
@@ -33,55 +124,72 @@ void retention_forget(struct coopd *d, struct graph *g)
 	else
 		d->graphs_tail = g->prev;
 	lh_table_delete(d->graph_index, g->id);
-	store_remove_graph_files(d->store, g);
-	d->graphs_finished_kept--;
+	if (store_graph_delete(d->store, g, NULL, NULL) < 0)
+		log_err("out of memory deleting graph %s from the database; it comes back after "
+			"a restart",
+			g->id);
 	graph_free(g);
 }
 
-static int64_t finished_at(const struct graph *g)
-{
-	return g->root->finished_ms >= 0 ? g->root->finished_ms : g->created_ms;
-}
-
+/* The graph's final records are still being written (a graph loaded as
+ * interrupted): the store's job points at it. */
 static bool prunable(const struct graph *g)
 {
 	return !g->active && !g->syncing;
 }
 
-/* The finished graph that finished first, or NULL. */
-static struct graph *earliest_finished(struct coopd *d)
+/* Prunes h down to the bounds; returns how many graphs went. */
+static size_t prune_history(struct coopd *d, struct history *h, int64_t cutoff)
 {
-	struct graph *best = NULL;
+	struct graph *g, *next;
+	size_t pruned = 0;
 
-	for (struct graph *g = d->graphs_head; g; g = g->next)
-		if (prunable(g) && (!best || finished_at(g) < finished_at(best)))
-			best = g;
-	return best;
+	for (g = h->head; g; g = next) {
+		next = g->hnext;
+		if (!prunable(g))
+			continue;
+		if (!(d->cfg.retention_days > 0 && finished_at(g) < cutoff) &&
+		    h->graphs <= d->cfg.retention_graphs && h->nodes <= d->cfg.retention_nodes)
+			break;
+		retention_forget(d, g);
+		pruned++;
+	}
+	return pruned;
+}
+
+static int64_t age_cutoff(struct coopd *d)
+{
+	return graph_now_ms() - (int64_t)d->cfg.retention_days * 86400000;
+}
+
+static void log_pruned(struct coopd *d, size_t pruned)
+{
+	if (pruned)
+		log_info("pruned %zu finished graph(s) (retention_days %u, retention_graphs %zu, "
+			 "retention_nodes %llu per user)",
+			 pruned, d->cfg.retention_days, d->cfg.retention_graphs,
+			 (unsigned long long)d->cfg.retention_nodes);
+}
+
+void retention_prune_user(struct coopd *d, uid_t uid)
+{
+	struct history *h = history_of(d, uid, false);
+
+	if (h && (h->graphs > d->cfg.retention_graphs || h->nodes > d->cfg.retention_nodes))
+		log_pruned(d, prune_history(d, h, age_cutoff(d)));
 }
 
 void retention_prune(struct coopd *d)
 {
-	int64_t cutoff = graph_now_ms() - (int64_t)d->cfg.retention_days * 86400000;
-	struct graph *g, *next;
+	int64_t cutoff = age_cutoff(d);
+	struct lh_entry *e;
 	size_t pruned = 0;
 
-	if (d->cfg.retention_days > 0) {
-		for (g = d->graphs_head; g; g = next) {
-			next = g->next;
-			if (prunable(g) && finished_at(g) < cutoff) {
-				retention_forget(d, g);
-				pruned++;
-			}
-		}
-	}
-	while (d->graphs_finished_kept > d->cfg.retention_graphs &&
-	       (g = earliest_finished(d)) != NULL) {
-		retention_forget(d, g);
-		pruned++;
-	}
-	if (pruned)
-		log_info("pruned %zu finished graph(s) (retention_days %u, retention_graphs %zu)",
-			 pruned, d->cfg.retention_days, d->cfg.retention_graphs);
+	if (!d->histories)
+		return;
+	lh_foreach(d->histories, e) pruned +=
+		prune_history(d, (struct history *)lh_entry_v(e), cutoff);
+	log_pruned(d, pruned);
 }
 
 static void retention_cb(struct ev_loop *loop, ev_timer *w, int revents)
@@ -100,6 +208,13 @@ void retention_start(struct coopd *d)
 
 void retention_stop(struct coopd *d)
 {
+	struct lh_entry *e;
+
+	if (d->histories) {
+		lh_foreach(d->histories, e) free(lh_entry_v(e));
+		lh_table_free(d->histories);
+		d->histories = NULL;
+	}
 	if (!ev_is_active(&d->retention_timer))
 		return;
 	ev_ref(d->loop);

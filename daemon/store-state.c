@@ -1,28 +1,23 @@
 /*
- * store-state.c - the state directory.
+ * store-state.c - graphs and nodes to rows and back.
  *
- *   STATE/graphs/ID/graph.json   {"format":1,"id","uid","gid","created",
- *                                 "graph": the validated document as sent}
- *   STATE/graphs/ID/journal      one JSON record per line:
- *                                 {"i": node index, "s": state, times,
- *                                  cancel, stats, result}; the last record
- *                                 of a node wins
- *   STATE/graphs/ID/N.out|N.err  stdout/stderr of exec node N
- *   STATE/damaged/               directories that could not be loaded
+ *   STATE/coopd.db             the database (store-db.c: graphs, nodes),
+ *                              with its -wal and -shm files
+ *   STATE/graphs/ID/N.out|err  stdout/stderr of exec node N
+ *   STATE/damaged/             a database or documents that could not be read
  *
- * graph.json is written to a temporary name, fsynced, renamed, and the
- * graph's directory and graphs/ are fsynced before `submit` answers.
- * Journal records are buffered per graph and written (no sync) every
- * journal_flush_ms; when a graph settles its journal is written and
- * fdatasynced before any `wait` is answered.  A torn last journal line is
- * ignored on load.
+ * A submit becomes a durable job for the writer (store-writer.c): the graph
+ * row is committed and synced before `submit` answers.  Node state changes
+ * mark the node dirty; every journal_flush_ms the dirty nodes of every
+ * graph are written in one job, without a sync (a coopd crash keeps them:
+ * the WAL is in the page cache).  When a graph settles, its last changes
+ * and its final state are written in a durable job before any `wait` is
+ * answered; if that fails it is tried again every second, and `wait`
+ * keeps waiting.
  */
 #include "config.h"
 
-#include <dirent.h>
 #include <errno.h>
-#include <pthread.h>
-#include <signal.h>
 #include <fcntl.h>
 #include <json-c/json.h>
 #include <stdio.h>
@@ -30,52 +25,70 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include <dirent.h>
 
 #include "coopd.h"
 #include "graph-model.h"
-#include "graph-run.h"
 #include "job-exec.h"
+#include "store-db.h"
+#include "store-import.h"
 #include "store-state.h"
+#include "store-writer.h"
 #include "util-log.h"
 
-#define GRAPH_FILE_MAX (1ull << 31)
-
-/* One durable write, queued for the writer thread: a submit's graph
- * directory (CREATE) or a settled graph's last journal records and sync
- * (SETTLE). */
-struct store_job {
-	struct store_job *next;
-	struct graph *g;
-	enum { STORE_CREATE, STORE_SETTLE } kind;
-	char *text; /* CREATE: the whole graph.json; SETTLE: records */
-	size_t len;
-	int fd; /* SETTLE: the journal, closed by the writer */
-	int r;  /* result, set by the writer */
-	store_done_fn done;
-	void *arg;
-};
+#define SETTLE_RETRY_S 1.0
 
 struct store {
 	struct coopd *d;
 	char *dir;
-	int graphs_fd; /* STATE/graphs, for fsync and *at() calls */
-	/* The writer thread and its queues (lock protects todo, done, stop). */
-	pthread_t writer;
-	bool writer_started;
-	pthread_mutex_t lock;
-	pthread_cond_t cond;
-	struct store_job *todo, *todo_tail, *done, *done_tail;
-	bool stop;
-	size_t pending; /* jobs queued and not yet completed (loop) */
-	ev_async async;
-	struct graph *queue; /* graphs with journal records to write */
-	ev_timer flush_timer;
+	char *db_path;
+	int graphs_fd;          /* STATE/graphs: log directories */
+	struct store_writer *w; /* owns the write connection */
+	struct store_db *rdb;   /* the loop's reading connection */
+	struct graph *queue;    /* graphs with dirty nodes */
+	struct graph *retry;    /* settled graphs whose records failed */
+	ev_timer flush_timer, retry_timer;
 	bool timer_active;
+};
+
+enum sjob_kind { SJ_CREATE, SJ_NODES, SJ_SETTLE, SJ_DELETE };
+
+/* One job of the store: a row to insert, node rows to write, a graph to
+ * settle or delete. */
+struct sjob {
+	struct store_job job; /* first: the writer hands it back */
+	enum sjob_kind kind;
+	struct store *s;
+	struct graph *g; /* alive until done (CREATE, NODES, SETTLE) */
+	int64_t seq;
+	char id[GRAPH_ID_LEN + 1];
+	/* CREATE */
+	struct store_graph_row row;
+	char *doc, *name;
+	/* NODES, SETTLE */
+	struct store_rec *recs;
+	size_t n_recs;
+	int state;
+	int64_t finished;
+	uint64_t nodes_done;
+	store_done_fn done;
+	store_id_done_fn id_done;
+	void *arg;
 };
 
 const char *store_dir(const struct store *s)
 {
 	return s->dir;
+}
+
+static void sjob_free(struct sjob *j)
+{
+	for (size_t i = 0; i < j->n_recs; i++)
+		store_rec_clear(&j->recs[i]);
+	free(j->recs);
+	free(j->doc);
+	free(j->name);
+	free(j);
 }
 
 static int mkdir_p(const char *path, mode_t mode)
@@ -99,13 +112,42 @@ static int mkdir_p(const char *path, mode_t mode)
 	return 0;
 }
 
+/* Moves coopd.db and its -wal and -shm files to damaged/, so that coopd
+ * starts with an empty database rather than not at all. */
+static void db_move_aside(struct store *s, int why)
+{
+	static const char *const suffix[] = {"", "-wal", "-shm"};
+	char from[4096], to[4096];
+	long long now = (long long)graph_now_ms();
+
+	snprintf(to, sizeof(to), "%s/damaged", s->dir);
+	(void)mkdir(to, 0700);
+	for (int i = 0; i < 3; i++) {
+		snprintf(from, sizeof(from), "%s%s", s->db_path, suffix[i]);
+		snprintf(to, sizeof(to), "%s/damaged/%s.%lld%s", s->dir, STORE_DB_FILE, now,
+			 suffix[i]);
+		if (rename(from, to) < 0 && errno != ENOENT)
+			log_errno(LOG_ERR, -errno, "cannot move %s aside", from);
+	}
+	log_err("state database %s is damaged (%s): moved to %s/damaged/%s.%lld; coopd starts "
+		"with an empty one",
+		s->db_path, strerror(-why), s->dir, STORE_DB_FILE, now);
+}
+
 static void flush_cb(struct ev_loop *loop, ev_timer *w, int revents);
-static void store_async_cb(struct ev_loop *loop, ev_async *w, int revents);
-static void *writer_main(void *arg);
+static void retry_cb(struct ev_loop *loop, ev_timer *w, int revents);
+
+static void writer_drained(void *ctx)
+{
+	struct store *s = ctx;
+
+	coopd_maybe_stopped(s->d);
+}
 
 int store_open(struct coopd *d, struct store **ret)
 {
 	struct store *s = calloc(1, sizeof(*s));
+	struct store_db *db = NULL;
 	char path[4096];
 	struct stat st;
 	int r;
@@ -115,9 +157,10 @@ int store_open(struct coopd *d, struct store **ret)
 	s->d = d;
 	s->graphs_fd = -1;
 	s->dir = strdup(d->cfg.state_dir);
-	if (!s->dir) {
-		free(s);
-		return -ENOMEM;
+	if (!s->dir || asprintf(&s->db_path, "%s/%s", s->dir, STORE_DB_FILE) < 0) {
+		s->db_path = NULL;
+		r = -ENOMEM;
+		goto fail;
 	}
 	r = mkdir_p(s->dir, 0700);
 	if (r < 0) {
@@ -127,43 +170,63 @@ int store_open(struct coopd *d, struct store **ret)
 	if (stat(s->dir, &st) == 0 && (st.st_mode & 077) && st.st_uid == geteuid())
 		(void)chmod(s->dir, st.st_mode & ~(mode_t)077);
 	snprintf(path, sizeof(path), "%s/graphs", s->dir);
-	if (mkdir(path, 0700) < 0 && errno != EEXIST) {
+	/* Below the state directory store-lock.c checked (d->state_fd). */
+	if (d->state_fd >= 0 ? mkdirat(d->state_fd, "graphs", 0700) < 0 && errno != EEXIST
+			     : mkdir(path, 0700) < 0 && errno != EEXIST) {
 		r = log_errno(LOG_ERR, -errno, "cannot create %s", path);
 		goto fail;
 	}
-	s->graphs_fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	s->graphs_fd = d->state_fd >= 0
+			       ? openat(d->state_fd, "graphs",
+					O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
+			       : open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	if (s->graphs_fd < 0) {
 		r = log_errno(LOG_ERR, -errno, "cannot open %s", path);
 		goto fail;
 	}
-	ev_timer_init(&s->flush_timer, flush_cb, 0., 0.);
-	s->flush_timer.data = s;
-	pthread_mutex_init(&s->lock, NULL);
-	pthread_cond_init(&s->cond, NULL);
-	ev_async_init(&s->async, store_async_cb);
-	s->async.data = s;
-	ev_async_start(d->loop, &s->async);
-	ev_unref(d->loop);
-	{
-		sigset_t all, old;
-
-		/* The writer takes no signals (libev's handlers run on the loop). */
-		sigfillset(&all);
-		pthread_sigmask(SIG_BLOCK, &all, &old);
-		r = -pthread_create(&s->writer, NULL, writer_main, s);
-		pthread_sigmask(SIG_SETMASK, &old, NULL);
+	r = store_db_open(s->db_path, false, &db);
+	if (r == -EBADMSG) {
+		db_move_aside(s, r);
+		r = store_db_open(s->db_path, false, &db);
 	}
-	if (r < 0) {
-		log_errno(LOG_ERR, r, "cannot start the state writer thread");
-		ev_ref(d->loop);
-		ev_async_stop(d->loop, &s->async);
-		close(s->graphs_fd);
+	if (r == -EPROTO) {
+		log_err("state database %s was made by a newer coopd (schema above version %d); "
+			"not touching it",
+			s->db_path, STORE_DB_VERSION);
 		goto fail;
 	}
-	s->writer_started = true;
+	if (r < 0) {
+		log_errno(LOG_ERR, r, "cannot open the state database %s", s->db_path);
+		goto fail;
+	}
+	r = store_import(db, s->dir, s->graphs_fd, &d->cfg.limits, d->cfg.fsync);
+	if (r < 0) {
+		store_db_close(db);
+		goto fail;
+	}
+	r = store_db_open(s->db_path, true, &s->rdb);
+	if (r < 0) {
+		log_errno(LOG_ERR, r, "cannot open the state database %s for reading", s->db_path);
+		store_db_close(db);
+		goto fail;
+	}
+	ev_timer_init(&s->flush_timer, flush_cb, 0., 0.);
+	s->flush_timer.data = s;
+	ev_timer_init(&s->retry_timer, retry_cb, SETTLE_RETRY_S, 0.);
+	s->retry_timer.data = s;
+	r = store_writer_start(d->loop, db, s->db_path, d->cfg.fsync, writer_drained, s, &s->w);
+	if (r < 0) {
+		log_errno(LOG_ERR, r, "cannot start the state writer thread");
+		store_db_close(db);
+		goto fail;
+	}
 	*ret = s;
 	return 0;
 fail:
+	store_db_close(s->rdb);
+	if (s->graphs_fd >= 0)
+		close(s->graphs_fd);
+	free(s->db_path);
 	free(s->dir);
 	free(s);
 	return r;
@@ -173,134 +236,78 @@ void store_free(struct store *s)
 {
 	if (!s)
 		return;
-	store_stop_writer(s);
 	store_flush_all(s);
+	store_stop_writer(s);
+	if (ev_is_active(&s->retry_timer))
+		ev_timer_stop(s->d->loop, &s->retry_timer);
+	store_db_close(s->rdb);
 	if (s->graphs_fd >= 0)
 		close(s->graphs_fd);
+	free(s->db_path);
 	free(s->dir);
 	free(s);
 }
 
 void store_stop_writer(struct store *s)
 {
-	if (s && s->writer_started) {
-		pthread_mutex_lock(&s->lock);
-		s->stop = true;
-		pthread_cond_signal(&s->cond);
-		pthread_mutex_unlock(&s->lock);
-		pthread_join(s->writer, NULL);
-		/* Submits still in flight now are failed: their graphs are
-		 * removed again (nobody got an id for them).  Settled graphs'
-		 * journals are on disk: report them as they are. */
-		for (struct store_job *job = s->done, *next; job; job = next) {
-			next = job->next;
-			s->pending--;
-			if (job->kind == STORE_CREATE && job->r == 0)
-				store_remove_graph_files(s, job->g);
-			job->done(s->d, job->g, job->kind == STORE_CREATE ? -ESHUTDOWN : job->r,
-				  job->arg);
-			free(job->text);
-			free(job);
-		}
-		s->done = NULL;
-		ev_ref(s->d->loop);
-		ev_async_stop(s->d->loop, &s->async);
-		pthread_cond_destroy(&s->cond);
-		pthread_mutex_destroy(&s->lock);
-		s->writer_started = false;
+	if (s && s->w) {
+		store_writer_stop(s->w);
+		s->w = NULL;
 	}
 }
 
-static int write_all(int fd, const char *p, size_t len)
+size_t store_pending(const struct store *s)
 {
-	while (len > 0) {
-		ssize_t w = write(fd, p, len);
-
-		if (w < 0) {
-			if (errno == EINTR)
-				continue;
-			return -errno;
-		}
-		p += w;
-		len -= (size_t)w;
-	}
-	return 0;
+	return s ? store_writer_pending(s->w) : 0;
 }
 
-static int sync_fd(struct store *s, int fd)
+void store_complete(struct store *s)
 {
-	if (!s->d->cfg.fsync)
-		return 0;
-	return fsync(fd) < 0 ? -errno : 0;
+	if (s->w)
+		store_writer_complete(s->w);
 }
 
-/* Writer thread: makes graphs/ID with graph.json and an empty journal,
- * each synced; graphs/ itself is synced once per batch by the caller.
- * Leaves nothing behind on failure. */
-static int write_graph_files(struct store *s, struct store_job *job)
+void store_counts(const struct store *s, unsigned long long *commits, unsigned long long *jobs)
 {
-	struct graph *g = job->g;
-	int dfd = -1, fd = -1, r;
-	bool made_dir = false;
-
-	if (mkdirat(s->graphs_fd, g->id, 0700) < 0) {
-		r = -errno;
-		goto fail;
-	}
-	made_dir = true;
-	dfd = openat(s->graphs_fd, g->id, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (dfd < 0) {
-		r = -errno;
-		goto fail;
-	}
-	fd = openat(dfd, "graph.json.tmp", O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-	if (fd < 0) {
-		r = -errno;
-		goto fail;
-	}
-	if ((r = write_all(fd, job->text, job->len)) < 0 || (r = sync_fd(s, fd)) < 0)
-		goto fail;
-	if (close(fd) < 0) {
-		fd = -1;
-		r = -errno;
-		goto fail;
-	}
-	fd = -1;
-	if (renameat(dfd, "graph.json.tmp", dfd, "graph.json") < 0) {
-		r = -errno;
-		goto fail;
-	}
-	g->journal_fd = openat(dfd, "journal", O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
-	if (g->journal_fd < 0) {
-		r = -errno;
-		goto fail;
-	}
-	if ((r = sync_fd(s, dfd)) < 0)
-		goto fail;
-	close(dfd);
-	return 0;
-fail:
-	if (fd >= 0)
-		close(fd);
-	if (dfd >= 0)
-		close(dfd);
-	store_remove_graph_files(s, g);
-	(void)made_dir;
-	return r;
+	store_writer_counts(s ? s->w : NULL, commits, jobs);
 }
 
-void store_remove_graph_files(struct store *s, struct graph *g)
+static void sjob_queue(struct store *s, struct sjob *j)
 {
-	int dfd = openat(s->graphs_fd, g->id, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	store_writer_queue(s->w, &j->job);
+}
+
+/* Writer thread: the job's rows. */
+static int sjob_apply(struct store_db *db, struct store_job *job)
+{
+	struct sjob *j = (struct sjob *)job;
+	int r = 0;
+
+	switch (j->kind) {
+	case SJ_CREATE:
+		return store_db_put_graph(db, &j->row, &j->seq);
+	case SJ_NODES:
+	case SJ_SETTLE:
+		for (size_t i = 0; i < j->n_recs && r == 0; i++)
+			r = store_db_put_node(db, j->seq, &j->recs[i]);
+		if (r == 0 && j->kind == SJ_SETTLE)
+			r = store_db_set_graph_state(db, j->seq, j->state, j->finished,
+						     j->nodes_done);
+		return r;
+	case SJ_DELETE:
+		return store_db_delete_graph(db, j->seq);
+	}
+	return -EINVAL;
+}
+
+/* Removes graphs/ID with the logs in it (everything in it is ours). */
+static void remove_log_dir(int graphs_fd, const char *id)
+{
+	int dfd = openat(graphs_fd, id, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	DIR *dir;
 	struct dirent *de;
 
-	if (g->journal_fd >= 0) {
-		close(g->journal_fd);
-		g->journal_fd = -1;
-	}
 	if (dfd >= 0) {
-		/* Everything in it is ours: definition, journal, logs. */
 		dir = fdopendir(dfd);
 		if (dir) {
 			while ((de = readdir(dir)))
@@ -311,115 +318,103 @@ void store_remove_graph_files(struct store *s, struct graph *g)
 			close(dfd);
 		}
 	}
-	if (unlinkat(s->graphs_fd, g->id, AT_REMOVEDIR) < 0 && errno != ENOENT)
-		log_errno(LOG_WARNING, -errno, "cannot remove %s/graphs/%s", s->dir, g->id);
+	if (unlinkat(graphs_fd, id, AT_REMOVEDIR) < 0 && errno != ENOENT && errno != ENOTDIR)
+		log_errno(LOG_WARNING, -errno, "cannot remove the log directory of graph %s", id);
 }
 
-/* The writer thread: takes every queued job, writes them, syncs graphs/
- * once for the batch (group commit), hands them back to the loop. */
-static void *writer_main(void *arg)
+/* Writer thread, after the commit: files beside the database. */
+static void sjob_committed(struct store_job *job)
 {
-	struct store *s = arg;
+	struct sjob *j = (struct sjob *)job;
 
-	for (;;) {
-		struct store_job *batch, *job;
-		bool any_ok = false;
-		int r;
+	/* A graph's log directory is made by its first job's first output
+	 * byte (job-logfile.c), after its row was committed. */
+	if (j->kind == SJ_DELETE)
+		remove_log_dir(j->s->graphs_fd, j->id);
+}
 
-		pthread_mutex_lock(&s->lock);
-		while (!s->todo && !s->stop)
-			pthread_cond_wait(&s->cond, &s->lock);
-		batch = s->todo;
-		s->todo = s->todo_tail = NULL;
-		if (!batch && s->stop) {
-			pthread_mutex_unlock(&s->lock);
-			return NULL;
-		}
-		pthread_mutex_unlock(&s->lock);
-
-		for (job = batch; job; job = job->next) {
-			if (job->kind == STORE_SETTLE) {
-				job->r = write_all(job->fd, job->text, job->len);
-				if (job->r == 0 && s->d->cfg.fsync && fdatasync(job->fd) < 0)
-					job->r = -errno;
-				close(job->fd);
-			} else {
-				job->r = write_graph_files(s, job);
-				any_ok |= job->r == 0;
-			}
-			/* Written: a big graph's text (4 MB for 100,000 nodes)
-			 * must not stay until the loop gets round to the job. */
-			free(job->text);
-			job->text = NULL;
-		}
-		if (any_ok && (r = sync_fd(s, s->graphs_fd)) < 0) {
-			for (job = batch; job; job = job->next) {
-				if (job->kind == STORE_CREATE && job->r == 0) {
-					job->r = r;
-					store_remove_graph_files(s, job->g);
-				}
-			}
-		}
-
-		pthread_mutex_lock(&s->lock);
-		for (job = batch; job; job = batch) {
-			batch = job->next;
-			job->next = NULL;
-			if (s->done_tail)
-				s->done_tail->next = job;
-			else
-				s->done = job;
-			s->done_tail = job;
-		}
-		pthread_mutex_unlock(&s->lock);
-		ev_async_send(s->d->loop, &s->async);
+static void retry_later(struct store *s, struct graph *g)
+{
+	if (!g->settle_retry) {
+		g->settle_retry = true;
+		g->retry_next = s->retry;
+		s->retry = g;
+	}
+	if (!ev_is_active(&s->retry_timer)) {
+		ev_timer_set(&s->retry_timer, SETTLE_RETRY_S, 0.);
+		ev_timer_start(s->d->loop, &s->retry_timer);
 	}
 }
 
-/* Loop thread: completions of the writer. */
-static void store_async_cb(struct ev_loop *loop, ev_async *w, int revents)
+/* Loop thread: the writer is done with j. */
+static void sjob_done(struct store_job *job, int r)
 {
-	store_complete(w->data);
-}
+	struct sjob *j = (struct sjob *)job;
+	struct store *s = j->s;
+	struct coopd *d = s->d;
 
-void store_complete(struct store *s)
-{
-	struct store_job *job, *next;
-
-	pthread_mutex_lock(&s->lock);
-	job = s->done;
-	s->done = s->done_tail = NULL;
-	pthread_mutex_unlock(&s->lock);
-	for (; job; job = next) {
-		next = job->next;
-		s->pending--;
-		if (job->r < 0)
-			log_errno(LOG_ERR, job->r, "cannot %s graph %s in %s",
-				  job->kind == STORE_SETTLE ? "sync the journal of" : "store",
-				  job->g->id, s->dir);
-		job->done(s->d, job->g, job->r, job->arg);
-		free(job->text);
-		free(job);
+	switch (j->kind) {
+	case SJ_CREATE:
+		if (r == 0)
+			j->g->store_seq = j->seq;
+		else
+			log_errno(LOG_ERR, r, "cannot store graph %s in %s", j->id, s->db_path);
+		j->done(d, j->g, r, j->arg);
+		break;
+	case SJ_NODES:
+		if (r < 0 && !j->g->store_failed) {
+			/* Rewritten whole when it settles. */
+			j->g->store_failed = true;
+			log_errno(LOG_ERR, r,
+				  "graph %s: cannot write its node states (kept in memory, "
+				  "written again when it settles)",
+				  j->id);
+		}
+		if (j->done)
+			j->done(d, j->g, r, j->arg);
+		break;
+	case SJ_SETTLE:
+		if (r < 0) {
+			log_errno(LOG_ERR, r,
+				  "graph %s: cannot make its final state durable; retrying (wait "
+				  "is answered once it is)",
+				  j->id);
+			j->g->store_failed = true;
+			/* The callback waits for the retry. */
+			j->g->settle_done = j->done;
+			j->g->settle_arg = j->arg;
+			retry_later(s, j->g);
+			break;
+		}
+		j->g->store_failed = false;
+		j->done(d, j->g, r, j->arg);
+		break;
+	case SJ_DELETE:
+		if (r < 0)
+			log_errno(LOG_ERR, r, "cannot delete graph %s from %s", j->id, s->db_path);
+		if (j->id_done)
+			j->id_done(d, j->id, r, j->arg);
+		break;
 	}
-	coopd_maybe_stopped(s->d);
+	sjob_free(j);
 }
 
-size_t store_pending(const struct store *s)
+static struct sjob *sjob_new(struct store *s, enum sjob_kind kind, struct graph *g, bool durable)
 {
-	return s->pending;
-}
+	struct sjob *j = calloc(1, sizeof(*j));
 
-static void store_queue(struct store *s, struct store_job *job)
-{
-	pthread_mutex_lock(&s->lock);
-	if (s->todo_tail)
-		s->todo_tail->next = job;
-	else
-		s->todo = job;
-	s->todo_tail = job;
-	pthread_cond_signal(&s->cond);
-	pthread_mutex_unlock(&s->lock);
-	s->pending++;
+	if (!j)
+		return NULL;
+	j->kind = kind;
+	j->s = s;
+	j->g = g;
+	j->seq = g->store_seq;
+	snprintf(j->id, sizeof(j->id), "%s", g->id);
+	j->job.apply = sjob_apply;
+	j->job.committed = sjob_committed;
+	j->job.done = sjob_done;
+	j->job.durable = durable;
+	return j;
 }
 
 static int count_out(void *ctx, const char *p, size_t len)
@@ -438,62 +433,92 @@ static int sb_out(void *ctx, const char *p, size_t len)
 int store_graph_create(struct store *s, struct graph *g, struct json_object *doc,
 		       store_done_fn done, void *arg)
 {
-	struct store_job *job = calloc(1, sizeof(*job));
+	struct sjob *j = sjob_new(s, SJ_CREATE, g, true);
 	struct strbuf sb;
 	size_t len = 0;
 
-	if (!job)
+	if (!j)
 		return -ENOMEM;
-	/* The document as the client sent it (validated): re-parsing it gives
-	 * the same tree, and writing it is much cheaper than building a
-	 * canonical copy of a 100,000-node graph first.  Written here: the
-	 * document belongs to this thread.  Measured first, so that the text
-	 * is one exact allocation (not up to twice its size by doubling). */
+	/* The document as the client sent it (validated): parsing it again
+	 * gives the same tree, and writing it is much cheaper than building a
+	 * canonical copy of a 100,000-node graph first.  Measured first, so
+	 * that the text is one exact allocation. */
 	sb_init(&sb);
-	if (proto_graph_doc_write(doc, count_out, &len) < 0 || !sb_reserve_exact(&sb, len + 160)) {
-		free(job);
+	if (proto_graph_doc_write(doc, count_out, &len) < 0 || !sb_reserve_exact(&sb, len + 1) ||
+	    proto_graph_doc_write(doc, sb_out, &sb) < 0 || !(j->doc = sb_steal(&sb, &len)) ||
+	    !(j->name = strdup(g->def->name ? g->def->name : ""))) {
+		sb_free(&sb);
+		sjob_free(j);
 		return -ENOMEM;
 	}
-	sb_printf(&sb,
-		  "{\"format\":1,\"id\":\"%s\",\"uid\":%lu,\"gid\":%lu,\"created\":%lld,"
-		  "\"graph\":",
-		  g->id, (unsigned long)g->uid, (unsigned long)g->gid, (long long)g->created_ms);
-	(void)proto_graph_doc_write(doc, sb_out, &sb);
-	sb_puts(&sb, "}\n");
-	job->text = sb_steal(&sb, &job->len);
-	if (!job->text) {
-		free(job);
-		return -ENOMEM;
-	}
-	job->kind = STORE_CREATE;
-	job->fd = -1;
-	job->g = g;
-	job->done = done;
-	job->arg = arg;
-	store_queue(s, job);
+	j->row = (struct store_graph_row){
+		.id = j->id,
+		.name = j->name,
+		.uid = g->uid,
+		.gid = g->gid,
+		.created = g->created_ms,
+		.finished = -1,
+		.state = PROTO_STATE_PENDING,
+		.nodes_total = g->n_nodes,
+		.doc = j->doc,
+		.doc_len = len,
+	};
+	j->done = done;
+	j->arg = arg;
+	sjob_queue(s, j);
 	return 0;
 }
 
-static void journal_write(struct store *s, struct graph *g)
+static int rec_of(struct store_rec *r, const struct rnode *n)
 {
-	int r;
-
-	if (g->journal.len == 0)
-		return;
-	if (g->journal_fd >= 0 && !g->journal.oom) {
-		r = write_all(g->journal_fd, g->journal.buf, g->journal.len);
-		/* Logged once per graph: a full disk must not flood the log. */
-		if (r < 0 && !g->journal_failed) {
-			g->journal_failed = true;
-			log_errno(LOG_ERR, r,
-				  "graph %s: cannot write its journal (state changes "
-				  "are lost until it works again)",
-				  g->id);
-		}
-	} else if (g->journal.oom) {
-		log_err("graph %s: out of memory buffering its journal; records lost", g->id);
+	*r = (struct store_rec){
+		.idx = n->idx,
+		.state = n->state,
+		.cancel_reason = n->cancel_reason,
+		.has_value = n->has_value,
+		.started = n->started_ms,
+		.finished = n->finished_ms,
+		.cancel_requested = n->cancel_requested_ms,
+		.cancel_ack = n->cancel_ack_ms,
+		.polls = n->polls,
+		.forced_yields = n->forced_yields,
+		.value = n->value,
+		.exit_code = n->exit_code,
+		.term_signal = n->term_signal,
+		.pgid = n->pgid,
+		.pg_start = n->pg_start,
+		.leftovers = n->leftovers,
+		.log_dropped = {n->log_dropped[0], n->log_dropped[1]},
+	};
+	if ((n->error && !(r->error = strdup(n->error))) ||
+	    (n->cancel_note && !(r->cancel_note = strdup(n->cancel_note)))) {
+		store_rec_clear(r);
+		return -ENOMEM;
 	}
-	sb_reset(&g->journal);
+	return 0;
+}
+
+/* Takes g's dirty nodes (all of them if all) into j's records. */
+static int take_dirty(struct graph *g, struct sjob *j, bool all)
+{
+	size_t n = all ? g->n_nodes + 1 : g->n_dirty;
+
+	if (n == 0)
+		return 0;
+	j->recs = calloc(n, sizeof(*j->recs));
+	if (!j->recs)
+		return -ENOMEM;
+	for (size_t i = 0; i < n; i++) {
+		const struct rnode *node = g->by_idx[all ? i : g->dirty[i]];
+
+		if (rec_of(&j->recs[j->n_recs], node) < 0)
+			return -ENOMEM;
+		j->n_recs++;
+	}
+	for (size_t i = 0; i < g->n_dirty; i++)
+		g->dirty_bits[g->dirty[i] / 64] &= ~(1ull << (g->dirty[i] % 64));
+	g->n_dirty = 0;
+	return 0;
 }
 
 static void flush_cb(struct ev_loop *loop, ev_timer *w, int revents)
@@ -501,87 +526,96 @@ static void flush_cb(struct ev_loop *loop, ev_timer *w, int revents)
 	store_flush_all(w->data);
 }
 
+/* Queues the dirty nodes of g (no sync). */
+static void flush_graph(struct store *s, struct graph *g)
+{
+	struct sjob *j;
+
+	if (g->n_dirty == 0 || g->store_seq == 0)
+		return;
+	j = sjob_new(s, SJ_NODES, g, false);
+	if (!j || take_dirty(g, j, false) < 0) {
+		log_err("graph %s: out of memory writing its node states; written when it "
+			"settles",
+			g->id);
+		g->store_failed = true;
+		if (j)
+			sjob_free(j);
+		return;
+	}
+	sjob_queue(s, j);
+}
+
 void store_flush_all(struct store *s)
 {
 	struct graph *g;
 
+	if (!s)
+		return;
 	if (s->timer_active) {
 		ev_timer_stop(s->d->loop, &s->flush_timer);
 		s->timer_active = false;
 	}
 	while ((g = s->queue)) {
-		s->queue = g->journal_next;
-		g->journal_queued = false;
-		journal_write(s, g);
+		s->queue = g->dirty_next;
+		g->dirty_queued = false;
+		if (s->w)
+			flush_graph(s, g);
 	}
 }
 
-/* Journal bytes a graph buffers before they are written without waiting
- * for the flush timer. */
-#define JOURNAL_BUF_MAX (64u * 1024u)
+/* Nodes a graph has dirty before they are queued without waiting for the
+ * flush timer: a burst (100,000 nodes settling at once) goes out in
+ * pieces. */
+#define DIRTY_MAX 4096u
 
-static void record_time(struct strbuf *sb, const char *key, int64_t ms)
+/* Marks n dirty; false if out of memory. */
+static bool mark_dirty(struct graph *g, const struct rnode *n)
 {
-	if (ms >= 0)
-		sb_printf(sb, ",\"%s\":%lld", key, (long long)ms);
+	if (!g->dirty_bits) {
+		g->dirty_bits = calloc(g->n_nodes / 64 + 1, sizeof(*g->dirty_bits));
+		if (!g->dirty_bits)
+			return false;
+	}
+	if (g->dirty_bits[n->idx / 64] & (1ull << (n->idx % 64)))
+		return true;
+	if (g->n_dirty == g->dirty_cap) {
+		size_t cap = g->dirty_cap ? 2 * g->dirty_cap : 16;
+		uint32_t *v = realloc(g->dirty, cap * sizeof(*v));
+
+		if (!v)
+			return false;
+		g->dirty = v;
+		g->dirty_cap = cap;
+	}
+	g->dirty[g->n_dirty++] = n->idx;
+	g->dirty_bits[n->idx / 64] |= 1ull << (n->idx % 64);
+	return true;
 }
 
 void store_journal_node(struct store *s, const struct rnode *n)
 {
 	struct graph *g = n->g;
-	struct strbuf *sb = &g->journal;
 
-	if (!s || g->journal_fd < 0)
+	if (!s || !s->w || g->store_seq == 0)
 		return;
-	sb_printf(sb, "{\"i\":%u,\"s\":\"%s\"", n->idx,
-		  proto_state_name((enum proto_state)n->state));
-	record_time(sb, "st", n->started_ms);
-	record_time(sb, "ft", n->finished_ms);
-	if (n->cancel_reason >= 0)
-		sb_printf(sb, ",\"cr\":%d", n->cancel_reason);
-	record_time(sb, "cq", n->cancel_requested_ms);
-	record_time(sb, "ca", n->cancel_ack_ms);
-	if (n->polls || n->forced_yields)
-		sb_printf(sb, ",\"p\":%llu,\"y\":%llu", (unsigned long long)n->polls,
-			  (unsigned long long)n->forced_yields);
-	if (n->has_value)
-		sb_printf(sb, ",\"v\":%lld", (long long)n->value);
-	if (n->exit_code >= 0)
-		sb_printf(sb, ",\"x\":%d", n->exit_code);
-	if (n->term_signal > 0)
-		sb_printf(sb, ",\"sg\":%d", n->term_signal);
-	if (n->error) {
-		sb_puts(sb, ",\"e\":");
-		sb_json_cstr(sb, n->error);
-	}
-	if (n->cancel_note) {
-		sb_puts(sb, ",\"n\":");
-		sb_json_cstr(sb, n->cancel_note);
-	}
-	if (n->pgid > 0)
-		sb_printf(sb, ",\"pg\":%d,\"pt\":%llu", n->pgid, (unsigned long long)n->pg_start);
-	if (n->leftovers)
-		sb_printf(sb, ",\"lo\":%u", n->leftovers);
-	if (n->log_dropped[0] || n->log_dropped[1])
-		sb_printf(sb, ",\"ld\":[%llu,%llu]", (unsigned long long)n->log_dropped[0],
-			  (unsigned long long)n->log_dropped[1]);
-	sb_puts(sb, "}\n");
-	/* Where to find a job's processes after a crash must reach the file
-	 * (page cache; a coopd crash does not lose it) soon: write spawn
-	 * records at once.  Not needed with a cgroup per job: the next start
-	 * kills every job cgroup that a crashed coopd left (job-cgroup.h);
-	 * without, the group recorded here backs up the job marker. */
-	if (n->pgid > 0 && n->state == PROTO_STATE_RUNNING && !exec_cgroups_active(s->d)) {
-		journal_write(s, g);
+	if (!mark_dirty(g, n)) {
+		g->store_failed = true;
 		return;
 	}
-	/* A burst (100,000 nodes settling at once) goes out in pieces of
-	 * JOURNAL_BUF_MAX instead of being buffered whole until the timer. */
-	if (sb->len >= JOURNAL_BUF_MAX)
-		journal_write(s, g);
-	if (!g->journal_queued) {
-		g->journal_queued = true;
-		g->journal_next = s->queue;
+	/* Where to find a job's processes after a crash must reach the
+	 * database (the WAL in the page cache; a coopd crash does not lose
+	 * it) soon: spawn records go out at once.  Not needed with a cgroup
+	 * per job: the next start kills every job cgroup that a crashed coopd
+	 * left (job-cgroup.h). */
+	if ((n->pgid > 0 && n->state == PROTO_STATE_RUNNING && !exec_cgroups_active(s->d)) ||
+	    g->n_dirty >= DIRTY_MAX) {
+		flush_graph(s, g);
+		return;
+	}
+	if (!g->dirty_queued) {
+		g->dirty_queued = true;
+		g->dirty_next = s->queue;
 		s->queue = g;
 	}
 	if (!s->timer_active) {
@@ -591,271 +625,230 @@ void store_journal_node(struct store *s, const struct rnode *n)
 	}
 }
 
+int store_node_durable(struct store *s, struct rnode *n, store_done_fn done, void *arg)
+{
+	struct sjob *j = sjob_new(s, SJ_NODES, n->g, true);
+
+	if (!j)
+		return -ENOMEM;
+	j->recs = calloc(1, sizeof(*j->recs));
+	if (!j->recs || rec_of(&j->recs[0], n) < 0) {
+		sjob_free(j);
+		return -ENOMEM;
+	}
+	j->n_recs = 1;
+	j->done = done;
+	j->arg = arg;
+	sjob_queue(s, j);
+	return 0;
+}
+
 /* Takes g off the flush queue. */
-static void journal_unqueue(struct store *s, struct graph *g)
+static void dirty_unqueue(struct store *s, struct graph *g)
 {
 	struct graph **pp;
 
-	if (g->journal_queued) {
-		for (pp = &s->queue; *pp; pp = &(*pp)->journal_next) {
+	if (g->dirty_queued) {
+		for (pp = &s->queue; *pp; pp = &(*pp)->dirty_next) {
 			if (*pp == g) {
-				*pp = g->journal_next;
+				*pp = g->dirty_next;
 				break;
 			}
 		}
-		g->journal_queued = false;
+		g->dirty_queued = false;
 	}
 }
 
 int store_graph_settled_async(struct store *s, struct graph *g, store_done_fn done, void *arg)
 {
-	struct store_job *job;
+	struct sjob *j;
+	size_t done_nodes = 0;
 
-	if (g->journal_fd < 0 || g->journal.oom)
+	if (!s->w || g->store_seq == 0)
 		return -EINVAL;
-	job = calloc(1, sizeof(*job));
-	if (!job)
+	j = sjob_new(s, SJ_SETTLE, g, true);
+	if (!j)
 		return -ENOMEM;
-	journal_unqueue(s, g);
-	job->kind = STORE_SETTLE;
-	job->g = g;
-	job->fd = g->journal_fd;
-	job->text = sb_steal(&g->journal, &job->len);
-	job->done = done;
-	job->arg = arg;
-	g->journal_fd = -1;
-	sb_free(&g->journal);
-	store_queue(s, job);
+	dirty_unqueue(s, g);
+	if (take_dirty(g, j, g->store_failed) < 0) {
+		sjob_free(j);
+		return -ENOMEM;
+	}
+	for (int st = 0; st < PROTO_STATE__MAX; st++)
+		if (proto_state_is_final((enum proto_state)st))
+			done_nodes += g->counts[st];
+	j->state = g->root->state;
+	j->finished = g->root->finished_ms >= 0 ? g->root->finished_ms : graph_now_ms();
+	j->nodes_done = done_nodes;
+	j->done = done;
+	j->arg = arg;
+	free(g->dirty);
+	free(g->dirty_bits);
+	g->dirty = NULL;
+	g->dirty_bits = NULL;
+	g->n_dirty = g->dirty_cap = 0;
+	sjob_queue(s, j);
 	return 0;
 }
 
-void store_graph_settled(struct store *s, struct graph *g)
+static void retry_cb(struct ev_loop *loop, ev_timer *w, int revents)
 {
-	int r;
+	struct store *s = w->data;
+	struct graph *g, *list = s->retry;
 
-	journal_unqueue(s, g);
-	journal_write(s, g);
-	sb_free(&g->journal);
-	if (g->journal_fd >= 0) {
-		if (s->d->cfg.fsync && fdatasync(g->journal_fd) < 0) {
-			r = -errno;
-			log_errno(LOG_ERR, r, "graph %s: cannot sync its journal", g->id);
-		}
-		close(g->journal_fd);
-		g->journal_fd = -1;
+	s->retry = NULL;
+	while ((g = list)) {
+		list = g->retry_next;
+		g->settle_retry = false;
+		if (store_graph_settled_async(s, g, g->settle_done, g->settle_arg) < 0)
+			retry_later(s, g);
 	}
 }
 
-/* Reads a whole file (at most max bytes) into a NUL-terminated buffer. */
-static int read_file_at(int dfd, const char *name, size_t max, char **ret, size_t *ret_len)
+int store_graph_delete(struct store *s, struct graph *g, store_id_done_fn done, void *arg)
 {
-	int fd = openat(dfd, name, O_RDONLY | O_CLOEXEC);
-	struct stat st;
-	char *buf;
-	size_t len = 0;
-	int r = 0;
+	struct sjob *j = sjob_new(s, SJ_DELETE, g, true);
 
-	if (fd < 0)
-		return -errno;
-	if (fstat(fd, &st) < 0 || (uint64_t)st.st_size > max) {
-		r = fstat(fd, &st) < 0 ? -errno : -EFBIG;
-		close(fd);
-		return r;
-	}
-	buf = malloc((size_t)st.st_size + 1);
-	if (!buf) {
-		close(fd);
+	if (!j)
 		return -ENOMEM;
-	}
-	while (len < (size_t)st.st_size) {
-		ssize_t n = read(fd, buf + len, (size_t)st.st_size - len);
+	dirty_unqueue(s, g);
+	if (g->settle_retry) {
+		struct graph **pp;
 
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0) {
-			r = n < 0 ? -errno : 0;
-			break;
+		for (pp = &s->retry; *pp; pp = &(*pp)->retry_next) {
+			if (*pp == g) {
+				*pp = g->retry_next;
+				break;
+			}
 		}
-		len += (size_t)n;
+		g->settle_retry = false;
 	}
-	close(fd);
-	if (r < 0) {
-		free(buf);
-		return r;
-	}
-	buf[len] = '\0';
-	*ret = buf;
-	*ret_len = len;
+	/* Nothing in the job points at g any more. */
+	j->g = NULL;
+	j->id_done = done;
+	j->arg = arg;
+	sjob_queue(s, j);
 	return 0;
 }
 
-static int64_t jint(struct json_object *o, const char *key, int64_t dflt)
+int store_read_doc(struct store *s, const char *id, char **doc, size_t *len)
 {
-	struct json_object *v;
-
-	if (!json_object_object_get_ex(o, key, &v) || !json_object_is_type(v, json_type_int))
-		return dflt;
-	return json_object_get_int64(v);
+	return store_db_read_doc(s->rdb, id, doc, len);
 }
 
-static const char *jstr(struct json_object *o, const char *key)
-{
-	struct json_object *v;
+/* Loading: the graphs of the database into memory. */
+struct load_ctx {
+	struct coopd *d;
+	struct graph *g;
+	size_t n, damaged;
+};
 
-	if (!json_object_object_get_ex(o, key, &v) || !json_object_is_type(v, json_type_string))
-		return NULL;
-	return json_object_get_string(v);
-}
-
-/* Applies one journal record; false if it does not make sense. */
-static bool journal_apply(struct graph *g, struct json_object *rec)
+static int load_node(void *ctx, const struct store_rec *r)
 {
-	int64_t i = jint(rec, "i", -1);
-	const char *st = jstr(rec, "s"), *e, *note;
-	int state = st ? proto_state_from_name(st) : -1;
+	struct graph *g = ctx;
 	struct rnode *n;
 
-	if (i < 0 || (uint64_t)i > g->n_nodes || state < 0)
-		return false;
-	n = g->by_idx[i];
+	if (r->idx > g->n_nodes)
+		return 0;
+	n = g->by_idx[r->idx];
 	if (n != g->root) {
 		g->counts[n->state]--;
-		g->counts[state]++;
+		g->counts[r->state]++;
 	}
-	n->state = (uint8_t)state;
-	n->started_ms = jint(rec, "st", -1);
-	n->finished_ms = jint(rec, "ft", -1);
-	n->cancel_reason = (int8_t)jint(rec, "cr", -1);
-	n->cancel_requested_ms = jint(rec, "cq", -1);
-	n->cancel_ack_ms = jint(rec, "ca", -1);
-	n->polls = (uint64_t)jint(rec, "p", 0);
-	n->forced_yields = (uint64_t)jint(rec, "y", 0);
-	n->has_value = json_object_object_get_ex(rec, "v", NULL);
-	n->value = jint(rec, "v", 0);
-	n->exit_code = (int)jint(rec, "x", -1);
-	n->term_signal = (int)jint(rec, "sg", 0);
-	n->pgid = (int)jint(rec, "pg", 0);
+	n->state = r->state;
+	n->started_ms = r->started;
+	n->finished_ms = r->finished;
+	n->cancel_reason = r->cancel_reason;
+	n->cancel_requested_ms = r->cancel_requested;
+	n->cancel_ack_ms = r->cancel_ack;
+	n->polls = r->polls;
+	n->forced_yields = r->forced_yields;
+	n->has_value = r->has_value;
+	n->value = r->value;
+	n->exit_code = r->exit_code;
+	n->term_signal = r->term_signal;
+	n->pgid = r->pgid;
+	n->pg_start = r->pg_start;
+	n->leftovers = r->leftovers;
+	n->log_dropped[0] = r->log_dropped[0];
+	n->log_dropped[1] = r->log_dropped[1];
+	free(n->error);
+	n->error = r->error ? strdup(r->error) : NULL;
+	free(n->cancel_note);
+	n->cancel_note = r->cancel_note ? strdup(r->cancel_note) : NULL;
+	return 0;
+}
+
+static void loaded_synced(struct coopd *d, struct graph *g, int r, void *arg)
+{
+	g->syncing = false;
+}
+
+/* A stored graph that cannot be loaded: its document goes to damaged/ for
+ * the operator, its rows are deleted. */
+static void load_damaged(struct load_ctx *c, const struct store_graph_row *row, const char *why)
+{
+	struct store *s = c->d->store;
+	char path[4096];
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/damaged", s->dir);
+	(void)mkdir(path, 0700);
+	snprintf(path, sizeof(path), "%s/damaged/%s.%lld.json", s->dir, row->id,
+		 (long long)graph_now_ms());
+	log_err("stored graph %s is damaged (%s): its document is moved to %s", row->id, why, path);
+	f = fopen(path, "wxe");
+	if (f) {
+		if (row->doc)
+			fwrite(row->doc, 1, row->doc_len, f);
+		fclose(f);
+	}
 	{
-		struct json_object *ld;
+		struct graph tmp = {.store_seq = row->seq};
 
-		if (json_object_object_get_ex(rec, "ld", &ld) &&
-		    json_object_is_type(ld, json_type_array) && json_object_array_length(ld) == 2)
-			for (int k = 0; k < 2; k++)
-				n->log_dropped[k] = (uint64_t)json_object_get_int64(
-					json_object_array_get_idx(ld, k));
+		snprintf(tmp.id, sizeof(tmp.id), "%s", row->id);
+		(void)store_graph_delete(s, &tmp, NULL, NULL);
 	}
-	n->pg_start = (uint64_t)jint(rec, "pt", 0);
-	n->leftovers = (uint32_t)jint(rec, "lo", 0);
-	if ((e = jstr(rec, "e"))) {
-		free(n->error);
-		n->error = strdup(e);
-	}
-	if ((note = jstr(rec, "n"))) {
-		free(n->cancel_note);
-		n->cancel_note = strdup(note);
-	}
-	return true;
+	c->damaged++;
 }
 
-static void journal_replay(struct graph *g, int dfd)
+static int load_graph(void *ctx, const struct store_graph_row *row)
 {
-	char *buf = NULL, *p, *nl;
-	size_t len;
-	unsigned bad = 0;
-
-	if (read_file_at(dfd, "journal", GRAPH_FILE_MAX, &buf, &len) < 0)
-		return;
-	for (p = buf; p < buf + len; p = nl + 1) {
-		struct json_object *rec;
-
-		nl = memchr(p, '\n', (size_t)(buf + len - p));
-		if (!nl) {
-			bad++; /* a torn last record: the write never completed */
-			break;
-		}
-		*nl = '\0';
-		rec = json_tokener_parse(p);
-		if (!rec || !journal_apply(g, rec))
-			bad++;
-		json_object_put(rec);
-	}
-	if (bad)
-		log_warn("graph %s: %u damaged journal record(s) ignored", g->id, bad);
-	free(buf);
-}
-
-static void move_aside(struct store *s, const char *name, const char *why)
-{
-	char from[4096], to[4096];
-
-	snprintf(from, sizeof(from), "%s/graphs/%s", s->dir, name);
-	snprintf(to, sizeof(to), "%s/damaged", s->dir);
-	(void)mkdir(to, 0700);
-	snprintf(to, sizeof(to), "%s/damaged/%s.%lld", s->dir, name, (long long)graph_now_ms());
-	log_err("state of graph %s is damaged (%s); moved to %s", name, why, to);
-	if (rename(from, to) < 0)
-		log_errno(LOG_ERR, -errno, "cannot move %s aside", from);
-}
-
-/* Loads one graph directory; returns the graph or NULL (moved aside). */
-static struct graph *load_one(struct coopd *d, const char *name)
-{
+	struct load_ctx *c = ctx;
+	struct coopd *d = c->d;
 	struct store *s = d->store;
 	struct proto_graph *def = NULL;
 	struct proto_error err;
-	struct json_tokener *tok = NULL;
-	struct json_object *wrap = NULL, *gdoc;
 	struct graph *g = NULL;
-	char *text = NULL;
-	size_t len;
-	int dfd, r;
-	const char *id;
+	int r;
 
-	dfd = openat(s->graphs_fd, name, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (dfd < 0)
-		return NULL;
-	r = read_file_at(dfd, "graph.json", GRAPH_FILE_MAX, &text, &len);
-	if (r == -ENOENT) {
-		/* Created but never acknowledged (crash inside submit). */
-		(void)unlinkat(dfd, "graph.json.tmp", 0);
-		(void)unlinkat(dfd, "journal", 0);
-		close(dfd);
-		(void)unlinkat(s->graphs_fd, name, AT_REMOVEDIR);
-		return NULL;
+	if (!row->doc || !proto_id_valid(row->id, strlen(row->id))) {
+		load_damaged(c, row, "no document or a bad id");
+		return 0;
 	}
+	r = proto_graph_parse_text(row->doc, row->doc_len, &d->cfg.limits, &def, &err);
 	if (r < 0) {
-		move_aside(s, name, strerror(-r));
-		goto out;
+		load_damaged(c, row, err.reason);
+		return 0;
 	}
-	tok = json_tokener_new_ex((int)d->cfg.limits.max_json_depth + 8);
-	if (!tok)
-		goto out;
-	wrap = json_tokener_parse_ex(tok, text, (int)len);
-	if (!wrap || !json_object_is_type(wrap, json_type_object) ||
-	    !json_object_object_get_ex(wrap, "graph", &gdoc) || !(id = jstr(wrap, "id")) ||
-	    strcmp(id, name) != 0) {
-		move_aside(s, name, "graph.json unreadable");
-		goto out;
-	}
-	if (proto_graph_parse(gdoc, &d->cfg.limits, &def, &err) < 0) {
-		move_aside(s, name, err.reason);
-		goto out;
-	}
-	if (graph_new(def, name, (uid_t)jint(wrap, "uid", 0), (gid_t)jint(wrap, "gid", 0),
-		      jint(wrap, "created", -1), &g) < 0) {
+	if (graph_new(def, row->id, row->uid, row->gid, row->created, &g) < 0) {
 		proto_graph_free(def);
-		goto out;
+		log_err("out of memory loading graph %s", row->id);
+		return 0;
 	}
 	g->d = d;
 	g->loaded = true;
-	journal_replay(g, dfd);
+	g->store_seq = row->seq;
+	r = store_db_each_node(s->rdb, row->seq, load_node, g);
+	if (r < 0) {
+		graph_free(g);
+		return r;
+	}
 	if (!proto_state_is_final((enum proto_state)g->root->state)) {
 		int64_t now = graph_now_ms();
 
 		/* coopd stopped while it ran: interrupted, every unfinished
 		 * node with it.  Recorded so that the next start agrees. */
-		g->journal_fd =
-			openat(dfd, "journal", O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
 		for (size_t i = 0; i <= g->n_nodes; i++) {
 			struct rnode *n = g->by_idx[i];
 
@@ -871,53 +864,36 @@ static struct graph *load_one(struct coopd *d, const char *name)
 				g->counts[PROTO_STATE_INTERRUPTED]++;
 			}
 			n->state = PROTO_STATE_INTERRUPTED;
-			store_journal_node(s, n);
+			(void)mark_dirty(g, n);
 		}
-		store_graph_settled(s, g);
+		if (g->root->finished_ms < 0)
+			g->root->finished_ms = now;
+		g->syncing = true;
+		if (store_graph_settled_async(s, g, loaded_synced, NULL) < 0)
+			g->syncing = false;
 		log_notice("graph %s was running when coopd stopped: interrupted", g->id);
 	}
 	g->n_done = 0;
 	for (int st = 0; st < PROTO_STATE__MAX; st++)
 		if (proto_state_is_final((enum proto_state)st))
 			g->n_done += g->counts[st];
-out:
-	if (tok)
-		json_tokener_free(tok);
-	json_object_put(wrap);
-	free(text);
-	close(dfd);
-	return g;
+	coopd_register_loaded(d, g);
+	c->n++;
+	return 0;
 }
 
 int store_load(struct coopd *d)
 {
 	struct store *s = d->store;
-	struct dirent *de;
-	DIR *dir;
-	int fd;
-	size_t n = 0;
+	struct load_ctx c = {.d = d};
+	int r;
 
-	fd = fcntl(s->graphs_fd, F_DUPFD_CLOEXEC, 0);
-	if (fd < 0 || !(dir = fdopendir(fd))) {
-		if (fd >= 0)
-			close(fd);
-		return log_errno(LOG_ERR, -errno, "cannot read %s/graphs", s->dir);
-	}
-	rewinddir(dir);
-	while ((de = readdir(dir))) {
-		struct graph *g;
-
-		if (de->d_name[0] == '.' || !proto_id_valid(de->d_name, strlen(de->d_name)))
-			continue;
-		g = load_one(d, de->d_name);
-		if (g) {
-			coopd_register_loaded(d, g);
-			n++;
-		}
-	}
-	closedir(dir);
-	if (n)
-		log_info("loaded %zu graph(s) from %s", n, s->dir);
+	r = store_db_each_graph(s->rdb, true, load_graph, &c);
+	if (r < 0)
+		return log_errno(LOG_ERR, r, "cannot read the state database %s: %s", s->db_path,
+				 store_db_errmsg(s->rdb));
+	if (c.n)
+		log_info("loaded %zu graph(s) from %s", c.n, s->db_path);
 	exec_recover_sweep(d);
 	return 0;
 }

@@ -1,11 +1,14 @@
 /*
- * store-state.h - durable state: one directory per graph under the state
- * directory, holding the accepted definition (graph.json, written once and
- * synced before `submit` answers), an append-only journal of node state
- * records, and the exec jobs' logs.  See docs/durability.md.
+ * store-state.h - durable state: the daemon's side of the state store.
+ * Graphs and their nodes' states live in STATE/coopd.db (store-db.h),
+ * written only by the writer thread (store-writer.h) with group commit;
+ * the exec jobs' logs are files beside it, in STATE/graphs/ID/.  This
+ * file turns graphs and nodes into rows and back.  See docs/durability.md.
  */
 #ifndef COOPD_STORE_STATE_H
 #define COOPD_STORE_STATE_H
+
+#include <stddef.h>
 
 #include "proto-rpc.h"
 
@@ -16,48 +19,69 @@ struct rnode;
 struct json_object;
 
 /* Called on the loop thread when the writer thread is done with a job:
- * r == 0 on success, else a negative errno (a failed create leaves nothing
- * behind). */
+ * r == 0 on success (durable), else a negative errno. */
 typedef void (*store_done_fn)(struct coopd *d, struct graph *g, int r, void *arg);
+/* The same for a job that does not keep a graph alive (delete). */
+typedef void (*store_id_done_fn)(struct coopd *d, const char *id, int r, void *arg);
 
-/* Creates the state directory (0700) and its graphs/ folder. */
+/* Creates the state directory (0700), its graphs/ folder (the logs), opens
+ * (or creates) coopd.db, moving a damaged one aside, imports a state
+ * directory of the format before the database (store-import.h), and
+ * starts the writer thread. */
 int store_open(struct coopd *d, struct store **ret);
 void store_free(struct store *s);
 const char *store_dir(const struct store *s);
 
-/* Queues the durable write of g's directory and definition (doc, the
- * validated document) for the writer thread: temp file, fsync, rename,
- * directory fsyncs, with one fsync of graphs/ per batch.  done runs later
- * on the loop thread.  Returns 0 or -ENOMEM (done will not run). */
+/* Queues the durable insert of g and its definition (doc, the validated
+ * document).  done runs on the loop thread once the transaction is synced
+ * (then g has its row), or failed.
+ * Returns 0 or -ENOMEM (done will not run). */
 int store_graph_create(struct store *s, struct graph *g, struct json_object *doc,
 		       store_done_fn done, void *arg);
-/* Submits queued and not yet completed. */
+/* Jobs queued and not yet completed. */
 size_t store_pending(const struct store *s);
 /* Runs the completions that are ready (also run by the writer's async). */
 void store_complete(struct store *s);
-/* Removes g's directory (a graph that will not run after all). */
-void store_remove_graph_files(struct store *s, struct graph *g);
 
-/* Queues a record of n's current state; written within journal_flush_ms. */
+/* Deletes a settled graph: its rows (durably) and then its log directory.
+ * The caller may free g at once.  done (may be NULL) runs on the loop.
+ * Returns 0 or -ENOMEM. */
+int store_graph_delete(struct store *s, struct graph *g, store_id_done_fn done, void *arg);
+
+/* Marks n's state changed: its row is written (without a sync) within
+ * journal_flush_ms, in one batch with the other changed nodes. */
 void store_journal_node(struct store *s, const struct rnode *n);
+/* Writes n's current state now, durably (a transaction synced like a
+ * submit's); done runs on the loop once it is on disk, or failed.  For
+ * facts that must survive before they are reported (a Slurm job id).
+ * Returns 0 or -ENOMEM (done will not run). */
+int store_node_durable(struct store *s, struct rnode *n, store_done_fn done, void *arg);
 
-/* g has settled: writes its journal and syncs it, closes the journal (on
- * this thread; used at start-up). */
-void store_graph_settled(struct store *s, struct graph *g);
-/* The same on the writer thread; done runs on the loop once the journal is
- * synced.  Returns 0, or a negative errno (then do it synchronously). */
+/* g has settled: its changed nodes and its final state are written and
+ * synced on the writer; done runs on the loop once they are durable.  If
+ * they cannot be written, done does not run: the store retries every
+ * second until they are (so `wait` never answers a result that is not on
+ * disk).  Returns 0 or -ENOMEM (done will not run). */
 int store_graph_settled_async(struct store *s, struct graph *g, store_done_fn done, void *arg);
 /* Joins the writer thread after it has finished its queue, and runs the
  * completions left (before graphs are freed at exit). */
 void store_stop_writer(struct store *s);
 
-/* Writes every queued record now (shutdown). */
+/* Queues every changed node now (shutdown). */
 void store_flush_all(struct store *s);
 
-/* Loads every graph found in the state directory: finished ones as they
- * were, unfinished ones marked `interrupted`.  Damaged graph directories
- * are moved aside into damaged/ and logged.  Registers each graph with
- * coopd_register_loaded(). */
+/* Reads the stored document of graph id (as submitted, NUL-terminated,
+ * malloc'ed) from the database: rerun.  -ENOENT if there is none. */
+int store_read_doc(struct store *s, const char *id, char **doc, size_t *len);
+
+/* Loads the graphs of the database: finished ones as they were,
+ * unfinished ones marked `interrupted` (their exec jobs' processes are
+ * ended, exec_recover_sweep).  A graph whose document cannot be read is
+ * written to damaged/ID.json, logged and deleted.  Registers each graph
+ * with coopd_register_loaded(). */
 int store_load(struct coopd *d);
+
+/* Transactions committed and jobs written since start (stats, tests). */
+void store_counts(const struct store *s, unsigned long long *commits, unsigned long long *jobs);
 
 #endif

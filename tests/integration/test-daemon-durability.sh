@@ -13,8 +13,11 @@ done = run({"name": "done", "nodes": [
     {"id": "e", "kind": "exec", "argv": ["sh", "-c", "echo kept; exit 4"]},
     {"id": "t", "kind": "task", "fn": "spin", "args": {"units": 500}}]})
 expect(done["state"] == "failed", "finished graph", done)
-gdir = os.path.join(os.environ["COOPD_STATE"], "graphs", done["id"])
-expect(os.path.isfile(os.path.join(gdir, "graph.json")), "graph.json on disk")
+import sqlite3
+db = sqlite3.connect("file:%s/coopd.db?mode=ro" % os.environ["COOPD_STATE"], uri=True)
+row = db.execute("SELECT state, doc FROM graphs WHERE id = ?", (done["id"],)).fetchone()
+expect(row is not None and json.loads(row[1])["name"] == "done", "graph on disk", row)
+db.close()
 mode = os.stat(os.environ["COOPD_STATE"]).st_mode & 0o777
 expect(mode == 0o700, "state dir 0700", oct(mode))
 run_id = submit({"name": "running", "nodes": [
@@ -69,11 +72,20 @@ for _ in range(1000 * SLOW):
 open(os.path.join(os.environ["COOPD_TMP"], "stopme"), "w").write(gid)
 PY
 coopd_stop
-# damaged state: a garbage graph.json and a torn journal line
-mkdir -p "$COOPD_STATE/graphs/deadbeefdeadbeef"
-echo '{"format":1,"id":"deadbe' >"$COOPD_STATE/graphs/deadbeefdeadbeef/graph.json"
+# damaged state: a stored graph whose document is garbage, and a node row
+# whose state is torn
 done_id=$(cut -d' ' -f1 "$COOPD_TMP/ids")
-printf '{"i":1,"s":"runn' >>"$COOPD_STATE/graphs/$done_id/journal"
+DONE_ID=$done_id python3 - <<'PY' || fail "cannot damage the database"
+import os, sqlite3
+db = sqlite3.connect(os.path.join(os.environ["COOPD_STATE"], "coopd.db"))
+db.execute("INSERT INTO graphs (id, owner_uid, owner_gid, name, state, created, nodes_total,"
+           " nodes_done, doc) VALUES ('deadbeefdeadbeef', 0, 0, '', 'succeeded', 0, 1, 1,"
+           " '{\"format\":1,\"id\":\"deadbe')")
+seq = db.execute("SELECT seq FROM graphs WHERE id = ?", (os.environ["DONE_ID"],)).fetchone()[0]
+db.execute("INSERT OR REPLACE INTO nodes (graph, idx, state) VALUES (?, 1, 'runn')", (seq,))
+db.commit()
+db.close()
+PY
 coopd_start
 coopd_py <<'PY' || fail "after the graceful stop"
 gid = open(os.path.join(os.environ["COOPD_TMP"], "stopme")).read()

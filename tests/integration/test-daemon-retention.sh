@@ -18,6 +18,11 @@ expect(listed.count(active) == 1 and sorted(set(listed) - {active}) == sorted(id
        "the 3 newest finished graphs are kept", listed, ids)
 gdir = os.path.join(os.environ["COOPD_STATE"], "graphs")
 for i in ids[:2]:
+    # The log directory goes once the rows' delete has committed.
+    for _ in range(1000 * SLOW):
+        if not os.path.exists(os.path.join(gdir, i)):
+            break
+        time.sleep(0.01)
     expect(not os.path.exists(os.path.join(gdir, i)), "pruned graph's directory removed", i)
     expect(error_code("status", {"id": i}) == -32001, "pruned graph gone", i)
 expect(rpc("logs", {"id": ids[4], "node": "e", "stream": "stdout"})["data"] == "4\n", "kept logs")
@@ -34,12 +39,25 @@ coopd_stop
 # age: make one graph look finished ten days ago, then restart
 keep=$(cat "$COOPD_TMP/keep")
 old=$(python3 -c 'import time; print(int((time.time() - 10 * 86400) * 1000))')
-echo "{\"i\":0,\"s\":\"succeeded\",\"st\":$old,\"ft\":$old}" >>"$COOPD_STATE/graphs/$keep/journal"
+KEEP=$keep OLD=$old python3 - <<'PY' || fail "cannot age the graph"
+import os, sqlite3
+db = sqlite3.connect(os.path.join(os.environ["COOPD_STATE"], "coopd.db"))
+old = int(os.environ["OLD"])
+seq = db.execute("SELECT seq FROM graphs WHERE id = ?", (os.environ["KEEP"],)).fetchone()[0]
+db.execute("UPDATE graphs SET finished = ? WHERE seq = ?", (old, seq))
+db.execute("UPDATE nodes SET started = ?, finished = ? WHERE graph = ? AND idx = 0", (old, old, seq))
+db.commit()
+db.close()
+PY
 coopd_start --config "$COOPD_TMP/coopd.conf"
 KEEP=$keep coopd_py <<'PY' || fail "retention by age"
 expect(error_code("status", {"id": os.environ["KEEP"]}) == -32001, "old graph pruned at start")
-expect(not os.path.exists(os.path.join(os.environ["COOPD_STATE"], "graphs", os.environ["KEEP"])),
-       "old graph's directory removed")
+kdir = os.path.join(os.environ["COOPD_STATE"], "graphs", os.environ["KEEP"])
+for _ in range(1000 * SLOW):
+    if not os.path.exists(kdir):
+        break
+    time.sleep(0.01)
+expect(not os.path.exists(kdir), "old graph's directory removed")
 expect(len(rpc("list", {"all": True})["graphs"]) == 2, "the others stay")
 PY
 coopd_stop

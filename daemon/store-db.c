@@ -1,0 +1,546 @@
+/*
+ * store-db.c - the schema of STATE/coopd.db and the statements coopd runs
+ * on it (docs/durability.md, "The database").
+ *
+ * Version 1 (PRAGMA user_version = 1):
+ *
+ *   graphs(seq INTEGER PRIMARY KEY, id TEXT UNIQUE, owner_uid, owner_gid,
+ *          name, state, created, finished, nodes_total, nodes_done, doc)
+ *   nodes(graph = graphs.seq, idx, state, started, finished, exit_code,
+ *         signal, value, error, cancel_reason, cancel_requested,
+ *         cancel_ack, cancel_note, polls, forced_yields, pgid, pg_start,
+ *         leftovers, log_dropped_out, log_dropped_err)
+ *         PRIMARY KEY (graph, idx), WITHOUT ROWID
+ *   meta(key TEXT PRIMARY KEY, value)
+ *
+ * Times are unix milliseconds, states their protocol names, so that an
+ * operator's `sqlite3` query reads like `coopctl status`.  A node row holds
+ * the node's latest reported state (the row is replaced, not appended).
+ * Migrations only go forward: migrations[v] turns version v into v + 1,
+ * each in its own transaction with the new user_version; a database of a
+ * newer coopd is refused rather than guessed at.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "proto-rpc.h"
+#include "store-db.h"
+
+static const char *const migrations[STORE_DB_VERSION] = {
+	/* 0 -> 1: the first schema. */
+	"CREATE TABLE graphs ("
+	" seq INTEGER PRIMARY KEY,"
+	" id TEXT NOT NULL UNIQUE,"
+	" owner_uid INTEGER NOT NULL,"
+	" owner_gid INTEGER NOT NULL,"
+	" name TEXT NOT NULL,"
+	" state TEXT NOT NULL,"
+	" created INTEGER NOT NULL,"
+	" finished INTEGER,"
+	" nodes_total INTEGER NOT NULL,"
+	" nodes_done INTEGER NOT NULL,"
+	" doc TEXT NOT NULL);"
+	"CREATE INDEX graphs_by_owner ON graphs(owner_uid, finished);"
+	"CREATE TABLE nodes ("
+	" graph INTEGER NOT NULL,"
+	" idx INTEGER NOT NULL,"
+	" state TEXT NOT NULL,"
+	" started INTEGER, finished INTEGER,"
+	" exit_code INTEGER, signal INTEGER, value INTEGER, error TEXT,"
+	" cancel_reason INTEGER, cancel_requested INTEGER, cancel_ack INTEGER,"
+	" cancel_note TEXT,"
+	" polls INTEGER NOT NULL DEFAULT 0, forced_yields INTEGER NOT NULL DEFAULT 0,"
+	" pgid INTEGER, pg_start INTEGER, leftovers INTEGER,"
+	" log_dropped_out INTEGER NOT NULL DEFAULT 0,"
+	" log_dropped_err INTEGER NOT NULL DEFAULT 0,"
+	" PRIMARY KEY (graph, idx)) WITHOUT ROWID;"
+	"CREATE TABLE meta (key TEXT PRIMARY KEY, value);",
+};
+
+enum {
+	ST_PUT_GRAPH,
+	ST_PUT_NODE,
+	ST_SET_STATE,
+	ST_DEL_NODES,
+	ST_DEL_GRAPH,
+	ST_HAS_GRAPH,
+	ST_EACH_GRAPH,
+	ST_EACH_GRAPH_DOC,
+	ST_EACH_NODE,
+	ST_READ_DOC,
+	ST_META_GET,
+	ST_META_SET,
+	ST__MAX
+};
+
+static const char *const stmt_sql[ST__MAX] = {
+	[ST_PUT_GRAPH] = "INSERT INTO graphs (id, owner_uid, owner_gid, name, state, created,"
+			 " finished, nodes_total, nodes_done, doc)"
+			 " VALUES (?1, ?2, ?3, ?4, ?5, ?6, NULL, ?7, 0, ?8)",
+	[ST_PUT_NODE] = "INSERT OR REPLACE INTO nodes VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9,"
+			" ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20)",
+	[ST_SET_STATE] = "UPDATE graphs SET state = ?2, finished = ?3, nodes_done = ?4"
+			 " WHERE seq = ?1",
+	[ST_DEL_NODES] = "DELETE FROM nodes WHERE graph = ?1",
+	[ST_DEL_GRAPH] = "DELETE FROM graphs WHERE seq = ?1",
+	[ST_HAS_GRAPH] = "SELECT seq FROM graphs WHERE id = ?1",
+	[ST_EACH_GRAPH] = "SELECT seq, id, name, owner_uid, owner_gid, created, finished, state,"
+			  " nodes_total, nodes_done, NULL FROM graphs ORDER BY seq",
+	[ST_EACH_GRAPH_DOC] = "SELECT seq, id, name, owner_uid, owner_gid, created, finished,"
+			      " state, nodes_total, nodes_done, doc FROM graphs ORDER BY seq",
+	[ST_EACH_NODE] = "SELECT * FROM nodes WHERE graph = ?1",
+	[ST_READ_DOC] = "SELECT doc FROM graphs WHERE id = ?1",
+	[ST_META_GET] = "SELECT value FROM meta WHERE key = ?1",
+	[ST_META_SET] = "INSERT OR REPLACE INTO meta VALUES (?1, ?2)",
+};
+
+struct store_db {
+	sqlite3 *db;
+	sqlite3_stmt *st[ST__MAX];
+	int sync_level; /* the PRAGMA synchronous in force, -1 unknown */
+};
+
+void store_rec_clear(struct store_rec *r)
+{
+	free(r->error);
+	free(r->cancel_note);
+	r->error = r->cancel_note = NULL;
+}
+
+int store_db_errno(struct store_db *db, int rc)
+{
+	int sys = db ? sqlite3_system_errno(db->db) : 0;
+
+	switch (rc & 0xff) {
+	case SQLITE_OK:
+	case SQLITE_ROW:
+	case SQLITE_DONE:
+		return 0;
+	case SQLITE_FULL:
+		return -ENOSPC;
+	case SQLITE_IOERR:
+		return sys > 0 ? -sys : -EIO;
+	case SQLITE_READONLY:
+		return -EROFS;
+	case SQLITE_CORRUPT:
+	case SQLITE_NOTADB:
+		return -EBADMSG;
+	case SQLITE_NOMEM:
+		return -ENOMEM;
+	case SQLITE_CANTOPEN:
+		return sys > 0 ? -sys : -ENOENT;
+	case SQLITE_BUSY:
+	case SQLITE_LOCKED:
+		return -EBUSY;
+	case SQLITE_PERM:
+	case SQLITE_AUTH:
+		return -EACCES;
+	default:
+		return sys > 0 ? -sys : -EIO;
+	}
+}
+
+const char *store_db_errmsg(struct store_db *db)
+{
+	return db && db->db ? sqlite3_errmsg(db->db) : "no database";
+}
+
+static int exec_sql(struct store_db *db, const char *sql)
+{
+	int rc = sqlite3_exec(db->db, sql, NULL, NULL, NULL);
+
+	return rc == SQLITE_OK ? 0 : store_db_errno(db, rc);
+}
+
+static int user_version(struct store_db *db, int *v)
+{
+	sqlite3_stmt *st;
+	int rc = sqlite3_prepare_v2(db->db, "PRAGMA user_version", -1, &st, NULL);
+
+	if (rc != SQLITE_OK)
+		return store_db_errno(db, rc);
+	rc = sqlite3_step(st);
+	*v = rc == SQLITE_ROW ? sqlite3_column_int(st, 0) : 0;
+	sqlite3_finalize(st);
+	return rc == SQLITE_ROW ? 0 : store_db_errno(db, rc);
+}
+
+static int migrate(struct store_db *db)
+{
+	int v, r;
+	char sql[64];
+
+	if ((r = user_version(db, &v)) < 0)
+		return r;
+	if (v > STORE_DB_VERSION)
+		return -EPROTO;
+	for (; v < STORE_DB_VERSION; v++) {
+		if ((r = exec_sql(db, "BEGIN IMMEDIATE")) < 0)
+			return r;
+		snprintf(sql, sizeof(sql), "PRAGMA user_version = %d", v + 1);
+		if ((r = exec_sql(db, migrations[v])) < 0 || (r = exec_sql(db, sql)) < 0 ||
+		    (r = exec_sql(db, "COMMIT")) < 0) {
+			store_db_rollback(db);
+			return r;
+		}
+	}
+	return 0;
+}
+
+int store_db_open(const char *path, bool readonly, struct store_db **ret)
+{
+	struct store_db *db = calloc(1, sizeof(*db));
+	int rc, r, fd, v;
+
+	if (!db)
+		return -ENOMEM;
+	db->sync_level = -1;
+	if (!readonly) {
+		/* Made here, 0600, so that SQLite (which would make it 0644
+		 * less the umask) never creates it; its -wal and -shm files
+		 * take this mode.  O_NOFOLLOW: a symlink planted at the name
+		 * is refused, never followed. */
+		fd = open(path, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
+		if (fd < 0) {
+			free(db);
+			return -errno;
+		}
+		close(fd);
+	}
+	rc = sqlite3_open_v2(path, &db->db,
+			     (readonly ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE) |
+				     SQLITE_OPEN_NOFOLLOW | SQLITE_OPEN_NOMUTEX,
+			     NULL);
+	if (rc != SQLITE_OK) {
+		r = store_db_errno(db, rc);
+		goto fail;
+	}
+	/* Another connection may be checkpointing or recovering the WAL. */
+	sqlite3_busy_timeout(db->db, 10000);
+	if (!readonly) {
+		/* WAL: readers (the loop, an operator's sqlite3) never block the
+		 * writer; a commit appends to the WAL and syncs only it. */
+		if ((r = exec_sql(db, "PRAGMA journal_mode = WAL")) < 0 ||
+		    (r = exec_sql(db, "PRAGMA journal_size_limit = 16777216")) < 0 ||
+		    (r = migrate(db)) < 0)
+			goto fail;
+	} else {
+		if ((r = user_version(db, &v)) < 0)
+			goto fail;
+		if (v != STORE_DB_VERSION) {
+			r = -EPROTO;
+			goto fail;
+		}
+	}
+	for (int i = 0; i < ST__MAX; i++) {
+		rc = sqlite3_prepare_v3(db->db, stmt_sql[i], -1, SQLITE_PREPARE_PERSISTENT,
+					&db->st[i], NULL);
+		if (rc != SQLITE_OK) {
+			r = store_db_errno(db, rc);
+			/* A schema that does not match is damage too. */
+			if (r == -EIO)
+				r = -EBADMSG;
+			goto fail;
+		}
+	}
+	*ret = db;
+	return 0;
+fail:
+	store_db_close(db);
+	return r;
+}
+
+void store_db_close(struct store_db *db)
+{
+	if (!db)
+		return;
+	for (int i = 0; i < ST__MAX; i++)
+		sqlite3_finalize(db->st[i]);
+	sqlite3_close(db->db);
+	free(db);
+}
+
+int store_db_begin(struct store_db *db, bool durable, bool sync)
+{
+	int level = !sync ? 0 : durable ? 2 : 1;
+	int r;
+
+	/* PRAGMA synchronous cannot change inside a transaction: set it for
+	 * the transaction about to start.  NORMAL commits write the WAL
+	 * without a sync; the next FULL commit's fdatasync of the WAL covers
+	 * them too (it syncs the whole file). */
+	if (level != db->sync_level) {
+		static const char *const sql[] = {"PRAGMA synchronous = OFF",
+						  "PRAGMA synchronous = NORMAL",
+						  "PRAGMA synchronous = FULL"};
+
+		if ((r = exec_sql(db, sql[level])) < 0)
+			return r;
+		db->sync_level = level;
+	}
+	return exec_sql(db, "BEGIN IMMEDIATE");
+}
+
+int store_db_commit(struct store_db *db)
+{
+	return exec_sql(db, "COMMIT");
+}
+
+void store_db_rollback(struct store_db *db)
+{
+	if (!sqlite3_get_autocommit(db->db))
+		(void)sqlite3_exec(db->db, "ROLLBACK", NULL, NULL, NULL);
+}
+
+/* Runs a statement that returns no rows and resets it. */
+static int step_done(struct store_db *db, sqlite3_stmt *st)
+{
+	int rc = sqlite3_step(st);
+	int r = rc == SQLITE_DONE ? 0 : store_db_errno(db, rc);
+
+	sqlite3_reset(st);
+	sqlite3_clear_bindings(st);
+	return r;
+}
+
+static void bind_opt(sqlite3_stmt *st, int i, int64_t v, bool present)
+{
+	if (present)
+		sqlite3_bind_int64(st, i, v);
+	else
+		sqlite3_bind_null(st, i);
+}
+
+int store_db_put_graph(struct store_db *db, const struct store_graph_row *row, int64_t *seq)
+{
+	sqlite3_stmt *st = db->st[ST_PUT_GRAPH];
+	int r;
+
+	sqlite3_bind_text(st, 1, row->id, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 2, row->uid);
+	sqlite3_bind_int64(st, 3, row->gid);
+	sqlite3_bind_text(st, 4, row->name ? row->name : "", -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 5, proto_state_name((enum proto_state)row->state), -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 6, row->created);
+	sqlite3_bind_int64(st, 7, (int64_t)row->nodes_total);
+	sqlite3_bind_text(st, 8, row->doc, (int)row->doc_len, SQLITE_STATIC);
+	r = step_done(db, st);
+	if (r == 0)
+		*seq = sqlite3_last_insert_rowid(db->db);
+	return r;
+}
+
+int store_db_put_node(struct store_db *db, int64_t seq, const struct store_rec *n)
+{
+	sqlite3_stmt *st = db->st[ST_PUT_NODE];
+
+	sqlite3_bind_int64(st, 1, seq);
+	sqlite3_bind_int64(st, 2, n->idx);
+	sqlite3_bind_text(st, 3, proto_state_name((enum proto_state)n->state), -1, SQLITE_STATIC);
+	bind_opt(st, 4, n->started, n->started >= 0);
+	bind_opt(st, 5, n->finished, n->finished >= 0);
+	bind_opt(st, 6, n->exit_code, n->exit_code >= 0);
+	bind_opt(st, 7, n->term_signal, n->term_signal > 0);
+	bind_opt(st, 8, n->value, n->has_value);
+	if (n->error)
+		sqlite3_bind_text(st, 9, n->error, -1, SQLITE_STATIC);
+	bind_opt(st, 10, n->cancel_reason, n->cancel_reason >= 0);
+	bind_opt(st, 11, n->cancel_requested, n->cancel_requested >= 0);
+	bind_opt(st, 12, n->cancel_ack, n->cancel_ack >= 0);
+	if (n->cancel_note)
+		sqlite3_bind_text(st, 13, n->cancel_note, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 14, (int64_t)n->polls);
+	sqlite3_bind_int64(st, 15, (int64_t)n->forced_yields);
+	bind_opt(st, 16, n->pgid, n->pgid > 0);
+	bind_opt(st, 17, (int64_t)n->pg_start, n->pgid > 0);
+	bind_opt(st, 18, n->leftovers, n->leftovers > 0);
+	sqlite3_bind_int64(st, 19, (int64_t)n->log_dropped[0]);
+	sqlite3_bind_int64(st, 20, (int64_t)n->log_dropped[1]);
+	return step_done(db, st);
+}
+
+int store_db_set_graph_state(struct store_db *db, int64_t seq, int state, int64_t finished,
+			     uint64_t nodes_done)
+{
+	sqlite3_stmt *st = db->st[ST_SET_STATE];
+
+	sqlite3_bind_int64(st, 1, seq);
+	sqlite3_bind_text(st, 2, proto_state_name((enum proto_state)state), -1, SQLITE_STATIC);
+	bind_opt(st, 3, finished, finished >= 0);
+	sqlite3_bind_int64(st, 4, (int64_t)nodes_done);
+	return step_done(db, st);
+}
+
+int store_db_delete_graph(struct store_db *db, int64_t seq)
+{
+	int r;
+
+	sqlite3_bind_int64(db->st[ST_DEL_NODES], 1, seq);
+	if ((r = step_done(db, db->st[ST_DEL_NODES])) < 0)
+		return r;
+	sqlite3_bind_int64(db->st[ST_DEL_GRAPH], 1, seq);
+	return step_done(db, db->st[ST_DEL_GRAPH]);
+}
+
+int store_db_has_graph(struct store_db *db, const char *id)
+{
+	sqlite3_stmt *st = db->st[ST_HAS_GRAPH];
+	int rc, r;
+
+	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+	rc = sqlite3_step(st);
+	r = rc == SQLITE_ROW ? 1 : rc == SQLITE_DONE ? 0 : store_db_errno(db, rc);
+	sqlite3_reset(st);
+	sqlite3_clear_bindings(st);
+	return r;
+}
+
+static int64_t col_opt(sqlite3_stmt *st, int i, int64_t dflt)
+{
+	return sqlite3_column_type(st, i) == SQLITE_NULL ? dflt : sqlite3_column_int64(st, i);
+}
+
+static int col_state(sqlite3_stmt *st, int i)
+{
+	const char *s = (const char *)sqlite3_column_text(st, i);
+
+	return s ? proto_state_from_name(s) : -1;
+}
+
+int store_db_each_graph(struct store_db *db, bool with_doc, store_db_graph_fn fn, void *ctx)
+{
+	sqlite3_stmt *st = db->st[with_doc ? ST_EACH_GRAPH_DOC : ST_EACH_GRAPH];
+	int rc, r = 0;
+
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		struct store_graph_row row = {
+			.seq = sqlite3_column_int64(st, 0),
+			.id = (const char *)sqlite3_column_text(st, 1),
+			.name = (const char *)sqlite3_column_text(st, 2),
+			.uid = (uid_t)sqlite3_column_int64(st, 3),
+			.gid = (gid_t)sqlite3_column_int64(st, 4),
+			.created = sqlite3_column_int64(st, 5),
+			.finished = col_opt(st, 6, -1),
+			.state = col_state(st, 7),
+			.nodes_total = (uint64_t)sqlite3_column_int64(st, 8),
+			.nodes_done = (uint64_t)sqlite3_column_int64(st, 9),
+			.doc = (const char *)sqlite3_column_text(st, 10),
+		};
+
+		row.doc_len = (size_t)sqlite3_column_bytes(st, 10);
+		if (!row.id)
+			continue;
+		if ((r = fn(ctx, &row)) != 0)
+			break;
+	}
+	if (r == 0 && rc != SQLITE_DONE && rc != SQLITE_ROW)
+		r = store_db_errno(db, rc);
+	sqlite3_reset(st);
+	return r;
+}
+
+int store_db_each_node(struct store_db *db, int64_t seq, store_db_node_fn fn, void *ctx)
+{
+	sqlite3_stmt *st = db->st[ST_EACH_NODE];
+	int rc, r = 0;
+
+	sqlite3_bind_int64(st, 1, seq);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		struct store_rec n = {
+			.idx = (uint32_t)sqlite3_column_int64(st, 1),
+			.started = col_opt(st, 3, -1),
+			.finished = col_opt(st, 4, -1),
+			.exit_code = (int)col_opt(st, 5, -1),
+			.term_signal = (int)col_opt(st, 6, 0),
+			.has_value = sqlite3_column_type(st, 7) != SQLITE_NULL,
+			.value = col_opt(st, 7, 0),
+			.error = (char *)sqlite3_column_text(st, 8),
+			.cancel_reason = (int8_t)col_opt(st, 9, -1),
+			.cancel_requested = col_opt(st, 10, -1),
+			.cancel_ack = col_opt(st, 11, -1),
+			.cancel_note = (char *)sqlite3_column_text(st, 12),
+			.polls = (uint64_t)col_opt(st, 13, 0),
+			.forced_yields = (uint64_t)col_opt(st, 14, 0),
+			.pgid = (int)col_opt(st, 15, 0),
+			.pg_start = (uint64_t)col_opt(st, 16, 0),
+			.leftovers = (uint32_t)col_opt(st, 17, 0),
+			.log_dropped = {(uint64_t)col_opt(st, 18, 0), (uint64_t)col_opt(st, 19, 0)},
+		};
+		int state = col_state(st, 2);
+
+		/* A row whose state is not a state is skipped (fn sees only
+		 * rows that make sense); the strings are only lent. */
+		if (state < 0)
+			continue;
+		n.state = (uint8_t)state;
+		if ((r = fn(ctx, &n)) != 0)
+			break;
+	}
+	if (r == 0 && rc != SQLITE_DONE && rc != SQLITE_ROW)
+		r = store_db_errno(db, rc);
+	sqlite3_reset(st);
+	sqlite3_clear_bindings(st);
+	return r;
+}
+
+int store_db_read_doc(struct store_db *db, const char *id, char **doc, size_t *len)
+{
+	sqlite3_stmt *st = db->st[ST_READ_DOC];
+	int rc, r = -ENOENT;
+
+	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		size_t n = (size_t)sqlite3_column_bytes(st, 0);
+		const void *p = sqlite3_column_text(st, 0);
+
+		*doc = malloc(n + 1);
+		if (!*doc) {
+			r = -ENOMEM;
+		} else {
+			memcpy(*doc, p ? p : "", n);
+			(*doc)[n] = '\0';
+			*len = n;
+			r = 0;
+		}
+	} else if (rc != SQLITE_DONE) {
+		r = store_db_errno(db, rc);
+	}
+	sqlite3_reset(st);
+	sqlite3_clear_bindings(st);
+	return r;
+}
+
+int store_db_meta_get(struct store_db *db, const char *key, int64_t *value)
+{
+	sqlite3_stmt *st = db->st[ST_META_GET];
+	int rc, r = -ENOENT;
+
+	sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		*value = sqlite3_column_int64(st, 0);
+		r = 0;
+	} else if (rc != SQLITE_DONE) {
+		r = store_db_errno(db, rc);
+	}
+	sqlite3_reset(st);
+	sqlite3_clear_bindings(st);
+	return r;
+}
+
+int store_db_meta_set(struct store_db *db, const char *key, int64_t value)
+{
+	sqlite3_stmt *st = db->st[ST_META_SET];
+
+	sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 2, value);
+	return step_done(db, st);
+}

@@ -1,0 +1,109 @@
+/*
+ * fault-shim.c - an LD_PRELOAD library for the store's fault tests
+ * (tests/integration/test-daemon-store-faults.sh builds it with cc).  It
+ * makes fsync and fdatasync fail with EIO, or writes to coopd.db* fail with
+ * EROFS, while the file named by $COOPD_FAULT_FILE holds "eio" or "rofs";
+ * "slow" makes each sync take 20 ms (so that concurrent submits must share
+ * a commit).  Anything else, or no file, passes every call through.
+ */
+#define _GNU_SOURCE
+#include <dlfcn.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+static char fault_mode(void)
+{
+	const char *path = getenv("COOPD_FAULT_FILE");
+	char buf[8] = "";
+	int fd, saved = errno;
+
+	if (!path)
+		return 0;
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd >= 0) {
+		if (read(fd, buf, sizeof(buf) - 1) < 0)
+			buf[0] = '\0';
+		close(fd);
+	}
+	errno = saved;
+	if (strncmp(buf, "eio", 3) == 0)
+		return 'e';
+	if (strncmp(buf, "rofs", 4) == 0)
+		return 'r';
+	if (strncmp(buf, "slow", 4) == 0)
+		return 's';
+	return 0;
+}
+
+static int sync_fault(void)
+{
+	char m = fault_mode();
+
+	if (m == 'e') {
+		errno = EIO;
+		return -1;
+	}
+	if (m == 's') {
+		struct timespec ts = {0, 20 * 1000 * 1000};
+
+		nanosleep(&ts, NULL);
+	}
+	return 0;
+}
+
+int fsync(int fd)
+{
+	static int (*real)(int);
+
+	if (!real)
+		real = (int (*)(int))dlsym(RTLD_NEXT, "fsync");
+	return sync_fault() < 0 ? -1 : real(fd);
+}
+
+int fdatasync(int fd)
+{
+	static int (*real)(int);
+
+	if (!real)
+		real = (int (*)(int))dlsym(RTLD_NEXT, "fdatasync");
+	return sync_fault() < 0 ? -1 : real(fd);
+}
+
+/* Whether fd is the database or its WAL. */
+static int is_db(int fd)
+{
+	char link[64], target[4096];
+	ssize_t n;
+
+	snprintf(link, sizeof(link), "/proc/self/fd/%d", fd);
+	n = readlink(link, target, sizeof(target) - 1);
+	if (n <= 0)
+		return 0;
+	target[n] = '\0';
+	return strstr(target, "/coopd.db") != NULL && strstr(target, "-shm") == NULL;
+}
+
+ssize_t pwrite64(int fd, const void *buf, size_t len, off_t off)
+{
+	static ssize_t (*real)(int, const void *, size_t, off_t);
+	int saved = errno;
+
+	if (!real)
+		real = (ssize_t(*)(int, const void *, size_t, off_t))dlsym(RTLD_NEXT, "pwrite64");
+	if (fault_mode() == 'r' && is_db(fd)) {
+		errno = EROFS;
+		return -1;
+	}
+	errno = saved;
+	return real(fd, buf, len, off);
+}
+
+ssize_t pwrite(int fd, const void *buf, size_t len, off_t off)
+{
+	return pwrite64(fd, buf, len, off);
+}
