@@ -119,9 +119,10 @@ struct graph {
 	uint32_t *dirty;      /* indexes of nodes changed since the last flush */
 	uint64_t *dirty_bits; /* the same as a bitmap (one entry per node) */
 	size_t n_dirty, dirty_cap;
-	bool dirty_queued; /* on the store's flush list */
-	bool store_failed; /* a write of its records failed: rewrite all */
-	bool settle_retry; /* on the store's retry list */
+	bool dirty_queued;  /* on the store's flush list */
+	bool store_failed;  /* a write of its records failed: rewrite all */
+	bool settle_retry;  /* on the store's retry list */
+	bool settle_failed; /* its final state could not be written yet */
 	struct graph *dirty_next, *retry_next;
 	/* The settle completion waiting for a retry. */
 	void (*settle_done)(struct coopd *d, struct graph *g, int r, void *arg);

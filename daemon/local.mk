@@ -125,3 +125,7 @@ coopd_SOURCES += daemon/store-db.c daemon/store-db.h \
 coopd_CPPFLAGS += $(SQLITE_CFLAGS)
 coopd_LDADD += $(SQLITE_LIBS)
 DAEMON_TESTS += tests/integration/test-daemon-store.sh
+DAEMON_TESTS += tests/integration/test-daemon-store-import.sh
+EXTRA_DIST += tests/fault-shim.c tests/data/store-v0-state.tar.gz \
+	tests/data/store-v0-expected.json tests/data/store-v0-make.py
+DAEMON_TESTS += tests/integration/test-daemon-store-faults.sh

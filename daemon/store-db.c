@@ -544,3 +544,12 @@ int store_db_meta_set(struct store_db *db, const char *key, int64_t value)
 	sqlite3_bind_int64(st, 2, value);
 	return step_done(db, st);
 }
+
+int store_db_checkpoint(struct store_db *db, bool truncate)
+{
+	int rc = sqlite3_wal_checkpoint_v2(
+		db->db, NULL, truncate ? SQLITE_CHECKPOINT_TRUNCATE : SQLITE_CHECKPOINT_PASSIVE,
+		NULL, NULL);
+
+	return rc == SQLITE_OK ? 0 : store_db_errno(db, rc);
+}

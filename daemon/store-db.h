@@ -92,6 +92,10 @@ int store_db_each_node(struct store_db *db, int64_t seq, store_db_node_fn fn, vo
  * there is none. */
 int store_db_read_doc(struct store_db *db, const char *id, char **doc, size_t *len);
 
+/* Checkpoints the WAL into the database (truncate: and empties the WAL
+ * file).  0 or a negative errno. */
+int store_db_checkpoint(struct store_db *db, bool truncate);
+
 /* The meta table: small facts about the database (store-import.c). */
 int store_db_meta_get(struct store_db *db, const char *key, int64_t *value);
 int store_db_meta_set(struct store_db *db, const char *key, int64_t value);

@@ -240,7 +240,6 @@ void store_free(struct store *s)
 	store_stop_writer(s);
 	if (ev_is_active(&s->retry_timer))
 		ev_timer_stop(s->d->loop, &s->retry_timer);
-	store_db_close(s->rdb);
 	if (s->graphs_fd >= 0)
 		close(s->graphs_fd);
 	free(s->db_path);
@@ -251,6 +250,11 @@ void store_free(struct store *s)
 void store_stop_writer(struct store *s)
 {
 	if (s && s->w) {
+		/* The reader first: the last connection to close checkpoints
+		 * the WAL into coopd.db and removes it, which a read-only one
+		 * cannot do. */
+		store_db_close(s->rdb);
+		s->rdb = NULL;
 		store_writer_stop(s->w);
 		s->w = NULL;
 	}
@@ -375,18 +379,23 @@ static void sjob_done(struct store_job *job, int r)
 		break;
 	case SJ_SETTLE:
 		if (r < 0) {
-			log_errno(LOG_ERR, r,
-				  "graph %s: cannot make its final state durable; retrying (wait "
-				  "is answered once it is)",
-				  j->id);
+			/* Once per graph: a full disk must not flood the log. */
+			if (!j->g->settle_failed)
+				log_errno(LOG_ERR, r,
+					  "graph %s: cannot make its final state durable; "
+					  "retrying every second (wait is answered once it is)",
+					  j->id);
 			j->g->store_failed = true;
+			j->g->settle_failed = true;
 			/* The callback waits for the retry. */
 			j->g->settle_done = j->done;
 			j->g->settle_arg = j->arg;
 			retry_later(s, j->g);
 			break;
 		}
-		j->g->store_failed = false;
+		if (j->g->settle_failed)
+			log_notice("graph %s: its final state is durable now", j->id);
+		j->g->store_failed = j->g->settle_failed = false;
 		j->done(d, j->g, r, j->arg);
 		break;
 	case SJ_DELETE:
@@ -733,6 +742,8 @@ int store_graph_delete(struct store *s, struct graph *g, store_id_done_fn done, 
 
 int store_read_doc(struct store *s, const char *id, char **doc, size_t *len)
 {
+	if (!s->rdb)
+		return -ESHUTDOWN;
 	return store_db_read_doc(s->rdb, id, doc, len);
 }
 

@@ -97,6 +97,15 @@ fail:
 		store_db_rollback(w->db);
 		store_db_close(w->db);
 		w->db = NULL;
+		/* The failed transaction's frames may be in the WAL file, with
+		 * its commit mark: a crash before the next commit would find
+		 * them on recovery.  Checkpointing what is committed and
+		 * truncating the WAL drops them (best effort: with the disk
+		 * still failing, the next commit overwrites them instead). */
+		if (store_db_open(w->path, false, &w->db) == 0)
+			(void)store_db_checkpoint(w->db, true);
+		else
+			w->db = NULL;
 	} else {
 		log_errno(LOG_ERR, r, "cannot open the state database %s", w->path);
 	}

@@ -6,7 +6,9 @@
 
 [ "$(id -u)" = 0 ] || skip "needs root to mount a small tmpfs"
 mkdir -p "$COOPD_STATE"
-mount -t tmpfs -o size=256k,mode=0700 tmpfs "$COOPD_STATE" 2>/dev/null || skip "cannot mount tmpfs here"
+# 2 MiB: the database of the 2000-node graph below takes about 0.4 MiB
+# (its pages are written to the WAL and then to coopd.db).
+mount -t tmpfs -o size=2m,mode=0700 tmpfs "$COOPD_STATE" 2>/dev/null || skip "cannot mount tmpfs here"
 _umount() { umount "$COOPD_STATE" 2>/dev/null; }
 # Unmount before the usual cleanup (which keeps the log on failure).
 trap '_rc=$?; [ -n "$COOPD_PID" ] && kill -TERM "$COOPD_PID" 2>/dev/null && wait "$COOPD_PID"; COOPD_PID=; _umount; (exit $_rc); _coopd_cleanup' EXIT

@@ -1,0 +1,167 @@
+#!/bin/sh
+# Faults of the state store (docs/durability.md), with tests/fault-shim.c
+# preloaded into coopd (built here with cc; skipped without one):
+#   - slow syncs: 16 concurrent clients share commits (group commit);
+#   - fsync/fdatasync fail with EIO: `submit` answers -32603 naming the
+#     cause, nothing is acknowledged, the daemon stays up; a graph that
+#     settles meanwhile is not reported to `wait` as a result until its
+#     final state is durable; once syncs work again everything recovers and
+#     the result survives kill -9;
+#   - the database cannot be written (EROFS): the same;
+#   - a full file system (a small tmpfs, root only): output an exec job
+#     could not write to its log is counted in log_dropped.
+. "${top_srcdir:-$(cd "$(dirname "$0")/../.." && pwd)}/tests/lib-coopd.sh"
+
+command -v sqlite3 >/dev/null 2>&1 || skip "sqlite3 (the command) not found"
+CC_BIN=$(command -v cc || command -v gcc || true)
+[ -n "$CC_BIN" ] || skip "no C compiler for the fault shim"
+"$CC_BIN" -shared -fPIC -o "$COOPD_TMP/fault-shim.so" "$top_srcdir/tests/fault-shim.c" -ldl \
+	|| fail "cannot build the fault shim"
+COOPD_FAULT_FILE=$COOPD_TMP/fault
+export COOPD_FAULT_FILE
+: >"$COOPD_FAULT_FILE"
+
+start_faulty() {
+	LD_PRELOAD=$COOPD_TMP/fault-shim.so
+	ASAN_OPTIONS="${ASAN_OPTIONS:-}:verify_asan_link_order=0"
+	export LD_PRELOAD ASAN_OPTIONS
+	coopd_start "$@"
+	unset LD_PRELOAD
+}
+
+start_faulty
+coopd_py <<'PY' || fail "faults"
+import threading, subprocess
+FAULT = os.environ["COOPD_FAULT_FILE"]
+DB = os.path.join(os.environ["COOPD_STATE"], "coopd.db")
+def fault(mode):
+    open(FAULT, "w").write(mode)
+def rows():
+    return int(subprocess.run(["sqlite3", "-readonly", DB, "SELECT count(*) FROM graphs"],
+                              check=True, capture_output=True, text=True).stdout)
+noop = {"nodes": [{"id": "a", "kind": "task", "fn": "noop"}]}
+
+# Group commit: every sync takes 20 ms; 16 clients submitting at once
+# must share them.
+fault("slow")
+ids, errs = [], []
+def client():
+    try:
+        c = Conn()
+        for _ in range(10):
+            ids.append(c.result("submit", {"graph": noop})["id"])
+        c.close()
+    except Exception as e:
+        errs.append(e)
+before = rpc("stats")["store"]
+ts = [threading.Thread(target=client) for _ in range(16)]
+for t in ts: t.start()
+for t in ts: t.join()
+expect(not errs and len(ids) == 160, "160 submits", errs)
+for i in ids:
+    wait(i)
+after = rpc("stats")["store"]
+commits, writes = after["commits"] - before["commits"], after["writes"] - before["writes"]
+expect(writes >= 320, "a write per submit and per settled graph", before, after)
+expect(2 * commits < writes, "concurrent writes share commits", commits, writes)
+fault("")
+
+# A graph that will settle while syncs fail.
+flag = os.path.join(os.environ["COOPD_TMP"], "go")
+held = submit({"name": "held", "nodes": [{"id": "e", "kind": "exec", "argv": [
+    "sh", "-c", "while [ ! -e \"$1\" ]; do sleep 0.02; done", "sh", flag]}]})
+for _ in range(1000 * SLOW):
+    if node(rpc("status", {"id": held}), "e")["state"] == "running":
+        break
+    time.sleep(0.01)
+n0 = rows()
+
+# (SQLite reports a failed write of the WAL as an I/O error without the
+# errno of the write: only the sync's EIO is named exactly.)
+for mode, text in (("eio", "Input/output error"), ("rofs", "cannot store the graph durably")):
+    fault(mode)
+    e = call("submit", {"graph": noop})
+    expect("error" in e and e["error"]["code"] == -32603, "submit fails: " + mode, e)
+    expect(text in e["error"]["message"], "the error names the cause", e)
+    ping_ok()
+    expect(rows() == n0, "nothing stored", mode)
+
+# Syncs fail (EIO) while the held graph settles: no result for wait.
+fault("eio")
+open(flag, "w").close()
+log = os.path.join(os.environ["COOPD_TMP"], "coopd.log")
+for _ in range(3000 * SLOW):
+    if "cannot make its final state durable" in open(log).read():
+        break
+    time.sleep(0.01)
+expect(rpc("status", {"id": held})["state"] == "succeeded", "settled (status may show it)")
+w = call("wait", {"id": held, "timeout_ms": 300})
+expect("error" in w and w["error"]["code"] == -32603 and "not yet durable" in w["error"]["message"],
+       "wait does not answer a result that is not durable", w)
+w = call("wait", {"id": held, "timeout_ms": 0})
+expect("error" in w and w["error"]["code"] == -32603, "nor at once", w)
+# A wait without timeout is answered once the store recovers.
+c = Conn()
+c.send("wait", {"id": held}, id=77)
+fault("")
+m = c.answer(77)
+expect(m.get("result", {}).get("state") == "succeeded", "wait answers once durable", m)
+ok = submit(noop)
+expect(wait(ok)["state"] == "succeeded", "submits work again")
+open(os.path.join(os.environ["COOPD_TMP"], "held"), "w").write(held + " " + ok)
+PY
+grep -q "cannot make its final state durable" "$COOPD_LOG" || fail "settle failure not logged"
+coopd_kill9
+coopd_start
+coopd_py <<'PY' || fail "after kill -9"
+held, ok = open(os.path.join(os.environ["COOPD_TMP"], "held")).read().split()
+expect(rpc("status", {"id": held})["state"] == "succeeded", "the held graph's result is durable")
+expect(rpc("status", {"id": ok})["state"] == "succeeded", "the later submit is durable")
+PY
+coopd_stop
+
+# A full file system: failed log writes are counted in log_dropped.
+if [ "$(id -u)" != 0 ]; then
+	echo "full tmpfs: skipped (needs root)"
+	coopd_pass
+fi
+TMPFS=$COOPD_TMP/small
+mkdir -p "$TMPFS"
+mount -t tmpfs -o size=1m,mode=0700 tmpfs "$TMPFS" 2>/dev/null || { echo "full tmpfs: skipped (cannot mount)"; coopd_pass; }
+trap '_rc=$?; [ -n "$COOPD_PID" ] && kill -TERM "$COOPD_PID" 2>/dev/null && wait "$COOPD_PID"; COOPD_PID=; umount "$TMPFS" 2>/dev/null; (exit $_rc); _coopd_cleanup' EXIT
+COOPD_STATE=$TMPFS/state
+coopd_start
+coopd_py <<'PY' || fail "log_dropped on a full disk"
+tmpfs = os.path.dirname(os.environ["COOPD_STATE"])
+flag = os.path.join(os.environ["COOPD_TMP"], "go2")
+gid = submit({"nodes": [{"id": "e", "kind": "exec", "argv": [
+    "sh", "-c", "while [ ! -e \"$1\" ]; do sleep 0.02; done; head -c 200000 /dev/zero", "sh",
+    flag]}]})
+for _ in range(1000 * SLOW):
+    if node(rpc("status", {"id": gid}), "e")["state"] == "running":
+        break
+    time.sleep(0.01)
+filler = os.path.join(tmpfs, "filler")
+with open(filler, "wb", buffering=0) as f:
+    try:
+        while True:
+            f.write(b"x" * 4096)
+    except OSError:
+        pass
+open(flag, "w").close()
+for _ in range(3000 * SLOW):
+    st = rpc("status", {"id": gid})
+    if st["state"] not in ("pending", "running"):
+        break
+    time.sleep(0.01)
+e = node(st, "e")
+expect(e["state"] == "succeeded", "the job ran", st)
+dropped = e.get("log_dropped", {}).get("stdout", 0)
+got = len(rpc("logs", {"id": gid, "node": "e", "stream": "stdout"})["data"])
+expect(dropped > 0 and dropped + got == 200000, "unwritten output counted", e, got)
+ping_ok()
+os.unlink(filler)
+expect(wait(gid)["state"] == "succeeded", "settles durably once there is room")
+PY
+coopd_stop
+coopd_pass
