@@ -122,13 +122,16 @@ void coopd_maybe_stopped(struct coopd *d)
 
 void coopd_graph_settled(struct coopd *d, struct graph *g)
 {
+	uid_t uid = g->uid;
+
 	log_debug("graph %s settled: %s", g->id,
 		  proto_state_name((enum proto_state)g->root->state));
 	retention_note(d, g);
+	/* May free g (a `remove` that waited for the sync). */
 	wait_graph_settled(d, g);
 	notify_status(d);
 	if (!d->shutting_down)
-		retention_prune_user(d, g->uid);
+		retention_prune_user(d, uid);
 	coopd_maybe_stopped(d);
 }
 

@@ -112,8 +112,10 @@ static void history_remove(struct coopd *d, struct graph *g)
 	d->graphs_finished_kept--;
 }
 
-void retention_forget(struct coopd *d, struct graph *g)
+int retention_forget_then(struct coopd *d, struct graph *g, store_id_done_fn done, void *arg)
 {
+	int r;
+
 	history_remove(d, g);
 	if (g->prev)
 		g->prev->next = g->next;
@@ -124,11 +126,18 @@ void retention_forget(struct coopd *d, struct graph *g)
 	else
 		d->graphs_tail = g->prev;
 	lh_table_delete(d->graph_index, g->id);
-	if (store_graph_delete(d->store, g, NULL, NULL) < 0)
-		log_err("out of memory deleting graph %s from the database; it comes back after "
-			"a restart",
-			g->id);
+	r = store_graph_delete(d->store, g, done, arg);
+	if (r < 0)
+		log_errno(LOG_ERR, r,
+			  "cannot delete graph %s from the database; it comes back after a restart",
+			  g->id);
 	graph_free(g);
+	return r;
+}
+
+void retention_forget(struct coopd *d, struct graph *g)
+{
+	(void)retention_forget_then(d, g, NULL, NULL);
 }
 
 /* The graph's final records are still being written (a graph loaded as

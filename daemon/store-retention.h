@@ -10,6 +10,8 @@
 
 #include <sys/types.h>
 
+#include "store-state.h"
+
 struct coopd;
 struct graph;
 
@@ -22,6 +24,14 @@ void retention_stop(struct coopd *d);
 void retention_prune(struct coopd *d);
 /* g has finished (or was loaded finished): it joins its owner's history. */
 void retention_note(struct coopd *d, struct graph *g);
+/* Forgets one settled graph now (its rows, through the writer, its logs
+ * and its memory; its owner's history forgets it): pruning, and the
+ * `remove` method.  g must be neither active nor syncing. */
+void retention_forget(struct coopd *d, struct graph *g);
+/* The same; done runs on the loop once the rows' delete has committed and
+ * the logs are gone (store_graph_delete).  Returns 0, or a negative errno
+ * (done will not run; g is forgotten all the same). */
+int retention_forget_then(struct coopd *d, struct graph *g, store_id_done_fn done, void *arg);
 /* Prunes uid's history if it is over a bound (after a graph settled). */
 void retention_prune_user(struct coopd *d, uid_t uid);
 

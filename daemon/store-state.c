@@ -716,8 +716,11 @@ static void retry_cb(struct ev_loop *loop, ev_timer *w, int revents)
 
 int store_graph_delete(struct store *s, struct graph *g, store_id_done_fn done, void *arg)
 {
-	struct sjob *j = sjob_new(s, SJ_DELETE, g, true);
+	struct sjob *j;
 
+	if (!s->w)
+		return -ESHUTDOWN;
+	j = sjob_new(s, SJ_DELETE, g, true);
 	if (!j)
 		return -ENOMEM;
 	dirty_unqueue(s, g);
