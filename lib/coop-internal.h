@@ -464,7 +464,12 @@ struct coop_scope {
 COOP__HIDDEN int coop__scope_enter(coop_scope *s);
 COOP__HIDDEN void coop__scope_leave(coop_scope *s);
 COOP__HIDDEN void coop__scope_leave_n(coop_scope *s, uint32_t n);
-COOP__HIDDEN void coop__scope_apply_policy(coop_scope *s, coop_status st);
+/* A child of s ended with st: fail_fast / race cancel the others.  The
+ * request is counted in the runtime's cancel_requests only when another
+ * child was still unfinished (`live` beyond the child's own count and the
+ * open count, less `deferred` counts of finished children not yet applied;
+ * deferred < 0: unknown, counted). */
+COOP__HIDDEN void coop__scope_apply_policy(coop_scope *s, coop_status st, int64_t deferred);
 COOP__HIDDEN void coop__scope_release_slot(coop_scope *s);
 
 /* The shard a thread counts in: a worker's own where each has one (no
@@ -512,8 +517,15 @@ static inline void coop__scope_child_done(coop_scope *s, struct coop__task *t, c
 	}
 	/* Only these two outcomes can cancel siblings. */
 	if ((st == COOP_STATUS_FAILED && s->policy == COOP_POLICY_FAIL_FAST) ||
-	    (st == COOP_STATUS_OK && s->policy == COOP_POLICY_RACE))
-		coop__scope_apply_policy(s, st);
+	    (st == COOP_STATUS_OK && s->policy == COOP_POLICY_RACE)) {
+		/* A task counted by a holder hides its siblings from `live`;
+		 * counts this worker has not applied yet are finished ones. */
+		int64_t deferred = t->holder                                ? -1
+				   : w && !w->rel_task && w->rel_scope == s ? (int64_t)w->rel_n
+									    : 0;
+
+		coop__scope_apply_policy(s, st, deferred);
+	}
 	if (t->mflags & TASKM_COUNTED)
 		coop__scope_release_slot(s);
 	/* The task's count in `live` is released by the task's completion,

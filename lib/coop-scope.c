@@ -164,10 +164,28 @@ void coop__scope_unpark(coop_scope *s, struct coop__task *t)
 
 /* ---- children ending --------------------------------------------------------------- */
 
-void coop__scope_apply_policy(coop_scope *s, coop_status st)
+/* Whether anything but the child that ends is unfinished in s (its own
+ * count is still held).  `closed` is read before `live`: a close in
+ * between only lowers live, so an open scope is never mistaken for one
+ * with another child.  A child that finished on another worker an instant
+ * ago may still be counted there (coop-task.c, deferred releases): then a
+ * request is counted that reached nobody; never the other way round. */
+static bool scope_has_others(coop_scope *s, int64_t deferred)
+{
+	int64_t own, live;
+
+	if (deferred < 0)
+		return true;
+	/* acquire: pairs with the close and the children's acq_rel leaves. */
+	own = atomic_load_explicit(&s->closed, ACQUIRE) ? 1 : 2;
+	live = atomic_load_explicit(&s->live, ACQUIRE);
+	return live - deferred > own;
+}
+
+void coop__scope_apply_policy(coop_scope *s, coop_status st, int64_t deferred)
 {
 	if (st == COOP_STATUS_FAILED && s->policy == COOP_POLICY_FAIL_FAST) {
-		scope_cancel(s, COOP_REASON_SIBLING_FAILED, true, true);
+		scope_cancel(s, COOP_REASON_SIBLING_FAILED, true, scope_has_others(s, deferred));
 	} else if (st == COOP_STATUS_OK && s->policy == COOP_POLICY_RACE) {
 		bool first;
 
@@ -176,7 +194,7 @@ void coop__scope_apply_policy(coop_scope *s, coop_status st)
 		s->race_won = true;
 		pthread_mutex_unlock(&s->lock);
 		if (first)
-			scope_cancel(s, COOP_REASON_RACE_LOST, true, true);
+			scope_cancel(s, COOP_REASON_RACE_LOST, true, scope_has_others(s, deferred));
 	}
 }
 
@@ -193,7 +211,7 @@ static void scope_child_scope_done(coop_scope *s, const coop_outcome *o)
 		s->child_cancelled++;
 	pthread_mutex_unlock(&s->lock);
 	if (s->policy != COOP_POLICY_ALL_SETTLED)
-		coop__scope_apply_policy(s, o->status);
+		coop__scope_apply_policy(s, o->status, 0);
 	coop__scope_leave(s);
 }
 

@@ -570,6 +570,64 @@ START_TEST(fail_fast_three_deep)
 }
 END_TEST
 
+/* A failure (fail_fast) or a win (race) counts a cancellation request only
+ * when there was another child to cancel: one failing or winning child
+ * alone counts nothing (issue 15 item 14). */
+START_TEST(policy_cancel_counted_only_with_siblings)
+{
+	coop_rt *rt = test_rt_new(test_worker_counts[_i]);
+	coop_scope_opts race = {0};
+	coop_scope *s;
+	coop_handle *a, *b;
+	coop_outcome o;
+	coop_stats st;
+
+	race.policy = COOP_POLICY_RACE;
+	/* fail_fast, the failing child alone (several times, so that it
+	 * runs on the various workers). */
+	for (int i = 0; i < 8; i++) {
+		s = test_scope(rt, NULL, NULL);
+		a = spawn_fail(s);
+		coop_scope_join(s, &o);
+		ck_assert_int_eq(o.status, COOP_STATUS_FAILED);
+		ck_assert_int_eq(outcome_of(a).status, COOP_STATUS_FAILED);
+		coop_scope_free(s);
+	}
+	/* race, the winner alone */
+	s = test_scope(rt, NULL, &race);
+	a = spawn_nap(s, 1, NULL);
+	coop_scope_join(s, &o);
+	ck_assert_int_eq(o.status, COOP_STATUS_OK);
+	ck_assert_int_eq(outcome_of(a).status, COOP_STATUS_OK);
+	coop_scope_free(s);
+	coop_rt_stats(rt, &st);
+	ck_assert_uint_eq(st.cancel_requests[COOP_REASON_SIBLING_FAILED], 0);
+	ck_assert_uint_eq(st.cancel_requests[COOP_REASON_RACE_LOST], 0);
+
+	/* with a sibling still running: one request each */
+	s = test_scope(rt, NULL, NULL);
+	b = spawn_nap(s, 60000, NULL);
+	a = spawn_fail(s);
+	coop_scope_join(s, &o);
+	ck_assert_int_eq(outcome_of(a).status, COOP_STATUS_FAILED);
+	o = outcome_of(b);
+	ck_assert_int_eq(o.status, COOP_STATUS_CANCELLED);
+	ck_assert_int_eq(o.cancel_reason, COOP_REASON_SIBLING_FAILED);
+	coop_scope_free(s);
+	s = test_scope(rt, NULL, &race);
+	b = spawn_nap(s, 60000, NULL);
+	a = spawn_nap(s, 1, NULL);
+	coop_scope_join(s, &o);
+	ck_assert_int_eq(outcome_of(a).status, COOP_STATUS_OK);
+	ck_assert_int_eq(outcome_of(b).cancel_reason, COOP_REASON_RACE_LOST);
+	coop_scope_free(s);
+	coop_rt_stats(rt, &st);
+	ck_assert_uint_eq(st.cancel_requests[COOP_REASON_SIBLING_FAILED], 1);
+	ck_assert_uint_eq(st.cancel_requests[COOP_REASON_RACE_LOST], 1);
+	test_rt_free_clean(rt);
+}
+END_TEST
+
 START_TEST(all_settled_three_deep)
 {
 	coop_rt *rt = test_rt_new(test_worker_counts[_i]);
@@ -1122,6 +1180,7 @@ static Suite *cancel_suite(void)
 			    TEST_NWORKER_COUNTS);
 	tcase_add_loop_test(tc, cancel_100k_pending_and_running, 0, TEST_NWORKER_COUNTS);
 	tcase_add_test(tc, cancel_is_idempotent_and_first_reason_sticks);
+	tcase_add_loop_test(tc, policy_cancel_counted_only_with_siblings, 0, TEST_NWORKER_COUNTS);
 	tcase_add_test(tc, spawn_into_cancelled_scope_never_polls);
 	tcase_add_loop_test(tc, cancel_reaches_descendants, 0, TEST_NWORKER_COUNTS);
 	tcase_add_loop_test(tc, cancel_reaches_tasks_waiting_on_children, 0, TEST_NWORKER_COUNTS);

@@ -10,6 +10,9 @@
 #   - SIGSTOP/SIGCONT of coopd past both a 500 ms sleep and its scope's
 #     3 s deadline: the sleep, due first, succeeds; it is not cancelled by
 #     the later deadline;
+#   - a failing node with no sibling left to cancel counts no
+#     `sibling_failed` cancellation in `stats` (one with a running sibling
+#     counts one);
 #   - SIGHUP when the config path has become a directory: refused like any
 #     unreadable config (previous settings kept, nothing "reloaded"), and a
 #     directory as config at start-up: exit 1;
@@ -91,6 +94,23 @@ finally:
 st = wait(gid)
 expect(node(st, "s")["state"] == "succeeded", "the overdue sleep succeeded", st)
 ping_ok()
+PY
+
+coopd_py <<'PY' || fail "sibling_failed counted only with a sibling"
+def sf():
+    return rpc("stats")["cancellation"]["requests"]["sibling_failed"]
+
+fail = {"id": "f", "kind": "task", "fn": "fail"}
+base = sf()
+for g in ({"nodes": [fail]},
+          {"nodes": [{"id": "a", "kind": "task", "fn": "noop"}, dict(fail, after=["a"])]},
+          {"nodes": [{"id": "s", "kind": "scope", "nodes": [fail]}]}):
+    st = run(g)
+    expect(st["state"] == "failed", "the graph failed", st)
+    expect(sf() == base, "no sibling, no sibling_failed cancellation", g, sf(), base)
+st = run({"nodes": [fail, {"id": "z", "kind": "task", "fn": "sleep", "args": {"ms": 600000}}]})
+expect(node(st, "z")["state"] == "cancelled", "the running sibling was cancelled", st)
+expect(sf() == base + 1, "one sibling_failed cancellation", sf(), base)
 PY
 
 # 4. The config path becomes a directory, then SIGHUP.
