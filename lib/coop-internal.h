@@ -439,6 +439,10 @@ struct coop_scope {
 	_Atomic int64_t live;
 	_Atomic bool closed;
 	_Atomic uint32_t cancel; /* coop_reason, 0 = not cancelled */
+	/* A policy cancellation that found no other child to reach: counted
+	 * by the first child that enters afterwards (it is cancelled by it),
+	 * see scope_policy_count.  0 = none pending. */
+	_Atomic uint32_t cancel_uncounted;
 	_Atomic uint64_t cancel_requested_ns;
 	bool cancel_by_policy; /* (L) fail_fast / race cancelled us */
 	bool race_won;         /* (L) */
@@ -465,10 +469,11 @@ COOP__HIDDEN int coop__scope_enter(coop_scope *s);
 COOP__HIDDEN void coop__scope_leave(coop_scope *s);
 COOP__HIDDEN void coop__scope_leave_n(coop_scope *s, uint32_t n);
 /* A child of s ended with st: fail_fast / race cancel the others.  The
- * request is counted in the runtime's cancel_requests only when another
- * child was still unfinished (`live` beyond the child's own count and the
- * open count, less `deferred` counts of finished children not yet applied;
- * deferred < 0: unknown, counted). */
+ * request is counted in the runtime's cancel_requests only when it reaches
+ * another child: one still unfinished (`live` beyond the child's own count
+ * and the open count, less `deferred` counts of finished children not yet
+ * applied; deferred < 0: unknown, counted), or one that enters the scope
+ * later (coop__scope_enter). */
 COOP__HIDDEN void coop__scope_apply_policy(coop_scope *s, coop_status st, int64_t deferred);
 COOP__HIDDEN void coop__scope_release_slot(coop_scope *s);
 

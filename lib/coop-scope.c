@@ -24,9 +24,10 @@
 #define RELAXED memory_order_relaxed
 #define ACQUIRE memory_order_acquire
 #define ACQ_REL memory_order_acq_rel
+#define SEQ_CST memory_order_seq_cst
 
 static void scope_finish(coop_scope *s);
-static void scope_cancel(coop_scope *s, coop_reason reason, bool by_policy, bool counted);
+static bool scope_cancel(coop_scope *s, coop_reason reason, bool by_policy, bool counted);
 
 void coop__scope_ref(coop_scope *s)
 {
@@ -55,7 +56,16 @@ int coop__scope_enter(coop_scope *s)
 			return -ESHUTDOWN;
 		/* relaxed on success: entering publishes nothing; the child's
 		 * own hand-over (queue, lock) orders its data. */
-	} while (!atomic_compare_exchange_weak_explicit(&s->live, &n, n + 1, RELAXED, RELAXED));
+	} while (!atomic_compare_exchange_weak_explicit(&s->live, &n, n + 1, SEQ_CST, RELAXED));
+	/* seq_cst (the CAS above and this load): with scope_policy_count's
+	 * store and load, one of the two sides sees the other, so a policy
+	 * cancellation that reaches this child is counted exactly once. */
+	if (atomic_load_explicit(&s->cancel_uncounted, SEQ_CST) != 0) {
+		uint32_t r = atomic_exchange_explicit(&s->cancel_uncounted, 0, SEQ_CST);
+
+		if (r)
+			atomic_fetch_add_explicit(&s->rt->cancel_requests[r], 1, RELAXED);
+	}
 	return 0;
 }
 
@@ -169,23 +179,42 @@ void coop__scope_unpark(coop_scope *s, struct coop__task *t)
  * between only lowers live, so an open scope is never mistaken for one
  * with another child.  A child that finished on another worker an instant
  * ago may still be counted there (coop-task.c, deferred releases): then a
- * request is counted that reached nobody; never the other way round. */
+ * request is counted that reached nobody. */
 static bool scope_has_others(coop_scope *s, int64_t deferred)
 {
 	int64_t own, live;
 
 	if (deferred < 0)
 		return true;
-	/* acquire: pairs with the close and the children's acq_rel leaves. */
-	own = atomic_load_explicit(&s->closed, ACQUIRE) ? 1 : 2;
-	live = atomic_load_explicit(&s->live, ACQUIRE);
+	own = atomic_load_explicit(&s->closed, SEQ_CST) ? 1 : 2;
+	/* seq_cst: see coop__scope_enter. */
+	live = atomic_load_explicit(&s->live, SEQ_CST);
 	return live - deferred > own;
+}
+
+/* Counts a policy cancellation of s (which has just set s->cancel) if it
+ * reaches a child: one unfinished now, else the first one that enters the
+ * open scope later (it is cancelled at once); a scope that never gets
+ * another child counts nothing. */
+static void scope_policy_count(coop_scope *s, coop_reason reason, int64_t deferred)
+{
+	if (scope_has_others(s, deferred)) {
+		atomic_fetch_add_explicit(&s->rt->cancel_requests[reason], 1, RELAXED);
+		return;
+	}
+	atomic_store_explicit(&s->cancel_uncounted, (uint32_t)reason, SEQ_CST);
+	/* A child that entered between the check and the store may have
+	 * missed the store: look again; the exchange makes it count once. */
+	if (scope_has_others(s, deferred) &&
+	    atomic_exchange_explicit(&s->cancel_uncounted, 0, SEQ_CST) != 0)
+		atomic_fetch_add_explicit(&s->rt->cancel_requests[reason], 1, RELAXED);
 }
 
 void coop__scope_apply_policy(coop_scope *s, coop_status st, int64_t deferred)
 {
 	if (st == COOP_STATUS_FAILED && s->policy == COOP_POLICY_FAIL_FAST) {
-		scope_cancel(s, COOP_REASON_SIBLING_FAILED, true, scope_has_others(s, deferred));
+		if (scope_cancel(s, COOP_REASON_SIBLING_FAILED, true, false))
+			scope_policy_count(s, COOP_REASON_SIBLING_FAILED, deferred);
 	} else if (st == COOP_STATUS_OK && s->policy == COOP_POLICY_RACE) {
 		bool first;
 
@@ -194,7 +223,8 @@ void coop__scope_apply_policy(coop_scope *s, coop_status st, int64_t deferred)
 		s->race_won = true;
 		pthread_mutex_unlock(&s->lock);
 		if (first)
-			scope_cancel(s, COOP_REASON_RACE_LOST, true, scope_has_others(s, deferred));
+			if (scope_cancel(s, COOP_REASON_RACE_LOST, true, false))
+				scope_policy_count(s, COOP_REASON_RACE_LOST, deferred);
 	}
 }
 
@@ -324,13 +354,15 @@ static void wake_parked(coop_scope *s)
 	}
 }
 
-static void scope_cancel(coop_scope *s, coop_reason reason, bool by_policy, bool counted)
+/* Returns whether this request cancelled s (false: s was done, or an
+ * earlier request's reason sticks). */
+static bool scope_cancel(coop_scope *s, coop_reason reason, bool by_policy, bool counted)
 {
 	uint32_t none = 0;
 	uint64_t zero = 0;
 
 	if (atomic_load_explicit(&s->done, ACQUIRE))
-		return;
+		return false;
 	/* relaxed: first requester's time wins; readers load it after seeing
 	 * the cancel flag, which is published by the release CAS below. */
 	atomic_compare_exchange_strong_explicit(&s->cancel_requested_ns, &zero, coop_now_ns(),
@@ -339,7 +371,7 @@ static void scope_cancel(coop_scope *s, coop_reason reason, bool by_policy, bool
 	 * acquire (coop__task_cancelled). */
 	if (!atomic_compare_exchange_strong_explicit(&s->cancel, &none, (uint32_t)reason, ACQ_REL,
 						     ACQUIRE))
-		return; /* the first request's reason sticks */
+		return false; /* the first request's reason sticks */
 	if (counted)
 		atomic_fetch_add_explicit(&s->rt->cancel_requests[reason], 1, RELAXED);
 	pthread_mutex_lock(&s->lock);
@@ -351,15 +383,16 @@ static void scope_cancel(coop_scope *s, coop_reason reason, bool by_policy, bool
 	pthread_mutex_lock(&s->lock);
 	for (coop_scope *c = s->children; c; c = c->sib_next)
 		if (!c->shielded)
-			scope_cancel(c, reason, false, false);
+			(void)scope_cancel(c, reason, false, false);
 	pthread_mutex_unlock(&s->lock);
+	return true;
 }
 
 void coop_scope_cancel(coop_scope *scope, coop_reason reason)
 {
 	if (!scope || reason == COOP_REASON_NONE || (unsigned)reason >= COOP_REASON__COUNT)
 		return;
-	scope_cancel(scope, reason, false, true);
+	(void)scope_cancel(scope, reason, false, true);
 }
 
 bool coop_scope_cancelled(const coop_scope *scope)
@@ -438,7 +471,7 @@ int coop_scope_new(coop_rt *rt, coop_scope *parent, const coop_scope_opts *opts,
 		coop_reason inherited = (coop_reason)atomic_load_explicit(&parent->cancel, ACQUIRE);
 		pthread_mutex_unlock(&parent->lock);
 		if (inherited && !s->shielded)
-			scope_cancel(s, inherited, false, false);
+			(void)scope_cancel(s, inherited, false, false);
 	} else {
 		pthread_mutex_lock(&rt->roots_lock);
 		s->root_next = rt->roots;

@@ -6,6 +6,7 @@
 #include "config.h"
 
 #include <pthread.h>
+#include <sched.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
@@ -604,6 +605,22 @@ START_TEST(policy_cancel_counted_only_with_siblings)
 	ck_assert_uint_eq(st.cancel_requests[COOP_REASON_SIBLING_FAILED], 0);
 	ck_assert_uint_eq(st.cancel_requests[COOP_REASON_RACE_LOST], 0);
 
+	/* fail_fast in an open scope, then a child enters it: the request
+	 * reaches that child (cancelled before its first poll) and counts. */
+	s = test_scope(rt, NULL, NULL);
+	a = spawn_fail(s);
+	while (!coop_handle_done(a, &o))
+		sched_yield();
+	b = spawn_nap(s, 60000, NULL);
+	coop_scope_join(s, &o);
+	ck_assert_int_eq(outcome_of(a).status, COOP_STATUS_FAILED);
+	o = outcome_of(b);
+	ck_assert_int_eq(o.status, COOP_STATUS_CANCELLED);
+	ck_assert_int_eq(o.cancel_reason, COOP_REASON_SIBLING_FAILED);
+	coop_scope_free(s);
+	coop_rt_stats(rt, &st);
+	ck_assert_uint_eq(st.cancel_requests[COOP_REASON_SIBLING_FAILED], 1);
+
 	/* with a sibling still running: one request each */
 	s = test_scope(rt, NULL, NULL);
 	b = spawn_nap(s, 60000, NULL);
@@ -622,7 +639,7 @@ START_TEST(policy_cancel_counted_only_with_siblings)
 	ck_assert_int_eq(outcome_of(b).cancel_reason, COOP_REASON_RACE_LOST);
 	coop_scope_free(s);
 	coop_rt_stats(rt, &st);
-	ck_assert_uint_eq(st.cancel_requests[COOP_REASON_SIBLING_FAILED], 1);
+	ck_assert_uint_eq(st.cancel_requests[COOP_REASON_SIBLING_FAILED], 2);
 	ck_assert_uint_eq(st.cancel_requests[COOP_REASON_RACE_LOST], 1);
 	test_rt_free_clean(rt);
 }
