@@ -18,8 +18,18 @@
  *
  * Parking without lost wakeups is a Dekker-style handshake: the parking
  * worker increments nsleeping and then re-checks every queue; whoever adds
- * work publishes it and then reads nsleeping.  A seq_cst fence on both sides
- * guarantees that at least one of the two sees the other.
+ * work publishes it and then reads nsleeping.  The race it closes (a lost
+ * wakeup): the notifier reads nsleeping == 0 while the parker, already
+ * counted, reads the queues empty, and the work waits with a worker asleep.
+ * Both sides access nsleeping with a seq_cst read-modify-write (the
+ * notifier adds 0), and RMWs on one variable are totally ordered: either
+ * the notifier's comes later and reads the parker's increment, or the
+ * parker's comes later and reads from the notifier's, so that the notifier's
+ * publication happens before the parker's re-check.  That is ordinary
+ * happens-before, which ThreadSanitizer follows; a pair of
+ * atomic_thread_fence calls (what this used to be) is invisible to it, so it
+ * could neither check the handshake nor see a race that the fences hid.
+ * On x86-64 both RMWs are one locked instruction, what the fence cost.
  */
 #include "config.h"
 
@@ -128,7 +138,9 @@ static void wake_one(coop_rt *rt)
 		if (rt->workers[i].sleeping) {
 			rt->workers[i].sleeping = false;
 			/* relaxed: nsleeping is only a hint for notifiers; the
-			 * handshake's ordering comes from the fences. */
+			 * handshake's ordering comes from the seq_cst RMWs of
+			 * notify_work and worker_park (an RMW, whatever its
+			 * order, keeps their release sequence going). */
 			atomic_fetch_sub_explicit(&rt->nsleeping, 1, memory_order_relaxed);
 			target = (int)i;
 			break;
@@ -142,10 +154,10 @@ static void wake_one(coop_rt *rt)
 /* Called after publishing work: the notifier's side of the handshake. */
 static void notify_work(coop_rt *rt)
 {
-	/* seq_cst fence: the queue store before it and the nsleeping load after
-	 * it must not be reordered (see the file comment). */
-	atomic_thread_fence(memory_order_seq_cst);
-	if (atomic_load_explicit(&rt->nsleeping, memory_order_relaxed) > 0)
+	/* seq_cst RMW (adding 0), not a load: it orders the queue store
+	 * before it with a parker's increment (the lost-wakeup race of the
+	 * file comment). */
+	if (atomic_fetch_add_explicit(&rt->nsleeping, 0, memory_order_seq_cst) > 0)
 		wake_one(rt);
 }
 
@@ -204,7 +216,7 @@ void coop__schedule(coop_rt *rt, struct coop__task *t, bool yielded)
 
 	if (w && !yielded && coop__deque_push(&w->deque, t) == 0) {
 		/*
-		 * A worker's own push skips the fence unless someone sleeps:
+		 * A worker's own push skips the handshake unless someone sleeps:
 		 * if a worker parks at this very moment and misses the task,
 		 * the pushing worker still runs it itself, so only
 		 * parallelism is delayed (until the next notification), never
@@ -294,13 +306,12 @@ static void worker_park(struct coop__worker *w)
 
 	pthread_mutex_lock(&rt->sleep_lock);
 	w->sleeping = true;
-	/* Under sleep_lock, so exactly one worker sees itself the last. */
-	bool last = atomic_fetch_add_explicit(&rt->nsleeping, 1, memory_order_relaxed) + 1 ==
+	/* Under sleep_lock, so exactly one worker sees itself the last.
+	 * seq_cst: the parker's side of the handshake (file comment); the
+	 * queues are read again only after it. */
+	bool last = atomic_fetch_add_explicit(&rt->nsleeping, 1, memory_order_seq_cst) + 1 ==
 		    rt->nworkers;
 	pthread_mutex_unlock(&rt->sleep_lock);
-	/* seq_cst fence: the sleeper's side of the handshake; nsleeping is
-	 * published before the queues are read again. */
-	atomic_thread_fence(memory_order_seq_cst);
 	/* Before the queues are read: work that arrives meanwhile is seen. */
 	if (last)
 		coop__slab_rt_quiet(rt);
