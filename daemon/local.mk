@@ -108,6 +108,7 @@ coopd_SOURCES += daemon/util-uidcount.c daemon/util-uidcount.h
 DAEMON_TESTS += tests/integration/test-daemon-fair-conn.sh
 EXTRA_DIST += tests/lib-fairshare.sh
 DAEMON_TESTS += tests/integration/test-daemon-fair-submit.sh
+DAEMON_TESTS += tests/integration/test-daemon-fair-metrics.sh
 
 # -- one owner, a safe state directory, subreaper identity (issues 14, 15: owner):
 coopd_SOURCES += daemon/store-lock.c daemon/store-lock.h
