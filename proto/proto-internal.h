@@ -41,4 +41,18 @@ const char *proto__jtype_desc(enum proto_jtype t);
 /* True if the string object contains a NUL byte. */
 bool proto__has_nul(struct json_object *s);
 
+/* Offset of the first byte of text that does not begin a valid UTF-8
+ * sequence (RFC 3629: no overlong forms, no UTF-16 surrogates, nothing
+ * above U+10FFFF), or len when all of it is valid.  json-c lets such bytes
+ * through and would echo them raw in answers. */
+size_t proto__utf8_check(const char *text, size_t len);
+
+/* Finds the member key of the JSON object text (already parsed, so
+ * well-formed) at its top level and points *ret_v at its value's text;
+ * the last one wins, as in json-c.  Returns false when there is none.
+ * Used to echo a request id exactly as written (json-c saturates integers
+ * beyond 64 bits). */
+bool proto__member_text(const char *text, size_t len, const char *key, const char **ret_v,
+			size_t *ret_vlen);
+
 #endif /* COOPD_PROTO_INTERNAL_H */

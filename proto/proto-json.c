@@ -58,6 +58,167 @@ static void copy_truncated(char *dst, size_t size, const char *src, bool keep_ta
 	}
 }
 
+/* Length of the valid UTF-8 sequence at p (n bytes left), 0 if invalid. */
+static size_t utf8_seq(const unsigned char *p, size_t n)
+{
+	unsigned char c = p[0], lo = 0x80, hi = 0xbf;
+	size_t len;
+
+	if (c < 0x80)
+		return 1;
+	if (c >= 0xc2 && c <= 0xdf)
+		len = 2;
+	else if (c >= 0xe0 && c <= 0xef)
+		len = 3, lo = c == 0xe0 ? 0xa0 : 0x80, hi = c == 0xed ? 0x9f : 0xbf;
+	else if (c >= 0xf0 && c <= 0xf4)
+		len = 4, lo = c == 0xf0 ? 0x90 : 0x80, hi = c == 0xf4 ? 0x8f : 0xbf;
+	else
+		return 0;
+	if (n < len || p[1] < lo || p[1] > hi)
+		return 0;
+	for (size_t i = 2; i < len; i++)
+		if (p[i] < 0x80 || p[i] > 0xbf)
+			return 0;
+	return len;
+}
+
+size_t proto__utf8_check(const char *text, size_t len)
+{
+	const unsigned char *p = (const unsigned char *)text;
+	size_t i = 0;
+
+	while (i < len) {
+		size_t n;
+
+		/* ASCII runs are the common case: skip them a byte at a time
+		 * without the call. */
+		if (p[i] < 0x80) {
+			i++;
+			continue;
+		}
+		n = utf8_seq(p + i, len - i);
+		if (n == 0)
+			return i;
+		i += n;
+	}
+	return len;
+}
+
+/* Error texts quote client input, cut at a byte count (%.64s, the
+ * truncation below): whatever is not valid UTF-8 becomes '?', so that an
+ * answer is always valid UTF-8. */
+static void utf8_scrub(char *s)
+{
+	size_t len = strlen(s), i = 0;
+
+	while (i < len) {
+		size_t n = utf8_seq((const unsigned char *)s + i, len - i);
+
+		if (n == 0) {
+			s[i++] = '?';
+			continue;
+		}
+		i += n;
+	}
+}
+
+/* The end of the JSON string whose opening quote is at p. */
+static const char *skip_string(const char *p, const char *end)
+{
+	for (p++; p < end && *p != '"'; p++)
+		if (*p == '\\')
+			p++;
+	return p < end ? p + 1 : end;
+}
+
+/* The end of the (well-formed) JSON value at p. */
+static const char *skip_value(const char *p, const char *end)
+{
+	int depth = 0;
+
+	if (*p != '"' && *p != '{' && *p != '[') {
+		while (p < end && !strchr(",}] \t\r\n", *p))
+			p++;
+		return p;
+	}
+	while (p < end) {
+		if (*p == '"') {
+			p = skip_string(p, end);
+		} else {
+			if (*p == '{' || *p == '[')
+				depth++;
+			else if (*p == '}' || *p == ']')
+				depth--;
+			p++;
+		}
+		if (depth == 0)
+			return p;
+	}
+	return end;
+}
+
+static const char *skip_ws(const char *p, const char *end)
+{
+	while (p < end && (*p == ' ' || *p == '\t' || *p == '\r' || *p == '\n'))
+		p++;
+	return p;
+}
+
+/* Whether the key string at [k, kend) (quotes included) decodes to key. */
+static bool key_is(const char *k, const char *kend, const char *key)
+{
+	size_t n = (size_t)(kend - k) - 2, kl = strlen(key);
+	struct json_tokener *tok;
+	struct json_object *o;
+	bool same;
+
+	if (!memchr(k + 1, '\\', n))
+		return n == kl && memcmp(k + 1, key, kl) == 0;
+	/* Escapes ("\u0069d"): let json-c decode the key. */
+	tok = json_tokener_new();
+	if (!tok)
+		return false;
+	o = json_tokener_parse_ex(tok, k, (int)(kend - k));
+	json_tokener_free(tok);
+	same = o && json_object_is_type(o, json_type_string) &&
+	       (size_t)json_object_get_string_len(o) == kl &&
+	       memcmp(json_object_get_string(o), key, kl) == 0;
+	json_object_put(o);
+	return same;
+}
+
+bool proto__member_text(const char *text, size_t len, const char *key, const char **ret_v,
+			size_t *ret_vlen)
+{
+	const char *p = text, *end = text + len;
+	bool found = false;
+
+	p = skip_ws(p, end);
+	if (p >= end || *p != '{')
+		return false;
+	p = skip_ws(p + 1, end);
+	while (p < end && *p == '"') {
+		const char *k = p, *kend = skip_string(p, end), *v, *vend;
+
+		p = skip_ws(kend, end);
+		if (p >= end || *p != ':')
+			return found;
+		v = skip_ws(p + 1, end);
+		if (v >= end)
+			return found;
+		vend = skip_value(v, end);
+		if (key_is(k, kend, key)) {
+			*ret_v = v;
+			*ret_vlen = (size_t)(vend - v);
+			found = true;
+		}
+		p = skip_ws(vend, end);
+		if (p < end && *p == ',')
+			p = skip_ws(p + 1, end);
+	}
+	return found;
+}
+
 static int errno_for_code(int code)
 {
 	switch (code) {
@@ -84,6 +245,8 @@ int proto_error_setv(struct proto_error *err, int code, const char *path, const 
 	if (n < 0)
 		reason[0] = '\0';
 	copy_truncated(err->reason, sizeof(err->reason), reason, false);
+	utf8_scrub(err->path);
+	utf8_scrub(err->reason);
 	return errno_for_code(code);
 }
 
@@ -586,7 +749,7 @@ struct json_object *proto__parse(const char *text, size_t len, unsigned depth,
 	struct json_tokener *tok;
 	struct json_object *obj;
 	enum json_tokener_error jerr;
-	size_t end;
+	size_t end, bad;
 
 	if (len > INT32_MAX - 1) {
 		proto_error_set(err, PROTO_ERR_INVALID_REQUEST, NULL, "message too large");
@@ -623,6 +786,11 @@ struct json_object *proto__parse(const char *text, size_t len, unsigned depth,
 		if (jerr == json_tokener_error_depth)
 			proto_error_set(err, PROTO_ERR_INVALID_REQUEST, NULL,
 					"JSON nested deeper than %u levels", depth);
+		else if ((bad = proto__utf8_check(text, len)) < len && bad <= end)
+			/* json-c stopped at (or after) bytes that are not
+			 * UTF-8: say so rather than "invalid string". */
+			proto_error_set(err, PROTO_ERR_PARSE, NULL, "invalid UTF-8 at offset %zu",
+					bad);
 		else
 			proto_error_set(err, PROTO_ERR_PARSE, NULL, "%s at offset %zu",
 					json_tokener_error_desc(jerr), end);

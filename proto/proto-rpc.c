@@ -134,6 +134,36 @@ static int submit_from_jtree(const char *line, size_t len, unsigned depth, struc
 	return 0;
 }
 
+/* The numeric id v of msg, as it will be echoed: json-c keeps the text of
+ * a fraction or exponent as written, but saturates integers beyond 64
+ * bits (2^64 would come back as 2^64-1) and writes -0 as 0.  Such an id
+ * is replaced in msg by a number that serializes as the request's own
+ * text.  Returns the id to use, or NULL when out of memory. */
+static struct json_object *exact_number_id(struct json_object *msg, struct json_object *v,
+					   const char *line, size_t len)
+{
+	const char *raw, *cur;
+	size_t rawlen;
+	struct json_object *n;
+	char *text;
+
+	if (!proto__member_text(line, len, "id", &raw, &rawlen))
+		return v;
+	cur = json_object_to_json_string_ext(v, JSON_C_TO_STRING_PLAIN);
+	if (cur && strlen(cur) == rawlen && memcmp(cur, raw, rawlen) == 0)
+		return v;
+	text = strndup(raw, rawlen);
+	if (!text)
+		return NULL;
+	n = json_object_new_double_s(strtod(text, NULL), text);
+	free(text);
+	if (!n || json_object_object_add(msg, "id", n) < 0) {
+		json_object_put(n);
+		return NULL;
+	}
+	return n;
+}
+
 int proto_request_parse(const char *line, size_t len, const struct proto_limits *lim,
 			struct proto_request *ret, struct proto_error *err)
 {
@@ -146,6 +176,7 @@ int proto_request_parse_ex(const char *line, size_t len, const struct proto_limi
 	struct proto_limits deflim;
 	struct json_object *msg, *v;
 	const char *s;
+	size_t off;
 
 	memset(ret, 0, sizeof(*ret));
 	ret->method_id = PROTO_M_UNKNOWN;
@@ -177,11 +208,27 @@ int proto_request_parse_ex(const char *line, size_t len, const struct proto_limi
 	/* The id first, so that every later error can be answered with it. */
 	if (json_object_object_get_ex(msg, "id", &v)) {
 		if (v && !json_object_is_type(v, json_type_int) &&
+		    !json_object_is_type(v, json_type_double) &&
 		    !json_object_is_type(v, json_type_string))
 			return proto_error_set(err, PROTO_ERR_INVALID_REQUEST, "id",
-					       "expected an integer, a string or null");
+					       "expected a number, a string or null");
+		if (v && !json_object_is_type(v, json_type_string) &&
+		    (v = exact_number_id(msg, v, line, len)) == NULL)
+			return proto_error_set(err, PROTO_ERR_INTERNAL, NULL, "out of memory");
 		ret->id = v;
 		ret->has_id = true;
+	}
+	/* json-c passes overlong forms, surrogates and code points above
+	 * U+10FFFF through; they would come back raw in answers. */
+	off = proto__utf8_check(line, len);
+	if (off < len) {
+		if (ret->id && json_object_is_type(ret->id, json_type_string) &&
+		    proto__utf8_check(json_object_get_string(ret->id),
+				      (size_t)json_object_get_string_len(ret->id)) <
+			    (size_t)json_object_get_string_len(ret->id))
+			ret->id = NULL; /* cannot be echoed: answered with id null */
+		return proto_error_set(err, PROTO_ERR_INVALID_REQUEST, NULL,
+				       "invalid UTF-8 at offset %zu", off);
 	}
 	if (!json_object_object_get_ex(msg, "jsonrpc", &v) ||
 	    !json_object_is_type(v, json_type_string) ||

@@ -113,11 +113,11 @@ static const struct bad_request bad_requests[] = {
 	{"{\"jsonrpc\":\"2.0\",\"method\":\"pi\\u0000ng\",\"id\":1}", PROTO_ERR_INVALID_REQUEST,
 	 "method", "string contains a NUL", true},
 	{"{\"jsonrpc\":\"2.0\",\"method\":\"ping\",\"id\":{}}", PROTO_ERR_INVALID_REQUEST, "id",
-	 "expected an integer, a string or null", false},
-	{"{\"jsonrpc\":\"2.0\",\"method\":\"ping\",\"id\":1.5}", PROTO_ERR_INVALID_REQUEST, "id",
-	 "expected an integer", false},
+	 "expected a number, a string or null", false},
+	{"{\"jsonrpc\":\"2.0\",\"method\":\"ping\",\"id\":[1]}", PROTO_ERR_INVALID_REQUEST, "id",
+	 "expected a number", false},
 	{"{\"jsonrpc\":\"2.0\",\"method\":\"ping\",\"id\":true}", PROTO_ERR_INVALID_REQUEST, "id",
-	 "expected an integer", false},
+	 "expected a number", false},
 	{"{\"jsonrpc\":\"2.0\",\"method\":\"ping\",\"id\":1,\"extra\":0}",
 	 PROTO_ERR_INVALID_REQUEST, "extra", "unknown field", true},
 	{"{\"jsonrpc\":\"2.0\",\"method\":\"ping\",\"params\":[],\"id\":1}",
@@ -144,6 +144,148 @@ START_TEST(test_request_bad)
 	ck_assert_msg(err.reason[0] != '\0', "%s: empty reason", t->line);
 	ck_assert_int_eq(req.has_id && req.id != NULL, t->has_id);
 	proto_request_free(&req);
+}
+END_TEST
+
+/* Invalid UTF-8: each line is refused naming the offset of the first bad
+ * byte.  What json-c lets through is -32600, answered with the request's
+ * id unless the id itself is the bad string; what json-c stops at (a
+ * stray continuation byte, a cut sequence) is a parse error, -32700 with
+ * id null. */
+static const struct {
+	const char *line;
+	size_t off;
+	bool has_id;
+	int code;
+} bad_utf8[] = {
+	/* overlong '/' (C0 AF) and overlong 3-byte form (E0 80 AF) */
+	{"{\"jsonrpc\":\"2.0\",\"method\":\"ping\",\"id\":1,\"params\":{\"a\":\"\xc0\xaf\"}}", 55,
+	 true},
+	{"{\"jsonrpc\":\"2.0\",\"method\":\"ping\",\"id\":1,\"params\":{\"a\":\"\xe0\x80\xaf\"}}",
+	 55, true},
+	/* a UTF-16 surrogate encoded directly (U+D800 as ED A0 80) */
+	{"{\"jsonrpc\":\"2.0\",\"method\":\"p\xed\xa0\x80\",\"id\":\"x\"}", 28, true},
+	/* above U+10FFFF (F4 90 80 80), and F5 */
+	{"{\"jsonrpc\":\"2.0\",\"id\":2,\"method\":\"submit\",\"params\":{\"graph\":{\"name\":"
+	 "\"\xf4\x90\x80\x80\",\"nodes\":[]}}}",
+	 69, true},
+	{"{\"jsonrpc\":\"2.0\",\"id\":2,\"method\":\"\xf5\x80\x80\x80\"}", 34, true},
+	/* a lone continuation byte, a truncated sequence */
+	{"{\"jsonrpc\":\"2.0\",\"id\":3,\"method\":\"ping\\u0020\x80\"}", 44, false,
+	 PROTO_ERR_PARSE},
+	{"{\"jsonrpc\":\"2.0\",\"id\":3,\"method\":\"\xe2\x82\"}", 34, false, PROTO_ERR_PARSE},
+	/* the bad bytes in the id itself: answered with id null */
+	{"{\"jsonrpc\":\"2.0\",\"method\":\"ping\",\"id\":\"\xed\xbf\xbf\"}", 39, false},
+};
+
+START_TEST(test_request_bad_utf8)
+{
+	struct proto_request req;
+	struct proto_error err;
+	char want[64];
+	char *line;
+	size_t len;
+	int r;
+
+	r = proto_request_parse_ex(bad_utf8[_i].line, strlen(bad_utf8[_i].line), NULL,
+				   PROTO_REQ_COMPACT_GRAPH, &req, &err);
+	ck_assert_int_eq(r, -EINVAL);
+	ck_assert_int_eq(err.code,
+			 bad_utf8[_i].code ? bad_utf8[_i].code : PROTO_ERR_INVALID_REQUEST);
+	snprintf(want, sizeof(want), "invalid UTF-8 at offset %zu", bad_utf8[_i].off);
+	ck_assert_str_eq(err.reason, want);
+	ck_assert_int_eq(req.id != NULL, bad_utf8[_i].has_id);
+	/* The error line is valid UTF-8 whatever the request held. */
+	ck_assert_int_eq(proto_error_line(req.id, &err, &line, &len), 0);
+	for (size_t i = 0; i < len; i++)
+		ck_assert_msg((unsigned char)line[i] < 0x80, "byte %zu of %s", i, line);
+	free(line);
+	proto_request_free(&req);
+}
+END_TEST
+
+/* Valid UTF-8 of every length, escapes that json-c turns into U+FFFD,
+ * and a proper surrogate pair in an escape are all accepted. */
+START_TEST(test_request_good_utf8)
+{
+	static const char *const good[] = {
+		"{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"ping\",\"params\":{\"a\":\"\xc2\xa9 "
+		"\xe2\x82\xac \xf0\x9f\x98\x80 \xf4\x8f\xbf\xbf \xed\x9f\xbf\"}}",
+		"{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"ping\",\"params\":{\"a\":"
+		"\"\\ud83d\\ude00\"}}",
+	};
+	struct proto_request req;
+	struct proto_error err;
+
+	for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
+		ck_assert_int_eq(proto_request_parse(good[i], strlen(good[i]), NULL, &req, &err),
+				 0);
+		proto_request_free(&req);
+	}
+}
+END_TEST
+
+/* Ids are echoed exactly as sent: integers beyond 64 bits (json-c would
+ * saturate them), -0, fractions and exponents, through both parsers
+ * (the compact one of submit and json-c), whatever the key's spelling. */
+static const struct {
+	const char *line;
+	const char *id;
+} exact_ids[] = {
+	{"{\"jsonrpc\":\"2.0\",\"method\":\"ping\",\"id\":18446744073709551616}",
+	 "18446744073709551616"},
+	{"{\"id\" : 18446744073709551615 , \"jsonrpc\":\"2.0\",\"method\":\"ping\"}",
+	 "18446744073709551615"},
+	{"{\"jsonrpc\":\"2.0\",\"method\":\"ping\",\"id\":-9223372036854775809}",
+	 "-9223372036854775809"},
+	{"{\"jsonrpc\":\"2.0\",\"method\":\"ping\",\"id\":123456789012345678901234567890}",
+	 "123456789012345678901234567890"},
+	{"{\"jsonrpc\":\"2.0\",\"method\":\"ping\",\"id\":-0}", "-0"},
+	{"{\"jsonrpc\":\"2.0\",\"method\":\"ping\",\"id\":1.50}", "1.50"},
+	{"{\"jsonrpc\":\"2.0\",\"method\":\"ping\",\"id\":1E400}", "1E400"},
+	{"{\"jsonrpc\":\"2.0\",\"method\":\"ping\",\"id\":0.1e-3}", "0.1e-3"},
+	{"{\"jsonrpc\":\"2.0\",\"method\":\"ping\",\"id\":42}", "42"},
+	{"{\"jsonrpc\":\"2.0\",\"id\":7,\"method\":\"ping\",\"\\u0069d\":18446744073709551617}",
+	 "18446744073709551617"},
+	{"{\"jsonrpc\":\"2.0\",\"params\":{\"id\":1,\"graph\":{\"x\":[{\"id\":\"}\"}]}},"
+	 "\"method\":\"submit\",\"id\":99999999999999999999}",
+	 "99999999999999999999"},
+};
+
+START_TEST(test_request_exact_id)
+{
+	struct proto_request req;
+	struct proto_error err;
+	char *line;
+	size_t len;
+	char want[160];
+
+	proto_error_clear(&err);
+	(void)proto_request_parse_ex(exact_ids[_i].line, strlen(exact_ids[_i].line), NULL,
+				     PROTO_REQ_COMPACT_GRAPH, &req, &err);
+	ck_assert_msg(req.has_id && req.id, "%s: no id", exact_ids[_i].line);
+	proto_error_set(&err, PROTO_ERR_METHOD_NOT_FOUND, NULL, "x");
+	ck_assert_int_eq(proto_error_line(req.id, &err, &line, &len), 0);
+	snprintf(want, sizeof(want), "{\"jsonrpc\":\"2.0\",\"id\":%s,", exact_ids[_i].id);
+	ck_assert_msg(strncmp(line, want, strlen(want)) == 0, "%s -> %s", exact_ids[_i].line, line);
+	free(line);
+	proto_request_free(&req);
+}
+END_TEST
+
+/* Error texts quoting client bytes cut mid-character stay valid UTF-8. */
+START_TEST(test_error_reason_utf8)
+{
+	struct proto_error err;
+	char name[80];
+
+	/* 63 ASCII bytes then a 3-byte character: %.64s cuts it. */
+	memset(name, 'm', 63);
+	memcpy(name + 63, "\xe2\x82\xac", 4);
+	proto_error_set(&err, PROTO_ERR_METHOD_NOT_FOUND, "a.\xff", "unknown method '%.64s'", name);
+	ck_assert_uint_eq(strlen(err.reason), strlen("unknown method ''") + 64);
+	ck_assert_int_eq(err.reason[strlen(err.reason) - 2], '?');
+	ck_assert_str_eq(err.path, "a.?");
 }
 END_TEST
 
@@ -921,6 +1063,11 @@ static Suite *rpc_suite(void)
 	tcase_add_loop_test(env, test_request_bad, 0,
 			    (int)(sizeof(bad_requests) / sizeof(bad_requests[0])));
 	tcase_add_test(env, test_request_nul_byte);
+	tcase_add_loop_test(env, test_request_bad_utf8, 0, sizeof(bad_utf8) / sizeof(bad_utf8[0]));
+	tcase_add_test(env, test_request_good_utf8);
+	tcase_add_loop_test(env, test_request_exact_id, 0,
+			    sizeof(exact_ids) / sizeof(exact_ids[0]));
+	tcase_add_test(env, test_error_reason_utf8);
 	tcase_add_test(env, test_request_too_large);
 	tcase_add_test(env, test_request_too_deep);
 	tcase_add_test(env, test_method_names);
