@@ -688,13 +688,19 @@ out:
 
 /* Keys a node may have, per kind; and their union, to tell "unknown" from
  * "not for this kind". */
-static const char *const keys_exec[] = {"id",  "kind", "after",      "always",   "argv",
-					"env", "cwd",  "timeout_ms", "grace_ms", NULL};
+static const char *const keys_exec[] = {
+	"id",         "kind",     "after",   "always",         "argv",          "env",    "cwd",
+	"timeout_ms", "grace_ms", "retries", "retry_delay_ms", "retry_backoff", "limits", NULL};
+/* task nodes retry; blocking ones do not (a blocking job cannot be
+ * stopped between attempts without its cooperation). */
+static const char *const keys_task[] = {
+	"id",         "kind",    "after",          "always",        "fn", "args",
+	"timeout_ms", "retries", "retry_delay_ms", "retry_backoff", NULL};
 static const char *const keys_fn[] = {"id", "kind", "after",      "always",
 				      "fn", "args", "timeout_ms", NULL};
-static const char *const keys_scope[] = {"id",     "kind",        "after",        "always",
-					 "policy", "deadline_ms", "max_parallel", "budget",
-					 "nodes",  NULL};
+static const char *const keys_scope[] = {
+	"id",           "kind",   "after", "always", "policy", "deadline_ms",
+	"max_parallel", "budget", "nodes", "limits", NULL};
 
 static bool in_list(const char *const *list, const char *key)
 {
@@ -708,6 +714,7 @@ static int check_node_keys(struct gctx *c, struct proto_node *n, const struct jt
 {
 	const char *const *allowed = n->kind == PROTO_NODE_EXEC    ? keys_exec
 				     : n->kind == PROTO_NODE_SCOPE ? keys_scope
+				     : n->kind == PROTO_NODE_TASK  ? keys_task
 								   : keys_fn;
 
 	for (uint32_t k = 0; k < obj->len; k++) {
@@ -715,7 +722,7 @@ static int check_node_keys(struct gctx *c, struct proto_node *n, const struct jt
 
 		if (in_list(allowed, key))
 			continue;
-		if (in_list(keys_exec, key) || in_list(keys_fn, key) || in_list(keys_scope, key))
+		if (in_list(keys_exec, key) || in_list(keys_task, key) || in_list(keys_scope, key))
 			return gfail(c, PROTO_ERR_INVALID_PARAMS, key, NOIDX,
 				     "field not allowed for kind %s",
 				     proto_node_kind_name(n->kind));
@@ -805,6 +812,133 @@ static int parse_after(struct gctx *c, struct proto_node *n, const struct jtree 
 	return r;
 }
 
+/* A JSON number (integer or not) as a double; 1 when present, 0 absent. */
+static int get_number(struct gctx *c, const struct jtree *obj, const char *key, double *ret)
+{
+	const struct jtree *v;
+	char buf[64];
+	char *end;
+	int r;
+
+	r = jt_get(obj, c->path, key, PROTO_J_ANY, false, &v, c->err);
+	if (r <= 0)
+		return r;
+	if (v->type == JTREE_INT) {
+		*ret = (v->flags & JTREE_F_UINT) ? (double)v->u.u : (double)v->u.i;
+		return 1;
+	}
+	if (v->type != JTREE_DOUBLE || v->len >= sizeof(buf))
+		return gfail(c, PROTO_ERR_INVALID_PARAMS, key, NOIDX, "expected a number");
+	/* The text of a JSON number is what strtod reads (in the C locale
+	 * coopd runs in). */
+	memcpy(buf, v->u.s, v->len);
+	buf[v->len] = '\0';
+	*ret = strtod(buf, &end);
+	if (*end)
+		return gfail(c, PROTO_ERR_INVALID_PARAMS, key, NOIDX, "expected a number");
+	return 1;
+}
+
+/* retries, retry_delay_ms, retry_backoff of an exec or task node. */
+static int parse_retries(struct gctx *c, struct proto_node *n, const struct jtree *obj)
+{
+	int64_t v = 0;
+	double b = 1.0;
+	int r;
+
+	r = jt_get_int(obj, c->path, "retries", false, 0, PROTO_MAX_RETRIES, &v, c->err);
+	if (r < 0)
+		return r;
+	n->retries = (uint8_t)v;
+	if ((r = get_time(c, obj, "retry_delay_ms", &n->retry_delay_ms)) < 0)
+		return r;
+	r = get_number(c, obj, "retry_backoff", &b);
+	if (r < 0)
+		return r;
+	if (r > 0 && !(b >= 1.0 && b <= PROTO_MAX_RETRY_BACKOFF))
+		return gfail(c, PROTO_ERR_INVALID_PARAMS, "retry_backoff", NOIDX,
+			     "must be a number between 1 and 10");
+	n->retry_backoff = b;
+	return 0;
+}
+
+static const char *const limit_keys[] = {"memory_max", "cpu_max",     "pids_max",
+					 "nofile",     "cpu_seconds", NULL};
+
+/* One integer limit: present, an integer, in [1, max]; a string such as
+ * "512M" gets a reason that names the unit expected. */
+static int get_limit_int(struct gctx *c, const struct jtree *obj, const char *key, int64_t max,
+			 const char *unit, int64_t *ret)
+{
+	const struct jtree *v = jtree_get(obj, key);
+	int r;
+
+	if (v && v->type == JTREE_STRING)
+		return gfail(c, PROTO_ERR_INVALID_PARAMS, key, NOIDX,
+			     "expected an integer number of %s, without a unit", unit);
+	r = jt_get_int(obj, c->path, key, false, 1, max, ret, c->err);
+	return r < 0 ? r : 0;
+}
+
+/* `limits` of an exec or scope node; an exec node's are merged over the
+ * nearest scope's (proto_job_limits). */
+static int parse_limits(struct gctx *c, struct proto_node *n, const struct jtree *obj)
+{
+	const struct proto_node *up;
+	const struct proto_job_limits *inh = NULL;
+	struct proto_job_limits l = {-1, -1, -1, -1, 0.0};
+	const struct jtree *lo;
+	size_t old;
+	int r;
+
+	for (up = n->parent; up && !inh; up = up->parent)
+		inh = up->limits;
+	r = jt_get(obj, c->path, "limits", PROTO_J_OBJECT, false, &lo, c->err);
+	if (r < 0)
+		return r;
+	if (r == 0 && (!inh || n->kind == PROTO_NODE_SCOPE))
+		return 0;
+	if (inh)
+		l = *inh;
+	if (r > 0) {
+		double cpu = 0;
+
+		old = path_push_key(c, "limits");
+		if ((r = jt_check_keys(lo, c->path, limit_keys, PROTO_ERR_INVALID_PARAMS, c->err)) <
+			    0 ||
+		    (r = get_limit_int(c, lo, "memory_max", INT64_MAX / 2, "bytes",
+				       &l.memory_max)) < 0 ||
+		    (r = get_limit_int(c, lo, "pids_max", INT32_MAX, "processes", &l.pids_max)) <
+			    0 ||
+		    (r = get_limit_int(c, lo, "nofile", 1 << 20, "file descriptors", &l.nofile)) <
+			    0 ||
+		    (r = get_limit_int(c, lo, "cpu_seconds", PROTO_MAX_TIME_MS / 1000, "seconds",
+				       &l.cpu_seconds)) < 0) {
+			path_pop(c, old);
+			return r;
+		}
+		if (jtree_get(lo, "cpu_max") && jtree_get(lo, "cpu_max")->type == JTREE_STRING)
+			r = gfail(
+				c, PROTO_ERR_INVALID_PARAMS, "cpu_max", NOIDX,
+				"expected a number of CPUs (1.5: one and a half), without a unit");
+		else
+			r = get_number(c, lo, "cpu_max", &cpu);
+		if (r > 0 && !(cpu >= 0.001 && cpu <= 4096))
+			r = gfail(c, PROTO_ERR_INVALID_PARAMS, "cpu_max", NOIDX,
+				  "must be a number of CPUs between 0.001 and 4096");
+		path_pop(c, old);
+		if (r < 0)
+			return r;
+		if (r > 0)
+			l.cpu_max = cpu;
+	}
+	n->limits = malloc(sizeof(*n->limits));
+	if (!n->limits)
+		return oom(c);
+	*n->limits = l;
+	return 0;
+}
+
 static int parse_node(struct gctx *c, struct proto_node *n, const struct jtree *obj,
 		      const struct sib *sibs, size_t n_sibs, size_t *mark)
 {
@@ -837,12 +971,15 @@ static int parse_node(struct gctx *c, struct proto_node *n, const struct jtree *
 	n->timeout_ms = -1;
 	n->grace_ms = PROTO_DEFAULT_GRACE_MS;
 	n->deadline_ms = -1;
+	n->retry_delay_ms = PROTO_DEFAULT_RETRY_DELAY_MS;
+	n->retry_backoff = 1.0;
 	switch (n->kind) {
 	case PROTO_NODE_EXEC:
 		if ((r = parse_argv(c, n, obj)) < 0 || (r = parse_env(c, n, obj)) < 0 ||
 		    (r = parse_cwd(c, n, obj)) < 0 ||
 		    (r = get_time(c, obj, "timeout_ms", &n->timeout_ms)) < 0 ||
-		    (r = get_time(c, obj, "grace_ms", &n->grace_ms)) < 0)
+		    (r = get_time(c, obj, "grace_ms", &n->grace_ms)) < 0 ||
+		    (r = parse_retries(c, n, obj)) < 0 || (r = parse_limits(c, n, obj)) < 0)
 			return r;
 		if (!n->env) {
 			n->env = calloc(1, sizeof(char *));
@@ -853,10 +990,13 @@ static int parse_node(struct gctx *c, struct proto_node *n, const struct jtree *
 	case PROTO_NODE_TASK:
 	case PROTO_NODE_BLOCKING:
 		if ((r = parse_fn(c, n, obj)) < 0 ||
-		    (r = get_time(c, obj, "timeout_ms", &n->timeout_ms)) < 0)
+		    (r = get_time(c, obj, "timeout_ms", &n->timeout_ms)) < 0 ||
+		    (r = parse_retries(c, n, obj)) < 0)
 			return r;
 		return 0;
 	case PROTO_NODE_SCOPE:
+		if ((r = parse_limits(c, n, obj)) < 0)
+			return r;
 		return parse_scope_fields(c, n, obj);
 	}
 	return 0;
@@ -1123,6 +1263,7 @@ static void node_free(struct proto_node *n)
 		node_free(&n->children[i]);
 	free(n->children);
 	free(n->topo);
+	free(n->limits);
 }
 
 void proto_graph_free(struct proto_graph *g)
@@ -1333,12 +1474,56 @@ static int encode_args(const struct proto_node *n, struct json_object *o)
 
 static int encode_node(const struct proto_node *n, struct json_object **ret);
 
+static int encode_retries(const struct proto_node *n, struct json_object *o)
+{
+	int r = 0;
+
+	if (n->retries == 0)
+		return 0;
+	r = proto__add_int(o, "retries", n->retries);
+	if (r >= 0)
+		r = proto__add_int(o, "retry_delay_ms", n->retry_delay_ms);
+	if (r >= 0)
+		r = proto__add(o, "retry_backoff", json_object_new_double(n->retry_backoff));
+	return r;
+}
+
+static int encode_limits(const struct proto_node *n, struct json_object *o)
+{
+	const struct proto_job_limits *l = n->limits;
+	struct json_object *lo;
+	int r = 0;
+
+	if (!l)
+		return 0;
+	lo = json_object_new_object();
+	if (!lo)
+		return -ENOMEM;
+	if (l->memory_max > 0)
+		r = proto__add_int(lo, "memory_max", l->memory_max);
+	if (r >= 0 && l->cpu_max > 0)
+		r = proto__add(lo, "cpu_max", json_object_new_double(l->cpu_max));
+	if (r >= 0 && l->pids_max > 0)
+		r = proto__add_int(lo, "pids_max", l->pids_max);
+	if (r >= 0 && l->nofile > 0)
+		r = proto__add_int(lo, "nofile", l->nofile);
+	if (r >= 0 && l->cpu_seconds > 0)
+		r = proto__add_int(lo, "cpu_seconds", l->cpu_seconds);
+	if (r < 0) {
+		json_object_put(lo);
+		return r;
+	}
+	return proto__add(o, "limits", lo);
+}
+
 static int encode_scope_fields(const struct proto_node *n, struct json_object *o)
 {
 	struct json_object *arr;
 	int r;
 
 	r = proto__add_string(o, "policy", proto_policy_name(n->policy));
+	if (r >= 0)
+		r = encode_limits(n, o);
 	if (r >= 0 && n->deadline_ms >= 0)
 		r = proto__add_int(o, "deadline_ms", n->deadline_ms);
 	if (r >= 0 && n->max_parallel > 0)
@@ -1419,6 +1604,10 @@ static int encode_node(const struct proto_node *n, struct json_object **ret)
 			r = proto__add_int(o, "timeout_ms", n->timeout_ms);
 		if (r >= 0)
 			r = proto__add_int(o, "grace_ms", n->grace_ms);
+		if (r >= 0)
+			r = encode_retries(n, o);
+		if (r >= 0)
+			r = encode_limits(n, o);
 		break;
 	case PROTO_NODE_TASK:
 	case PROTO_NODE_BLOCKING:
@@ -1428,6 +1617,8 @@ static int encode_node(const struct proto_node *n, struct json_object **ret)
 			r = encode_args(n, o);
 		if (r >= 0 && n->timeout_ms >= 0)
 			r = proto__add_int(o, "timeout_ms", n->timeout_ms);
+		if (r >= 0 && n->kind == PROTO_NODE_TASK)
+			r = encode_retries(n, o);
 		break;
 	case PROTO_NODE_SCOPE:
 		if (r >= 0)

@@ -63,6 +63,24 @@ enum proto_fn {
 	PROTO_FN_FAIL,  /* task: {message?} */
 };
 
+/* Resource limits of an exec job (SPEC section 3, `limits`): an exec node's
+ * are resolved at parse time, its own keys over those of the nearest scope
+ * above it that has some (key by key).  A field not set is -1 (cpu_max:
+ * 0).  memory_max, cpu_max and pids_max go to the job's cgroup; nofile and
+ * cpu_seconds are rlimits. */
+struct proto_job_limits {
+	int64_t memory_max;  /* bytes */
+	int64_t pids_max;    /* processes */
+	int64_t nofile;      /* RLIMIT_NOFILE */
+	int64_t cpu_seconds; /* RLIMIT_CPU */
+	double cpu_max;      /* CPUs (1.5: one and a half) */
+};
+
+/* Most retries a node may ask for, and the bounds of retry_backoff. */
+#define PROTO_MAX_RETRIES 100
+#define PROTO_DEFAULT_RETRY_DELAY_MS 1000
+#define PROTO_MAX_RETRY_BACKOFF 10.0
+
 /* Fields are ordered by size (no padding holes): a flat graph has one of
  * these per node. */
 struct proto_node {
@@ -76,7 +94,15 @@ struct proto_node {
 	size_t *after;
 	size_t n_after;
 
-	int64_t timeout_ms; /* exec, task, blocking; -1: none */
+	int64_t timeout_ms; /* exec, task, blocking; -1: none (each attempt's) */
+	/* Retries (exec, task): up to `retries` more attempts after a failed
+	 * or timed-out one, the first after retry_delay_ms, each later one
+	 * after the previous delay times retry_backoff. */
+	int64_t retry_delay_ms; /* default PROTO_DEFAULT_RETRY_DELAY_MS */
+	double retry_backoff;   /* 1 .. PROTO_MAX_RETRY_BACKOFF, default 1 */
+	/* exec: resolved limits, NULL none; scope: its own `limits` (the
+	 * default of the exec nodes below), NULL none.  Owned. */
+	struct proto_job_limits *limits;
 
 	/* exec */
 	char **argv; /* n_argv >= 1 items plus a NULL */
@@ -116,6 +142,7 @@ struct proto_node {
 	enum proto_policy policy; /* scope: default fail_fast */
 	uint32_t max_parallel;    /* scope: 0: unlimited */
 	uint32_t budget;          /* scope: resolved: own, else the parent's, else 128 */
+	uint8_t retries;          /* exec, task: 0 .. PROTO_MAX_RETRIES */
 	bool always;              /* runs whatever its dependencies did; shielded */
 };
 
