@@ -415,8 +415,13 @@ static void tree_details(struct tree_ctx *t, struct json_object *node)
 	const char *state = jstr(node, "state");
 	struct json_object *v, *cancel = jget(node, "cancel"), *stats = jget(node, "stats");
 	const char *sep = "";
-	int64_t n;
+	int64_t n, max;
 
+	/* A node with retries: which attempt this is (or was, at the end). */
+	if (jint(node, "attempt", &n) && jint(node, "max_attempts", &max) && max > 1) {
+		fprintf(out, "%sattempt %" PRId64 "/%" PRId64, sep, n, max);
+		sep = ", ";
+	}
 	if (jint(node, "exit_code", &n)) {
 		fprintf(out, "%sexit %" PRId64, sep, n);
 		sep = ", ";

@@ -1,5 +1,8 @@
 /*
- * cmd-logs.c - `coopctl logs ID NODE [--stderr] [--follow]`.
+ * cmd-logs.c - `coopctl logs ID NODE [--stderr] [--follow] [--attempt N]`.
+ *
+ * --attempt N prints the output of attempt N (from 1) of a node with
+ * retries; the default is the last attempt begun.
  *
  * Copies an exec job's kept stdout (or stderr) to standard output, bytes as
  * they were, chunk by chunk (`logs` answers carry next_offset).  Without
@@ -11,6 +14,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <stdlib.h>
 #include <getopt.h>
 #include <string.h>
 
@@ -28,6 +32,7 @@ int cmd_logs_parse(int argc, char **argv, struct cmd_logs_args *ret, FILE *err)
 	static const struct option opts[] = {
 		{"stderr", no_argument, NULL, 'e'},
 		{"follow", no_argument, NULL, 'f'},
+		{"attempt", required_argument, NULL, 'a'},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
@@ -36,8 +41,21 @@ int cmd_logs_parse(int argc, char **argv, struct cmd_logs_args *ret, FILE *err)
 
 	optind = 0;
 	opterr = 0;
-	while ((ch = getopt_long(argc, argv, ":efh", opts, NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, ":efa:h", opts, NULL)) != -1) {
+		char *end;
+
 		switch (ch) {
+		case 'a':
+			errno = 0;
+			a.attempt = strtoul(optarg, &end, 10);
+			if (errno || end == optarg || *end || optarg[0] == '-' || a.attempt < 1 ||
+			    a.attempt > PROTO_MAX_ATTEMPTS) {
+				fprintf(err,
+					"coopctl logs: invalid attempt '%s' (expected 1 to %d)\n",
+					optarg, PROTO_MAX_ATTEMPTS);
+				return -EINVAL;
+			}
+			break;
 		case 'e':
 			a.stderr_stream = true;
 			break;
@@ -90,6 +108,12 @@ static int logs_idle(struct coopctl *c, const char *id, bool *ret_final)
 int cmd_logs_copy(struct coopctl *c, const char *id, const char *node, bool stderr_stream,
 		  bool follow, FILE *out)
 {
+	return cmd_logs_copy_attempt(c, id, node, 0, stderr_stream, follow, out);
+}
+
+int cmd_logs_copy_attempt(struct coopctl *c, const char *id, const char *node, unsigned attempt,
+			  bool stderr_stream, bool follow, FILE *out)
+{
 	int64_t offset = 0;
 	bool settled = false, printed = false;
 	int idle_after_settled = 0;
@@ -100,6 +124,7 @@ int cmd_logs_copy(struct coopctl *c, const char *id, const char *node, bool stde
 			.node = node,
 			.stream = stderr_stream ? PROTO_STREAM_STDERR : PROTO_STREAM_STDOUT,
 			.offset = offset,
+			.attempt = attempt,
 		};
 		struct json_object *params = NULL, *result = NULL;
 		struct proto_logs_result lr;
@@ -157,12 +182,13 @@ static int cmd_logs_exec(struct coopctl *c, int argc, char **argv)
 	r = coopctl_parsed(&cmd_logs_entry, cmd_logs_parse(argc, argv, &a, stderr));
 	if (r >= 0)
 		return r;
-	return cmd_logs_copy(c, a.id, a.node, a.stderr_stream, a.follow, stdout);
+	return cmd_logs_copy_attempt(c, a.id, a.node, (unsigned)a.attempt, a.stderr_stream,
+				     a.follow, stdout);
 }
 
 const struct cmd_entry cmd_logs_entry = {
 	.name = "logs",
-	.usage = "ID NODE [--stderr] [--follow]",
+	.usage = "ID NODE [--stderr] [--follow] [--attempt N]",
 	.summary = "print an exec job's stdout (or stderr)",
 	.exec = cmd_logs_exec,
 };

@@ -222,6 +222,7 @@ struct cmd_logs_args {
 	const char *node;
 	bool stderr_stream;
 	bool follow;
+	unsigned long attempt; /* --attempt N (from 1); 0: the last */
 };
 int cmd_logs_parse(int argc, char **argv, struct cmd_logs_args *ret, FILE *err);
 
@@ -248,5 +249,8 @@ int cmd_noargs_parse(int argc, char **argv, FILE *err);
  * (cmd-logs.c). */
 int cmd_logs_copy(struct coopctl *c, const char *id, const char *node, bool stderr_stream,
 		  bool follow, FILE *out);
+/* The same for one attempt (from 1; 0: the last) of a node with retries. */
+int cmd_logs_copy_attempt(struct coopctl *c, const char *id, const char *node, unsigned attempt,
+			  bool stderr_stream, bool follow, FILE *out);
 
 #endif /* COOPCTL_H */

@@ -47,3 +47,4 @@ COOPCTL_INTEGRATION_TESTS += tests/integration/test-coopctl-dot.sh
 dist_bashcompletion_DATA = client/completion/coopctl
 dist_zshcompletion_DATA = client/completion/_coopctl
 COOPCTL_INTEGRATION_TESTS += tests/integration/test-coopctl-completion.sh
+COOPCTL_INTEGRATION_TESTS += tests/integration/test-coopctl-retries.sh

@@ -102,8 +102,28 @@ static int rnode_link_deps(struct rnode *n)
 	return 0;
 }
 
+int graph_attempts_alloc(struct rnode *n)
+{
+	size_t k = (size_t)n->def->retries + 1;
+
+	if (n->attempts || n->def->retries == 0)
+		return 0;
+	n->attempts = calloc(k, sizeof(*n->attempts));
+	if (!n->attempts)
+		return -ENOMEM;
+	for (size_t i = 0; i < k; i++) {
+		n->attempts[i].started_ms = n->attempts[i].finished_ms = -1;
+		n->attempts[i].exit_code = -1;
+	}
+	return 0;
+}
+
 static void rnode_free_parts(struct rnode *n)
 {
+	if (n->attempts)
+		for (size_t i = 0; i <= n->def->retries; i++)
+			free(n->attempts[i].error);
+	free(n->attempts);
 	free(n->dependents);
 	free(n->error);
 	free(n->cancel_note);
@@ -215,6 +235,70 @@ static void render_time_field(struct strbuf *sb, const char *key, int64_t ms)
 	sb_json_time(sb, ms);
 }
 
+/* The result fields of one attempt (exec: exit_code, signal; task:
+ * value) and its error. */
+static void render_result(struct strbuf *sb, bool exec, int exit_code, int term_signal,
+			  bool has_value, int64_t value, const char *error)
+{
+	if (exec) {
+		if (exit_code >= 0)
+			sb_printf(sb, ",\"exit_code\":%d", exit_code);
+		else
+			sb_puts(sb, ",\"exit_code\":null");
+		if (term_signal > 0)
+			sb_printf(sb, ",\"signal\":%d", term_signal);
+		else
+			sb_puts(sb, ",\"signal\":null");
+	} else if (has_value) {
+		sb_printf(sb, ",\"value\":%lld", (long long)value);
+	} else {
+		sb_puts(sb, ",\"value\":null");
+	}
+	sb_puts(sb, ",\"error\":");
+	if (error)
+		sb_json_cstr(sb, error);
+	else
+		sb_puts(sb, "null");
+}
+
+/* "attempt": N (the current or last, from 1), "max_attempts", and
+ * "attempts": one entry per attempt begun.  The ones before the current
+ * come from their records; the current (or the last, once the node has
+ * settled) from the node's own fields. */
+static void render_attempts(const struct rnode *n, struct strbuf *sb)
+{
+	bool exec = n->def->kind == PROTO_NODE_EXEC;
+	/* A reloaded graph's nodes are final without having settled here. */
+	bool ended = n->settled || proto_state_is_final((enum proto_state)n->state);
+	unsigned begun = n->att_started > n->att_done ? n->att_started : n->att_done;
+
+	sb_printf(sb, ",\"attempt\":%u,\"max_attempts\":%u,\"attempts\":[", begun ? begun : 1,
+		  (unsigned)n->def->retries + 1);
+	for (unsigned i = 0; i < begun; i++) {
+		const struct node_attempt *a = &n->attempts[i];
+		bool last = i == n->att_done;
+
+		sb_printf(sb, "%s{\"attempt\":%u", i ? "," : "", i + 1);
+		render_time_field(sb, "started", a->started_ms);
+		if (!last) {
+			render_time_field(sb, "finished", a->finished_ms);
+			render_result(sb, exec, a->exit_code, a->term_signal, a->has_value,
+				      a->value, a->error);
+			sb_printf(sb, ",\"timed_out\":%s}", a->timed_out ? "true" : "false");
+			continue;
+		}
+		render_time_field(sb, "finished", ended ? n->finished_ms : -1);
+		if (ended)
+			render_result(sb, exec, n->exit_code, n->term_signal, n->has_value,
+				      n->value, n->error);
+		else
+			render_result(sb, exec, -1, 0, false, 0, NULL);
+		sb_printf(sb, ",\"timed_out\":%s}",
+			  ended && n->cancel_reason == PROTO_CANCEL_TIMEOUT ? "true" : "false");
+	}
+	sb_putc(sb, ']');
+}
+
 void graph_render_node(const struct rnode *n, struct strbuf *sb)
 {
 	const struct proto_node *def = n->def;
@@ -288,6 +372,8 @@ void graph_render_node(const struct rnode *n, struct strbuf *sb)
 	}
 	sb_printf(sb, ",\"stats\":{\"polls\":%llu,\"forced_yields\":%llu}",
 		  (unsigned long long)n->polls, (unsigned long long)n->forced_yields);
+	if (n->attempts)
+		render_attempts(n, sb);
 	if (def->kind == PROTO_NODE_SCOPE) {
 		sb_puts(sb, ",\"nodes\":[");
 		for (i = 0; i < def->n_children; i++) {

@@ -38,6 +38,26 @@ enum {
 	MAIL_EXEC_SPAWN = 1u << 2, /* exec task asks the reactor to start the process */
 	MAIL_EXEC_KILL = 1u << 3,  /* exec task asks the reactor to stop the group:
 				      mail_reason */
+	MAIL_ATTEMPT = 1u << 4,    /* retried task: mail_att_started attempts have
+				      begun, mail_att_done have ended (their
+				      records in n->attempts are written) */
+};
+
+/* One attempt of a node with retries (coopd.graph(5), RETRIES).  The
+ * attempt that is running, or that ended the node, is the node's own
+ * fields; the records are those of the attempts before it, plus the start
+ * of every attempt.  Exec attempts are written by the loop thread; task
+ * attempts by the task on a worker, each field before the MAIL_ATTEMPT
+ * that publishes it (the inbox lock orders them), and never again. */
+struct node_attempt {
+	int64_t started_ms, finished_ms; /* unix ms, -1: null */
+	int64_t value;                   /* task: its value */
+	char *error;                     /* owned; NULL none */
+	int exit_code;                   /* exec: -1 none */
+	int term_signal;                 /* exec: 0 none */
+	bool has_value;
+	bool timed_out; /* its timeout_ms passed (the last one: the node's
+			   cancel reason is then `timeout`) */
 };
 
 /* Fields are grouped by size so that there are no padding holes: a flat
@@ -67,12 +87,14 @@ struct rnode {
 	coop_scope *scope;           /* scope nodes */
 	coop_handle *handle;         /* task/blocking/exec nodes */
 	struct exec_job *job;
+	struct node_attempt *attempts; /* def->retries + 1 entries; NULL without retries */
 
 	/* Mailbox, written by other threads under the inbox lock. */
 	struct rnode *mail_next;
 	uint64_t mail_started_ns;
 	unsigned mail_bits;
-	int mail_reason; /* coop_reason of MAIL_EXEC_KILL */
+	int mail_reason;                         /* coop_reason of MAIL_EXEC_KILL */
+	uint8_t mail_att_started, mail_att_done; /* MAIL_ATTEMPT */
 
 	uint32_t idx;       /* pre-order index, root 0; stable on reload */
 	int exit_code;      /* exec: -1 none */
@@ -91,6 +113,8 @@ struct rnode {
 	bool settled;
 	bool joiner_started; /* scope: closed, its joiner runs */
 	uint8_t pre_cancel;  /* coop_reason requested before it started */
+	uint8_t att_started; /* retries: attempts begun (0 before the first) */
+	uint8_t att_done;    /* retries: attempts ended before the current one */
 };
 
 struct graph {
@@ -146,6 +170,10 @@ void graph_render_status(const struct graph *g, bool summary, struct strbuf *sb)
 void graph_render_node(const struct rnode *n, struct strbuf *sb);
 /* Renders {id, name, state, created, nodes_total, nodes_done} (list). */
 void graph_render_brief(const struct graph *g, struct strbuf *sb);
+
+/* Allocates n->attempts for a node with retries (loop thread, before its
+ * task exists).  0 or -ENOMEM. */
+int graph_attempts_alloc(struct rnode *n);
 
 /* Finds a node by path ("/" root); NULL if none. */
 struct rnode *graph_find(struct graph *g, const char *path);

@@ -158,6 +158,13 @@ static void node_apply_outcome(struct rnode *n, const coop_outcome *o)
 		n->cancel_requested_ms = graph_mono_to_unix_ms(o->cancel_requested_ns);
 		n->cancel_ack_ms = o->status == COOP_STATUS_CANCELLED ? n->finished_ms : -1;
 	}
+	/* A task with retries times its attempts itself: the last one's
+	 * timeout is the node's, as libcoop would report it. */
+	if (reason < 0 && n->attempts && n->def->kind == PROTO_NODE_TASK &&
+	    n->attempts[n->def->retries].timed_out && o->status == COOP_STATUS_CANCELLED) {
+		n->cancel_reason = PROTO_CANCEL_TIMEOUT;
+		n->cancel_requested_ms = n->cancel_ack_ms = n->finished_ms;
+	}
 	n->polls = o->polls;
 	n->forced_yields = o->forced_yields;
 	if (n->def->kind == PROTO_NODE_TASK || n->def->kind == PROTO_NODE_BLOCKING) {
@@ -359,8 +366,15 @@ static void node_launch(struct coopd *d, struct rnode *n, struct worklist *w)
 		scope_maybe_close(d, p);
 		return;
 	}
-	if (n->def->timeout_ms >= 0)
+	/* With retries, timeout_ms bounds each attempt: the job times its
+	 * attempts itself (job-exec.c, job-builtin.c). */
+	if (n->def->timeout_ms >= 0 && n->def->retries == 0)
 		so.timeout_ns = (uint64_t)n->def->timeout_ms * 1000000u;
+	if (graph_attempts_alloc(n) < 0) {
+		node_fail_launch(d, n, -ENOMEM, w);
+		scope_maybe_close(d, p);
+		return;
+	}
 	switch (n->def->kind) {
 	case PROTO_NODE_SCOPE: {
 		coop_scope_opts o;
@@ -461,8 +475,24 @@ void graph_run_exec_result(struct coopd *d, struct rnode *n, int exit_code, int 
 {
 	n->exit_code = exit_code;
 	n->term_signal = term_signal;
-	if (error && !n->error)
-		n->error = strdup(error);
+	/* An attempt's result replaces the one before (retries). */
+	free(n->error);
+	n->error = error ? strdup(error) : NULL;
+}
+
+void graph_run_attempts(struct coopd *d, struct rnode *n, unsigned started, unsigned done)
+{
+	if (n->settled || !n->attempts)
+		return;
+	if (done > n->att_done) {
+		d->counters.retries[job_kind_of(n)] += done - n->att_done;
+		n->att_done = (uint8_t)done;
+		log_info("graph %s node %s: attempt %u of %u failed or timed out; retrying",
+			 n->g->id, n->def->path, done, n->def->retries + 1u);
+		store_journal_node(d->store, n);
+	}
+	if (started > n->att_started)
+		n->att_started = (uint8_t)started;
 }
 
 void graph_run_mail(struct coopd *d, struct rnode *n, unsigned bits, uint64_t started_ns,

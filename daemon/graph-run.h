@@ -27,6 +27,9 @@ void graph_run_start(struct coopd *d, struct graph *g);
 void graph_run_mail(struct coopd *d, struct rnode *n, unsigned bits, uint64_t started_ns,
 		    int reason, const coop_outcome *o);
 
+/* Mail of a task with retries: attempts begun and ended so far. */
+void graph_run_attempts(struct coopd *d, struct rnode *n, unsigned started, unsigned done);
+
 /* A client cancel of the graph (n NULL or the root) or of one subtree.
  * grace_ms < 0: keep each job's own.  note may be NULL. */
 void graph_run_cancel(struct coopd *d, struct graph *g, struct rnode *n, coop_reason reason,

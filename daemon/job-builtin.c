@@ -17,6 +17,9 @@
 #include "config.h"
 
 #include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 #include <time.h>
 
 #include "coopd.h"
@@ -37,16 +40,12 @@ struct task_state {
 	bool started;
 };
 
-static coop_poll task_poll(coop_cx *cx, void *arg)
+/* One attempt of the builtin: its poll without the start notice. */
+static coop_poll task_attempt_poll(coop_cx *cx, struct task_state *st)
 {
-	struct task_state *st = arg;
 	const struct proto_node *def = st->n->def;
 	int r;
 
-	if (!st->started) {
-		st->started = true;
-		inbox_post_started(st->n->g->d->inbox, st->n, coop_now_ns());
-	}
 	switch (def->fn) {
 	case PROTO_FN_NOOP:
 		return COOP_READY;
@@ -86,12 +85,162 @@ static coop_poll task_poll(coop_cx *cx, void *arg)
 	return COOP_FAILED;
 }
 
+static coop_poll task_poll(coop_cx *cx, void *arg)
+{
+	struct task_state *st = arg;
+
+	if (!st->started) {
+		st->started = true;
+		inbox_post_started(st->n->g->d->inbox, st->n, coop_now_ns());
+	}
+	return task_attempt_poll(cx, st);
+}
+
 static void task_drop(void *arg)
 {
 	struct task_state *st = arg;
 
 	if (st->fn == PROTO_FN_SLEEP && st->u.timer)
 		coop_timer_free(st->u.timer);
+}
+
+/* Puts the builtin back to the start of an attempt. */
+static void task_reset(struct task_state *st)
+{
+	task_drop(st);
+	st->u.timer = NULL;
+	if (st->fn == PROTO_FN_SPIN)
+		st->u.left = (uint64_t)st->n->def->args.spin.units;
+}
+
+/*
+ * A task node with retries (coopd.graph(5)).  The attempts run inside one
+ * libcoop task, so that the scope's policy sees only the last one (a
+ * fail_fast scope would cancel the siblings of a first failure).  Each
+ * attempt gets its own deadline (timeout_ms bounds each attempt) and, when
+ * it fails or times out and attempts are left, a timer for the delay
+ * before the next; a cancellation seen during the delay ends the node at
+ * once.  The attempts are written into n->attempts (allocated by the loop
+ * before the spawn) and published with MAIL_ATTEMPT; the attempt that ends
+ * the node is the node's own outcome.  Only such nodes pay for the larger
+ * state.
+ */
+struct retry_state {
+	struct task_state t;
+	coop_timer *deadline; /* this attempt's timeout_ms, NULL none */
+	coop_timer *delay;    /* waiting for the next attempt, NULL not */
+	uint8_t attempt;      /* from 0 */
+	bool begun;           /* this attempt has started */
+};
+
+static void retry_free_timers(struct retry_state *rs)
+{
+	if (rs->deadline)
+		coop_timer_free(rs->deadline);
+	if (rs->delay)
+		coop_timer_free(rs->delay);
+	rs->deadline = rs->delay = NULL;
+}
+
+/* Ends attempt rs->attempt (failed or timed out): the record, then the
+ * delay timer.  Returns false when the delay cannot be timed. */
+static bool retry_next(coop_cx *cx, struct retry_state *rs, bool timed_out)
+{
+	struct rnode *n = rs->t.n;
+	const struct proto_node *def = n->def;
+	struct node_attempt *a = &n->attempts[rs->attempt];
+	double delay = (double)def->retry_delay_ms;
+	char why[64];
+
+	a->finished_ms = graph_mono_to_unix_ms(coop_now_ns());
+	a->timed_out = timed_out;
+	if (timed_out) {
+		snprintf(why, sizeof(why), "timed out after %lld ms", (long long)def->timeout_ms);
+		a->error = strdup(why);
+	} else {
+		a->has_value = true;
+		a->value = 1;
+		a->error = strdup(def->fn == PROTO_FN_FAIL ? def->args.fail.message : "failed");
+	}
+	for (unsigned k = 0; k < rs->attempt; k++)
+		delay *= def->retry_backoff;
+	if (delay > (double)PROTO_MAX_TIME_MS)
+		delay = (double)PROTO_MAX_TIME_MS;
+	task_reset(&rs->t);
+	retry_free_timers(rs);
+	rs->attempt++;
+	rs->begun = false;
+	inbox_post_attempt(n->g->d->inbox, n, rs->attempt, rs->attempt);
+	return coop_timer_new(coop_cx_rt(cx), coop_now_ns() + (uint64_t)(delay * 1e6),
+			      &rs->delay) == 0;
+}
+
+static coop_poll retry_poll(coop_cx *cx, void *arg)
+{
+	struct retry_state *rs = arg;
+	struct rnode *n = rs->t.n;
+	const struct proto_node *def = n->def;
+	coop_poll r;
+
+	for (;;) {
+		if (rs->delay) {
+			if (coop_cx_cancelled(cx)) {
+				retry_free_timers(rs);
+				return COOP_CANCELLED;
+			}
+			if (coop_timer_poll(rs->delay, cx) != COOP_READY)
+				return COOP_PENDING;
+			coop_timer_free(rs->delay);
+			rs->delay = NULL;
+		}
+		if (!rs->begun) {
+			uint64_t now = coop_now_ns();
+
+			rs->begun = true;
+			n->attempts[rs->attempt].started_ms = graph_mono_to_unix_ms(now);
+			if (!rs->t.started) {
+				rs->t.started = true;
+				inbox_post_started(n->g->d->inbox, n, now);
+			}
+			inbox_post_attempt(n->g->d->inbox, n, rs->attempt + 1, rs->attempt);
+			if (def->timeout_ms >= 0 &&
+			    coop_timer_new(coop_cx_rt(cx),
+					   now + (uint64_t)def->timeout_ms * 1000000u,
+					   &rs->deadline) < 0) {
+				coop_cx_set_value(cx, -ENOMEM);
+				return COOP_FAILED;
+			}
+		}
+		r = task_attempt_poll(cx, &rs->t);
+		if (r == COOP_PENDING && rs->deadline &&
+		    coop_timer_poll(rs->deadline, cx) == COOP_READY) {
+			/* timeout_ms of this attempt has passed. */
+			if (rs->attempt < def->retries && !coop_cx_cancelled(cx)) {
+				if (!retry_next(cx, rs, true))
+					return COOP_FAILED;
+				continue;
+			}
+			n->attempts[rs->attempt].timed_out = true;
+			task_reset(&rs->t);
+			retry_free_timers(rs);
+			return COOP_CANCELLED;
+		}
+		if (r != COOP_FAILED || rs->attempt >= def->retries || coop_cx_cancelled(cx)) {
+			if (r != COOP_PENDING)
+				retry_free_timers(rs);
+			return r;
+		}
+		if (!retry_next(cx, rs, false))
+			return COOP_FAILED;
+	}
+}
+
+static void retry_drop(void *arg)
+{
+	struct retry_state *rs = arg;
+
+	task_drop(&rs->t);
+	retry_free_timers(rs);
 }
 
 int job_spawn_task(struct coopd *d, struct rnode *n, coop_scope *scope, const coop_spawn_opts *opts,
@@ -104,7 +253,11 @@ int job_spawn_task(struct coopd *d, struct rnode *n, coop_scope *scope, const co
 
 	if (n->def->fn == PROTO_FN_SPIN)
 		st.u.left = (uint64_t)n->def->args.spin.units;
+	if (n->attempts) {
+		struct retry_state rs = {.t = st};
 
+		return coop_spawn(scope, retry_poll, &rs, sizeof(rs), retry_drop, opts, ret_handle);
+	}
 	return coop_spawn(scope, task_poll, &st, sizeof(st), task_drop, opts, ret_handle);
 }
 

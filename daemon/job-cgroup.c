@@ -3,12 +3,14 @@
  * is, one directory per job, signalling and killing a job's cgroup, and
  * the clean-up of what a crashed instance left behind (see job-cgroup.h).
  *
- * Only the cgroup2 filesystem is used, with no controller: a cgroup here
- * is a set of processes that nothing can leave (a job runs without write
- * access to the cgroup files, which belong to coopd's user), with
+ * The cgroup2 filesystem is used for tracking with no controller: a cgroup
+ * here is a set of processes that nothing can leave (a job runs without
+ * write access to the cgroup files, which belong to coopd's user), with
  * cgroup.kill to end them all and cgroup.events to learn when they are
- * gone.  The mount point is read from /proc/self/mountinfo, never assumed:
- * hybrid layouts mount it at /sys/fs/cgroup/unified.
+ * gone.  Only a job with `limits` needs controllers (cpu, memory, pids):
+ * coopd enables for its job cgroups those its own cgroup was given, and a
+ * limit that needs a missing one is refused at submit.  The mount point is read from
+ * /proc/self/mountinfo, never assumed: hybrid layouts mount it at /sys/fs/cgroup/unified.
  */
 #include "config.h"
 
@@ -33,9 +35,10 @@
 #define STALE_WAIT_MS 5000 /* start-up: bound on waiting for a killed cgroup */
 
 struct job_cgroups {
-	char *path;     /* the instance directory */
-	int fd;         /* O_PATH of path */
-	bool delegated; /* path is coopd's own (systemd) cgroup */
+	char *path;           /* the instance directory */
+	int fd;               /* O_PATH of path */
+	bool delegated;       /* path is coopd's own (systemd) cgroup */
+	unsigned controllers; /* CGROUP_CTRL_* the job cgroups have */
 };
 
 const char *cgroup_instance_path(const struct job_cgroups *cg)
@@ -467,6 +470,8 @@ static int open_instance(struct job_cgroups *cg, const char *base_path)
 	return 0;
 }
 
+static void enable_controllers(struct job_cgroups *cg);
+
 int cgroup_open(const char *root, struct job_cgroups **ret, const char **ret_why)
 {
 	struct job_cgroups *cg;
@@ -528,6 +533,7 @@ int cgroup_open(const char *root, struct job_cgroups **ret, const char **ret_why
 done:
 	if (r < 0)
 		goto fail;
+	enable_controllers(cg);
 	free(mnt);
 	free(mroot);
 	free(own);
@@ -541,6 +547,192 @@ fail:
 		close(cg->fd);
 	free(cg->path);
 	free(cg);
+	return r;
+}
+
+static const struct {
+	const char *name;
+	unsigned bit;
+} ctrl_names[] = {
+	{"cpu", CGROUP_CTRL_CPU},
+	{"memory", CGROUP_CTRL_MEMORY},
+	{"pids", CGROUP_CTRL_PIDS},
+};
+
+/* The CGROUP_CTRL_* bits named in a controller list (cgroup.controllers,
+ * cgroup.subtree_control: names separated by spaces). */
+static unsigned ctrl_parse(const char *text)
+{
+	unsigned bits = 0;
+	const char *p = text;
+
+	while (*p) {
+		size_t len = strcspn(p, " \n");
+
+		for (size_t i = 0; i < sizeof(ctrl_names) / sizeof(ctrl_names[0]); i++)
+			if (strlen(ctrl_names[i].name) == len &&
+			    strncmp(p, ctrl_names[i].name, len) == 0)
+				bits |= ctrl_names[i].bit;
+		p += len;
+		p += strspn(p, " \n");
+	}
+	return bits;
+}
+
+static unsigned ctrl_read(int dfd, const char *file)
+{
+	char buf[512];
+	int fd = openat(dfd, file, O_RDONLY | O_CLOEXEC);
+	ssize_t n;
+
+	if (fd < 0)
+		return 0;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return 0;
+	buf[n] = '\0';
+	return ctrl_parse(buf);
+}
+
+/* Gives the job cgroups what they can have of cpu, memory and pids: each
+ * controller our cgroup has is enabled in its subtree_control on its own
+ * (one refused must not keep the others); what is enabled afterwards is
+ * what jobs get. */
+static void enable_controllers(struct job_cgroups *cg)
+{
+	unsigned have = ctrl_read(cg->fd, "cgroup.controllers");
+
+	for (size_t i = 0; i < sizeof(ctrl_names) / sizeof(ctrl_names[0]); i++) {
+		char text[32];
+
+		if (!(have & ctrl_names[i].bit))
+			continue;
+		snprintf(text, sizeof(text), "+%s", ctrl_names[i].name);
+		if (write_at(cg->fd, "cgroup.subtree_control", text) < 0)
+			log_info("cgroup controller %s cannot be enabled for jobs under %s",
+				 ctrl_names[i].name, cg->path);
+	}
+	cg->controllers = ctrl_read(cg->fd, "cgroup.subtree_control");
+}
+
+unsigned cgroup_controllers(const struct job_cgroups *cg)
+{
+	return cg ? cg->controllers : 0;
+}
+
+/* A controller file, written as `echo V > FILE` does (O_TRUNC is what a
+ * shell passes; cgroupfs ignores it, a stand-in directory needs it). */
+static int limit_put(int dfd, const char *file, const char *text)
+{
+	int fd = openat(dfd, file, O_WRONLY | O_TRUNC | O_CLOEXEC);
+	ssize_t n;
+	int r = 0;
+
+	if (fd < 0)
+		return -errno;
+	n = write(fd, text, strlen(text));
+	if (n < 0)
+		r = -errno;
+	close(fd);
+	return r;
+}
+
+int cgroup_limits_write(int dfd, const struct cgroup_limits *l, const char **ret_file)
+{
+	char text[64];
+	int r;
+
+	if (l->memory_max > 0) {
+		snprintf(text, sizeof(text), "%lld\n", (long long)l->memory_max);
+		if ((r = limit_put(dfd, "memory.max", text)) < 0) {
+			*ret_file = "memory.max";
+			return r;
+		}
+		/* Without this the job swaps instead of being limited, where
+		 * swap is accounted; absent file: no swap accounting. */
+		r = limit_put(dfd, "memory.swap.max", "0\n");
+		if (r < 0 && r != -ENOENT) {
+			*ret_file = "memory.swap.max";
+			return r;
+		}
+	}
+	if (l->cpu_max > 0) {
+		/* The period is the kernel's default; the quota is the share of
+		 * it, at least 1000 us (the kernel's minimum). */
+		long long quota = (long long)(l->cpu_max * 100000.0 + 0.5);
+
+		snprintf(text, sizeof(text), "%lld 100000\n", quota < 1000 ? 1000 : quota);
+		if ((r = limit_put(dfd, "cpu.max", text)) < 0) {
+			*ret_file = "cpu.max";
+			return r;
+		}
+	}
+	if (l->pids_max > 0) {
+		snprintf(text, sizeof(text), "%lld\n", (long long)l->pids_max);
+		if ((r = limit_put(dfd, "pids.max", text)) < 0) {
+			*ret_file = "pids.max";
+			return r;
+		}
+	}
+	return 0;
+}
+
+int cgroup_job_set_limits(struct job_cgroups *cg, const char *name, const struct cgroup_limits *l,
+			  const char **ret_file)
+{
+	int dfd = openat(cg->fd, name, O_PATH | O_DIRECTORY | O_CLOEXEC), r;
+
+	if (dfd < 0) {
+		*ret_file = name;
+		return -errno;
+	}
+	r = cgroup_limits_write(dfd, l, ret_file);
+	close(dfd);
+	return r;
+}
+
+int cgroup_oom_kills(int dfd)
+{
+	char buf[1024], *p;
+	int fd = openat(dfd, "memory.events", O_RDONLY | O_CLOEXEC);
+	ssize_t n;
+
+	if (fd < 0)
+		return -errno;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n < 0)
+		return -errno;
+	buf[n] = '\0';
+	/* "oom_kill N" at the start of a line ("oom_group_kill" is another). */
+	for (p = buf; p && *p; p = strchr(p, '\n') ? strchr(p, '\n') + 1 : NULL)
+		if (strncmp(p, "oom_kill ", 9) == 0)
+			return atoi(p + 9);
+	return 0;
+}
+
+int cgroup_memory_error(int dfd, int64_t memory_max, char *buf, size_t size)
+{
+	int kills = cgroup_oom_kills(dfd);
+
+	if (kills <= 0)
+		return kills;
+	snprintf(buf, size,
+		 "memory_max exceeded (%lld bytes): the kernel's OOM killer ended %d process(es)",
+		 (long long)memory_max, kills);
+	return 1;
+}
+
+int cgroup_job_memory_error(struct job_cgroups *cg, const char *name, int64_t memory_max, char *buf,
+			    size_t size)
+{
+	int dfd = openat(cg->fd, name, O_PATH | O_DIRECTORY | O_CLOEXEC), r;
+
+	if (dfd < 0)
+		return -errno;
+	r = cgroup_memory_error(dfd, memory_max, buf, size);
+	close(dfd);
 	return r;
 }
 

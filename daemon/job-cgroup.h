@@ -25,6 +25,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <sys/types.h>
 
 struct job_cgroups;
@@ -68,6 +69,49 @@ int cgroup_job_kill(struct job_cgroups *cg, const char *name);
 
 /* The job cgroup's name for node idx of graph gid.  0 or -ENAMETOOLONG. */
 int cgroup_job_name(const char *gid, unsigned idx, char *buf, size_t size);
+
+/*
+ * Resource limits (coopd.graph(5), `limits`) on a job cgroup.  They need
+ * the controllers that coopd's own cgroup was given: cgroup_open() enables
+ * what it can of cpu, memory and pids for the job cgroups (writing the
+ * instance's cgroup.subtree_control) and remembers what took.
+ */
+enum {
+	CGROUP_CTRL_CPU = 1u << 0,
+	CGROUP_CTRL_MEMORY = 1u << 1,
+	CGROUP_CTRL_PIDS = 1u << 2,
+};
+
+/* The controllers job cgroups have (CGROUP_CTRL_* bits). */
+unsigned cgroup_controllers(const struct job_cgroups *cg);
+
+/* What to write; a field <= 0 is left alone. */
+struct cgroup_limits {
+	int64_t memory_max; /* bytes -> memory.max (and memory.swap.max 0, when there) */
+	int64_t pids_max;   /* -> pids.max */
+	double cpu_max;     /* CPUs -> cpu.max "QUOTA 100000" */
+};
+
+/* Writes the limits into the cgroup directory dfd (a job's, or in tests a
+ * directory standing in for one).  Returns 0, or a negative errno with
+ * *ret_file naming the file that could not be written. */
+int cgroup_limits_write(int dfd, const struct cgroup_limits *l, const char **ret_file);
+/* The same for the job cgroup `name`. */
+int cgroup_job_set_limits(struct job_cgroups *cg, const char *name, const struct cgroup_limits *l,
+			  const char **ret_file);
+
+/* How many processes the kernel's OOM killer ended in the cgroup directory
+ * dfd for hitting memory.max (`oom_kill` of memory.events): >= 0, or a
+ * negative errno (no memory.events: no memory controller). */
+int cgroup_oom_kills(int dfd);
+
+/* The error of a job that memory_max (bytes) ended: when memory.events of
+ * the cgroup directory dfd counts an OOM kill, writes "memory_max exceeded
+ * (...)" into buf and returns 1; else 0 (or a negative errno). */
+int cgroup_memory_error(int dfd, int64_t memory_max, char *buf, size_t size);
+/* The same for the job cgroup `name`. */
+int cgroup_job_memory_error(struct job_cgroups *cg, const char *name, int64_t memory_max, char *buf,
+			    size_t size);
 
 /* Joins the job cgroup `name` under the instance directory dfd: for a
  * child between fork/vfork and exec (async-signal-safe: openat, write;

@@ -27,6 +27,17 @@
  * the reactor sends SIGTERM to the group (cgroup mode: to every process of
  * the cgroup) and SIGKILL after the grace time.
  *
+ * Retries (coopd.graph(5): retries, retry_delay_ms, retry_backoff) happen
+ * here, between steps 7 and 1 of the next attempt, without waking the
+ * task: the libcoop task is the node, and its scope's policy must only see
+ * the last attempt (a fail_fast scope would cancel the siblings of a first
+ * failure).  An attempt that failed or timed out is recorded in
+ * n->attempts, the job is reset and a timer started for the delay; its
+ * expiry spawns the next attempt.  timeout_ms bounds each attempt, so for
+ * a node with retries it is a timer here (SIGTERM, the grace, SIGKILL)
+ * instead of libcoop's whole-task timeout.  A cancellation ends the
+ * retrying at once: between attempts the job completes cancelled.
+ *
  * Because a pid alone can be reused, nothing here signals a group whose
  * leader we have not spawned; after the leader is reaped its pgid stays
  * reserved by the kernel while any member of the group lives.
@@ -110,11 +121,21 @@ struct exec_job {
 	pid_t *lo_pids; /* distinct pids seen (LEFTOVER_CAP) */
 	size_t n_lo;
 
+	/* Retries. */
+	ev_timer retry_timer;   /* the delay before the next attempt */
+	ev_timer attempt_timer; /* this attempt's timeout_ms */
+	bool retry_active, attempt_timer_active;
+	bool timed_out;    /* this attempt's timeout_ms passed */
+	bool cancel_seen;  /* a cancel reached the job: no more attempts */
+	uint8_t attempt;   /* from 0 */
+	char *limit_error; /* memory_max ended it: the error to report */
+
 	/* Result, written before `done` is released. */
 	int exit_code;
 	int term_signal;
 	char *error;
-	bool never_started; /* cancelled before the spawn */
+	bool never_started;     /* cancelled before the spawn */
+	bool cancelled_between; /* cancelled while waiting for an attempt */
 
 	/* Task side (only the task's poll touches these). */
 	bool spawn_posted, kill_posted;
@@ -132,7 +153,7 @@ struct exec_task {
 static coop_poll exec_finish(coop_cx *cx, struct exec_job *job)
 {
 	coop_cx_set_value(cx, job->exit_code >= 0 ? job->exit_code : 128 + job->term_signal);
-	if (job->never_started)
+	if (job->never_started || job->cancelled_between)
 		return COOP_CANCELLED;
 	if (job->error)
 		return COOP_FAILED;
@@ -214,7 +235,7 @@ static void job_close_stream(struct exec_job *job, int s)
  * file as empty. */
 static void job_open_log(struct exec_job *job, int s)
 {
-	int fd = logfile_create(job->d, job->n->g->id, job->n->idx, s);
+	int fd = logfile_create_attempt(job->d, job->n->g->id, job->n->idx, job->attempt + 1u, s);
 
 	if (fd < 0) {
 		log_errno(LOG_WARNING, fd, "graph %s node %s: cannot create its %s log",
@@ -304,7 +325,36 @@ static void active_add(struct exec_job *job)
 	job->on_active = true;
 }
 
-/* Publishes the result and wakes the task. */
+/* A job that a limit of its `limits` ended fails saying so, whatever its
+ * exit status: the OOM killer under memory_max, or RLIMIT_CPU (SIGXCPU at
+ * cpu_seconds; SIGKILL a second later if it ignored that). */
+static void job_limit_error(struct exec_job *job)
+{
+	const struct proto_job_limits *l = job->n->def->limits;
+	char text[160];
+
+	if (!l || job->error)
+		return;
+	if (job->limit_error) {
+		job->error = job->limit_error;
+		job->limit_error = NULL;
+		return;
+	}
+	if (l->cpu_seconds > 0 &&
+	    (job->term_signal == SIGXCPU || (job->term_signal == SIGKILL && !job->kill_sent)))
+		snprintf(text, sizeof(text), "cpu_seconds exceeded (%lld s of CPU time)",
+			 (long long)l->cpu_seconds);
+	else
+		return;
+	job->error = strdup(text);
+}
+
+static void job_publish(struct exec_job *job);
+static bool job_should_retry(const struct exec_job *job);
+static void job_retry(struct exec_job *job);
+
+/* The attempt has ended: its result goes to the node; then either the next
+ * attempt is scheduled or the result is published. */
 static void job_complete(struct exec_job *job)
 {
 	struct ev_loop *loop = job->d->loop;
@@ -317,6 +367,10 @@ static void job_complete(struct exec_job *job)
 	if (job->gone_active) {
 		ev_timer_stop(loop, &job->gone_timer);
 		job->gone_active = false;
+	}
+	if (job->attempt_timer_active) {
+		ev_timer_stop(loop, &job->attempt_timer);
+		job->attempt_timer_active = false;
 	}
 	active_remove(job);
 	for (s = 0; s < 2; s++) {
@@ -334,6 +388,7 @@ static void job_complete(struct exec_job *job)
 		else if (WIFSIGNALED(job->wstatus))
 			job->term_signal = WTERMSIG(job->wstatus);
 	}
+	job_limit_error(job);
 	job->n->log_dropped[0] = job->dropped[0];
 	job->n->log_dropped[1] = job->dropped[1];
 	job->n->leftovers = (uint32_t)job->n_lo;
@@ -343,6 +398,18 @@ static void job_complete(struct exec_job *job)
 	free(job->lo_pids);
 	job->lo_pids = NULL;
 	graph_run_exec_result(job->d, job->n, job->exit_code, job->term_signal, job->error);
+	if (job_should_retry(job)) {
+		job_retry(job);
+		return;
+	}
+	if (job->timed_out && job->n->cancel_ack_ms < 0)
+		job->n->cancel_ack_ms = graph_now_ms();
+	job_publish(job);
+}
+
+/* Publishes the result and wakes the task: the node ends. */
+static void job_publish(struct exec_job *job)
+{
 	atomic_store_explicit(&job->done, true, memory_order_release);
 	coop_waker_cell_wake(&job->cell);
 }
@@ -484,6 +551,16 @@ static bool job_leftovers_gone(struct exec_job *job)
 	int r;
 
 	if (job->cg_made) {
+		/* Read before the cgroup goes: did memory_max end anything? */
+		if (job->n->def->limits && job->n->def->limits->memory_max > 0 &&
+		    !job->limit_error) {
+			char text[160];
+
+			if (cgroup_job_memory_error(es->cg, job->cg_name,
+						    job->n->def->limits->memory_max, text,
+						    sizeof(text)) > 0)
+				job->limit_error = strdup(text);
+		}
 		r = cgroup_job_remove(es->cg, job->cg_name);
 		if (r == -EBUSY)
 			return false;
@@ -716,6 +793,99 @@ static void job_fail(struct exec_job *job, const char *what, int err)
 	job->d->counters.exec_spawn_failures++;
 }
 
+/* Whether the attempt that just ended is followed by another: it failed or
+ * timed out, attempts are left, and no cancellation reached the node. */
+static bool job_should_retry(const struct exec_job *job)
+{
+	const struct rnode *n = job->n;
+
+	if (!n->attempts || job->attempt >= n->def->retries || job->cancel_seen ||
+	    job->never_started)
+		return false;
+	return job->timed_out || job->error || job->exit_code != 0;
+}
+
+static void job_start(struct exec_job *job);
+
+static void job_retry_cb(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	struct exec_job *job = w->data;
+
+	job->retry_active = false;
+	job_start(job);
+}
+
+/* Records the attempt that ended, resets the job and waits for the next
+ * attempt: retry_delay_ms, times retry_backoff per earlier retry. */
+static void job_retry(struct exec_job *job)
+{
+	struct coopd *d = job->d;
+	struct rnode *n = job->n;
+	struct node_attempt *a = &n->attempts[job->attempt];
+	double delay = (double)n->def->retry_delay_ms;
+	char why[64];
+
+	a->finished_ms = graph_now_ms();
+	a->exit_code = job->exit_code;
+	a->term_signal = job->term_signal;
+	a->timed_out = job->timed_out;
+	snprintf(why, sizeof(why), "timed out after %lld ms", (long long)n->def->timeout_ms);
+	a->error = job->error ? strdup(job->error) : job->timed_out ? strdup(why) : NULL;
+	for (unsigned k = 0; k < job->attempt; k++)
+		delay *= n->def->retry_backoff;
+	if (delay > (double)PROTO_MAX_TIME_MS)
+		delay = (double)PROTO_MAX_TIME_MS;
+	n->att_done = (uint8_t)(job->attempt + 1);
+	d->counters.retries[JOB_EXEC]++;
+	log_info("graph %s node %s: attempt %u of %u %s; next in %.0f ms", n->g->id, n->def->path,
+		 job->attempt + 1u, n->def->retries + 1u, a->timed_out ? "timed out" : "failed",
+		 delay);
+	if (n->state == PROTO_STATE_CANCELLING) {
+		/* Only the attempt's timeout was stopping it: running again. */
+		n->cancel_reason = -1;
+		n->cancel_requested_ms = -1;
+		graph_set_state(d, n, PROTO_STATE_RUNNING);
+	} else {
+		store_journal_node(d->store, n);
+	}
+	free(job->error);
+	job->error = NULL;
+	job->pid = 0;
+	job->spawned = job->reaped = job->term_sent = job->kill_sent = false;
+	job->lo_phase = job->lo_killed = false;
+	job->n_lo = 0;
+	job->wstatus = 0;
+	job->exit_code = -1;
+	job->term_signal = 0;
+	job->timed_out = false;
+	free(job->limit_error);
+	job->limit_error = NULL;
+	job->leader_start = 0;
+	for (int s = 0; s < 2; s++) {
+		job->log_len[s] = job->dropped[s] = 0;
+		job->log_failed[s] = false;
+	}
+	job->attempt++;
+	ev_timer_init(&job->retry_timer, job_retry_cb, delay / 1000., 0.);
+	job->retry_timer.data = job;
+	ev_timer_start(d->loop, &job->retry_timer);
+	job->retry_active = true;
+}
+
+/* An attempt's timeout_ms passed (nodes with retries): stop it as a
+ * cancel would; job_complete() then retries it or ends the node. */
+static void job_attempt_timeout_cb(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	struct exec_job *job = w->data;
+
+	job->attempt_timer_active = false;
+	if (job->term_sent || atomic_load_explicit(&job->done, memory_order_relaxed))
+		return;
+	job->timed_out = true;
+	graph_run_node_cancelling(job->d, job->n, COOP_REASON_TIMEOUT);
+	job_kill(job);
+}
+
 /* Spawns the process; on failure the job completes at once with an error.
  * The log files are not made here but at the first output byte
  * (job_read_stream): creating two files per job was most of the loop's
@@ -737,10 +907,20 @@ static void job_start(struct exec_job *job)
 	bool as_user = es->root && n->g->uid != 0;
 	struct spawn_req q;
 	enum spawn_step step;
+	int64_t now;
 	pid_t pid;
 	int r, s;
 
 	snprintf(job->marker, sizeof(job->marker), "%s/%u", n->g->id, n->idx);
+	if (n->attempts) {
+		/* The node's own fields are the attempt's that runs. */
+		if (job->attempt > 0) {
+			n->exit_code = -1;
+			n->term_signal = 0;
+			free(n->error);
+			n->error = NULL;
+		}
+	}
 	own = job_owner_get(es->owners, n->g->id, n->g->uid);
 	if (!own) {
 		job_fail(job, "owner's account", -ENOMEM);
@@ -825,6 +1005,28 @@ static void job_start(struct exec_job *job)
 		job->cg_made = true;
 		q.cg_dfd = cgroup_instance_fd(es->cg);
 		q.cg_name = job->cg_name;
+		if (def->limits) {
+			struct cgroup_limits cl = {.memory_max = def->limits->memory_max,
+						   .pids_max = def->limits->pids_max,
+						   .cpu_max = def->limits->cpu_max};
+			const char *file = "";
+
+			r = cgroup_job_set_limits(es->cg, job->cg_name, &cl, &file);
+			if (r < 0) {
+				char what[256];
+
+				snprintf(what, sizeof(what), "limits: cannot write %s of cgroup %s",
+					 file, job->cg_name);
+				job_fail(job, what, r);
+				if (cgroup_job_remove(es->cg, job->cg_name) == 0)
+					job->cg_made = false;
+				goto done;
+			}
+		}
+	}
+	if (def->limits) {
+		q.nofile = def->limits->nofile > 0 ? def->limits->nofile : 0;
+		q.cpu_seconds = def->limits->cpu_seconds > 0 ? def->limits->cpu_seconds : 0;
 	}
 	r = spawn_job(&q, &pid, &step);
 	if (r < 0) {
@@ -861,6 +1063,13 @@ static void job_start(struct exec_job *job)
 		ev_io_start(d->loop, &job->io[s]);
 	}
 	out[0] = err[0] = -1;
+	if (n->attempts && def->timeout_ms >= 0) {
+		ev_timer_init(&job->attempt_timer, job_attempt_timeout_cb,
+			      (double)def->timeout_ms / 1000., 0.);
+		job->attempt_timer.data = job;
+		ev_timer_start(d->loop, &job->attempt_timer);
+		job->attempt_timer_active = true;
+	}
 	log_debug("graph %s node %s: started pid %d", n->g->id, def->path, (int)pid);
 done:
 	for (s = 0; s < 2; s++) {
@@ -872,7 +1081,12 @@ done:
 	for (size_t i = 0; i < n_owned; i++)
 		free(owned[i]);
 	free(envp);
-	graph_run_node_running(d, n, graph_now_ms());
+	now = graph_now_ms();
+	if (n->attempts) {
+		n->attempts[job->attempt].started_ms = now;
+		n->att_started = (uint8_t)(job->attempt + 1);
+	}
+	graph_run_node_running(d, n, now);
 	if (!job->spawned)
 		job_complete(job);
 }
@@ -883,6 +1097,18 @@ void exec_job_mail(struct coopd *d, struct rnode *n, unsigned bits, int reason)
 
 	if (!job)
 		return;
+	if (bits & MAIL_EXEC_KILL) {
+		job->cancel_seen = true;
+		if (job->retry_active) {
+			/* Waiting for its next attempt: no more attempts. */
+			ev_timer_stop(d->loop, &job->retry_timer);
+			job->retry_active = false;
+			job->cancelled_between = true;
+			graph_run_node_cancelling(d, n, reason);
+			job_publish(job);
+			return;
+		}
+	}
 	if ((bits & MAIL_EXEC_SPAWN) && !job->spawned &&
 	    !atomic_load_explicit(&job->done, memory_order_relaxed)) {
 		if (bits & MAIL_EXEC_KILL) {
@@ -982,6 +1208,11 @@ void exec_teardown(struct coopd *d)
 bool exec_cgroups_active(const struct coopd *d)
 {
 	return d->exec && d->exec->cg;
+}
+
+unsigned exec_cgroup_controllers(const struct coopd *d)
+{
+	return d->exec ? cgroup_controllers(d->exec->cg) : 0;
 }
 
 /* Start-up: what an interrupted exec node may have left running. */
@@ -1133,6 +1364,10 @@ void exec_job_free(struct exec_job *job)
 		ev_timer_stop(job->d->loop, &job->grace_timer);
 	if (job->gone_active)
 		ev_timer_stop(job->d->loop, &job->gone_timer);
+	if (job->retry_active)
+		ev_timer_stop(job->d->loop, &job->retry_timer);
+	if (job->attempt_timer_active)
+		ev_timer_stop(job->d->loop, &job->attempt_timer);
 	for (s = 0; s < 2; s++) {
 		job_close_stream(job, s);
 		if (job->log_fd[s] >= 0)
@@ -1141,5 +1376,6 @@ void exec_job_free(struct exec_job *job)
 	coop_waker_cell_clear(&job->cell);
 	free(job->lo_pids);
 	free(job->error);
+	free(job->limit_error);
 	free(job);
 }

@@ -50,6 +50,9 @@ int exec_setup(struct coopd *d);
 void exec_teardown(struct coopd *d);
 /* Whether exec jobs get a cgroup each. */
 bool exec_cgroups_active(const struct coopd *d);
+/* The cgroup controllers job cgroups have (CGROUP_CTRL_* of job-cgroup.h;
+ * 0 without a cgroup per job). */
+unsigned exec_cgroup_controllers(const struct coopd *d);
 
 /* After a crash, for each unfinished exec node of an interrupted graph:
  * remember how to find its processes (its group from the spawn record,

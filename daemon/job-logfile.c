@@ -1,6 +1,7 @@
 /*
  * job-logfile.c - where exec jobs' output goes: STATE/graphs/GRAPHID/N.out
- * and N.err (docs/security.md, "The state directory").
+ * and N.err (docs/security.md, "The state directory"); N.A.out and N.A.err
+ * for attempt A > 1 of a node with retries (coopd.graph(5), RETRIES).
  *
  * Every file is reached from the state directory's fd that store-lock.c
  * checked at start-up, one component at a time, with O_NOFOLLOW: no
@@ -49,19 +50,34 @@ static int logfile_dir(struct coopd *d, const char *gid, bool create)
 	return fd;
 }
 
-static void logfile_name(uint32_t idx, int stream, char *buf, size_t size)
+/* N.out, or N.A.out for attempt A > 1 of a node with retries. */
+static void logfile_name(uint32_t idx, unsigned attempt, int stream, char *buf, size_t size)
 {
-	snprintf(buf, size, "%u.%s", idx, stream ? "err" : "out");
+	if (attempt > 1)
+		snprintf(buf, size, "%u.%u.%s", idx, attempt, stream ? "err" : "out");
+	else
+		snprintf(buf, size, "%u.%s", idx, stream ? "err" : "out");
 }
 
 int logfile_create(struct coopd *d, const char *gid, uint32_t idx, int stream)
+{
+	return logfile_create_attempt(d, gid, idx, 1, stream);
+}
+
+int logfile_open_read(struct coopd *d, const char *gid, uint32_t idx, int stream)
+{
+	return logfile_open_read_attempt(d, gid, idx, 1, stream);
+}
+
+int logfile_create_attempt(struct coopd *d, const char *gid, uint32_t idx, unsigned attempt,
+			   int stream)
 {
 	char name[32];
 	int dfd = logfile_dir(d, gid, true), fd;
 
 	if (dfd < 0)
 		return dfd;
-	logfile_name(idx, stream, name, sizeof(name));
+	logfile_name(idx, attempt, stream, name, sizeof(name));
 	if (unlinkat(dfd, name, 0) < 0 && errno != ENOENT) {
 		fd = -errno;
 		close(dfd);
@@ -74,7 +90,8 @@ int logfile_create(struct coopd *d, const char *gid, uint32_t idx, int stream)
 	return fd;
 }
 
-int logfile_open_read(struct coopd *d, const char *gid, uint32_t idx, int stream)
+int logfile_open_read_attempt(struct coopd *d, const char *gid, uint32_t idx, unsigned attempt,
+			      int stream)
 {
 	char name[32];
 	struct stat st;
@@ -82,7 +99,7 @@ int logfile_open_read(struct coopd *d, const char *gid, uint32_t idx, int stream
 
 	if (dfd < 0)
 		return dfd;
-	logfile_name(idx, stream, name, sizeof(name));
+	logfile_name(idx, attempt, stream, name, sizeof(name));
 	fd = openat(dfd, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
 	if (fd < 0)
 		fd = -errno;

@@ -21,4 +21,11 @@ int logfile_create(struct coopd *d, const char *gid, uint32_t idx, int stream);
  * errno on failure. */
 int logfile_open_read(struct coopd *d, const char *gid, uint32_t idx, int stream);
 
+/* The same for attempt (from 1) of a node with retries: attempt 1 is the
+ * files above, attempt A > 1 is N.A.out and N.A.err. */
+int logfile_create_attempt(struct coopd *d, const char *gid, uint32_t idx, unsigned attempt,
+			   int stream);
+int logfile_open_read_attempt(struct coopd *d, const char *gid, uint32_t idx, unsigned attempt,
+			      int stream);
+
 #endif

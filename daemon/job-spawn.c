@@ -11,6 +11,7 @@
 #include <signal.h>
 #include <stdbool.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -32,6 +33,20 @@ static int child_enter_job(const struct spawn_req *q)
 	if (q->cg_name && (e = cgroup_child_join(q->cg_dfd, q->cg_name)) < 0) {
 		errno = -e;
 		return -1;
+	}
+	/* CPU time: SIGXCPU at the limit, SIGKILL a second later for a job
+	 * that ignores it (job-exec.c reports either as the limit). */
+	if (q->nofile > 0) {
+		struct rlimit rl = {(rlim_t)q->nofile, (rlim_t)q->nofile};
+
+		if (setrlimit(RLIMIT_NOFILE, &rl) < 0)
+			return -1;
+	}
+	if (q->cpu_seconds > 0) {
+		struct rlimit rl = {(rlim_t)q->cpu_seconds, (rlim_t)q->cpu_seconds + 1};
+
+		if (setrlimit(RLIMIT_CPU, &rl) < 0)
+			return -1;
 	}
 	dn = open("/dev/null", O_RDONLY | O_CLOEXEC);
 	if (dn < 0 || dup2(dn, 0) < 0 || dup2(q->out_w, 1) < 0 || dup2(q->err_w, 2) < 0)

@@ -15,6 +15,7 @@
 #define COOPD_JOB_SPAWN_H
 
 #include <pwd.h>
+#include <stdint.h>
 #include <signal.h>
 #include <sys/types.h>
 
@@ -38,6 +39,10 @@ struct spawn_req {
 	 * spawn_reset_sigs()).  The fork path resets every signal. */
 	const int *reset_sigs;
 	int n_reset_sigs;
+	/* rlimits from the node's `limits` (coopd.graph(5)): nofile and
+	 * cpu_seconds, set in the child before exec; 0: not set. */
+	int64_t nofile;
+	int64_t cpu_seconds;
 };
 
 /* Which step of the child failed (for the job's error message). */

@@ -131,3 +131,6 @@ DAEMON_TESTS += tests/integration/test-daemon-store-import.sh
 EXTRA_DIST += tests/fault-shim.c tests/data/store-v0-state.tar.gz \
 	tests/data/store-v0-expected.json tests/data/store-v0-make.py
 DAEMON_TESTS += tests/integration/test-daemon-store-faults.sh
+DAEMON_TESTS += tests/integration/test-daemon-retries.sh
+DAEMON_TESTS += tests/integration/test-daemon-job-limits.sh
+EXTRA_DIST += docs/limits.md

@@ -8,7 +8,8 @@
  * settled (every node of a graph loaded at start-up has) and offset has
  * reached the end.  Bytes that
  * are not valid UTF-8 come out as U+FFFD (JSON strings are UTF-8);
- * next_offset always counts file bytes.
+ * next_offset always counts file bytes.  A node with retries has logs per
+ * attempt; `attempt` (from 1) picks one, the default is the last begun.
  */
 #include "config.h"
 
@@ -35,6 +36,8 @@ static enum method_ret logs_handle(struct method_call *call, void *params)
 	char buf[PROTO_DEFAULT_LOG_CHUNK];
 	ssize_t got = 0;
 	struct strbuf sb;
+	unsigned begun, attempt;
+	bool over;
 	int fd;
 
 	if (!g)
@@ -47,7 +50,18 @@ static enum method_ret logs_handle(struct method_call *call, void *params)
 		return method_fail(call, PROTO_ERR_INVALID_PARAMS, "params.node",
 				   "node '%.256s' is not an exec job: it has no logs",
 				   n->def->path);
-	fd = logfile_open_read(call->d, g->id, n->idx, p->stream == PROTO_STREAM_STDERR);
+	begun = n->att_started > n->att_done ? n->att_started : n->att_done;
+	if (begun == 0)
+		begun = 1;
+	attempt = p->attempt > 0 ? (unsigned)p->attempt : begun;
+	if (attempt > begun)
+		return method_fail(call, PROTO_ERR_INVALID_PARAMS, "params.attempt",
+				   "node '%.256s' has had %u attempt(s) so far (of %u)",
+				   n->def->path, begun, n->def->retries + 1u);
+	/* An attempt before the last begun one has ended for good. */
+	over = n->settled || g->loaded || attempt < begun || attempt <= n->att_done;
+	fd = logfile_open_read_attempt(call->d, g->id, n->idx, attempt,
+				       p->stream == PROTO_STREAM_STDERR);
 	if (fd >= 0) {
 		got = pread(fd, buf, sizeof(buf), (off_t)p->offset);
 		close(fd);
@@ -63,7 +77,7 @@ static enum method_ret logs_handle(struct method_call *call, void *params)
 	sb_puts(&sb, "{\"data\":");
 	sb_json_str(&sb, buf, (size_t)got);
 	sb_printf(&sb, ",\"next_offset\":%lld,\"eof\":%s}", (long long)(p->offset + got),
-		  got == 0 && (n->settled || g->loaded) ? "true" : "false");
+		  got == 0 && over ? "true" : "false");
 	return method_ok_sb(call, &sb);
 }
 

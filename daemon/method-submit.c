@@ -21,6 +21,8 @@
 #include "coopd.h"
 #include "graph-model.h"
 #include "graph-run.h"
+#include "job-cgroup.h"
+#include "job-exec.h"
 #include "method.h"
 #include "server.h"
 #include "store-state.h"
@@ -68,6 +70,67 @@ static bool user_known(uid_t uid)
 static int has_exec(const struct proto_node *node, void *userdata)
 {
 	return node->kind == PROTO_NODE_EXEC;
+}
+
+/* The document path of node n ("nodes[2].nodes[0]"; "" for the root). */
+static void doc_path(const struct proto_node *n, char *buf, size_t size)
+{
+	char tail[PROTO_ERROR_PATH_MAX];
+
+	buf[0] = '\0';
+	for (; n && n->parent; n = n->parent) {
+		snprintf(tail, sizeof(tail), "nodes[%zu]%s%s", n->index, buf[0] ? "." : "", buf);
+		snprintf(buf, size, "%s", tail);
+	}
+}
+
+struct limits_check {
+	unsigned have;     /* CGROUP_CTRL_* of the job cgroups */
+	bool cgroups;      /* a cgroup per job at all */
+	unsigned reported; /* fields already checked (the topmost wins) */
+	struct proto_error *err;
+};
+
+/* A limit this coopd cannot enforce is refused, never ignored
+ * (coopd.graph(5), `limits`): memory_max, cpu_max and pids_max need a
+ * cgroup per job with the controller.  Parents come first in the walk and
+ * limits are inherited, so the first node that has one is where the
+ * document sets it. */
+static int check_limits(const struct proto_node *node, void *userdata)
+{
+	static const struct {
+		const char *key, *ctrl;
+		unsigned bit;
+	} need[] = {{"memory_max", "memory", CGROUP_CTRL_MEMORY},
+		    {"cpu_max", "cpu", CGROUP_CTRL_CPU},
+		    {"pids_max", "pids", CGROUP_CTRL_PIDS}};
+	struct limits_check *lc = userdata;
+	const struct proto_job_limits *l = node->limits;
+	char path[PROTO_ERROR_PATH_MAX], field[PROTO_ERROR_PATH_MAX];
+
+	if (!l)
+		return 0;
+	for (size_t i = 0; i < sizeof(need) / sizeof(need[0]); i++) {
+		bool set = i == 0 ? l->memory_max > 0 : i == 1 ? l->cpu_max > 0 : l->pids_max > 0;
+
+		if (!set || (lc->cgroups && (lc->have & need[i].bit)))
+			continue;
+		doc_path(node, path, sizeof(path));
+		snprintf(field, sizeof(field), "%s%slimits.%s", path, path[0] ? "." : "",
+			 need[i].key);
+		if (!lc->cgroups)
+			proto_error_set(lc->err, PROTO_ERR_INVALID_PARAMS, field,
+					"%s needs a cgroup per job, and this coopd has none "
+					"(cgroups = off, or no writable cgroup2 subtree)",
+					need[i].key);
+		else
+			proto_error_set(lc->err, PROTO_ERR_INVALID_PARAMS, field,
+					"%s needs the cgroup v2 '%s' controller, which coopd's "
+					"cgroup has not been given (delegate it to coopd)",
+					need[i].key, need[i].ctrl);
+		return -EINVAL;
+	}
+	return 0;
 }
 
 /* Who to answer once the write completes; l is cleared (later_free) if
@@ -146,6 +209,16 @@ static enum method_ret submit_handle(struct method_call *call, void *params)
 	r = proto_graph_parse(p->graph, &d->cfg.limits, &def, &call->err);
 	if (r < 0)
 		return METHOD_ERROR; /* data.path is relative to the graph document */
+	{
+		struct limits_check lc = {.have = exec_cgroup_controllers(d),
+					  .cgroups = exec_cgroups_active(d),
+					  .err = &call->err};
+
+		if (proto_graph_walk(def, check_limits, &lc) != 0) {
+			proto_graph_free(def);
+			return METHOD_ERROR;
+		}
+	}
 	if (geteuid() == 0 && call->c->uid != 0 && proto_graph_walk(def, has_exec, NULL) &&
 	    !user_known(call->c->uid)) {
 		proto_graph_free(def);

@@ -141,6 +141,13 @@ void metrics_render(struct coopd *d, struct strbuf *sb)
 		       "Writes (submits, node batches, settled graphs, deletes) committed.");
 		sb_printf(sb, "coopd_store_writes_total %llu\n", writes);
 	}
+	family(sb, "coopd_retries_total", "counter",
+	       "Attempts of exec and task nodes that failed or timed out and were retried, "
+	       "by kind.");
+	for (k = 0; k < JOB__MAX; k++)
+		if (k != JOB_BLOCKING)
+			sb_printf(sb, "coopd_retries_total{kind=\"%s\"} %llu\n", kind_names[k],
+				  (unsigned long long)d->counters.retries[k]);
 	family(sb, "coopd_graphs_active", "gauge", "Graphs submitted and not yet settled.");
 	sb_printf(sb, "coopd_graphs_active %zu\n", d->graphs_active);
 	family(sb, "coopd_connections_active", "gauge", "Client connections open now.");

@@ -88,6 +88,16 @@ void inbox_post_done(struct reactor_inbox *ib, struct rnode *n)
 	ev_async_send(ib->d->loop, &ib->async);
 }
 
+void inbox_post_attempt(struct reactor_inbox *ib, struct rnode *n, unsigned started, unsigned done)
+{
+	pthread_mutex_lock(&ib->lock);
+	n->mail_att_started = (uint8_t)started;
+	n->mail_att_done = (uint8_t)done;
+	inbox_link_locked(ib, n, MAIL_ATTEMPT);
+	pthread_mutex_unlock(&ib->lock);
+	ev_async_send(ib->d->loop, &ib->async);
+}
+
 void inbox_post_exec(struct reactor_inbox *ib, struct rnode *n, unsigned bit, coop_reason reason)
 {
 	pthread_mutex_lock(&ib->lock);
@@ -113,6 +123,7 @@ void inbox_drain(struct reactor_inbox *ib)
 		unsigned bits;
 		uint64_t started;
 		int reason;
+		unsigned att_started, att_done;
 		coop_outcome outcome = {0};
 
 		pthread_mutex_lock(&ib->lock);
@@ -128,7 +139,12 @@ void inbox_drain(struct reactor_inbox *ib)
 		n->mail_bits = 0;
 		started = n->mail_started_ns;
 		reason = n->mail_reason;
+		att_started = n->mail_att_started;
+		att_done = n->mail_att_done;
 		pthread_mutex_unlock(&ib->lock);
+
+		if (bits & MAIL_ATTEMPT)
+			graph_run_attempts(ib->d, n, att_started, att_done);
 
 		if ((bits & MAIL_DONE) && !node_outcome(n, &outcome)) {
 			/* The joiner saw the end; libcoop must agree. */

@@ -31,6 +31,9 @@ void reactor_inbox_free(struct reactor_inbox *ib);
 void inbox_post_started(struct reactor_inbox *ib, struct rnode *n, uint64_t mono_ns);
 /* n's task, blocking job or scope has ended (its outcome is final in libcoop). */
 void inbox_post_done(struct reactor_inbox *ib, struct rnode *n);
+/* A task with retries: `started` attempts have begun, `done` have ended
+ * (their records in n->attempts are written). */
+void inbox_post_attempt(struct reactor_inbox *ib, struct rnode *n, unsigned started, unsigned done);
 void inbox_post_exec(struct reactor_inbox *ib, struct rnode *n, unsigned bit, coop_reason reason);
 
 /* Handles everything posted so far (loop thread); also run by the async. */

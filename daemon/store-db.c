@@ -13,6 +13,10 @@
  *         PRIMARY KEY (graph, idx), WITHOUT ROWID
  *   meta(key TEXT PRIMARY KEY, value)
  *
+ * Version 2 adds to nodes: attempts (TEXT, JSON: the attempts of a node
+ * with retries, NULL for others) and reused (INTEGER, 1 for a node that a
+ * `rerun` with failed_only did not run again).
+ *
  * Times are unix milliseconds, states their protocol names, so that an
  * operator's `sqlite3` query reads like `coopctl status`.  A node row holds
  * the node's latest reported state (the row is replaced, not appended).
@@ -62,6 +66,9 @@ static const char *const migrations[STORE_DB_VERSION] = {
 	" log_dropped_err INTEGER NOT NULL DEFAULT 0,"
 	" PRIMARY KEY (graph, idx)) WITHOUT ROWID;"
 	"CREATE TABLE meta (key TEXT PRIMARY KEY, value);",
+	/* 1 -> 2: retries and rerun (issue 17). */
+	"ALTER TABLE nodes ADD COLUMN attempts TEXT;"
+	"ALTER TABLE nodes ADD COLUMN reused INTEGER NOT NULL DEFAULT 0;",
 };
 
 enum {
@@ -85,7 +92,7 @@ static const char *const stmt_sql[ST__MAX] = {
 			 " finished, nodes_total, nodes_done, doc)"
 			 " VALUES (?1, ?2, ?3, ?4, ?5, ?6, NULL, ?7, 0, ?8)",
 	[ST_PUT_NODE] = "INSERT OR REPLACE INTO nodes VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9,"
-			" ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20)",
+			" ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22)",
 	[ST_SET_STATE] = "UPDATE graphs SET state = ?2, finished = ?3, nodes_done = ?4"
 			 " WHERE seq = ?1",
 	[ST_DEL_NODES] = "DELETE FROM nodes WHERE graph = ?1",
@@ -111,7 +118,8 @@ void store_rec_clear(struct store_rec *r)
 {
 	free(r->error);
 	free(r->cancel_note);
-	r->error = r->cancel_note = NULL;
+	free(r->attempts);
+	r->error = r->cancel_note = r->attempts = NULL;
 }
 
 int store_db_errno(struct store_db *db, int rc)
@@ -363,6 +371,11 @@ int store_db_put_node(struct store_db *db, int64_t seq, const struct store_rec *
 	bind_opt(st, 18, n->leftovers, n->leftovers > 0);
 	sqlite3_bind_int64(st, 19, (int64_t)n->log_dropped[0]);
 	sqlite3_bind_int64(st, 20, (int64_t)n->log_dropped[1]);
+	if (n->attempts)
+		sqlite3_bind_text(st, 21, n->attempts, -1, SQLITE_STATIC);
+	else
+		sqlite3_bind_null(st, 21);
+	sqlite3_bind_int64(st, 22, n->reused);
 	return step_done(db, st);
 }
 
@@ -472,6 +485,8 @@ int store_db_each_node(struct store_db *db, int64_t seq, store_db_node_fn fn, vo
 			.pg_start = (uint64_t)col_opt(st, 16, 0),
 			.leftovers = (uint32_t)col_opt(st, 17, 0),
 			.log_dropped = {(uint64_t)col_opt(st, 18, 0), (uint64_t)col_opt(st, 19, 0)},
+			.attempts = (char *)sqlite3_column_text(st, 20),
+			.reused = col_opt(st, 21, 0) != 0,
 		};
 		int state = col_state(st, 2);
 

@@ -16,7 +16,7 @@
 #include <sys/types.h>
 
 /* The schema version this coopd writes (PRAGMA user_version). */
-#define STORE_DB_VERSION 1
+#define STORE_DB_VERSION 2
 #define STORE_DB_FILE "coopd.db"
 
 struct store_db;
@@ -35,6 +35,8 @@ struct store_rec {
 	uint32_t leftovers;
 	uint64_t log_dropped[2];
 	char *error, *cancel_note; /* owned (store_rec_clear frees them) */
+	char *attempts;            /* retries: JSON text (store-state.c); owned; NULL none */
+	bool reused;               /* rerun failed_only: not run, results kept */
 };
 
 /* One row of the graphs table. */

@@ -478,6 +478,86 @@ int store_graph_create(struct store *s, struct graph *g, struct json_object *doc
 	return 0;
 }
 
+/* The attempts of a node with retries as the nodes.attempts column:
+ * {"started": N, "done": N, "at": [{st, ft, x, sg, v, e, to}, ...]}, the
+ * current attempt's start only (its result is the node's row). */
+static char *attempts_text(const struct rnode *n)
+{
+	unsigned begun = n->att_started > n->att_done ? n->att_started : n->att_done;
+	struct strbuf sb;
+
+	sb_init(&sb);
+	sb_printf(&sb, "{\"started\":%u,\"done\":%u,\"at\":[", n->att_started, n->att_done);
+	for (unsigned i = 0; i < begun; i++) {
+		const struct node_attempt *a = &n->attempts[i];
+
+		sb_printf(&sb, "%s{\"st\":%lld", i ? "," : "", (long long)a->started_ms);
+		if (i < n->att_done) {
+			sb_printf(&sb, ",\"ft\":%lld,\"x\":%d,\"sg\":%d,\"to\":%d",
+				  (long long)a->finished_ms, a->exit_code, a->term_signal,
+				  a->timed_out);
+			if (a->has_value)
+				sb_printf(&sb, ",\"v\":%lld", (long long)a->value);
+			if (a->error) {
+				sb_puts(&sb, ",\"e\":");
+				sb_json_cstr(&sb, a->error);
+			}
+		}
+		sb_putc(&sb, '}');
+	}
+	sb_puts(&sb, "]}");
+	return sb_steal(&sb, NULL);
+}
+
+static int64_t att_int(struct json_object *o, const char *key, int64_t dflt)
+{
+	struct json_object *v;
+
+	if (!json_object_object_get_ex(o, key, &v) || !json_object_is_type(v, json_type_int))
+		return dflt;
+	return json_object_get_int64(v);
+}
+
+/* Reads attempts_text() back into n (a damaged text is ignored). */
+static void attempts_load(struct rnode *n, const char *text)
+{
+	struct json_object *o = json_tokener_parse(text), *at, *e;
+	size_t len;
+
+	if (!o || !json_object_object_get_ex(o, "at", &at) ||
+	    !json_object_is_type(at, json_type_array) || graph_attempts_alloc(n) < 0 ||
+	    !n->attempts) {
+		json_object_put(o);
+		return;
+	}
+	len = json_object_array_length(at);
+	if (len > (size_t)n->def->retries + 1)
+		len = (size_t)n->def->retries + 1;
+	for (size_t i = 0; i < len; i++) {
+		struct json_object *x = json_object_array_get_idx(at, i);
+		struct node_attempt *a = &n->attempts[i];
+
+		a->started_ms = att_int(x, "st", -1);
+		a->finished_ms = att_int(x, "ft", -1);
+		a->exit_code = (int)att_int(x, "x", -1);
+		a->term_signal = (int)att_int(x, "sg", 0);
+		a->timed_out = att_int(x, "to", 0) != 0;
+		a->has_value = json_object_object_get_ex(x, "v", NULL);
+		a->value = att_int(x, "v", 0);
+		free(a->error);
+		a->error = json_object_object_get_ex(x, "e", &e) &&
+					   json_object_is_type(e, json_type_string)
+				   ? strdup(json_object_get_string(e))
+				   : NULL;
+	}
+	n->att_started =
+		(uint8_t)(att_int(o, "started", 0) < (int64_t)len ? att_int(o, "started", 0)
+								  : (int64_t)len);
+	n->att_done = (uint8_t)(att_int(o, "done", 0) < (int64_t)len ? att_int(o, "done", 0)
+								     : (int64_t)len);
+	json_object_put(o);
+}
+
 static int rec_of(struct store_rec *r, const struct rnode *n)
 {
 	*r = (struct store_rec){
@@ -500,7 +580,8 @@ static int rec_of(struct store_rec *r, const struct rnode *n)
 		.log_dropped = {n->log_dropped[0], n->log_dropped[1]},
 	};
 	if ((n->error && !(r->error = strdup(n->error))) ||
-	    (n->cancel_note && !(r->cancel_note = strdup(n->cancel_note)))) {
+	    (n->cancel_note && !(r->cancel_note = strdup(n->cancel_note))) ||
+	    (n->attempts && !(r->attempts = attempts_text(n)))) {
 		store_rec_clear(r);
 		return -ENOMEM;
 	}
@@ -790,6 +871,8 @@ static int load_node(void *ctx, const struct store_rec *r)
 	n->error = r->error ? strdup(r->error) : NULL;
 	free(n->cancel_note);
 	n->cancel_note = r->cancel_note ? strdup(r->cancel_note) : NULL;
+	if (r->attempts)
+		attempts_load(n, r->attempts);
 	return 0;
 }
 

@@ -1277,7 +1277,7 @@ void proto_graph_free(struct proto_graph *g)
 }
 
 static const char *const root_keys[] = {"name",   "policy", "deadline_ms", "max_parallel",
-					"budget", "nodes",  NULL};
+					"budget", "nodes",  "limits",      NULL};
 
 /* Validates the tree of a graph document (an object) into *ret. */
 static int parse_tree(const struct jtree *doc, const struct proto_limits *lim,
@@ -1326,7 +1326,9 @@ static int parse_tree(const struct jtree *doc, const struct proto_limits *lim,
 		r = oom(c);
 		goto fail;
 	}
-	r = parse_scope_fields(c, &g->root, doc);
+	r = parse_limits(c, &g->root, doc);
+	if (r == 0)
+		r = parse_scope_fields(c, &g->root, doc);
 	if (r < 0)
 		goto fail;
 	free(c);

@@ -63,11 +63,11 @@ enum proto_fn {
 	PROTO_FN_FAIL,  /* task: {message?} */
 };
 
-/* Resource limits of an exec job (SPEC section 3, `limits`): an exec node's
- * are resolved at parse time, its own keys over those of the nearest scope
- * above it that has some (key by key).  A field not set is -1 (cpu_max:
- * 0).  memory_max, cpu_max and pids_max go to the job's cgroup; nofile and
- * cpu_seconds are rlimits. */
+/* Resource limits of an exec job (coopd.graph(5), `limits`): resolved at
+ * parse time key by key down the tree, a node's own keys over its
+ * scope's, the scope's over the scopes above it (the root included).  A field not set is -1
+ * (cpu_max: 0).  memory_max, cpu_max and pids_max go to the job's cgroup; nofile and cpu_seconds
+ * are rlimits. */
 struct proto_job_limits {
 	int64_t memory_max;  /* bytes */
 	int64_t pids_max;    /* processes */

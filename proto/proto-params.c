@@ -295,7 +295,7 @@ int proto_wait_params_encode(const struct proto_wait_params *p, struct json_obje
 	return done(o, r, ret);
 }
 
-static const char *const logs_keys[] = {"id", "node", "stream", "offset", NULL};
+static const char *const logs_keys[] = {"id", "node", "stream", "offset", "attempt", NULL};
 
 int proto_logs_params_decode(struct json_object *params, struct proto_logs_params *ret,
 			     struct proto_error *err)
@@ -322,6 +322,9 @@ int proto_logs_params_decode(struct json_object *params, struct proto_logs_param
 	r = proto_json_get_int(params, P, "offset", false, 0, INT64_MAX, &p.offset, err);
 	if (r < 0)
 		return r;
+	r = proto_json_get_int(params, P, "attempt", false, 1, PROTO_MAX_ATTEMPTS, &p.attempt, err);
+	if (r < 0)
+		return r;
 	*ret = p;
 	return 0;
 }
@@ -341,6 +344,8 @@ int proto_logs_params_encode(const struct proto_logs_params *p, struct json_obje
 				      p->stream == PROTO_STREAM_STDERR ? "stderr" : "stdout");
 	if (r >= 0 && p->offset > 0)
 		r = proto__add_int(o, "offset", p->offset);
+	if (r >= 0 && p->attempt > 0)
+		r = proto__add_int(o, "attempt", p->attempt);
 	return done(o, r, ret);
 }
 

@@ -344,7 +344,8 @@ struct proto_logs_params {
 	const char *id;
 	const char *node;
 	enum proto_stream stream;
-	int64_t offset; /* >= 0; 0 when absent */
+	int64_t offset;  /* >= 0; 0 when absent */
+	int64_t attempt; /* 1 .. PROTO_MAX_ATTEMPTS; 0 when absent (the last) */
 };
 int proto_logs_params_decode(struct json_object *params, struct proto_logs_params *ret,
 			     struct proto_error *err);

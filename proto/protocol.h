@@ -78,6 +78,7 @@
 #define PROTO_MAX_BUDGET 2147483647u /* 2^31-1 */
 #define PROTO_MAX_PARALLEL 2147483647u
 #define PROTO_DEFAULT_GRACE_MS 5000
+#define PROTO_MAX_ATTEMPTS 101 /* retries 0..100, plus the first attempt */
 /* Largest time in ms a graph or a request may carry (about 31 years):
  * small enough that the executor can turn it into nanoseconds and add it
  * to a monotonic clock reading without overflowing int64. */

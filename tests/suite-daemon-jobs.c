@@ -2,7 +2,11 @@
  * suite-daemon-jobs.c - Check suite for how coopd finds an exec job's
  * processes again: /proc parsing (job-proc.c), the attribution of adopted
  * processes to the job that left them (job-orphans.c, subreaper mode) and
- * job cgroup names (job-cgroup.c).
+ * job cgroup names (job-cgroup.c); and the `limits` a job cgroup gets
+ * (job-cgroup.c), against a plain directory standing in for a cgroup with
+ * the cpu, memory and pids controllers: the machines CI runs on give
+ * coopd's cgroup none of them, so what the kernel does with the files is
+ * not tested here (docs/limits.md says which part is proved where).
  *
  * The attribution is fed synthetic /proc snapshots.  Their pids lie above
  * any pid_max, so that no real /proc entry (and no real environment) is
@@ -13,6 +17,7 @@
 
 #include <check.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -243,6 +248,127 @@ START_TEST(test_cgroup_job_name)
 }
 END_TEST
 
+/* A directory standing in for a job cgroup: the files given exist (empty),
+ * as the kernel makes them for the controllers a cgroup has. */
+static int standin(char *dir, const char *const *files)
+{
+	int dfd;
+
+	strcpy(dir, "/tmp/coopd-cg-XXXXXX");
+	ck_assert_ptr_nonnull(mkdtemp(dir));
+	dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	ck_assert_int_ge(dfd, 0);
+	for (size_t i = 0; files[i]; i++) {
+		int fd = openat(dfd, files[i], O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
+
+		ck_assert_int_ge(fd, 0);
+		close(fd);
+	}
+	return dfd;
+}
+
+static void standin_put(int dfd, const char *file, const char *text)
+{
+	int fd = openat(dfd, file, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+
+	ck_assert_int_ge(fd, 0);
+	ck_assert_int_eq(write(fd, text, strlen(text)), (ssize_t)strlen(text));
+	close(fd);
+}
+
+static void standin_check(int dfd, const char *file, const char *want)
+{
+	char buf[256];
+	int fd = openat(dfd, file, O_RDONLY | O_CLOEXEC);
+	ssize_t n;
+
+	ck_assert_int_ge(fd, 0);
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	ck_assert_int_ge(n, 0);
+	buf[n] = '\0';
+	ck_assert_str_eq(buf, want);
+}
+
+static void standin_free(char *dir, int dfd)
+{
+	char cmd[64];
+
+	close(dfd);
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+	ck_assert_int_eq(system(cmd), 0);
+}
+
+START_TEST(test_cgroup_limits_written)
+{
+	static const char *const files[] = {"memory.max", "memory.swap.max", "cpu.max", "pids.max",
+					    NULL};
+	struct cgroup_limits l = {.memory_max = 1073741824, .pids_max = 64, .cpu_max = 1.5};
+	const char *file = NULL;
+	char dir[32];
+	int dfd = standin(dir, files);
+
+	ck_assert_int_eq(cgroup_limits_write(dfd, &l, &file), 0);
+	standin_check(dfd, "memory.max", "1073741824\n");
+	standin_check(dfd, "memory.swap.max", "0\n");
+	standin_check(dfd, "cpu.max", "150000 100000\n");
+	standin_check(dfd, "pids.max", "64\n");
+	/* The kernel's smallest quota; unset limits leave their files alone. */
+	standin_put(dfd, "memory.max", "max\n");
+	l = (struct cgroup_limits){.cpu_max = 0.001};
+	ck_assert_int_eq(cgroup_limits_write(dfd, &l, &file), 0);
+	standin_check(dfd, "cpu.max", "1000 100000\n");
+	standin_check(dfd, "memory.max", "max\n");
+	standin_check(dfd, "pids.max", "64\n");
+	standin_free(dir, dfd);
+}
+END_TEST
+
+START_TEST(test_cgroup_limits_missing_controller)
+{
+	static const char *const files[] = {"cpu.max", NULL};
+	struct cgroup_limits l = {.memory_max = 4096, .cpu_max = 2};
+	const char *file = NULL;
+	char dir[32];
+	int dfd = standin(dir, files);
+
+	/* No memory controller: its file is not there, and the caller is
+	 * told which one (no swap accounting alone is not an error). */
+	ck_assert_int_eq(cgroup_limits_write(dfd, &l, &file), -ENOENT);
+	ck_assert_str_eq(file, "memory.max");
+	l.memory_max = 0;
+	l.pids_max = 5;
+	ck_assert_int_eq(cgroup_limits_write(dfd, &l, &file), -ENOENT);
+	ck_assert_str_eq(file, "pids.max");
+	standin_check(dfd, "cpu.max", "200000 100000\n");
+	standin_free(dir, dfd);
+}
+END_TEST
+
+START_TEST(test_cgroup_memory_events)
+{
+	static const char *const none[] = {NULL};
+	char dir[32], text[160];
+	int dfd = standin(dir, none);
+
+	ck_assert_int_lt(cgroup_oom_kills(dfd), 0);
+	ck_assert_int_lt(cgroup_memory_error(dfd, 1000, text, sizeof(text)), 0);
+	standin_put(dfd, "memory.events",
+		    "low 0\nhigh 0\nmax 12\noom 1\noom_kill 0\n"
+		    "oom_group_kill 2\n");
+	ck_assert_int_eq(cgroup_oom_kills(dfd), 0);
+	ck_assert_int_eq(cgroup_memory_error(dfd, 1000, text, sizeof(text)), 0);
+	standin_put(dfd, "memory.events",
+		    "low 0\nhigh 0\nmax 12\noom 1\noom_kill 1\n"
+		    "oom_group_kill 0\n");
+	ck_assert_int_eq(cgroup_oom_kills(dfd), 1);
+	ck_assert_int_eq(cgroup_memory_error(dfd, 1048576, text, sizeof(text)), 1);
+	ck_assert_str_eq(text, "memory_max exceeded (1048576 bytes): the kernel's OOM killer "
+			       "ended 1 process(es)");
+	standin_free(dir, dfd);
+}
+END_TEST
+
 static Suite *jobs_suite(void)
 {
 	Suite *s = suite_create("daemon-jobs");
@@ -256,6 +382,11 @@ static Suite *jobs_suite(void)
 	tcase_add_test(tc, test_proc_read_self);
 	tcase_add_test(tc, test_proc_lists);
 	tcase_add_test(tc, test_cgroup_job_name);
+	suite_add_tcase(s, tc);
+	tc = tcase_create("limits");
+	tcase_add_test(tc, test_cgroup_limits_written);
+	tcase_add_test(tc, test_cgroup_limits_missing_controller);
+	tcase_add_test(tc, test_cgroup_memory_events);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -313,6 +313,46 @@ START_TEST(test_all_fields_tree)
 }
 END_TEST
 
+/* retries default and decoded; limits merged key by key down the tree
+ * (the root's, a scope's, the node's own), absent ones stay unset. */
+START_TEST(test_retries_limits_tree)
+{
+	struct proto_graph *g = parse_file("tests/data/graphs-good", "retries-limits.json");
+	const struct proto_node *f = proto_graph_find(g, "flaky"), *t = proto_graph_find(g, "t");
+	const struct proto_node *a = proto_graph_find(g, "capped/a");
+	const struct proto_node *b = proto_graph_find(g, "capped/b");
+
+	ck_assert_uint_eq(f->retries, 3);
+	ck_assert_int_eq(f->retry_delay_ms, 500);
+	ck_assert(f->retry_backoff == 1.5);
+	ck_assert_int_eq(f->timeout_ms, 1000);
+	ck_assert_uint_eq(t->retries, 1);
+	ck_assert_int_eq(t->retry_delay_ms, PROTO_DEFAULT_RETRY_DELAY_MS);
+	ck_assert(t->retry_backoff == 2.0);
+	ck_assert_uint_eq(a->retries, 0);
+	ck_assert(a->retry_backoff == 1.0);
+	/* flaky: only the root's nofile. */
+	ck_assert_ptr_nonnull(f->limits);
+	ck_assert_int_eq(f->limits->nofile, 1024);
+	ck_assert_int_eq(f->limits->memory_max, -1);
+	ck_assert(f->limits->cpu_max == 0.0);
+	/* a: the scope's, themselves over the root's. */
+	ck_assert_int_eq(a->limits->memory_max, 1073741824);
+	ck_assert(a->limits->cpu_max == 1.5);
+	ck_assert_int_eq(a->limits->pids_max, 64);
+	ck_assert_int_eq(a->limits->nofile, 1024);
+	ck_assert_int_eq(a->limits->cpu_seconds, -1);
+	/* b: its own keys over the scope's. */
+	ck_assert_int_eq(b->limits->memory_max, 1000);
+	ck_assert(b->limits->cpu_max == 1.5);
+	ck_assert_int_eq(b->limits->pids_max, 64);
+	ck_assert_int_eq(b->limits->nofile, 256);
+	ck_assert_int_eq(b->limits->cpu_seconds, 10);
+	ck_assert_ptr_null(t->limits);
+	proto_graph_free(g);
+}
+END_TEST
+
 START_TEST(test_find_and_walk)
 {
 	struct proto_graph *g = parse_file("tests/data/graphs-good", "etl-manual.json");
@@ -639,6 +679,7 @@ static Suite *graph_suite(void)
 
 	tcase_add_test(tree, test_etl_tree);
 	tcase_add_test(tree, test_all_fields_tree);
+	tcase_add_test(tree, test_retries_limits_tree);
 	tcase_add_test(tree, test_find_and_walk);
 	tcase_add_test(tree, test_walk);
 	tcase_add_test(tree, test_names);
