@@ -1064,6 +1064,8 @@ static void job_start(struct exec_job *job)
 	}
 	out[0] = err[0] = -1;
 	if (n->attempts && def->timeout_ms >= 0) {
+		/* From the spawn, not from the loop's cached time. */
+		ev_now_update(d->loop);
 		ev_timer_init(&job->attempt_timer, job_attempt_timeout_cb,
 			      (double)def->timeout_ms / 1000., 0.);
 		job->attempt_timer.data = job;

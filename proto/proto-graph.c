@@ -821,8 +821,8 @@ static int get_number(struct gctx *c, const struct jtree *obj, const char *key, 
 	int r;
 
 	r = jt_get(obj, c->path, key, PROTO_J_ANY, false, &v, c->err);
-	if (r <= 0)
-		return r;
+	if (r <= 0 || v->type == JTREE_NULL)
+		return r <= 0 ? r : 0; /* an explicit null means absent */
 	if (v->type == JTREE_INT) {
 		*ret = (v->flags & JTREE_F_UINT) ? (double)v->u.u : (double)v->u.i;
 		return 1;

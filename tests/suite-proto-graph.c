@@ -321,6 +321,11 @@ START_TEST(test_retries_limits_tree)
 	const struct proto_node *f = proto_graph_find(g, "flaky"), *t = proto_graph_find(g, "t");
 	const struct proto_node *a = proto_graph_find(g, "capped/a");
 	const struct proto_node *b = proto_graph_find(g, "capped/b");
+	struct proto_error err;
+	static const char cg[] =
+		"{\"limits\":{\"pids_max\":64},\"nodes\":[{\"id\":\"s\",\"kind\":\"scope\","
+		"\"limits\":{\"memory_max\":1073741824,\"cpu_max\":1.5},\"nodes\":["
+		"{\"id\":\"e\",\"kind\":\"exec\",\"argv\":[\"x\"],\"limits\":{\"cpu_max\":2}}]}]}";
 
 	ck_assert_uint_eq(f->retries, 3);
 	ck_assert_int_eq(f->retry_delay_ms, 500);
@@ -335,20 +340,25 @@ START_TEST(test_retries_limits_tree)
 	ck_assert_ptr_nonnull(f->limits);
 	ck_assert_int_eq(f->limits->nofile, 1024);
 	ck_assert_int_eq(f->limits->memory_max, -1);
+	ck_assert_int_eq(f->limits->cpu_seconds, -1);
 	ck_assert(f->limits->cpu_max == 0.0);
-	/* a: the scope's, themselves over the root's. */
-	ck_assert_int_eq(a->limits->memory_max, 1073741824);
-	ck_assert(a->limits->cpu_max == 1.5);
-	ck_assert_int_eq(a->limits->pids_max, 64);
-	ck_assert_int_eq(a->limits->nofile, 1024);
-	ck_assert_int_eq(a->limits->cpu_seconds, -1);
+	/* a: the scope's, over the root's. */
+	ck_assert_int_eq(a->limits->nofile, 512);
+	ck_assert_int_eq(a->limits->cpu_seconds, 100);
 	/* b: its own keys over the scope's. */
-	ck_assert_int_eq(b->limits->memory_max, 1000);
-	ck_assert(b->limits->cpu_max == 1.5);
-	ck_assert_int_eq(b->limits->pids_max, 64);
 	ck_assert_int_eq(b->limits->nofile, 256);
-	ck_assert_int_eq(b->limits->cpu_seconds, 10);
+	ck_assert_int_eq(b->limits->cpu_seconds, 100);
 	ck_assert_ptr_null(t->limits);
+	proto_graph_free(g);
+
+	/* The cgroup keys (a good corpus graph cannot have them: coopd on a
+	 * machine without the controllers refuses them). */
+	ck_assert_int_eq(proto_graph_parse_text(cg, sizeof(cg) - 1, NULL, &g, &err), 0);
+	b = proto_graph_find(g, "s/e");
+	ck_assert_int_eq(b->limits->memory_max, 1073741824);
+	ck_assert(b->limits->cpu_max == 2.0);
+	ck_assert_int_eq(b->limits->pids_max, 64);
+	ck_assert(proto_graph_find(g, "s")->limits->cpu_max == 1.5);
 	proto_graph_free(g);
 }
 END_TEST
