@@ -64,6 +64,7 @@ extern const struct cmd_entry cmd_metrics_entry;
 extern const struct cmd_entry cmd_version_entry;
 extern const struct cmd_entry cmd_ping_entry;
 extern const struct cmd_entry cmd_remove_entry;
+extern const struct cmd_entry cmd_rerun_entry;
 
 /* The table, NULL-terminated, in the order `--help` lists it. */
 extern const struct cmd_entry *const cmd_table[];
@@ -236,6 +237,13 @@ struct cmd_remove_args {
 	int n_ids;  /* >= 1 */
 };
 int cmd_remove_parse(int argc, char **argv, struct cmd_remove_args *ret, FILE *err);
+
+struct cmd_rerun_args {
+	const char *id;
+	bool failed; /* --failed: reuse what succeeded */
+	bool wait;
+};
+int cmd_rerun_parse(int argc, char **argv, struct cmd_rerun_args *ret, FILE *err);
 
 /* Lists graphs (list, and status without an id); returns an exit code. */
 int cmd_list_show(struct coopctl *c, bool all);

@@ -48,3 +48,5 @@ dist_bashcompletion_DATA = client/completion/coopctl
 dist_zshcompletion_DATA = client/completion/_coopctl
 COOPCTL_INTEGRATION_TESTS += tests/integration/test-coopctl-completion.sh
 COOPCTL_INTEGRATION_TESTS += tests/integration/test-coopctl-retries.sh
+client_libcoopctl_la_SOURCES += client/cmd-rerun.c
+COOPCTL_INTEGRATION_TESTS += tests/integration/test-coopctl-rerun.sh

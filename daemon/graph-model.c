@@ -374,6 +374,9 @@ void graph_render_node(const struct rnode *n, struct strbuf *sb)
 		  (unsigned long long)n->polls, (unsigned long long)n->forced_yields);
 	if (n->attempts)
 		render_attempts(n, sb);
+	/* rerun failed_only: its results are those of the graph rerun. */
+	if (n->reused)
+		sb_puts(sb, ",\"reused\":true");
 	if (def->kind == PROTO_NODE_SCOPE) {
 		sb_puts(sb, ",\"nodes\":[");
 		for (i = 0; i < def->n_children; i++) {

@@ -145,6 +145,19 @@ static void subtree_settle_unrun(struct coopd *d, struct rnode *n, enum proto_st
 	}
 }
 
+/* The descendants of a reused node (not n) take their old states. */
+static void subtree_settle_reused(struct coopd *d, struct rnode *n)
+{
+	for (size_t i = 0; i < n->def->n_children; i++) {
+		struct rnode *k = &n->kids[i];
+
+		k->launched = true;
+		k->settled = true;
+		subtree_settle_reused(d, k);
+		graph_set_state(d, k, (enum proto_state)k->reuse_state);
+	}
+}
+
 /* Fills the result of a node from its libcoop outcome. */
 static void node_apply_outcome(struct rnode *n, const coop_outcome *o)
 {
@@ -261,7 +274,7 @@ static void node_settle(struct coopd *d, struct rnode *n, enum proto_state st, s
 	n->settled = true;
 	if (n->finished_ms < 0)
 		n->finished_ms = graph_now_ms();
-	if (n->def->kind != PROTO_NODE_SCOPE)
+	if (n->def->kind != PROTO_NODE_SCOPE && !n->reused)
 		d->counters.jobs_finished[job_kind_of(n)][st]++;
 	graph_set_state(d, n, st);
 	if (!p) {
@@ -349,6 +362,13 @@ static void node_launch(struct coopd *d, struct rnode *n, struct worklist *w)
 		return;
 	n->launched = true;
 	p->kids_unstarted--;
+	if (n->reused) {
+		/* rerun failed_only: it succeeded in the graph rerun. */
+		subtree_settle_reused(d, n);
+		node_settle(d, n, (enum proto_state)n->reuse_state, w);
+		scope_maybe_close(d, p);
+		return;
+	}
 	if (!n->def->always && !deps_succeeded(n)) {
 		subtree_settle_unrun(d, n, PROTO_STATE_SKIPPED);
 		node_settle(d, n, PROTO_STATE_SKIPPED, w);

@@ -112,3 +112,26 @@ int logfile_open_read_attempt(struct coopd *d, const char *gid, uint32_t idx, un
 	}
 	return fd;
 }
+
+int logfile_link(struct coopd *d, const char *from_gid, const char *to_gid, uint32_t idx,
+		 unsigned attempt, int stream)
+{
+	char name[32];
+	int from = logfile_dir(d, from_gid, false), to, r = 0;
+
+	if (from < 0)
+		return from;
+	to = logfile_dir(d, to_gid, true);
+	if (to < 0) {
+		close(from);
+		return to;
+	}
+	logfile_name(idx, attempt, stream, name, sizeof(name));
+	/* No AT_SYMLINK_FOLLOW: a symbolic link planted there is linked as
+	 * itself, and logfile_open_read() refuses to read it. */
+	if (linkat(from, name, to, name, 0) < 0)
+		r = -errno;
+	close(from);
+	close(to);
+	return r;
+}

@@ -28,4 +28,11 @@ int logfile_create_attempt(struct coopd *d, const char *gid, uint32_t idx, unsig
 int logfile_open_read_attempt(struct coopd *d, const char *gid, uint32_t idx, unsigned attempt,
 			      int stream);
 
+/* Makes the log file of stream `stream`, attempt `attempt` of node idx of
+ * graph from_gid also that of graph to_gid (a hard link; to_gid's
+ * directory is created if needed).  0, -ENOENT when there is no such log,
+ * or another negative errno. */
+int logfile_link(struct coopd *d, const char *from_gid, const char *to_gid, uint32_t idx,
+		 unsigned attempt, int stream);
+
 #endif

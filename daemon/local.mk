@@ -134,3 +134,5 @@ DAEMON_TESTS += tests/integration/test-daemon-store-faults.sh
 DAEMON_TESTS += tests/integration/test-daemon-retries.sh
 DAEMON_TESTS += tests/integration/test-daemon-job-limits.sh
 EXTRA_DIST += docs/limits.md
+coopd_SOURCES += daemon/method-rerun.c daemon/method-submit.h daemon/graph-reuse.c daemon/graph-reuse.h
+DAEMON_TESTS += tests/integration/test-daemon-rerun.sh

@@ -20,9 +20,11 @@
 
 #include "coopd.h"
 #include "graph-model.h"
+#include "graph-reuse.h"
 #include "graph-run.h"
 #include "job-cgroup.h"
 #include "job-exec.h"
+#include "method-submit.h"
 #include "method.h"
 #include "server.h"
 #include "store-state.h"
@@ -134,9 +136,11 @@ static int check_limits(const struct proto_node *node, void *userdata)
 }
 
 /* Who to answer once the write completes; l is cleared (later_free) if
- * the client disconnects first, or NULL for a notification. */
+ * the client disconnects first, or NULL for a notification.  A rerun
+ * names the graph whose logs its reused nodes keep. */
 struct submit_ctx {
 	struct later *l;
+	char reuse_from[GRAPH_ID_LEN + 1]; /* "" none */
 };
 
 static void submit_answer_id(struct later *l, struct graph *g)
@@ -160,7 +164,9 @@ static void submit_stored(struct coopd *d, struct graph *g, int r, void *arg)
 	struct submit_ctx *ctx = arg;
 	struct later *l = ctx->l;
 	struct proto_error err;
+	char reuse_from[GRAPH_ID_LEN + 1];
 
+	memcpy(reuse_from, ctx->reuse_from, sizeof(reuse_from));
 	free(ctx);
 	uidcount_sub(&d->submits_pending, g->uid, 1);
 	if (l)
@@ -190,25 +196,23 @@ static void submit_stored(struct coopd *d, struct graph *g, int r, void *arg)
 	/* Accepted and durable: it runs even if its client has gone. */
 	if (l)
 		submit_answer_id(l, g);
+	if (reuse_from[0])
+		graph_reuse_logs(d, coopd_graph_find(d, reuse_from), g);
 	graph_run_start(d, g);
 	notify_status(d);
 	if (d->shutting_down)
 		graph_run_cancel(d, g, NULL, COOP_REASON_SHUTDOWN, -1, NULL);
 }
 
-static enum method_ret submit_handle(struct method_call *call, void *params)
+enum method_ret submit_graph(struct method_call *call, struct proto_graph *def,
+			     struct json_object *doc, struct graph *reuse)
 {
-	struct proto_submit_params *p = params;
 	struct coopd *d = call->d;
-	struct proto_graph *def = NULL;
 	struct graph *g = NULL;
 	struct submit_ctx *ctx;
 	char id[GRAPH_ID_LEN + 1];
 	int r;
 
-	r = proto_graph_parse(p->graph, &d->cfg.limits, &def, &call->err);
-	if (r < 0)
-		return METHOD_ERROR; /* data.path is relative to the graph document */
 	{
 		struct limits_check lc = {.have = exec_cgroup_controllers(d),
 					  .cgroups = exec_cgroups_active(d),
@@ -245,13 +249,16 @@ static enum method_ret submit_handle(struct method_call *call, void *params)
 	}
 	g->d = d;
 	ctx = calloc(1, sizeof(*ctx));
-	if (!ctx) {
+	if (!ctx || (reuse && graph_reuse_results(g, reuse) < 0)) {
+		free(ctx);
 		graph_free(g);
 		return method_fail(call, PROTO_ERR_INTERNAL, NULL, "out of memory");
 	}
+	if (reuse)
+		memcpy(ctx->reuse_from, reuse->id, sizeof(ctx->reuse_from));
 	/* A notification (no id) is stored and run all the same, unanswered. */
 	if (call->id) {
-		ctx->l = later_new(call->c, call->id, PROTO_M_SUBMIT);
+		ctx->l = later_new(call->c, call->id, call->m);
 		if (!ctx->l) {
 			free(ctx);
 			graph_free(g);
@@ -262,7 +269,7 @@ static enum method_ret submit_handle(struct method_call *call, void *params)
 		}
 	}
 	r = uidcount_add(&d->submits_pending, g->uid, 1);
-	if (r == 0 && store_graph_create(d->store, g, p->graph, submit_stored, ctx) < 0) {
+	if (r == 0 && store_graph_create(d->store, g, doc, submit_stored, ctx) < 0) {
 		uidcount_sub(&d->submits_pending, g->uid, 1);
 		r = -ENOMEM;
 	}
@@ -276,6 +283,18 @@ static enum method_ret submit_handle(struct method_call *call, void *params)
 	if (ctx->l)
 		later_set_backref(ctx->l, &ctx->l);
 	return METHOD_LATER;
+}
+
+static enum method_ret submit_handle(struct method_call *call, void *params)
+{
+	struct proto_submit_params *p = params;
+	struct proto_graph *def = NULL;
+	int r;
+
+	r = proto_graph_parse(p->graph, &call->d->cfg.limits, &def, &call->err);
+	if (r < 0)
+		return METHOD_ERROR; /* data.path is relative to the graph document */
+	return submit_graph(call, def, p->graph, NULL);
 }
 
 const struct method method_submit = {

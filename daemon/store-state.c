@@ -578,6 +578,7 @@ static int rec_of(struct store_rec *r, const struct rnode *n)
 		.pg_start = n->pg_start,
 		.leftovers = n->leftovers,
 		.log_dropped = {n->log_dropped[0], n->log_dropped[1]},
+		.reused = n->reused,
 	};
 	if ((n->error && !(r->error = strdup(n->error))) ||
 	    (n->cancel_note && !(r->cancel_note = strdup(n->cancel_note))) ||
@@ -871,6 +872,7 @@ static int load_node(void *ctx, const struct store_rec *r)
 	n->error = r->error ? strdup(r->error) : NULL;
 	free(n->cancel_note);
 	n->cancel_note = r->cancel_note ? strdup(r->cancel_note) : NULL;
+	n->reused = r->reused;
 	if (r->attempts)
 		attempts_load(n, r->attempts);
 	return 0;

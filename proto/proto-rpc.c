@@ -32,7 +32,7 @@ static const char *const method_names[PROTO_M__MAX] = {
 	[PROTO_M_STATS] = PROTO_METHOD_STATS,
 	[PROTO_M_METRICS] = PROTO_METHOD_METRICS,
 	[PROTO_M_REMOVE] = PROTO_METHOD_REMOVE,
-	[PROTO_M_RERUN] = "rerun",
+	[PROTO_M_RERUN] = PROTO_METHOD_RERUN,
 	[PROTO_M_PAUSE] = "pause",
 	[PROTO_M_RESUME] = "resume",
 };

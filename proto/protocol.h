@@ -34,6 +34,7 @@
 #define PROTO_METHOD_STATS "stats"
 #define PROTO_METHOD_METRICS "metrics"
 #define PROTO_METHOD_REMOVE "remove"
+#define PROTO_METHOD_RERUN "rerun"
 
 /* Notification names (daemon -> client, no id). */
 #define PROTO_NOTIFY_EVENT "event"
