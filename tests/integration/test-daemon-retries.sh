@@ -167,4 +167,23 @@ r = rpc("logs", {"id": gid, "node": "f", "stream": "stdout", "attempt": 2})
 expect(r["data"] == "try 2\n", "logs of attempt 2 after a restart", r)
 PY
 coopd_stop
+# A database of schema version 1 (before retries) is migrated to 2: the
+# columns are added, its graphs kept.
+if command -v sqlite3 >/dev/null 2>&1; then
+	sqlite3 "$COOPD_STATE/coopd.db" "ALTER TABLE nodes DROP COLUMN attempts;
+		ALTER TABLE nodes DROP COLUMN reused; PRAGMA user_version = 1;" \
+		|| fail "cannot make a version 1 database"
+	coopd_start
+	[ "$(sqlite3 -readonly "$COOPD_STATE/coopd.db" "PRAGMA user_version")" = 2 ] \
+		|| fail "not migrated to version 2"
+	coopd_py <<'PY' || fail "after the migration"
+gid = open(os.path.join(os.environ["COOPD_TMP"], "flaky-gid")).read()
+f = node(rpc("status", {"id": gid}), "f")
+expect(f["state"] == "succeeded" and f["exit_code"] == 0 and "attempts" not in f,
+       "a graph from version 1 loads (version 1 kept no attempts)", f)
+g = run({"nodes": [{"id": "r", "kind": "exec", "argv": ["false"], "retries": 1, "retry_delay_ms": 0}]})
+expect(len(node(g, "r")["attempts"]) == 2, "retries work on the migrated database", g)
+PY
+	coopd_stop
+fi
 coopd_pass
