@@ -164,6 +164,52 @@ static struct json_object *exact_number_id(struct json_object *msg, struct json_
 	return n;
 }
 
+/* After the tokener refused a request for its depth: recovers the id (an
+ * number or a string, as the envelope allows; proto__member_text reads
+ * the top-level members without descending into their values, so the
+ * depth costs it nothing) into ret, so that the error is answered with
+ * it, and, for `submit`, turns the error into the limit that a user can
+ * change (docs/protocol.md, section 2): in a graph only nested scopes can
+ * come near the JSON depth limit, two levels each. */
+static void too_deep_recover(const char *line, size_t len, const struct proto_limits *lim,
+			     struct proto_request *ret, struct proto_error *err)
+{
+	const char *raw, *meth;
+	size_t rawlen, methlen;
+	struct proto_error ignored;
+	struct json_object *id, *env;
+
+	if (!proto__member_text(line, len, "id", &raw, &rawlen))
+		return;
+	id = proto__parse(raw, rawlen, 2, &ignored);
+	if (!id && rawlen == 4 && memcmp(raw, "null", 4) == 0) {
+		ret->has_id = true; /* id null, as sent */
+	} else if (!id || (!json_object_is_type(id, json_type_int) &&
+			   !json_object_is_type(id, json_type_double) &&
+			   !json_object_is_type(id, json_type_string))) {
+		json_object_put(id);
+		return;
+	}
+	env = json_object_new_object();
+	if (!env || (id && json_object_object_add(env, "id", id) < 0)) {
+		json_object_put(id);
+		json_object_put(env);
+		return;
+	}
+	ret->msg = env; /* owns the id from now on */
+	ret->id = id;
+	ret->has_id = true;
+	if (proto__member_text(line, len, "method", &meth, &methlen) &&
+	    methlen == sizeof(PROTO_METHOD_SUBMIT) + 1 &&
+	    memcmp(meth, "\"" PROTO_METHOD_SUBMIT "\"", methlen) == 0) {
+		ret->method_id = PROTO_M_SUBMIT;
+		proto_error_set(err, PROTO_ERR_LIMIT, NULL,
+				"JSON nested deeper than %u levels (scopes nested up to "
+				"max_scope_depth, %u, need at most that)",
+				lim->max_json_depth, lim->max_scope_depth);
+	}
+}
+
 int proto_request_parse(const char *line, size_t len, const struct proto_limits *lim,
 			struct proto_request *ret, struct proto_error *err)
 {
@@ -196,6 +242,9 @@ int proto_request_parse_ex(const char *line, size_t len, const struct proto_limi
 		return proto_error_set(err, PROTO_ERR_INTERNAL, NULL, "out of memory");
 	if (!msg)
 		msg = proto__parse(line, len, lim->max_json_depth, err);
+	if (!msg && err && err->code == PROTO_ERR_INVALID_REQUEST &&
+	    strstr(err->reason, "nested deeper"))
+		too_deep_recover(line, len, lim, ret, err);
 	if (!msg)
 		return err && err->code == PROTO_ERR_INTERNAL ? -ENOMEM : -EINVAL;
 	ret->msg = msg;

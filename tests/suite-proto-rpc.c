@@ -341,10 +341,97 @@ START_TEST(test_request_too_deep)
 	line[o++] = '}';
 	line[o++] = '}';
 	ck_assert_int_eq(proto_request_parse(line, o, NULL, &req, &err), -EINVAL);
-	ck_assert_int_eq(err.code, PROTO_ERR_INVALID_REQUEST);
-	ck_assert_str_eq(err.reason, "JSON nested deeper than 152 levels");
+	/* A submit: answered with its id, as the limit a user can change. */
+	ck_assert_int_eq(err.code, PROTO_ERR_LIMIT);
+	ck_assert_msg(strstr(err.reason, "JSON nested deeper than 152 levels") &&
+			      strstr(err.reason, "max_scope_depth, 64"),
+		      "%s", err.reason);
+	ck_assert(req.has_id);
+	ck_assert_ptr_nonnull(req.id);
+	ck_assert_int_eq(json_object_get_int(req.id), 3);
+	ck_assert_int_eq(req.method_id, PROTO_M_SUBMIT);
 	proto_request_free(&req);
 	free(line);
+}
+END_TEST
+
+/* Builds head + depth '[' + depth ']' + tail into a malloc()ed line. */
+static char *deep_line(const char *head, size_t depth, const char *tail, size_t *ret_len)
+{
+	size_t hl = strlen(head), tl = strlen(tail), o;
+	char *line = malloc(hl + 2 * depth + tl + 1);
+
+	ck_assert_ptr_nonnull(line);
+	memcpy(line, head, hl);
+	o = hl;
+	memset(line + o, '[', depth);
+	o += depth;
+	memset(line + o, ']', depth);
+	o += depth;
+	memcpy(line + o, tail, tl + 1);
+	*ret_len = o + tl;
+	return line;
+}
+
+/* Too deep for the tokener: the id is still found at the top level (after
+ * the deep member, a string id, strings with brackets and escaped quotes
+ * on the way), and a method other than submit keeps -32600. */
+START_TEST(test_request_too_deep_id)
+{
+	static const struct {
+		const char *head, *tail;
+		int id_type; /* 0: none, 1: int, 2: string, 3: null */
+		const char *id_str;
+		int64_t id_int;
+		int code;
+	} cases[] = {
+		{"{\"jsonrpc\":\"2.0\",\"method\":\"status\",\"params\":{\"id\":",
+		 "},\"id\":\"a]\\\"b\"}", 2, "a]\"b", 0, PROTO_ERR_INVALID_REQUEST},
+		{"{\"id\" : 41 , \"method\" : \"submit\", "
+		 "\"jsonrpc\":\"2.0\",\"params\":{\"s\":\"{[\\\"\",\"graph\":",
+		 "}}", 1, NULL, 41, PROTO_ERR_LIMIT},
+		{"{\"jsonrpc\":\"2.0\",\"id\":null,\"method\":\"submit\",\"params\":{\"graph\":",
+		 "}}", 3, NULL, 0, PROTO_ERR_LIMIT},
+		/* No id: a notification; nothing to recover. */
+		{"{\"jsonrpc\":\"2.0\",\"method\":\"submit\",\"params\":{\"graph\":", "}}", 0, NULL,
+		 0, PROTO_ERR_INVALID_REQUEST},
+		/* An id of the wrong type: not recovered. */
+		{"{\"jsonrpc\":\"2.0\",\"id\":[1],\"method\":\"ping\",\"params\":{\"x\":", "}}", 0,
+		 NULL, 0, PROTO_ERR_INVALID_REQUEST},
+		/* Cut after the id: the tokener stops at the depth first. */
+		{"{\"jsonrpc\":\"2.0\",\"method\":\"ping\",\"params\":{\"x\":", "}, \"id\": 5", 1,
+		 NULL, 5, PROTO_ERR_INVALID_REQUEST},
+		{"[{\"id\":1,\"x\":", "}]", 0, NULL, 0, PROTO_ERR_INVALID_REQUEST},
+	};
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct proto_request req;
+		struct proto_error err;
+		size_t len;
+		char *line = deep_line(cases[i].head, 1000, cases[i].tail, &len);
+
+		ck_assert_int_eq(proto_request_parse(line, len, NULL, &req, &err), -EINVAL);
+		ck_assert_msg(err.code == cases[i].code, "case %zu: code %d (%s)", i, err.code,
+			      err.reason);
+		switch (cases[i].id_type) {
+		case 0:
+			ck_assert_msg(!req.has_id && !req.id, "case %zu: an id", i);
+			break;
+		case 1:
+			ck_assert_msg(req.has_id && req.id, "case %zu: no id", i);
+			ck_assert_int_eq(json_object_get_int64(req.id), cases[i].id_int);
+			break;
+		case 2:
+			ck_assert_msg(req.has_id && req.id, "case %zu: no id", i);
+			ck_assert_str_eq(json_object_get_string(req.id), cases[i].id_str);
+			break;
+		case 3:
+			ck_assert_msg(req.has_id && !req.id, "case %zu: not id null", i);
+			break;
+		}
+		proto_request_free(&req);
+		free(line);
+	}
 }
 END_TEST
 
@@ -1070,6 +1157,7 @@ static Suite *rpc_suite(void)
 	tcase_add_test(env, test_error_reason_utf8);
 	tcase_add_test(env, test_request_too_large);
 	tcase_add_test(env, test_request_too_deep);
+	tcase_add_test(env, test_request_too_deep_id);
 	tcase_add_test(env, test_method_names);
 	suite_add_tcase(s, env);
 
