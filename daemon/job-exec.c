@@ -62,6 +62,7 @@
 #include "graph-model.h"
 #include "graph-run.h"
 #include "job-cgroup.h"
+#include "job-boot.h"
 #include "job-exec.h"
 #include "job-logfile.h"
 #include "job-orphans.h"
@@ -84,6 +85,7 @@ struct exec_state {
 	struct exec_job *active;   /* spawned and not yet complete */
 	struct job_owners *owners; /* account and PATH look-ups, per graph */
 	bool root;                 /* euid 0: jobs run as their graph's owner */
+	bool same_boot;            /* the recorded pids are of this boot (job-boot.c) */
 	int reset_sigs[NSIG];      /* signals not at SIG_DFL: reset in the child */
 	int n_reset_sigs;
 	pid_t pid_max;                /* /proc/sys/kernel/pid_max, 0 unknown */
@@ -464,6 +466,18 @@ static bool marker_active(void *ctx, const char *marker)
 	return g->by_idx[idx]->job->on_active;
 }
 
+static int uid_of(void *ctx, pid_t pid, uid_t *ret)
+{
+	return proc_real_uid(pid, ret);
+}
+
+/* The user a job runs as: its graph's owner when coopd is root, else
+ * coopd's own user (job_start()). */
+static uid_t job_run_uid(const struct coopd *d, const struct graph *g)
+{
+	return d->exec && d->exec->root ? g->uid : geteuid();
+}
+
 enum sweep_mode {
 	SWEEP_PROBE, /* count only */
 	SWEEP_NEW,   /* remember them; signal the ones not seen before */
@@ -481,7 +495,9 @@ static size_t job_sweep(struct exec_job *job, int sig, enum sweep_mode mode)
 	struct orphan_query q = {.self = getpid(),
 				 .marker = job->marker,
 				 .leader_start = job->leader_start,
+				 .uid = job_run_uid(d, job->n->g),
 				 .others_oldest = UINT64_MAX,
+				 .uid_of = uid_of,
 				 .is_leader = marker_is_leader,
 				 .marker_active = marker_active,
 				 .ctx = d};
@@ -492,8 +508,11 @@ static size_t job_sweep(struct exec_job *job, int sig, enum sweep_mode mode)
 	double secs = (double)(coop_now_ns() - job->spawn_ns) / 1e9;
 	int r;
 
+	/* Only jobs of the same user could have started an unmarked orphan
+	 * of that user (issue: another user's older job was blamed). */
 	for (struct exec_job *o = d->exec->active; o; o = o->act_next)
-		if (o != job && o->leader_start < q.others_oldest)
+		if (o != job && o->leader_start < q.others_oldest &&
+		    job_run_uid(d, o->n->g) == q.uid)
 			q.others_oldest = o->leader_start;
 	/* Everything the job started got a pid allocated after its leader's:
 	 * unless pids wrapped around meanwhile (which takes pid_max forks),
@@ -1175,6 +1194,7 @@ int exec_setup(struct coopd *d)
 		return log_errno(LOG_ERR, -ENOMEM, "exec jobs");
 	}
 	d->exec = es;
+	es->same_boot = job_boot_same_and_record(d->state_fd);
 	if (d->cfg.cgroups == CONFIG_CGROUPS_OFF) {
 		log_info("cgroups = off: exec jobs are tracked as a child subreaper");
 		return 0;
@@ -1222,8 +1242,10 @@ struct recover_item {
 	char marker[GRAPH_ID_LEN + 16];
 	pid_t pgid;
 	uint64_t pg_start;
+	bool leader_alive; /* the recorded leader itself (pid and start) runs */
+	uid_t uid;         /* the user the job ran as */
 	const char *gid, *path;
-	int killed;
+	int killed, spared;
 };
 
 void exec_recover_note(struct coopd *d, const struct rnode *n)
@@ -1249,15 +1271,22 @@ void exec_recover_note(struct coopd *d, const struct rnode *n)
 	snprintf(it->marker, sizeof(it->marker), "%s/%u", n->g->id, n->idx);
 	it->pgid = n->pgid;
 	it->pg_start = n->pg_start;
+	it->leader_alive = false;
+	it->uid = job_run_uid(d, n->g);
 	it->gid = n->g->id;
 	it->path = n->def->path;
-	it->killed = 0;
+	it->killed = it->spared = 0;
 }
 
-/* Which recorded item the process p belongs to, or NULL.  Its group
- * (recorded at spawn: pgid and leader start time) or, for processes that
- * left the group or were spawned just before the crash, before the spawn
- * record was written, the job marker of its environment. */
+/* Which recorded item the process p provably belongs to, or NULL (the
+ * records are of this boot: exec_recover_sweep()).  Provably: it is the
+ * recorded leader itself (pid and exact start time); or it is in the
+ * leader's process group while that very leader still runs (a group id
+ * cannot be reused while its leader lives); or its environment holds the
+ * job's marker (for processes that left the group, or spawned just before
+ * the crash, before the spawn record was written).  A process in a group
+ * with the recorded id whose leader is gone is not taken on the id alone:
+ * the id may have been reused by anyone since (issue 15 item 6). */
 static struct recover_item *recover_match(struct lh_table *by_marker, struct lh_table *by_pgid,
 					  const struct proc_info *p)
 {
@@ -1265,7 +1294,8 @@ static struct recover_item *recover_match(struct lh_table *by_marker, struct lh_
 	char marker[96];
 
 	if (lh_table_lookup_ex(by_pgid, (void *)(intptr_t)p->pgrp, (void **)&it) && it &&
-	    p->start >= it->pg_start && (p->pid != it->pgid || p->start == it->pg_start))
+	    (p->pid == it->pgid ? p->start == it->pg_start
+				: it->leader_alive && p->start >= it->pg_start))
 		return it;
 	if (proc_job_marker(p->pid, marker, sizeof(marker)) == 0 &&
 	    lh_table_lookup_ex(by_marker, marker, (void **)&it))
@@ -1281,9 +1311,19 @@ void exec_recover_sweep(struct coopd *d)
 	struct pollfd *pfds = NULL;
 	size_t n = 0, npfd = 0;
 	pid_t self = getpid();
+	uid_t uid;
 
 	if (!es || es->n_recover == 0)
 		return;
+	if (!es->same_boot) {
+		/* Every process alive now started after the records were made
+		 * (or nothing tells): none can be proven to be a job's. */
+		log_notice("%zu exec job(s) were interrupted in another boot (or by a coopd that "
+			   "kept no boot id): no process of theirs can still run; nothing is "
+			   "killed",
+			   es->n_recover);
+		goto out;
+	}
 	by_marker = lh_kchar_table_new((int)es->n_recover * 2 + 16, NULL);
 	by_pgid = lh_kptr_table_new((int)es->n_recover * 2 + 16, NULL);
 	if (!by_marker || !by_pgid || proc_list(&procs, &n) < 0) {
@@ -1294,8 +1334,10 @@ void exec_recover_sweep(struct coopd *d)
 		struct recover_item *it = &es->recover[i];
 
 		(void)lh_table_insert(by_marker, it->marker, it);
-		if (it->pgid > 1 && it->pg_start)
+		if (it->pgid > 1 && it->pg_start) {
+			it->leader_alive = proc_start_time(it->pgid) == it->pg_start;
 			(void)lh_table_insert(by_pgid, (void *)(intptr_t)it->pgid, it);
+		}
 	}
 	pfds = calloc(n + 1, sizeof(*pfds));
 	for (size_t i = 0; i < n; i++) {
@@ -1307,6 +1349,12 @@ void exec_recover_sweep(struct coopd *d)
 		it = recover_match(by_marker, by_pgid, &procs[i]);
 		if (!it)
 			continue;
+		/* Never another user's process, whatever it claims (a marker
+		 * can be copied by anyone) or whichever group it is in. */
+		if (proc_real_uid(procs[i].pid, &uid) < 0 || uid != it->uid) {
+			it->spared++;
+			continue;
+		}
 		/* A pidfd, taken before the kill, names this very process and
 		 * tells when it has really exited. */
 		pfd = (int)syscall(SYS_pidfd_open, procs[i].pid, 0);
@@ -1335,11 +1383,16 @@ void exec_recover_sweep(struct coopd *d)
 		while (r < 0 && errno == EINTR);
 		close(pfds[i].fd);
 	}
-	for (size_t i = 0; i < es->n_recover; i++)
+	for (size_t i = 0; i < es->n_recover; i++) {
 		if (es->recover[i].killed)
 			log_notice("graph %s node %s: killed %d process(es) left from before the "
 				   "restart",
 				   es->recover[i].gid, es->recover[i].path, es->recover[i].killed);
+		if (es->recover[i].spared)
+			log_notice("graph %s node %s: left alone %d process(es) of another user "
+				   "that matched its records",
+				   es->recover[i].gid, es->recover[i].path, es->recover[i].spared);
+	}
 out:
 	if (by_marker)
 		lh_table_free(by_marker);

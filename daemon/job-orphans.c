@@ -13,7 +13,12 @@
 static bool adopted_is_ours(const struct proc_info *p, const struct orphan_query *q)
 {
 	char marker[96];
-	int r = proc_job_marker(p->pid, marker, sizeof(marker));
+	uid_t uid;
+	int r;
+
+	if (q->uid_of(q->ctx, p->pid, &uid) < 0 || uid != q->uid)
+		return false;
+	r = proc_job_marker(p->pid, marker, sizeof(marker));
 
 	if (r == 0)
 		return strcmp(marker, q->marker) == 0 || !q->marker_active(q->ctx, marker);

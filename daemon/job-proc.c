@@ -197,3 +197,26 @@ int proc_job_marker(pid_t pid, char *buf, size_t size)
 	free(env);
 	return r;
 }
+
+int proc_real_uid(pid_t pid, uid_t *ret)
+{
+	char path[64], buf[4096];
+	ssize_t n;
+	char *p;
+	int fd;
+
+	snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return n < 0 ? -errno : -EIO;
+	buf[n] = '\0';
+	p = strstr(buf, "\nUid:");
+	if (!p)
+		return -EIO;
+	*ret = (uid_t)strtoul(p + 5, NULL, 10);
+	return 0;
+}

@@ -45,4 +45,8 @@ pid_t proc_pid_max(void);
  * to read). */
 int proc_job_marker(pid_t pid, char *buf, size_t size);
 
+/* The real uid of pid (/proc/PID/status "Uid:", first field): who the
+ * process is, whatever setuid programs it runs.  0 or a negative errno. */
+int proc_real_uid(pid_t pid, uid_t *ret);
+
 #endif

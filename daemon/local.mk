@@ -115,10 +115,12 @@ DAEMON_TESTS += tests/integration/test-daemon-utf8-ids.sh
 # -- one owner, a safe state directory, subreaper identity (issues 14, 15: owner):
 coopd_SOURCES += daemon/store-lock.c daemon/store-lock.h
 coopd_SOURCES += daemon/job-logfile.c daemon/job-logfile.h
+coopd_SOURCES += daemon/job-boot.c daemon/job-boot.h
 DAEMON_TESTS += tests/integration/test-daemon-one-owner.sh
 DAEMON_TESTS += tests/integration/test-daemon-statedir.sh
 DAEMON_TESTS += tests/integration/test-daemon-races.sh
 DAEMON_TESTS += tests/integration/test-daemon-owner-checks.sh
+DAEMON_TESTS += tests/integration/test-daemon-subreaper-users.sh
 # -- scripts/deps.sh never upgrades silently (issue 18, docs):
 DAEMON_TESTS += tests/integration/test-deps-plan.sh
 # -- the SQLite state store (issue 14, store):

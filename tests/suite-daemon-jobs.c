@@ -66,12 +66,30 @@ static struct proc_info proc(pid_t pid, pid_t ppid, uint64_t start, char state)
 	return p;
 }
 
+/* Fake pids from FOREIGN on run as another user (uid 4242); real ones
+ * (test_orphans_by_marker) as reported by /proc. */
+#define FOREIGN (FAKE + 1000)
+static int uid_of(void *p, pid_t pid, uid_t *ret)
+{
+	if (pid >= FOREIGN) {
+		*ret = 4242;
+		return 0;
+	}
+	if (pid >= FAKE && pid < FOREIGN) {
+		*ret = getuid();
+		return 0;
+	}
+	return proc_real_uid(pid, ret);
+}
+
 static struct orphan_query query(struct ctx *c, uint64_t others_oldest)
 {
 	struct orphan_query q = {.self = SELF,
 				 .marker = "g/1",
 				 .leader_start = 100,
+				 .uid = getuid(),
 				 .others_oldest = others_oldest,
+				 .uid_of = uid_of,
 				 .is_leader = is_leader,
 				 .marker_active = marker_active,
 				 .ctx = c};
@@ -104,6 +122,8 @@ START_TEST(test_orphans_by_start_time)
 		proc(FAKE + 21, SELF, 160, 'S'),      /* adopted, but another job is as old */
 		proc(FAKE + 30, 1, 150, 'S'),         /* not ours at all */
 		proc(FAKE + 31, FAKE + 30, 151, 'S'),
+		proc(FOREIGN, SELF, 125, 'S'),        /* adopted, fits, another user's */
+		proc(FOREIGN + 1, FOREIGN, 126, 'S'), /* and its child */
 	};
 	size_t n = sizeof(procs) / sizeof(procs[0]);
 	struct proc_info out[16];
@@ -118,6 +138,7 @@ START_TEST(test_orphans_by_start_time)
 	found = orphans_of_job(procs, n, &q, out, 16);
 	ck_assert_uint_eq(found, 4);
 	ck_assert(has(out, found, FAKE + 21) && !has(out, found, FAKE + 20));
+	ck_assert(!has(out, found, FOREIGN) && !has(out, found, FOREIGN + 1));
 	/* The total is returned even when out is too small. */
 	ck_assert_uint_eq(orphans_of_job(procs, n, &q, out, 1), 4);
 }
@@ -135,8 +156,16 @@ START_TEST(test_orphans_none)
 }
 END_TEST
 
-/* A real child running sleep with only the environment marker `value`. */
+/* A real child running sleep with only the environment marker `value`,
+ * as uid (root only; (uid_t)-1: as the test). */
+static pid_t spawn_marked_as(const char *value, uid_t uid);
+
 static pid_t spawn_marked(const char *value)
+{
+	return spawn_marked_as(value, (uid_t)-1);
+}
+
+static pid_t spawn_marked_as(const char *value, uid_t uid)
 {
 	char env[64];
 	char *envp[] = {env, NULL};
@@ -147,6 +176,8 @@ static pid_t spawn_marked(const char *value)
 	pid = fork();
 	ck_assert_int_ge(pid, 0);
 	if (pid == 0) {
+		if (uid != (uid_t)-1 && (setgid(uid) < 0 || setuid(uid) < 0))
+			_exit(126);
 		execve("/bin/sleep", argv, envp);
 		_exit(127);
 	}
@@ -194,6 +225,31 @@ START_TEST(test_orphans_by_marker)
 	reap(mine);
 	reap(other);
 	reap(gone);
+}
+END_TEST
+
+/* Another user's process is never the job's, even with the job's own
+ * marker (a marker can be copied) and a start time that fits. */
+START_TEST(test_orphans_never_another_user)
+{
+	struct ctx c = {.leaders = {LEADER}, .n_leaders = 1};
+	struct proc_info out[8];
+	struct orphan_query q = query(&c, UINT64_MAX);
+	pid_t forged;
+	char buf[64];
+
+	if (getuid() != 0)
+		return; /* needs root to start a process as another user */
+	forged = spawn_marked_as("g/1", 4243);
+	ck_assert_int_eq(proc_job_marker(forged, buf, sizeof(buf)), 0);
+	{
+		struct proc_info procs[] = {proc(SELF, 1, 10, 'S'), proc(forged, SELF, 150, 'S')};
+
+		ck_assert_uint_eq(orphans_of_job(procs, 2, &q, out, 8), 0);
+		q.uid = 4243; /* the same process is the job's if the job runs as 4243 */
+		ck_assert_uint_eq(orphans_of_job(procs, 2, &q, out, 8), 1);
+	}
+	reap(forged);
 }
 END_TEST
 
@@ -377,6 +433,7 @@ static Suite *jobs_suite(void)
 	tcase_add_test(tc, test_orphans_by_start_time);
 	tcase_add_test(tc, test_orphans_none);
 	tcase_add_test(tc, test_orphans_by_marker);
+	tcase_add_test(tc, test_orphans_never_another_user);
 	suite_add_tcase(s, tc);
 	tc = tcase_create("proc");
 	tcase_add_test(tc, test_proc_read_self);

@@ -58,8 +58,12 @@ snapshot >"$COOPD_TMP/before" || fail "snapshot"
 # The job's shell (its short-lived `sleep`s come and go).
 job_shells() {
 	TOK=$TOK coopd_py <<'PY'
-print(sorted(p for p in marked(os.environ["TOK"])
-             if open("/proc/%d/comm" % p).read().strip() == "sh"))
+def comm(p):
+    try:
+        return open("/proc/%d/comm" % p).read().strip()
+    except OSError:
+        return ""  # a `sleep` that has just ended
+print(sorted(p for p in marked(os.environ["TOK"]) if comm(p) == "sh"))
 PY
 }
 PIDS_BEFORE=$(job_shells)
