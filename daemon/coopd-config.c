@@ -17,6 +17,7 @@
 #include <fcntl.h>
 #include <getopt.h>
 #include <limits.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -168,6 +169,21 @@ static bool listen_addr_valid(const char *s)
 	return colon && colon != s && parse_uint(colon + 1, 65535, &port) == 0 && port > 0;
 }
 
+/* A command-line mistake: one line saying what, one saying where to look
+ * (the help is 40-odd lines; printing it would bury the error). */
+static int usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static int usage_error(const char *fmt, ...)
+{
+	va_list ap;
+
+	fputs("coopd: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputs("\nTry 'coopd --help' for more information.\n", stderr);
+	return -EINVAL;
+}
+
 int config_parse_args(struct coopd_config *cfg, int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -186,7 +202,11 @@ int config_parse_args(struct coopd_config *cfg, int argc, char **argv)
 	unsigned long long v;
 	int c;
 
-	while ((c = getopt_long(argc, argv, "s:c:w:b:d:m:fvhV", opts, NULL)) != -1) {
+	/* getopt's own messages carry argv[0] (a libtool wrapper's path in the
+	 * build tree) and would come before the help; coopd says what was
+	 * wrong in one line and where to look instead (usage_error). */
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, ":s:c:w:b:d:m:fvhV", opts, NULL)) != -1) {
 		switch (c) {
 		case 's':
 			if (!*optarg || set_str(&cfg->socket_path, optarg) < 0)
@@ -198,19 +218,17 @@ int config_parse_args(struct coopd_config *cfg, int argc, char **argv)
 				goto bad;
 			break;
 		case 'w':
-			if (parse_uint(optarg, 1024, &v) < 0 || v == 0) {
-				fprintf(stderr, "coopd: --workers wants a number 1..1024\n");
-				return -EINVAL;
-			}
+			if (parse_uint(optarg, 1024, &v) < 0 || v == 0)
+				return usage_error("--workers wants a number 1..1024, not '%s'",
+						   optarg);
 			cfg->workers = (unsigned)v;
 			cmdline_set |= SET_WORKERS;
 			break;
 		case 'b':
-			if (parse_uint(optarg, 4096, &v) < 0 || v == 0) {
-				fprintf(stderr,
-					"coopd: --blocking-threads wants a number 1..4096\n");
-				return -EINVAL;
-			}
+			if (parse_uint(optarg, 4096, &v) < 0 || v == 0)
+				return usage_error(
+					"--blocking-threads wants a number 1..4096, not '%s'",
+					optarg);
 			cfg->blocking_threads = (unsigned)v;
 			cmdline_set |= SET_BLOCKING;
 			break;
@@ -220,10 +238,9 @@ int config_parse_args(struct coopd_config *cfg, int argc, char **argv)
 			cmdline_set |= SET_STATE;
 			break;
 		case 'm':
-			if (!listen_addr_valid(optarg)) {
-				fprintf(stderr, "coopd: --metrics-listen wants ADDR:PORT\n");
-				return -EINVAL;
-			}
+			if (!listen_addr_valid(optarg))
+				return usage_error("--metrics-listen wants ADDR:PORT, not '%s'",
+						   optarg);
 			if (set_str(&cfg->metrics_listen, optarg) < 0)
 				goto bad;
 			cmdline_set |= SET_METRICS;
@@ -241,20 +258,19 @@ int config_parse_args(struct coopd_config *cfg, int argc, char **argv)
 		case 'V':
 			printf("coopd %s (protocol %d)\n", PACKAGE_VERSION, PROTO_VERSION);
 			return 1;
+		case ':':
+			return usage_error("option '%s' needs a value", argv[optind - 1]);
 		default:
-			usage(stderr);
-			return -EINVAL;
+			if (optopt)
+				return usage_error("unknown option '-%c'", optopt);
+			return usage_error("unknown option '%s'", argv[optind - 1]);
 		}
 	}
-	if (optind < argc) {
-		fprintf(stderr, "coopd: unexpected argument '%s'\n", argv[optind]);
-		usage(stderr);
-		return -EINVAL;
-	}
+	if (optind < argc)
+		return usage_error("unexpected argument '%s'", argv[optind]);
 	return 0;
 bad:
-	fprintf(stderr, "coopd: bad or empty option value\n");
-	return -EINVAL;
+	return usage_error("option '%s' needs a non-empty value", argv[optind - 1]);
 }
 
 static char *trim(char *s)
