@@ -2,12 +2,13 @@
  * daemon-durable.c -- the price of durability (issue 7, docs/durability.md).
  *
  *   daemon-durable SOCK CLIENTS SUBMITS LABEL
+ *   daemon-durable --bare FILE WRITES LABEL
  *
  * CLIENTS processes (forked), each on its own connection, submit SUBMITS
  * one-node graphs ({"nodes":[{"id":"a","kind":"task","fn":"noop"}]}) one at
  * a time: send the request, read the answer.  `submit` answers only once
- * the graph is on disk (write, fsync, rename, directory fsync; group commit
- * across clients), so the latency of one submit is the cost of making a
+ * the graph is on disk (a transaction of coopd.db committed with its
+ * fdatasync; group commit across clients), so the latency of one submit is the cost of making a
  * graph durable, and submits/second from many clients shows how well the
  * syncs are shared.  Run against a coopd with `fsync = no` the same figures
  * show what is left without the syncs.
@@ -18,9 +19,18 @@
  * (latencies over every submit of every client; rate = all submits / the
  * wall time from the moment all clients are connected to the last answer).
  * Nothing asserts on time.
+ *
+ * --bare: the floor on the same file system, without coopd: WRITES times
+ * write 128 bytes into FILE and fdatasync it; one RESULT line the same,
+ * clients=1, with every write+fdatasync as one "submit".  FILE is 1 MiB,
+ * written whole and synced first, and the writes go round in it: like
+ * SQLite's WAL once it has reached its size, a sync then flushes data and
+ * no file size (appending would add a journal commit of the size to every
+ * fdatasync).
  */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <fcntl.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/un.h>
@@ -114,6 +124,54 @@ static int client(const char *sock, int n, int go_fd, uint64_t *lat)
 	return 0;
 }
 
+/* The bare write+fdatasync loop (--bare). */
+static int bare(const char *path, int n, const char *label)
+{
+	char rec[128];
+	uint64_t *lat = calloc((size_t)n, sizeof(*lat)), t0, t1;
+	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	const size_t size = 1 << 20;
+
+	if (!lat || fd < 0) {
+		perror("daemon-durable --bare");
+		return 1;
+	}
+	memset(rec, 'x', sizeof(rec));
+	rec[sizeof(rec) - 1] = '\n';
+	for (size_t off = 0; off < size; off += sizeof(rec))
+		if (pwrite(fd, rec, sizeof(rec), (off_t)off) != (ssize_t)sizeof(rec)) {
+			perror("daemon-durable --bare");
+			return 1;
+		}
+	if (fsync(fd) < 0) {
+		perror("daemon-durable --bare");
+		return 1;
+	}
+	t0 = bench_now_ns();
+	for (int i = 0; i < n; i++) {
+		uint64_t s = bench_now_ns();
+		off_t off = (off_t)(((size_t)i * sizeof(rec)) % size);
+
+		if (pwrite(fd, rec, sizeof(rec), off) != (ssize_t)sizeof(rec) ||
+		    fdatasync(fd) < 0) {
+			perror("daemon-durable --bare");
+			return 1;
+		}
+		lat[i] = bench_now_ns() - s;
+	}
+	t1 = bench_now_ns();
+	close(fd);
+	unlink(path);
+	printf("RESULT bench=daemon-durable-%s rt=bare clients=1 submits=%d p50_ms=%.3f "
+	       "p99_ms=%.3f max_ms=%.3f rate=%.1f wall_s=%.3f\n",
+	       label, n, (double)bench_quantile(lat, (size_t)n, 0.50) / 1e6,
+	       (double)bench_quantile(lat, (size_t)n, 0.99) / 1e6,
+	       (double)bench_quantile(lat, (size_t)n, 1.0) / 1e6, (double)n / ((t1 - t0) / 1e9),
+	       (t1 - t0) / 1e9);
+	free(lat);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	int clients, n, go[2], failed = 0;
@@ -121,8 +179,11 @@ int main(int argc, char **argv)
 	uint64_t *lat, t0, t1;
 	size_t total;
 
+	if (argc == 5 && strcmp(argv[1], "--bare") == 0)
+		return bare(argv[2], atoi(argv[3]) > 0 ? atoi(argv[3]) : 1, argv[4]);
 	if (argc != 5) {
-		fprintf(stderr, "usage: daemon-durable SOCK CLIENTS SUBMITS LABEL\n");
+		fprintf(stderr, "usage: daemon-durable SOCK CLIENTS SUBMITS LABEL\n"
+				"       daemon-durable --bare FILE WRITES LABEL\n");
 		return 2;
 	}
 	sock = argv[1];

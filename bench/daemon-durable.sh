@@ -1,7 +1,9 @@
 #!/bin/sh
-# daemon-durable.sh -- the price of durability (issue 7): submit latency
-# (p50/p99) and submits per second from 1 and from 16 clients, with coopd's
-# state synced to disk (the default) and with `fsync = no` (benchmarks only).
+# daemon-durable.sh -- the price of durability (issues 7, 14): submit latency
+# (p50/p99), submits per second and coopd's CPU time per submit from 1 and
+# from 16 clients, with coopd's state synced to disk (the default) and with
+# `fsync = no` (benchmarks only), beside a bare write+fdatasync loop on the
+# same file system (the floor: daemon-durable --bare).
 #
 #   make bench-daemon-durable        (also part of make bench-daemon / bench)
 #
@@ -15,8 +17,10 @@
 # results-durable.txt next to the programs).  Nothing asserts on time.
 #
 # Environment: BENCH_DIR, COOPD, BENCH_REPS (5), BENCH_ONLY (a regex; the
-# group is daemon-durable), BENCH_DURABLE_SUBMITS (submits per client with
-# one client: 400; with 16 clients each submits a sixteenth, at least 25).
+# group is daemon-durable), BENCH_DURABLE_SUBMITS (submits with one client,
+# and writes of the bare loop: 2000; with 16 clients each submits a quarter
+# of it, at least 25).  CPU per submit is coopd's user+system time
+# (/proc/PID/stat) over the run divided by the submits.
 set -eu
 
 dir=${BENCH_DIR:-$(dirname "$0")}
@@ -26,8 +30,8 @@ rpc=$dir/daemon-rpc
 reps=${BENCH_REPS:-5}
 only=${BENCH_ONLY:-.}
 out=${BENCH_DURABLE_OUT:-$dir/results-durable.txt}
-n1=${BENCH_DURABLE_SUBMITS:-400}
-n16=$((n1 / 16))
+n1=${BENCH_DURABLE_SUBMITS:-2000}
+n16=$((n1 / 4))
 [ "$n16" -ge 25 ] || n16=25
 
 if ! echo daemon-durable | grep -Eq "^($only)"; then
@@ -78,11 +82,11 @@ fs=$(stat -f -c %T "$tmp")
 echo "# daemon-durable: state directory on $fs ($tmp); $reps repetition(s); 1 client x $n1," \
 	"16 clients x $n16 submits"
 : >"$out"
-cases="sync-on:yes:1 sync-off:no:1 sync-on:yes:16 sync-off:no:16"
+cases="sync-on:yes:1 sync-off:no:1 sync-on:yes:16 sync-off:no:16 bare:bare:1"
 rep=1
 while [ "$rep" -le "$reps" ]; do
 	# rotate the order by one case per repetition
-	k=$(( (rep - 1) % 4 ))
+	k=$(( (rep - 1) % 5 ))
 	set -- $cases
 	i=0
 	while [ "$i" -lt "$k" ]; do
@@ -97,8 +101,17 @@ while [ "$rep" -le "$reps" ]; do
 		sync=${rest%%:*}
 		clients=${rest#*:}
 		if [ "$clients" = 1 ]; then n=$n1; else n=$n16; fi
+		if [ "$sync" = bare ]; then
+			"$prog" --bare "$tmp/bare" "$n" bare | sed "s/\$/ rep=$rep/" >>"$out"
+			continue
+		fi
 		daemon_start "$sync"
-		"$prog" "$sockdir/s" "$clients" "$n" "$label-c$clients" | sed "s/\$/ rep=$rep/" >>"$out"
+		cpu0=$(awk '{print $14 + $15}' "/proc/$dpid/stat")
+		line=$("$prog" "$sockdir/s" "$clients" "$n" "$label-c$clients")
+		cpu1=$(awk '{print $14 + $15}' "/proc/$dpid/stat")
+		cpu=$(awk -v a="$cpu0" -v b="$cpu1" -v hz="$(getconf CLK_TCK)" -v n=$((clients * n)) \
+			'BEGIN { printf "%.1f", (b - a) * 1e6 / hz / n }')
+		echo "$line cpu_us=$cpu rep=$rep" >>"$out"
 		daemon_stop
 	done
 	rep=$((rep + 1))
@@ -118,23 +131,24 @@ function median(arr, n,    i, j, t) {
 /^RESULT/ {
 	b = kv($0, "bench"); r = kv($0, "rep")
 	p50[b, r] = kv($0, "p50_ms"); p99[b, r] = kv($0, "p99_ms"); rate[b, r] = kv($0, "rate")
+	cpu[b, r] = kv($0, "cpu_us")
 	seen[b] = 1; reps[r] = 1
 }
 END {
-	printf "%-22s %9s %9s %11s %14s %14s\n", "daemon-durable", "p50 ms", "p99 ms", "submits/s", "p50 x sync off", "rate / sync off"
-	split("sync-on-c1 sync-off-c1 sync-on-c16 sync-off-c16", order, " ")
-	for (o = 1; o <= 4; o++) {
+	printf "%-22s %9s %9s %11s %10s %14s %14s\n", "daemon-durable", "p50 ms", "p99 ms", "submits/s", "cpu us/sub", "p50 x sync off", "rate / sync off"
+	split("sync-on-c1 sync-off-c1 sync-on-c16 sync-off-c16 bare", order, " ")
+	for (o = 1; o <= 5; o++) {
 		b = "daemon-durable-" order[o]; if (!(b in seen)) continue
 		off = b; sub(/sync-on/, "sync-off", off)
 		n = 0; m = 0
 		for (r in reps) if ((b, r) in p50) {
-			n++; a50[n] = p50[b, r]; a99[n] = p99[b, r]; ar[n] = rate[b, r]
+			n++; a50[n] = p50[b, r]; a99[n] = p99[b, r]; ar[n] = rate[b, r]; ac[n] = cpu[b, r] + 0
 			if (b != off && (off, r) in p50 && p50[off, r] > 0 && rate[off, r] > 0) {
 				m++; x50[m] = p50[b, r] / p50[off, r]; xr[m] = rate[b, r] / rate[off, r]
 			}
 		}
-		if (m) printf "%-22s %9.3f %9.3f %11.1f %13.1fx %14.2f\n", order[o], median(a50, n), median(a99, n), median(ar, n), median(x50, m), median(xr, m)
-		else printf "%-22s %9.3f %9.3f %11.1f %14s %14s\n", order[o], median(a50, n), median(a99, n), median(ar, n), "", ""
+		if (m) printf "%-22s %9.3f %9.3f %11.1f %10.1f %13.1fx %14.2f\n", order[o], median(a50, n), median(a99, n), median(ar, n), median(ac, n), median(x50, m), median(xr, m)
+		else printf "%-22s %9.3f %9.3f %11.1f %10s %14s %14s\n", order[o], median(a50, n), median(a99, n), median(ar, n), (order[o] == "bare" ? "" : sprintf("%.1f", median(ac, n))), "", ""
 	}
 }' "$out"
 echo "# raw results: $out"

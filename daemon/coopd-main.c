@@ -425,6 +425,7 @@ out:
 	}
 	store_free(d.store);
 	uidcount_free(&d.submits_pending);
+	uidcount_free(&d.active_per_user);
 	if (d.graph_index)
 		lh_table_free(d.graph_index);
 	if (d.exec_pids)

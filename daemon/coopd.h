@@ -85,8 +85,9 @@ struct coopd {
 	/* Submits accepted but not yet durable, per uid: they count against
 	 * max_active_per_user (method-submit.c). */
 	struct uidcount submits_pending;
-	size_t graphs_finished_kept; /* settled graphs in the list */
-	struct lh_table *histories;  /* uid -> finished graphs (store-retention.c) */
+	struct uidcount active_per_user; /* graphs not yet settled, per uid (graph-run.c) */
+	size_t graphs_finished_kept;     /* settled graphs in the list */
+	struct lh_table *histories;      /* uid -> finished graphs (store-retention.c) */
 	ev_timer retention_timer;
 	struct lh_table *exec_pids; /* pid -> struct exec_job (leaders alive) */
 	struct exec_state *exec;    /* job-exec.c: cgroups or subreaper tracking */

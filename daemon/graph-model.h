@@ -134,6 +134,7 @@ struct graph {
 	bool active;                       /* submitted and not yet settled */
 	bool syncing;                      /* settled, final journal not yet synced */
 	bool loaded;                       /* reloaded from the state directory */
+	bool active_counted;               /* in d->active_per_user */
 
 	struct graph *prev, *next;   /* d->graphs list, creation order */
 	struct graph *hprev, *hnext; /* owner's finished graphs, finish order */
@@ -150,6 +151,8 @@ struct graph {
 	bool settle_retry;  /* on the store's retry list */
 	bool settle_failed; /* its final state could not be written yet */
 	struct graph *dirty_next, *retry_next;
+	unsigned long long settle_batch; /* the writer's transaction of its final state */
+	bool settle_durable;             /* that settle asked for a sync */
 	/* The settle completion waiting for a retry. */
 	void (*settle_done)(struct coopd *d, struct graph *g, int r, void *arg);
 	void *settle_arg;

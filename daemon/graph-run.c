@@ -234,6 +234,11 @@ static void graph_release_runtime(struct graph *g)
 
 static void graph_synced(struct coopd *d, struct graph *g, int r, void *arg)
 {
+	/* Settled without a sync (nobody was waiting), and a `wait` came
+	 * meanwhile: its answer needs the final state on disk. */
+	if (g->waiters && !store_graph_durable(d->store, g) &&
+	    store_graph_settled_async(d->store, g, true, graph_synced, NULL) == 0)
+		return;
 	g->syncing = false;
 	coopd_graph_settled(d, g);
 }
@@ -252,12 +257,17 @@ static void graph_finish(struct coopd *d, struct graph *g)
 	}
 	g->active = false;
 	d->graphs_active--;
+	if (g->active_counted)
+		uidcount_sub(&d->active_per_user, g->uid, 1);
+	g->active_counted = false;
 	d->counters.graphs_finished[g->root->state]++;
 	graph_release_runtime(g);
-	/* `wait` is answered once the final journal is on disk: a result a
-	 * client has seen survives a crash.  The sync runs on the writer. */
+	/* `wait` is answered once the final state is on disk: a result a
+	 * client has seen survives a crash.  The sync runs on the writer, and
+	 * only when someone waits (else a later synced commit covers it, or
+	 * a `wait` that comes later asks for one: method-wait.c). */
 	g->syncing = true;
-	if (store_graph_settled_async(d->store, g, graph_synced, NULL) < 0) {
+	if (store_graph_settled_async(d->store, g, g->waiters != NULL, graph_synced, NULL) < 0) {
 		log_err("graph %s: out of memory storing its final state; it comes back "
 			"interrupted after a restart",
 			g->id);
@@ -448,6 +458,9 @@ void graph_run_start(struct coopd *d, struct graph *g)
 
 	g->active = true;
 	d->graphs_active++;
+	/* Per owner, so that submit checks max_active_per_user without
+	 * walking every graph (a memory failure only loosens the check). */
+	g->active_counted = uidcount_add(&d->active_per_user, g->uid, 1) == 0;
 	scope_opts_of(root, &o);
 	r = coop_scope_new(d->rt, NULL, &o, &root->scope);
 	if (r < 0) {

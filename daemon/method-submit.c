@@ -52,12 +52,7 @@ static int new_graph_id(struct coopd *d, char *buf)
 
 static size_t active_of_user(struct coopd *d, uid_t uid)
 {
-	size_t n = 0;
-
-	for (struct graph *g = d->graphs_head; g; g = g->next)
-		if (g->active && g->uid == uid)
-			n++;
-	return n;
+	return uidcount_get(&d->active_per_user, uid);
 }
 
 /* Whether uid has a passwd entry (needed to run its exec jobs as it). */

@@ -14,6 +14,7 @@
 #include "method.h"
 #include "method-wait.h"
 #include "server.h"
+#include "store-state.h"
 
 static int wait_decode(struct json_object *params, void *ret, struct proto_error *err)
 {
@@ -84,6 +85,13 @@ void wait_graph_settled(struct coopd *d, struct graph *g)
 		remove_graph_synced(d, g, removes);
 }
 
+/* A settled graph's final state is durable now: its waiters get it. */
+static void wait_resynced(struct coopd *d, struct graph *g, int r, void *arg)
+{
+	g->syncing = false;
+	wait_graph_settled(d, g);
+}
+
 static enum method_ret wait_handle(struct method_call *call, void *params)
 {
 	struct proto_wait_params *p = params;
@@ -95,6 +103,14 @@ static enum method_ret wait_handle(struct method_call *call, void *params)
 		return METHOD_ERROR;
 	if (p->has_timeout_ms && p->timeout_ms == 0 && not_durable(g, &call->err))
 		return METHOD_ERROR;
+	/* Settled without a sync (nobody was waiting then): the result is
+	 * answered once a synced transaction covers it. */
+	if (!g->active && !g->syncing && !(p->has_timeout_ms && p->timeout_ms == 0) &&
+	    !store_graph_durable(call->d->store, g)) {
+		g->syncing = true;
+		if (store_graph_settled_async(call->d->store, g, true, wait_resynced, NULL) < 0)
+			g->syncing = false;
+	}
 	if ((!g->active && !g->syncing) || (p->has_timeout_ms && p->timeout_ms == 0)) {
 		sb_init(&sb);
 		graph_render_status(g, p->summary, &sb);

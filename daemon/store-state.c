@@ -395,6 +395,7 @@ static void sjob_done(struct store_job *job, int r)
 		}
 		if (j->g->settle_failed)
 			log_notice("graph %s: its final state is durable now", j->id);
+		j->g->settle_batch = j->job.batch;
 		j->g->store_failed = j->g->settle_failed = false;
 		j->done(d, j->g, r, j->arg);
 		break;
@@ -750,14 +751,16 @@ static void dirty_unqueue(struct store *s, struct graph *g)
 	}
 }
 
-int store_graph_settled_async(struct store *s, struct graph *g, store_done_fn done, void *arg)
+int store_graph_settled_async(struct store *s, struct graph *g, bool durable, store_done_fn done,
+			      void *arg)
 {
 	struct sjob *j;
 	size_t done_nodes = 0;
 
 	if (!s->w || g->store_seq == 0)
 		return -EINVAL;
-	j = sjob_new(s, SJ_SETTLE, g, true);
+	g->settle_durable = durable;
+	j = sjob_new(s, SJ_SETTLE, g, durable);
 	if (!j)
 		return -ENOMEM;
 	dirty_unqueue(s, g);
@@ -791,7 +794,8 @@ static void retry_cb(struct ev_loop *loop, ev_timer *w, int revents)
 	while ((g = list)) {
 		list = g->retry_next;
 		g->settle_retry = false;
-		if (store_graph_settled_async(s, g, g->settle_done, g->settle_arg) < 0)
+		if (store_graph_settled_async(s, g, g->settle_durable, g->settle_done,
+					      g->settle_arg) < 0)
 			retry_later(s, g);
 	}
 }
@@ -823,6 +827,11 @@ int store_graph_delete(struct store *s, struct graph *g, store_id_done_fn done, 
 	j->arg = arg;
 	sjob_queue(s, j);
 	return 0;
+}
+
+bool store_graph_durable(const struct store *s, const struct graph *g)
+{
+	return g->settle_batch != 0 && g->settle_batch <= store_writer_synced_through(s->w);
 }
 
 int store_read_doc(struct store *s, const char *id, char **doc, size_t *len)
@@ -968,7 +977,7 @@ static int load_graph(void *ctx, const struct store_graph_row *row)
 		if (g->root->finished_ms < 0)
 			g->root->finished_ms = now;
 		g->syncing = true;
-		if (store_graph_settled_async(s, g, loaded_synced, NULL) < 0)
+		if (store_graph_settled_async(s, g, true, loaded_synced, NULL) < 0)
 			g->syncing = false;
 		log_notice("graph %s was running when coopd stopped: interrupted", g->id);
 	}

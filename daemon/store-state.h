@@ -8,6 +8,7 @@
 #ifndef COOPD_STORE_STATE_H
 #define COOPD_STORE_STATE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "proto-rpc.h"
@@ -57,12 +58,20 @@ void store_journal_node(struct store *s, const struct rnode *n);
  * Returns 0 or -ENOMEM (done will not run). */
 int store_node_durable(struct store *s, struct rnode *n, store_done_fn done, void *arg);
 
-/* g has settled: its changed nodes and its final state are written and
- * synced on the writer; done runs on the loop once they are durable.  If
- * they cannot be written, done does not run: the store retries every
- * second until they are (so `wait` never answers a result that is not on
- * disk).  Returns 0 or -ENOMEM (done will not run). */
-int store_graph_settled_async(struct store *s, struct graph *g, store_done_fn done, void *arg);
+/* g has settled: its changed nodes and its final state are written on the
+ * writer; done runs on the loop once they are committed, and synced if
+ * durable (a `wait` is waiting for the result).  If they cannot be
+ * written, done does not run: the store retries every second until they
+ * are (so `wait` never answers a result that is not on disk).  Called
+ * again with durable on a graph already settled, it writes the graph's
+ * row again in a synced transaction: the way to make a result durable
+ * when a `wait` comes later (store_graph_durable).  Returns 0 or -ENOMEM
+ * (done will not run). */
+int store_graph_settled_async(struct store *s, struct graph *g, bool durable, store_done_fn done,
+			      void *arg);
+/* Whether g's final state is on disk (its settle committed, and synced
+ * since). */
+bool store_graph_durable(const struct store *s, const struct graph *g);
 /* Joins the writer thread after it has finished its queue, and runs the
  * completions left (before graphs are freed at exit). */
 void store_stop_writer(struct store *s);

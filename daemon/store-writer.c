@@ -44,6 +44,7 @@ struct store_writer {
 	size_t pending; /* loop thread */
 	ev_async async;
 	atomic_ullong commits, jobs;
+	atomic_ullong synced_through; /* last batch covered by a sync */
 };
 
 static void append(struct store_job **head, struct store_job **tail, struct store_job *list)
@@ -64,6 +65,7 @@ static void run_batch(struct store_writer *w, struct store_job *batch)
 {
 	struct store_job *job;
 	bool durable = false;
+	unsigned long long n;
 	int r;
 
 	if (!w->db) {
@@ -82,9 +84,12 @@ static void run_batch(struct store_writer *w, struct store_job *batch)
 			goto fail;
 	if ((r = store_db_commit(w->db)) < 0)
 		goto fail;
-	atomic_fetch_add_explicit(&w->commits, 1, memory_order_relaxed);
+	n = atomic_fetch_add_explicit(&w->commits, 1, memory_order_relaxed) + 1;
+	if (durable || !w->sync)
+		atomic_store_explicit(&w->synced_through, n, memory_order_release);
 	for (job = batch; job; job = job->next) {
 		job->r = 0;
+		job->batch = n;
 		if (job->committed)
 			job->committed(job);
 		atomic_fetch_add_explicit(&w->jobs, 1, memory_order_relaxed);
@@ -235,6 +240,11 @@ void store_writer_stop(struct store_writer *w)
 	pthread_mutex_destroy(&w->lock);
 	free(w->path);
 	free(w);
+}
+
+unsigned long long store_writer_synced_through(const struct store_writer *w)
+{
+	return w ? atomic_load_explicit(&w->synced_through, memory_order_acquire) : 0;
 }
 
 void store_writer_counts(const struct store_writer *w, unsigned long long *commits,

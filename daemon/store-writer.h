@@ -29,6 +29,7 @@ struct store_job {
 	void (*done)(struct store_job *job, int r);
 	bool durable; /* its commit must be synced before done runs */
 	int r;
+	unsigned long long batch; /* the transaction it committed in (1, 2, ...) */
 };
 
 /* Starts the writer on db (taken over; path reopens it after a failed
@@ -45,6 +46,10 @@ void store_writer_complete(struct store_writer *w);
 /* Finishes the queue, joins the thread, runs the last completions and
  * frees w. */
 void store_writer_stop(struct store_writer *w);
+/* The last transaction known to be on disk: a synced commit covers every
+ * commit before it (they are all in the WAL file it fdatasyncs).  With
+ * sync off, every committed one. */
+unsigned long long store_writer_synced_through(const struct store_writer *w);
 /* Transactions committed and jobs applied (stats). */
 void store_writer_counts(const struct store_writer *w, unsigned long long *commits,
 			 unsigned long long *jobs);

@@ -86,7 +86,12 @@ for mode, text in (("eio", "Input/output error"), ("rofs", "cannot store the gra
     ping_ok()
     expect(rows() == n0, "nothing stored", mode)
 
-# Syncs fail (EIO) while the held graph settles: no result for wait.
+# Syncs fail (EIO) while the held graph settles, with a client waiting
+# for it: no result for wait.
+c = Conn()
+c.send("wait", {"id": held}, id=77)
+c.send("ping", {}, id=78)
+c.answer(78)  # same connection, in order: the wait is registered
 fault("eio")
 open(flag, "w").close()
 log = os.path.join(os.environ["COOPD_TMP"], "coopd.log")
@@ -100,9 +105,7 @@ expect("error" in w and w["error"]["code"] == -32603 and "not yet durable" in w[
        "wait does not answer a result that is not durable", w)
 w = call("wait", {"id": held, "timeout_ms": 0})
 expect("error" in w and w["error"]["code"] == -32603, "nor at once", w)
-# A wait without timeout is answered once the store recovers.
-c = Conn()
-c.send("wait", {"id": held}, id=77)
+# The wait without timeout is answered once the store recovers.
 fault("")
 m = c.answer(77)
 expect(m.get("result", {}).get("state") == "succeeded", "wait answers once durable", m)
