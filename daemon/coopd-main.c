@@ -127,8 +127,10 @@ void coopd_graph_settled(struct coopd *d, struct graph *g)
 	log_debug("graph %s settled: %s", g->id,
 		  proto_state_name((enum proto_state)g->root->state));
 	retention_note(d, g);
-	/* May free g (a `remove` that waited for the sync). */
-	wait_graph_settled(d, g);
+	/* May free g (a `remove` that waited for the sync); else its tree is
+	 * not kept (bounded memory: docs/durability.md). */
+	if (!wait_graph_settled(d, g))
+		graph_maybe_release(g);
 	notify_status(d);
 	if (!d->shutting_down)
 		retention_prune_user(d, uid);

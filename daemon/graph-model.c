@@ -153,10 +153,100 @@ void graph_free(struct graph *g)
 	}
 	free(g->root);
 	free(g->by_idx);
+	free(g->name);
 	free(g->dirty);
 	free(g->dirty_bits);
 	proto_graph_free(g->def);
 	free(g);
+}
+
+int graph_state(const struct graph *g)
+{
+	return g->root ? g->root->state : g->final_state;
+}
+
+const char *graph_name(const struct graph *g)
+{
+	return g->def ? g->def->name : g->name ? g->name : "";
+}
+
+int64_t graph_finished_ms(const struct graph *g)
+{
+	return g->root ? g->root->finished_ms : g->finished_ms;
+}
+
+void graph_release_tree(struct graph *g)
+{
+	size_t i;
+
+	if (g->released || !g->root)
+		return;
+	g->final_state = g->root->state;
+	g->finished_ms = g->root->finished_ms;
+	if (!g->name)
+		g->name = strdup(g->def->name ? g->def->name : "");
+	if (!g->name)
+		return; /* out of memory: keep the tree, it still says it */
+	for (i = g->n_nodes + 1; i-- > 0;) {
+		if (!g->by_idx[i])
+			continue;
+		rnode_free_parts(g->by_idx[i]);
+		free(g->by_idx[i]->kids);
+	}
+	free(g->root);
+	free(g->by_idx);
+	proto_graph_free(g->def);
+	g->root = NULL;
+	g->by_idx = NULL;
+	g->def = NULL;
+	g->released = true;
+}
+
+void graph_maybe_release(struct graph *g)
+{
+	if (g->root && !g->active && !g->syncing && !g->waiters &&
+	    proto_state_is_final((enum proto_state)g->root->state))
+		graph_release_tree(g);
+}
+
+void graph_adopt_tree(struct graph *g, struct graph *t)
+{
+	g->def = t->def;
+	g->root = t->root;
+	g->by_idx = t->by_idx;
+	g->n_nodes = t->n_nodes;
+	g->n_done = t->n_done;
+	memcpy(g->counts, t->counts, sizeof(g->counts));
+	for (size_t i = 0; i <= g->n_nodes; i++)
+		g->by_idx[i]->g = g;
+	g->released = false;
+	t->def = NULL;
+	t->root = NULL;
+	t->by_idx = NULL;
+	graph_free(t);
+}
+
+int graph_new_released(const char *id, const char *name, uid_t uid, gid_t gid, int64_t created_ms,
+		       int64_t finished_ms, int state, size_t n_nodes, size_t n_done,
+		       struct graph **ret)
+{
+	struct graph *g = calloc(1, sizeof(*g));
+
+	if (!g || !(g->name = strdup(name ? name : ""))) {
+		free(g);
+		return -ENOMEM;
+	}
+	snprintf(g->id, sizeof(g->id), "%s", id);
+	g->uid = uid;
+	g->gid = gid;
+	g->created_ms = created_ms;
+	g->finished_ms = finished_ms;
+	g->final_state = (uint8_t)state;
+	g->n_nodes = n_nodes;
+	g->n_done = n_done;
+	g->released = true;
+	*ret = g;
+	return 0;
 }
 
 int graph_new(struct proto_graph *def, const char *id, uid_t uid, gid_t gid, int64_t created_ms,
@@ -394,8 +484,8 @@ static void render_head(const struct graph *g, struct strbuf *sb)
 	sb_puts(sb, "{\"id\":");
 	sb_json_cstr(sb, g->id);
 	sb_puts(sb, ",\"name\":");
-	sb_json_cstr(sb, g->def->name);
-	sb_printf(sb, ",\"state\":\"%s\"", proto_state_name((enum proto_state)g->root->state));
+	sb_json_cstr(sb, graph_name(g));
+	sb_printf(sb, ",\"state\":\"%s\"", proto_state_name((enum proto_state)graph_state(g)));
 }
 
 void graph_render_status(const struct graph *g, bool summary, struct strbuf *sb)

@@ -135,6 +135,14 @@ struct graph {
 	bool syncing;                      /* settled, final journal not yet synced */
 	bool loaded;                       /* reloaded from the state directory */
 	bool active_counted;               /* in d->active_per_user */
+	/* A settled graph's node tree is not kept (graph_release_tree): then
+	 * def, root and by_idx are NULL and these say what `list` and
+	 * retention need; status and logs read the tree back from the
+	 * database (store_graph_hydrate). */
+	bool released;
+	uint8_t final_state;
+	char *name;
+	int64_t finished_ms;
 
 	struct graph *prev, *next;   /* d->graphs list, creation order */
 	struct graph *hprev, *hnext; /* owner's finished graphs, finish order */
@@ -162,6 +170,24 @@ struct graph {
 int graph_new(struct proto_graph *def, const char *id, uid_t uid, gid_t gid, int64_t created_ms,
 	      struct graph **ret);
 void graph_free(struct graph *g);
+
+/* The graph's state, name and finish time, with or without its tree. */
+int graph_state(const struct graph *g);
+const char *graph_name(const struct graph *g);
+int64_t graph_finished_ms(const struct graph *g);
+/* Frees a settled graph's tree (definition, nodes), keeping what `list`
+ * and retention need; bounded memory: docs/durability.md. */
+void graph_release_tree(struct graph *g);
+/* Releases g's tree if g is settled and nothing holds it (no waiter, no
+ * sync in flight). */
+void graph_maybe_release(struct graph *g);
+/* Gives g (released) the tree of t (a graph_new() of the same document
+ * with its nodes' states applied), and frees t's shell. */
+void graph_adopt_tree(struct graph *g, struct graph *t);
+/* A released graph as loaded from its database row, without a tree. */
+int graph_new_released(const char *id, const char *name, uid_t uid, gid_t gid, int64_t created_ms,
+		       int64_t finished_ms, int state, size_t n_nodes, size_t n_done,
+		       struct graph **ret);
 
 /* Unix time in ms now (CLOCK_REALTIME). */
 int64_t graph_now_ms(void);

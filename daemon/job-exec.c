@@ -461,7 +461,7 @@ static bool marker_active(void *ctx, const char *marker)
 	gid[slash - marker] = '\0';
 	idx = strtoul(slash + 1, &end, 10);
 	g = coopd_graph_find(d, gid);
-	if (*end || !g || idx > g->n_nodes || !g->by_idx[idx]->job)
+	if (*end || !g || !g->by_idx || idx > g->n_nodes || !g->by_idx[idx]->job)
 		return false;
 	return g->by_idx[idx]->job->on_active;
 }

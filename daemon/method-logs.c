@@ -5,7 +5,7 @@
  * Reads at most one chunk (64 KiB) of the job's log file from the state
  * directory (job-logfile.c: never through a symbolic link), so logs of
  * finished graphs survive restarts.  `eof` is true once the job has
- * settled (every node of a graph loaded at start-up has) and offset has
+ * settled (every node of a graph that is no longer active has) and offset has
  * reached the end.  Bytes that
  * are not valid UTF-8 come out as U+FFFD (JSON strings are UTF-8);
  * next_offset always counts file bytes.  A node with retries has logs per
@@ -59,7 +59,7 @@ static enum method_ret logs_handle(struct method_call *call, void *params)
 				   "node '%.256s' has had %u attempt(s) so far (of %u)",
 				   n->def->path, begun, n->def->retries + 1u);
 	/* An attempt before the last begun one has ended for good. */
-	over = n->settled || g->loaded || attempt < begun || attempt <= n->att_done;
+	over = n->settled || !g->active || attempt < begun || attempt <= n->att_done;
 	fd = logfile_open_read_attempt(call->d, g->id, n->idx, attempt,
 				       p->stream == PROTO_STREAM_STDERR);
 	if (fd >= 0) {

@@ -118,7 +118,7 @@ static int remove_decode(struct json_object *params, void *ret, struct proto_err
 static enum method_ret remove_handle(struct method_call *call, void *params)
 {
 	struct proto_graph_node_params *p = params;
-	struct graph *g = method_graph(call, p->id);
+	struct graph *g = method_graph_brief(call, p->id);
 
 	if (!g)
 		return METHOD_ERROR;

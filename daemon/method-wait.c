@@ -50,18 +50,20 @@ static bool not_durable(const struct graph *g, struct proto_error *err)
 static void wait_timeout_cb(struct ev_loop *loop, ev_timer *w, int revents)
 {
 	struct later *l = w->data;
+	struct graph *g = l->g;
 	struct proto_error err;
 
 	ev_timer_stop(loop, w);
 	l->timer_active = false;
-	if (not_durable(l->g, &err)) {
+	if (not_durable(g, &err)) {
 		later_answer_error(l, &err);
 		return;
 	}
 	wait_answer(l);
+	graph_maybe_release(g);
 }
 
-void wait_graph_settled(struct coopd *d, struct graph *g)
+bool wait_graph_settled(struct coopd *d, struct graph *g)
 {
 	struct later *removes = NULL;
 
@@ -81,15 +83,19 @@ void wait_graph_settled(struct coopd *d, struct graph *g)
 		l->gnext = removes;
 		removes = l;
 	}
-	if (removes)
+	if (removes) {
 		remove_graph_synced(d, g, removes);
+		return true;
+	}
+	return false;
 }
 
 /* A settled graph's final state is durable now: its waiters get it. */
 static void wait_resynced(struct coopd *d, struct graph *g, int r, void *arg)
 {
 	g->syncing = false;
-	wait_graph_settled(d, g);
+	if (!wait_graph_settled(d, g))
+		graph_maybe_release(g);
 }
 
 static enum method_ret wait_handle(struct method_call *call, void *params)

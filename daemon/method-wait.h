@@ -7,7 +7,10 @@
 struct coopd;
 struct graph;
 
-void wait_graph_settled(struct coopd *d, struct graph *g);
+#include <stdbool.h>
+
+/* Answers g's waiters; true if a `remove` among them freed g. */
+bool wait_graph_settled(struct coopd *d, struct graph *g);
 
 /* method-remove.c: a `remove` that came while g's final journal was being
  * synced waits among g's waiters; wait_graph_settled() hands it over once

@@ -27,7 +27,7 @@ static enum method_ret watch_handle(struct method_call *call, void *params)
 	char *id = NULL;
 
 	if (p->id) {
-		if (!method_graph(call, p->id))
+		if (!method_graph_brief(call, p->id))
 			return METHOD_ERROR;
 		id = strdup(p->id);
 		if (!id)

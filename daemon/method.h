@@ -33,6 +33,7 @@ struct method_call {
 	char *result; /* METHOD_OK: JSON text of the result (owned) */
 	size_t result_len;
 	struct proto_error err; /* METHOD_ERROR */
+	struct graph *hydrated; /* a settled graph's tree read back by method_graph */
 };
 
 struct method {
@@ -54,5 +55,9 @@ enum method_ret method_fail(struct method_call *call, int code, const char *path
 /* Looks up graph id for the caller: -32001 if unknown or not the caller's
  * (see docs/security.md).  Returns NULL with call->err set. */
 struct graph *method_graph(struct method_call *call, const char *id);
+/* The same without the node tree of a settled graph (which is not kept in
+ * memory, and method_graph reads back from the database): for requests
+ * that need only the graph's id, owner and state (watch, remove). */
+struct graph *method_graph_brief(struct method_call *call, const char *id);
 
 #endif

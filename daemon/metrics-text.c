@@ -26,6 +26,7 @@
 #include "config.h"
 
 #include "coopd.h"
+#include "graph-model.h"
 #include "metrics-text.h"
 #include "server.h"
 #include "store-state.h"
@@ -177,6 +178,7 @@ void metrics_render(struct coopd *d, struct strbuf *sb)
 void stats_render(struct coopd *d, struct strbuf *sb)
 {
 	unsigned long long commits, writes;
+	size_t trees = 0;
 	const uint64_t *bounds = coop_cancel_latency_bounds_ns();
 	coop_stats st;
 	int k, s, r;
@@ -231,7 +233,10 @@ void stats_render(struct coopd *d, struct strbuf *sb)
 		sb_putc(sb, '}');
 	}
 	store_counts(d->store, &commits, &writes);
-	sb_printf(sb, "},\"store\":{\"commits\":%llu,\"writes\":%llu", commits, writes);
+	for (const struct graph *g = d->graphs_head; g; g = g->next)
+		trees += g->root != NULL;
+	sb_printf(sb, "},\"store\":{\"commits\":%llu,\"writes\":%llu,\"trees_in_memory\":%zu",
+		  commits, writes, trees);
 	sb_printf(sb,
 		  "},\"daemon\":{\"graphs_submitted\":%llu,\"graphs_active\":%zu,"
 		  "\"connections_active\":%zu,\"connections_accepted\":%llu,"

@@ -19,6 +19,7 @@
 #include "graph-model.h"
 #include "method.h"
 #include "server-internal.h"
+#include "store-state.h"
 #include "util-log.h"
 
 static const struct method *const method_table[PROTO_M__MAX] = {
@@ -178,6 +179,10 @@ void dispatch_line(struct conn *c, const char *line, size_t len)
 		goto answer;
 	}
 	ret = m->handler(&call, &params);
+	/* A settled graph's tree read back for this request goes again
+	 * (unless a `wait` now holds it). */
+	if (call.hydrated)
+		graph_maybe_release(call.hydrated);
 answer:
 	if (ret == METHOD_LATER) {
 		proto_request_free(&req);
@@ -232,7 +237,7 @@ enum method_ret method_fail(struct method_call *call, int code, const char *path
 	return METHOD_ERROR;
 }
 
-struct graph *method_graph(struct method_call *call, const char *id)
+struct graph *method_graph_brief(struct method_call *call, const char *id)
 {
 	struct graph *g = coopd_graph_find(call->d, id);
 
@@ -242,6 +247,25 @@ struct graph *method_graph(struct method_call *call, const char *id)
 		proto_error_set(&call->err, PROTO_ERR_NO_SUCH_GRAPH, "params.id",
 				"no such graph '%.64s'", id);
 		return NULL;
+	}
+	return g;
+}
+
+struct graph *method_graph(struct method_call *call, const char *id)
+{
+	struct graph *g = method_graph_brief(call, id);
+	int r;
+
+	if (g && g->released) {
+		/* A settled graph keeps no tree in memory: read it back. */
+		r = store_graph_hydrate(call->d->store, g);
+		if (r < 0) {
+			proto_error_set(&call->err, PROTO_ERR_INTERNAL, NULL,
+					"cannot read graph %s from the state database: %s", g->id,
+					strerror(-r));
+			return NULL;
+		}
+		call->hydrated = g;
 	}
 	return g;
 }

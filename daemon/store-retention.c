@@ -38,7 +38,9 @@ struct history {
 
 static int64_t finished_at(const struct graph *g)
 {
-	return g->root->finished_ms >= 0 ? g->root->finished_ms : g->created_ms;
+	int64_t f = graph_finished_ms(g);
+
+	return f >= 0 ? f : g->created_ms;
 }
 
 static struct history *history_of(struct coopd *d, uid_t uid, bool create)

@@ -841,6 +841,31 @@ int store_read_doc(struct store *s, const char *id, char **doc, size_t *len)
 	return store_db_read_doc(s->rdb, id, doc, len);
 }
 
+/* Reads graph seq's tree back: its document parsed again, its node rows
+ * applied.  Returns the new graph (not registered) or a negative errno. */
+static int read_tree(struct store *s, const char *id, int64_t seq, uid_t uid, gid_t gid,
+		     int64_t created, struct graph **ret, const char **why);
+
+int store_graph_hydrate(struct store *s, struct graph *g)
+{
+	struct graph *t;
+	const char *why = NULL;
+	int r;
+
+	if (!g->released)
+		return 0;
+	if (!s->rdb)
+		return -ESHUTDOWN;
+	r = read_tree(s, g->id, g->store_seq, g->uid, g->gid, g->created_ms, &t, &why);
+	if (r < 0) {
+		log_errno(LOG_ERR, r, "cannot read graph %s back from %s%s%s", g->id, s->db_path,
+			  why ? ": " : "", why ? why : "");
+		return r;
+	}
+	graph_adopt_tree(g, t);
+	return 0;
+}
+
 /* Loading: the graphs of the database into memory. */
 struct load_ctx {
 	struct coopd *d;
@@ -887,6 +912,54 @@ static int load_node(void *ctx, const struct store_rec *r)
 	return 0;
 }
 
+static int recount(struct graph *g)
+{
+	g->n_done = 0;
+	memset(g->counts, 0, sizeof(g->counts));
+	for (size_t i = 1; i <= g->n_nodes; i++)
+		g->counts[g->by_idx[i]->state]++;
+	for (int st = 0; st < PROTO_STATE__MAX; st++)
+		if (proto_state_is_final((enum proto_state)st))
+			g->n_done += g->counts[st];
+	return 0;
+}
+
+static int read_tree(struct store *s, const char *id, int64_t seq, uid_t uid, gid_t gid,
+		     int64_t created, struct graph **ret, const char **why)
+{
+	struct proto_graph *def = NULL;
+	struct proto_error err;
+	struct graph *g = NULL;
+	char *doc = NULL;
+	size_t len = 0;
+	int r;
+
+	r = store_db_read_doc(s->rdb, id, &doc, &len);
+	if (r < 0)
+		return r;
+	r = proto_graph_parse_text(doc, len, &s->d->cfg.limits, &def, &err);
+	free(doc);
+	if (r < 0) {
+		*why = "its document does not parse";
+		return -EBADMSG;
+	}
+	if (graph_new(def, id, uid, gid, created, &g) < 0) {
+		proto_graph_free(def);
+		return -ENOMEM;
+	}
+	g->d = s->d;
+	g->loaded = true;
+	g->store_seq = seq;
+	r = store_db_each_node(s->rdb, seq, load_node, g);
+	if (r < 0) {
+		graph_free(g);
+		return r;
+	}
+	recount(g);
+	*ret = g;
+	return 0;
+}
+
 static void loaded_synced(struct coopd *d, struct graph *g, int r, void *arg)
 {
 	g->syncing = false;
@@ -920,9 +993,55 @@ static void load_damaged(struct load_ctx *c, const struct store_graph_row *row, 
 	c->damaged++;
 }
 
+static int load_unfinished(struct load_ctx *c, const struct store_graph_row *row);
+
 static int load_graph(void *ctx, const struct store_graph_row *row)
 {
 	struct load_ctx *c = ctx;
+	struct coopd *d = c->d;
+	struct store *s = d->store;
+	struct graph *g = NULL;
+	int r;
+
+	/* A settled graph: its row is all that is kept in memory (status
+	 * and logs read its tree back when asked: store_graph_hydrate), so
+	 * a restart over a long history reads no document. */
+	if (row->finished >= 0 && row->state >= 0 &&
+	    proto_state_is_final((enum proto_state)row->state) &&
+	    proto_id_valid(row->id, strlen(row->id))) {
+		if (graph_new_released(row->id, row->name, row->uid, row->gid, row->created,
+				       row->finished, row->state, row->nodes_total, row->nodes_done,
+				       &g) < 0) {
+			log_err("out of memory loading graph %s", row->id);
+			return 0;
+		}
+		g->d = d;
+		g->loaded = true;
+		g->store_seq = row->seq;
+		coopd_register_loaded(d, g);
+		c->n++;
+		return 0;
+	}
+	{
+		char *doc = NULL;
+		size_t len = 0;
+		struct store_graph_row full = *row;
+
+		/* Unfinished: the whole tree, to mark it interrupted. */
+		r = store_db_read_doc(s->rdb, row->id, &doc, &len);
+		if (r < 0 && r != -ENOENT)
+			return r;
+		full.doc = doc;
+		full.doc_len = len;
+		r = load_unfinished(c, &full);
+		free(doc);
+		return r;
+	}
+}
+
+/* Loads an unfinished graph whole and marks it interrupted. */
+static int load_unfinished(struct load_ctx *c, const struct store_graph_row *row)
+{
 	struct coopd *d = c->d;
 	struct store *s = d->store;
 	struct proto_graph *def = NULL;
@@ -996,7 +1115,7 @@ int store_load(struct coopd *d)
 	struct load_ctx c = {.d = d};
 	int r;
 
-	r = store_db_each_graph(s->rdb, true, load_graph, &c);
+	r = store_db_each_graph(s->rdb, false, load_graph, &c);
 	if (r < 0)
 		return log_errno(LOG_ERR, r, "cannot read the state database %s: %s", s->db_path,
 				 store_db_errmsg(s->rdb));

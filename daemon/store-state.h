@@ -90,6 +90,11 @@ int store_read_doc(struct store *s, const char *id, char **doc, size_t *len);
  * with coopd_register_loaded(). */
 int store_load(struct coopd *d);
 
+/* Reads a released graph's tree back from the database (status, logs,
+ * cancel of a settled graph); 0 at once if g has its tree.  Or a negative
+ * errno (logged). */
+int store_graph_hydrate(struct store *s, struct graph *g);
+
 /* Transactions committed and jobs written since start (stats, tests). */
 void store_counts(const struct store *s, unsigned long long *commits, unsigned long long *jobs);
 

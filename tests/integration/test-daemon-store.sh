@@ -5,6 +5,8 @@
 #   - concurrent submits share commits (group commit, seen in `stats`);
 #   - `logs` answers eof:true for a settled node after a restart, graceful
 #     or kill -9;
+#   - no settled graph keeps its node tree in memory (stats
+#     store.trees_in_memory), status reads it back, a restart loads none;
 #   - a damaged database is moved aside with a clear log line and coopd
 #     starts empty and works;
 #   - a database of a newer schema is refused (exit 1), not touched;
@@ -60,6 +62,14 @@ for i in ids:
 after = rpc("stats")["store"]
 expect(after["writes"] - before["writes"] >= 160, "every submit is a write", before, after)
 expect(after["commits"] <= after["writes"], "never more commits than writes", after)
+# Bounded memory: no settled graph keeps its node tree; status reads it
+# back from the database and lets it go again.
+expect(rpc("stats")["store"]["trees_in_memory"] == 0, "settled graphs keep no tree",
+       rpc("stats")["store"])
+st = rpc("status", {"id": g["id"]})
+expect(node(st, "e")["exit_code"] == 3 and node(st, "t")["state"] == "succeeded",
+       "status of a settled graph read back", st)
+expect(rpc("stats")["store"]["trees_in_memory"] == 0, "and let go again")
 rows = q("SELECT count(*) FROM graphs WHERE state = 'succeeded'")
 expect(int(rows) >= 160, "every acknowledged submit has its row", rows)
 open(os.path.join(os.environ["COOPD_TMP"], "gid"), "w").write(g["id"])
@@ -79,6 +89,9 @@ b = rpc("logs", {"id": gid, "node": "e", "stream": "stdout", "offset": a["next_o
 expect(b["data"] == "" and b["eof"] is True, "eof true after a restart", os.environ["HOW"], b)
 c = rpc("logs", {"id": gid, "node": "e", "stream": "stderr", "offset": 4})
 expect(c["eof"] is True, "stderr eof too", c)
+# A restart reads no settled graph's tree.
+expect(len(rpc("list", {"all": True})["graphs"]) == 161, "all listed")
+expect(rpc("stats")["store"]["trees_in_memory"] == 0, "no tree loaded at start")
 PY
 done
 coopd_stop
