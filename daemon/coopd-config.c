@@ -8,8 +8,9 @@
  * SIGHUP re-reads the file (config_reload()): the limits, retention,
  * shutdown bound, journal delay and log level change at once; the keys
  * that shape what was set up at start (socket, state_dir, workers,
- * blocking_threads, metrics_listen, fsync, cgroups, cgroup_root) keep
- * their values until a restart, and a change to them is logged as such.
+ * blocking_threads, blocking_threads_per_user, metrics_listen, fsync,
+ * cgroups, cgroup_root) keep their values until a restart, and a change
+ * to them is logged as such.
  */
 #include "config.h"
 
@@ -49,6 +50,7 @@ void config_init(struct coopd_config *cfg)
 	cfg->max_input_bytes_per_user = 64u * 1024 * 1024;
 	cfg->max_input_bytes = 512u * 1024 * 1024;
 	cfg->message_timeout_ms = 30000;
+	cfg->ignore_cancel_max_ms = 30000;
 	cfg->idle_timeout_ms = 300000;
 	cfg->event_queue_bytes = PROTO_DEFAULT_MAX_EVENT_QUEUE;
 	cfg->answer_backlog = 64u * 1024 * 1024;
@@ -104,6 +106,10 @@ static void usage(FILE *f)
 		"  max_nodes             nodes per graph (default 1000000)\n"
 		"  max_scope_depth       scope nesting (default 64)\n"
 		"  max_connections       simultaneous clients (default 256)\n"
+		"  blocking_threads_per_user  blocking threads one user's jobs may hold at\n"
+		"                        once (0: half of blocking_threads)\n"
+		"  ignore_cancel_max_ms  how long an ignore_cancel job may go on once\n"
+		"                        cancelled (30000; 0: to its end)\n"
 		"  max_connections_per_user  connections of one non-root user (64)\n"
 		"  root_reserved_connections  of max_connections, kept for root (8)\n"
 		"  max_input_bytes_per_user  unfinished request bytes of one user (67108864)\n"
@@ -130,8 +136,8 @@ static void usage(FILE *f)
 		"                        delegated cgroup, else the cgroup2 mount)\n"
 		"\n"
 		"SIGHUP re-reads the config file; socket, state_dir, workers, blocking_threads,\n"
-		"metrics_listen, fsync, cgroups and cgroup_root take effect on the next start\n"
-		"only.\n");
+		"blocking_threads_per_user, metrics_listen, fsync, cgroups and cgroup_root take\n"
+		"effect on the next start only.\n");
 }
 
 static int parse_uint(const char *s, unsigned long long max, unsigned long long *ret)
@@ -377,6 +383,8 @@ static int config_set(struct coopd_config *cfg, const char *key, const char *val
 	UINT_KEY("max_request_bytes", limits.max_request, 1024, 1ull << 30)
 	UINT_KEY("max_nodes", limits.max_nodes, 1, 100000000)
 	UINT_KEY("max_connections", max_connections, 1, 1000000)
+	UINT_KEY("blocking_threads_per_user", blocking_threads_per_user, 0, 4096)
+	UINT_KEY("ignore_cancel_max_ms", ignore_cancel_max_ms, 0, 86400000)
 	UINT_KEY("max_connections_per_user", max_connections_per_user, 1, 1000000)
 	UINT_KEY("root_reserved_connections", root_reserved_connections, 0, 1000000)
 	UINT_KEY("max_input_bytes_per_user", max_input_bytes_per_user, 1024, 1ull << 40)
@@ -533,7 +541,7 @@ static bool str_differs(const char *a, const char *b)
 /* Logs the keys that changed in the file but take effect only on restart. */
 static void report_restart_only(const struct coopd_config *cur, const struct coopd_config *n)
 {
-	const char *changed[8];
+	const char *changed[10];
 	size_t k = 0;
 
 	if (str_differs(cur->socket_path, n->socket_path))
@@ -544,6 +552,8 @@ static void report_restart_only(const struct coopd_config *cur, const struct coo
 		changed[k++] = "workers";
 	if (cur->blocking_threads != n->blocking_threads)
 		changed[k++] = "blocking_threads";
+	if (cur->blocking_threads_per_user != n->blocking_threads_per_user)
+		changed[k++] = "blocking_threads_per_user";
 	if (str_differs(cur->metrics_listen, n->metrics_listen))
 		changed[k++] = "metrics_listen";
 	if (cur->fsync != n->fsync)
@@ -593,6 +603,7 @@ int config_reload(struct coopd_config *cfg)
 	cfg->limits = n.limits;
 	cfg->max_connections = n.max_connections;
 	cfg->max_connections_per_user = n.max_connections_per_user;
+	cfg->ignore_cancel_max_ms = n.ignore_cancel_max_ms;
 	cfg->root_reserved_connections = n.root_reserved_connections;
 	cfg->max_input_bytes_per_user = n.max_input_bytes_per_user;
 	cfg->max_input_bytes = n.max_input_bytes;

@@ -18,9 +18,11 @@ struct coopd_config {
 	char *socket_path; /* NULL until resolved by config_finish() */
 	char *config_file;
 	char *state_dir;
-	char *metrics_listen;      /* ADDR:PORT of HTTP /metrics, NULL: not served */
-	unsigned workers;          /* 0: online CPUs */
-	unsigned blocking_threads; /* 0: libcoop's default (64) */
+	char *metrics_listen;               /* ADDR:PORT of HTTP /metrics, NULL: not served */
+	unsigned workers;                   /* 0: online CPUs */
+	unsigned blocking_threads;          /* 0: libcoop's default (64) */
+	unsigned blocking_threads_per_user; /* 0: half of the pool (at least 1) */
+	unsigned ignore_cancel_max_ms;      /* run-to-completion after a cancel; 0: no bound */
 	bool foreground;
 	int log_level;
 

@@ -220,6 +220,8 @@ static void sighup_cb(struct ev_loop *loop, ev_signal *w, int revents)
 			log_err("reloading %s failed; keeping the previous settings", file);
 		} else {
 			log_set_level(d->cfg.log_level);
+			atomic_store_explicit(&d->ignore_cancel_max_ms, d->cfg.ignore_cancel_max_ms,
+					      memory_order_relaxed);
 			log_info("configuration reloaded from %s", file);
 			retention_prune(d); /* the bounds may have been lowered */
 		}
@@ -262,6 +264,12 @@ static int start_runtime(struct coopd *d)
 
 	o.workers = d->cfg.workers;
 	o.blocking_max = d->cfg.blocking_threads;
+	/* Each user's share of the pool (docs/security.md, "Fair share"). */
+	o.blocking_max_per_key = d->cfg.blocking_threads_per_user;
+	if (o.blocking_max_per_key == 0)
+		o.blocking_max_per_key = ((o.blocking_max ? o.blocking_max : 64) + 1) / 2;
+	atomic_store_explicit(&d->ignore_cancel_max_ms, d->cfg.ignore_cancel_max_ms,
+			      memory_order_relaxed);
 	o.timer_driver = reactor_timers_driver(d->timers);
 	sigemptyset(&block);
 	sigaddset(&block, SIGTERM);

@@ -11,6 +11,7 @@
 #ifndef COOPD_COOPD_H
 #define COOPD_COOPD_H
 
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <sys/types.h>
@@ -88,6 +89,9 @@ struct coopd {
 	struct uidcount active_per_user; /* graphs not yet settled, per uid (graph-run.c) */
 	size_t graphs_finished_kept;     /* settled graphs in the list */
 	struct lh_table *histories;      /* uid -> finished graphs (store-retention.c) */
+	/* cfg.ignore_cancel_max_ms for the blocking threads (job-builtin.c),
+	 * stored at start and after each reload. */
+	_Atomic unsigned ignore_cancel_max_ms;
 	ev_timer retention_timer;
 	struct lh_table *exec_pids; /* pid -> struct exec_job (leaders alive) */
 	struct exec_state *exec;    /* job-exec.c: cgroups or subreaper tracking */

@@ -184,6 +184,13 @@ static void node_apply_outcome(struct rnode *n, const coop_outcome *o)
 		if (o->status == COOP_STATUS_OK) {
 			n->has_value = true;
 			n->value = o->value;
+		} else if (o->status == COOP_STATUS_CANCELLED &&
+			   o->value == JOB_IGNORE_CANCEL_CUT && !n->error) {
+			/* ignore_cancel, stopped by the operator's bound
+			 * (job-builtin.c): say so rather than pass for an
+			 * ordinary cancel. */
+			n->error = strdup("ignore_cancel: stopped ignore_cancel_max_ms after its "
+					  "cancel");
 		} else if (o->status == COOP_STATUS_FAILED && !n->error) {
 			if (n->def->fn == PROTO_FN_FAIL)
 				n->error = strdup(n->def->args.fail.message);

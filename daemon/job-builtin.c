@@ -277,6 +277,34 @@ static void sleep_uninterruptible(uint64_t ns)
 		;
 }
 
+/*
+ * A run-to-completion sleep (ignore_cancel): it goes on when cancelled, but
+ * for at most ignore_cancel_max_ms more (docs/security.md, "Fair share":
+ * otherwise a user could hold blocking threads against root's cancel until
+ * a restart).  Reported honestly: done within the bound, it succeeded
+ * (completed anyway); cut short, it is cancelled with the value
+ * JOB_IGNORE_CANCEL_CUT, which graph-run.c turns into an error text.
+ */
+static coop_poll sleep_run_to_completion(coop_token *tok, struct rnode *n, uint64_t ns)
+{
+	uint64_t end = coop_now_ns() + ns, now, cap;
+
+	if (!coop_token_sleep(tok, ns))
+		return COOP_READY;
+	now = coop_now_ns();
+	if (now >= end)
+		return COOP_READY;
+	cap = (uint64_t)atomic_load_explicit(&n->g->d->ignore_cancel_max_ms, memory_order_relaxed) *
+	      1000000u;
+	if (cap == 0 || end - now <= cap) {
+		sleep_uninterruptible(end - now);
+		return COOP_READY;
+	}
+	sleep_uninterruptible(cap);
+	coop_token_set_value(tok, JOB_IGNORE_CANCEL_CUT);
+	return COOP_CANCELLED;
+}
+
 static coop_poll blocking_fn(coop_token *tok, void *arg)
 {
 	struct rnode *n = arg;
@@ -289,10 +317,8 @@ static coop_poll blocking_fn(coop_token *tok, void *arg)
 		return COOP_READY;
 	case PROTO_FN_SLEEP:
 		ns = (uint64_t)def->args.sleep.ms * 1000000u;
-		if (def->args.sleep.ignore_cancel) {
-			sleep_uninterruptible(ns);
-			return COOP_READY;
-		}
+		if (def->args.sleep.ignore_cancel)
+			return sleep_run_to_completion(tok, n, ns);
 		return coop_token_sleep(tok, ns) ? COOP_CANCELLED : COOP_READY;
 	case PROTO_FN_FAIL:
 		coop_token_set_value(tok, 1);
@@ -307,7 +333,13 @@ static coop_poll blocking_fn(coop_token *tok, void *arg)
 int job_spawn_blocking(struct coopd *d, struct rnode *n, coop_scope *scope,
 		       const coop_spawn_opts *opts, coop_handle **ret_handle)
 {
-	return coop_spawn_blocking(scope, blocking_fn, n, opts, ret_handle);
+	coop_spawn_opts o = *opts;
+
+	/* One queue per user in the blocking pool: a user's jobs wait behind
+	 * their own, and one user holds at most blocking_threads_per_user
+	 * threads (docs/security.md, "Fair share"). */
+	o.fair_key = n->g->uid;
+	return coop_spawn_blocking(scope, blocking_fn, n, &o, ret_handle);
 }
 
 struct joiner_state {

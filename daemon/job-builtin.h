@@ -11,6 +11,10 @@
 struct coopd;
 struct rnode;
 
+/* The value of a blocking ignore_cancel job cut short by
+ * ignore_cancel_max_ms (its status is cancelled). */
+#define JOB_IGNORE_CANCEL_CUT (-1000001)
+
 /* Spawns n (kind task) into scope. */
 int job_spawn_task(struct coopd *d, struct rnode *n, coop_scope *scope, const coop_spawn_opts *opts,
 		   coop_handle **ret_handle);

@@ -10,6 +10,16 @@
  * A blocking job is a coop__task with TASKF_BLOCKING whose state area holds
  * a struct coop__blocking_job; its token is the task itself.  All fields
  * here are guarded by pool->lock.
+ *
+ * Fairness: jobs queue per fair_key (struct coop__blocking_key, one per key
+ * with jobs queued or running, on a circular list).  A thread that looks
+ * for work starts at the key whose turn it is and takes the first job of
+ * the first key that may run one more (fewer than max_per_key running, or
+ * its first job already cancelled: that one only completes, as cancelled),
+ * then passes the turn to the next key.  So one key's backlog never delays another
+ * key's next job by more than one job per key, and a key at its bound
+ * leaves the other threads to the others.  Keys are few (the users with
+ * blocking work), so the list is walked rather than indexed.
  */
 #include "config.h"
 
@@ -26,12 +36,119 @@ struct coop__blocking_thread {
 	struct coop__blocking_thread *next;
 };
 
+struct coop__blocking_key {
+	uint64_t key;
+	struct coop__task *head, *tail; /* queued, oldest first */
+	uint64_t queued;
+	unsigned running;
+	struct coop__blocking_key *prev, *next; /* circular */
+};
+
 static struct coop__blocking_job *job_of(struct coop__task *t)
 {
 	return coop__task_state(t);
 }
 
-int coop__blocking_init(coop_rt *rt, unsigned max, uint64_t idle_ns)
+/* The queue of key, made if missing; NULL when out of memory. */
+static struct coop__blocking_key *key_get(struct coop__blocking_pool *p, uint64_t key)
+{
+	struct coop__blocking_key *k = p->keys;
+
+	if (k) {
+		do {
+			if (k->key == key)
+				return k;
+			k = k->next;
+		} while (k != p->keys);
+	}
+	k = calloc(1, sizeof(*k));
+	if (!k)
+		return NULL;
+	k->key = key;
+	if (p->keys) {
+		k->next = p->keys;
+		k->prev = p->keys->prev;
+		k->prev->next = k;
+		k->next->prev = k;
+	} else {
+		k->next = k->prev = k;
+		p->keys = p->turn = k;
+	}
+	return k;
+}
+
+/* Forgets k once nothing of it is queued or running. */
+static void key_put(struct coop__blocking_pool *p, struct coop__blocking_key *k)
+{
+	if (k->head || k->running)
+		return;
+	if (k->next == k) {
+		p->keys = p->turn = NULL;
+	} else {
+		k->prev->next = k->next;
+		k->next->prev = k->prev;
+		if (p->keys == k)
+			p->keys = k->next;
+		if (p->turn == k)
+			p->turn = k->next;
+	}
+	free(k);
+}
+
+/* Whether key k may start its first queued job now. */
+static bool key_ready(const struct coop__blocking_pool *p, const struct coop__blocking_key *k)
+{
+	return k->head && (k->running < p->max_per_key || coop__task_cancelled(k->head));
+}
+
+/* Takes the next job by the rules at the top, or NULL if none may start. */
+static struct coop__task *pick(struct coop__blocking_pool *p)
+{
+	struct coop__blocking_key *k = p->turn;
+	struct coop__task *t;
+
+	if (!k)
+		return NULL;
+	while (!key_ready(p, k)) {
+		k = k->next;
+		if (k == p->turn)
+			return NULL;
+	}
+	t = k->head;
+	k->head = t->qnext;
+	if (!k->head)
+		k->tail = NULL;
+	t->qnext = NULL;
+	k->queued--;
+	k->running++;
+	p->queued--;
+	p->turn = k->next;
+	return t;
+}
+
+/* Jobs that could start now if there were threads for them (a cancelled
+ * first job of a key at its bound counts as one). */
+static uint64_t startable(const struct coop__blocking_pool *p)
+{
+	const struct coop__blocking_key *k = p->keys;
+	uint64_t n = 0;
+
+	if (!k)
+		return 0;
+	do {
+		if (k->running < p->max_per_key) {
+			uint64_t room = p->max_per_key - k->running;
+
+			n += k->queued < room ? k->queued : room;
+		} else if (key_ready(p, k)) {
+			n++;
+		}
+		k = k->next;
+	} while (k != p->keys);
+	return n;
+}
+
+int coop__blocking_init(coop_rt *rt, unsigned max, unsigned max_per_key, uint64_t idle_ns)
 {
 	struct coop__blocking_pool *p = &rt->blocking;
 	int r;
@@ -45,6 +162,7 @@ int coop__blocking_init(coop_rt *rt, unsigned max, uint64_t idle_ns)
 	if (r < 0)
 		return r;
 	p->max = max;
+	p->max_per_key = max_per_key ? max_per_key : max;
 	p->idle_ns = idle_ns;
 	return 0;
 }
@@ -108,7 +226,9 @@ static void *blocking_main(void *arg)
 
 	pthread_mutex_lock(&p->lock);
 	for (;;) {
-		if (!p->head) {
+		struct coop__task *t = pick(p);
+
+		if (!t) {
 			if (p->stopping)
 				break;
 			struct timespec ts;
@@ -116,19 +236,18 @@ static void *blocking_main(void *arg)
 			p->idle++;
 			int r = pthread_cond_timedwait(&p->work_cond, &p->lock, &ts);
 			p->idle--;
-			if (r == ETIMEDOUT && !p->head)
+			if (r == ETIMEDOUT && startable(p) == 0)
 				break;
 			continue;
 		}
-		struct coop__task *t = p->head;
-		p->head = t->qnext;
-		if (!p->head)
-			p->tail = NULL;
-		t->qnext = NULL;
-		p->queued--;
+		struct coop__blocking_key *k = job_of(t)->key;
+
 		pthread_mutex_unlock(&p->lock);
 		run_job(rt, self, t);
 		pthread_mutex_lock(&p->lock);
+		/* The job is gone (t may be freed): only its key is used. */
+		k->running--;
+		key_put(p, k);
 	}
 	p->threads--;
 	self->next = p->zombies;
@@ -138,21 +257,51 @@ static void *blocking_main(void *arg)
 	return NULL;
 }
 
+/* Completes a job that never reached a thread, as failed with err. */
+static void fail_unqueued(struct coop__task *t, int err)
+{
+	uint32_t s = atomic_load_explicit(&t->state, memory_order_acquire);
+
+	while (!atomic_compare_exchange_weak_explicit(
+		&t->state, &s, (s & ~TASK_SCHEDULED) | TASK_RUNNING | TASK_STARTED,
+		memory_order_acq_rel, memory_order_acquire))
+		;
+	t->value = err;
+	coop__task_complete(t, COOP_STATUS_FAILED);
+	coop__task_unref(t);
+}
+
 void coop__blocking_submit(coop_rt *rt, struct coop__task *t)
 {
 	struct coop__blocking_pool *p = &rt->blocking;
 	struct coop__blocking_thread *zombies, *nt = NULL;
 	bool failed_alone = false;
 
+	struct coop__blocking_job *job = job_of(t);
+	struct coop__blocking_key *k;
+	uint64_t ready;
+
 	pthread_mutex_lock(&p->lock);
+	k = key_get(p, job->fair_key);
+	if (!k) {
+		pthread_mutex_unlock(&p->lock);
+		fail_unqueued(t, -ENOMEM);
+		return;
+	}
+	job->key = k;
 	t->qnext = NULL;
-	if (p->tail)
-		p->tail->qnext = t;
+	if (k->tail)
+		k->tail->qnext = t;
 	else
-		p->head = t;
-	p->tail = t;
+		k->head = t;
+	k->tail = t;
+	k->queued++;
 	p->queued++;
-	if (p->idle >= p->queued) {
+	ready = startable(p);
+	if (ready == 0) {
+		/* Its key is at its bound: a thread of that key takes it
+		 * when one of its jobs ends. */
+	} else if (p->idle >= ready) {
 		pthread_cond_signal(&p->work_cond);
 	} else if (p->threads < p->max) {
 		nt = calloc(1, sizeof(*nt));
@@ -169,9 +318,11 @@ void coop__blocking_submit(coop_rt *rt, struct coop__task *t)
 		}
 		free(nt);
 		/* No thread could be made and none exists to run the job. */
-		if (p->threads == 0 && p->head == t) {
-			p->head = p->tail = NULL;
+		if (p->threads == 0 && k->head == t && k->tail == t) {
+			k->head = k->tail = NULL;
+			k->queued--;
 			p->queued--;
+			key_put(p, k);
 			failed_alone = true;
 		}
 	}
@@ -179,16 +330,8 @@ void coop__blocking_submit(coop_rt *rt, struct coop__task *t)
 	p->zombies = NULL;
 	pthread_mutex_unlock(&p->lock);
 	join_zombies(zombies);
-	if (failed_alone) {
-		uint32_t s = atomic_load_explicit(&t->state, memory_order_acquire);
-		while (!atomic_compare_exchange_weak_explicit(
-			&t->state, &s, (s & ~TASK_SCHEDULED) | TASK_RUNNING | TASK_STARTED,
-			memory_order_acq_rel, memory_order_acquire))
-			;
-		t->value = -EAGAIN;
-		coop__task_complete(t, COOP_STATUS_FAILED);
-		coop__task_unref(t);
-	}
+	if (failed_alone)
+		fail_unqueued(t, -EAGAIN);
 }
 
 void coop__blocking_wake(coop_rt *rt, struct coop__task *t)
@@ -221,7 +364,7 @@ void coop__blocking_stop(coop_rt *rt)
 int coop_spawn_blocking(coop_scope *scope, coop_blocking_fn fn, void *arg,
 			const coop_spawn_opts *opts, coop_handle **ret_handle)
 {
-	struct coop__blocking_job job = {fn, arg, NULL};
+	struct coop__blocking_job job = {fn, arg, NULL, opts ? opts->fair_key : 0, NULL};
 	int r;
 
 	if (!scope || !fn)

@@ -284,13 +284,16 @@ struct coop__worker {
 
 struct coop__blocking_thread;
 
+struct coop__blocking_key; /* one fair_key's queue (coop-blocking.c) */
+
 struct coop__blocking_pool {
 	pthread_mutex_t lock;
-	pthread_cond_t work_cond; /* idle threads wait here for jobs */
-	pthread_cond_t exit_cond; /* signalled when a thread exits */
-	struct coop__task *head, *tail;
+	pthread_cond_t work_cond;        /* idle threads wait here for jobs */
+	pthread_cond_t exit_cond;        /* signalled when a thread exits */
+	struct coop__blocking_key *keys; /* keys with jobs queued or running */
+	struct coop__blocking_key *turn; /* the key served next (round-robin) */
 	uint64_t queued;
-	unsigned threads, idle, max;
+	unsigned threads, idle, max, max_per_key;
 	unsigned peak;
 	uint64_t idle_ns;
 	bool stopping;
@@ -548,10 +551,13 @@ COOP__HIDDEN void coop__scope_unref(coop_scope *s);
 struct coop__blocking_job {
 	coop_blocking_fn fn;
 	void *arg;
-	pthread_cond_t *sleeper; /* guarded by pool lock: cond of its thread */
+	pthread_cond_t *sleeper;        /* guarded by pool lock: cond of its thread */
+	uint64_t fair_key;              /* coop_spawn_opts.fair_key */
+	struct coop__blocking_key *key; /* its queue, from submit to the end */
 };
 
-COOP__HIDDEN int coop__blocking_init(coop_rt *rt, unsigned max, uint64_t idle_ns);
+COOP__HIDDEN int coop__blocking_init(coop_rt *rt, unsigned max, unsigned max_per_key,
+				     uint64_t idle_ns);
 COOP__HIDDEN void coop__blocking_stop(coop_rt *rt);
 COOP__HIDDEN void coop__blocking_submit(coop_rt *rt, struct coop__task *t);
 COOP__HIDDEN void coop__blocking_wake(coop_rt *rt, struct coop__task *t);

@@ -424,7 +424,11 @@ int coop_rt_new(const coop_rt_options *opts, coop_rt **ret_rt)
 			goto fail_early;
 		rt->timers = *coop__timer_heap_driver(rt->default_timers);
 	}
-	r = coop__blocking_init(rt, o.blocking_max, o.blocking_idle_ns);
+	r = coop__blocking_init(rt, o.blocking_max,
+				o.blocking_max_per_key && o.blocking_max_per_key < o.blocking_max
+					? o.blocking_max_per_key
+					: o.blocking_max,
+				o.blocking_idle_ns);
 	if (r < 0)
 		goto fail_timers;
 

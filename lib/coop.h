@@ -238,6 +238,17 @@ COOP_API bool coop_cx_maybe_yield(coop_cx *cx);
 typedef struct coop_spawn_opts {
 	bool shielded;       /* not cancelled by its scopes' cancellation */
 	uint64_t timeout_ns; /* cancel with COOP_REASON_TIMEOUT after this (0: none) */
+	/*
+	 * Blocking jobs only (ignored for tasks): the fairness key of the job,
+	 * e.g. the user it runs for (0 is a key like any other).  The pool
+	 * keeps one queue per key and serves the keys that have jobs waiting
+	 * in turn (round-robin), so a key's jobs wait behind that key's own
+	 * jobs, not behind everyone's; and a key never holds more than
+	 * coop_rt_options.blocking_max_per_key threads at once, so the others
+	 * always find one.  A key's first waiting job, once cancelled, is
+	 * let through (only to complete as cancelled) whatever its key holds.
+	 */
+	uint64_t fair_key;
 } coop_spawn_opts;
 
 /*
@@ -448,6 +459,7 @@ typedef struct coop_rt_options {
 	unsigned workers;                      /* 0: online CPUs */
 	unsigned blocking_max;                 /* blocking pool bound; 0: 64 */
 	uint64_t blocking_idle_ns;             /* idle blocking threads exit after this; 0: 10 s */
+	unsigned blocking_max_per_key;         /* threads one fair_key may hold; 0: blocking_max */
 	uint32_t default_budget;               /* 0: 128 */
 	const coop_timer_driver *timer_driver; /* NULL: the built-in timer thread */
 	const coop_waiter_ops *waiter;         /* NULL: condition variables */

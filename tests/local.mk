@@ -73,3 +73,11 @@ check-slurm: coopd$(EXEEXT) coopctl$(EXEEXT)
 	if [ $$rc -eq 77 ]; then echo "check-slurm: skipped (see the SKIP line above)"; rc=0; fi; \
 	exit $$rc
 .PHONY: check-slurm
+
+# -- fair share (issue 15, conn): the blocking pool's per-key queues and bound
+check_PROGRAMS += tests/suite-lib-fair
+tests_suite_lib_fair_SOURCES = tests/suite-lib-fair.c tests/test-coop.h
+tests_suite_lib_fair_CFLAGS = $(LIB_TEST_CCFLAGS)
+tests_suite_lib_fair_LDADD = $(LIB_TEST_LDADD)
+tests_suite_lib_fair_LDFLAGS = $(LIB_TEST_LINKFLAGS)
+TESTS += tests/suite-lib-fair
