@@ -113,6 +113,7 @@ DAEMON_TESTS += tests/integration/test-daemon-fair-submit.sh
 DAEMON_TESTS += tests/integration/test-daemon-fair-metrics.sh
 DAEMON_TESTS += tests/integration/test-daemon-utf8-ids.sh
 DAEMON_TESTS += tests/integration/test-daemon-fair-blocking.sh
+DAEMON_TESTS += tests/integration/test-daemon-fair-soak.sh
 
 # -- one owner, a safe state directory, subreaper identity (issues 14, 15: owner):
 coopd_SOURCES += daemon/store-lock.c daemon/store-lock.h

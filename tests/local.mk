@@ -81,3 +81,5 @@ tests_suite_lib_fair_CFLAGS = $(LIB_TEST_CCFLAGS)
 tests_suite_lib_fair_LDADD = $(LIB_TEST_LDADD)
 tests_suite_lib_fair_LDFLAGS = $(LIB_TEST_LINKFLAGS)
 TESTS += tests/suite-lib-fair
+# the fairness run: one user hammering, another's graphs go on
+SOAK_TESTS += tests/integration/test-daemon-fair-soak.sh
