@@ -36,7 +36,7 @@ done
 SUITE=bookworm
 # Everything coopd and coopctl link, and what the checks run inside
 # (procps: kill for ExecReload; passwd, util-linux: useradd, runuser).
-PACKAGES=systemd,systemd-sysv,dbus,libev4,libjson-c5,libsystemd0,libmicrohttpd12,procps,passwd,util-linux
+PACKAGES=systemd,systemd-sysv,dbus,libev4,libjson-c5,libsystemd0,libmicrohttpd12,libsqlite3-0,sqlite3,procps,passwd,util-linux
 # Bump when the preparation of the root below changes.
 ROOT_RECIPE=1
 CACHE=${COOPD_TEST_ROOT_CACHE:-/var/cache/coopd-test-root}
