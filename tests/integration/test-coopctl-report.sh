@@ -30,6 +30,14 @@ cat >"$T/g.json" <<'JSON'
 ]}
 JSON
 id=$(coopd_ctl submit "$T/g.json") || fail "submit"
+# Both sleeps running first, so that x's cancel is one that reached a started
+# task (a busy machine may not have polled it yet when the cancel arrives).
+i=0
+while [ "$(coopd_ctl --json status "$id" | grep -o '"state": *"running"' | wc -l)" -lt 4 ]; do
+	i=$((i + 1))
+	[ "$i" -lt 1200 ] || fail "a and x never both ran: $(coopd_ctl status "$id")"
+	sleep 0.1
+done
 coopd_ctl cancel "$id" --reason 'nightly run "superseded"' >"$T/out" || fail "cancel exited $?"
 grep -q "^Cancellation of $id requested.$" "$T/out" || fail "cancel of a running graph: $(cat "$T/out")"
 coopd_ctl wait "$id" >/dev/null
