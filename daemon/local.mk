@@ -102,6 +102,7 @@ pkgdata_DATA += docs/coopd-graph.schema.json
 EXTRA_DIST += docs/coopd-graph.schema.json examples/graphs/README.md
 DAEMON_TESTS += tests/integration/test-daemon-too-deep.sh
 DAEMON_TESTS += tests/integration/test-daemon-usage.sh
+DAEMON_TESTS += tests/integration/test-daemon-defaults.sh
 # -- remove, retries, pause/resume, limits, rerun (issue 17):
 coopd_SOURCES += daemon/method-remove.c
 DAEMON_TESTS += tests/integration/test-daemon-remove.sh

@@ -53,7 +53,13 @@
 
 /* Default limits.  The daemon may be configured with others; these are what
  * proto_limits_default() (proto-rpc.h) fills in. */
-#define PROTO_DEFAULT_MAX_REQUEST (16u * 1024 * 1024) /* bytes per request line */
+/* A request must hold a graph of max_nodes nodes: compact JSON takes about
+ * 43 bytes per task node with a 7-character id, 49 with json.dumps's
+ * spaces; 64 MiB leaves 67 bytes per node of the 1,000,000 (coopd.conf(5),
+ * max_request_bytes; test-daemon-defaults.sh checks the two agree).  It is
+ * also the default per-user input share (max_input_bytes_per_user), so that
+ * one request at the limit is accepted. */
+#define PROTO_DEFAULT_MAX_REQUEST (64u * 1024 * 1024) /* bytes per request line */
 #define PROTO_DEFAULT_MAX_NODES 1000000u              /* nodes per graph, root excluded */
 #define PROTO_DEFAULT_MAX_SCOPE_DEPTH 64u             /* root scope is depth 1 */
 /* JSON nesting allowed in one message: every scope level costs two (an

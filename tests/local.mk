@@ -83,3 +83,5 @@ tests_suite_lib_fair_LDFLAGS = $(LIB_TEST_LINKFLAGS)
 TESTS += tests/suite-lib-fair
 # the fairness run: one user hammering, another's graphs go on
 SOAK_TESTS += tests/integration/test-daemon-fair-soak.sh
+# -- the defaults agree: a graph of max_nodes nodes runs (issue 18, docs):
+SOAK_TESTS += tests/integration/test-daemon-defaults.sh
