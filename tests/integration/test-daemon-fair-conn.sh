@@ -12,7 +12,10 @@
 #     graph, or watching, is not;
 #   - unfinished input is bounded per user (max_input_bytes_per_user) and
 #     in total (max_input_bytes): the read that would go over gets -32003
-#     naming the key, other users' requests go on.
+#     naming the key, other users' requests go on;
+#   - root always gets in: with max_connections 30 (after a SIGHUP), A holds
+#     its 20, B gets the 2 left outside root_reserved_connections (8), and
+#     root still gets its 8, but not one more than max_connections.
 . "${top_srcdir:-$(cd "$(dirname "$0")/../.." && pwd)}/tests/lib-coopd.sh"
 . "$top_srcdir/tests/lib-fairshare.sh"
 
@@ -26,6 +29,7 @@ max_input_bytes = 8388608
 CONF
 coopd_start --config "$COOPD_TMP/coopd.conf"
 fair_socket_group
+export COOPD_PID COOPD_LOG
 
 fair_py <<'PY' || fail "connection share"
 HALF = b'{"jsonrpc":"2.0","id":7,"method":"pi'
@@ -151,6 +155,33 @@ for s in (a1, a2):
 r.close()
 st = rpc("stats")["daemon"]
 expect(st["connections_timed_out"] >= 40, "timeouts counted", st)
+b.close()
+
+# --- root always gets in: a smaller max_connections, reloaded
+with open(os.environ["COOPD_TMP"] + "/coopd.conf", "a") as f:
+    f.write("max_connections = 30\nmax_connections_per_user = 20\n"
+            "root_reserved_connections = 8\n")
+os.kill(int(os.environ["COOPD_PID"]), 1)
+deadline = time.monotonic() + 30 * SLOW
+while "configuration reloaded" not in open(os.environ["COOPD_LOG"]).read():
+    expect(time.monotonic() < deadline, "coopd reloaded its config")
+    time.sleep(0.05)
+def classify(socks):
+    got = refusals(socks, quiet=1.0)
+    return [s for i, s in enumerate(socks) if i not in got], [got[i] for i in got]
+held_a, ref_a = classify(many_as(FAIR_A, 25))
+expect(len(held_a) == 20 and all(b"max_connections_per_user" in l for l in ref_a),
+       "A: 20 held, 5 refused naming max_connections_per_user", len(held_a), repr(ref_a[:1]))
+held_b, ref_b = classify(many_as(FAIR_B, 5))
+expect(len(held_b) == 2 and all(b"root_reserved_connections" in l for l in ref_b),
+       "B: the 2 left outside root's reserve, then refused naming it", len(held_b), repr(ref_b[:1]))
+roots = [Conn() for _ in range(8)]
+for c in roots:
+    expect(c.result("ping") == {}, "root gets every reserved connection")
+extra = Conn()
+m = extra.read_msg()
+expect(m["error"]["code"] == -32003 and "max_connections" in m["error"]["message"],
+       "not one more than max_connections, even for root", m)
 PY
 coopd_stop
 coopd_pass
