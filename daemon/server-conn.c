@@ -48,6 +48,9 @@ static void conn_update_watchers(struct conn *c);
 static void conn_process_lines(struct conn *c);
 static void conn_timer_arm(struct conn *c);
 
+/* Bytes read from a client per callback. */
+#define CONN_READ_BYTES 65536
+
 /* How long a connection that was told why it is closed may take to read
  * that line before it is closed anyway. */
 #define CONN_FAREWELL_S 5.0
@@ -211,7 +214,7 @@ static bool conn_account_input(struct conn *c)
 	struct server *s = c->d->server;
 	const struct coopd_config *cfg = &c->d->cfg;
 	size_t held = proto_inbuf_held(&c->in);
-	size_t add;
+	size_t add, user_cap;
 
 	if (held <= c->input_counted) {
 		uidcount_sub(&s->input_of, c->uid, c->input_counted - held);
@@ -220,9 +223,14 @@ static bool conn_account_input(struct conn *c)
 		return true;
 	}
 	add = held - c->input_counted;
-	/* Root is not held to the per-user share, only to the total. */
-	if (c->uid != 0 &&
-	    uidcount_get(&s->input_of, c->uid) + add > cfg->max_input_bytes_per_user) {
+	/* Root is not held to the per-user share, only to the total.  The
+	 * share always admits one whole request of max_request_bytes and the
+	 * rest of the read that completed it (a client pipelining behind a
+	 * maximal request is not refused for it). */
+	user_cap = cfg->limits.max_request + CONN_READ_BYTES + 1;
+	if (user_cap < cfg->max_input_bytes_per_user)
+		user_cap = cfg->max_input_bytes_per_user;
+	if (c->uid != 0 && uidcount_get(&s->input_of, c->uid) + add > user_cap) {
 		conn_fail(c, PROTO_ERR_LIMIT,
 			  "too many bytes of unfinished requests for this user "
 			  "(max_input_bytes_per_user %zu)",
@@ -306,7 +314,7 @@ static void conn_timeout_cb(struct ev_loop *loop, ev_timer *w, int revents)
 static void conn_read_cb(struct ev_loop *loop, ev_io *w, int revents)
 {
 	struct conn *c = w->data;
-	char buf[65536];
+	char buf[CONN_READ_BYTES];
 	ssize_t r;
 
 	r = recv(c->fd, buf, sizeof(buf), MSG_DONTWAIT);

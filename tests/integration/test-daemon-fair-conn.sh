@@ -26,6 +26,7 @@ message_timeout_ms = 2000
 idle_timeout_ms = 3000
 max_input_bytes_per_user = 4194304
 max_input_bytes = 8388608
+max_request_bytes = 4194304
 CONF
 coopd_start --config "$COOPD_TMP/coopd.conf"
 fair_socket_group
@@ -136,9 +137,17 @@ f.close(); a3.close()
 b = as_user(FAIR_B)
 m = b.call("ping", {"pad": "x" * (3 * MB // 2)})
 expect(m.get("error", {}).get("code") == -32602, "B's big ping is read whole (bad params)", m)
-# root has no per-user share, but the total binds: A 3 MiB + root 4.5 MiB
+# A request of max_request_bytes with another one behind it in the same
+# read is within the share: one whole request is always taken.
+pad = 4194304 - len(b'{"jsonrpc":"2.0","id":8,"method":"ping","params":{"pad":""}}')
+b.send_raw(b'{"jsonrpc":"2.0","id":8,"method":"ping","params":{"pad":"' + b"y" * pad +
+           b'"}}\n{"jsonrpc":"2.0","id":9,"method":"ping"}\n')
+m8, m9 = b.answer(8), b.answer(9)
+expect(m8.get("error", {}).get("code") == -32602 and m9.get("result") == {},
+       "a maximal request and the next one are both answered", m8, m9)
+# root has no per-user share, but the total binds: A 3 MiB + root 3.5 MiB
 r = Conn()
-r.send_raw(part + b"x" * (3 * MB))
+r.send_raw(part + b"x" * (2 * MB))
 time.sleep(0.5)
 b2 = as_user(FAIR_B)
 try:
