@@ -9,8 +9,8 @@
  * shutdown bound, journal delay and log level change at once; the keys
  * that shape what was set up at start (socket, state_dir, workers,
  * blocking_threads, blocking_threads_per_user, metrics_listen, fsync,
- * cgroups, cgroup_root) keep their values until a restart, and a change
- * to them is logged as such.
+ * cgroups, cgroup_root, slurm, slurm_bin_dir, slurm_spool_dir) keep their
+ * values until a restart, and a change to them is logged as such.
  */
 #include "config.h"
 
@@ -63,6 +63,7 @@ void config_init(struct coopd_config *cfg)
 	cfg->shutdown_timeout_ms = 10000;
 	cfg->journal_flush_ms = 50;
 	cfg->fsync = true;
+	cfg->slurm_poll_ms = 1000;
 }
 
 void config_free(struct coopd_config *cfg)
@@ -72,6 +73,8 @@ void config_free(struct coopd_config *cfg)
 	free(cfg->state_dir);
 	free(cfg->metrics_listen);
 	free(cfg->cgroup_root);
+	free(cfg->slurm_bin_dir);
+	free(cfg->slurm_spool_dir);
 	memset(cfg, 0, sizeof(*cfg));
 }
 
@@ -134,10 +137,15 @@ static void usage(FILE *f)
 		"                        writable; off: child subreaper tracking only)\n"
 		"  cgroup_root           cgroup2 directory for coopd's cgroups (auto: its\n"
 		"                        delegated cgroup, else the cgroup2 mount)\n"
+		"  slurm                 on|off: exec nodes may be placed on Slurm (off)\n"
+		"  slurm_bin_dir         where sbatch, squeue, scontrol and scancel are (PATH)\n"
+		"  slurm_poll_ms         period of the one squeue for all Slurm jobs (1000)\n"
+		"  slurm_spool_dir       Slurm jobs' scripts and output, a directory the\n"
+		"                        cluster's nodes see too (STATE/slurm)\n"
 		"\n"
 		"SIGHUP re-reads the config file; socket, state_dir, workers, blocking_threads,\n"
-		"blocking_threads_per_user, metrics_listen, fsync, cgroups and cgroup_root take\n"
-		"effect on the next start only.\n");
+		"blocking_threads_per_user, metrics_listen, fsync, cgroups, cgroup_root, slurm,\n"
+		"slurm_bin_dir and slurm_spool_dir take effect on the next start only.\n");
 }
 
 static int parse_uint(const char *s, unsigned long long max, unsigned long long *ret)
@@ -371,6 +379,20 @@ static int config_set(struct coopd_config *cfg, const char *key, const char *val
 	}
 	if (strcmp(key, "cgroup_root") == 0)
 		return val[0] == '/' ? set_str(&cfg->cgroup_root, val) : -EINVAL;
+	if (strcmp(key, "slurm") == 0) {
+		if (strcmp(val, "on") == 0)
+			cfg->slurm = true;
+		else if (strcmp(val, "off") == 0)
+			cfg->slurm = false;
+		else
+			return -EINVAL;
+		return 0;
+	}
+	if (strcmp(key, "slurm_bin_dir") == 0)
+		return val[0] == '/' ? set_str(&cfg->slurm_bin_dir, val) : -EINVAL;
+	if (strcmp(key, "slurm_spool_dir") == 0)
+		return val[0] == '/' ? set_str(&cfg->slurm_spool_dir, val) : -EINVAL;
+	UINT_KEY("slurm_poll_ms", slurm_poll_ms, 10, 3600000)
 	if (strcmp(key, "fsync") == 0) {
 		if (strcmp(val, "yes") == 0)
 			cfg->fsync = true;
@@ -541,7 +563,7 @@ static bool str_differs(const char *a, const char *b)
 /* Logs the keys that changed in the file but take effect only on restart. */
 static void report_restart_only(const struct coopd_config *cur, const struct coopd_config *n)
 {
-	const char *changed[10];
+	const char *changed[14];
 	size_t k = 0;
 
 	if (str_differs(cur->socket_path, n->socket_path))
@@ -562,6 +584,12 @@ static void report_restart_only(const struct coopd_config *cur, const struct coo
 		changed[k++] = "cgroups";
 	if (str_differs(cur->cgroup_root, n->cgroup_root))
 		changed[k++] = "cgroup_root";
+	if (cur->slurm != n->slurm)
+		changed[k++] = "slurm";
+	if (str_differs(cur->slurm_bin_dir, n->slurm_bin_dir))
+		changed[k++] = "slurm_bin_dir";
+	if (str_differs(cur->slurm_spool_dir, n->slurm_spool_dir))
+		changed[k++] = "slurm_spool_dir";
 	for (size_t i = 0; i < k; i++)
 		log_notice("%s: '%s' changed; it takes effect when coopd is restarted",
 			   cur->config_file, changed[i]);
@@ -619,6 +647,7 @@ int config_reload(struct coopd_config *cfg)
 	cfg->retention_nodes = n.retention_nodes;
 	cfg->shutdown_timeout_ms = n.shutdown_timeout_ms;
 	cfg->journal_flush_ms = n.journal_flush_ms;
+	cfg->slurm_poll_ms = n.slurm_poll_ms;
 	r = 0;
 out:
 	config_free(&n);

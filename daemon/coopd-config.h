@@ -44,9 +44,13 @@ struct coopd_config {
 	uint64_t retention_nodes; /* nodes of finished graphs kept per user */
 	unsigned shutdown_timeout_ms;
 	unsigned journal_flush_ms;
-	bool fsync;        /* false only for benchmarks: sync = off */
-	int cgroups;       /* CONFIG_CGROUPS_*: a cgroup per exec job */
-	char *cgroup_root; /* cgroup2 directory for coopd's cgroups, NULL: auto */
+	bool fsync;             /* false only for benchmarks: sync = off */
+	int cgroups;            /* CONFIG_CGROUPS_*: a cgroup per exec job */
+	char *cgroup_root;      /* cgroup2 directory for coopd's cgroups, NULL: auto */
+	bool slurm;             /* exec nodes may be placed on Slurm (docs/slurm.md) */
+	char *slurm_bin_dir;    /* where sbatch, squeue, scontrol, scancel are; NULL: PATH */
+	char *slurm_spool_dir;  /* job scripts and output; NULL: STATE/slurm */
+	unsigned slurm_poll_ms; /* period of the one squeue for all jobs */
 };
 
 enum { CONFIG_CGROUPS_AUTO, CONFIG_CGROUPS_ON, CONFIG_CGROUPS_OFF };

@@ -43,6 +43,7 @@
 #include "graph-model.h"
 #include "graph-run.h"
 #include "job-exec.h"
+#include "job-slurm.h"
 #include "method-wait.h"
 #include "metrics-http.h"
 #include "reactor-inbox.h"
@@ -146,6 +147,7 @@ static void shutdown_timer_cb(struct ev_loop *loop, ev_timer *w, int revents)
 			 d->graphs_active, d->cfg.shutdown_timeout_ms);
 		d->shutdown_forced = true;
 		exec_kill_all(d);
+		slurm_cancel_all(d);
 		ev_timer_set(w, SHUTDOWN_KILL_WAIT_S, 0.);
 		ev_timer_start(loop, w);
 		return;
@@ -161,6 +163,7 @@ void coopd_shutdown(struct coopd *d)
 	if (d->shutting_down) {
 		log_notice("second stop signal: stopping now");
 		exec_kill_all(d);
+		slurm_cancel_all(d);
 		d->shutdown_forced = true;
 		ev_break(d->loop, EVBREAK_ALL);
 		return;
@@ -234,7 +237,9 @@ static void child_cb(struct ev_loop *loop, ev_child *w, int revents)
 {
 	struct coopd *d = w->data;
 
-	if (WIFEXITED(w->rstatus) || WIFSIGNALED(w->rstatus))
+	if (!(WIFEXITED(w->rstatus) || WIFSIGNALED(w->rstatus)))
+		return;
+	if (!slurm_child_reaped(d, w->rpid, w->rstatus))
 		exec_child_reaped(d, w->rpid, w->rstatus);
 }
 
@@ -348,6 +353,8 @@ int main(int argc, char **argv)
 	}
 	if (store_open(&d, &d.store) < 0)
 		goto out;
+	if (slurm_setup(&d) < 0)
+		goto out;
 	if (reactor_timers_new(d.loop, &d.timers) < 0 || reactor_inbox_new(&d, &d.inbox) < 0) {
 		log_err("out of memory");
 		goto out;
@@ -440,6 +447,7 @@ out:
 		lh_table_free(d.graph_index);
 	if (d.exec_pids)
 		lh_table_free(d.exec_pids);
+	slurm_teardown(&d);
 	exec_teardown(&d);
 	if (ret == EXIT_SUCCESS)
 		log_info("stopped");

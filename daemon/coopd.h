@@ -32,6 +32,7 @@ struct graph;
 struct rnode;
 struct lh_table;
 struct exec_state;
+struct slurm_state;
 
 enum job_kind { JOB_TASK, JOB_BLOCKING, JOB_EXEC, JOB__MAX };
 
@@ -95,6 +96,7 @@ struct coopd {
 	ev_timer retention_timer;
 	struct lh_table *exec_pids; /* pid -> struct exec_job (leaders alive) */
 	struct exec_state *exec;    /* job-exec.c: cgroups or subreaper tracking */
+	struct slurm_state *slurm;  /* job-slurm.c: NULL unless slurm = on */
 
 	ev_signal sig_term, sig_int, sig_hup;
 	ev_child child;

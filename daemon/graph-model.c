@@ -127,6 +127,7 @@ static void rnode_free_parts(struct rnode *n)
 	free(n->dependents);
 	free(n->error);
 	free(n->cancel_note);
+	free(n->slurm);
 	free(n->scope_outcome);
 	exec_job_free(n->job);
 	if (n->handle)
@@ -389,6 +390,16 @@ static void render_attempts(const struct rnode *n, struct strbuf *sb)
 	sb_putc(sb, ']');
 }
 
+void graph_render_slurm(const struct rnode *n, struct strbuf *sb)
+{
+	if (!n->slurm)
+		return;
+	sb_printf(sb,
+		  ",\"slurm\":{\"job_id\":%llu,\"state\":", (unsigned long long)n->slurm->job_id);
+	sb_json_cstr(sb, n->slurm->state);
+	sb_putc(sb, '}');
+}
+
 void graph_render_node(const struct rnode *n, struct strbuf *sb)
 {
 	const struct proto_node *def = n->def;
@@ -430,6 +441,7 @@ void graph_render_node(const struct rnode *n, struct strbuf *sb)
 		/* Processes still alive when the job ended, ended by coopd. */
 		if (n->leftovers)
 			sb_printf(sb, ",\"leftover_processes\":%u", n->leftovers);
+		graph_render_slurm(n, sb);
 	} else if (def->kind != PROTO_NODE_SCOPE) {
 		if (n->has_value)
 			sb_printf(sb, ",\"value\":%lld", (long long)n->value);

@@ -60,6 +60,13 @@ struct node_attempt {
 			   cancel reason is then `timeout`) */
 };
 
+/* An exec node placed on Slurm, from its submission on (job-slurm.c):
+ * what status and watch show, and the journal keeps. */
+struct rnode_slurm {
+	uint64_t job_id;
+	char state[32]; /* Slurm's job state, "PENDING", "COMPLETED", ... */
+};
+
 /* Fields are grouped by size so that there are no padding holes: a flat
  * graph has one of these per node. */
 struct rnode {
@@ -88,6 +95,7 @@ struct rnode {
 	coop_handle *handle;         /* task/blocking/exec nodes */
 	struct exec_job *job;
 	struct node_attempt *attempts; /* def->retries + 1 entries; NULL without retries */
+	struct rnode_slurm *slurm;     /* placement slurm, once submitted; NULL before */
 
 	/* Mailbox, written by other threads under the inbox lock. */
 	struct rnode *mail_next;
@@ -197,6 +205,9 @@ int64_t graph_mono_to_unix_ms(uint64_t mono_ns);
 /* Renders the status answer ({id, name, state, ...}) into sb; summary gives
  * the {counts} form of docs/protocol.md (status). */
 void graph_render_status(const struct graph *g, bool summary, struct strbuf *sb);
+/* ,"slurm":{"job_id","state"} of a node placed on Slurm once submitted;
+ * nothing otherwise (status and watch events). */
+void graph_render_slurm(const struct rnode *n, struct strbuf *sb);
 /* Renders one node (and its subtree) as in the status answer. */
 void graph_render_node(const struct rnode *n, struct strbuf *sb);
 /* Renders {id, name, state, created, nodes_total, nodes_done} (list). */

@@ -68,6 +68,7 @@
 #include "job-orphans.h"
 #include "job-owner.h"
 #include "job-proc.h"
+#include "job-slurm.h"
 #include "job-spawn.h"
 #include "reactor-inbox.h"
 #include "store-state.h"
@@ -138,6 +139,8 @@ struct exec_job {
 	char *error;
 	bool never_started;     /* cancelled before the spawn */
 	bool cancelled_between; /* cancelled while waiting for an attempt */
+
+	struct slurm_job *sj; /* placement slurm: the Slurm side (job-slurm.c) */
 
 	/* Task side (only the task's poll touches these). */
 	bool spawn_posted, kill_posted;
@@ -902,7 +905,27 @@ static void job_attempt_timeout_cb(struct ev_loop *loop, ev_timer *w, int revent
 		return;
 	job->timed_out = true;
 	graph_run_node_cancelling(job->d, job->n, COOP_REASON_TIMEOUT);
-	job_kill(job);
+	if (job->n->def->placement == PROTO_PLACEMENT_SLURM)
+		slurm_job_cancel(job->sj, COOP_REASON_TIMEOUT);
+	else
+		job_kill(job);
+}
+
+/* Placement slurm: one attempt is one Slurm job (job-slurm.c), with the
+ * attempt's own timeout as for a local job. */
+static void job_start_slurm(struct exec_job *job)
+{
+	const struct rnode *n = job->n;
+
+	job->spawned = true;
+	if (n->attempts && n->def->timeout_ms >= 0) {
+		ev_timer_init(&job->attempt_timer, job_attempt_timeout_cb,
+			      (double)n->def->timeout_ms / 1000., 0.);
+		job->attempt_timer.data = job;
+		ev_timer_start(job->d->loop, &job->attempt_timer);
+		job->attempt_timer_active = true;
+	}
+	job->sj = slurm_job_start(job->d, job->n, job, job->attempt + 1u);
 }
 
 /* Spawns the process; on failure the job completes at once with an error.
@@ -939,6 +962,10 @@ static void job_start(struct exec_job *job)
 			free(n->error);
 			n->error = NULL;
 		}
+	}
+	if (def->placement == PROTO_PLACEMENT_SLURM) {
+		job_start_slurm(job);
+		return;
 	}
 	own = job_owner_get(es->owners, n->g->id, n->g->uid);
 	if (!own) {
@@ -1112,6 +1139,52 @@ done:
 		job_complete(job);
 }
 
+void exec_job_settle(struct exec_job *job, int exit_code, int term_signal, const char *error,
+		     bool cancelled, bool never_started)
+{
+	if (atomic_load_explicit(&job->done, memory_order_relaxed) || job->retry_active)
+		return;
+	job->exit_code = exit_code;
+	job->term_signal = term_signal;
+	if (error && !job->error)
+		job->error = strdup(error);
+	if (cancelled)
+		job->term_sent = true;
+	job->never_started = never_started && cancelled;
+	if (job->attempt_timer_active) {
+		ev_timer_stop(job->d->loop, &job->attempt_timer);
+		job->attempt_timer_active = false;
+	}
+	graph_run_exec_result(job->d, job->n, exit_code, term_signal, job->error);
+	/* Retries as for a local job: the next attempt is a new Slurm job. */
+	if (job_should_retry(job)) {
+		slurm_job_detach(job->sj);
+		job->sj = NULL;
+		job_retry(job);
+		return;
+	}
+	if (job->timed_out && job->n->cancel_ack_ms < 0)
+		job->n->cancel_ack_ms = graph_now_ms();
+	job_publish(job);
+}
+
+/* Placement slurm: job-slurm.c starts and stops the job instead. */
+static void exec_job_mail_slurm(struct coopd *d, struct exec_job *job, unsigned bits, int reason)
+{
+	if ((bits & MAIL_EXEC_SPAWN) && !job->spawned &&
+	    !atomic_load_explicit(&job->done, memory_order_relaxed)) {
+		if (bits & MAIL_EXEC_KILL) {
+			job->never_started = true;
+			atomic_store_explicit(&job->done, true, memory_order_release);
+			coop_waker_cell_wake(&job->cell);
+			return;
+		}
+		job_start(job);
+	}
+	if ((bits & MAIL_EXEC_KILL) && job->spawned)
+		slurm_job_cancel(job->sj, reason);
+}
+
 void exec_job_mail(struct coopd *d, struct rnode *n, unsigned bits, int reason)
 {
 	struct exec_job *job = n->job;
@@ -1129,6 +1202,10 @@ void exec_job_mail(struct coopd *d, struct rnode *n, unsigned bits, int reason)
 			job_publish(job);
 			return;
 		}
+	}
+	if (n->def->placement == PROTO_PLACEMENT_SLURM) {
+		exec_job_mail_slurm(d, job, bits, reason);
+		return;
 	}
 	if ((bits & MAIL_EXEC_SPAWN) && !job->spawned &&
 	    !atomic_load_explicit(&job->done, memory_order_relaxed)) {
@@ -1429,6 +1506,7 @@ void exec_job_free(struct exec_job *job)
 			close(job->log_fd[s]);
 	}
 	coop_waker_cell_clear(&job->cell);
+	slurm_job_detach(job->sj);
 	free(job->lo_pids);
 	free(job->error);
 	free(job->limit_error);

@@ -34,6 +34,13 @@ int exec_spawn_task(struct coopd *d, struct rnode *n, coop_scope *scope,
 /* Loop thread: mail from the task (MAIL_EXEC_SPAWN / MAIL_EXEC_KILL bits). */
 void exec_job_mail(struct coopd *d, struct rnode *n, unsigned bits, int reason);
 
+/* Loop thread: the end of a job that another runner (job-slurm.c)
+ * started: its result, published to the task as a local job's is.
+ * cancelled: coopd asked it to stop (so a non-zero end is a
+ * cancellation); never_started with cancelled: it never ran.  Once. */
+void exec_job_settle(struct exec_job *job, int exit_code, int term_signal, const char *error,
+		     bool cancelled, bool never_started);
+
 /* Loop thread: a child was reaped (from the ev_child watcher). */
 void exec_child_reaped(struct coopd *d, pid_t pid, int wstatus);
 

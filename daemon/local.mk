@@ -12,6 +12,8 @@ coopd_SOURCES = \
 	daemon/job-cgroup.c daemon/job-cgroup.h daemon/job-orphans.c daemon/job-orphans.h \
 	daemon/job-proc.c daemon/job-proc.h \
 	daemon/job-spawn.c daemon/job-spawn.h daemon/job-owner.c daemon/job-owner.h \
+	daemon/job-slurm.c daemon/job-slurm.h daemon/job-slurm-cmd.c daemon/job-slurm-cmd.h \
+	daemon/job-slurm-parse.c daemon/job-slurm-parse.h \
 	daemon/method.h \
 	daemon/method-cancel.c \
 	daemon/method-list.c \

@@ -3,9 +3,10 @@
  * eof}.
  *
  * Reads at most one chunk (64 KiB) of the job's log file from the state
- * directory (job-logfile.c: never through a symbolic link), so logs of
- * finished graphs survive restarts.  `eof` is true once the job has
- * settled (every node of a graph that is no longer active has) and offset has
+ * directory (job-logfile.c: never through a symbolic link; a Slurm job's
+ * from slurm_spool_dir, job-slurm.c), so logs of finished graphs survive
+ * restarts.  `eof` is true once the job has settled (every node of a graph
+ * that is no longer active has) and offset has
  * reached the end.  Bytes that
  * are not valid UTF-8 come out as U+FFFD (JSON strings are UTF-8);
  * next_offset always counts file bytes.  A node with retries has logs per
@@ -21,6 +22,7 @@
 #include "coopd.h"
 #include "graph-model.h"
 #include "job-logfile.h"
+#include "job-slurm.h"
 #include "method.h"
 
 static int logs_decode(struct json_object *params, void *ret, struct proto_error *err)
@@ -60,8 +62,11 @@ static enum method_ret logs_handle(struct method_call *call, void *params)
 				   n->def->path, begun, n->def->retries + 1u);
 	/* An attempt before the last begun one has ended for good. */
 	over = n->settled || !g->active || attempt < begun || attempt <= n->att_done;
-	fd = logfile_open_read_attempt(call->d, g->id, n->idx, attempt,
-				       p->stream == PROTO_STREAM_STDERR);
+	if (n->def->placement == PROTO_PLACEMENT_SLURM)
+		fd = slurm_log_open(call->d, g, n->idx, attempt, p->stream == PROTO_STREAM_STDERR);
+	else
+		fd = logfile_open_read_attempt(call->d, g->id, n->idx, attempt,
+					       p->stream == PROTO_STREAM_STDERR);
 	if (fd >= 0) {
 		got = pread(fd, buf, sizeof(buf), (off_t)p->offset);
 		close(fd);

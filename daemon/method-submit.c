@@ -130,6 +130,31 @@ static int check_limits(const struct proto_node *node, void *userdata)
 	return 0;
 }
 
+static int find_slurm(const struct proto_node *node, void *userdata)
+{
+	if (node->kind != PROTO_NODE_EXEC || node->placement != PROTO_PLACEMENT_SLURM)
+		return 0;
+	*(const struct proto_node **)userdata = node;
+	return 1;
+}
+
+/* A node placed on Slurm while slurm = off: the path of the "placement"
+ * that put it there (its own, or the nearest scope's). */
+static bool slurm_refused(struct coopd *d, const struct proto_graph *def, char *path, size_t size)
+{
+	const struct proto_node *node = NULL;
+	size_t len;
+
+	if (d->slurm || !proto_graph_walk(def, find_slurm, &node))
+		return false;
+	while (!node->placement_own && node->parent)
+		node = node->parent;
+	doc_path(node, path, size);
+	len = strlen(path);
+	snprintf(path + len, size - len, "%splacement", len ? "." : "");
+	return true;
+}
+
 /* Who to answer once the write completes; l is cleared (later_free) if
  * the client disconnects first, or NULL for a notification.  A rerun
  * names the graph whose logs its reused nodes keep. */
@@ -216,6 +241,16 @@ enum method_ret submit_graph(struct method_call *call, struct proto_graph *def,
 		if (proto_graph_walk(def, check_limits, &lc) != 0) {
 			proto_graph_free(def);
 			return METHOD_ERROR;
+		}
+	}
+	{
+		char path[PROTO_ERROR_PATH_MAX];
+
+		if (slurm_refused(d, def, path, sizeof(path))) {
+			proto_graph_free(def);
+			return method_fail(call, PROTO_ERR_INVALID_PARAMS, path,
+					   "placement slurm, but this coopd has slurm = off "
+					   "(coopd.conf(5))");
 		}
 	}
 	if (geteuid() == 0 && call->c->uid != 0 && proto_graph_walk(def, has_exec, NULL) &&

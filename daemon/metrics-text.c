@@ -27,6 +27,7 @@
 
 #include "coopd.h"
 #include "graph-model.h"
+#include "job-slurm.h"
 #include "metrics-text.h"
 #include "server.h"
 #include "store-state.h"
@@ -173,6 +174,7 @@ void metrics_render(struct coopd *d, struct strbuf *sb)
 				  code_names[c], (unsigned long long)v);
 		}
 	}
+	slurm_metrics(d, sb);
 }
 
 void stats_render(struct coopd *d, struct strbuf *sb)

@@ -40,6 +40,7 @@ static void build_event(const struct rnode *n, struct strbuf *sb)
 		sb_puts(sb, ",\"error\":");
 		sb_json_cstr(sb, n->error);
 	}
+	graph_render_slurm(n, sb);
 	sb_puts(sb, "}}\n");
 }
 

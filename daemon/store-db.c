@@ -17,6 +17,10 @@
  * with retries, NULL for others) and reused (INTEGER, 1 for a node that a
  * `rerun` with failed_only did not run again).
  *
+ * Version 3 adds to nodes: slurm_job_id and slurm_state (an exec node
+ * placed on Slurm: its job id, made durable before the node runs, and the
+ * job state Slurm last reported; docs/slurm.md).
+ *
  * Times are unix milliseconds, states their protocol names, so that an
  * operator's `sqlite3` query reads like `coopctl status`.  A node row holds
  * the node's latest reported state (the row is replaced, not appended).
@@ -69,6 +73,9 @@ static const char *const migrations[STORE_DB_VERSION] = {
 	/* 1 -> 2: retries and rerun (issue 17). */
 	"ALTER TABLE nodes ADD COLUMN attempts TEXT;"
 	"ALTER TABLE nodes ADD COLUMN reused INTEGER NOT NULL DEFAULT 0;",
+	/* 2 -> 3: Slurm jobs of exec nodes (issue 16). */
+	"ALTER TABLE nodes ADD COLUMN slurm_job_id INTEGER;"
+	"ALTER TABLE nodes ADD COLUMN slurm_state TEXT;",
 };
 
 enum {
@@ -92,7 +99,8 @@ static const char *const stmt_sql[ST__MAX] = {
 			 " finished, nodes_total, nodes_done, doc)"
 			 " VALUES (?1, ?2, ?3, ?4, ?5, ?6, NULL, ?7, 0, ?8)",
 	[ST_PUT_NODE] = "INSERT OR REPLACE INTO nodes VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9,"
-			" ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22)",
+			" ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23,"
+			" ?24)",
 	[ST_SET_STATE] = "UPDATE graphs SET state = ?2, finished = ?3, nodes_done = ?4"
 			 " WHERE seq = ?1",
 	[ST_DEL_NODES] = "DELETE FROM nodes WHERE graph = ?1",
@@ -376,6 +384,11 @@ int store_db_put_node(struct store_db *db, int64_t seq, const struct store_rec *
 	else
 		sqlite3_bind_null(st, 21);
 	sqlite3_bind_int64(st, 22, n->reused);
+	bind_opt(st, 23, (int64_t)n->slurm_job_id, n->slurm_job_id > 0);
+	if (n->slurm_job_id > 0)
+		sqlite3_bind_text(st, 24, n->slurm_state, -1, SQLITE_STATIC);
+	else
+		sqlite3_bind_null(st, 24);
 	return step_done(db, st);
 }
 
@@ -489,7 +502,11 @@ int store_db_each_node(struct store_db *db, int64_t seq, store_db_node_fn fn, vo
 			.reused = col_opt(st, 21, 0) != 0,
 		};
 		int state = col_state(st, 2);
+		const unsigned char *ss = sqlite3_column_text(st, 23);
 
+		n.slurm_job_id = (uint64_t)col_opt(st, 22, 0);
+		if (ss)
+			snprintf(n.slurm_state, sizeof(n.slurm_state), "%s", (const char *)ss);
 		/* A row whose state is not a state is skipped (fn sees only
 		 * rows that make sense); the strings are only lent. */
 		if (state < 0)

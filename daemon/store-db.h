@@ -16,7 +16,7 @@
 #include <sys/types.h>
 
 /* The schema version this coopd writes (PRAGMA user_version). */
-#define STORE_DB_VERSION 2
+#define STORE_DB_VERSION 3
 #define STORE_DB_FILE "coopd.db"
 
 struct store_db;
@@ -34,6 +34,8 @@ struct store_rec {
 	uint64_t pg_start;
 	uint32_t leftovers;
 	uint64_t log_dropped[2];
+	uint64_t slurm_job_id;     /* placement slurm: 0 before the submission */
+	char slurm_state[32];      /* Slurm's last reported job state, "" none */
 	char *error, *cancel_note; /* owned (store_rec_clear frees them) */
 	char *attempts;            /* retries: JSON text (store-state.c); owned; NULL none */
 	bool reused;               /* rerun failed_only: not run, results kept */

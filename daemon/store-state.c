@@ -30,6 +30,7 @@
 #include "coopd.h"
 #include "graph-model.h"
 #include "job-exec.h"
+#include "job-slurm.h"
 #include "store-db.h"
 #include "store-import.h"
 #include "store-state.h"
@@ -581,6 +582,10 @@ static int rec_of(struct store_rec *r, const struct rnode *n)
 		.log_dropped = {n->log_dropped[0], n->log_dropped[1]},
 		.reused = n->reused,
 	};
+	if (n->slurm) {
+		r->slurm_job_id = n->slurm->job_id;
+		snprintf(r->slurm_state, sizeof(r->slurm_state), "%s", n->slurm->state);
+	}
 	if ((n->error && !(r->error = strdup(n->error))) ||
 	    (n->cancel_note && !(r->cancel_note = strdup(n->cancel_note))) ||
 	    (n->attempts && !(r->attempts = attempts_text(n)))) {
@@ -909,6 +914,10 @@ static int load_node(void *ctx, const struct store_rec *r)
 	n->reused = r->reused;
 	if (r->attempts)
 		attempts_load(n, r->attempts);
+	if (r->slurm_job_id && (n->slurm || (n->slurm = calloc(1, sizeof(*n->slurm))))) {
+		n->slurm->job_id = r->slurm_job_id;
+		snprintf(n->slurm->state, sizeof(n->slurm->state), "%s", r->slurm_state);
+	}
 	return 0;
 }
 
@@ -1086,6 +1095,7 @@ static int load_unfinished(struct load_ctx *c, const struct store_graph_row *row
 			/* Its processes are looked for (and killed) once every
 			 * graph is loaded: exec_recover_sweep(). */
 			exec_recover_note(d, n);
+			slurm_recover_note(d, n);
 			if (n != g->root) {
 				g->counts[n->state]--;
 				g->counts[PROTO_STATE_INTERRUPTED]++;

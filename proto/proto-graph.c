@@ -22,6 +22,7 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -95,6 +96,11 @@ const char *proto_fn_name(enum proto_fn f)
 		return "fail";
 	}
 	return NULL;
+}
+
+const char *proto_placement_name(enum proto_placement p)
+{
+	return p == PROTO_PLACEMENT_SLURM ? "slurm" : "local";
 }
 
 /*
@@ -447,6 +453,7 @@ static int get_policy(struct gctx *c, const struct jtree *obj, enum proto_policy
 }
 
 static int parse_children(struct gctx *c, struct proto_node *scope, const struct jtree *arr);
+static int parse_placement(struct gctx *c, struct proto_node *n, const struct jtree *obj);
 
 /* Fields every scope has, the root included.  The caller has pushed the
  * scope's path. */
@@ -462,7 +469,7 @@ static int parse_scope_fields(struct gctx *c, struct proto_node *n, const struct
 	if ((r = get_policy(c, obj, &n->policy)) < 0 ||
 	    (r = get_time(c, obj, "deadline_ms", &n->deadline_ms)) < 0 ||
 	    (r = get_u31(c, obj, "max_parallel", &n->max_parallel)) < 0 ||
-	    (r = get_u31(c, obj, "budget", &n->budget)) < 0)
+	    (r = get_u31(c, obj, "budget", &n->budget)) < 0 || (r = parse_placement(c, n, obj)) < 0)
 		return r;
 	r = jt_get(obj, c->path, "nodes", PROTO_J_ARRAY, true, &nodes, c->err);
 	if (r < 0)
@@ -686,11 +693,241 @@ out:
 	return r < 0 ? r : 0;
 }
 
+static bool in_list(const char *const *list, const char *key);
+
+/*
+ * Placement and Slurm options (coopd.graph(5) "Placement").  A scope's
+ * placement and options are the defaults of the exec nodes below it; a
+ * node's own win, option by option.
+ */
+
+/* The string options, in the order of enum PROTO_SLURM_*'s bits. */
+static const struct {
+	const char *key;
+	unsigned bit;
+	size_t off;
+} slurm_strs[] = {
+	{"partition", PROTO_SLURM_PARTITION, offsetof(struct proto_slurm, partition)},
+	{"account", PROTO_SLURM_ACCOUNT, offsetof(struct proto_slurm, account)},
+	{"qos", PROTO_SLURM_QOS, offsetof(struct proto_slurm, qos)},
+	{"time", PROTO_SLURM_TIME, offsetof(struct proto_slurm, time)},
+	{"mem", PROTO_SLURM_MEM, offsetof(struct proto_slurm, mem)},
+	{"gres", PROTO_SLURM_GRES, offsetof(struct proto_slurm, gres)},
+	{"constraint", PROTO_SLURM_CONSTRAINT, offsetof(struct proto_slurm, constraint)},
+};
+
+static const char *const slurm_keys[] = {"partition",     "account", "qos",  "time",
+					 "cpus_per_task", "mem",     "gres", "constraint",
+					 "nodes",         NULL};
+
+static char **slurm_str(struct proto_slurm *o, size_t i)
+{
+	return (char **)((char *)o + slurm_strs[i].off);
+}
+
+static void slurm_free(struct proto_slurm *o)
+{
+	if (!o)
+		return;
+	for (size_t i = 0; i < sizeof(slurm_strs) / sizeof(slurm_strs[0]); i++)
+		free(*slurm_str(o, i));
+	free(o);
+}
+
+/* sbatch --time: "M", "M:S", "H:M:S", "D-H", "D-H:M", "D-H:M:S", or
+ * UNLIMITED / INFINITE. */
+static bool slurm_time_ok(const char *s)
+{
+	const char *p = s;
+	unsigned groups = 0;
+	bool days = false;
+
+	if (strcmp(s, "UNLIMITED") == 0 || strcmp(s, "INFINITE") == 0)
+		return true;
+	for (;;) {
+		size_t digits = strspn(p, "0123456789");
+
+		if (digits == 0 || digits > 9)
+			return false;
+		p += digits;
+		groups++;
+		if (*p == '-' && groups == 1 && !days) {
+			days = true;
+			groups = 0;
+			p++;
+			continue;
+		}
+		if (*p == ':' && groups < 3) {
+			p++;
+			continue;
+		}
+		return *p == '\0' && (!days || groups <= 3);
+	}
+}
+
+/* sbatch --mem: a number with an optional unit K, M, G or T. */
+static bool slurm_mem_ok(const char *s)
+{
+	size_t digits = strspn(s, "0123456789");
+
+	if (digits == 0 || digits > 15)
+		return false;
+	s += digits;
+	return *s == '\0' || (strchr("KMGTkmgt", *s) && s[1] == '\0');
+}
+
+static int parse_slurm(struct gctx *c, struct proto_node *n, const struct jtree *obj)
+{
+	const struct jtree *so;
+	struct proto_slurm *o;
+	size_t old;
+	int r;
+
+	r = jt_get(obj, c->path, "slurm", PROTO_J_OBJECT, false, &so, c->err);
+	if (r <= 0)
+		return r;
+	old = path_push_key(c, "slurm");
+	for (uint32_t k = 0; k < so->len; k++)
+		if (!in_list(slurm_keys, so->u.members[k].key)) {
+			r = gfail(c, PROTO_ERR_INVALID_PARAMS, so->u.members[k].key, NOIDX,
+				  "unknown Slurm option (expected partition, account, qos, time, "
+				  "cpus_per_task, mem, gres, constraint or nodes)");
+			goto out;
+		}
+	o = calloc(1, sizeof(*o));
+	if (!o) {
+		r = oom(c);
+		goto out;
+	}
+	n->slurm = o;
+	for (size_t i = 0; i < sizeof(slurm_strs) / sizeof(slurm_strs[0]); i++) {
+		const char *key = slurm_strs[i].key, *v;
+		size_t len;
+
+		r = jt_get_string(so, c->path, key, false, PROTO_SLURM_OPT_MAX, &v, &len, c->err);
+		if (r < 0)
+			goto out;
+		if (r == 0)
+			continue;
+		/* Each option is one argument of sbatch (no shell), but a
+		 * space or a control character is never meant. */
+		for (size_t j = 0; j < len; j++)
+			if ((unsigned char)v[j] <= 0x20 || (unsigned char)v[j] >= 0x7f) {
+				r = gfail(c, PROTO_ERR_INVALID_PARAMS, key, NOIDX,
+					  "must be printable ASCII without spaces");
+				goto out;
+			}
+		if (len == 0) {
+			r = gfail(c, PROTO_ERR_INVALID_PARAMS, key, NOIDX, "must not be empty");
+			goto out;
+		}
+		*slurm_str(o, i) = xstrndup(v, len);
+		if (!*slurm_str(o, i)) {
+			r = oom(c);
+			goto out;
+		}
+		o->own |= slurm_strs[i].bit;
+	}
+	if (o->time && !slurm_time_ok(o->time)) {
+		r = gfail(c, PROTO_ERR_INVALID_PARAMS, "time", NOIDX,
+			  "not a Slurm time (minutes, M:S, H:M:S, D-H, D-H:M, D-H:M:S or "
+			  "UNLIMITED)");
+		goto out;
+	}
+	if (o->mem && !slurm_mem_ok(o->mem)) {
+		r = gfail(c, PROTO_ERR_INVALID_PARAMS, "mem", NOIDX,
+			  "not a Slurm memory size (a number with an optional unit K, M, G or T)");
+		goto out;
+	}
+	r = jt_get_int(so, c->path, "cpus_per_task", false, 1, PROTO_MAX_BUDGET, &o->cpus_per_task,
+		       c->err);
+	if (r < 0)
+		goto out;
+	if (r > 0)
+		o->own |= PROTO_SLURM_CPUS_PER_TASK;
+	r = jt_get_int(so, c->path, "nodes", false, 1, PROTO_MAX_BUDGET, &o->nodes, c->err);
+	if (r < 0)
+		goto out;
+	if (r > 0)
+		o->own |= PROTO_SLURM_NODES;
+	r = 0;
+out:
+	path_pop(c, old);
+	return r;
+}
+
+/* Fills what n's own options leave out from its scope's (parent's).  A
+ * node without options of its own shares nothing: it gets a copy, so that
+ * every node owns its struct. */
+static int slurm_inherit(struct gctx *c, struct proto_node *n)
+{
+	const struct proto_slurm *up = n->parent ? n->parent->slurm : NULL;
+	struct proto_slurm *o = n->slurm;
+
+	if (!up)
+		return 0;
+	if (!o) {
+		o = calloc(1, sizeof(*o));
+		if (!o)
+			return oom(c);
+		n->slurm = o;
+	}
+	for (size_t i = 0; i < sizeof(slurm_strs) / sizeof(slurm_strs[0]); i++) {
+		const char *v = *slurm_str((struct proto_slurm *)up, i);
+
+		if (!*slurm_str(o, i) && v) {
+			*slurm_str(o, i) = strdup(v);
+			if (!*slurm_str(o, i))
+				return oom(c);
+		}
+	}
+	if (!o->cpus_per_task)
+		o->cpus_per_task = up->cpus_per_task;
+	if (!o->nodes)
+		o->nodes = up->nodes;
+	return 0;
+}
+
+/* `placement` and `slurm` of an exec node or a scope (the root too). */
+static int parse_placement(struct gctx *c, struct proto_node *n, const struct jtree *obj)
+{
+	char sbuf[SHOW_BUF];
+	const char *s;
+	size_t len;
+	int r;
+
+	n->placement = n->parent ? n->parent->placement : PROTO_PLACEMENT_LOCAL;
+	r = jt_get_string(obj, c->path, "placement", false, 64, &s, &len, c->err);
+	if (r < 0)
+		return r;
+	if (r > 0) {
+		if (strcmp(s, "local") == 0)
+			n->placement = PROTO_PLACEMENT_LOCAL;
+		else if (strcmp(s, "slurm") == 0)
+			n->placement = PROTO_PLACEMENT_SLURM;
+		else
+			return gfail(c, PROTO_ERR_INVALID_PARAMS, "placement", NOIDX,
+				     "unknown placement '%s' (expected local or slurm)",
+				     show(sbuf, sizeof(sbuf), s, len));
+		n->placement_own = true;
+	}
+	if ((r = parse_slurm(c, n, obj)) < 0)
+		return r;
+	if (n->kind == PROTO_NODE_EXEC && n->slurm && n->placement != PROTO_PLACEMENT_SLURM)
+		return gfail(c, PROTO_ERR_INVALID_PARAMS, "slurm", NOIDX,
+			     "Slurm options on a node placed local (set \"placement\": \"slurm\" "
+			     "here or on a scope above)");
+	if (n->kind == PROTO_NODE_EXEC && n->placement != PROTO_PLACEMENT_SLURM)
+		return 0;
+	return slurm_inherit(c, n);
+}
+
 /* Keys a node may have, per kind; and their union, to tell "unknown" from
  * "not for this kind". */
 static const char *const keys_exec[] = {
-	"id",         "kind",     "after",   "always",         "argv",          "env",    "cwd",
-	"timeout_ms", "grace_ms", "retries", "retry_delay_ms", "retry_backoff", "limits", NULL};
+	"id",     "kind",       "after",    "always",  "argv",           "env",
+	"cwd",    "timeout_ms", "grace_ms", "retries", "retry_delay_ms", "retry_backoff",
+	"limits", "placement",  "slurm",    NULL};
 /* task nodes retry; blocking ones do not (a blocking job cannot be
  * stopped between attempts without its cooperation). */
 static const char *const keys_task[] = {
@@ -699,8 +936,8 @@ static const char *const keys_task[] = {
 static const char *const keys_fn[] = {"id", "kind", "after",      "always",
 				      "fn", "args", "timeout_ms", NULL};
 static const char *const keys_scope[] = {
-	"id",           "kind",   "after", "always", "policy", "deadline_ms",
-	"max_parallel", "budget", "nodes", "limits", NULL};
+	"id",     "kind",  "after",  "always",    "policy", "deadline_ms", "max_parallel",
+	"budget", "nodes", "limits", "placement", "slurm",  NULL};
 
 static bool in_list(const char *const *list, const char *key)
 {
@@ -979,7 +1216,8 @@ static int parse_node(struct gctx *c, struct proto_node *n, const struct jtree *
 		    (r = parse_cwd(c, n, obj)) < 0 ||
 		    (r = get_time(c, obj, "timeout_ms", &n->timeout_ms)) < 0 ||
 		    (r = get_time(c, obj, "grace_ms", &n->grace_ms)) < 0 ||
-		    (r = parse_retries(c, n, obj)) < 0 || (r = parse_limits(c, n, obj)) < 0)
+		    (r = parse_retries(c, n, obj)) < 0 || (r = parse_limits(c, n, obj)) < 0 ||
+		    (r = parse_placement(c, n, obj)) < 0)
 			return r;
 		if (!n->env) {
 			n->env = calloc(1, sizeof(char *));
@@ -1264,6 +1502,7 @@ static void node_free(struct proto_node *n)
 	free(n->children);
 	free(n->topo);
 	free(n->limits);
+	slurm_free(n->slurm);
 }
 
 void proto_graph_free(struct proto_graph *g)
@@ -1276,8 +1515,8 @@ void proto_graph_free(struct proto_graph *g)
 	free(g);
 }
 
-static const char *const root_keys[] = {"name",   "policy", "deadline_ms", "max_parallel",
-					"budget", "nodes",  "limits",      NULL};
+static const char *const root_keys[] = {"name",  "policy", "deadline_ms", "max_parallel", "budget",
+					"nodes", "limits", "placement",   "slurm",        NULL};
 
 /* Validates the tree of a graph document (an object) into *ret. */
 static int parse_tree(const struct jtree *doc, const struct proto_limits *lim,
@@ -1474,6 +1713,34 @@ static int encode_args(const struct proto_node *n, struct json_object *o)
 	return proto__add(o, "args", a);
 }
 
+/* The node's own placement and Slurm options (the inherited ones come
+ * back from its scopes when the document is parsed again). */
+static int encode_placement(const struct proto_node *n, struct json_object *o)
+{
+	struct json_object *so;
+	int r = 0;
+
+	if (n->placement_own)
+		r = proto__add_string(o, "placement", proto_placement_name(n->placement));
+	if (r < 0 || !n->slurm || !n->slurm->own)
+		return r;
+	so = json_object_new_object();
+	if (!so)
+		return -ENOMEM;
+	for (size_t i = 0; i < sizeof(slurm_strs) / sizeof(slurm_strs[0]) && r >= 0; i++)
+		if (n->slurm->own & slurm_strs[i].bit)
+			r = proto__add_string(so, slurm_strs[i].key, *slurm_str(n->slurm, i));
+	if (r >= 0 && (n->slurm->own & PROTO_SLURM_CPUS_PER_TASK))
+		r = proto__add_int(so, "cpus_per_task", n->slurm->cpus_per_task);
+	if (r >= 0 && (n->slurm->own & PROTO_SLURM_NODES))
+		r = proto__add_int(so, "nodes", n->slurm->nodes);
+	if (r < 0) {
+		json_object_put(so);
+		return r;
+	}
+	return proto__add(o, "slurm", so);
+}
+
 static int encode_node(const struct proto_node *n, struct json_object **ret);
 
 static int encode_retries(const struct proto_node *n, struct json_object *o)
@@ -1532,6 +1799,8 @@ static int encode_scope_fields(const struct proto_node *n, struct json_object *o
 		r = proto__add_int(o, "max_parallel", n->max_parallel);
 	if (r >= 0)
 		r = proto__add_int(o, "budget", n->budget);
+	if (r >= 0)
+		r = encode_placement(n, o);
 	if (r < 0)
 		return r;
 	arr = json_object_new_array_ext((int)(n->n_children < INT32_MAX ? n->n_children : 0));
@@ -1610,6 +1879,8 @@ static int encode_node(const struct proto_node *n, struct json_object **ret)
 			r = encode_retries(n, o);
 		if (r >= 0)
 			r = encode_limits(n, o);
+		if (r >= 0)
+			r = encode_placement(n, o);
 		break;
 	case PROTO_NODE_TASK:
 	case PROTO_NODE_BLOCKING:

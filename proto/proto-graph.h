@@ -80,6 +80,36 @@ struct proto_job_limits {
 #define PROTO_MAX_RETRIES 100
 #define PROTO_DEFAULT_RETRY_DELAY_MS 1000
 #define PROTO_MAX_RETRY_BACKOFF 10.0
+/* Where an exec node runs (coopd.graph(5) "Placement", docs/slurm.md). */
+enum proto_placement {
+	PROTO_PLACEMENT_LOCAL,
+	PROTO_PLACEMENT_SLURM,
+};
+
+/* Bits of struct proto_slurm.own: the options given on a node itself. */
+enum {
+	PROTO_SLURM_PARTITION = 1u << 0,
+	PROTO_SLURM_ACCOUNT = 1u << 1,
+	PROTO_SLURM_QOS = 1u << 2,
+	PROTO_SLURM_TIME = 1u << 3,
+	PROTO_SLURM_CPUS_PER_TASK = 1u << 4,
+	PROTO_SLURM_MEM = 1u << 5,
+	PROTO_SLURM_GRES = 1u << 6,
+	PROTO_SLURM_CONSTRAINT = 1u << 7,
+	PROTO_SLURM_NODES = 1u << 8,
+};
+
+#define PROTO_SLURM_OPT_MAX 256u /* bytes of one string option */
+
+/* Per-job Slurm options, named after sbatch's long options.  A string is
+ * NULL and a number 0 when not given.  A node's options are its own merged
+ * over those of its scopes (the nearest scope's value wins); `own` says
+ * which were the node's own (the encoder writes only those). */
+struct proto_slurm {
+	char *partition, *account, *qos, *time, *mem, *gres, *constraint;
+	int64_t cpus_per_task, nodes;
+	unsigned own;
+};
 
 /* Fields are ordered by size (no padding holes): a flat graph has one of
  * these per node. */
@@ -136,6 +166,10 @@ struct proto_node {
 	 * targets (indexes into children). */
 	size_t *topo;
 
+	/* exec: resolved Slurm options (placement slurm; NULL: none at all);
+	 * scope: the options it gives the exec nodes below it, NULL none. */
+	struct proto_slurm *slurm;
+
 	enum proto_node_kind kind;
 	unsigned depth;           /* root 1, a child one more than its parent */
 	enum proto_fn fn;         /* task, blocking */
@@ -144,6 +178,9 @@ struct proto_node {
 	uint32_t budget;          /* scope: resolved: own, else the parent's, else 128 */
 	uint8_t retries;          /* exec, task: 0 .. PROTO_MAX_RETRIES */
 	bool always;              /* runs whatever its dependencies did; shielded */
+	uint8_t placement;        /* enum proto_placement: exec: where it runs; scope: the
+				     default below it (own, else the parent's) */
+	bool placement_own;       /* "placement" given on this node itself */
 };
 
 struct proto_graph {
@@ -193,5 +230,6 @@ int proto_graph_walk(const struct proto_graph *g,
 const char *proto_node_kind_name(enum proto_node_kind k);
 const char *proto_policy_name(enum proto_policy p);
 const char *proto_fn_name(enum proto_fn f);
+const char *proto_placement_name(enum proto_placement p);
 
 #endif /* COOPD_PROTO_GRAPH_H */
