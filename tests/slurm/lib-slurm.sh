@@ -6,9 +6,9 @@
 #
 #   slurm_require          skip unless root and inside a cluster run
 #   slurm_config [KEY=VAL...]   writes $COOPD_TMP/coopd.conf with slurm = on,
-#                          a spool directory every user can write and a short
-#                          poll period, plus the given "key = value" lines;
-#                          prints its path
+#                          the spool directory $COOPD_TMP/spool (coopd makes
+#                          it) and a short poll period, plus the given
+#                          "key = value" lines; prints its path
 #   slurm_wait_gone JOBID  waits (bounded) until Slurm reports the job ended
 
 slurm_require() {
@@ -23,8 +23,6 @@ slurm_require() {
 
 slurm_config() {
 	_cf=$COOPD_TMP/coopd.conf
-	mkdir -p "$COOPD_TMP/spool"
-	chmod 1777 "$COOPD_TMP/spool"
 	{
 		echo "slurm = on"
 		echo "slurm_spool_dir = $COOPD_TMP/spool"
