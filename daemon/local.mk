@@ -145,3 +145,12 @@ DAEMON_TESTS += tests/integration/test-daemon-job-limits.sh
 EXTRA_DIST += docs/limits.md
 coopd_SOURCES += daemon/method-rerun.c daemon/method-submit.h daemon/graph-reuse.c daemon/graph-reuse.h
 DAEMON_TESTS += tests/integration/test-daemon-rerun.sh
+# -- Slurm placement (issue 16): the parsing of Slurm's answers, unit-tested
+# without a cluster (the cluster tests are `make check-slurm`, tests/local.mk).
+check_PROGRAMS += tests/suite-daemon-slurm
+tests_suite_daemon_slurm_SOURCES = tests/suite-daemon-slurm.c daemon/job-slurm-parse.c \
+	daemon/util-strbuf.c
+tests_suite_daemon_slurm_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/daemon $(JSONC_CFLAGS)
+tests_suite_daemon_slurm_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
+tests_suite_daemon_slurm_LDADD = proto/libcoopproto.la $(CHECK_LIBS) $(JSONC_LIBS)
+TESTS += tests/suite-daemon-slurm

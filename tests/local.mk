@@ -63,7 +63,8 @@ EXTRA_DIST += tests/fuzz/regress-proto tests/fuzz/fuzz-live.py
 # part of `make check`: they need root and Debian's slurm-wlm and munge.
 # Without them the target says why and succeeds (skip); with them, a
 # cluster that does not come up fails it, with the daemons' logs.
-SLURM_TESTS = tests/slurm/test-slurm-cluster.sh tests/slurm/test-slurm-exec.sh
+SLURM_TESTS = tests/slurm/test-slurm-cluster.sh tests/slurm/test-slurm-exec.sh \
+	tests/slurm/test-slurm-cancel.sh tests/slurm/test-slurm-hung.sh
 EXTRA_DIST += $(SLURM_TESTS) tests/slurm/cluster.sh tests/slurm/lib-slurm.sh \
 	tests/slurm/run-tests.sh
 check-slurm: coopd$(EXEEXT) coopctl$(EXEEXT)
