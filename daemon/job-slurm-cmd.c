@@ -337,7 +337,9 @@ int slurm_cmd_run(struct slurm_cmds *c, enum slurm_cmd_kind k, char *const *args
 			q.reset_sigs = c->reset_sigs;
 			q.n_reset_sigs = c->n_reset_sigs;
 		}
-		r = spawn_job(&q, &pid);
+		enum spawn_step step;
+
+		r = spawn_job(&q, &pid, &step);
 	}
 	free(argv);
 	if (out[1] >= 0)

@@ -21,7 +21,11 @@
 PY=/usr/bin/python3
 $PY -c 'import jsonschema' 2>/dev/null || skip "python3-jsonschema is not installed for $PY"
 
-coopd_start
+# slurm = on, so that graphs placed on Slurm are accepted; no Slurm
+# command can run (an empty slurm_bin_dir), so such a node fails at once.
+mkdir "$COOPD_TMP/no-slurm"
+printf 'slurm = on\nslurm_bin_dir = %s\n' "$COOPD_TMP/no-slurm" >"$COOPD_TMP/coopd.conf"
+coopd_start -c "$COOPD_TMP/coopd.conf"
 export COOPCTL_BIN top_srcdir
 
 $PY -c "$COOPD_PYLIB
@@ -41,6 +45,7 @@ strict = validators.extend(V, type_checker=strict_types)(schema)
 
 # Refusals the schema cannot express (its description lists them).
 SEMANTIC = re.compile(r"^(unknown sibling |cycle |duplicate sibling id |"
+                      r"Slurm options on a node placed local |"
                       r".*\((max_nodes|max_scope_depth)\)$)")
 
 def load(path):

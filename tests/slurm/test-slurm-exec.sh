@@ -112,6 +112,11 @@ grep -q 'slurm' "$COOPD_TMP/st.txt" || { cat "$COOPD_TMP/st.txt"; fail "coopctl 
 coopd_ctl logs "$gid" ok >"$COOPD_TMP/ok.out" || fail "coopctl logs"
 grep -q '^FOO=x y \$z$' "$COOPD_TMP/ok.out" || fail "coopctl logs: $(cat "$COOPD_TMP/ok.out")"
 
+# The example graph of the README runs on the cluster.
+coopd_ctl --json submit --wait "$top_srcdir/examples/graphs/slurm.json" >"$COOPD_TMP/ex.json" ||
+	fail "examples/graphs/slurm.json: $(cat "$COOPD_TMP/ex.json")"
+grep -q '"succeeded"' "$COOPD_TMP/ex.json" || fail "example: $(cat "$COOPD_TMP/ex.json")"
+
 # A non-root owner: Slurm sees that user (squeue while it runs).  The
 # socket is opened to everyone in this private directory for it.
 chmod 666 "$COOPD_SOCK"
