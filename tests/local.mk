@@ -64,7 +64,8 @@ EXTRA_DIST += tests/fuzz/regress-proto tests/fuzz/fuzz-live.py
 # Without them the target says why and succeeds (skip); with them, a
 # cluster that does not come up fails it, with the daemons' logs.
 SLURM_TESTS = tests/slurm/test-slurm-cluster.sh tests/slurm/test-slurm-exec.sh \
-	tests/slurm/test-slurm-cancel.sh tests/slurm/test-slurm-hung.sh
+	tests/slurm/test-slurm-cancel.sh tests/slurm/test-slurm-hung.sh \
+	tests/slurm/test-slurm-restart.sh
 EXTRA_DIST += $(SLURM_TESTS) tests/slurm/cluster.sh tests/slurm/lib-slurm.sh \
 	tests/slurm/run-tests.sh
 check-slurm: coopd$(EXEEXT) coopctl$(EXEEXT)
