@@ -736,13 +736,13 @@ static void slurm_free(struct proto_slurm *o)
 
 /* sbatch --time: "M", "M:S", "H:M:S", "D-H", "D-H:M", "D-H:M:S", or
  * UNLIMITED / INFINITE. */
-static bool slurm_time_ok(const char *s)
+static bool slurm_time_ok(const char *t)
 {
-	const char *p = s;
+	const char *p = t;
 	unsigned groups = 0;
 	bool days = false;
 
-	if (strcmp(s, "UNLIMITED") == 0 || strcmp(s, "INFINITE") == 0)
+	if (strcmp(t, "UNLIMITED") == 0 || strcmp(t, "INFINITE") == 0)
 		return true;
 	for (;;) {
 		size_t digits = strspn(p, "0123456789");
@@ -892,23 +892,23 @@ static int slurm_inherit(struct gctx *c, struct proto_node *n)
 static int parse_placement(struct gctx *c, struct proto_node *n, const struct jtree *obj)
 {
 	char sbuf[SHOW_BUF];
-	const char *s;
+	const char *v;
 	size_t len;
 	int r;
 
 	n->placement = n->parent ? n->parent->placement : PROTO_PLACEMENT_LOCAL;
-	r = jt_get_string(obj, c->path, "placement", false, 64, &s, &len, c->err);
+	r = jt_get_string(obj, c->path, "placement", false, 64, &v, &len, c->err);
 	if (r < 0)
 		return r;
 	if (r > 0) {
-		if (strcmp(s, "local") == 0)
+		if (strcmp(v, "local") == 0)
 			n->placement = PROTO_PLACEMENT_LOCAL;
-		else if (strcmp(s, "slurm") == 0)
+		else if (strcmp(v, "slurm") == 0)
 			n->placement = PROTO_PLACEMENT_SLURM;
 		else
 			return gfail(c, PROTO_ERR_INVALID_PARAMS, "placement", NOIDX,
 				     "unknown placement '%s' (expected local or slurm)",
-				     show(sbuf, sizeof(sbuf), s, len));
+				     show(sbuf, sizeof(sbuf), v, len));
 		n->placement_own = true;
 	}
 	if ((r = parse_slurm(c, n, obj)) < 0)
