@@ -1,6 +1,6 @@
 #!/bin/sh
 # Restarts (docs/slurm.md "What coopd does not promise (yet)"): the Slurm
-# job id is in the journal before the node is reported running; after
+# job id is in the database before the node is reported running; after
 # kill -9 of coopd while one Slurm job runs and another queues, the next
 # coopd reports the graph interrupted and cancels both jobs in Slurm: no
 # job is left running that coopd cannot account for.  A graceful stop
@@ -29,9 +29,14 @@ q = node(rpc("status", {"id": gid}), "queued")["slurm"]["job_id"]
 subprocess.run(["scontrol", "hold", str(q)], check=True)
 until(lambda: node(rpc("status", {"id": gid}), "run")["state"] == "running", "run to run")
 r = node(rpc("status", {"id": gid}), "run")["slurm"]["job_id"]
-# Durable before running: the journal holds both ids already.
-journal = open(os.path.join(state, "graphs", gid, "journal")).read()
-expect('"sj":%d' % r in journal and '"sj":%d' % q in journal, "ids not in the journal", journal)
+# Durable before running: the database holds both ids already.
+import sqlite3
+db = sqlite3.connect("file:%s/coopd.db?mode=ro" % state, uri=True)
+ids = {row[0] for row in db.execute(
+    "SELECT slurm_job_id FROM nodes JOIN graphs ON nodes.graph = graphs.seq"
+    " WHERE graphs.id = ? AND slurm_job_id IS NOT NULL", (gid,))}
+db.close()
+expect({r, q} <= ids, "ids not in the database: %r" % ids)
 open(tmp + "/ids", "w").write("%s %d %d\n" % (gid, r, q))
 PY
 coopd_kill9
