@@ -1330,7 +1330,9 @@ void exec_recover_note(struct coopd *d, const struct rnode *n)
 	struct exec_state *es = d->exec;
 	struct recover_item *it;
 
-	if (!es || n->def->kind != PROTO_NODE_EXEC)
+	/* A Slurm job's processes are Slurm's (job-slurm.c cancels the job),
+	 * even when the cluster's node is this machine. */
+	if (!es || n->def->kind != PROTO_NODE_EXEC || n->def->placement == PROTO_PLACEMENT_SLURM)
 		return;
 	if (es->n_recover == es->cap_recover) {
 		size_t cap = es->cap_recover ? es->cap_recover * 2 : 64;
