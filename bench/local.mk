@@ -140,3 +140,18 @@ bench-durable:
 	BENCH_DIR='$(abs_top_builddir)/bench' COOPD='$(abs_top_builddir)/coopd$(EXEEXT)' \
 		$(SHELL) '$(abs_top_srcdir)/bench/daemon-durable.sh'
 .PHONY: bench-durable
+
+# ---- Slurm (issue 16): 200 exec nodes of /bin/true on a one-node cluster
+# started for the run, coopd beside a shell loop of sbatch
+# (bench/daemon-slurm.sh; needs root, slurm-wlm and munge, else it says
+# why).  `make bench-slurm` runs only it; `make bench-daemon` (and so
+# `make bench`) runs it too.  BENCH_REPS and BENCH_SLURM_JOBS apply.
+EXTRA_DIST += bench/daemon-slurm.sh
+bench-daemon: bench-slurm
+bench-slurm:
+	$(MAKE) $(AM_MAKEFLAGS) CFLAGS='$(CFLAGS) -O2' coopd$(EXEEXT)
+	@test -z '$(SAN_CFLAGS)' || echo 'bench-slurm: WARNING: sanitized build ($(SAN_CFLAGS)); numbers are not meaningful'
+	@BENCH_DIR='$(abs_top_builddir)/bench' COOPD='$(abs_top_builddir)/coopd$(EXEEXT)' \
+		$(SHELL) '$(abs_top_srcdir)/bench/daemon-slurm.sh' || \
+		{ rc=$$?; [ $$rc -eq 77 ] || exit $$rc; }
+.PHONY: bench-slurm

@@ -1,6 +1,6 @@
 #!/bin/sh
 # The SQLite state store (docs/durability.md):
-#   - coopd.db has schema version 1 and an operator can query it with
+#   - coopd.db has schema version 3 and an operator can query it with
 #     sqlite3 while coopd runs (graphs, nodes as documented);
 #   - concurrent submits share commits (group commit, seen in `stats`);
 #   - `logs` answers eof:true for a settled node after a restart, graceful
@@ -27,7 +27,7 @@ db = os.path.join(os.environ["COOPD_STATE"], "coopd.db")
 def q(sql):
     return subprocess.run(["sqlite3", "-readonly", db, sql], check=True,
                           capture_output=True, text=True).stdout.strip()
-expect(q("PRAGMA user_version") == "2", "schema version 2")
+expect(q("PRAGMA user_version") == "3", "schema version 3")
 expect(q("PRAGMA journal_mode") == "wal", "WAL mode")
 row = q("SELECT name, state, nodes_total, nodes_done, owner_uid FROM graphs WHERE id = '%s'" % g["id"])
 expect(row == "op|failed|2|2|%d" % os.getuid(), "the graph's row", row)
@@ -117,6 +117,7 @@ PY
 coopd_stop
 
 # A database of a newer coopd: refused, untouched.
+version=$(sqlite3 "$COOPD_STATE/coopd.db" "PRAGMA user_version") || fail "cannot read user_version"
 sqlite3 "$COOPD_STATE/coopd.db" "PRAGMA user_version = 99" || fail "cannot set user_version"
 sum=$(cksum <"$COOPD_STATE/coopd.db")
 rc=0
@@ -125,7 +126,7 @@ rc=0
 [ "$rc" = 1 ] || fail "a newer schema: exit $rc, want 1"
 grep -q "made by a newer coopd" "$COOPD_TMP/newer.log" || fail "no message: $(cat "$COOPD_TMP/newer.log")"
 [ "$(cksum <"$COOPD_STATE/coopd.db")" = "$sum" ] || fail "the newer database was changed"
-sqlite3 "$COOPD_STATE/coopd.db" "PRAGMA user_version = 2" || fail "cannot reset user_version"
+sqlite3 "$COOPD_STATE/coopd.db" "PRAGMA user_version = $version" || fail "cannot reset user_version"
 
 # Retention per user, with two real users (as test-daemon-users.sh makes
 # them); root only.
