@@ -1139,6 +1139,18 @@ done:
 		job_complete(job);
 }
 
+void exec_job_slurm_running(struct exec_job *job)
+{
+	struct rnode *n = job->n;
+	int64_t now = graph_now_ms();
+
+	if (n->attempts && n->att_started < job->attempt + 1u) {
+		n->attempts[job->attempt].started_ms = now;
+		n->att_started = (uint8_t)(job->attempt + 1);
+	}
+	graph_run_node_running(job->d, n, now);
+}
+
 void exec_job_settle(struct exec_job *job, int exit_code, int term_signal, const char *error,
 		     bool cancelled, bool never_started)
 {

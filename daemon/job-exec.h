@@ -41,6 +41,10 @@ void exec_job_mail(struct coopd *d, struct rnode *n, unsigned bits, int reason);
 void exec_job_settle(struct exec_job *job, int exit_code, int term_signal, const char *error,
 		     bool cancelled, bool never_started);
 
+/* Loop thread: the Slurm job of the current attempt runs (job-slurm.c):
+ * the attempt has started, and the node is running (once). */
+void exec_job_slurm_running(struct exec_job *job);
+
 /* Loop thread: a child was reaped (from the ev_child watcher). */
 void exec_child_reaped(struct coopd *d, pid_t pid, int wstatus);
 

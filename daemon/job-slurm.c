@@ -62,6 +62,7 @@ struct slurm_job {
 	int tries;
 	bool cancel_wanted, cancel_sent, kill_sent, settled, in_table, in_poll;
 	bool asking; /* scontrol in flight */
+	bool ran;    /* seen running (or ended after running) */
 	ev_timer grace, retry;
 	bool grace_active, retry_active;
 	struct slurm_job *prev, *next; /* s->polled */
@@ -253,6 +254,11 @@ static void job_settle(struct slurm_job *sj, const struct slurm_job_info *info, 
 	}
 	log_debug("graph %s node %u: Slurm job %llu settled (%s)", sj->gid, sj->idx,
 		  (unsigned long long)sj->id, info ? info->state : error);
+	/* A job that ended between two polls ran all the same. */
+	if (info && !never && sj->ej && !sj->ran) {
+		sj->ran = true;
+		exec_job_slurm_running(sj->ej);
+	}
 	/* A retry detaches this job from its exec job: keep it until done. */
 	sj->refs++;
 	if (sj->ej)
@@ -271,9 +277,10 @@ static void job_update(struct slurm_job *sj, const struct slurm_job_info *info)
 		job_settle(sj, info, NULL);
 		return;
 	}
-	if (cl == SLURM_CLASS_RUNNING && sj->n && sj->n->state == PROTO_STATE_PENDING) {
-		/* Running from now; the id is already durable (submit). */
-		graph_run_node_running(sj->s->d, sj->n, graph_now_ms());
+	if (cl == SLURM_CLASS_RUNNING && sj->ej && !sj->ran) {
+		/* Running from now; the id is already durable (id_durable). */
+		sj->ran = true;
+		exec_job_slurm_running(sj->ej);
 	}
 	note_state(sj, info->state);
 }

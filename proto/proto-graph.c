@@ -919,6 +919,14 @@ static int parse_placement(struct gctx *c, struct proto_node *n, const struct jt
 			     "here or on a scope above)");
 	if (n->kind == PROTO_NODE_EXEC && n->placement != PROTO_PLACEMENT_SLURM)
 		return 0;
+	/* limits are enforced on coopd's machine (cgroups, rlimits); on a
+	 * cluster the job's resources are Slurm's to grant: never ignore them
+	 * silently. */
+	if (n->kind == PROTO_NODE_EXEC && n->limits)
+		return gfail(c, PROTO_ERR_INVALID_PARAMS,
+			     jtree_get(obj, "limits") ? "limits" : "placement", NOIDX,
+			     "limits apply to local jobs only; a job placed on Slurm gets its "
+			     "resources from its slurm options (mem, cpus_per_task)");
 	return slurm_inherit(c, n);
 }
 

@@ -359,437 +359,430 @@ START_TEST(test_retries_limits_tree)
 	ck_assert(b->limits->cpu_max == 2.0);
 	ck_assert_int_eq(b->limits->pids_max, 64);
 	ck_assert(proto_graph_find(g, "s")->limits->cpu_max == 1.5);
-	/* Placement and Slurm options: a scope's are the defaults of the exec
-	 * nodes below it, option by option; a node's own win; the encoding keeps
-	 * only what each node gave itself. */
-	START_TEST(test_slurm_placement_tree)
-	{
-		struct proto_graph *g =
-			parse_file("tests/data/graphs-good", "slurm-placement.json");
-		const struct proto_node *prep = proto_graph_find(g, "prep");
-		const struct proto_node *a = proto_graph_find(g, "sims/a");
-		const struct proto_node *b = proto_graph_find(g, "sims/b");
-		const struct proto_node *c = proto_graph_find(g, "sims/c");
-		const struct proto_node *report = proto_graph_find(g, "report");
-		struct json_object *o, *node, *so;
+	proto_graph_free(g);
+}
+END_TEST
 
-		ck_assert_int_eq(g->root.placement, PROTO_PLACEMENT_LOCAL);
-		ck_assert_int_eq(prep->placement, PROTO_PLACEMENT_LOCAL);
-		ck_assert_ptr_null(prep->slurm);
-		ck_assert_int_eq(a->placement, PROTO_PLACEMENT_SLURM);
-		ck_assert(!a->placement_own);
-		ck_assert_str_eq(a->slurm->partition, "debug");
-		ck_assert_str_eq(a->slurm->account, "lab"); /* from the root */
-		ck_assert_str_eq(a->slurm->time, "0-00:10:00");
-		ck_assert_str_eq(a->slurm->mem, "512M");
-		ck_assert_uint_eq(a->slurm->own, 0);
-		ck_assert_str_eq(a->argv[3], "x\ny");
-		ck_assert_str_eq(b->slurm->time, "30"); /* its own wins */
-		ck_assert_str_eq(b->slurm->partition, "debug");
-		ck_assert_int_eq(b->slurm->cpus_per_task, 2);
-		ck_assert_int_eq(b->slurm->nodes, 1);
-		ck_assert_str_eq(b->slurm->gres, "gpu:1");
-		ck_assert_str_eq(b->slurm->constraint, "avx2");
-		ck_assert_str_eq(b->slurm->qos, "high");
-		ck_assert_uint_eq(b->slurm->own, PROTO_SLURM_TIME | PROTO_SLURM_CPUS_PER_TASK |
-							 PROTO_SLURM_QOS | PROTO_SLURM_GRES |
-							 PROTO_SLURM_CONSTRAINT |
-							 PROTO_SLURM_NODES);
-		ck_assert_int_eq(c->placement, PROTO_PLACEMENT_LOCAL);
-		ck_assert(c->placement_own);
-		ck_assert_int_eq(report->placement, PROTO_PLACEMENT_SLURM);
-		ck_assert_str_eq(report->slurm->time, "UNLIMITED");
-		ck_assert_ptr_null(report->slurm->partition);
-		ck_assert_str_eq(report->slurm->account, "lab");
-		ck_assert_str_eq(proto_placement_name(PROTO_PLACEMENT_SLURM), "slurm");
-		ck_assert_str_eq(proto_placement_name(PROTO_PLACEMENT_LOCAL), "local");
+/* Placement and Slurm options: a scope's are the defaults of the exec
+ * nodes below it, option by option; a node's own win; the encoding keeps
+ * only what each node gave itself. */
+START_TEST(test_slurm_placement_tree)
+{
+	struct proto_graph *g = parse_file("tests/data/graphs-good", "slurm-placement.json");
+	const struct proto_node *prep = proto_graph_find(g, "prep");
+	const struct proto_node *a = proto_graph_find(g, "sims/a");
+	const struct proto_node *b = proto_graph_find(g, "sims/b");
+	const struct proto_node *c = proto_graph_find(g, "sims/c");
+	const struct proto_node *report = proto_graph_find(g, "report");
+	struct json_object *o, *node, *so;
 
-		ck_assert_int_eq(proto_graph_encode(g, &o), 0);
-		node = json_object_array_get_idx(json_object_object_get(o, "nodes"), 1);
-		node = json_object_array_get_idx(json_object_object_get(node, "nodes"), 0);
-		/* sims/a: nothing of its own. */
-		ck_assert(!json_object_object_get_ex(node, "placement", NULL));
-		ck_assert(!json_object_object_get_ex(node, "slurm", NULL));
-		so = json_object_object_get(o, "slurm");
-		ck_assert_str_eq(json_object_to_json_string_ext(so, JSON_C_TO_STRING_PLAIN),
-				 "{\"account\":\"lab\"}");
-		json_object_put(o);
+	ck_assert_int_eq(g->root.placement, PROTO_PLACEMENT_LOCAL);
+	ck_assert_int_eq(prep->placement, PROTO_PLACEMENT_LOCAL);
+	ck_assert_ptr_null(prep->slurm);
+	ck_assert_int_eq(a->placement, PROTO_PLACEMENT_SLURM);
+	ck_assert(!a->placement_own);
+	ck_assert_str_eq(a->slurm->partition, "debug");
+	ck_assert_str_eq(a->slurm->account, "lab"); /* from the root */
+	ck_assert_str_eq(a->slurm->time, "0-00:10:00");
+	ck_assert_str_eq(a->slurm->mem, "512M");
+	ck_assert_uint_eq(a->slurm->own, 0);
+	ck_assert_str_eq(a->argv[3], "x\ny");
+	ck_assert_str_eq(b->slurm->time, "30"); /* its own wins */
+	ck_assert_str_eq(b->slurm->partition, "debug");
+	ck_assert_int_eq(b->slurm->cpus_per_task, 2);
+	ck_assert_int_eq(b->slurm->nodes, 1);
+	ck_assert_str_eq(b->slurm->gres, "gpu:1");
+	ck_assert_str_eq(b->slurm->constraint, "avx2");
+	ck_assert_str_eq(b->slurm->qos, "high");
+	ck_assert_uint_eq(b->slurm->own, PROTO_SLURM_TIME | PROTO_SLURM_CPUS_PER_TASK |
+						 PROTO_SLURM_QOS | PROTO_SLURM_GRES |
+						 PROTO_SLURM_CONSTRAINT | PROTO_SLURM_NODES);
+	ck_assert_int_eq(c->placement, PROTO_PLACEMENT_LOCAL);
+	ck_assert(c->placement_own);
+	ck_assert_int_eq(report->placement, PROTO_PLACEMENT_SLURM);
+	ck_assert_str_eq(report->slurm->time, "UNLIMITED");
+	ck_assert_ptr_null(report->slurm->partition);
+	ck_assert_str_eq(report->slurm->account, "lab");
+	ck_assert_str_eq(proto_placement_name(PROTO_PLACEMENT_SLURM), "slurm");
+	ck_assert_str_eq(proto_placement_name(PROTO_PLACEMENT_LOCAL), "local");
+
+	ck_assert_int_eq(proto_graph_encode(g, &o), 0);
+	node = json_object_array_get_idx(json_object_object_get(o, "nodes"), 1);
+	node = json_object_array_get_idx(json_object_object_get(node, "nodes"), 0);
+	/* sims/a: nothing of its own. */
+	ck_assert(!json_object_object_get_ex(node, "placement", NULL));
+	ck_assert(!json_object_object_get_ex(node, "slurm", NULL));
+	so = json_object_object_get(o, "slurm");
+	ck_assert_str_eq(json_object_to_json_string_ext(so, JSON_C_TO_STRING_PLAIN),
+			 "{\"account\":\"lab\"}");
+	json_object_put(o);
+	proto_graph_free(g);
+}
+END_TEST
+
+START_TEST(test_find_and_walk)
+{
+	struct proto_graph *g = parse_file("tests/data/graphs-good", "etl-manual.json");
+	ck_assert_ptr_eq(proto_graph_find(g, "/"), &g->root);
+	ck_assert_ptr_eq(proto_graph_find(g, ""), &g->root);
+	ck_assert_str_eq(proto_graph_find(g, "load/replica")->id, "replica");
+	ck_assert_str_eq(proto_graph_find(g, "/load/primary")->id, "primary");
+	ck_assert_ptr_null(proto_graph_find(g, "load/"));
+	ck_assert_ptr_null(proto_graph_find(g, "load/nope"));
+	ck_assert_ptr_null(proto_graph_find(g, "fetch/x"));
+	ck_assert_ptr_null(proto_graph_find(g, "loa"));
+	ck_assert_ptr_null(proto_graph_find(g, NULL));
+	proto_graph_free(g);
+}
+END_TEST
+
+static int count_nodes(const struct proto_node *n, void *u)
+{
+	size_t *count = u;
+
+	(void)n;
+	(*count)++;
+	return 0;
+}
+
+static int stop_at_load(const struct proto_node *n, void *u)
+{
+	const char **seen = u;
+
+	*seen = n->path;
+	return strcmp(n->id, "load") == 0 ? 42 : 0;
+}
+
+START_TEST(test_walk)
+{
+	struct proto_graph *g = parse_file("tests/data/graphs-good", "etl-manual.json");
+	const char *seen = NULL;
+	size_t count = 0;
+
+	ck_assert_int_eq(proto_graph_walk(g, count_nodes, &count), 0);
+	ck_assert_uint_eq(count, g->n_nodes + 1);
+	ck_assert_int_eq(proto_graph_walk(g, stop_at_load, &seen), 42);
+	ck_assert_str_eq(seen, "load");
+	proto_graph_free(g);
+}
+END_TEST
+
+START_TEST(test_names)
+{
+	ck_assert_str_eq(proto_node_kind_name(PROTO_NODE_BLOCKING), "blocking");
+	ck_assert_str_eq(proto_policy_name(PROTO_POLICY_ALL_SETTLED), "all_settled");
+	ck_assert_str_eq(proto_fn_name(PROTO_FN_SPIN), "spin");
+}
+END_TEST
+
+START_TEST(test_canonical_encoding)
+{
+	struct proto_graph *g = parse_string(
+		"{\"nodes\":[{\"id\":\"a\",\"kind\":\"exec\",\"argv\":[\"x\"]},"
+		"{\"id\":\"b\",\"kind\":\"blocking\",\"fn\":\"sleep\",\"args\":{\"ms\":3},"
+		"\"after\":[\"a\",\"a\"]}]}",
+		NULL);
+	struct json_object *o;
+
+	ck_assert_int_eq(proto_graph_encode(g, &o), 0);
+	ck_assert_str_eq(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN),
+			 "{\"policy\":\"fail_fast\",\"budget\":128,\"nodes\":["
+			 "{\"id\":\"a\",\"kind\":\"exec\",\"argv\":[\"x\"],\"grace_ms\":5000},"
+			 "{\"id\":\"b\",\"kind\":\"blocking\",\"after\":[\"a\"],\"fn\":\"sleep\","
+			 "\"args\":{\"ms\":3}}]}");
+	json_object_put(o);
+	proto_graph_free(g);
+}
+END_TEST
+
+/* Limits come from struct proto_limits; the error is -32003 at the place
+ * where the limit was crossed. */
+START_TEST(test_node_limit)
+{
+	const char *doc = "{\"nodes\":[{\"id\":\"a\",\"kind\":\"task\",\"fn\":\"noop\"},"
+			  "{\"id\":\"s\",\"kind\":\"scope\",\"nodes\":["
+			  "{\"id\":\"b\",\"kind\":\"task\",\"fn\":\"noop\"},"
+			  "{\"id\":\"c\",\"kind\":\"task\",\"fn\":\"noop\"}]}]}";
+	struct proto_limits lim;
+	struct proto_graph *g = NULL;
+	struct proto_error err;
+
+	proto_limits_default(&lim);
+	lim.max_nodes = 3;
+	ck_assert_int_eq(proto_graph_parse_text(doc, strlen(doc), &lim, &g, &err), -E2BIG);
+	ck_assert_int_eq(err.code, PROTO_ERR_LIMIT);
+	ck_assert_str_eq(err.path, "nodes[1].nodes");
+	ck_assert_str_eq(err.reason, "graph has more than 3 nodes (max_nodes)");
+	ck_assert_ptr_null(g);
+	lim.max_nodes = 4;
+	ck_assert_int_eq(proto_graph_parse_text(doc, strlen(doc), &lim, &g, &err), 0);
+	ck_assert_uint_eq(g->n_nodes, 4);
+	proto_graph_free(g);
+}
+END_TEST
+
+START_TEST(test_depth_limit)
+{
+	const char *doc = "{\"nodes\":[{\"id\":\"s\",\"kind\":\"scope\",\"nodes\":["
+			  "{\"id\":\"t\",\"kind\":\"scope\",\"nodes\":[]}]}]}";
+	struct proto_limits lim;
+	struct proto_graph *g = NULL;
+	struct proto_error err;
+
+	proto_limits_default(&lim);
+	lim.max_scope_depth = 2;
+	ck_assert_int_eq(proto_graph_parse_text(doc, strlen(doc), &lim, &g, &err), -E2BIG);
+	ck_assert_str_eq(err.path, "nodes[0].nodes[0]");
+	ck_assert_str_eq(err.reason, "scopes nested deeper than 2 levels (max_scope_depth)");
+	lim.max_scope_depth = 3;
+	ck_assert_int_eq(proto_graph_parse_text(doc, strlen(doc), &lim, &g, &err), 0);
+	ck_assert_uint_eq(g->max_depth, 3);
+	proto_graph_free(g);
+}
+END_TEST
+
+/* The largest allowed nesting parses with the default JSON depth too. */
+START_TEST(test_depth_64_default)
+{
+	struct proto_graph *g = parse_file("tests/data/graphs-good", "depth-64.json");
+
+	ck_assert_uint_eq(g->max_depth, 64);
+	ck_assert_uint_eq(g->n_nodes, 64);
+	proto_graph_free(g);
+}
+END_TEST
+
+/* Inside a submit request (three more JSON levels), the deepest allowed
+ * graph still passes the tokener, and one level more gets the graph's own
+ * -32003 error rather than a generic nesting error. */
+static int submit_nested(unsigned levels, struct proto_error *err)
+{
+	struct proto_request req;
+	struct proto_submit_params sp;
+	struct proto_graph *g = NULL;
+	char *line = malloc(64 * levels + 256);
+	size_t o = 0;
+	int r;
+
+	ck_assert_ptr_nonnull(line);
+	o += (size_t)sprintf(line, "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"submit\","
+				   "\"params\":{\"graph\":{\"nodes\":[");
+	for (unsigned i = 0; i < levels; i++)
+		o += (size_t)sprintf(line + o, "{\"id\":\"s\",\"kind\":\"scope\",\"nodes\":[");
+	o += (size_t)sprintf(line + o, "{\"id\":\"l\",\"kind\":\"exec\",\"argv\":[\"x\"],"
+				       "\"env\":{\"A\":\"b\"}}");
+	for (unsigned i = 0; i < levels; i++)
+		o += (size_t)sprintf(line + o, "]}");
+	o += (size_t)sprintf(line + o, "]}}}");
+	ck_assert_int_eq(proto_request_parse(line, o, NULL, &req, err), 0);
+	ck_assert_int_eq(proto_submit_params_decode(req.params, &sp, err), 0);
+	r = proto_graph_parse(sp.graph, NULL, &g, err);
+	if (r == 0) {
+		ck_assert_uint_eq(g->max_depth, levels + 1);
 		proto_graph_free(g);
 	}
-	END_TEST
+	proto_request_free(&req);
+	free(line);
+	return r;
+}
 
-	START_TEST(test_find_and_walk)
-	{
-		struct proto_graph *g = parse_file("tests/data/graphs-good", "etl-manual.json");
-		ck_assert_ptr_eq(proto_graph_find(g, "/"), &g->root);
-		ck_assert_ptr_eq(proto_graph_find(g, ""), &g->root);
-		ck_assert_str_eq(proto_graph_find(g, "load/replica")->id, "replica");
-		ck_assert_str_eq(proto_graph_find(g, "/load/primary")->id, "primary");
-		ck_assert_ptr_null(proto_graph_find(g, "load/"));
-		ck_assert_ptr_null(proto_graph_find(g, "load/nope"));
-		ck_assert_ptr_null(proto_graph_find(g, "fetch/x"));
-		ck_assert_ptr_null(proto_graph_find(g, "loa"));
-		ck_assert_ptr_null(proto_graph_find(g, NULL));
-		proto_graph_free(g);
-	}
-	END_TEST
+START_TEST(test_depth_limit_in_request)
+{
+	struct proto_error err;
 
-	static int count_nodes(const struct proto_node *n, void *u)
-	{
-		size_t *count = u;
+	ck_assert_int_eq(submit_nested(PROTO_DEFAULT_MAX_SCOPE_DEPTH - 1, &err), 0);
+	ck_assert_int_eq(submit_nested(PROTO_DEFAULT_MAX_SCOPE_DEPTH, &err), -E2BIG);
+	ck_assert_int_eq(err.code, PROTO_ERR_LIMIT);
+	ck_assert_str_eq(err.reason, "scopes nested deeper than 64 levels (max_scope_depth)");
+}
+END_TEST
 
-		(void)n;
-		(*count)++;
-		return 0;
-	}
+/* JSON nested past the tokener's limit is refused before any recursion. */
+START_TEST(test_json_too_deep)
+{
+	size_t depth = 50000, o = 0;
+	char *doc = malloc(2 * depth + 32);
+	struct proto_graph *g = NULL;
+	struct proto_error err;
 
-	static int stop_at_load(const struct proto_node *n, void *u)
-	{
-		const char **seen = u;
+	ck_assert_ptr_nonnull(doc);
+	o += (size_t)sprintf(doc, "{\"nodes\":");
+	for (size_t i = 0; i < depth; i++)
+		doc[o++] = '[';
+	for (size_t i = 0; i < depth; i++)
+		doc[o++] = ']';
+	doc[o++] = '}';
+	ck_assert_int_eq(proto_graph_parse_text(doc, o, NULL, &g, &err), -EINVAL);
+	ck_assert_int_eq(err.code, PROTO_ERR_INVALID_REQUEST);
+	ck_assert_ptr_null(g);
+	free(doc);
+}
+END_TEST
 
-		*seen = n->path;
-		return strcmp(n->id, "load") == 0 ? 42 : 0;
-	}
+/* A wide graph: many siblings, a long dependency chain declared backwards
+ * and a fan-in; then the same with one back edge closing a long cycle. */
+START_TEST(test_wide_graph)
+{
+	enum { N = 20000 };
+	struct json_object *doc = json_object_new_object(), *nodes = json_object_new_array();
+	struct proto_graph *g;
+	struct proto_error err;
 
-	START_TEST(test_walk)
-	{
-		struct proto_graph *g = parse_file("tests/data/graphs-good", "etl-manual.json");
-		const char *seen = NULL;
-		size_t count = 0;
+	for (int i = N - 1; i >= 0; i--) {
+		struct json_object *n = json_object_new_object(), *after = json_object_new_array();
+		char id[32], dep[32];
 
-		ck_assert_int_eq(proto_graph_walk(g, count_nodes, &count), 0);
-		ck_assert_uint_eq(count, g->n_nodes + 1);
-		ck_assert_int_eq(proto_graph_walk(g, stop_at_load, &seen), 42);
-		ck_assert_str_eq(seen, "load");
-		proto_graph_free(g);
-	}
-	END_TEST
-
-	START_TEST(test_names)
-	{
-		ck_assert_str_eq(proto_node_kind_name(PROTO_NODE_BLOCKING), "blocking");
-		ck_assert_str_eq(proto_policy_name(PROTO_POLICY_ALL_SETTLED), "all_settled");
-		ck_assert_str_eq(proto_fn_name(PROTO_FN_SPIN), "spin");
-	}
-	END_TEST
-
-	START_TEST(test_canonical_encoding)
-	{
-		struct proto_graph *g = parse_string(
-			"{\"nodes\":[{\"id\":\"a\",\"kind\":\"exec\",\"argv\":[\"x\"]},"
-			"{\"id\":\"b\",\"kind\":\"blocking\",\"fn\":\"sleep\",\"args\":{\"ms\":3},"
-			"\"after\":[\"a\",\"a\"]}]}",
-			NULL);
-		struct json_object *o;
-
-		ck_assert_int_eq(proto_graph_encode(g, &o), 0);
-		ck_assert_str_eq(
-			json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN),
-			"{\"policy\":\"fail_fast\",\"budget\":128,\"nodes\":["
-			"{\"id\":\"a\",\"kind\":\"exec\",\"argv\":[\"x\"],\"grace_ms\":5000},"
-			"{\"id\":\"b\",\"kind\":\"blocking\",\"after\":[\"a\"],\"fn\":\"sleep\","
-			"\"args\":{\"ms\":3}}]}");
-		json_object_put(o);
-		proto_graph_free(g);
-	}
-	END_TEST
-
-	/* Limits come from struct proto_limits; the error is -32003 at the place
-	 * where the limit was crossed. */
-	START_TEST(test_node_limit)
-	{
-		const char *doc = "{\"nodes\":[{\"id\":\"a\",\"kind\":\"task\",\"fn\":\"noop\"},"
-				  "{\"id\":\"s\",\"kind\":\"scope\",\"nodes\":["
-				  "{\"id\":\"b\",\"kind\":\"task\",\"fn\":\"noop\"},"
-				  "{\"id\":\"c\",\"kind\":\"task\",\"fn\":\"noop\"}]}]}";
-		struct proto_limits lim;
-		struct proto_graph *g = NULL;
-		struct proto_error err;
-
-		proto_limits_default(&lim);
-		lim.max_nodes = 3;
-		ck_assert_int_eq(proto_graph_parse_text(doc, strlen(doc), &lim, &g, &err), -E2BIG);
-		ck_assert_int_eq(err.code, PROTO_ERR_LIMIT);
-		ck_assert_str_eq(err.path, "nodes[1].nodes");
-		ck_assert_str_eq(err.reason, "graph has more than 3 nodes (max_nodes)");
-		ck_assert_ptr_null(g);
-		lim.max_nodes = 4;
-		ck_assert_int_eq(proto_graph_parse_text(doc, strlen(doc), &lim, &g, &err), 0);
-		ck_assert_uint_eq(g->n_nodes, 4);
-		proto_graph_free(g);
-	}
-	END_TEST
-
-	START_TEST(test_depth_limit)
-	{
-		const char *doc = "{\"nodes\":[{\"id\":\"s\",\"kind\":\"scope\",\"nodes\":["
-				  "{\"id\":\"t\",\"kind\":\"scope\",\"nodes\":[]}]}]}";
-		struct proto_limits lim;
-		struct proto_graph *g = NULL;
-		struct proto_error err;
-
-		proto_limits_default(&lim);
-		lim.max_scope_depth = 2;
-		ck_assert_int_eq(proto_graph_parse_text(doc, strlen(doc), &lim, &g, &err), -E2BIG);
-		ck_assert_str_eq(err.path, "nodes[0].nodes[0]");
-		ck_assert_str_eq(err.reason,
-				 "scopes nested deeper than 2 levels (max_scope_depth)");
-		lim.max_scope_depth = 3;
-		ck_assert_int_eq(proto_graph_parse_text(doc, strlen(doc), &lim, &g, &err), 0);
-		ck_assert_uint_eq(g->max_depth, 3);
-		proto_graph_free(g);
-	}
-	END_TEST
-
-	/* The largest allowed nesting parses with the default JSON depth too. */
-	START_TEST(test_depth_64_default)
-	{
-		struct proto_graph *g = parse_file("tests/data/graphs-good", "depth-64.json");
-
-		ck_assert_uint_eq(g->max_depth, 64);
-		ck_assert_uint_eq(g->n_nodes, 64);
-		proto_graph_free(g);
-	}
-	END_TEST
-
-	/* Inside a submit request (three more JSON levels), the deepest allowed
-	 * graph still passes the tokener, and one level more gets the graph's own
-	 * -32003 error rather than a generic nesting error. */
-	static int submit_nested(unsigned levels, struct proto_error *err)
-	{
-		struct proto_request req;
-		struct proto_submit_params sp;
-		struct proto_graph *g = NULL;
-		char *line = malloc(64 * levels + 256);
-		size_t o = 0;
-		int r;
-
-		ck_assert_ptr_nonnull(line);
-		o += (size_t)sprintf(line, "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"submit\","
-					   "\"params\":{\"graph\":{\"nodes\":[");
-		for (unsigned i = 0; i < levels; i++)
-			o += (size_t)sprintf(line + o,
-					     "{\"id\":\"s\",\"kind\":\"scope\",\"nodes\":[");
-		o += (size_t)sprintf(line + o, "{\"id\":\"l\",\"kind\":\"exec\",\"argv\":[\"x\"],"
-					       "\"env\":{\"A\":\"b\"}}");
-		for (unsigned i = 0; i < levels; i++)
-			o += (size_t)sprintf(line + o, "]}");
-		o += (size_t)sprintf(line + o, "]}}}");
-		ck_assert_int_eq(proto_request_parse(line, o, NULL, &req, err), 0);
-		ck_assert_int_eq(proto_submit_params_decode(req.params, &sp, err), 0);
-		r = proto_graph_parse(sp.graph, NULL, &g, err);
-		if (r == 0) {
-			ck_assert_uint_eq(g->max_depth, levels + 1);
-			proto_graph_free(g);
+		snprintf(id, sizeof(id), "n%d", i);
+		json_object_object_add(n, "id", json_object_new_string(id));
+		json_object_object_add(n, "kind", json_object_new_string("task"));
+		json_object_object_add(n, "fn", json_object_new_string("noop"));
+		if (i > 0) {
+			snprintf(dep, sizeof(dep), "n%d", i - 1);
+			json_object_array_add(after, json_object_new_string(dep));
+			json_object_array_add(after, json_object_new_string("n0"));
 		}
-		proto_request_free(&req);
-		free(line);
-		return r;
+		json_object_object_add(n, "after", after);
+		json_object_array_add(nodes, n);
 	}
+	json_object_object_add(doc, "nodes", nodes);
+	ck_assert_int_eq(proto_graph_parse(doc, NULL, &g, &err), 0);
+	ck_assert_uint_eq(g->n_nodes, N);
+	ck_assert_uint_eq(g->root.topo[0], N - 1); /* n0 is declared last */
+	ck_assert_uint_eq(g->root.topo[N - 1], 0);
+	proto_graph_free(g);
 
-	START_TEST(test_depth_limit_in_request)
+	/* n0 after n(N-1): the chain becomes one cycle through every node. */
+	json_object_object_add(json_object_array_get_idx(nodes, N - 1), "after",
+			       json_object_new_string("n19999"));
+	ck_assert_int_eq(proto_graph_parse(doc, NULL, &g, &err), -EINVAL);
+	ck_assert_str_eq(err.path, "nodes[19999].after");
+	ck_assert_str_eq(err.reason, "expected an array");
 	{
-		struct proto_error err;
+		struct json_object *a = json_object_new_array();
 
-		ck_assert_int_eq(submit_nested(PROTO_DEFAULT_MAX_SCOPE_DEPTH - 1, &err), 0);
-		ck_assert_int_eq(submit_nested(PROTO_DEFAULT_MAX_SCOPE_DEPTH, &err), -E2BIG);
-		ck_assert_int_eq(err.code, PROTO_ERR_LIMIT);
-		ck_assert_str_eq(err.reason,
-				 "scopes nested deeper than 64 levels (max_scope_depth)");
+		json_object_array_add(a, json_object_new_string("n19999"));
+		json_object_object_add(json_object_array_get_idx(nodes, N - 1), "after", a);
 	}
-	END_TEST
+	ck_assert_int_eq(proto_graph_parse(doc, NULL, &g, &err), -EINVAL);
+	/* The cycle starts at the first member in the document, n19999. */
+	ck_assert_str_eq(err.path, "nodes[0].after[0]");
+	ck_assert_int_eq(strncmp(err.reason, "cycle n19999 -> n19998 -> n19997 -> ", 36), 0);
+	ck_assert_str_eq(err.reason + strlen(err.reason) - 4, " ...");
+	json_object_put(doc);
+}
+END_TEST
 
-	/* JSON nested past the tokener's limit is refused before any recursion. */
-	START_TEST(test_json_too_deep)
-	{
-		size_t depth = 50000, o = 0;
-		char *doc = malloc(2 * depth + 32);
-		struct proto_graph *g = NULL;
-		struct proto_error err;
+START_TEST(test_parse_api_misuse)
+{
+	struct proto_graph *g = NULL;
+	struct proto_error err;
 
-		ck_assert_ptr_nonnull(doc);
-		o += (size_t)sprintf(doc, "{\"nodes\":");
-		for (size_t i = 0; i < depth; i++)
-			doc[o++] = '[';
-		for (size_t i = 0; i < depth; i++)
-			doc[o++] = ']';
-		doc[o++] = '}';
-		ck_assert_int_eq(proto_graph_parse_text(doc, o, NULL, &g, &err), -EINVAL);
-		ck_assert_int_eq(err.code, PROTO_ERR_INVALID_REQUEST);
-		ck_assert_ptr_null(g);
-		free(doc);
-	}
-	END_TEST
+	ck_assert_int_eq(proto_graph_parse(NULL, NULL, &g, &err), -EINVAL);
+	ck_assert_str_eq(err.reason, "expected an object");
+	ck_assert_int_eq(proto_graph_parse_text("null", 4, NULL, &g, &err), -EINVAL);
+	ck_assert_int_eq(proto_graph_parse_text("", 0, NULL, &g, &err), -EINVAL);
+	ck_assert_int_eq(err.code, PROTO_ERR_PARSE);
+	/* Errors need no error record. */
+	ck_assert_int_eq(proto_graph_parse_text("{\"nodes\":1}", 11, NULL, &g, NULL), -EINVAL);
+	ck_assert_ptr_null(g);
+	proto_graph_free(NULL);
+}
+END_TEST
 
-	/* A wide graph: many siblings, a long dependency chain declared backwards
-	 * and a fan-in; then the same with one back edge closing a long cycle. */
-	START_TEST(test_wide_graph)
-	{
-		enum { N = 20000 };
-		struct json_object *doc = json_object_new_object(),
-				   *nodes = json_object_new_array();
-		struct proto_graph *g;
-		struct proto_error err;
+/* A submit request end to end: envelope, params, graph. */
+START_TEST(test_submit_request)
+{
+	const char *line =
+		"{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"submit\",\"params\":{\"graph\":"
+		"{\"nodes\":[{\"id\":\"a\",\"kind\":\"exec\",\"argv\":[\"/bin/echo\"]},"
+		"{\"id\":\"b\",\"kind\":\"exec\",\"argv\":[\"x\"],\"after\":[\"c\"]}]}}}";
+	struct proto_request req;
+	struct proto_submit_params sp;
+	struct proto_graph *g = NULL;
+	struct proto_error err;
+	char *out;
+	size_t len;
 
-		for (int i = N - 1; i >= 0; i--) {
-			struct json_object *n = json_object_new_object(),
-					   *after = json_object_new_array();
-			char id[32], dep[32];
+	ck_assert_int_eq(proto_request_parse(line, strlen(line), NULL, &req, &err), 0);
+	ck_assert_int_eq(req.method_id, PROTO_M_SUBMIT);
+	ck_assert_int_eq(proto_submit_params_decode(req.params, &sp, &err), 0);
+	ck_assert_int_eq(proto_graph_parse(sp.graph, NULL, &g, &err), -EINVAL);
+	ck_assert_int_eq(proto_error_line(req.id, &err, &out, &len), 0);
+	ck_assert_str_eq(out,
+			 "{\"jsonrpc\":\"2.0\",\"id\":1,\"error\":{\"code\":-32602,\"message\":"
+			 "\"unknown sibling 'c'\",\"data\":{\"path\":\"nodes[1].after[0]\","
+			 "\"reason\":\"unknown sibling 'c'\"}}}\n");
+	free(out);
+	proto_request_free(&req);
+}
+END_TEST
 
-			snprintf(id, sizeof(id), "n%d", i);
-			json_object_object_add(n, "id", json_object_new_string(id));
-			json_object_object_add(n, "kind", json_object_new_string("task"));
-			json_object_object_add(n, "fn", json_object_new_string("noop"));
-			if (i > 0) {
-				snprintf(dep, sizeof(dep), "n%d", i - 1);
-				json_object_array_add(after, json_object_new_string(dep));
-				json_object_array_add(after, json_object_new_string("n0"));
-			}
-			json_object_object_add(n, "after", after);
-			json_object_array_add(nodes, n);
-		}
-		json_object_object_add(doc, "nodes", nodes);
-		ck_assert_int_eq(proto_graph_parse(doc, NULL, &g, &err), 0);
-		ck_assert_uint_eq(g->n_nodes, N);
-		ck_assert_uint_eq(g->root.topo[0], N - 1); /* n0 is declared last */
-		ck_assert_uint_eq(g->root.topo[N - 1], 0);
-		proto_graph_free(g);
+/* Untrusted text quoted in reasons is escaped and bounded. */
+START_TEST(test_reason_escaping)
+{
+	struct proto_error err;
+	struct proto_graph *g;
 
-		/* n0 after n(N-1): the chain becomes one cycle through every node. */
-		json_object_object_add(json_object_array_get_idx(nodes, N - 1), "after",
-				       json_object_new_string("n19999"));
-		ck_assert_int_eq(proto_graph_parse(doc, NULL, &g, &err), -EINVAL);
-		ck_assert_str_eq(err.path, "nodes[19999].after");
-		ck_assert_str_eq(err.reason, "expected an array");
-		{
-			struct json_object *a = json_object_new_array();
+	g = parse_string("{\"nodes\":[{\"id\":\"a'\\n\\u00e9\",\"kind\":\"exec\",\"argv\":["
+			 "\"x\"]}]}",
+			 &err);
+	ck_assert_ptr_null(g);
+	ck_assert_str_eq(err.reason,
+			 "invalid id 'a\\x27\\x0a\\xc3\\xa9' (expected [A-Za-z0-9_.-]{1,64})");
+}
+END_TEST
 
-			json_object_array_add(a, json_object_new_string("n19999"));
-			json_object_object_add(json_object_array_get_idx(nodes, N - 1), "after", a);
-		}
-		ck_assert_int_eq(proto_graph_parse(doc, NULL, &g, &err), -EINVAL);
-		/* The cycle starts at the first member in the document, n19999. */
-		ck_assert_str_eq(err.path, "nodes[0].after[0]");
-		ck_assert_int_eq(strncmp(err.reason, "cycle n19999 -> n19998 -> n19997 -> ", 36),
-				 0);
-		ck_assert_str_eq(err.reason + strlen(err.reason) - 4, " ...");
-		json_object_put(doc);
-	}
-	END_TEST
+static Suite *graph_suite(void)
+{
+	Suite *s = suite_create("proto-graph");
+	TCase *corpus = tcase_create("corpus");
+	TCase *tree = tcase_create("tree");
+	TCase *limits = tcase_create("limits");
 
-	START_TEST(test_parse_api_misuse)
-	{
-		struct proto_graph *g = NULL;
-		struct proto_error err;
+	tcase_add_test(corpus, test_corpus_size);
+	tcase_add_loop_test(corpus, test_bad_corpus, 0, (int)bad.n);
+	tcase_add_loop_test(corpus, test_good_corpus, 0, (int)good.n);
+	tcase_add_loop_test(corpus, test_examples, 0, (int)examples.n);
+	suite_add_tcase(s, corpus);
 
-		ck_assert_int_eq(proto_graph_parse(NULL, NULL, &g, &err), -EINVAL);
-		ck_assert_str_eq(err.reason, "expected an object");
-		ck_assert_int_eq(proto_graph_parse_text("null", 4, NULL, &g, &err), -EINVAL);
-		ck_assert_int_eq(proto_graph_parse_text("", 0, NULL, &g, &err), -EINVAL);
-		ck_assert_int_eq(err.code, PROTO_ERR_PARSE);
-		/* Errors need no error record. */
-		ck_assert_int_eq(proto_graph_parse_text("{\"nodes\":1}", 11, NULL, &g, NULL),
-				 -EINVAL);
-		ck_assert_ptr_null(g);
-		proto_graph_free(NULL);
-	}
-	END_TEST
+	tcase_add_test(tree, test_etl_tree);
+	tcase_add_test(tree, test_all_fields_tree);
+	tcase_add_test(tree, test_retries_limits_tree);
+	tcase_add_test(tree, test_slurm_placement_tree);
+	tcase_add_test(tree, test_find_and_walk);
+	tcase_add_test(tree, test_walk);
+	tcase_add_test(tree, test_names);
+	tcase_add_test(tree, test_canonical_encoding);
+	tcase_add_test(tree, test_submit_request);
+	tcase_add_test(tree, test_reason_escaping);
+	suite_add_tcase(s, tree);
 
-	/* A submit request end to end: envelope, params, graph. */
-	START_TEST(test_submit_request)
-	{
-		const char *line =
-			"{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"submit\",\"params\":{\"graph\":"
-			"{\"nodes\":[{\"id\":\"a\",\"kind\":\"exec\",\"argv\":[\"/bin/echo\"]},"
-			"{\"id\":\"b\",\"kind\":\"exec\",\"argv\":[\"x\"],\"after\":[\"c\"]}]}}}";
-		struct proto_request req;
-		struct proto_submit_params sp;
-		struct proto_graph *g = NULL;
-		struct proto_error err;
-		char *out;
-		size_t len;
+	tcase_add_test(limits, test_node_limit);
+	tcase_add_test(limits, test_depth_limit);
+	tcase_add_test(limits, test_depth_64_default);
+	tcase_add_test(limits, test_depth_limit_in_request);
+	tcase_add_test(limits, test_json_too_deep);
+	tcase_add_test(limits, test_wide_graph);
+	tcase_add_test(limits, test_parse_api_misuse);
+	tcase_set_timeout(limits, 120);
+	suite_add_tcase(s, limits);
+	return s;
+}
 
-		ck_assert_int_eq(proto_request_parse(line, strlen(line), NULL, &req, &err), 0);
-		ck_assert_int_eq(req.method_id, PROTO_M_SUBMIT);
-		ck_assert_int_eq(proto_submit_params_decode(req.params, &sp, &err), 0);
-		ck_assert_int_eq(proto_graph_parse(sp.graph, NULL, &g, &err), -EINVAL);
-		ck_assert_int_eq(proto_error_line(req.id, &err, &out, &len), 0);
-		ck_assert_str_eq(
-			out, "{\"jsonrpc\":\"2.0\",\"id\":1,\"error\":{\"code\":-32602,\"message\":"
-			     "\"unknown sibling 'c'\",\"data\":{\"path\":\"nodes[1].after[0]\","
-			     "\"reason\":\"unknown sibling 'c'\"}}}\n");
-		free(out);
-		proto_request_free(&req);
-	}
-	END_TEST
+int main(void)
+{
+	SRunner *sr;
+	int failed;
 
-	/* Untrusted text quoted in reasons is escaped and bounded. */
-	START_TEST(test_reason_escaping)
-	{
-		struct proto_error err;
-		struct proto_graph *g;
-
-		g = parse_string("{\"nodes\":[{\"id\":\"a'\\n\\u00e9\",\"kind\":\"exec\",\"argv\":["
-				 "\"x\"]}]}",
-				 &err);
-		ck_assert_ptr_null(g);
-		ck_assert_str_eq(
-			err.reason,
-			"invalid id 'a\\x27\\x0a\\xc3\\xa9' (expected [A-Za-z0-9_.-]{1,64})");
-	}
-	END_TEST
-
-	static Suite *graph_suite(void)
-	{
-		Suite *s = suite_create("proto-graph");
-		TCase *corpus = tcase_create("corpus");
-		TCase *tree = tcase_create("tree");
-		TCase *limits = tcase_create("limits");
-
-		tcase_add_test(corpus, test_corpus_size);
-		tcase_add_loop_test(corpus, test_bad_corpus, 0, (int)bad.n);
-		tcase_add_loop_test(corpus, test_good_corpus, 0, (int)good.n);
-		tcase_add_loop_test(corpus, test_examples, 0, (int)examples.n);
-		suite_add_tcase(s, corpus);
-
-		tcase_add_test(tree, test_etl_tree);
-		tcase_add_test(tree, test_all_fields_tree);
-		tcase_add_test(tree, test_retries_limits_tree);
-		tcase_add_test(tree, test_slurm_placement_tree);
-		tcase_add_test(tree, test_find_and_walk);
-		tcase_add_test(tree, test_walk);
-		tcase_add_test(tree, test_names);
-		tcase_add_test(tree, test_canonical_encoding);
-		tcase_add_test(tree, test_submit_request);
-		tcase_add_test(tree, test_reason_escaping);
-		suite_add_tcase(s, tree);
-
-		tcase_add_test(limits, test_node_limit);
-		tcase_add_test(limits, test_depth_limit);
-		tcase_add_test(limits, test_depth_64_default);
-		tcase_add_test(limits, test_depth_limit_in_request);
-		tcase_add_test(limits, test_json_too_deep);
-		tcase_add_test(limits, test_wide_graph);
-		tcase_add_test(limits, test_parse_api_misuse);
-		tcase_set_timeout(limits, 120);
-		suite_add_tcase(s, limits);
-		return s;
-	}
-
-	int main(void)
-	{
-		SRunner *sr;
-		int failed;
-
-		list_json(&bad, "tests/data/graphs-bad");
-		list_json(&good, "tests/data/graphs-good");
-		list_json(&examples, "examples/graphs");
-		sr = srunner_create(graph_suite());
-		srunner_run_all(sr, CK_NORMAL);
-		failed = srunner_ntests_failed(sr);
-		srunner_free(sr);
-		filelist_free(&bad);
-		filelist_free(&good);
-		filelist_free(&examples);
-		return failed ? EXIT_FAILURE : EXIT_SUCCESS;
-	}
+	list_json(&bad, "tests/data/graphs-bad");
+	list_json(&good, "tests/data/graphs-good");
+	list_json(&examples, "examples/graphs");
+	sr = srunner_create(graph_suite());
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	filelist_free(&bad);
+	filelist_free(&good);
+	filelist_free(&examples);
+	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}

@@ -167,15 +167,16 @@ r = rpc("logs", {"id": gid, "node": "f", "stream": "stdout", "attempt": 2})
 expect(r["data"] == "try 2\n", "logs of attempt 2 after a restart", r)
 PY
 coopd_stop
-# A database of schema version 1 (before retries) is migrated to 2: the
-# columns are added, its graphs kept.
+# A database of schema version 1 (before retries and Slurm) is migrated
+# to the current one: the columns are added, its graphs kept.
 if command -v sqlite3 >/dev/null 2>&1; then
-	sqlite3 "$COOPD_STATE/coopd.db" "ALTER TABLE nodes DROP COLUMN attempts;
+	sqlite3 "$COOPD_STATE/coopd.db" "ALTER TABLE nodes DROP COLUMN slurm_state;
+		ALTER TABLE nodes DROP COLUMN slurm_job_id; ALTER TABLE nodes DROP COLUMN attempts;
 		ALTER TABLE nodes DROP COLUMN reused; PRAGMA user_version = 1;" \
 		|| fail "cannot make a version 1 database"
 	coopd_start
-	[ "$(sqlite3 -readonly "$COOPD_STATE/coopd.db" "PRAGMA user_version")" = 2 ] \
-		|| fail "not migrated to version 2"
+	[ "$(sqlite3 -readonly "$COOPD_STATE/coopd.db" "PRAGMA user_version")" = 3 ] \
+		|| fail "not migrated to version 3"
 	coopd_py <<'PY' || fail "after the migration"
 gid = open(os.path.join(os.environ["COOPD_TMP"], "flaky-gid")).read()
 f = node(rpc("status", {"id": gid}), "f")

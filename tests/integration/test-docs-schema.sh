@@ -46,6 +46,7 @@ strict = validators.extend(V, type_checker=strict_types)(schema)
 # Refusals the schema cannot express (its description lists them).
 SEMANTIC = re.compile(r"^(unknown sibling |cycle |duplicate sibling id |"
                       r"Slurm options on a node placed local |"
+                      r"limits apply to local jobs only|"
                       r".*\((max_nodes|max_scope_depth)\)$)")
 
 def load(path):

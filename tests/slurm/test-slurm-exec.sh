@@ -112,6 +112,29 @@ grep -q 'slurm' "$COOPD_TMP/st.txt" || { cat "$COOPD_TMP/st.txt"; fail "coopctl 
 coopd_ctl logs "$gid" ok >"$COOPD_TMP/ok.out" || fail "coopctl logs"
 grep -q '^FOO=x y \$z$' "$COOPD_TMP/ok.out" || fail "coopctl logs: $(cat "$COOPD_TMP/ok.out")"
 
+# Retries as for local jobs: each attempt is a Slurm job of its own, with
+# its own output; a timed-out attempt is retried too (timeout_ms counts
+# from the submission, Slurm's queue included: 15 s is far more than
+# this one-node cluster takes to start a job).
+coopd_py <<'PY' || fail "retries"
+import os
+tmp = os.environ["COOPD_TMP"]
+gid = submit({"placement": "slurm", "policy": "all_settled", "nodes": [
+    {"id": "flaky", "kind": "exec", "retries": 2, "retry_delay_ms": 0,
+     "argv": ["sh", "-c", "echo try; [ -f %s/flaky ] && exit 0; touch %s/flaky; exit 9" % (tmp, tmp)]},
+    {"id": "slow", "kind": "exec", "retries": 1, "retry_delay_ms": 0, "timeout_ms": 15000,
+     "grace_ms": 0, "argv": ["sh", "-c", "[ -f %s/slow ] && exit 0; touch %s/slow; exec sleep 300" % (tmp, tmp)]}]})
+st = wait(gid)
+f, sl = node(st, "flaky"), node(st, "slow")
+expect(f["state"] == "succeeded" and [a["exit_code"] for a in f["attempts"]] == [9, 0],
+       "flaky: two attempts", f)
+expect(f["attempts"][0]["error"] and "FAILED" in f["attempts"][0]["error"], "attempt 1's error", f)
+r1 = rpc("logs", {"id": gid, "node": "flaky", "stream": "stdout", "attempt": 1})["data"]
+r2 = rpc("logs", {"id": gid, "node": "flaky", "stream": "stdout", "attempt": 2})["data"]
+expect(r1 == "try\n" and r2 == "try\n", "logs per attempt", r1, r2)
+expect(sl["state"] == "succeeded" and sl["attempts"][0]["timed_out"] is True, "slow: retried after its timeout", sl)
+PY
+
 # The example graph of the README runs on the cluster.
 coopd_ctl --json submit --wait "$top_srcdir/examples/graphs/slurm.json" >"$COOPD_TMP/ex.json" ||
 	fail "examples/graphs/slurm.json: $(cat "$COOPD_TMP/ex.json")"
