@@ -244,6 +244,7 @@ void stats_render(struct coopd *d, struct strbuf *sb)
 		  "\"connections_active\":%zu,\"connections_accepted\":%llu,"
 		  "\"connections_refused\":%llu,\"clients_dropped\":%llu,"
 		  "\"connections_timed_out\":%llu,\"metrics_connections_evicted\":%llu,"
+		  "\"input_bytes\":%zu,"
 		  "\"exec_spawn_failures\":%llu,\"orphans_reaped\":%llu,\"uptime_seconds\":%.3f}}",
 		  (unsigned long long)d->counters.graphs_submitted, d->graphs_active,
 		  d->server ? server_connections(d->server) : (size_t)0,
@@ -252,6 +253,7 @@ void stats_render(struct coopd *d, struct strbuf *sb)
 		  (unsigned long long)d->counters.clients_dropped,
 		  (unsigned long long)d->counters.connections_timed_out,
 		  (unsigned long long)d->counters.metrics_conns_evicted,
+		  d->server ? server_input_bytes(d->server) : (size_t)0,
 		  (unsigned long long)d->counters.exec_spawn_failures,
 		  (unsigned long long)d->counters.orphans_reaped,
 		  (double)(coop_now_ns() - d->start_mono_ns) / 1e9);

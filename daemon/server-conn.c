@@ -21,8 +21,9 @@
  * total; the read that would take a uid over max_input_bytes_per_user, or
  * everyone over max_input_bytes, gets -32003 naming the key and the
  * connection is closed.  Each connection has one timer: a line started
- * and not finished within message_timeout_ms gets -32600 and the
- * connection is closed (a client sending a byte a second, or half a
+ * and not finished within message_timeout_ms (counted while we read: not
+ * while back-pressure keeps the client from finishing it) gets -32600 and
+ * the connection is closed (a client sending a byte a second, or half a
  * message, holds nothing for long); a connection with nothing in flight
  * (no partial line, no unsent answer, no `wait` or `submit` pending, not
  * watching) for idle_timeout_ms is closed.
@@ -47,6 +48,7 @@
 static void conn_update_watchers(struct conn *c);
 static void conn_process_lines(struct conn *c);
 static void conn_timer_arm(struct conn *c);
+static bool conn_account_input(struct conn *c);
 
 /* Bytes read from a client per callback. */
 #define CONN_READ_BYTES 65536
@@ -97,6 +99,10 @@ static void conn_write_cb(struct ev_loop *loop, ev_io *w, int revents)
 	}
 	if (c->has_unread_lines && proto_outbuf_pending(&c->out) < c->d->cfg.answer_backlog) {
 		conn_process_lines(c);
+		/* The lines taken give their bytes back to the user's share
+		 * now, not at the next read (which may never come). */
+		if (!c->dead && !c->timed_out)
+			(void)conn_account_input(c);
 		return;
 	}
 	conn_update_watchers(c);
@@ -124,6 +130,12 @@ static void conn_update_watchers(struct conn *c)
 		else
 			ev_io_stop(loop, &c->rio);
 		c->reading = want_read;
+		/* While we do not read (back-pressure), the client cannot
+		 * finish its line: its time starts again when we do. */
+		if (want_read && c->partial_since > 0) {
+			c->partial_since = ev_now(loop);
+			conn_timer_arm(c);
+		}
 	}
 }
 
@@ -271,7 +283,7 @@ static void conn_timer_arm(struct conn *c)
 
 	if (c->timed_out || c->dead)
 		return;
-	if (c->partial_since > 0 && cfg->message_timeout_ms > 0)
+	if (c->partial_since > 0 && cfg->message_timeout_ms > 0 && c->reading)
 		at = c->partial_since + cfg->message_timeout_ms / 1000.;
 	else if (cfg->idle_timeout_ms > 0)
 		at = (conn_idle(c) ? c->last_active : now) + cfg->idle_timeout_ms / 1000.;
@@ -292,7 +304,7 @@ static void conn_timeout_cb(struct ev_loop *loop, ev_timer *w, int revents)
 		conn_close(c);
 		return;
 	}
-	if (c->partial_since > 0 && cfg->message_timeout_ms > 0 &&
+	if (c->partial_since > 0 && cfg->message_timeout_ms > 0 && c->reading &&
 	    now >= c->partial_since + cfg->message_timeout_ms / 1000. - 0.001) {
 		c->d->counters.connections_timed_out++;
 		conn_fail(c, PROTO_ERR_INVALID_REQUEST,
@@ -434,6 +446,11 @@ struct conn *server_watchers(struct server *s)
 size_t server_connections(const struct server *s)
 {
 	return s->n_conns;
+}
+
+size_t server_input_bytes(const struct server *s)
+{
+	return s->input_total;
 }
 
 /* Refuses a connection over a limit with one error line naming it. */

@@ -85,6 +85,9 @@ void server_stop_accepting(struct server *s);
 /* Closes every connection, removes the socket file we created, frees. */
 void server_free(struct server *s);
 size_t server_connections(const struct server *s);
+/* Bytes of requests read and not yet dispatched, every connection (the sum
+ * bounded by max_input_bytes). */
+size_t server_input_bytes(const struct server *s);
 /* The watching connections, for server-watch.c. */
 struct conn *server_watchers(struct server *s);
 void server_watch_add(struct server *s, struct conn *c);

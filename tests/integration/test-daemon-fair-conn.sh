@@ -27,6 +27,7 @@ idle_timeout_ms = 3000
 max_input_bytes_per_user = 4194304
 max_input_bytes = 8388608
 max_request_bytes = 4194304
+answer_backlog_bytes = 4096
 CONF
 coopd_start --config "$COOPD_TMP/coopd.conf"
 fair_socket_group
@@ -165,6 +166,25 @@ r.close()
 st = rpc("stats")["daemon"]
 expect(st["connections_timed_out"] >= 40, "timeouts counted", st)
 b.close()
+
+# --- input handed back: 20,000 pings pipelined without reading stop
+# being read (answer_backlog_bytes); once the answers are read, the lines
+# left are dispatched and their bytes no longer count (A still holds its
+# two half messages)
+import threading
+p = as_user(FAIR_B)
+sender = threading.Thread(target=p.send_raw,
+                          args=(b'{"jsonrpc":"2.0","id":1,"method":"ping"}\n' * 20000,))
+sender.start()
+time.sleep(3)  # longer than message_timeout_ms, while coopd does not read it
+for _ in range(20000):
+    expect(p.read_msg().get("result") == {}, "every pipelined ping answered")
+stats_line = json.dumps({"jsonrpc": "2.0", "id": 1, "method": "stats"})
+held = rpc("stats")["daemon"]["input_bytes"]
+sender.join()
+expect(held <= 2 * len(part) + len(stats_line) + 2,
+       "only A's half messages and the stats request are held", held)
+p.close()
 
 # --- root always gets in: a smaller max_connections, reloaded
 with open(os.environ["COOPD_TMP"] + "/coopd.conf", "a") as f:
