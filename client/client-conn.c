@@ -458,6 +458,19 @@ int client_conn_pump(struct client_conn *conn, int timeout_ms)
 	}
 }
 
+int client_conn_pump_some(struct client_conn *conn, int timeout_ms)
+{
+	int r = conn_dispatch(conn, -1, NULL);
+
+	if (r < 0)
+		return r;
+	r = conn_fill(conn, timeout_ms);
+	if (r <= 0)
+		return r;
+	r = conn_dispatch(conn, -1, NULL);
+	return r < 0 ? r : 1;
+}
+
 int client_conn_call(struct client_conn *conn, const char *method, struct json_object *params,
 		     struct client_reply *ret)
 {

@@ -120,6 +120,12 @@ int client_conn_wait_reply(struct client_conn *conn, int64_t id, int timeout_ms,
  * on failure. */
 int client_conn_pump(struct client_conn *conn, int timeout_ms);
 
+/* Like client_conn_pump(), but returns as soon as one read has delivered
+ * something (1, after dispatching it) or timeout_ms passed first (0), so a
+ * caller can act on each batch of events at once.  -EINTR when
+ * client_conn_interrupted is set. */
+int client_conn_pump_some(struct client_conn *conn, int timeout_ms);
+
 /* send + wait_reply. */
 int client_conn_call(struct client_conn *conn, const char *method, struct json_object *params,
 		     struct client_reply *ret);

@@ -27,11 +27,10 @@
 #include "proto-rpc.h"
 
 const struct cmd_entry *const cmd_table[] = {
-	&cmd_submit_entry,  &cmd_run_entry,     &cmd_status_entry,
-	&cmd_list_entry,    &cmd_wait_entry,    &cmd_cancel_entry,
-	&cmd_logs_entry,    &cmd_watch_entry,   &cmd_stats_entry,
-	&cmd_metrics_entry, &cmd_version_entry, &cmd_ping_entry,
-	&cmd_remove_entry,  &cmd_rerun_entry,   NULL,
+	&cmd_submit_entry, &cmd_run_entry,     &cmd_status_entry,  &cmd_list_entry,
+	&cmd_wait_entry,   &cmd_cancel_entry,  &cmd_logs_entry,    &cmd_watch_entry,
+	&cmd_stats_entry,  &cmd_metrics_entry, &cmd_version_entry, &cmd_ping_entry,
+	&cmd_remove_entry, &cmd_rerun_entry,   &cmd_map_entry,     NULL,
 };
 
 const struct cmd_entry *cmd_find(const char *name)
@@ -193,8 +192,9 @@ int coopctl_take_late_globals(const struct cmd_entry *e, int argc, char **argv, 
 {
 	int out = cmd_index + 1;
 
-	/* run: everything after its own options is the command's. */
-	if (strcmp(e->name, "run") == 0)
+	/* run, map: everything after their own options is the command's
+	 * (and map's -j is its number of jobs). */
+	if (strcmp(e->name, "run") == 0 || strcmp(e->name, "map") == 0)
 		return argc;
 	for (int i = cmd_index + 1; i < argc; i++) {
 		const char *arg = argv[i];

@@ -65,6 +65,7 @@ extern const struct cmd_entry cmd_version_entry;
 extern const struct cmd_entry cmd_ping_entry;
 extern const struct cmd_entry cmd_remove_entry;
 extern const struct cmd_entry cmd_rerun_entry;
+extern const struct cmd_entry cmd_map_entry;
 
 /* The table, NULL-terminated, in the order `--help` lists it. */
 extern const struct cmd_entry *const cmd_table[];
@@ -188,6 +189,39 @@ int cmd_run_parse(int argc, char **argv, struct cmd_run_args *ret, FILE *err);
  * executed (as shells and env(1)), else COOPCTL_EXIT_FAILED. */
 int cmd_run_spawn_status(const char *argv0, const char *error);
 void cmd_run_args_free(struct cmd_run_args *a);
+
+/* map: bounds on what one command line or standard input may ask for (the
+ * daemon's max_nodes and max_request_bytes apply on top). */
+#define CMD_MAP_MAX_JOBS 100000
+#define CMD_MAP_MAX_ITEMS 1000000
+struct cmd_map_args {
+	int jobs;            /* -j; 0: online CPUs */
+	const char *name;    /* NULL: "map CMD" */
+	uint64_t timeout_ms; /* per job; 0: none */
+	bool null;           /* -0: stdin items end with NUL, not newline */
+	char **argv;         /* the command, pointing into the caller's argv */
+	int argc;
+	bool has_items; /* ::: was given */
+	char **items;
+	int n_items;
+};
+int cmd_map_parse(int argc, char **argv, struct cmd_map_args *ret, FILE *err);
+/* Whether any argument holds a placeholder ({}, {.}, {/}, {//}, {/.}). */
+int cmd_map_has_placeholder(char **argv, int argc);
+/* arg with every placeholder replaced by its part of item (malloc()ed;
+ * NULL without memory). */
+char *cmd_map_substitute(const char *arg, const char *item);
+/* The graph: one exec node per item, ids "1".."n", max_parallel a->jobs,
+ * policy all_settled; the item is appended as the last argument when no
+ * argument holds a placeholder.  Returns 0 or -ENOMEM. */
+int cmd_map_graph(const struct cmd_map_args *a, const char *const *items, size_t n, const char *cwd,
+		  struct json_object **ret);
+/* Splits text (len bytes, NUL-terminated after them; modified) at sep into
+ * items; a last separator ends the last item rather than starting an empty
+ * one.  *ret_items is malloc()ed, the items point into text.  Returns 0,
+ * -E2BIG beyond CMD_MAP_MAX_ITEMS, -EINVAL for a NUL inside a line, or
+ * -ENOMEM. */
+int cmd_map_split(char *text, size_t len, char sep, char ***ret_items, size_t *ret_n);
 
 struct cmd_status_args {
 	const char *id; /* NULL: list */
