@@ -155,3 +155,16 @@ bench-slurm:
 		$(SHELL) '$(abs_top_srcdir)/bench/daemon-slurm.sh' || \
 		{ rc=$$?; [ $$rc -eq 77 ] || exit $$rc; }
 .PHONY: bench-slurm
+
+# ---- coopctl map (issue 18): `coopctl map -j2` beside GNU parallel -j2 and
+# xargs -P2 on 2,000 items, interleaved, medians (bench/map-compare.sh;
+# numbers in bench/README.md).  `make bench-map` runs only it; `make bench`
+# runs it too.  BENCH_REPS and BENCH_MAP_ITEMS apply.
+EXTRA_DIST += bench/map-compare.sh
+bench: bench-map
+bench-map:
+	$(MAKE) $(AM_MAKEFLAGS) CFLAGS='$(CFLAGS) -O2' coopd$(EXEEXT) coopctl$(EXEEXT)
+	@test -z '$(SAN_CFLAGS)' || echo 'bench-map: WARNING: sanitized build ($(SAN_CFLAGS)); numbers are not meaningful'
+	COOPD='$(abs_top_builddir)/coopd$(EXEEXT)' COOPCTL='$(abs_top_builddir)/coopctl$(EXEEXT)' \
+		$(SHELL) '$(abs_top_srcdir)/bench/map-compare.sh'
+.PHONY: bench-map

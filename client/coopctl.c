@@ -27,10 +27,23 @@
 #include "proto-rpc.h"
 
 const struct cmd_entry *const cmd_table[] = {
-	&cmd_submit_entry, &cmd_run_entry,     &cmd_status_entry,  &cmd_list_entry,
-	&cmd_wait_entry,   &cmd_cancel_entry,  &cmd_logs_entry,    &cmd_watch_entry,
-	&cmd_stats_entry,  &cmd_metrics_entry, &cmd_version_entry, &cmd_ping_entry,
-	&cmd_remove_entry, &cmd_rerun_entry,   &cmd_map_entry,     NULL,
+	&cmd_submit_entry,
+	&cmd_run_entry,
+	&cmd_status_entry,
+	&cmd_list_entry,
+	&cmd_wait_entry,
+	&cmd_cancel_entry,
+	&cmd_logs_entry,
+	&cmd_watch_entry,
+	&cmd_stats_entry,
+	&cmd_metrics_entry,
+	&cmd_version_entry,
+	&cmd_ping_entry,
+	&cmd_remove_entry,
+	&cmd_rerun_entry,
+	&cmd_map_entry,
+	&cmd_top_entry,
+	NULL,
 };
 
 const struct cmd_entry *cmd_find(const char *name)

@@ -66,6 +66,7 @@ extern const struct cmd_entry cmd_ping_entry;
 extern const struct cmd_entry cmd_remove_entry;
 extern const struct cmd_entry cmd_rerun_entry;
 extern const struct cmd_entry cmd_map_entry;
+extern const struct cmd_entry cmd_top_entry;
 
 /* The table, NULL-terminated, in the order `--help` lists it. */
 extern const struct cmd_entry *const cmd_table[];
@@ -222,6 +223,30 @@ int cmd_map_graph(const struct cmd_map_args *a, const char *const *items, size_t
  * -E2BIG beyond CMD_MAP_MAX_ITEMS, -EINVAL for a NUL inside a line, or
  * -ENOMEM. */
 int cmd_map_split(char *text, size_t len, char sep, char ***ret_items, size_t *ret_n);
+
+struct cmd_top_args {
+	uint64_t delay_ms; /* -d: between refreshes (1s) */
+	long iterations;   /* -n: stop after this many; 0: until q */
+};
+int cmd_top_parse(int argc, char **argv, struct cmd_top_args *ret, FILE *err);
+
+/* What one screen of `top` is drawn from: the daemon's answers (owned by
+ * the caller) and the terminal. */
+struct top_view {
+	struct json_object *stats, *prev_stats; /* prev_stats: NULL at first */
+	double dt_s;                            /* between the two stats */
+	struct json_object *list;               /* active graphs */
+	struct json_object *statuses[8];        /* whole statuses of some of them */
+	size_t n_statuses;
+	int rows, cols;
+	bool tty;          /* in place, with escapes; else plain text */
+	const char *where; /* the socket, for the header */
+	int64_t now_ms;    /* wall clock, for running times */
+};
+/* Draws one screen, every line cut to v->cols, at most v->rows lines. */
+void cmd_top_render(FILE *out, const struct top_view *v);
+/* One plain line (not a terminal). */
+void cmd_top_plain_line(FILE *out, const struct top_view *v);
 
 struct cmd_status_args {
 	const char *id; /* NULL: list */

@@ -41,7 +41,7 @@ EXTRA_DIST += $(COOPCTL_INTEGRATION_TESTS)
 client_libcoopctl_la_SOURCES += client/cmd-remove.c
 COOPCTL_INTEGRATION_TESTS += tests/integration/test-coopctl-remove.sh
 # -- issue 18 (client): status --format dot, completion, map, top.
-client_libcoopctl_la_SOURCES += client/client-dot.h client/client-dot.c client/cmd-map.c
+client_libcoopctl_la_SOURCES += client/client-dot.h client/client-dot.c client/cmd-map.c client/cmd-top.c
 COOPCTL_INTEGRATION_TESTS += tests/integration/test-coopctl-dot.sh
 # Shell completion (installed where bash-completion and zsh look).
 dist_bashcompletion_DATA = client/completion/coopctl
@@ -51,3 +51,4 @@ COOPCTL_INTEGRATION_TESTS += tests/integration/test-coopctl-retries.sh
 client_libcoopctl_la_SOURCES += client/cmd-rerun.c
 COOPCTL_INTEGRATION_TESTS += tests/integration/test-coopctl-rerun.sh
 COOPCTL_INTEGRATION_TESTS += tests/integration/test-coopctl-map.sh
+COOPCTL_INTEGRATION_TESTS += tests/integration/test-coopctl-top.sh

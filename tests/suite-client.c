@@ -23,6 +23,7 @@
 #include "client-dot.h"
 #include "client-output.h"
 #include "coopctl.h"
+#include "proto-rpc.h"
 #include "protocol.h"
 
 /* A throwaway stream for parse error messages. */
@@ -1104,6 +1105,189 @@ START_TEST(suggest_command)
 }
 END_TEST
 
+/* map: placeholders, stdin splitting, parsing and the graph it builds. */
+START_TEST(map_parts)
+{
+	static const char *const cases[][3] = {
+		{"{}", "dir/sub/a.tar.gz", "dir/sub/a.tar.gz"},
+		{"{.}", "dir/sub/a.tar.gz", "dir/sub/a.tar"},
+		{"{/}", "dir/sub/a.tar.gz", "a.tar.gz"},
+		{"{//}", "dir/sub/a.tar.gz", "dir/sub"},
+		{"{/.}", "dir/sub/a.tar.gz", "a.tar"},
+		{"{.}", "dir.d/file", "dir.d/file"},
+		{"{.}", ".bashrc", ".bashrc"},
+		{"{//}", "plain", "."},
+		{"{//}", "/top", "/"},
+		{"x={}-{/}", "a b/c \"d\"", "x=a b/c \"d\"-c \"d\""},
+		{"no placeholder", "item", "no placeholder"},
+		{"{", "item", "{"},
+		{"{}{}", "", ""},
+	};
+	char **items = NULL;
+	size_t n = 0;
+	char text[] = "one\n\ntwo words\n";
+	char zero[] = "a\nb\0c";
+	char bad[] = "a\0b\n";
+	char *argv_ph[] = {"echo", "{/}"}, *argv_none[] = {"echo", "{x}"};
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		char *got = cmd_map_substitute(cases[i][0], cases[i][1]);
+		ck_assert_ptr_nonnull(got);
+		ck_assert_msg(strcmp(got, cases[i][2]) == 0, "%s with %s: %s", cases[i][0],
+			      cases[i][1], got);
+		free(got);
+	}
+	ck_assert_int_eq(cmd_map_has_placeholder(argv_ph, 2), 1);
+	ck_assert_int_eq(cmd_map_has_placeholder(argv_none, 2), 0);
+
+	ck_assert_int_eq(cmd_map_split(text, strlen(text), '\n', &items, &n), 0);
+	ck_assert_uint_eq(n, 3);
+	ck_assert_str_eq(items[0], "one");
+	ck_assert_str_eq(items[1], "");
+	ck_assert_str_eq(items[2], "two words");
+	free(items);
+	ck_assert_int_eq(cmd_map_split(zero, sizeof(zero) - 1, '\0', &items, &n), 0);
+	ck_assert_uint_eq(n, 2);
+	ck_assert_str_eq(items[0], "a\nb");
+	ck_assert_str_eq(items[1], "c");
+	free(items);
+	ck_assert_int_eq(cmd_map_split(bad, sizeof(bad) - 1, '\n', &items, &n), -EINVAL);
+}
+END_TEST
+
+START_TEST(map_parse_and_graph)
+{
+	FILE *err = devnull();
+	struct cmd_map_args a;
+	struct json_object *g = NULL, *nodes, *node, *v;
+	char *ok[] = {"map", "-j", "4",   "--name", "zip", "--", "gzip",
+		      "-9",  "{}", ":::", "a b",    "c",   NULL};
+	char *stdin_form[] = {"map", "echo", "-n", NULL};
+	char *no_cmd[] = {"map", "--", ":::", "x", NULL};
+	char *bad_j[] = {"map", "-j", "0", "--", "echo", NULL};
+	char *null_items[] = {"map", "-0", "--", "echo", ":::", "x", NULL};
+	const char *items[] = {"a b", "c"};
+
+	ck_assert_int_eq(cmd_map_parse(12, ok, &a, err), 0);
+	ck_assert_int_eq(a.jobs, 4);
+	ck_assert_str_eq(a.name, "zip");
+	ck_assert_int_eq(a.argc, 3);
+	ck_assert_str_eq(a.argv[0], "gzip");
+	ck_assert(a.has_items);
+	ck_assert_int_eq(a.n_items, 2);
+	ck_assert_str_eq(a.items[0], "a b");
+	/* The command's own options stay the command's. */
+	ck_assert_int_eq(cmd_map_parse(3, stdin_form, &a, err), 0);
+	ck_assert(!a.has_items);
+	ck_assert_int_eq(a.argc, 2);
+	ck_assert_str_eq(a.argv[1], "-n");
+	ck_assert_int_eq(cmd_map_parse(4, no_cmd, &a, err), -EINVAL);
+	ck_assert_int_eq(cmd_map_parse(5, bad_j, &a, err), -EINVAL);
+	ck_assert_int_eq(cmd_map_parse(6, null_items, &a, err), -EINVAL);
+
+	ck_assert_int_eq(cmd_map_parse(12, ok, &a, err), 0);
+	ck_assert_int_eq(cmd_map_graph(&a, items, 2, "/w", &g), 0);
+	ck_assert_str_eq(json_object_get_string(json_object_object_get(g, "policy")),
+			 "all_settled");
+	ck_assert_int_eq(json_object_get_int(json_object_object_get(g, "max_parallel")), 4);
+	nodes = json_object_object_get(g, "nodes");
+	ck_assert_uint_eq(json_object_array_length(nodes), 2);
+	node = json_object_array_get_idx(nodes, 0);
+	ck_assert_str_eq(json_object_get_string(json_object_object_get(node, "id")), "1");
+	ck_assert_str_eq(json_object_get_string(json_object_object_get(node, "cwd")), "/w");
+	v = json_object_object_get(node, "argv");
+	ck_assert_uint_eq(json_object_array_length(v), 3);
+	ck_assert_str_eq(json_object_get_string(json_object_array_get_idx(v, 2)), "a b");
+	json_object_put(g);
+	/* No placeholder: the item is appended. */
+	ck_assert_int_eq(cmd_map_parse(3, stdin_form, &a, err), 0);
+	a.jobs = 1;
+	ck_assert_int_eq(cmd_map_graph(&a, items, 2, NULL, &g), 0);
+	v = json_object_object_get(json_object_array_get_idx(json_object_object_get(g, "nodes"), 1),
+				   "argv");
+	ck_assert_uint_eq(json_object_array_length(v), 3);
+	ck_assert_str_eq(json_object_get_string(json_object_array_get_idx(v, 2)), "c");
+	ck_assert_str_eq(json_object_get_string(json_object_object_get(g, "name")), "map echo");
+	json_object_put(g);
+	fclose(err);
+}
+END_TEST
+
+/* top: one screen from canned answers fits any terminal size. */
+START_TEST(top_render_fits)
+{
+	static const int sizes[][2] = {{80, 24}, {50, 12}, {20, 5}, {200, 60}};
+	struct top_view v = {0};
+	char *text;
+	struct membuf m;
+
+	v.stats = parse("{\"executor\":{\"workers\":2,\"polls\":1000,\"run_queue_depth\":1},"
+			"\"budget\":{\"forced_yields\":500},\"cancellation\":{\"requests\":"
+			"{\"client\":2,\"timeout\":1},\"latency_count\":3,\"latency_buckets\":["
+			"{\"le\":0.001,\"count\":2},{\"le\":0.01,\"count\":3},{\"le\":null,"
+			"\"count\":3}]}}");
+	v.prev_stats = parse("{\"executor\":{\"polls\":0},\"budget\":{\"forced_yields\":0},"
+			     "\"cancellation\":{\"requests\":{\"client\":1}}}");
+	v.dt_s = 2;
+	v.list = parse(
+		"{\"graphs\":[{\"id\":\"0123456789abcdef\",\"name\":\"a very long name "
+		"\\u001b[31m indeed\",\"state\":\"running\",\"nodes_total\":4,\"nodes_done\":2}]}");
+	v.statuses[0] = parse(
+		"{\"id\":\"0123456789abcdef\",\"root\":{\"kind\":\"scope\",\"state\":\"running\","
+		"\"nodes\":[{\"path\":\"spin\",\"kind\":\"task\",\"state\":\"running\","
+		"\"started\":\"2024-05-01T12:00:00.000Z\"},{\"path\":\"s\",\"kind\":\"scope\","
+		"\"state\":\"running\",\"started\":\"2024-05-01T12:00:00.000Z\",\"nodes\":[{"
+		"\"path\":"
+		"\"s/nap\",\"kind\":\"exec\",\"state\":\"cancelling\",\"started\":"
+		"\"2024-05-01T12:00:01.000Z\"}]}]}}");
+	v.n_statuses = 1;
+	v.where = "/run/coopd/coopd.sock";
+	ck_assert_int_eq(proto_time_parse("2024-05-01T12:00:05.000Z", &v.now_ms), 0);
+	for (size_t k = 0; k < sizeof(sizes) / sizeof(sizes[0]); k++) {
+		int lines = 0;
+
+		v.cols = sizes[k][0];
+		v.rows = sizes[k][1];
+		v.tty = false;
+		mem_open(&m);
+		cmd_top_render(m.f, &v);
+		text = mem_close(&m);
+		for (char *line = strtok(text, "\n"); line; line = strtok(NULL, "\n")) {
+			ck_assert_msg((int)strlen(line) <= v.cols, "%dx%d: '%s'", v.cols, v.rows,
+				      line);
+			ck_assert_msg(!strchr(line, '\033'), "an escape in '%s'", line);
+			lines++;
+		}
+		ck_assert_msg(lines <= v.rows, "%d lines at %dx%d", lines, v.cols, v.rows);
+		free(text);
+	}
+	v.cols = 80;
+	v.rows = 24;
+	mem_open(&m);
+	cmd_top_render(m.f, &v);
+	text = mem_close(&m);
+	ck_assert_msg(strstr(text, "polls/s 500  forced yields/s 250"), "%s", text);
+	ck_assert_msg(strstr(text, "Cancel requests 3 (1/s)"), "%s", text);
+	ck_assert_msg(strstr(text, "0123456789abcdef  spin "), "%s", text);
+	ck_assert_msg(strstr(text, "5.00s\n"), "%s", text);
+	ck_assert_msg(strstr(text, "0123456789abcdef  s/nap "), "%s", text);
+	ck_assert_msg(strstr(text, "2/4"), "%s", text);
+	/* Longest-running first. */
+	ck_assert_ptr_nonnull(strstr(strstr(text, " spin "), " s/nap "));
+	free(text);
+	mem_open(&m);
+	cmd_top_plain_line(m.f, &v);
+	text = mem_close(&m);
+	ck_assert_msg(strstr(text, "graphs 1, running nodes 2, workers 2"), "%s", text);
+	ck_assert_int_eq(strchr(text, '\n') - text + 1, (long)strlen(text));
+	free(text);
+	json_object_put(v.stats);
+	json_object_put(v.prev_stats);
+	json_object_put(v.list);
+	json_object_put(v.statuses[0]);
+}
+END_TEST
+
 static Suite *client_suite(void)
 {
 	Suite *s = suite_create("client");
@@ -1152,6 +1336,9 @@ static Suite *client_suite(void)
 	tcase_add_test(t, render_cancel_words);
 	tcase_add_test(t, run_spawn_status);
 	tcase_add_test(t, render_dot);
+	tcase_add_test(t, map_parts);
+	tcase_add_test(t, map_parse_and_graph);
+	tcase_add_test(t, top_render_fits);
 	suite_add_tcase(s, t);
 	return s;
 }
