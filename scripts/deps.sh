@@ -40,7 +40,7 @@ libev-dev libjson-c-dev libsystemd-dev check libmicrohttpd-dev
 libtbb-dev valgrind clang libclang-rt-14-dev
 systemd python3 procps util-linux psmisc
 parallel prometheus debootstrap systemd-container passwd
-libsqlite3-dev sqlite3 clang-format tmux graphviz python3-jsonschema
+libsqlite3-dev sqlite3 clang-format tmux graphviz python3-jsonschema zsh
 slurm-wlm slurm-client munge"}
 
 admindir=${COOPD_DEPS_ADMINDIR:-/var/lib/dpkg}
