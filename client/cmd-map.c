@@ -519,7 +519,7 @@ static void map_note_status(struct map_run *m, struct json_object *status)
 	map_note(m, root, "/");
 }
 
-/* Copies one stream of a settled job to out, or into *ret_text (--json). */
+/* Copies one stream of a settled job to out, from its start to its end. */
 static int map_copy_log(struct coopctl *c, const char *id, const char *node, bool err_stream,
 			FILE *out)
 {
@@ -591,6 +591,8 @@ static int map_print_job(struct map_run *m, size_t i)
 		(void)map_add(o, "node", json_object_new_string(node));
 		(void)map_add(o, "item", json_object_new_string(j->item));
 		(void)map_add(o, "state", json_object_new_string(j->state));
+		/* exit_code only when the job exited (map_add() adds nothing
+		 * for NULL): a job killed or never started has none. */
 		(void)map_add(o, "exit_code",
 			      j->exit_code >= 0 ? json_object_new_int(j->exit_code) : NULL);
 		if (j->signal > 0)

@@ -40,7 +40,7 @@
 
 /* Graphs whose status is fetched for running nodes: the ones that fit on
  * the screen, and not huge ones (their whole tree is megabytes). */
-#define TOP_STATUS_MAX_GRAPHS 8
+#define TOP_STATUS_MAX_GRAPHS CMD_TOP_MAX_STATUSES
 #define TOP_STATUS_MAX_NODES 20000
 
 static volatile sig_atomic_t top_resized;

@@ -230,13 +230,15 @@ struct cmd_top_args {
 };
 int cmd_top_parse(int argc, char **argv, struct cmd_top_args *ret, FILE *err);
 
+/* Graphs whose whole status `top` fetches, at most. */
+#define CMD_TOP_MAX_STATUSES 8
 /* What one screen of `top` is drawn from: the daemon's answers (owned by
  * the caller) and the terminal. */
 struct top_view {
-	struct json_object *stats, *prev_stats; /* prev_stats: NULL at first */
-	double dt_s;                            /* between the two stats */
-	struct json_object *list;               /* active graphs */
-	struct json_object *statuses[8];        /* whole statuses of some of them */
+	struct json_object *stats, *prev_stats;             /* prev_stats: NULL at first */
+	double dt_s;                                        /* between the two stats */
+	struct json_object *list;                           /* active graphs */
+	struct json_object *statuses[CMD_TOP_MAX_STATUSES]; /* of some of them */
 	size_t n_statuses;
 	int rows, cols;
 	bool tty;          /* in place, with escapes; else plain text */
