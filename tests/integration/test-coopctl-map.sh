@@ -121,7 +121,8 @@ fi
 # (coopctl itself in the background, not a subshell of a function, so that
 # $! is its pid)
 "$COOPCTL_BIN" --socket "$COOPD_SOCK" map -j 1 --name interrupted -- \
-	sh -c 'touch "$1.started"; exec sleep 600' sh "$T/job-{}" ::: 1 2 3 >"$T/out" 2>"$T/err" &
+	sh -c 'echo $$ >"$1.pid"; touch "$1.started"; exec sleep 600' sh "$T/job-{}" ::: 1 2 3 \
+	>"$T/out" 2>"$T/err" &
 mpid=$!
 wait_until '[ -e "$T/job-1.started" ]'
 kill -INT "$mpid"
@@ -140,7 +141,8 @@ assert states == ["cancelled"] * 3, states
 assert st["root"]["nodes"][0]["started"] and not st["root"]["nodes"][2]["started"], st
 PY
 [ -e "$T/job-2.started" ] && fail "a job started after the cancel"
-pgrep -f 'exec sleep 600' >/dev/null && fail "the cancelled job is still running"
+# The job's own process (its pid written before the exec) is gone.
+kill -0 "$(cat "$T/job-1.pid")" 2>/dev/null && fail "the cancelled job is still running"
 
 # Usage errors.
 for bad in "map" "map -- " "map -j 0 -- echo ::: a" "map -j x -- echo ::: a" "map -0 -- echo ::: a" \

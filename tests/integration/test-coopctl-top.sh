@@ -35,6 +35,19 @@ id=$(printf '{"name":"busy","nodes":[
   {"id":"outer","kind":"scope","nodes":[{"id":"deep","kind":"task","fn":"sleep","args":{"ms":600000}}]}]}' |
 	coopd_ctl submit -) || fail "submit"
 
+# Every node running before top starts: it fetches once, then only redraws.
+running3() {
+	coopd_ctl --json status "$id" | python3 -c '
+import json, sys
+st = json.load(sys.stdin)
+def walk(n):
+    for c in n.get("nodes", []):
+        yield c
+        yield from walk(c)
+sys.exit(0 if sum(1 for n in walk(st["root"]) if n["kind"] != "scope" and n["state"] == "running") == 3 else 1)'
+}
+wait_until running3
+
 # 80x24, refreshing every hour: what is on screen after a resize can only
 # come from the SIGWINCH redraw.
 tmux -S "$TMUX_SOCK" new-session -d -s top -x 80 -y 24 \
