@@ -168,3 +168,15 @@ bench-map:
 	COOPD='$(abs_top_builddir)/coopd$(EXEEXT)' COOPCTL='$(abs_top_builddir)/coopctl$(EXEEXT)' \
 		$(SHELL) '$(abs_top_srcdir)/bench/map-compare.sh'
 .PHONY: bench-map
+# ---- the state store (issue 14, store): restart and `list` over 10,000
+# retained graphs of 100 nodes (bench/daemon-restart.py; numbers in
+# bench/README.md).  `make bench-restart` runs only it; `make bench-daemon`
+# (and so `make bench`) runs it too.
+EXTRA_DIST += bench/daemon-restart.py
+bench-daemon: bench-restart
+bench-restart:
+	$(MAKE) $(AM_MAKEFLAGS) CFLAGS='$(CFLAGS) -O2' coopd$(EXEEXT)
+	@test -z '$(SAN_CFLAGS)' || echo 'bench-restart: WARNING: sanitized build ($(SAN_CFLAGS)); numbers are not meaningful'
+	COOPD='$(abs_top_builddir)/coopd$(EXEEXT)' BENCH_RESTART_DIR='$(abs_top_builddir)/bench' \
+		python3 '$(abs_top_srcdir)/bench/daemon-restart.py'
+.PHONY: bench-restart
