@@ -11,9 +11,12 @@
  * mark the node dirty; every journal_flush_ms the dirty nodes of every
  * graph are written in one job, without a sync (a coopd crash keeps them:
  * the WAL is in the page cache).  When a graph settles, its last changes
- * and its final state are written in a durable job before any `wait` is
- * answered; if that fails it is tried again every second, and `wait`
- * keeps waiting.
+ * and its final state are written, synced if a `wait` is waiting for it
+ * (a later `wait` asks for a synced transaction first:
+ * store_graph_durable); if that fails it is tried again every second, and
+ * `wait` keeps waiting.  A settled graph keeps no node tree in memory:
+ * store_graph_hydrate reads it back for a request, and a restart loads
+ * settled graphs as rows only.
  */
 #include "config.h"
 
@@ -31,6 +34,7 @@
 #include "graph-model.h"
 #include "job-exec.h"
 #include "job-slurm.h"
+#include "method-wait.h"
 #include "store-db.h"
 #include "store-import.h"
 #include "store-state.h"
@@ -972,6 +976,10 @@ static int read_tree(struct store *s, const char *id, int64_t seq, uid_t uid, gi
 static void loaded_synced(struct coopd *d, struct graph *g, int r, void *arg)
 {
 	g->syncing = false;
+	/* A `wait` that came meanwhile is answered now; then the tree goes
+	 * like any settled graph's. */
+	if (!wait_graph_settled(d, g))
+		graph_maybe_release(g);
 }
 
 /* A stored graph that cannot be loaded: its document goes to damaged/ for
