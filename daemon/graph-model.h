@@ -65,6 +65,7 @@ struct node_attempt {
 struct rnode_slurm {
 	uint64_t job_id;
 	char state[32]; /* Slurm's job state, "PENDING", "COMPLETED", ... */
+	bool reattach;  /* a restart resumed the graph: follow this job, not a new one */
 };
 
 /* Fields are grouped by size so that there are no padding holes: a flat

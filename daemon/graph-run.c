@@ -383,6 +383,10 @@ static void node_launch(struct coopd *d, struct rnode *n, struct worklist *w)
 		/* rerun failed_only: it succeeded in the graph rerun. */
 		subtree_settle_reused(d, n);
 		node_settle(d, n, (enum proto_state)n->reuse_state, w);
+		/* Kept across a restart (graph_run_resumable) is not `reused`
+		 * in the protocol's sense: that is rerun's. */
+		if (n->g->loaded)
+			n->reused = false;
 		scope_maybe_close(d, p);
 		return;
 	}
@@ -420,7 +424,8 @@ static void node_launch(struct coopd *d, struct rnode *n, struct worklist *w)
 		r = coop_scope_new(d->rt, p->scope, &o, &n->scope);
 		if (r < 0)
 			break;
-		n->started_ms = graph_now_ms();
+		if (n->started_ms < 0) /* resumed after a restart: keep it */
+			n->started_ms = graph_now_ms();
 		graph_set_state(d, n, PROTO_STATE_RUNNING);
 		if (n->pre_cancel)
 			coop_scope_cancel(n->scope, (coop_reason)n->pre_cancel);
@@ -456,6 +461,76 @@ static void node_launch(struct coopd *d, struct rnode *n, struct worklist *w)
 	scope_maybe_close(d, p);
 }
 
+/* A node that settled below a scope still running (resume): what it did
+ * is kept.  Its subtree comes along (subtree_settle_reused). */
+static bool resume_keep(const struct rnode *n)
+{
+	return proto_state_is_final((enum proto_state)n->state);
+}
+
+/* The checks of graph_run_resumable() for node n and its subtree. */
+static bool resume_check(const struct rnode *n, size_t *slurm_jobs)
+{
+	const struct proto_node *def = n->def;
+
+	if (resume_keep(n))
+		return n->state == PROTO_STATE_SUCCEEDED;
+	if (n->state == PROTO_STATE_CANCELLING || n->cancel_reason >= 0)
+		return false;
+	if (def->kind == PROTO_NODE_SCOPE) {
+		for (size_t i = 0; i < def->n_children; i++)
+			if (!resume_check(&n->kids[i], slurm_jobs))
+				return false;
+		return true;
+	}
+	if (def->kind == PROTO_NODE_EXEC && def->placement == PROTO_PLACEMENT_SLURM && n->slurm &&
+	    n->slurm->job_id && n->att_done == 0 && n->att_started <= 1) {
+		(*slurm_jobs)++;
+		return true;
+	}
+	/* Never started (a local job that ran is gone with its processes). */
+	return n->state == PROTO_STATE_PENDING && n->started_ms < 0 && !n->slurm &&
+	       n->att_started == 0;
+}
+
+static void resume_keep_subtree(struct rnode *n)
+{
+	n->reuse_state = n->state;
+	for (size_t i = 0; i < n->def->n_children; i++)
+		resume_keep_subtree(&n->kids[i]);
+}
+
+/* Marks the kept nodes (the topmost settled ones) and the Slurm jobs to
+ * follow. */
+static void resume_mark(struct rnode *n)
+{
+	for (size_t i = 0; i < n->def->n_children; i++) {
+		struct rnode *k = &n->kids[i];
+
+		if (resume_keep(k)) {
+			k->reused = true;
+			k->reuse_state = k->state;
+			for (size_t j = 0; j < k->def->n_children; j++)
+				resume_keep_subtree(&k->kids[j]);
+			continue;
+		}
+		if (k->slurm && k->slurm->job_id)
+			k->slurm->reattach = true;
+		resume_mark(k);
+	}
+}
+
+bool graph_run_resumable(struct coopd *d, struct graph *g)
+{
+	size_t slurm_jobs = 0;
+
+	if (!d->slurm || proto_state_is_final((enum proto_state)g->root->state) ||
+	    !resume_check(g->root, &slurm_jobs) || slurm_jobs == 0)
+		return false;
+	resume_mark(g->root);
+	return true;
+}
+
 void graph_run_start(struct coopd *d, struct graph *g)
 {
 	struct rnode *root = g->root;
@@ -480,7 +555,8 @@ void graph_run_start(struct coopd *d, struct graph *g)
 		return;
 	}
 	root->launched = true;
-	root->started_ms = graph_now_ms();
+	if (root->started_ms < 0) /* resumed after a restart: keep it */
+		root->started_ms = graph_now_ms();
 	graph_set_state(d, root, PROTO_STATE_RUNNING);
 	if (root->pre_cancel)
 		coop_scope_cancel(root->scope, (coop_reason)root->pre_cancel);

@@ -23,6 +23,15 @@ struct rnode;
  * the nodes without dependencies.  On error the graph is settled failed. */
 void graph_run_start(struct coopd *d, struct graph *g);
 
+/* Start-up (store-state.c): whether a graph that was running when coopd
+ * stopped can go on instead of being interrupted, and if so prepares it
+ * (docs/slurm.md "Restarts"): every node that settled below a scope still
+ * running succeeded (it is kept, not run again), and every node not
+ * settled is a scope, a node that never started, or an exec node placed
+ * on Slurm with its job id (followed again, not resubmitted).  With no
+ * Slurm job to follow there is nothing to gain: false. */
+bool graph_run_resumable(struct coopd *d, struct graph *g);
+
 /* Mail from other threads (reactor-inbox.c). */
 void graph_run_mail(struct coopd *d, struct rnode *n, unsigned bits, uint64_t started_ns,
 		    int reason, const coop_outcome *o);

@@ -863,6 +863,16 @@ struct slurm_job *slurm_job_start(struct coopd *d, struct rnode *n, struct exec_
 	sj->idx = n->idx;
 	sj->attempt = attempt;
 	snprintf(sj->gid, sizeof(sj->gid), "%s", n->g->id);
+	if (n->slurm && n->slurm->reattach && attempt == 1) {
+		/* The graph was resumed after a restart: its job lives on. */
+		n->slurm->reattach = false;
+		sj->id = n->slurm->job_id;
+		sj->ran = n->state == PROTO_STATE_RUNNING;
+		log_info("graph %s node %s: following Slurm job %llu again", sj->gid, n->def->path,
+			 (unsigned long long)sj->id);
+		polled_add(s, sj);
+		return sj;
+	}
 	if (submit(sj) < 0) {
 		/* Settled already (a retry may be under way with a new job). */
 		sj->n = NULL;

@@ -32,6 +32,7 @@
 
 #include "coopd.h"
 #include "graph-model.h"
+#include "graph-run.h"
 #include "job-exec.h"
 #include "job-slurm.h"
 #include "method-wait.h"
@@ -880,6 +881,8 @@ struct load_ctx {
 	struct coopd *d;
 	struct graph *g;
 	size_t n, damaged;
+	struct graph **resume; /* graphs that go on after the restart */
+	size_t n_resume;
 };
 
 static int load_node(void *ctx, const struct store_rec *r)
@@ -1088,6 +1091,30 @@ static int load_unfinished(struct load_ctx *c, const struct store_graph_row *row
 		graph_free(g);
 		return r;
 	}
+	if (graph_run_resumable(d, g)) {
+		/* Its Slurm jobs live on without coopd: it goes on once every
+		 * graph is loaded (docs/slurm.md "Restarts"). */
+		struct graph **v = realloc(c->resume, (c->n_resume + 1) * sizeof(*v));
+
+		if (v) {
+			c->resume = v;
+			c->resume[c->n_resume++] = g;
+			g->n_done = 0;
+			for (int st = 0; st < PROTO_STATE__MAX; st++)
+				if (proto_state_is_final((enum proto_state)st))
+					g->n_done += g->counts[st];
+			if (coopd_register(d, g) < 0) {
+				c->n_resume--;
+				graph_free(g);
+				return 0;
+			}
+			log_notice("graph %s was running when coopd stopped: it goes on, following "
+				   "its Slurm jobs",
+				   g->id);
+			c->n++;
+			return 0;
+		}
+	}
 	if (!proto_state_is_final((enum proto_state)g->root->state)) {
 		int64_t now = graph_now_ms();
 
@@ -1140,5 +1167,8 @@ int store_load(struct coopd *d)
 	if (c.n)
 		log_info("loaded %zu graph(s) from %s", c.n, s->db_path);
 	exec_recover_sweep(d);
+	for (size_t i = 0; i < c.n_resume; i++)
+		graph_run_start(d, c.resume[i]);
+	free(c.resume);
 	return 0;
 }

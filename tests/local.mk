@@ -65,7 +65,7 @@ EXTRA_DIST += tests/fuzz/regress-proto tests/fuzz/fuzz-live.py
 # cluster that does not come up fails it, with the daemons' logs.
 SLURM_TESTS = tests/slurm/test-slurm-cluster.sh tests/slurm/test-slurm-exec.sh \
 	tests/slurm/test-slurm-cancel.sh tests/slurm/test-slurm-hung.sh \
-	tests/slurm/test-slurm-restart.sh
+	tests/slurm/test-slurm-restart.sh tests/slurm/test-slurm-reattach.sh
 EXTRA_DIST += $(SLURM_TESTS) tests/slurm/cluster.sh tests/slurm/lib-slurm.sh \
 	tests/slurm/run-tests.sh
 check-slurm: coopd$(EXEEXT) coopctl$(EXEEXT)

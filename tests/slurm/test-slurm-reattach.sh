@@ -22,7 +22,8 @@ def until(cond, what):
     raise AssertionError("timed out waiting for " + what)
 gid = submit({"policy": "all_settled", "nodes": [
     {"id": "done", "kind": "exec", "argv": ["true"]},
-    {"id": "sl", "kind": "scope", "placement": "slurm", "after": ["done"], "nodes": [
+    {"id": "sl", "kind": "scope", "placement": "slurm", "policy": "all_settled",
+     "after": ["done"], "nodes": [
         {"id": "run", "kind": "exec",
          "argv": ["sh", "-c", "echo up > %s/run.up; while [ ! -f %s/go ]; do sleep 0.1; done; echo ran" % (tmp, tmp)]},
         {"id": "held", "kind": "exec", "argv": ["sh", "-c", "echo held-ran"]},

@@ -1,9 +1,10 @@
 #!/bin/sh
-# Restarts (docs/slurm.md "What coopd does not promise (yet)"): the Slurm
+# Restarts (docs/slurm.md "Restarts"): the Slurm
 # job id is in the database before the node is reported running; after
-# kill -9 of coopd while one Slurm job runs and another queues, the next
-# coopd reports the graph interrupted and cancels both jobs in Slurm: no
-# job is left running that coopd cannot account for.  A graceful stop
+# kill -9 of coopd while one Slurm job runs, another queues and a local job
+# runs (so the graph cannot go on), the next coopd reports the graph
+# interrupted and cancels both Slurm jobs: no job is left running that
+# coopd cannot account for.  A graceful stop
 # cancels running Slurm jobs like local ones (SIGTERM first).
 . "${top_srcdir:-$(dirname "$0")/../..}/tests/lib-coopd.sh"
 . "$top_srcdir/tests/slurm/lib-slurm.sh"
@@ -20,9 +21,12 @@ def until(cond, what):
             return
         time.sleep(0.05)
     raise AssertionError("timed out waiting for " + what)
+# A local job runs too: its processes die with coopd, so the graph cannot
+# go on after the restart (test-slurm-reattach.sh is the graph that can).
 gid = submit({"policy": "all_settled", "placement": "slurm", "nodes": [
     {"id": "run", "kind": "exec", "argv": ["sh", "-c", "echo up > " + tmp + "/run.up; exec sleep 600"]},
-    {"id": "queued", "kind": "exec", "argv": ["sleep", "600"]}]})
+    {"id": "queued", "kind": "exec", "argv": ["sleep", "600"]},
+    {"id": "loc", "kind": "exec", "placement": "local", "argv": ["sleep", "600"]}]})
 until(lambda: all("slurm" in node(rpc("status", {"id": gid}), n) for n in ("run", "queued")),
       "both jobs submitted")
 q = node(rpc("status", {"id": gid}), "queued")["slurm"]["job_id"]
