@@ -426,6 +426,16 @@ static void tree_details(struct tree_ctx *t, struct json_object *node)
 		fprintf(out, "%sexit %" PRId64, sep, n);
 		sep = ", ";
 	}
+	/* A node placed on Slurm (docs/slurm.md): its job and Slurm's state. */
+	if ((v = jget(node, "slurm")) && json_object_is_type(v, json_type_object) &&
+	    jint(v, "job_id", &n)) {
+		fprintf(out, "%sSlurm job %" PRId64, sep, n);
+		if (jstr(v, "state")) {
+			fputc(' ', out);
+			put_clean(out, jstr(v, "state"), 32);
+		}
+		sep = ", ";
+	}
 	if ((v = jget(node, "signal")) && !json_object_is_type(v, json_type_null)) {
 		char sig[32];
 		signal_name(v, sig, sizeof(sig));

@@ -108,7 +108,8 @@ open(tmp + "/gid", "w").write(gid)
 PY
 gid=$(cat "$COOPD_TMP/gid")
 coopd_ctl status "$gid" >"$COOPD_TMP/st.txt" || fail "coopctl status"
-grep -q 'slurm' "$COOPD_TMP/st.txt" || { cat "$COOPD_TMP/st.txt"; fail "coopctl status shows no Slurm job"; }
+grep -Eq '^.*ok +exec +succeeded .*Slurm job [0-9]+ COMPLETED' "$COOPD_TMP/st.txt" ||
+	{ cat "$COOPD_TMP/st.txt"; fail "coopctl status shows no Slurm job"; }
 coopd_ctl logs "$gid" ok >"$COOPD_TMP/ok.out" || fail "coopctl logs"
 grep -q '^FOO=x y \$z$' "$COOPD_TMP/ok.out" || fail "coopctl logs: $(cat "$COOPD_TMP/ok.out")"
 
