@@ -26,14 +26,19 @@
  *     (the kernel drops it when the process dies, kill -9 included, so a
  *     crash never leaves a stale lock).  The holder's pid is written in
  *     the file for the message a second coopd prints before it exits 1.
- *     The fd is O_CLOEXEC: jobs never inherit the lock.
+ *     The fd is O_CLOEXEC: jobs never inherit the lock.  A child that was
+ *     between fork and exec when coopd was killed still holds it for that
+ *     moment, so a coopd that finds the lock held by a dead pid waits for it
+ *     (a few seconds at most) instead of refusing to start.
  */
 #include "config.h"
 
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <pthread.h>
 #include <pwd.h>
+#include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -193,17 +198,58 @@ static int open_checked(const char *dir, int *ret_fd)
 	return 0;
 }
 
-/* Reports the holder of the lock: the pid it wrote, if readable. */
-static int report_busy(const char *dir, int fd)
+/* The pid the lock's holder wrote in the file, or 0. */
+static long holder_pid(int fd)
 {
 	char buf[32];
 	ssize_t n = pread(fd, buf, sizeof(buf) - 1, 0);
-	long pid = 0;
 
-	if (n > 0) {
-		buf[n] = '\0';
-		pid = strtol(buf, NULL, 10);
-	}
+	if (n <= 0)
+		return 0;
+	buf[n] = '\0';
+	return strtol(buf, NULL, 10);
+}
+
+static void on_alarm(int sig)
+{
+	(void)sig;
+}
+
+/*
+ * The lock is held but the coopd that took it is gone (kill -9): one of its
+ * children still has the lock's file open because it was between fork and
+ * exec when coopd died (joining its cgroup, dropping privileges), and the
+ * kernel drops the lock when that child execs or exits.  Waits for that,
+ * blocked in flock() and woken by an alarm after LOCK_STRAY_WAIT_S at the
+ * latest.  0 once locked, -EWOULDBLOCK if still held.
+ */
+#define LOCK_STRAY_WAIT_S 10
+static int wait_for_stray_holder(int fd)
+{
+	struct sigaction sa = {.sa_handler = on_alarm}, old;
+	sigset_t set, oldset;
+	int r;
+
+	/* No SA_RESTART: the alarm must end the blocked flock() with EINTR. */
+	sigemptyset(&sa.sa_mask);
+	sigemptyset(&set);
+	sigaddset(&set, SIGALRM);
+	if (sigaction(SIGALRM, &sa, &old) < 0)
+		return -errno;
+	(void)pthread_sigmask(SIG_UNBLOCK, &set, &oldset);
+	alarm(LOCK_STRAY_WAIT_S);
+	r = flock(fd, LOCK_EX) < 0 ? -errno : 0;
+	alarm(0);
+	(void)pthread_sigmask(SIG_SETMASK, &oldset, NULL);
+	(void)sigaction(SIGALRM, &old, NULL);
+	return r == -EINTR ? -EWOULDBLOCK : r;
+}
+
+/* Reports the holder of the lock: the pid it wrote, if readable. */
+static int report_busy(const char *dir, int fd)
+{
+	long pid = holder_pid(fd);
+
 	if (pid > 0)
 		log_err("state directory %s is in use by coopd (pid %ld)", dir, pid);
 	else
@@ -231,10 +277,21 @@ int store_lock_take(const char *dir, int *ret_dir_fd, int *ret_lock_fd)
 		r = -EPERM;
 		goto fail;
 	}
-	if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
-		r = errno == EWOULDBLOCK
+	r = flock(fd, LOCK_EX | LOCK_NB) < 0 ? -errno : 0;
+	if (r == -EWOULDBLOCK) {
+		long holder = holder_pid(fd);
+
+		if (holder > 0 && kill((pid_t)holder, 0) < 0 && errno == ESRCH) {
+			log_notice("state directory %s: coopd (pid %ld) is gone but its lock is "
+				   "still held by a process it was starting; waiting for it",
+				   dir, holder);
+			r = wait_for_stray_holder(fd);
+		}
+	}
+	if (r < 0) {
+		r = r == -EWOULDBLOCK
 			    ? report_busy(dir, fd)
-			    : log_errno(LOG_ERR, -errno, "cannot lock %s/%s", dir, STORE_LOCK_FILE);
+			    : log_errno(LOG_ERR, r, "cannot lock %s/%s", dir, STORE_LOCK_FILE);
 		goto fail;
 	}
 	n = snprintf(pid, sizeof(pid), "%ld\n", (long)getpid());

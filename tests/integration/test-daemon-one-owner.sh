@@ -128,4 +128,30 @@ PY
 # The first daemon's pid is in the lock file while it runs.
 [ "$(cat "$COOPD_STATE/coopd.lock")" = "$COOPD_PID" ] || fail "lock file does not hold the pid"
 coopd_stop
+
+# A coopd killed while a child of it was between fork and exec leaves the
+# lock held by that child for a moment, with the dead coopd's pid in the
+# file: the next coopd waits for it instead of refusing to start.  The
+# child is played by a process that holds the lock for a second.
+python3 - "$COOPD_STATE/coopd.lock" "$COOPD_TMP/stray-locked" <<'PY' &
+import fcntl, os, subprocess, sys, time
+p = subprocess.Popen(["true"]); p.wait()          # a pid that is gone
+fd = os.open(sys.argv[1], os.O_RDWR)
+fcntl.flock(fd, fcntl.LOCK_EX)
+os.ftruncate(fd, 0); os.pwrite(fd, b"%d\n" % p.pid, 0)
+open(sys.argv[2], "w").close()
+time.sleep(1.5)                                    # the child's last moment
+os.close(fd)
+PY
+STRAY=$!
+i=0
+while [ ! -e "$COOPD_TMP/stray-locked" ]; do
+	i=$((i + 1)); [ "$i" -lt 600 ] || fail "the stray holder never took the lock"; sleep 0.05
+done
+coopd_start
+wait "$STRAY" || fail "the stray holder failed"
+grep -q "is gone but its lock is still held" "$COOPD_LOG" ||
+	fail "no message about the stray holder: $(cat "$COOPD_LOG")"
+[ "$(cat "$COOPD_STATE/coopd.lock")" = "$COOPD_PID" ] || fail "lock file does not hold the new pid"
+coopd_stop
 coopd_pass
