@@ -81,15 +81,16 @@ struct coopd {
 	int state_fd;      /* the checked state directory (store-lock.c), for *at() */
 	int state_lock_fd; /* holds the state directory's lock until exit */
 
+	/* Owned by graph-registry.c (only it writes them). */
 	struct lh_table *graph_index; /* id -> struct graph */
 	struct graph *graphs_head, *graphs_tail;
 	size_t graphs_active;
+	struct uidcount active_per_user; /* graphs not yet settled, per uid */
 	/* Submits accepted but not yet durable, per uid: they count against
 	 * max_active_per_user (method-submit.c). */
 	struct uidcount submits_pending;
-	struct uidcount active_per_user; /* graphs not yet settled, per uid (graph-run.c) */
-	size_t graphs_finished_kept;     /* settled graphs in the list */
-	struct lh_table *histories;      /* uid -> finished graphs (store-retention.c) */
+	size_t graphs_finished_kept; /* settled graphs in the list */
+	struct lh_table *histories;  /* uid -> finished graphs (store-retention.c) */
 	/* cfg.ignore_cancel_max_ms for the blocking threads (job-builtin.c),
 	 * stored at start and after each reload. */
 	_Atomic unsigned ignore_cancel_max_ms;
@@ -109,25 +110,28 @@ struct coopd {
 	struct coopd_counters counters;
 };
 
-/* Looks up a graph by id; NULL if unknown. */
-struct graph *coopd_graph_find(struct coopd *d, const char *id);
+/* coopd-lifecycle.c: the daemon's life around main(). */
 
-/* Registers a new graph (index and list).  Returns 0 or -ENOMEM. */
-int coopd_register(struct coopd *d, struct graph *g);
-
-/* Adds a graph loaded from the state directory (settled). */
-void coopd_register_loaded(struct coopd *d, struct graph *g);
-
-/* Starts the graceful stop (SIGTERM/SIGINT): see coopd-main.c. */
+/* Starts the graceful stop (SIGTERM/SIGINT). */
 void coopd_shutdown(struct coopd *d);
 
 /* Sends STATUS= to systemd (no-op without NOTIFY_SOCKET). */
-void notify_status(struct coopd *d);
+void coopd_notify_status(struct coopd *d);
 
 /* Ends the loop if a stop is under way and nothing is left to wait for. */
 void coopd_maybe_stopped(struct coopd *d);
 
 /* Called by graph-run.c when a graph settles (shutdown bookkeeping). */
 void coopd_graph_settled(struct coopd *d, struct graph *g);
+
+/* Takes the soft open-files limit up to the hard one. */
+void coopd_raise_fd_limit(void);
+
+/* Starts libcoop (d->rt, d->monitor) with the daemon's signals blocked. */
+int coopd_start_runtime(struct coopd *d);
+
+/* The signal, child, retention and watchdog watchers on d->loop. */
+void coopd_watchers_start(struct coopd *d);
+void coopd_watchers_stop(struct coopd *d);
 
 #endif

@@ -21,6 +21,7 @@
 
 #include "coopd.h"
 #include "graph-model.h"
+#include "graph-registry.h"
 #include "graph-run.h"
 #include "job-builtin.h"
 #include "job-exec.h"
@@ -262,11 +263,7 @@ static void graph_finish(struct coopd *d, struct graph *g)
 			graph_set_state(d, n, PROTO_STATE_FAILED);
 		}
 	}
-	g->active = false;
-	d->graphs_active--;
-	if (g->active_counted)
-		uidcount_sub(&d->active_per_user, g->uid, 1);
-	g->active_counted = false;
+	graph_registry_settled(d, g);
 	d->counters.graphs_finished[g->root->state]++;
 	graph_release_runtime(g);
 	/* `wait` is answered once the final state is on disk: a result a
@@ -538,11 +535,7 @@ void graph_run_start(struct coopd *d, struct graph *g)
 	coop_scope_opts o;
 	int r;
 
-	g->active = true;
-	d->graphs_active++;
-	/* Per owner, so that submit checks max_active_per_user without
-	 * walking every graph (a memory failure only loosens the check). */
-	g->active_counted = uidcount_add(&d->active_per_user, g->uid, 1) == 0;
+	graph_registry_started(d, g);
 	scope_opts_of(root, &o);
 	r = coop_scope_new(d->rt, NULL, &o, &root->scope);
 	if (r < 0) {

@@ -60,6 +60,7 @@
 
 #include "coopd.h"
 #include "graph-model.h"
+#include "graph-registry.h"
 #include "graph-run.h"
 #include "job-cgroup.h"
 #include "job-boot.h"
@@ -463,7 +464,7 @@ static bool marker_active(void *ctx, const char *marker)
 	memcpy(gid, marker, (size_t)(slash - marker));
 	gid[slash - marker] = '\0';
 	idx = strtoul(slash + 1, &end, 10);
-	g = coopd_graph_find(d, gid);
+	g = graph_registry_find(d, gid);
 	if (*end || !g || !g->by_idx || idx > g->n_nodes || !g->by_idx[idx]->job)
 		return false;
 	return g->by_idx[idx]->job->on_active;

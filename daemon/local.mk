@@ -1,10 +1,15 @@
 # daemon: coopd, the job-graph daemon (see docs/architecture.md).
-sbin_PROGRAMS += coopd
-
-coopd_SOURCES = \
+# Everything but main() goes into a convenience library, as the client's
+# does, so that unit suites (tests/suite-daemon-graph.c) link the daemon's
+# core without a socket.  A new daemon source goes into
+# daemon_libcoopd_la_SOURCES (`daemon_libcoopd_la_SOURCES += daemon/x.c`),
+# not into coopd_SOURCES: the suites link only the library.
+noinst_LTLIBRARIES += daemon/libcoopd.la
+daemon_libcoopd_la_SOURCES = \
 	daemon/coopd.h \
 	daemon/coopd-config.c daemon/coopd-config.h \
-	daemon/coopd-main.c \
+	daemon/coopd-lifecycle.c \
+	daemon/graph-registry.c daemon/graph-registry.h \
 	daemon/graph-model.c daemon/graph-model.h \
 	daemon/graph-run.c daemon/graph-run.h \
 	daemon/job-builtin.c daemon/job-builtin.h \
@@ -39,10 +44,15 @@ coopd_SOURCES = \
 	daemon/store-state.c daemon/store-state.h \
 	daemon/util-log.c daemon/util-log.h \
 	daemon/util-strbuf.c daemon/util-strbuf.h
+# The library's flags are coopd's (areas below add to coopd_CPPFLAGS).
+daemon_libcoopd_la_CPPFLAGS = $(coopd_CPPFLAGS)
+
+sbin_PROGRAMS += coopd
+coopd_SOURCES = daemon/coopd-main.c
 dist_man_MANS += daemon/coopd.8 daemon/coopd.conf.5 daemon/coopd.graph.5
 coopd_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/daemon $(JSONC_CFLAGS) $(SYSTEMD_CFLAGS) \
 	$(MHD_CFLAGS)
-coopd_LDADD = lib/libcoop.la proto/libcoopproto.la $(JSONC_LIBS) $(EV_LIBS) $(SYSTEMD_LIBS) \
+coopd_LDADD = daemon/libcoopd.la lib/libcoop.la proto/libcoopproto.la $(JSONC_LIBS) $(EV_LIBS) $(SYSTEMD_LIBS) \
 	$(MHD_LIBS)
 
 # Integration tests of the daemon (raw JSON-RPC; tests/lib-coopd.sh).
@@ -106,10 +116,10 @@ DAEMON_TESTS += tests/integration/test-daemon-too-deep.sh
 DAEMON_TESTS += tests/integration/test-daemon-usage.sh
 DAEMON_TESTS += tests/integration/test-daemon-defaults.sh
 # -- remove, retries, pause/resume, limits, rerun (issue 17):
-coopd_SOURCES += daemon/method-remove.c
+daemon_libcoopd_la_SOURCES += daemon/method-remove.c
 DAEMON_TESTS += tests/integration/test-daemon-remove.sh
 # -- fair share (issue 15, conn): per-user counters; the tests as real users
-coopd_SOURCES += daemon/util-uidcount.c daemon/util-uidcount.h
+daemon_libcoopd_la_SOURCES += daemon/util-uidcount.c daemon/util-uidcount.h
 DAEMON_TESTS += tests/integration/test-daemon-fair-conn.sh
 EXTRA_DIST += tests/lib-fairshare.sh
 DAEMON_TESTS += tests/integration/test-daemon-fair-submit.sh
@@ -119,9 +129,9 @@ DAEMON_TESTS += tests/integration/test-daemon-fair-blocking.sh
 DAEMON_TESTS += tests/integration/test-daemon-fair-soak.sh
 
 # -- one owner, a safe state directory, subreaper identity (issues 14, 15: owner):
-coopd_SOURCES += daemon/store-lock.c daemon/store-lock.h
-coopd_SOURCES += daemon/job-logfile.c daemon/job-logfile.h
-coopd_SOURCES += daemon/job-boot.c daemon/job-boot.h
+daemon_libcoopd_la_SOURCES += daemon/store-lock.c daemon/store-lock.h
+daemon_libcoopd_la_SOURCES += daemon/job-logfile.c daemon/job-logfile.h
+daemon_libcoopd_la_SOURCES += daemon/job-boot.c daemon/job-boot.h
 DAEMON_TESTS += tests/integration/test-daemon-one-owner.sh
 DAEMON_TESTS += tests/integration/test-daemon-statedir.sh
 DAEMON_TESTS += tests/integration/test-daemon-races.sh
@@ -130,7 +140,7 @@ DAEMON_TESTS += tests/integration/test-daemon-subreaper-users.sh
 # -- scripts/deps.sh never upgrades silently (issue 18, docs):
 DAEMON_TESTS += tests/integration/test-deps-plan.sh
 # -- the SQLite state store (issue 14, store):
-coopd_SOURCES += daemon/store-db.c daemon/store-db.h \
+daemon_libcoopd_la_SOURCES += daemon/store-db.c daemon/store-db.h \
 	daemon/store-writer.c daemon/store-writer.h \
 	daemon/store-import.c daemon/store-import.h
 coopd_CPPFLAGS += $(SQLITE_CFLAGS)
@@ -143,7 +153,7 @@ DAEMON_TESTS += tests/integration/test-daemon-store-faults.sh
 DAEMON_TESTS += tests/integration/test-daemon-retries.sh
 DAEMON_TESTS += tests/integration/test-daemon-job-limits.sh
 EXTRA_DIST += docs/limits.md
-coopd_SOURCES += daemon/method-rerun.c daemon/method-submit.h daemon/graph-reuse.c daemon/graph-reuse.h
+daemon_libcoopd_la_SOURCES += daemon/method-rerun.c daemon/method-submit.h daemon/graph-reuse.c daemon/graph-reuse.h
 DAEMON_TESTS += tests/integration/test-daemon-rerun.sh
 # -- Slurm placement (issue 16): the parsing of Slurm's answers, unit-tested
 # without a cluster (the cluster tests are `make check-slurm`, tests/local.mk).

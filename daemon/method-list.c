@@ -9,6 +9,7 @@
 
 #include "coopd.h"
 #include "graph-model.h"
+#include "graph-registry.h"
 #include "method.h"
 #include "server.h"
 
@@ -25,7 +26,7 @@ static enum method_ret list_handle(struct method_call *call, void *params)
 
 	sb_init(&sb);
 	sb_puts(&sb, "{\"graphs\":[");
-	for (struct graph *g = call->d->graphs_head; g; g = g->next) {
+	for (struct graph *g = graph_registry_first(call->d); g; g = g->next) {
 		if (!conn_may_see(call->c, g->uid) || (!p->all && !g->active))
 			continue;
 		if (!first)

@@ -20,6 +20,7 @@
 
 #include "coopd.h"
 #include "graph-model.h"
+#include "graph-registry.h"
 #include "graph-reuse.h"
 #include "graph-run.h"
 #include "job-cgroup.h"
@@ -44,7 +45,7 @@ static int new_graph_id(struct coopd *d, char *buf)
 		if (getrandom(&v, sizeof(v), 0) != sizeof(v))
 			return -errno;
 		snprintf(buf, GRAPH_ID_LEN + 1, "%016llx", (unsigned long long)v);
-		if (!coopd_graph_find(d, buf))
+		if (!graph_registry_find(d, buf))
 			return 0;
 	}
 	return -EEXIST;
@@ -52,7 +53,7 @@ static int new_graph_id(struct coopd *d, char *buf)
 
 static size_t active_of_user(struct coopd *d, uid_t uid)
 {
-	return uidcount_get(&d->active_per_user, uid);
+	return graph_registry_active_of(d, uid);
 }
 
 /* Whether uid has a passwd entry (needed to run its exec jobs as it). */
@@ -201,7 +202,7 @@ static void submit_stored(struct coopd *d, struct graph *g, int r, void *arg)
 		graph_free(g);
 		return;
 	}
-	if (coopd_register(d, g) < 0) {
+	if (graph_registry_add(d, g) < 0) {
 		log_err("out of memory registering graph %s; it runs after a restart", g->id);
 		if (l) {
 			proto_error_set(&err, PROTO_ERR_INTERNAL, NULL, "out of memory");
@@ -217,9 +218,9 @@ static void submit_stored(struct coopd *d, struct graph *g, int r, void *arg)
 	if (l)
 		submit_answer_id(l, g);
 	if (reuse_from[0])
-		graph_reuse_logs(d, coopd_graph_find(d, reuse_from), g);
+		graph_reuse_logs(d, graph_registry_find(d, reuse_from), g);
 	graph_run_start(d, g);
-	notify_status(d);
+	coopd_notify_status(d);
 	if (d->shutting_down)
 		graph_run_cancel(d, g, NULL, COOP_REASON_SHUTDOWN, -1, NULL);
 }

@@ -27,6 +27,7 @@
 
 #include "coopd.h"
 #include "graph-model.h"
+#include "graph-registry.h"
 #include "job-slurm.h"
 #include "metrics-text.h"
 #include "server.h"
@@ -151,7 +152,7 @@ void metrics_render(struct coopd *d, struct strbuf *sb)
 			sb_printf(sb, "coopd_retries_total{kind=\"%s\"} %llu\n", kind_names[k],
 				  (unsigned long long)d->counters.retries[k]);
 	family(sb, "coopd_graphs_active", "gauge", "Graphs submitted and not yet settled.");
-	sb_printf(sb, "coopd_graphs_active %zu\n", d->graphs_active);
+	sb_printf(sb, "coopd_graphs_active %zu\n", graph_registry_active(d));
 	family(sb, "coopd_connections_active", "gauge", "Client connections open now.");
 	sb_printf(sb, "coopd_connections_active %zu\n",
 		  d->server ? server_connections(d->server) : (size_t)0);
@@ -235,7 +236,7 @@ void stats_render(struct coopd *d, struct strbuf *sb)
 		sb_putc(sb, '}');
 	}
 	store_counts(d->store, &commits, &writes);
-	for (const struct graph *g = d->graphs_head; g; g = g->next)
+	for (const struct graph *g = graph_registry_first(d); g; g = g->next)
 		trees += g->root != NULL;
 	sb_printf(sb, "},\"store\":{\"commits\":%llu,\"writes\":%llu,\"trees_in_memory\":%zu",
 		  commits, writes, trees);
@@ -246,7 +247,7 @@ void stats_render(struct coopd *d, struct strbuf *sb)
 		  "\"connections_timed_out\":%llu,\"metrics_connections_evicted\":%llu,"
 		  "\"input_bytes\":%zu,"
 		  "\"exec_spawn_failures\":%llu,\"orphans_reaped\":%llu,\"uptime_seconds\":%.3f}}",
-		  (unsigned long long)d->counters.graphs_submitted, d->graphs_active,
+		  (unsigned long long)d->counters.graphs_submitted, graph_registry_active(d),
 		  d->server ? server_connections(d->server) : (size_t)0,
 		  (unsigned long long)d->counters.connections_accepted,
 		  (unsigned long long)d->counters.connections_refused,

@@ -17,6 +17,7 @@
 
 #include "coopd.h"
 #include "graph-model.h"
+#include "graph-registry.h"
 #include "method.h"
 #include "server-internal.h"
 #include "store-state.h"
@@ -239,7 +240,7 @@ enum method_ret method_fail(struct method_call *call, int code, const char *path
 
 struct graph *method_graph_brief(struct method_call *call, const char *id)
 {
-	struct graph *g = coopd_graph_find(call->d, id);
+	struct graph *g = graph_registry_find(call->d, id);
 
 	/* Someone else's graph answers exactly like an unknown id, so ids of
 	 * other users' graphs cannot be probed (docs/security.md). */

@@ -23,6 +23,7 @@
 
 #include "coopd.h"
 #include "graph-model.h"
+#include "graph-registry.h"
 #include "store-retention.h"
 #include "store-state.h"
 #include "util-log.h"
@@ -119,15 +120,7 @@ int retention_forget_then(struct coopd *d, struct graph *g, store_id_done_fn don
 	int r;
 
 	history_remove(d, g);
-	if (g->prev)
-		g->prev->next = g->next;
-	else
-		d->graphs_head = g->next;
-	if (g->next)
-		g->next->prev = g->prev;
-	else
-		d->graphs_tail = g->prev;
-	lh_table_delete(d->graph_index, g->id);
+	graph_registry_remove(d, g);
 	r = store_graph_delete(d->store, g, done, arg);
 	if (r < 0)
 		log_errno(LOG_ERR, r,

@@ -32,6 +32,7 @@
 
 #include "coopd.h"
 #include "graph-model.h"
+#include "graph-registry.h"
 #include "graph-run.h"
 #include "job-exec.h"
 #include "job-slurm.h"
@@ -1038,7 +1039,7 @@ static int load_graph(void *ctx, const struct store_graph_row *row)
 		g->d = d;
 		g->loaded = true;
 		g->store_seq = row->seq;
-		coopd_register_loaded(d, g);
+		graph_registry_add_loaded(d, g);
 		c->n++;
 		return 0;
 	}
@@ -1103,7 +1104,7 @@ static int load_unfinished(struct load_ctx *c, const struct store_graph_row *row
 			for (int st = 0; st < PROTO_STATE__MAX; st++)
 				if (proto_state_is_final((enum proto_state)st))
 					g->n_done += g->counts[st];
-			if (coopd_register(d, g) < 0) {
+			if (graph_registry_add(d, g) < 0) {
 				c->n_resume--;
 				graph_free(g);
 				return 0;
@@ -1149,7 +1150,7 @@ static int load_unfinished(struct load_ctx *c, const struct store_graph_row *row
 	for (int st = 0; st < PROTO_STATE__MAX; st++)
 		if (proto_state_is_final((enum proto_state)st))
 			g->n_done += g->counts[st];
-	coopd_register_loaded(d, g);
+	graph_registry_add_loaded(d, g);
 	c->n++;
 	return 0;
 }

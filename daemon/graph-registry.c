@@ -1,0 +1,137 @@
+/*
+ * graph-registry.c - the daemon's graphs: an id index (json-c's linkhash)
+ * and a doubly linked list in submission order (`list` shows them in that
+ * order, retention walks it), and the counts of graphs not yet settled.
+ * The fields live in struct coopd (coopd.h) but only this file writes them.
+ *
+ * Removing a graph only unlinks it: whoever removes it (retention, `remove`)
+ * also deletes its rows and frees it (store-retention.c).
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <json-c/linkhash.h>
+
+#include "coopd.h"
+#include "graph-model.h"
+#include "graph-registry.h"
+#include "store-retention.h"
+#include "util-log.h"
+
+int graph_registry_init(struct coopd *d)
+{
+	d->graph_index = lh_kchar_table_new(1024, NULL);
+	return d->graph_index ? 0 : -ENOMEM;
+}
+
+void graph_registry_fini(struct coopd *d)
+{
+	if (d->graph_index)
+		lh_table_free(d->graph_index);
+	d->graph_index = NULL;
+	uidcount_free(&d->active_per_user);
+}
+
+void graph_registry_free_all(struct coopd *d)
+{
+	struct graph *g = d->graphs_head, *next;
+
+	for (; g; g = next) {
+		next = g->next;
+		graph_free(g);
+	}
+	d->graphs_head = d->graphs_tail = NULL;
+}
+
+struct graph *graph_registry_find(struct coopd *d, const char *id)
+{
+	struct graph *g = NULL;
+
+	if (!id || !lh_table_lookup_ex(d->graph_index, id, (void **)&g))
+		return NULL;
+	return g;
+}
+
+static void list_insert_sorted(struct coopd *d, struct graph *g)
+{
+	struct graph *at = d->graphs_tail;
+
+	/* Usually appends; reloaded graphs come in directory order. */
+	while (at && at->created_ms > g->created_ms)
+		at = at->prev;
+	g->prev = at;
+	g->next = at ? at->next : d->graphs_head;
+	if (g->next)
+		g->next->prev = g;
+	else
+		d->graphs_tail = g;
+	if (at)
+		at->next = g;
+	else
+		d->graphs_head = g;
+}
+
+int graph_registry_add(struct coopd *d, struct graph *g)
+{
+	if (lh_table_insert(d->graph_index, g->id, g) < 0)
+		return -ENOMEM;
+	list_insert_sorted(d, g);
+	return 0;
+}
+
+void graph_registry_add_loaded(struct coopd *d, struct graph *g)
+{
+	if (graph_registry_add(d, g) < 0) {
+		log_err("out of memory registering graph %s; it is not shown", g->id);
+		graph_free(g);
+		return;
+	}
+	retention_note(d, g);
+}
+
+void graph_registry_remove(struct coopd *d, struct graph *g)
+{
+	if (g->prev)
+		g->prev->next = g->next;
+	else
+		d->graphs_head = g->next;
+	if (g->next)
+		g->next->prev = g->prev;
+	else
+		d->graphs_tail = g->prev;
+	g->prev = g->next = NULL;
+	lh_table_delete(d->graph_index, g->id);
+}
+
+struct graph *graph_registry_first(const struct coopd *d)
+{
+	return d->graphs_head;
+}
+
+void graph_registry_started(struct coopd *d, struct graph *g)
+{
+	g->active = true;
+	d->graphs_active++;
+	/* Per owner, so that submit checks max_active_per_user without
+	 * walking every graph (a memory failure only loosens the check). */
+	g->active_counted = uidcount_add(&d->active_per_user, g->uid, 1) == 0;
+}
+
+void graph_registry_settled(struct coopd *d, struct graph *g)
+{
+	g->active = false;
+	d->graphs_active--;
+	if (g->active_counted)
+		uidcount_sub(&d->active_per_user, g->uid, 1);
+	g->active_counted = false;
+}
+
+size_t graph_registry_active(const struct coopd *d)
+{
+	return d->graphs_active;
+}
+
+size_t graph_registry_active_of(struct coopd *d, uid_t uid)
+{
+	return uidcount_get(&d->active_per_user, uid);
+}
