@@ -102,6 +102,25 @@ static int rnode_link_deps(struct rnode *n)
 	return 0;
 }
 
+bool graph_node_set_state(struct rnode *n, enum proto_state st)
+{
+	struct graph *g = n->g;
+	enum proto_state old = (enum proto_state)n->state;
+
+	if (old == st)
+		return false;
+	if (n != g->root) {
+		g->counts[old]--;
+		g->counts[st]++;
+		if (proto_state_is_final(st) && !proto_state_is_final(old))
+			g->n_done++;
+		else if (!proto_state_is_final(st) && proto_state_is_final(old))
+			g->n_done--;
+	}
+	n->state = (uint8_t)st;
+	return true;
+}
+
 int graph_attempts_alloc(struct rnode *n)
 {
 	size_t k = (size_t)n->def->retries + 1;

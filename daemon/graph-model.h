@@ -214,6 +214,13 @@ void graph_render_node(const struct rnode *n, struct strbuf *sb);
 /* Renders {id, name, state, created, nodes_total, nodes_done} (list). */
 void graph_render_brief(const struct graph *g, struct strbuf *sb);
 
+/* Sets n's state and keeps its graph's counts (nodes per state and in a
+ * final state, the root aside): the one place they change, for the runner
+ * (graph_set_state, which also journals and tells watchers) and for
+ * loading and crash recovery (store-state.c).  Returns whether the state
+ * changed. */
+bool graph_node_set_state(struct rnode *n, enum proto_state st);
+
 /* Allocates n->attempts for a node with retries (loop thread, before its
  * task exists).  0 or -ENOMEM. */
 int graph_attempts_alloc(struct rnode *n);

@@ -92,17 +92,8 @@ static enum job_kind job_kind_of(const struct rnode *n)
 
 void graph_set_state(struct coopd *d, struct rnode *n, enum proto_state st)
 {
-	struct graph *g = n->g;
-
-	if (n->state == st)
+	if (!graph_node_set_state(n, st))
 		return;
-	if (n != g->root) {
-		g->counts[n->state]--;
-		g->counts[st]++;
-		if (proto_state_is_final(st) && !proto_state_is_final((enum proto_state)n->state))
-			g->n_done++;
-	}
-	n->state = (uint8_t)st;
 	store_journal_node(d->store, n);
 	watch_emit_node(d, n);
 }

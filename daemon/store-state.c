@@ -894,11 +894,7 @@ static int load_node(void *ctx, const struct store_rec *r)
 	if (r->idx > g->n_nodes)
 		return 0;
 	n = g->by_idx[r->idx];
-	if (n != g->root) {
-		g->counts[n->state]--;
-		g->counts[r->state]++;
-	}
-	n->state = r->state;
+	graph_node_set_state(n, (enum proto_state)r->state);
 	n->started_ms = r->started;
 	n->finished_ms = r->finished;
 	n->cancel_reason = r->cancel_reason;
@@ -926,18 +922,6 @@ static int load_node(void *ctx, const struct store_rec *r)
 		n->slurm->job_id = r->slurm_job_id;
 		snprintf(n->slurm->state, sizeof(n->slurm->state), "%s", r->slurm_state);
 	}
-	return 0;
-}
-
-static int recount(struct graph *g)
-{
-	g->n_done = 0;
-	memset(g->counts, 0, sizeof(g->counts));
-	for (size_t i = 1; i <= g->n_nodes; i++)
-		g->counts[g->by_idx[i]->state]++;
-	for (int st = 0; st < PROTO_STATE__MAX; st++)
-		if (proto_state_is_final((enum proto_state)st))
-			g->n_done += g->counts[st];
 	return 0;
 }
 
@@ -972,7 +956,6 @@ static int read_tree(struct store *s, const char *id, int64_t seq, uid_t uid, gi
 		graph_free(g);
 		return r;
 	}
-	recount(g);
 	*ret = g;
 	return 0;
 }
@@ -1132,11 +1115,7 @@ static int load_unfinished(struct load_ctx *c, const struct store_graph_row *row
 			 * graph is loaded: exec_recover_sweep(). */
 			exec_recover_note(d, n);
 			slurm_recover_note(d, n);
-			if (n != g->root) {
-				g->counts[n->state]--;
-				g->counts[PROTO_STATE_INTERRUPTED]++;
-			}
-			n->state = PROTO_STATE_INTERRUPTED;
+			graph_node_set_state(n, PROTO_STATE_INTERRUPTED);
 			(void)mark_dirty(g, n);
 		}
 		if (g->root->finished_ms < 0)
@@ -1146,10 +1125,6 @@ static int load_unfinished(struct load_ctx *c, const struct store_graph_row *row
 			g->syncing = false;
 		log_notice("graph %s was running when coopd stopped: interrupted", g->id);
 	}
-	g->n_done = 0;
-	for (int st = 0; st < PROTO_STATE__MAX; st++)
-		if (proto_state_is_final((enum proto_state)st))
-			g->n_done += g->counts[st];
 	graph_registry_add_loaded(d, g);
 	c->n++;
 	return 0;
