@@ -419,8 +419,61 @@ void graph_render_slurm(const struct rnode *n, struct strbuf *sb)
 	sb_putc(sb, '}');
 }
 
-void graph_render_node(const struct rnode *n, struct strbuf *sb)
+void graph_node_stats(const struct rnode *n, uint64_t *ret_polls, uint64_t *ret_yields)
 {
+	*ret_polls = n->polls;
+	*ret_yields = n->forced_yields;
+	if (n->settled)
+		return; /* libcoop's outcome, final */
+	if (n->handle) {
+		/* Running (or just ended, not yet settled here): the task's
+		 * own counters as they stand. */
+		coop_handle_stats(n->handle, ret_polls, ret_yields);
+	} else if (n->def->kind == PROTO_NODE_SCOPE && n->kids) {
+		/* A scope's figures are the sums over its descendants. */
+		for (size_t i = 0; i < n->def->n_children; i++) {
+			uint64_t p, y;
+
+			graph_node_stats(&n->kids[i], &p, &y);
+			*ret_polls += p;
+			*ret_yields += y;
+		}
+	}
+}
+
+/* Live stats of every node of an active graph, taken once before a status
+ * is rendered (2 values per node, by pre-order index), so that a scope's
+ * figures are exactly the sums of its children's as the same answer shows
+ * them: children have larger indexes than their parents, so one pass from
+ * the last index down sees every child before its scope.  NULL when out of
+ * memory (each node is then read as it is rendered). */
+static uint64_t *stats_snapshot(const struct graph *g)
+{
+	uint64_t *snap = malloc(2 * (g->n_nodes + 1) * sizeof(*snap));
+
+	if (!snap)
+		return NULL;
+	for (size_t i = g->n_nodes + 1; i-- > 0;) {
+		const struct rnode *n = g->by_idx[i];
+		uint64_t *p = &snap[2 * n->idx];
+
+		if (n->settled || n->handle || n->def->kind != PROTO_NODE_SCOPE || !n->kids) {
+			graph_node_stats(n, &p[0], &p[1]);
+			continue;
+		}
+		p[0] = n->polls;
+		p[1] = n->forced_yields;
+		for (size_t k = 0; k < n->def->n_children; k++) {
+			p[0] += snap[2 * n->kids[k].idx];
+			p[1] += snap[2 * n->kids[k].idx + 1];
+		}
+	}
+	return snap;
+}
+
+static void render_node(const struct rnode *n, const uint64_t *snap, struct strbuf *sb)
+{
+	uint64_t polls, yields;
 	const struct proto_node *def = n->def;
 	size_t i;
 
@@ -491,8 +544,14 @@ void graph_render_node(const struct rnode *n, struct strbuf *sb)
 	} else {
 		sb_puts(sb, "null");
 	}
+	if (snap) {
+		polls = snap[2 * n->idx];
+		yields = snap[2 * n->idx + 1];
+	} else {
+		graph_node_stats(n, &polls, &yields);
+	}
 	sb_printf(sb, ",\"stats\":{\"polls\":%llu,\"forced_yields\":%llu}",
-		  (unsigned long long)n->polls, (unsigned long long)n->forced_yields);
+		  (unsigned long long)polls, (unsigned long long)yields);
 	if (n->attempts)
 		render_attempts(n, sb);
 	/* rerun failed_only: its results are those of the graph rerun. */
@@ -503,11 +562,16 @@ void graph_render_node(const struct rnode *n, struct strbuf *sb)
 		for (i = 0; i < def->n_children; i++) {
 			if (i)
 				sb_putc(sb, ',');
-			graph_render_node(&n->kids[i], sb);
+			render_node(&n->kids[i], snap, sb);
 		}
 		sb_putc(sb, ']');
 	}
 	sb_putc(sb, '}');
+}
+
+void graph_render_node(const struct rnode *n, struct strbuf *sb)
+{
+	render_node(n, NULL, sb);
 }
 
 static void render_head(const struct graph *g, struct strbuf *sb)
@@ -543,7 +607,13 @@ void graph_render_status(const struct graph *g, bool summary, struct strbuf *sb)
 	render_time_field(sb, "started", g->root->started_ms);
 	render_time_field(sb, "finished", g->root->finished_ms);
 	sb_puts(sb, ",\"root\":");
-	graph_render_node(g->root, sb);
+	{
+		/* A settled graph's figures are final: no snapshot needed. */
+		uint64_t *snap = g->root->settled ? NULL : stats_snapshot(g);
+
+		render_node(g->root, snap, sb);
+		free(snap);
+	}
 	sb_putc(sb, '}');
 }
 

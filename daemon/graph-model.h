@@ -211,6 +211,10 @@ void graph_render_status(const struct graph *g, bool summary, struct strbuf *sb)
 void graph_render_slurm(const struct rnode *n, struct strbuf *sb);
 /* Renders one node (and its subtree) as in the status answer. */
 void graph_render_node(const struct rnode *n, struct strbuf *sb);
+/* A node's polls and forced yields: libcoop's final figures once it has
+ * settled, else live ones (its task's counters; a scope's, the sums over its
+ * descendants).  Loop thread. */
+void graph_node_stats(const struct rnode *n, uint64_t *ret_polls, uint64_t *ret_yields);
 /* Renders {id, name, state, created, nodes_total, nodes_done} (list). */
 void graph_render_brief(const struct graph *g, struct strbuf *sb);
 

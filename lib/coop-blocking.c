@@ -209,7 +209,7 @@ static void run_job(coop_rt *rt, struct coop__blocking_thread *self, struct coop
 	pthread_mutex_lock(&rt->blocking.lock);
 	job->sleeper = NULL;
 	pthread_mutex_unlock(&rt->blocking.lock);
-	t->polls = 1;
+	atomic_store_explicit(&t->polls, 1, memory_order_relaxed);
 	coop_status st = r == COOP_READY       ? COOP_STATUS_OK
 			 : r == COOP_CANCELLED ? COOP_STATUS_CANCELLED
 					       : COOP_STATUS_FAILED;

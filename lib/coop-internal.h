@@ -101,8 +101,11 @@ struct coop__task {
 		uint64_t finished_ns;
 	};
 	int64_t value;
-	uint32_t polls; /* saturates at UINT32_MAX */
-	uint32_t forced_yields;
+	/* Written only by the worker polling the task (load + store, no RMW:
+	 * one writer at a time); atomic so that coop_handle_stats can read
+	 * them from another thread while the task runs. */
+	_Atomic uint32_t polls; /* saturates at UINT32_MAX */
+	_Atomic uint32_t forced_yields;
 	_Atomic uint32_t lent;
 	uint8_t alloc_cls; /* task block size class (slab), 0xff: malloc */
 	uint8_t flags;
@@ -503,23 +506,29 @@ static inline void coop__scope_child_done(coop_scope *s, struct coop__task *t, c
 	/* relaxed: summed by the finisher after the acq_rel chain on live.  A
 	 * worker's own shard has one writer, so load + store suffices there;
 	 * the shard of other threads is shared and needs the RMW. */
+	uint32_t t_yields;
+
 	if (w && s->shard_per_worker) {
 		atomic_store_explicit(&sh->polls,
 				      atomic_load_explicit(&sh->polls, memory_order_relaxed) +
-					      t->polls,
+					      atomic_load_explicit(&t->polls, memory_order_relaxed),
 				      memory_order_relaxed);
-		if (t->forced_yields)
+		t_yields = atomic_load_explicit(&t->forced_yields, memory_order_relaxed);
+		if (t_yields)
 			atomic_store_explicit(
 				&sh->forced_yields,
 				atomic_load_explicit(&sh->forced_yields, memory_order_relaxed) +
-					t->forced_yields,
+					t_yields,
 				memory_order_relaxed);
 		atomic_store_explicit(n, atomic_load_explicit(n, memory_order_relaxed) + 1,
 				      memory_order_relaxed);
 	} else {
-		atomic_fetch_add_explicit(&sh->polls, t->polls, memory_order_relaxed);
-		if (t->forced_yields)
-			atomic_fetch_add_explicit(&sh->forced_yields, t->forced_yields,
+		atomic_fetch_add_explicit(&sh->polls,
+					  atomic_load_explicit(&t->polls, memory_order_relaxed),
+					  memory_order_relaxed);
+		t_yields = atomic_load_explicit(&t->forced_yields, memory_order_relaxed);
+		if (t_yields)
+			atomic_fetch_add_explicit(&sh->forced_yields, t_yields,
 						  memory_order_relaxed);
 		atomic_fetch_add_explicit(n, 1, memory_order_relaxed);
 	}

@@ -433,8 +433,12 @@ void coop__task_run(struct coop__worker *w, struct coop__task *t)
 	coop_poll r = t->poll(&cx, coop__task_state(t));
 	w->current = outer;
 
-	if (t->polls != UINT32_MAX)
-		t->polls++;
+	{
+		uint32_t p = atomic_load_explicit(&t->polls, RELAXED);
+
+		if (p != UINT32_MAX)
+			atomic_store_explicit(&t->polls, p + 1, RELAXED);
+	}
 	counter_inc(&w->c.polls, 1);
 	if (budget.short_circuits)
 		counter_inc(&w->c.short_circuits, budget.short_circuits);
@@ -445,7 +449,9 @@ void coop__task_run(struct coop__worker *w, struct coop__task *t)
 	if (budget.forced) {
 		/* Out of budget: straight back to the run queue, behind the
 		 * other runnable tasks, keeping the queue's reference. */
-		t->forced_yields++;
+		atomic_store_explicit(&t->forced_yields,
+				      atomic_load_explicit(&t->forced_yields, RELAXED) + 1,
+				      RELAXED);
 		counter_inc(&w->c.forced_yields, 1);
 		s = atomic_load_explicit(&t->state, ACQUIRE);
 		while (!cas_state(t, &s, (s & ~(TASK_RUNNING | TASK_NOTIFIED)) | TASK_SCHEDULED))
@@ -543,8 +549,9 @@ task_spawn(coop_scope *scope, coop_poll_fn poll, const void *state, size_t state
 	t->join_waker = (coop_waker){NULL, NULL};
 	t->pprev = t->pnext = NULL;
 	t->value = 0;
-	t->polls = 0;
-	t->forced_yields = 0;
+	/* Not yet visible to any other thread: plain initialization. */
+	atomic_init(&t->polls, 0);
+	atomic_init(&t->forced_yields, 0);
 	t->alloc_cls = cls;
 	t->flags = (uint8_t)(flags | (opts && opts->shielded ? TASKF_SHIELDED : 0) |
 			     (with_timeout ? TASKF_TIMEOUT : 0) | (drop ? TASKF_DROP : 0));
@@ -676,8 +683,18 @@ static void fill_outcome(struct coop__task *t, uint32_t s, coop_outcome *o)
 					 : 0;
 	o->finished_ns = t->finished_ns;
 	o->started = (s & TASK_STARTED) != 0;
-	o->polls = t->polls;
-	o->forced_yields = t->forced_yields;
+	o->polls = atomic_load_explicit(&t->polls, RELAXED);
+	o->forced_yields = atomic_load_explicit(&t->forced_yields, RELAXED);
+}
+
+void coop_handle_stats(const coop_handle *handle, uint64_t *ret_polls, uint64_t *ret_forced_yields)
+{
+	const struct coop__task *t = (const struct coop__task *)handle;
+
+	/* relaxed: counters for people; the polling worker is their only
+	 * writer and nothing is published through them. */
+	*ret_polls = atomic_load_explicit(&t->polls, RELAXED);
+	*ret_forced_yields = atomic_load_explicit(&t->forced_yields, RELAXED);
 }
 
 bool coop_handle_done(coop_handle *handle, coop_outcome *ret_outcome)

@@ -310,6 +310,15 @@ COOP_API coop_poll coop_handle_poll(coop_handle *handle, coop_cx *cx, coop_outco
 COOP_API bool coop_handle_done(coop_handle *handle, coop_outcome *ret_outcome);
 /* Ask one child to cancel (reason recorded).  A no-op once it has ended. */
 COOP_API void coop_handle_cancel(coop_handle *handle, coop_reason reason);
+/*
+ * The child's polls and forced yields so far, while it runs or after it
+ * ended (then the outcome's figures).  Callable from any thread while the
+ * handle is not freed; a running child's figures are a snapshot that may
+ * trail its current poll by one.  A blocking job counts one poll once it
+ * has run.
+ */
+COOP_API void coop_handle_stats(const coop_handle *handle, uint64_t *ret_polls,
+				uint64_t *ret_forced_yields);
 /* Release the handle; the child keeps running (its scope still waits). */
 COOP_API void coop_handle_free(coop_handle *handle);
 

@@ -5,6 +5,7 @@
 #include "config.h"
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <time.h>
 #include <unistd.h>
@@ -35,6 +36,54 @@ START_TEST(spawn_and_join_value)
 	ck_assert_int_eq(o.value, 42);
 	ck_assert(o.started);
 	ck_assert_uint_eq(o.polls, 1);
+	coop_handle_free(h);
+	coop_scope_free(s);
+	test_rt_free_clean(rt);
+}
+END_TEST
+
+/* Yields (budget 1: every other maybe_yield is a forced yield) until told
+ * to stop. */
+static coop_poll yielder_poll(coop_cx *cx, void *state)
+{
+	atomic_bool *stop = *(atomic_bool **)state;
+
+	while (!atomic_load(stop))
+		if (coop_cx_maybe_yield(cx))
+			return COOP_PENDING;
+	return COOP_READY;
+}
+
+/* coop_handle_stats reads a running task's counters from another thread
+ * (race-free: this test runs under ThreadSanitizer too), and they end
+ * equal to the outcome's. */
+START_TEST(handle_stats_live_then_final)
+{
+	coop_rt *rt = test_rt_new(test_worker_counts[_i]);
+	coop_scope_opts so = {.budget = 1};
+	coop_scope *s = test_scope(rt, NULL, &so);
+	atomic_bool stop = false;
+	atomic_bool *sp = &stop;
+	uint64_t polls = 0, yields = 0, p2, y2;
+	coop_handle *h;
+	coop_outcome o;
+	time_t guard = time(NULL) + 120;
+
+	ck_assert_int_eq(coop_spawn(s, yielder_poll, &sp, sizeof(sp), NULL, NULL, &h), 0);
+	while (yields < 3) {
+		coop_handle_stats(h, &polls, &yields);
+		ck_assert_msg(time(NULL) < guard, "no forced yield seen while it runs");
+		ck_assert(!coop_handle_done(h, &o));
+	}
+	ck_assert_uint_ge(polls, yields);
+	atomic_store(&stop, true);
+	coop_scope_join(s, &o);
+	ck_assert(coop_handle_done(h, &o));
+	coop_handle_stats(h, &p2, &y2);
+	ck_assert_uint_eq(p2, o.polls);
+	ck_assert_uint_eq(y2, o.forced_yields);
+	ck_assert_uint_ge(p2, polls);
+	ck_assert_uint_ge(y2, yields);
 	coop_handle_free(h);
 	coop_scope_free(s);
 	test_rt_free_clean(rt);
@@ -1041,6 +1090,7 @@ static Suite *exec_suite(void)
 
 	tcase_set_timeout(tc, 300);
 	tcase_add_loop_test(tc, spawn_and_join_value, 0, TEST_NWORKER_COUNTS);
+	tcase_add_loop_test(tc, handle_stats_live_then_final, 0, TEST_NWORKER_COUNTS);
 	tcase_add_test(tc, spawn_rejects_bad_arguments);
 	tcase_add_loop_test(tc, million_tasks_spawned_and_joined, 0, TEST_NWORKER_COUNTS);
 	tcase_add_loop_test(tc, task_memory_returns_when_idle, 0, TEST_NWORKER_COUNTS);
