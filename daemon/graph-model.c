@@ -419,12 +419,19 @@ void graph_render_slurm(const struct rnode *n, struct strbuf *sb)
 	sb_putc(sb, '}');
 }
 
+/* Whether n's stored figures are final: it settled here, or it was loaded
+ * from the state directory in a final state (`settled` is a run-time flag). */
+static bool node_stats_final(const struct rnode *n)
+{
+	return n->settled || proto_state_is_final((enum proto_state)n->state);
+}
+
 void graph_node_stats(const struct rnode *n, uint64_t *ret_polls, uint64_t *ret_yields)
 {
 	*ret_polls = n->polls;
 	*ret_yields = n->forced_yields;
-	if (n->settled)
-		return; /* libcoop's outcome, final */
+	if (node_stats_final(n))
+		return; /* libcoop's outcome (or the stored one), final */
 	if (n->handle) {
 		/* Running (or just ended, not yet settled here): the task's
 		 * own counters as they stand. */
@@ -457,7 +464,8 @@ static uint64_t *stats_snapshot(const struct graph *g)
 		const struct rnode *n = g->by_idx[i];
 		uint64_t *p = &snap[2 * n->idx];
 
-		if (n->settled || n->handle || n->def->kind != PROTO_NODE_SCOPE || !n->kids) {
+		if (node_stats_final(n) || n->handle || n->def->kind != PROTO_NODE_SCOPE ||
+		    !n->kids) {
 			graph_node_stats(n, &p[0], &p[1]);
 			continue;
 		}
@@ -609,7 +617,7 @@ void graph_render_status(const struct graph *g, bool summary, struct strbuf *sb)
 	sb_puts(sb, ",\"root\":");
 	{
 		/* A settled graph's figures are final: no snapshot needed. */
-		uint64_t *snap = g->root->settled ? NULL : stats_snapshot(g);
+		uint64_t *snap = node_stats_final(g->root) ? NULL : stats_snapshot(g);
 
 		render_node(g->root, snap, sb);
 		free(snap);
