@@ -417,6 +417,16 @@ static void tree_details(struct tree_ctx *t, struct json_object *node)
 	const char *sep = "";
 	int64_t n, max;
 
+	if ((v = jget(node, "paused")) && json_object_is_type(v, json_type_boolean) &&
+	    json_object_get_boolean(v)) {
+		fprintf(out, "%spaused", sep);
+		sep = ", ";
+	}
+	if ((v = jget(node, "reused")) && json_object_is_type(v, json_type_boolean) &&
+	    json_object_get_boolean(v)) {
+		fprintf(out, "%sreused", sep);
+		sep = ", ";
+	}
 	/* A node with retries: which attempt this is (or was, at the end). */
 	if (jint(node, "attempt", &n) && jint(node, "max_attempts", &max) && max > 1) {
 		fprintf(out, "%sattempt %" PRId64 "/%" PRId64, sep, n, max);

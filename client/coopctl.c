@@ -43,6 +43,8 @@ const struct cmd_entry *const cmd_table[] = {
 	&cmd_rerun_entry,
 	&cmd_map_entry,
 	&cmd_top_entry,
+	&cmd_pause_entry,
+	&cmd_resume_entry,
 	NULL,
 };
 

@@ -67,6 +67,8 @@ extern const struct cmd_entry cmd_remove_entry;
 extern const struct cmd_entry cmd_rerun_entry;
 extern const struct cmd_entry cmd_map_entry;
 extern const struct cmd_entry cmd_top_entry;
+extern const struct cmd_entry cmd_pause_entry;
+extern const struct cmd_entry cmd_resume_entry;
 
 /* The table, NULL-terminated, in the order `--help` lists it. */
 extern const struct cmd_entry *const cmd_table[];
@@ -305,6 +307,13 @@ struct cmd_rerun_args {
 	bool wait;
 };
 int cmd_rerun_parse(int argc, char **argv, struct cmd_rerun_args *ret, FILE *err);
+
+struct cmd_pause_args {
+	const char *id;
+	const char *node; /* NULL: the whole graph */
+};
+/* pause and resume (name is the command's, for messages). */
+int cmd_pause_parse(const char *name, int argc, char **argv, struct cmd_pause_args *ret, FILE *err);
 
 /* Lists graphs (list, and status without an id); returns an exit code. */
 int cmd_list_show(struct coopctl *c, bool all);

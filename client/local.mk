@@ -52,3 +52,5 @@ client_libcoopctl_la_SOURCES += client/cmd-rerun.c
 COOPCTL_INTEGRATION_TESTS += tests/integration/test-coopctl-rerun.sh
 COOPCTL_INTEGRATION_TESTS += tests/integration/test-coopctl-map.sh
 COOPCTL_INTEGRATION_TESTS += tests/integration/test-coopctl-top.sh
+client_libcoopctl_la_SOURCES += client/cmd-pause.c
+COOPCTL_INTEGRATION_TESTS += tests/integration/test-coopctl-pause.sh

@@ -565,6 +565,9 @@ static void render_node(const struct rnode *n, const uint64_t *snap, struct strb
 	/* rerun failed_only: its results are those of the graph rerun. */
 	if (n->reused)
 		sb_puts(sb, ",\"reused\":true");
+	/* Paused: it does not start, or its job is frozen (docs/protocol.md). */
+	if (n->paused && !n->settled && !proto_state_is_final((enum proto_state)n->state))
+		sb_puts(sb, ",\"paused\":true");
 	if (def->kind == PROTO_NODE_SCOPE) {
 		sb_puts(sb, ",\"nodes\":[");
 		for (i = 0; i < def->n_children; i++) {

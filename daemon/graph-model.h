@@ -124,6 +124,8 @@ struct rnode {
 	uint8_t pre_cancel;  /* coop_reason requested before it started */
 	uint8_t reuse_state; /* reused: its state in the graph it comes from */
 	bool reused;         /* rerun failed_only: settled at once, not run */
+	bool paused;         /* in a paused subtree (pause/resume) */
+	bool held;           /* its launch came while paused: launched on resume */
 	uint8_t att_started; /* retries: attempts begun (0 before the first) */
 	uint8_t att_done;    /* retries: attempts ended before the current one */
 };

@@ -397,6 +397,13 @@ static void node_launch(struct coopd *d, struct rnode *n, struct worklist *w)
 	}
 	/* With retries, timeout_ms bounds each attempt: the job times its
 	 * attempts itself (job-exec.c, job-builtin.c). */
+	if (n->paused) {
+		/* Paused: launched by graph_run_resume(). */
+		n->launched = false;
+		n->held = true;
+		p->kids_unstarted++;
+		return;
+	}
 	if (n->def->timeout_ms >= 0 && n->def->retries == 0)
 		so.timeout_ns = (uint64_t)n->def->timeout_ms * 1000000u;
 	if (graph_attempts_alloc(n) < 0) {
@@ -660,16 +667,73 @@ static void subtree_mark_cancel(struct coopd *d, struct rnode *n, bool target, c
 		subtree_mark_cancel(d, &n->kids[i], false, reason, grace_ms, now);
 }
 
+/* Clears the pause of n's subtree: frozen jobs thaw, held nodes go to the
+ * worklist.  A held exec spawn or attempt starts only with start_held: a
+ * cancel leaves it to the job's cancellation (it never starts), except
+ * below an `always` node, which the cancel does not reach. */
+static void subtree_unpause(struct coopd *d, struct rnode *n, struct worklist *w, bool start_held)
+{
+	n->paused = false;
+	if (n->held) {
+		n->held = false;
+		work_push(w, n);
+	}
+	if (n->def->kind == PROTO_NODE_EXEC)
+		exec_job_resume(d, n, start_held);
+	for (size_t i = 0; i < n->def->n_children; i++)
+		subtree_unpause(d, &n->kids[i], w, start_held || n->kids[i].def->always);
+}
+
+static void subtree_pause(struct coopd *d, struct rnode *n)
+{
+	if (n->settled)
+		return;
+	n->paused = true;
+	if (n->def->kind == PROTO_NODE_EXEC)
+		exec_job_pause(d, n);
+	for (size_t i = 0; i < n->def->n_children; i++)
+		subtree_pause(d, &n->kids[i]);
+}
+
+int graph_run_pause(struct coopd *d, struct graph *g, struct rnode *n)
+{
+	if (!n)
+		n = g->root;
+	if (n->settled || proto_state_is_final((enum proto_state)n->state))
+		return -EALREADY;
+	subtree_pause(d, n);
+	return 0;
+}
+
+int graph_run_resume(struct coopd *d, struct graph *g, struct rnode *n)
+{
+	struct worklist w = {0};
+
+	if (!n)
+		n = g->root;
+	if (!n->paused)
+		return -ENOENT;
+	subtree_unpause(d, n, &w, true);
+	drain(d, &w);
+	return 0;
+}
+
 void graph_run_cancel(struct coopd *d, struct graph *g, struct rnode *n, coop_reason reason,
 		      int64_t grace_ms, const char *note)
 {
+	struct worklist w = {0};
+
 	if (!n)
 		n = g->root;
 	if (n->settled)
 		return;
+	/* A paused subtree is resumed first: held nodes launch (and end
+	 * cancelled at once), frozen jobs thaw to get SIGTERM and their grace. */
+	subtree_unpause(d, n, &w, false);
 	if (note && !n->cancel_note)
 		n->cancel_note = strdup(note);
 	subtree_mark_cancel(d, n, true, reason, grace_ms, graph_now_ms());
+	drain(d, &w);
 	if (!n->launched)
 		return;
 	if (n->scope)

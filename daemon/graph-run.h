@@ -44,6 +44,13 @@ void graph_run_attempts(struct coopd *d, struct rnode *n, unsigned started, unsi
 void graph_run_cancel(struct coopd *d, struct graph *g, struct rnode *n, coop_reason reason,
 		      int64_t grace_ms, const char *note);
 
+/* pause/resume of the graph (n NULL or the root) or of one subtree
+ * (docs/protocol.md): nothing in it starts while paused and its running
+ * exec jobs are frozen; resume starts what was held.  0, or -EALREADY
+ * (pause: the target has settled) / -ENOENT (resume: not paused). */
+int graph_run_pause(struct coopd *d, struct graph *g, struct rnode *n);
+int graph_run_resume(struct coopd *d, struct graph *g, struct rnode *n);
+
 /* Called by job-exec.c. */
 void graph_run_node_running(struct coopd *d, struct rnode *n, int64_t unix_ms);
 void graph_run_node_cancelling(struct coopd *d, struct rnode *n, int coop_reason_value);

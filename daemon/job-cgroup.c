@@ -801,6 +801,14 @@ int cgroup_job_signal(struct job_cgroups *cg, const char *name, int sig, pid_t *
 	return r;
 }
 
+int cgroup_job_freeze(struct job_cgroups *cg, const char *name, bool frozen)
+{
+	char path[CGROUP_JOB_NAME_MAX + 16];
+
+	snprintf(path, sizeof(path), "%s/cgroup.freeze", name);
+	return write_at(cg->fd, path, frozen ? "1" : "0");
+}
+
 int cgroup_job_kill(struct job_cgroups *cg, const char *name)
 {
 	return kill_cgroup(cg->fd, name);

@@ -67,6 +67,13 @@ int cgroup_job_signal(struct job_cgroups *cg, const char *name, int sig, pid_t *
  * without it (< 5.14), SIGKILL to every pid listed. */
 int cgroup_job_kill(struct job_cgroups *cg, const char *name);
 
+/* Freezes (frozen true) or thaws the job cgroup `name` with cgroup.freeze
+ * (pause/resume; cgroup v2 needs no controller for it).  The kernel
+ * freezes the processes asynchronously (cgroup.events says "frozen 1"
+ * once done).  0 or a negative errno (-ENOENT: no cgroup.freeze, a
+ * kernel before 5.2). */
+int cgroup_job_freeze(struct job_cgroups *cg, const char *name, bool frozen);
+
 /* The job cgroup's name for node idx of graph gid.  0 or -ENAMETOOLONG. */
 int cgroup_job_name(const char *gid, unsigned idx, char *buf, size_t size);
 

@@ -38,6 +38,12 @@
  * instead of libcoop's whole-task timeout.  A cancellation ends the
  * retrying at once: between attempts the job completes cancelled.
  *
+ * Pause (docs/protocol.md, `pause`): a running job is frozen, with its
+ * cgroup's cgroup.freeze or, without a cgroup, SIGSTOP to its process
+ * group; a job whose spawn (or next attempt) comes while its node is
+ * paused is held until `resume`.  A cancel thaws the job first, so that it
+ * gets SIGTERM and its grace like any other.
+ *
  * Because a pid alone can be reused, nothing here signals a group whose
  * leader we have not spawned; after the leader is reaped its pgid stays
  * reserved by the kernel while any member of the group lives.
@@ -133,6 +139,11 @@ struct exec_job {
 	bool cancel_seen;  /* a cancel reached the job: no more attempts */
 	uint8_t attempt;   /* from 0 */
 	char *limit_error; /* memory_max ended it: the error to report */
+
+	/* Pause. */
+	bool frozen;     /* cgroup.freeze 1, or SIGSTOP sent */
+	bool held_spawn; /* its spawn came while paused: start on resume */
+	bool held_retry; /* its next attempt came while paused */
 
 	/* Result, written before `done` is released. */
 	int exit_code;
@@ -703,6 +714,60 @@ static void job_grace_cb(struct ev_loop *loop, ev_timer *w, int revents)
 	job_signal_leftovers(job, SIGKILL);
 }
 
+static void job_start(struct exec_job *job);
+
+/* Freezes a running job (pause). */
+static void job_freeze(struct exec_job *job)
+{
+	struct exec_state *es = job->d->exec;
+	int r;
+
+	/* Only a local job of ours: a Slurm job's processes are Slurm's
+	 * (its not yet started attempts are held all the same). */
+	if (job->frozen || !job->spawned || job->reaped || job->pid <= 0 || job->sj ||
+	    job->n->def->placement == PROTO_PLACEMENT_SLURM ||
+	    atomic_load_explicit(&job->done, memory_order_relaxed))
+		return;
+	r = job->cg_made ? cgroup_job_freeze(es->cg, job->cg_name, true) : -ENOENT;
+	if (r < 0 && kill(-job->pid, SIGSTOP) < 0)
+		return;
+	job->frozen = true;
+}
+
+/* Thaws a frozen job (resume, or a cancel). */
+static void job_thaw(struct exec_job *job)
+{
+	struct exec_state *es = job->d->exec;
+
+	if (!job->frozen || job->pid <= 0)
+		return;
+	job->frozen = false;
+	if (job->cg_made)
+		(void)cgroup_job_freeze(es->cg, job->cg_name, false);
+	/* Also in cgroup mode: the freeze may have been refused and SIGSTOP
+	 * sent instead; SIGCONT to a running group changes nothing. */
+	(void)kill(-job->pid, SIGCONT);
+}
+
+void exec_job_pause(struct coopd *d, struct rnode *n)
+{
+	if (n->job)
+		job_freeze(n->job);
+}
+
+void exec_job_resume(struct coopd *d, struct rnode *n, bool start_held)
+{
+	struct exec_job *job = n->job;
+
+	if (!job)
+		return;
+	job_thaw(job);
+	if (start_held && (job->held_spawn || job->held_retry)) {
+		job->held_spawn = job->held_retry = false;
+		job_start(job);
+	}
+}
+
 /* A cancel request has reached the job (loop thread, from its mail).
  *
  * "Completed anyway" is decided here, once: the job keeps its own result
@@ -729,6 +794,8 @@ static void job_kill(struct exec_job *job)
 	if (job->reaped && (job->lo_phase || !job_group_alive(job)))
 		job->ended_before_cancel = true;
 	job->term_sent = true;
+	/* A paused job is thawed first: it gets SIGTERM and its grace. */
+	job_thaw(job);
 	if (kill(-job->pid, SIGTERM) < 0 && errno != ESRCH)
 		log_errno(LOG_WARNING, -errno, "kill(-%d, SIGTERM)", (int)job->pid);
 	/* The processes that left the group get it too (once). */
@@ -828,13 +895,15 @@ static bool job_should_retry(const struct exec_job *job)
 	return job->timed_out || job->error || job->exit_code != 0;
 }
 
-static void job_start(struct exec_job *job);
-
 static void job_retry_cb(struct ev_loop *loop, ev_timer *w, int revents)
 {
 	struct exec_job *job = w->data;
 
 	job->retry_active = false;
+	if (job->n->paused) {
+		job->held_retry = true;
+		return;
+	}
 	job_start(job);
 }
 
@@ -1216,6 +1285,16 @@ void exec_job_mail(struct coopd *d, struct rnode *n, unsigned bits, int reason)
 			return;
 		}
 	}
+	if ((bits & MAIL_EXEC_KILL) && (job->held_spawn || job->held_retry)) {
+		/* Held by a pause: it never starts (again). */
+		job->cancelled_between = job->held_retry;
+		job->never_started = job->held_spawn;
+		job->held_spawn = job->held_retry = false;
+		if (job->cancelled_between)
+			graph_run_node_cancelling(d, n, reason);
+		job_publish(job);
+		return;
+	}
 	if (n->def->placement == PROTO_PLACEMENT_SLURM) {
 		exec_job_mail_slurm(d, job, bits, reason);
 		return;
@@ -1227,6 +1306,10 @@ void exec_job_mail(struct coopd *d, struct rnode *n, unsigned bits, int reason)
 			job->never_started = true;
 			atomic_store_explicit(&job->done, true, memory_order_release);
 			coop_waker_cell_wake(&job->cell);
+			return;
+		}
+		if (n->paused) {
+			job->held_spawn = true;
 			return;
 		}
 		job_start(job);

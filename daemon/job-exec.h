@@ -45,6 +45,12 @@ void exec_job_settle(struct exec_job *job, int exit_code, int term_signal, const
  * the attempt has started, and the node is running (once). */
 void exec_job_slurm_running(struct exec_job *job);
 
+/* Loop thread: pause (freeze a running job; hold a spawn or an attempt
+ * that comes while n->paused) and resume (thaw; with start_held, start
+ * what was held: a cancel leaves that to the job's cancellation). */
+void exec_job_pause(struct coopd *d, struct rnode *n);
+void exec_job_resume(struct coopd *d, struct rnode *n, bool start_held);
+
 /* Loop thread: a child was reaped (from the ev_child watcher). */
 void exec_child_reaped(struct coopd *d, pid_t pid, int wstatus);
 

@@ -165,3 +165,5 @@ tests_suite_daemon_slurm_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/daemon $(JSON
 tests_suite_daemon_slurm_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
 tests_suite_daemon_slurm_LDADD = proto/libcoopproto.la $(CHECK_LIBS) $(JSONC_LIBS)
 TESTS += tests/suite-daemon-slurm
+coopd_SOURCES += daemon/method-pause.c daemon/method-resume.c
+DAEMON_TESTS += tests/integration/test-daemon-pause.sh

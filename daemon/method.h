@@ -45,7 +45,7 @@ struct method {
 
 extern const struct method method_version, method_ping, method_submit, method_status, method_list,
 	method_cancel, method_wait, method_logs, method_watch, method_stats, method_metrics,
-	method_remove, method_rerun;
+	method_remove, method_rerun, method_pause, method_resume;
 
 /* Helpers for handlers. */
 enum method_ret method_ok_json(struct method_call *call, struct json_object *result);

@@ -30,7 +30,8 @@ static const struct method *const method_table[PROTO_M__MAX] = {
 	[PROTO_M_WAIT] = &method_wait,       [PROTO_M_LOGS] = &method_logs,
 	[PROTO_M_WATCH] = &method_watch,     [PROTO_M_STATS] = &method_stats,
 	[PROTO_M_METRICS] = &method_metrics, [PROTO_M_REMOVE] = &method_remove,
-	[PROTO_M_RERUN] = &method_rerun,
+	[PROTO_M_RERUN] = &method_rerun,     [PROTO_M_PAUSE] = &method_pause,
+	[PROTO_M_RESUME] = &method_resume,
 };
 
 /* Big enough for every proto_*_params struct. */

@@ -35,6 +35,8 @@
 #define PROTO_METHOD_METRICS "metrics"
 #define PROTO_METHOD_REMOVE "remove"
 #define PROTO_METHOD_RERUN "rerun"
+#define PROTO_METHOD_PAUSE "pause"
+#define PROTO_METHOD_RESUME "resume"
 
 /* Notification names (daemon -> client, no id). */
 #define PROTO_NOTIFY_EVENT "event"
