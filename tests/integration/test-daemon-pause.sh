@@ -3,8 +3,9 @@
 # and with cgroups = off (SIGSTOP/SIGCONT of the job's process group):
 #  - a paused busy job's CPU time (/proc/PID/stat utime+stime) stops
 #    growing, and grows again after resume;
-#  - nothing new starts in a paused graph or subtree (a dependant stays
-#    pending with paused: true; a sibling outside the subtree runs);
+#  - nothing new starts in a paused graph or subtree (an `always`
+#    dependant of a node cancelled on its own stays pending with
+#    paused: true; a sibling outside a paused subtree runs);
 #  - cancelling a paused job thaws it: it sees SIGTERM (its trap runs)
 #    and its grace, and the node ends cancelled;
 #  - pause of a settled graph, resume of a graph not paused, an unknown
@@ -47,8 +48,8 @@ tok = "coopd-pause-%d-%s" % (os.getpid(), MODE)
 gid = submit({"nodes": [
     {"id": "busy", "kind": "exec", "env": {"COOPD_MARK": tok}, "grace_ms": 5000,
      "argv": ["sh", "-c", "trap 'echo got TERM; exit 3' TERM; while :; do :; done"]},
-    {"id": "next", "kind": "exec", "argv": ["true"], "after": ["first"]},
-    {"id": "first", "kind": "task", "fn": "sleep", "args": {"ms": 300}}]})
+    {"id": "next", "kind": "exec", "argv": ["true"], "after": ["first"], "always": True},
+    {"id": "first", "kind": "task", "fn": "sleep", "args": {"ms": 600000}}]})
 pids = until(lambda: marked(tok) and node(rpc("status", {"id": gid}), "busy")["state"] == "running"
              and marked(tok), "busy runs")
 until(lambda: cpu_ticks(pids) > 0, "busy uses CPU")
@@ -57,8 +58,10 @@ st = rpc("status", {"id": gid})
 expect(node(st, "busy").get("paused") is True and node(st, "next").get("paused") is True,
        "nodes show paused", st)
 frozen = stable_ticks(pids)
-# Held: 'first' ends, 'next' must not start while paused.
-until(lambda: node(rpc("status", {"id": gid}), "first")["state"] == "succeeded", "first ends")
+# Held: 'first' ends (cancelled on its own: a cancel resumes only what it
+# reaches), and 'next' (always) must not start while the graph is paused.
+rpc("cancel", {"id": gid, "node": "first"})
+until(lambda: node(rpc("status", {"id": gid}), "first")["state"] == "cancelled", "first ends")
 time.sleep(0.3)
 st = rpc("status", {"id": gid})
 expect(node(st, "next")["state"] == "pending" and node(st, "next")["paused"], "next held", st)
@@ -85,11 +88,12 @@ expect(marked(tok) == [], "nothing left", marked(tok))
 
 # A subtree: its sibling runs, the subtree holds; a held node cancelled never starts.
 gid = submit({"policy": "all_settled", "nodes": [
-    {"id": "gate", "kind": "task", "fn": "sleep", "args": {"ms": 200}},
-    {"id": "s", "kind": "scope", "after": ["gate"], "nodes": [
+    {"id": "gate", "kind": "task", "fn": "sleep", "args": {"ms": 600000}},
+    {"id": "s", "kind": "scope", "after": ["gate"], "always": True, "nodes": [
         {"id": "x", "kind": "exec", "argv": ["true"]}]},
-    {"id": "o", "kind": "exec", "after": ["gate"], "argv": ["true"]}]})
+    {"id": "o", "kind": "exec", "after": ["gate"], "always": True, "argv": ["true"]}]})
 rpc("pause", {"id": gid, "node": "s"})
+rpc("cancel", {"id": gid, "node": "gate"})
 until(lambda: node(rpc("status", {"id": gid}), "o")["state"] == "succeeded", "o runs")
 st = rpc("status", {"id": gid})
 expect(node(st, "s")["state"] == "pending" and node(st, "s/x")["state"] == "pending"
