@@ -104,7 +104,7 @@ static int check_limits(const struct proto_node *node, void *userdata)
 		    {"pids_max", "pids", CGROUP_CTRL_PIDS}};
 	struct limits_check *lc = userdata;
 	const struct proto_job_limits *l = node->limits;
-	char path[PROTO_ERROR_PATH_MAX], field[PROTO_ERROR_PATH_MAX];
+	char path[PROTO_ERROR_PATH_MAX], field[PROTO_ERROR_PATH_MAX + 32];
 
 	if (!l)
 		return 0;
