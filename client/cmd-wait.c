@@ -242,16 +242,24 @@ static void wait_report(struct coopctl *c, const char *id, struct json_object *f
 		 * not succeed, the outcome with its duration otherwise. */
 		struct proto_status_params sp = {.id = id};
 		struct json_object *params = NULL;
+		struct client_reply rep = {0};
 
+		/* Quietly: the outcome is known already; a coopd that has
+		 * just stopped (its last answer was this graph's, cancelled by
+		 * the stop) is no error here, the summary is printed instead. */
 		if (proto_status_params_encode(&sp, &params) == 0 &&
-		    coopctl_call(c, "status", params, &whole) == 0) {
+		    client_conn_call(c->conn, "status", params, &rep) == 0 && rep.result) {
+			whole = rep.result;
+			rep.result = NULL;
 			if (state && strcmp(state, "succeeded") == 0)
 				output_outcome_line(stdout, whole, o);
 			else if (output_status_tree(stdout, whole, o) < 0)
 				output_outcome_line(stdout, final, o);
 			json_object_put(whole);
+			client_reply_clear(&rep);
 			return;
 		}
+		client_reply_clear(&rep);
 	}
 	output_outcome_line(stdout, final, o);
 }

@@ -139,6 +139,11 @@ static int cmd_watch_exec(struct coopctl *c, int argc, char **argv)
 	}
 	while (!w.done) {
 		r = client_conn_pump(c->conn, 1000);
+		/* The graph's last event may come in the same read as the
+		 * end of the connection (coopd stopping writes its last
+		 * events, then closes): it has settled, as printed. */
+		if (w.done)
+			break;
 		if (r == -ECONNRESET && !a.id)
 			return COOPCTL_EXIT_OK; /* the stream of everything ended */
 		if (r == -ECONNRESET) {

@@ -7,7 +7,8 @@
  * The stop: SIGTERM or SIGINT -> STOPPING=1, stop accepting, cancel active
  * graphs with reason `shutdown`, wait for them within shutdown_timeout_ms
  * (then SIGKILL the remaining process groups and wait two more seconds),
- * persist, and the loop ends (coopd-main.c exits 0).  A second signal
+ * persist, write every client its last answers and events (server_drain,
+ * within 2 s), and the loop ends (coopd-main.c exits 0).  A second signal
  * forces the stop.  SIGHUP re-reads the config file (RELOADING=1 ...
  * READY=1).
  */
@@ -51,10 +52,23 @@ static void watchdog_cb(struct ev_loop *loop, ev_timer *w, int revents)
 	(void)sd_notify(0, "WATCHDOG=1");
 }
 
+/* Every graph has settled and been persisted: the connections get their
+ * last answers and events (a `wait` for a graph cancelled by the stop, the
+ * `watch` events of its end) before they are closed and the loop ends
+ * (server_drain), rather than being cut with those still queued. */
+static void stop_when_drained(struct coopd *d)
+{
+	ev_timer_stop(d->loop, &d->shutdown_timer);
+	if (d->server)
+		server_drain(d->server);
+	else
+		ev_break(d->loop, EVBREAK_ALL);
+}
+
 void coopd_maybe_stopped(struct coopd *d)
 {
 	if (d->shutting_down && graph_registry_active(d) == 0 && store_pending(d->store) == 0)
-		ev_break(d->loop, EVBREAK_ALL);
+		stop_when_drained(d);
 }
 
 void coopd_graph_settled(struct coopd *d, struct graph *g)
@@ -113,14 +127,11 @@ void coopd_shutdown(struct coopd *d)
 	for (struct graph *g = graph_registry_first(d); g; g = g->next)
 		if (g->active)
 			graph_run_cancel(d, g, NULL, COOP_REASON_SHUTDOWN, -1, NULL);
-	if (graph_registry_active(d) == 0 && store_pending(d->store) == 0) {
-		ev_break(d->loop, EVBREAK_ALL);
-		return;
-	}
 	ev_timer_init(&d->shutdown_timer, shutdown_timer_cb, d->cfg.shutdown_timeout_ms / 1000.,
 		      0.);
 	d->shutdown_timer.data = d;
 	ev_timer_start(d->loop, &d->shutdown_timer);
+	coopd_maybe_stopped(d);
 }
 
 static void signal_cb(struct ev_loop *loop, ev_signal *w, int revents)

@@ -116,6 +116,7 @@ DAEMON_TESTS += tests/integration/test-daemon-too-deep.sh
 DAEMON_TESTS += tests/integration/test-daemon-usage.sh
 DAEMON_TESTS += tests/integration/test-daemon-defaults.sh
 DAEMON_TESTS += tests/integration/test-daemon-live-stats.sh
+DAEMON_TESTS += tests/integration/test-daemon-stop-clients.sh
 # -- remove, retries, pause/resume, limits, rerun (issue 17):
 daemon_libcoopd_la_SOURCES += daemon/method-remove.c
 DAEMON_TESTS += tests/integration/test-daemon-remove.sh

@@ -56,6 +56,9 @@ static bool conn_account_input(struct conn *c);
 /* How long a connection that was told why it is closed may take to read
  * that line before it is closed anyway. */
 #define CONN_FAREWELL_S 5.0
+/* How long a client may take to read its last answers and events when
+ * coopd stops (server_drain): within systemd's stop timeout. */
+#define SERVER_DRAIN_S 2.0
 
 bool conn_may_see(const struct conn *c, uid_t owner)
 {
@@ -424,6 +427,38 @@ void conn_close(struct conn *c)
 		c->next->prev = c->prev;
 	s->n_conns--;
 	free(c);
+	if (s->draining && s->n_conns == 0)
+		ev_break(s->d->loop, EVBREAK_ALL);
+}
+
+void server_drain(struct server *s)
+{
+	struct conn *c, *next;
+
+	s->draining = true;
+	for (c = s->conns; c; c = next) {
+		next = c->next;
+		/* Nothing more is read; laters left (none should be: every
+		 * graph has settled) are dropped unanswered. */
+		while (c->laters)
+			later_free(c->laters);
+		if (c->dead || proto_outbuf_pending(&c->out) == 0) {
+			conn_close(c);
+			continue;
+		}
+		c->timed_out = true; /* closed as soon as its output is written */
+		c->has_unread_lines = false;
+		proto_inbuf_free(&c->in);
+		uidcount_sub(&s->input_of, c->uid, c->input_counted);
+		s->input_total -= c->input_counted;
+		c->input_counted = 0;
+		conn_update_watchers(c);
+		ev_timer_stop(s->d->loop, &c->timeout_w);
+		ev_timer_set(&c->timeout_w, SERVER_DRAIN_S, 0.);
+		ev_timer_start(s->d->loop, &c->timeout_w);
+	}
+	if (s->n_conns == 0)
+		ev_break(s->d->loop, EVBREAK_ALL);
 }
 
 void server_watch_add(struct server *s, struct conn *c)

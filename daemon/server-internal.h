@@ -19,6 +19,7 @@ struct server {
 	ev_io accept_w;
 	ev_timer accept_pause; /* after EMFILE/ENFILE */
 	bool accepting;
+	bool draining; /* the stop's last step: the loop ends with the last conn */
 	struct conn *conns;
 	size_t n_conns;
 	/* Fair share (docs/security.md): connections and bytes of unread

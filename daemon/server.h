@@ -82,6 +82,12 @@ int server_new(struct coopd *d, struct server **ret);
 int server_listen_check(struct coopd *d);
 /* Stops accepting new connections (shutdown); existing ones stay. */
 void server_stop_accepting(struct server *s);
+/* The graceful stop's last step, once every graph has settled and been
+ * persisted: no connection is read any more, each gets what is queued for
+ * it (the final `wait` answers, the last `watch` events) and is closed, and
+ * the loop ends when none is left, or SERVER_DRAIN_S after a client stopped
+ * reading. */
+void server_drain(struct server *s);
 /* Closes every connection, removes the socket file we created, frees. */
 void server_free(struct server *s);
 size_t server_connections(const struct server *s);
