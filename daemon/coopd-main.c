@@ -37,6 +37,7 @@
 
 #include "coopd.h"
 #include "graph-registry.h"
+#include "job-exec-recover.h"
 #include "job-exec.h"
 #include "job-slurm.h"
 #include "metrics-http.h"
@@ -150,6 +151,7 @@ out:
 	if (d.exec_pids)
 		lh_table_free(d.exec_pids);
 	slurm_teardown(&d);
+	exec_recover_free(&d);
 	exec_teardown(&d);
 	if (ret == EXIT_SUCCESS)
 		log_info("stopped");

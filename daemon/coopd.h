@@ -32,6 +32,7 @@ struct graph;
 struct rnode;
 struct lh_table;
 struct exec_state;
+struct exec_recover;
 struct slurm_state;
 
 enum job_kind { JOB_TASK, JOB_BLOCKING, JOB_EXEC, JOB__MAX };
@@ -95,9 +96,10 @@ struct coopd {
 	 * stored at start and after each reload. */
 	_Atomic unsigned ignore_cancel_max_ms;
 	ev_timer retention_timer;
-	struct lh_table *exec_pids; /* pid -> struct exec_job (leaders alive) */
-	struct exec_state *exec;    /* job-exec.c: cgroups or subreaper tracking */
-	struct slurm_state *slurm;  /* job-slurm.c: NULL unless slurm = on */
+	struct lh_table *exec_pids;        /* pid -> struct exec_job (leaders alive) */
+	struct exec_state *exec;           /* job-exec.c: cgroups or subreaper tracking */
+	struct exec_recover *exec_recover; /* job-exec-recover.c: start-up only */
+	struct slurm_state *slurm;         /* job-slurm.c: NULL unless slurm = on */
 
 	ev_signal sig_term, sig_int, sig_hup;
 	ev_child child;

@@ -53,14 +53,12 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <json-c/linkhash.h>
-#include <poll.h>
 #include <pwd.h>
 #include <signal.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -96,9 +94,7 @@ struct exec_state {
 	bool same_boot;            /* the recorded pids are of this boot (job-boot.c) */
 	int reset_sigs[NSIG];      /* signals not at SIG_DFL: reset in the child */
 	int n_reset_sigs;
-	pid_t pid_max;                /* /proc/sys/kernel/pid_max, 0 unknown */
-	struct recover_item *recover; /* start-up: what crashed jobs left */
-	size_t n_recover, cap_recover;
+	pid_t pid_max; /* /proc/sys/kernel/pid_max, 0 unknown */
 };
 
 struct exec_job {
@@ -491,6 +487,16 @@ static int uid_of(void *ctx, pid_t pid, uid_t *ret)
 static uid_t job_run_uid(const struct coopd *d, const struct graph *g)
 {
 	return d->exec && d->exec->root ? g->uid : geteuid();
+}
+
+uid_t exec_run_uid(const struct coopd *d, const struct graph *g)
+{
+	return job_run_uid(d, g);
+}
+
+bool exec_same_boot(const struct coopd *d)
+{
+	return d->exec && d->exec->same_boot;
 }
 
 enum sweep_mode {
@@ -1395,7 +1401,6 @@ void exec_teardown(struct coopd *d)
 		return;
 	cgroup_close(es->cg);
 	job_owners_free(es->owners);
-	free(es->recover);
 	free(es);
 	d->exec = NULL;
 }
@@ -1408,176 +1413,6 @@ bool exec_cgroups_active(const struct coopd *d)
 unsigned exec_cgroup_controllers(const struct coopd *d)
 {
 	return d->exec ? cgroup_controllers(d->exec->cg) : 0;
-}
-
-/* Start-up: what an interrupted exec node may have left running. */
-struct recover_item {
-	char marker[GRAPH_ID_LEN + 16];
-	pid_t pgid;
-	uint64_t pg_start;
-	bool leader_alive; /* the recorded leader itself (pid and start) runs */
-	uid_t uid;         /* the user the job ran as */
-	const char *gid, *path;
-	int killed, spared;
-};
-
-void exec_recover_note(struct coopd *d, const struct rnode *n)
-{
-	struct exec_state *es = d->exec;
-	struct recover_item *it;
-
-	/* A Slurm job's processes are Slurm's (job-slurm.c cancels the job),
-	 * even when the cluster's node is this machine. */
-	if (!es || n->def->kind != PROTO_NODE_EXEC || n->def->placement == PROTO_PLACEMENT_SLURM)
-		return;
-	if (es->n_recover == es->cap_recover) {
-		size_t cap = es->cap_recover ? es->cap_recover * 2 : 64;
-		struct recover_item *v = realloc(es->recover, cap * sizeof(*v));
-
-		if (!v) {
-			log_err("out of memory: processes of graph %s node %s are not looked for",
-				n->g->id, n->def->path);
-			return;
-		}
-		es->recover = v;
-		es->cap_recover = cap;
-	}
-	it = &es->recover[es->n_recover++];
-	snprintf(it->marker, sizeof(it->marker), "%s/%u", n->g->id, n->idx);
-	it->pgid = n->pgid;
-	it->pg_start = n->pg_start;
-	it->leader_alive = false;
-	it->uid = job_run_uid(d, n->g);
-	it->gid = n->g->id;
-	it->path = n->def->path;
-	it->killed = it->spared = 0;
-}
-
-/* Which recorded item the process p provably belongs to, or NULL (the
- * records are of this boot: exec_recover_sweep()).  Provably: it is the
- * recorded leader itself (pid and exact start time); or it is in the
- * leader's process group while that very leader still runs (a group id
- * cannot be reused while its leader lives); or its environment holds the
- * job's marker (for processes that left the group, or spawned just before
- * the crash, before the spawn record was written).  A process in a group
- * with the recorded id whose leader is gone is not taken on the id alone:
- * the id may have been reused by anyone since (issue 15 item 6). */
-static struct recover_item *recover_match(struct lh_table *by_marker, struct lh_table *by_pgid,
-					  const struct proc_info *p)
-{
-	struct recover_item *it = NULL;
-	char marker[96];
-
-	if (lh_table_lookup_ex(by_pgid, (void *)(intptr_t)p->pgrp, (void **)&it) && it &&
-	    (p->pid == it->pgid ? p->start == it->pg_start
-				: it->leader_alive && p->start >= it->pg_start))
-		return it;
-	if (proc_job_marker(p->pid, marker, sizeof(marker)) == 0 &&
-	    lh_table_lookup_ex(by_marker, marker, (void **)&it))
-		return it;
-	return NULL;
-}
-
-void exec_recover_sweep(struct coopd *d)
-{
-	struct exec_state *es = d->exec;
-	struct lh_table *by_marker = NULL, *by_pgid = NULL;
-	struct proc_info *procs = NULL;
-	struct pollfd *pfds = NULL;
-	size_t n = 0, npfd = 0;
-	pid_t self = getpid();
-	uid_t uid;
-
-	if (!es || es->n_recover == 0)
-		return;
-	if (!es->same_boot) {
-		/* Every process alive now started after the records were made
-		 * (or nothing tells): none can be proven to be a job's. */
-		log_notice("%zu exec job(s) were interrupted in another boot (or by a coopd that "
-			   "kept no boot id): no process of theirs can still run; nothing is "
-			   "killed",
-			   es->n_recover);
-		goto out;
-	}
-	by_marker = lh_kchar_table_new((int)es->n_recover * 2 + 16, NULL);
-	by_pgid = lh_kptr_table_new((int)es->n_recover * 2 + 16, NULL);
-	if (!by_marker || !by_pgid || proc_list(&procs, &n) < 0) {
-		log_err("cannot look for the processes of interrupted jobs");
-		goto out;
-	}
-	for (size_t i = 0; i < es->n_recover; i++) {
-		struct recover_item *it = &es->recover[i];
-
-		(void)lh_table_insert(by_marker, it->marker, it);
-		if (it->pgid > 1 && it->pg_start) {
-			it->leader_alive = proc_start_time(it->pgid) == it->pg_start;
-			(void)lh_table_insert(by_pgid, (void *)(intptr_t)it->pgid, it);
-		}
-	}
-	pfds = calloc(n + 1, sizeof(*pfds));
-	for (size_t i = 0; i < n; i++) {
-		struct recover_item *it;
-		int pfd;
-
-		if (procs[i].pid == self || procs[i].pid <= 1 || procs[i].state == 'Z')
-			continue;
-		it = recover_match(by_marker, by_pgid, &procs[i]);
-		if (!it)
-			continue;
-		/* Never another user's process, whatever it claims (a marker
-		 * can be copied by anyone) or whichever group it is in. */
-		if (proc_real_uid(procs[i].pid, &uid) < 0 || uid != it->uid) {
-			it->spared++;
-			continue;
-		}
-		/* A pidfd, taken before the kill, names this very process and
-		 * tells when it has really exited. */
-		pfd = (int)syscall(SYS_pidfd_open, procs[i].pid, 0);
-		if (proc_start_time(procs[i].pid) != procs[i].start) {
-			if (pfd >= 0)
-				close(pfd);
-			continue;
-		}
-		if (kill(procs[i].pid, SIGKILL) == 0)
-			it->killed++;
-		if (pfd >= 0 && pfds) {
-			pfds[npfd].fd = pfd;
-			pfds[npfd].events = POLLIN;
-			npfd++;
-		} else if (pfd >= 0) {
-			close(pfd);
-		}
-	}
-	/* Start-up only (no loop yet): wait, bounded, until they are gone,
-	 * so that "interrupted" also means "no process left". */
-	for (size_t i = 0; i < npfd; i++) {
-		int r;
-
-		do
-			r = poll(&pfds[i], 1, 5000);
-		while (r < 0 && errno == EINTR);
-		close(pfds[i].fd);
-	}
-	for (size_t i = 0; i < es->n_recover; i++) {
-		if (es->recover[i].killed)
-			log_notice("graph %s node %s: killed %d process(es) left from before the "
-				   "restart",
-				   es->recover[i].gid, es->recover[i].path, es->recover[i].killed);
-		if (es->recover[i].spared)
-			log_notice("graph %s node %s: left alone %d process(es) of another user "
-				   "that matched its records",
-				   es->recover[i].gid, es->recover[i].path, es->recover[i].spared);
-	}
-out:
-	if (by_marker)
-		lh_table_free(by_marker);
-	if (by_pgid)
-		lh_table_free(by_pgid);
-	free(pfds);
-	free(procs);
-	free(es->recover);
-	es->recover = NULL;
-	es->n_recover = es->cap_recover = 0;
 }
 
 void exec_job_free(struct exec_job *job)

@@ -71,12 +71,12 @@ bool exec_cgroups_active(const struct coopd *d);
  * 0 without a cgroup per job). */
 unsigned exec_cgroup_controllers(const struct coopd *d);
 
-/* After a crash, for each unfinished exec node of an interrupted graph:
- * remember how to find its processes (its group from the spawn record,
- * its job marker); exec_recover_sweep() then kills them all in one pass
- * over /proc and waits (bounded) until they are gone. */
-void exec_recover_note(struct coopd *d, const struct rnode *n);
-void exec_recover_sweep(struct coopd *d);
+/* The user g's jobs run as: its owner when coopd is root, else coopd's
+ * own user. */
+uid_t exec_run_uid(const struct coopd *d, const struct graph *g);
+/* Whether the pids recorded by the coopd before this one are of this
+ * boot (job-boot.c; read by exec_setup()). */
+bool exec_same_boot(const struct coopd *d);
 
 /* Releases a finished job (loop thread). */
 void exec_job_free(struct exec_job *job);

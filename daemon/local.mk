@@ -14,6 +14,7 @@ daemon_libcoopd_la_SOURCES = \
 	daemon/graph-run.c daemon/graph-run.h \
 	daemon/job-builtin.c daemon/job-builtin.h \
 	daemon/job-exec.c daemon/job-exec.h \
+	daemon/job-exec-recover.c daemon/job-exec-recover.h \
 	daemon/job-cgroup.c daemon/job-cgroup.h daemon/job-orphans.c daemon/job-orphans.h \
 	daemon/job-proc.c daemon/job-proc.h \
 	daemon/job-spawn.c daemon/job-spawn.h daemon/job-owner.c daemon/job-owner.h \

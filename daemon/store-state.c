@@ -34,6 +34,7 @@
 #include "graph-model.h"
 #include "graph-registry.h"
 #include "graph-run.h"
+#include "job-exec-recover.h"
 #include "job-exec.h"
 #include "job-slurm.h"
 #include "method-wait.h"
