@@ -1084,10 +1084,6 @@ static int load_unfinished(struct load_ctx *c, const struct store_graph_row *row
 		if (v) {
 			c->resume = v;
 			c->resume[c->n_resume++] = g;
-			g->n_done = 0;
-			for (int st = 0; st < PROTO_STATE__MAX; st++)
-				if (proto_state_is_final((enum proto_state)st))
-					g->n_done += g->counts[st];
 			if (graph_registry_add(d, g) < 0) {
 				c->n_resume--;
 				graph_free(g);
