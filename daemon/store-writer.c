@@ -45,6 +45,7 @@ struct store_writer {
 	ev_async async;
 	atomic_ullong commits, jobs;
 	atomic_ullong synced_through; /* last batch covered by a sync */
+	int failing; /* writer: the errno of the last failed batch, 0 after a commit */
 };
 
 static void append(struct store_job **head, struct store_job **tail, struct store_job *list)
@@ -84,6 +85,9 @@ static void run_batch(struct store_writer *w, struct store_job *batch)
 			goto fail;
 	if ((r = store_db_commit(w->db)) < 0)
 		goto fail;
+	if (w->failing)
+		log_notice("state database %s: transactions commit again", w->path);
+	w->failing = 0;
 	n = atomic_fetch_add_explicit(&w->commits, 1, memory_order_relaxed) + 1;
 	if (durable || !w->sync)
 		atomic_store_explicit(&w->synced_through, n, memory_order_release);
@@ -97,8 +101,12 @@ static void run_batch(struct store_writer *w, struct store_job *batch)
 	return;
 fail:
 	if (w->db) {
-		log_err("state database: %s (%s); the transaction is rolled back",
-			store_db_errmsg(w->db), strerror(-r));
+		/* Once per kind of failure: a full disk retried every second
+		 * must not flood the log. */
+		if (w->failing != r)
+			log_err("state database: %s (%s); the transaction is rolled back "
+				"(logged once until it changes)",
+				store_db_errmsg(w->db), strerror(-r));
 		store_db_rollback(w->db);
 		store_db_close(w->db);
 		w->db = NULL;
@@ -111,9 +119,10 @@ fail:
 			(void)store_db_checkpoint(w->db, true);
 		else
 			w->db = NULL;
-	} else {
+	} else if (w->failing != r) {
 		log_errno(LOG_ERR, r, "cannot open the state database %s", w->path);
 	}
+	w->failing = r;
 	for (job = batch; job; job = job->next)
 		job->r = r;
 }

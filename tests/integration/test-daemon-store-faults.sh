@@ -114,6 +114,10 @@ expect(wait(ok)["state"] == "succeeded", "submits work again")
 open(os.path.join(os.environ["COOPD_TMP"], "held"), "w").write(held + " " + ok)
 PY
 grep -q "cannot make its final state durable" "$COOPD_LOG" || fail "settle failure not logged"
+# Retried every second while failing, logged once per kind of failure.
+n=$(grep -c "the transaction is rolled back" "$COOPD_LOG")
+[ "$n" -le 4 ] || fail "$n failure lines: the retries flood the log"
+grep -q "transactions commit again" "$COOPD_LOG" || fail "recovery not logged"
 coopd_kill9
 coopd_start
 coopd_py <<'PY' || fail "after kill -9"
