@@ -30,11 +30,12 @@ if [ -n "$CC_BIN" ] && "$CC_BIN" -shared -fPIC -o "$COOPD_TMP/fault-shim.so" \
 	"$COOPD_BIN" --foreground --socket "$COOPD_TMP/empty.sock" \
 		--state-dir "$COOPD_TMP/empty-state" >"$COOPD_TMP/empty.log" 2>&1 &
 	empty_pid=$!
-	i=0
-	while [ ! -S "$COOPD_TMP/empty.sock" ] && [ $i -lt 6000 ]; do
-		sleep 0.01
-		i=$((i + 1))
-	done
+	# Ready means answering: the socket file exists before coopd handles
+	# SIGTERM (under ASan that moment is long enough to be hit).
+	_sock=$COOPD_SOCK _pid=$COOPD_PID
+	COOPD_SOCK=$COOPD_TMP/empty.sock COOPD_PID=$empty_pid
+	coopd_wait_ready || fail "the coopd that makes an empty database did not answer"
+	COOPD_SOCK=$_sock COOPD_PID=$_pid
 	kill -TERM "$empty_pid"
 	wait "$empty_pid" || fail "the coopd that made an empty database failed"
 	cp "$COOPD_TMP/empty-state/coopd.db" "$COOPD_STATE/coopd.db" || fail "no empty database"
