@@ -180,3 +180,4 @@ bench-restart:
 	COOPD='$(abs_top_builddir)/coopd$(EXEEXT)' BENCH_RESTART_DIR='$(abs_top_builddir)/bench' \
 		python3 '$(abs_top_srcdir)/bench/daemon-restart.py'
 .PHONY: bench-restart
+EXTRA_DIST += bench/daemon-exec-path.sh
