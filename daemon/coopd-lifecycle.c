@@ -88,6 +88,18 @@ void coopd_graph_settled(struct coopd *d, struct graph *g)
 	coopd_maybe_stopped(d);
 }
 
+static void coopd_on_settled(struct coopd *d, struct graph *g, void *arg)
+{
+	coopd_graph_settled(d, g);
+}
+
+int coopd_subscribe(struct coopd *d)
+{
+	struct graph_observer o = {.graph_settled = coopd_on_settled};
+
+	return graph_registry_subscribe(d, &o);
+}
+
 static void shutdown_timer_cb(struct ev_loop *loop, ev_timer *w, int revents)
 {
 	struct coopd *d = w->data;

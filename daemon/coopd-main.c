@@ -43,6 +43,7 @@
 #include "metrics-http.h"
 #include "reactor-inbox.h"
 #include "reactor-timer.h"
+#include "server-watch.h"
 #include "server.h"
 #include "store-lock.h"
 #include "store-state.h"
@@ -96,6 +97,12 @@ int main(int argc, char **argv)
 	}
 	if (store_open(&d, &d.store) < 0)
 		goto out;
+	/* Who follows the graphs, in this order: the journal before watch
+	 * events, the lifecycle last (graph-registry.h). */
+	if (store_subscribe(&d) < 0 || watch_subscribe(&d) < 0 || coopd_subscribe(&d) < 0) {
+		log_err("too many subscribers of graph events (GRAPH_OBSERVERS_MAX)");
+		goto out;
+	}
 	if (slurm_setup(&d) < 0)
 		goto out;
 	if (reactor_timers_new(d.loop, &d.timers) < 0 || reactor_inbox_new(&d, &d.inbox) < 0) {

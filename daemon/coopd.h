@@ -20,6 +20,7 @@
 
 #include "coop.h"
 #include "coopd-config.h"
+#include "graph-registry.h"
 #include "proto-rpc.h"
 #include "util-uidcount.h"
 
@@ -86,7 +87,9 @@ struct coopd {
 	struct lh_table *graph_index; /* id -> struct graph */
 	struct graph *graphs_head, *graphs_tail;
 	size_t graphs_active;
-	struct uidcount active_per_user; /* graphs not yet settled, per uid */
+	struct uidcount active_per_user;                      /* graphs not yet settled, per uid */
+	struct graph_observer observers[GRAPH_OBSERVERS_MAX]; /* graph events */
+	size_t n_observers;
 	/* Submits accepted but not yet durable, per uid: they count against
 	 * max_active_per_user (method-submit.c). */
 	struct uidcount submits_pending;
@@ -123,8 +126,11 @@ void coopd_notify_status(struct coopd *d);
 /* Ends the loop if a stop is under way and nothing is left to wait for. */
 void coopd_maybe_stopped(struct coopd *d);
 
-/* Called by graph-run.c when a graph settles (shutdown bookkeeping). */
+/* A graph has settled (graph_settled event): its owner's history and
+ * retention, `wait`s answered, its tree released, the stop. */
 void coopd_graph_settled(struct coopd *d, struct graph *g);
+/* Subscribes the lifecycle to graph events (last: it may free a graph). */
+int coopd_subscribe(struct coopd *d);
 
 /* Takes the soft open-files limit up to the hard one. */
 void coopd_raise_fd_limit(void);

@@ -144,6 +144,7 @@ struct graph {
 	uint32_t counts[PROTO_STATE__MAX]; /* nodes per state, without the root */
 	bool active;                       /* submitted and not yet settled */
 	bool syncing;                      /* settled, final journal not yet synced */
+	uint8_t holds;                     /* ended, not yet settled (graph-registry.h) */
 	bool loaded;                       /* reloaded from the state directory */
 	bool active_counted;               /* in d->active_per_user */
 	/* A settled graph's node tree is not kept (graph_release_tree): then

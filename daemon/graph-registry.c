@@ -3,6 +3,8 @@
  * and a doubly linked list in submission order (`list` shows them in that
  * order, retention walks it), and the counts of graphs not yet settled.
  * The fields live in struct coopd (coopd.h) but only this file writes them.
+ * It also tells the subscribers of graph events (graph-registry.h): a
+ * fixed table, so that telling them never allocates.
  *
  * Removing a graph only unlinks it: whoever removes it (retention, `remove`)
  * also deletes its rows and frees it (store-retention.c).
@@ -108,7 +110,7 @@ struct graph *graph_registry_first(const struct coopd *d)
 	return d->graphs_head;
 }
 
-void graph_registry_started(struct coopd *d, struct graph *g)
+void graph_registry_activate(struct coopd *d, struct graph *g)
 {
 	g->active = true;
 	d->graphs_active++;
@@ -117,7 +119,7 @@ void graph_registry_started(struct coopd *d, struct graph *g)
 	g->active_counted = uidcount_add(&d->active_per_user, g->uid, 1) == 0;
 }
 
-void graph_registry_settled(struct coopd *d, struct graph *g)
+void graph_registry_deactivate(struct coopd *d, struct graph *g)
 {
 	g->active = false;
 	d->graphs_active--;
@@ -134,4 +136,44 @@ size_t graph_registry_active(const struct coopd *d)
 size_t graph_registry_active_of(struct coopd *d, uid_t uid)
 {
 	return uidcount_get(&d->active_per_user, uid);
+}
+
+int graph_registry_subscribe(struct coopd *d, const struct graph_observer *o)
+{
+	if (d->n_observers == GRAPH_OBSERVERS_MAX)
+		return -ENOSPC;
+	d->observers[d->n_observers++] = *o;
+	return 0;
+}
+
+void graph_registry_node_changed(struct coopd *d, struct rnode *n, bool state)
+{
+	for (size_t i = 0; i < d->n_observers; i++)
+		if (d->observers[i].node_changed)
+			d->observers[i].node_changed(d, n, state, d->observers[i].arg);
+}
+
+void graph_registry_ended(struct coopd *d, struct graph *g)
+{
+	/* The registry's own hold, so that an observer that releases at once
+	 * does not settle g while the others are still being told. */
+	g->holds = 1;
+	for (size_t i = 0; i < d->n_observers; i++)
+		if (d->observers[i].graph_ended)
+			d->observers[i].graph_ended(d, g, d->observers[i].arg);
+	graph_registry_release(d, g);
+}
+
+void graph_registry_hold(struct graph *g)
+{
+	g->holds++;
+}
+
+void graph_registry_release(struct coopd *d, struct graph *g)
+{
+	if (g->holds == 0 || --g->holds > 0)
+		return;
+	for (size_t i = 0; i < d->n_observers; i++)
+		if (d->observers[i].graph_settled)
+			d->observers[i].graph_settled(d, g, d->observers[i].arg);
 }

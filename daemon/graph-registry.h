@@ -6,16 +6,46 @@
  * counts change through graph_node_set_state() (graph-model.h), shared by
  * the runner and crash recovery.
  *
+ * Graph events: the runner (graph-run.c) does not call the code that
+ * follows what it does; the store, `watch` and the lifecycle (which answers
+ * `wait`s) subscribe here (graph_registry_subscribe) and are told, in the
+ * order they subscribed:
+ *   node_changed   a node's state (state: true) or only its record (an
+ *                  attempt ended, a spawn record) changed;
+ *   graph_ended    the root has settled and every node is final; an
+ *                  observer that must finish something first (the store:
+ *                  the final state on disk before a `wait` is answered)
+ *                  calls graph_registry_hold() and graph_registry_release()
+ *                  once done;
+ *   graph_settled  nothing holds the ended graph any more.  The observer
+ *                  may free g (a `remove` waiting for it): it is called
+ *                  last (the lifecycle subscribes last).
+ * The unit suite (tests/suite-daemon-graph.c) subscribes alone, so the
+ * runner runs without a store or a socket.
+ *
  * All on the loop thread (docs/architecture.md).
  */
 #ifndef COOPD_GRAPH_REGISTRY_H
 #define COOPD_GRAPH_REGISTRY_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <sys/types.h>
 
 struct coopd;
 struct graph;
+struct rnode;
+
+/* One subscriber of graph events; a NULL function is not called. */
+struct graph_observer {
+	void (*node_changed)(struct coopd *d, struct rnode *n, bool state, void *arg);
+	void (*graph_ended)(struct coopd *d, struct graph *g, void *arg);
+	void (*graph_settled)(struct coopd *d, struct graph *g, void *arg);
+	void *arg;
+};
+
+/* At most this many subscribers (the store, watch, the lifecycle, ...). */
+#define GRAPH_OBSERVERS_MAX 6
 
 /* Creates the id index.  Returns 0 or -ENOMEM. */
 int graph_registry_init(struct coopd *d);
@@ -36,12 +66,22 @@ void graph_registry_remove(struct coopd *d, struct graph *g);
 /* The graphs in submission order: first, then g->next. */
 struct graph *graph_registry_first(const struct coopd *d);
 
-/* g starts running / has settled: the counts of active graphs, overall
+/* g starts running / has ended: the counts of active graphs, overall
  * and per owner (max_active_per_user, method-submit.c). */
-void graph_registry_started(struct coopd *d, struct graph *g);
-void graph_registry_settled(struct coopd *d, struct graph *g);
+void graph_registry_activate(struct coopd *d, struct graph *g);
+void graph_registry_deactivate(struct coopd *d, struct graph *g);
 /* Graphs not yet settled, overall and of one owner. */
 size_t graph_registry_active(const struct coopd *d);
 size_t graph_registry_active_of(struct coopd *d, uid_t uid);
+
+/* Subscribes o (copied) to every graph's events.  0, or -ENOSPC beyond
+ * GRAPH_OBSERVERS_MAX. */
+int graph_registry_subscribe(struct coopd *d, const struct graph_observer *o);
+/* The runner's events (graph-run.c): tell every subscriber. */
+void graph_registry_node_changed(struct coopd *d, struct rnode *n, bool state);
+void graph_registry_ended(struct coopd *d, struct graph *g);
+/* From a graph_ended observer: g is not settled until released. */
+void graph_registry_hold(struct graph *g);
+void graph_registry_release(struct coopd *d, struct graph *g);
 
 #endif

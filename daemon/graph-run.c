@@ -25,8 +25,6 @@
 #include "graph-run.h"
 #include "job-builtin.h"
 #include "job-exec.h"
-#include "server-watch.h"
-#include "store-state.h"
 #include "util-log.h"
 
 /* Nodes whose dependencies have all settled, waiting to be launched. */
@@ -94,8 +92,7 @@ void graph_set_state(struct coopd *d, struct rnode *n, enum proto_state st)
 {
 	if (!graph_node_set_state(n, st))
 		return;
-	store_journal_node(d->store, n);
-	watch_emit_node(d, n);
+	graph_registry_node_changed(d, n, true);
 }
 
 static void drain(struct coopd *d, struct worklist *w)
@@ -231,17 +228,6 @@ static void graph_release_runtime(struct graph *g)
 	}
 }
 
-static void graph_synced(struct coopd *d, struct graph *g, int r, void *arg)
-{
-	/* Settled without a sync (nobody was waiting), and a `wait` came
-	 * meanwhile: its answer needs the final state on disk. */
-	if (g->waiters && !store_graph_durable(d->store, g) &&
-	    store_graph_settled_async(d->store, g, true, graph_synced, NULL) == 0)
-		return;
-	g->syncing = false;
-	coopd_graph_settled(d, g);
-}
-
 static void graph_finish(struct coopd *d, struct graph *g)
 {
 	/* Nodes the scopes never got to (they cannot exist once the root has
@@ -254,20 +240,12 @@ static void graph_finish(struct coopd *d, struct graph *g)
 			graph_set_state(d, n, PROTO_STATE_FAILED);
 		}
 	}
-	graph_registry_settled(d, g);
+	graph_registry_deactivate(d, g);
 	d->counters.graphs_finished[g->root->state]++;
 	graph_release_runtime(g);
-	/* `wait` is answered once the final state is on disk: a result a
-	 * client has seen survives a crash.  The sync runs on the writer, and
-	 * only when someone waits (else a later synced commit covers it, or
-	 * a `wait` that comes later asks for one: method-wait.c). */
-	g->syncing = true;
-	if (store_graph_settled_async(d->store, g, g->waiters != NULL, graph_synced, NULL) < 0) {
-		log_err("graph %s: out of memory storing its final state; it comes back "
-			"interrupted after a restart",
-			g->id);
-		graph_synced(d, g, 0, NULL);
-	}
+	/* The store makes the final state durable before it lets g settle
+	 * (store-state.c), then the lifecycle answers `wait`s. */
+	graph_registry_ended(d, g);
 }
 
 static void node_settle(struct coopd *d, struct rnode *n, enum proto_state st, struct worklist *w)
@@ -533,7 +511,7 @@ void graph_run_start(struct coopd *d, struct graph *g)
 	coop_scope_opts o;
 	int r;
 
-	graph_registry_started(d, g);
+	graph_registry_activate(d, g);
 	scope_opts_of(root, &o);
 	r = coop_scope_new(d->rt, NULL, &o, &root->scope);
 	if (r < 0) {
@@ -596,7 +574,7 @@ void graph_run_attempts(struct coopd *d, struct rnode *n, unsigned started, unsi
 		n->att_done = (uint8_t)done;
 		log_info("graph %s node %s: attempt %u of %u failed or timed out; retrying",
 			 n->g->id, n->def->path, done, n->def->retries + 1u);
-		store_journal_node(d->store, n);
+		graph_registry_node_changed(d, n, false);
 	}
 	if (started > n->att_started)
 		n->att_started = (uint8_t)started;

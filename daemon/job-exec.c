@@ -944,7 +944,7 @@ static void job_retry(struct exec_job *job)
 		n->cancel_requested_ms = -1;
 		graph_set_state(d, n, PROTO_STATE_RUNNING);
 	} else {
-		store_journal_node(d->store, n);
+		graph_registry_node_changed(d, n, false);
 	}
 	free(job->error);
 	job->error = NULL;

@@ -32,6 +32,7 @@
 
 #include "coopd.h"
 #include "graph-model.h"
+#include "graph-registry.h"
 #include "graph-run.h"
 #include "job-exec.h"
 #include "job-owner.h"
@@ -39,7 +40,6 @@
 #include "job-slurm-cmd.h"
 #include "job-slurm-parse.h"
 #include "job-slurm.h"
-#include "server-watch.h"
 #include "store-state.h"
 #include "util-log.h"
 
@@ -212,8 +212,7 @@ static void note_state(struct slurm_job *sj, const char *state)
 	snprintf(n->slurm->state, sizeof(n->slurm->state), "%s", state);
 	if (!changed)
 		return;
-	store_journal_node(sj->s->d->store, n);
-	watch_emit_node(sj->s->d, n);
+	graph_registry_node_changed(sj->s->d, n, true);
 }
 
 /* Publishes the end of the job to its exec task. */

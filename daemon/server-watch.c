@@ -11,6 +11,7 @@
 
 #include "coopd.h"
 #include "graph-model.h"
+#include "graph-registry.h"
 #include "server-watch.h"
 #include "server.h"
 #include "util-strbuf.h"
@@ -65,4 +66,17 @@ void watch_emit_node(struct coopd *d, const struct rnode *n)
 		(void)conn_queue_event(c, sb.buf, sb.len);
 	}
 	sb_free(&sb);
+}
+
+static void watch_on_node(struct coopd *d, struct rnode *n, bool visible, void *arg)
+{
+	if (visible)
+		watch_emit_node(d, n);
+}
+
+int watch_subscribe(struct coopd *d)
+{
+	struct graph_observer o = {.node_changed = watch_on_node};
+
+	return graph_registry_subscribe(d, &o);
 }

@@ -12,4 +12,8 @@ struct rnode;
 
 void watch_emit_node(struct coopd *d, const struct rnode *n);
 
+/* Subscribes watch to graph events (graph-registry.h): a node change that
+ * watchers see is sent to them. */
+int watch_subscribe(struct coopd *d);
+
 #endif

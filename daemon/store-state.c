@@ -846,6 +846,47 @@ bool store_graph_durable(const struct store *s, const struct graph *g)
 	return g->settle_batch != 0 && g->settle_batch <= store_writer_synced_through(s->w);
 }
 
+/* Graph events (graph-registry.h). */
+static void store_on_node(struct coopd *d, struct rnode *n, bool visible, void *arg)
+{
+	store_journal_node(d->store, n);
+}
+
+static void store_settle_synced(struct coopd *d, struct graph *g, int r, void *arg)
+{
+	/* Settled without a sync (nobody was waiting), and a `wait` came
+	 * meanwhile: its answer needs the final state on disk. */
+	if (g->waiters && !store_graph_durable(d->store, g) &&
+	    store_graph_settled_async(d->store, g, true, store_settle_synced, NULL) == 0)
+		return;
+	g->syncing = false;
+	graph_registry_release(d, g);
+}
+
+static void store_on_ended(struct coopd *d, struct graph *g, void *arg)
+{
+	/* `wait` is answered once the final state is on disk: a result a
+	 * client has seen survives a crash.  The sync runs on the writer, and
+	 * only when someone waits (else a later synced commit covers it, or
+	 * a `wait` that comes later asks for one: method-wait.c). */
+	graph_registry_hold(g);
+	g->syncing = true;
+	if (store_graph_settled_async(d->store, g, g->waiters != NULL, store_settle_synced, NULL) <
+	    0) {
+		log_err("graph %s: out of memory storing its final state; it comes back "
+			"interrupted after a restart",
+			g->id);
+		store_settle_synced(d, g, 0, NULL);
+	}
+}
+
+int store_subscribe(struct coopd *d)
+{
+	struct graph_observer o = {.node_changed = store_on_node, .graph_ended = store_on_ended};
+
+	return graph_registry_subscribe(d, &o);
+}
+
 int store_read_doc(struct store *s, const char *id, char **doc, size_t *len)
 {
 	if (!s->rdb)

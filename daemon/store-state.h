@@ -49,6 +49,11 @@ void store_complete(struct store *s);
  * Returns 0 or -ENOMEM. */
 int store_graph_delete(struct store *s, struct graph *g, store_id_done_fn done, void *arg);
 
+/* Subscribes the store to graph events (graph-registry.h): a changed
+ * node is journalled, an ended graph's final state is written (synced
+ * if a `wait` waits) before the graph settles.  After store_open(). */
+int store_subscribe(struct coopd *d);
+
 /* Marks n's state changed: its row is written (without a sync) within
  * journal_flush_ms, in one batch with the other changed nodes. */
 void store_journal_node(struct store *s, const struct rnode *n);
