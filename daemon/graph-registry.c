@@ -17,8 +17,6 @@
 #include "coopd.h"
 #include "graph-model.h"
 #include "graph-registry.h"
-#include "store-retention.h"
-#include "util-log.h"
 
 int graph_registry_init(struct coopd *d)
 {
@@ -79,16 +77,6 @@ int graph_registry_add(struct coopd *d, struct graph *g)
 		return -ENOMEM;
 	list_insert_sorted(d, g);
 	return 0;
-}
-
-void graph_registry_add_loaded(struct coopd *d, struct graph *g)
-{
-	if (graph_registry_add(d, g) < 0) {
-		log_err("out of memory registering graph %s; it is not shown", g->id);
-		graph_free(g);
-		return;
-	}
-	retention_note(d, g);
 }
 
 void graph_registry_remove(struct coopd *d, struct graph *g)

@@ -58,9 +58,6 @@ void graph_registry_fini(struct coopd *d);
 struct graph *graph_registry_find(struct coopd *d, const char *id);
 /* Registers a new graph (index and list).  Returns 0 or -ENOMEM. */
 int graph_registry_add(struct coopd *d, struct graph *g);
-/* Adds a graph loaded from the database (settled, or interrupted by
- * recovery): it joins its owner's history (store-retention.c). */
-void graph_registry_add_loaded(struct coopd *d, struct graph *g);
 /* Takes g out of the index and the list (it is not freed). */
 void graph_registry_remove(struct coopd *d, struct graph *g);
 /* The graphs in submission order: first, then g->next. */

@@ -40,6 +40,7 @@
 #include "method-wait.h"
 #include "store-db.h"
 #include "store-import.h"
+#include "store-retention.h"
 #include "store-state.h"
 #include "store-writer.h"
 #include "util-log.h"
@@ -919,6 +920,18 @@ int store_graph_hydrate(struct store *s, struct graph *g)
 	return 0;
 }
 
+/* A graph loaded settled (or interrupted by recovery) is registered and
+ * joins its owner's history (store-retention.c). */
+static void register_loaded(struct coopd *d, struct graph *g)
+{
+	if (graph_registry_add(d, g) < 0) {
+		log_err("out of memory registering graph %s; it is not shown", g->id);
+		graph_free(g);
+		return;
+	}
+	retention_note(d, g);
+}
+
 /* Loading: the graphs of the database into memory. */
 struct load_ctx {
 	struct coopd *d;
@@ -1064,7 +1077,7 @@ static int load_graph(void *ctx, const struct store_graph_row *row)
 		g->d = d;
 		g->loaded = true;
 		g->store_seq = row->seq;
-		graph_registry_add_loaded(d, g);
+		register_loaded(d, g);
 		c->n++;
 		return 0;
 	}
@@ -1163,7 +1176,7 @@ static int load_unfinished(struct load_ctx *c, const struct store_graph_row *row
 			g->syncing = false;
 		log_notice("graph %s was running when coopd stopped: interrupted", g->id);
 	}
-	graph_registry_add_loaded(d, g);
+	register_loaded(d, g);
 	c->n++;
 	return 0;
 }

@@ -92,7 +92,7 @@ int store_read_doc(struct store *s, const char *id, char **doc, size_t *len);
  * unfinished ones marked `interrupted` (their exec jobs' processes are
  * ended, exec_recover_sweep).  A graph whose document cannot be read is
  * written to damaged/ID.json, logged and deleted.  Registers each graph
- * with graph_registry_add_loaded(). */
+ * and joins its owner's history (retention_note). */
 int store_load(struct coopd *d);
 
 /* Reads a released graph's tree back from the database (status, logs,
