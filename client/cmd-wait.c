@@ -30,8 +30,10 @@
 #include "coopctl.h"
 #include "proto-rpc.h"
 
-/* Progress refresh on a terminal (plain lines follow events instead). */
+/* Progress refresh on a terminal (plain lines follow events instead, or
+ * these samples once coopd has dropped a reader too slow for its events). */
 #define WAIT_BAR_INTERVAL_MS 200
+#define WAIT_LINE_INTERVAL_MS 1000
 /* A graph that did not succeed gets its tree printed up to this size. */
 #define WAIT_TREE_MAX_NODES 200
 
@@ -191,6 +193,35 @@ static void wait_line_event(struct wait_events *w, struct json_object *params)
 	fflush(stdout);
 }
 
+/* A `wait` for plain lines: like wait_once(), but a connection that coopd
+ * closed is returned as -ECONNRESET without a message, so that the caller
+ * can tell a watcher dropped for reading too slowly (coopd's
+ * event_queue_bytes) from a daemon that went away. */
+static int wait_lines_once(struct coopctl *c, const char *id, int64_t timeout_ms,
+			   struct json_object **ret)
+{
+	struct proto_wait_params p = {
+		.id = id,
+		.has_timeout_ms = timeout_ms >= 0,
+		.timeout_ms = timeout_ms >= 0 ? timeout_ms : 0,
+		.summary = true,
+	};
+	struct json_object *params = NULL;
+	struct client_reply rep = {0};
+	int r;
+
+	if (proto_wait_params_encode(&p, &params) < 0) {
+		coopctl_err(c, "%s", strerror(ENOMEM));
+		return COOPCTL_EXIT_FAILED;
+	}
+	r = client_conn_call(c->conn, "wait", params, &rep);
+	if (r == -ECONNRESET || r == -EPIPE) {
+		client_reply_clear(&rep);
+		return -ECONNRESET;
+	}
+	return coopctl_take_reply(c, r, &rep, ret);
+}
+
 static void wait_event_cb(const char *method, struct json_object *params, void *userdata)
 {
 	struct wait_events *w = userdata;
@@ -281,6 +312,8 @@ int cmd_wait_follow(struct coopctl *c, const char *id, enum follow_mode mode, ui
 	bool lines = !c->json && mode == FOLLOW_AUTO && !c->tty;
 	bool drawn = false;
 	bool whole = false;
+	bool sampled = false; /* plain lines from samples, after a drop */
+	struct output_counts last = {0};
 	struct wait_events events = {.c = c, .id = id};
 	const char *state;
 	int r;
@@ -318,6 +351,8 @@ int cmd_wait_follow(struct coopctl *c, const char *id, enum follow_mode mode, ui
 
 		if (bar)
 			step = drawn ? WAIT_BAR_INTERVAL_MS : 0;
+		else if (lines && sampled)
+			step = WAIT_LINE_INTERVAL_MS;
 		else if (lines)
 			step = events.counting ? -1 : 0; /* the snapshot, then the end */
 		if (deadline >= 0) {
@@ -328,7 +363,30 @@ int cmd_wait_follow(struct coopctl *c, const char *id, enum follow_mode mode, ui
 		/* --json waits for the whole final status at once unless it
 		 * must stop early; everything else reads summaries. */
 		whole = c->json && step < 0;
-		r = wait_once(c, id, !whole, step, &status);
+		if (lines && events.counting && !sampled) {
+			r = wait_lines_once(c, id, step, &status);
+			if (r == -ECONNRESET) {
+				/* Dropped, or coopd is gone: a new connection
+				 * tells which; then samples, without events. */
+				client_conn_free(c->conn);
+				c->conn = NULL;
+				r = coopctl_connect(c);
+				if (r != 0)
+					return r;
+				fflush(stdout);
+				coopctl_err(
+					c,
+					"coopd closed the event stream (this output is read too "
+					"slowly for its event_queue_bytes); %s is followed by "
+					"samples from here",
+					id);
+				sampled = true;
+				last = events.cnt;
+				continue;
+			}
+		} else {
+			r = wait_once(c, id, !whole, step, &status);
+		}
 		if (r != 0) {
 			if (drawn)
 				fputs("\r\033[K", stdout);
@@ -345,7 +403,8 @@ int cmd_wait_follow(struct coopctl *c, const char *id, enum follow_mode mode, ui
 			if (bar) {
 				output_progress_bar(stdout, id, &cnt, wait_now_ms() - start, &o);
 				drawn = true;
-			} else if (!events.counting) {
+			} else if (!events.counting ||
+				   (sampled && memcmp(&cnt, &last, sizeof(cnt)) != 0)) {
 				char dur[OUTPUT_DURATION_BUF];
 				printf("%s %s: %lld/%lld nodes done, %lld running, %lld failed "
 				       "(%s)\n",
@@ -357,6 +416,7 @@ int cmd_wait_follow(struct coopctl *c, const char *id, enum follow_mode mode, ui
 				fflush(stdout);
 				events.cnt = cnt;
 				events.counting = true;
+				last = cnt;
 			}
 		}
 		json_object_put(status);

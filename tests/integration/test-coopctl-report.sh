@@ -129,6 +129,42 @@ done
 n=$(grep -c "^$id .* succeeded (" "$T/wait")
 [ "$n" -eq 4 ] || fail "wait printed $n lines for 4 settled nodes: $(cat "$T/wait")"
 
+# A reader too slow for coopd's event queue (event_queue_bytes): coopd drops
+# the subscription; wait says so, follows by samples, and still ends with
+# the outcome and exit 0.  Its output goes to a FIFO nobody reads until the
+# graph has settled.
+coopd_stop
+printf 'event_queue_bytes = 4096\n' >"$T/small.conf"
+coopd_start --config "$T/small.conf"
+python3 - "$T" >"$T/wide.json" <<'PY'
+import json, sys
+t = sys.argv[1]
+nodes = [{"id": "gate", "kind": "exec", "argv": ["sh", "-c", "while [ ! -e '%s/open2' ]; do sleep 0.05; done" % t]}]
+nodes += [{"id": "n%d" % i, "kind": "task", "fn": "noop", "after": ["gate"]} for i in range(5000)]
+print(json.dumps({"name": "wide", "nodes": nodes}))
+PY
+id=$(coopd_ctl submit "$T/wide.json") || fail "submit wide"
+mkfifo "$T/fifo" || fail "mkfifo"
+exec 3<>"$T/fifo"
+"$COOPCTL_BIN" --socket "$COOPD_SOCK" wait "$id" >"$T/fifo" 2>"$T/slow.err" 3<&- &
+wpid=$!
+read -r first <&3 || fail "no first line from wait"
+case $first in *"nodes done"*) ;; *) fail "first line: $first" ;; esac
+: >"$T/open2"
+coopd_ctl --json wait "$id" >/dev/null
+[ $? -eq 0 ] || fail "the wide graph did not succeed"
+# A reader of our own before the read-write end goes, so that nothing
+# buffered in the FIFO is lost; it reads until wait's end closes.
+exec 4<"$T/fifo"
+exec 3<&-
+cat <&4 >"$T/slow.out"
+exec 4<&-
+wait "$wpid"
+rc=$?
+[ "$rc" -eq 0 ] || fail "wait of a slow reader exited $rc: $(cat "$T/slow.err")"
+grep -q "coopd closed the event stream" "$T/slow.err" || fail "no word of the dropped events: $(cat "$T/slow.err")"
+grep -q "^$id (wide) succeeded.*: 5001 succeeded$" "$T/slow.out" || fail "no outcome: $(tail -n 3 "$T/slow.out")"
+
 # coopctl(1) names coopd.conf(5), and its exit codes cover run's 126/127.
 man_page=$top_srcdir/client/coopctl.1
 grep -q '^\.BR coopd\.conf (5)' "$man_page" || fail "coopctl.1 has no SEE ALSO coopd.conf(5)"
