@@ -237,6 +237,7 @@ void graph_adopt_tree(struct graph *g, struct graph *t)
 	g->n_nodes = t->n_nodes;
 	g->n_done = t->n_done;
 	memcpy(g->counts, t->counts, sizeof(g->counts));
+	g->counts_known = true;
 	for (size_t i = 0; i <= g->n_nodes; i++)
 		g->by_idx[i]->g = g;
 	g->released = false;
@@ -311,6 +312,7 @@ int graph_new(struct proto_graph *def, const char *id, uid_t uid, gid_t gid, int
 			goto oom;
 	}
 	g->counts[PROTO_STATE_PENDING] = (uint32_t)def->n_nodes;
+	g->counts_known = true;
 	*ret = g;
 	return 0;
 oom:

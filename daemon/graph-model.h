@@ -142,6 +142,9 @@ struct graph {
 	size_t n_nodes;                    /* without the root */
 	size_t n_done;                     /* nodes (without the root) in a final state */
 	uint32_t counts[PROTO_STATE__MAX]; /* nodes per state, without the root */
+	/* counts is right: false only for a settled graph loaded at start-up
+	 * without its tree until store_graph_counts() has counted its rows. */
+	bool counts_known;
 	bool active;                       /* submitted and not yet settled */
 	bool syncing;                      /* settled, final journal not yet synced */
 	uint8_t holds;                     /* ended, not yet settled (graph-registry.h) */

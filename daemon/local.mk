@@ -178,3 +178,5 @@ tests_suite_daemon_graph_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
 tests_suite_daemon_graph_LDADD = $(coopd_LDADD) $(CHECK_LIBS)
 tests_suite_daemon_graph_LDFLAGS = $(AM_LDFLAGS) -no-install
 TESTS += tests/suite-daemon-graph
+# -- big answers and submits off the loop's critical path (issue 15, stream):
+DAEMON_TESTS += tests/integration/test-daemon-summary.sh

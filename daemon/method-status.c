@@ -1,6 +1,8 @@
 /*
  * method-status.c - `status {id, summary?}` -> the graph with its node tree,
- * or {id, name, state, counts} with summary.
+ * or {id, name, state, counts} with summary.  A summary of a settled graph
+ * never reads its tree back: its counts are kept, or counted in the
+ * database (store_graph_counts).
  */
 #include "config.h"
 
@@ -16,7 +18,8 @@ static int status_decode(struct json_object *params, void *ret, struct proto_err
 static enum method_ret status_handle(struct method_call *call, void *params)
 {
 	struct proto_status_params *p = params;
-	struct graph *g = method_graph(call, p->id);
+	struct graph *g =
+		p->summary ? method_graph_counted(call, p->id) : method_graph(call, p->id);
 	struct strbuf sb;
 
 	if (!g)

@@ -101,23 +101,35 @@ static void wait_resynced(struct coopd *d, struct graph *g, int r, void *arg)
 static enum method_ret wait_handle(struct method_call *call, void *params)
 {
 	struct proto_wait_params *p = params;
-	struct graph *g = method_graph(call, p->id);
+	bool at_once = p->has_timeout_ms && p->timeout_ms == 0;
+	struct graph *g = method_graph_brief(call, p->id);
 	struct later *l;
 	struct strbuf sb;
 
 	if (!g)
 		return METHOD_ERROR;
-	if (p->has_timeout_ms && p->timeout_ms == 0 && not_durable(g, &call->err))
+	/* The summary of a settled graph whose final state is durable needs
+	 * no tree (store_graph_counts); otherwise (the full tree, or a sync
+	 * to make first) the tree is read back. */
+	if (p->summary && g->released && (at_once || store_graph_durable(call->d->store, g))) {
+		if (!(g = method_graph_counted(call, p->id)))
+			return METHOD_ERROR;
+		sb_init(&sb);
+		graph_render_status(g, true, &sb);
+		return method_ok_sb(call, &sb);
+	}
+	if (!(g = method_graph(call, p->id)))
+		return METHOD_ERROR;
+	if (at_once && not_durable(g, &call->err))
 		return METHOD_ERROR;
 	/* Settled without a sync (nobody was waiting then): the result is
 	 * answered once a synced transaction covers it. */
-	if (!g->active && !g->syncing && !(p->has_timeout_ms && p->timeout_ms == 0) &&
-	    !store_graph_durable(call->d->store, g)) {
+	if (!g->active && !g->syncing && !at_once && !store_graph_durable(call->d->store, g)) {
 		g->syncing = true;
 		if (store_graph_settled_async(call->d->store, g, true, wait_resynced, NULL) < 0)
 			g->syncing = false;
 	}
-	if ((!g->active && !g->syncing) || (p->has_timeout_ms && p->timeout_ms == 0)) {
+	if ((!g->active && !g->syncing) || at_once) {
 		sb_init(&sb);
 		graph_render_status(g, p->summary, &sb);
 		return method_ok_sb(call, &sb);

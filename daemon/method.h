@@ -59,5 +59,9 @@ struct graph *method_graph(struct method_call *call, const char *id);
  * memory, and method_graph reads back from the database): for requests
  * that need only the graph's id, owner and state (watch, remove). */
 struct graph *method_graph_brief(struct method_call *call, const char *id);
+/* The same with its per-state node counts right (store_graph_counts), still
+ * without the tree: for the `summary` answers of status and wait, which a
+ * big settled graph must not pay a read of its whole tree for. */
+struct graph *method_graph_counted(struct method_call *call, const char *id);
 
 #endif

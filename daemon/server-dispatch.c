@@ -272,6 +272,20 @@ struct graph *method_graph(struct method_call *call, const char *id)
 	return g;
 }
 
+struct graph *method_graph_counted(struct method_call *call, const char *id)
+{
+	struct graph *g = method_graph_brief(call, id);
+	int r;
+
+	if (g && (r = store_graph_counts(call->d->store, g)) < 0) {
+		proto_error_set(&call->err, PROTO_ERR_INTERNAL, NULL,
+				"cannot read graph %s from the state database: %s", g->id,
+				strerror(-r));
+		return NULL;
+	}
+	return g;
+}
+
 struct later *later_new(struct conn *c, struct json_object *id, enum proto_method m)
 {
 	struct later *l;

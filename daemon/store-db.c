@@ -89,6 +89,7 @@ enum {
 	ST_EACH_GRAPH_DOC,
 	ST_EACH_NODE,
 	ST_READ_DOC,
+	ST_COUNT_STATES,
 	ST_META_GET,
 	ST_META_SET,
 	ST__MAX
@@ -112,6 +113,9 @@ static const char *const stmt_sql[ST__MAX] = {
 			      " state, nodes_total, nodes_done, doc FROM graphs ORDER BY seq",
 	[ST_EACH_NODE] = "SELECT * FROM nodes WHERE graph = ?1",
 	[ST_READ_DOC] = "SELECT doc FROM graphs WHERE id = ?1",
+	/* One range scan of the primary key: no row is decoded. */
+	[ST_COUNT_STATES] = "SELECT state, count(*) FROM nodes WHERE graph = ?1"
+			    " AND idx BETWEEN 1 AND ?2 GROUP BY state",
 	[ST_META_GET] = "SELECT value FROM meta WHERE key = ?1",
 	[ST_META_SET] = "INSERT OR REPLACE INTO meta VALUES (?1, ?2)",
 };
@@ -516,6 +520,31 @@ int store_db_each_node(struct store_db *db, int64_t seq, store_db_node_fn fn, vo
 			break;
 	}
 	if (r == 0 && rc != SQLITE_DONE && rc != SQLITE_ROW)
+		r = store_db_errno(db, rc);
+	sqlite3_reset(st);
+	sqlite3_clear_bindings(st);
+	return r;
+}
+
+int store_db_count_states(struct store_db *db, int64_t seq, uint64_t max_idx, uint64_t *counts,
+			  int n_states)
+{
+	sqlite3_stmt *st = db->st[ST_COUNT_STATES];
+	int rc, r = 0;
+
+	for (int i = 0; i < n_states; i++)
+		counts[i] = 0;
+	sqlite3_bind_int64(st, 1, seq);
+	sqlite3_bind_int64(st, 2, (sqlite3_int64)max_idx);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		int state = col_state(st, 0);
+
+		/* Skipped like store_db_each_node skips such rows. */
+		if (state < 0 || state >= n_states)
+			continue;
+		counts[state] += (uint64_t)sqlite3_column_int64(st, 1);
+	}
+	if (rc != SQLITE_DONE)
 		r = store_db_errno(db, rc);
 	sqlite3_reset(st);
 	sqlite3_clear_bindings(st);

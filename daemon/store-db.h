@@ -92,6 +92,11 @@ typedef int (*store_db_node_fn)(void *ctx, const struct store_rec *r);
 int store_db_each_graph(struct store_db *db, bool with_doc, store_db_graph_fn fn, void *ctx);
 /* Calls fn for every node row of graph seq. */
 int store_db_each_node(struct store_db *db, int64_t seq, store_db_node_fn fn, void *ctx);
+/* Counts the node rows of graph seq with 1 <= idx <= max_idx per state
+ * (counts[state], n_states entries; rows whose state is not a state are not
+ * counted, as store_db_each_node skips them).  0 or a negative errno. */
+int store_db_count_states(struct store_db *db, int64_t seq, uint64_t max_idx, uint64_t *counts,
+			  int n_states);
 /* The stored document of graph id (malloc'ed, NUL-terminated); -ENOENT if
  * there is none. */
 int store_db_read_doc(struct store_db *db, const char *id, char **doc, size_t *len);

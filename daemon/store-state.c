@@ -932,6 +932,33 @@ static void register_loaded(struct coopd *d, struct graph *g)
 	retention_note(d, g);
 }
 
+int store_graph_counts(struct store *s, struct graph *g)
+{
+	uint64_t rows[PROTO_STATE__MAX], sum = 0;
+	int r;
+
+	if (g->counts_known)
+		return 0;
+	if (!s->rdb)
+		return -ESHUTDOWN;
+	r = store_db_count_states(s->rdb, g->store_seq, g->n_nodes, rows, PROTO_STATE__MAX);
+	if (r < 0) {
+		log_errno(LOG_ERR, r, "cannot count the nodes of graph %s in %s", g->id,
+			  s->db_path);
+		return r;
+	}
+	for (int st = 0; st < PROTO_STATE__MAX; st++) {
+		g->counts[st] = (uint32_t)rows[st];
+		sum += rows[st];
+	}
+	/* Nodes without a row never changed state: graph_new makes them
+	 * pending, so does this. */
+	g->counts[PROTO_STATE_PENDING] +=
+		(uint32_t)(g->n_nodes - (sum < g->n_nodes ? sum : g->n_nodes));
+	g->counts_known = true;
+	return 0;
+}
+
 /* Loading: the graphs of the database into memory. */
 struct load_ctx {
 	struct coopd *d;

@@ -100,6 +100,13 @@ int store_load(struct coopd *d);
  * errno (logged). */
 int store_graph_hydrate(struct store *s, struct graph *g);
 
+/* Makes g->counts right without the tree (status and wait with summary):
+ * a released graph loaded at start-up counts its node rows with one
+ * aggregate query (nodes without a row are pending, as
+ * store_graph_hydrate reads them); 0 at once if they are known.  Or a
+ * negative errno (logged). */
+int store_graph_counts(struct store *s, struct graph *g);
+
 /* Transactions committed and jobs written since start (stats, tests). */
 void store_counts(const struct store *s, unsigned long long *commits, unsigned long long *jobs);
 
