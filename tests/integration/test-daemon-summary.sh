@@ -81,7 +81,9 @@ coopd_py <<'PY' || fail "summary after kill -9"
 mixed, big, run_id = open(ids_file).read().split()
 check(mixed, "mixed after kill -9")
 want = check(run_id, "interrupted graph")
-expect(want.get("interrupted", 0) >= 1 and want.get("succeeded") == 1,
+# ("done" may come back succeeded or interrupted: its last state is
+# committed within journal_flush_ms, maybe after the kill.)
+expect(want.get("interrupted", 0) >= 1 and sum(want.values()) == 3,
        "the running graph came back interrupted", want)
 PY
 coopd_restart
