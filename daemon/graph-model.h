@@ -145,11 +145,11 @@ struct graph {
 	/* counts is right: false only for a settled graph loaded at start-up
 	 * without its tree until store_graph_counts() has counted its rows. */
 	bool counts_known;
-	bool active;                       /* submitted and not yet settled */
-	bool syncing;                      /* settled, final journal not yet synced */
-	uint8_t holds;                     /* ended, not yet settled (graph-registry.h) */
-	bool loaded;                       /* reloaded from the state directory */
-	bool active_counted;               /* in d->active_per_user */
+	bool active;         /* submitted and not yet settled */
+	bool syncing;        /* settled, final journal not yet synced */
+	uint8_t holds;       /* ended, not yet settled (graph-registry.h) */
+	bool loaded;         /* reloaded from the state directory */
+	bool active_counted; /* in d->active_per_user */
 	/* A settled graph's node tree is not kept (graph_release_tree): then
 	 * def, root and by_idx are NULL and these say what `list` and
 	 * retention need; status and logs read the tree back from the
