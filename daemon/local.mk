@@ -180,3 +180,11 @@ tests_suite_daemon_graph_LDFLAGS = $(AM_LDFLAGS) -no-install
 TESTS += tests/suite-daemon-graph
 # -- big answers and submits off the loop's critical path (issue 15, stream):
 DAEMON_TESTS += tests/integration/test-daemon-summary.sh
+# -- the SQLite state store (issue 14, store): the database alone, no daemon
+check_PROGRAMS += tests/suite-store-db
+tests_suite_store_db_SOURCES = tests/suite-store-db.c daemon/store-db.c
+tests_suite_store_db_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/daemon $(SQLITE_CFLAGS) \
+	$(JSONC_CFLAGS)
+tests_suite_store_db_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
+tests_suite_store_db_LDADD = proto/libcoopproto.la $(CHECK_LIBS) $(SQLITE_LIBS) $(JSONC_LIBS)
+TESTS += tests/suite-store-db

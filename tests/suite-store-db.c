@@ -1,0 +1,291 @@
+/*
+ * suite-store-db.c - Check suite for coopd's state database alone
+ * (daemon/store-db.c, no daemon): a new file gets the current schema
+ * version and mode 0600; a graph and its node rows go in and come back
+ * field by field (the last row of a node wins); a settled state and a
+ * delete; a transaction rolled back leaves nothing; the meta table; a file
+ * that is not a database is -EBADMSG, a newer schema -EPROTO (untouched),
+ * a symlink at the name is refused.
+ */
+#include "config.h"
+
+#include <check.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "proto-rpc.h"
+#include "store-db.h"
+
+static char dir[] = "/tmp/suite-store-db.XXXXXX";
+static char path[256];
+
+static void setup(void)
+{
+	strcpy(dir, "/tmp/suite-store-db.XXXXXX");
+	ck_assert_ptr_nonnull(mkdtemp(dir));
+	snprintf(path, sizeof(path), "%s/%s", dir, STORE_DB_FILE);
+}
+
+static void teardown(void)
+{
+	char cmd[512];
+
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+	ck_assert_int_eq(system(cmd), 0);
+}
+
+static int user_version(void)
+{
+	sqlite3 *db;
+	sqlite3_stmt *st;
+	int v = -1;
+
+	ck_assert_int_eq(sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
+	ck_assert_int_eq(sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &st, NULL), SQLITE_OK);
+	if (sqlite3_step(st) == SQLITE_ROW)
+		v = sqlite3_column_int(st, 0);
+	sqlite3_finalize(st);
+	sqlite3_close(db);
+	return v;
+}
+
+static const char doc[] =
+	"{\"name\":\"g\",\"nodes\":[{\"id\":\"a\",\"kind\":\"task\",\"fn\":\"noop\"}]}";
+
+static int64_t put_one(struct store_db *db, const char *id)
+{
+	struct store_graph_row row = {
+		.id = id,
+		.name = "g",
+		.uid = 1000,
+		.gid = 100,
+		.created = 1700000000000,
+		.finished = -1,
+		.state = PROTO_STATE_PENDING,
+		.nodes_total = 1,
+		.doc = doc,
+		.doc_len = sizeof(doc) - 1,
+	};
+	int64_t seq = 0;
+
+	ck_assert_int_eq(store_db_put_graph(db, &row, &seq), 0);
+	ck_assert_int_gt(seq, 0);
+	return seq;
+}
+
+START_TEST(test_new_schema)
+{
+	struct store_db *db;
+	struct stat st;
+
+	ck_assert_int_eq(store_db_open(path, false, &db), 0);
+	store_db_close(db);
+	ck_assert_int_eq(user_version(), STORE_DB_VERSION);
+	ck_assert_int_eq(stat(path, &st), 0);
+	ck_assert_int_eq(st.st_mode & 0777, 0600);
+	/* A reading connection of the same version opens too. */
+	ck_assert_int_eq(store_db_open(path, true, &db), 0);
+	store_db_close(db);
+}
+END_TEST
+
+struct seen {
+	int graphs, nodes;
+	struct store_graph_row row;
+	char id[32];
+	struct store_rec rec;
+	char err[64];
+};
+
+static int on_graph(void *ctx, const struct store_graph_row *row)
+{
+	struct seen *s = ctx;
+
+	s->graphs++;
+	s->row = *row;
+	snprintf(s->id, sizeof(s->id), "%s", row->id);
+	s->row.id = s->id;
+	s->row.name = NULL;
+	s->row.doc = NULL;
+	return 0;
+}
+
+static int on_node(void *ctx, const struct store_rec *r)
+{
+	struct seen *s = ctx;
+
+	s->nodes++;
+	s->rec = *r;
+	snprintf(s->err, sizeof(s->err), "%s", r->error ? r->error : "");
+	s->rec.error = s->rec.cancel_note = s->rec.attempts = NULL;
+	return 0;
+}
+
+START_TEST(test_graph_round_trip)
+{
+	struct store_db *db;
+	struct store_rec r = {.idx = 1,
+			      .state = PROTO_STATE_RUNNING,
+			      .cancel_reason = -1,
+			      .started = 5,
+			      .finished = -1,
+			      .cancel_requested = -1,
+			      .cancel_ack = -1,
+			      .exit_code = -1};
+	struct seen s = {0};
+	char *text = NULL;
+	size_t len = 0;
+	int64_t seq;
+
+	ck_assert_int_eq(store_db_open(path, false, &db), 0);
+	ck_assert_int_eq(store_db_begin(db, true, true), 0);
+	seq = put_one(db, "00112233445566aa");
+	ck_assert_int_eq(store_db_put_node(db, seq, &r), 0);
+	/* The last row of a node wins. */
+	r.state = PROTO_STATE_FAILED;
+	r.finished = 9;
+	r.exit_code = 3;
+	r.polls = 7;
+	r.log_dropped[1] = 42;
+	r.error = "exit status 3";
+	ck_assert_int_eq(store_db_put_node(db, seq, &r), 0);
+	ck_assert_int_eq(store_db_set_graph_state(db, seq, PROTO_STATE_FAILED, 9, 1), 0);
+	ck_assert_int_eq(store_db_commit(db), 0);
+
+	ck_assert_int_eq(store_db_each_graph(db, false, on_graph, &s), 0);
+	ck_assert_int_eq(s.graphs, 1);
+	ck_assert_str_eq(s.id, "00112233445566aa");
+	ck_assert_int_eq(s.row.uid, 1000);
+	ck_assert_int_eq(s.row.state, PROTO_STATE_FAILED);
+	ck_assert_int_eq(s.row.finished, 9);
+	ck_assert_int_eq(s.row.nodes_done, 1);
+	ck_assert_int_eq(store_db_each_node(db, seq, on_node, &s), 0);
+	ck_assert_int_eq(s.nodes, 1);
+	ck_assert_int_eq(s.rec.state, PROTO_STATE_FAILED);
+	ck_assert_int_eq(s.rec.started, 5);
+	ck_assert_int_eq(s.rec.finished, 9);
+	ck_assert_int_eq(s.rec.exit_code, 3);
+	ck_assert_int_eq(s.rec.polls, 7);
+	ck_assert_int_eq(s.rec.log_dropped[1], 42);
+	ck_assert_int_eq(s.rec.cancel_reason, -1);
+	ck_assert(!s.rec.has_value);
+	ck_assert_str_eq(s.err, "exit status 3");
+	ck_assert_int_eq(store_db_read_doc(db, "00112233445566aa", &text, &len), 0);
+	ck_assert_str_eq(text, doc);
+	ck_assert_uint_eq(len, sizeof(doc) - 1);
+	free(text);
+	ck_assert_int_eq(store_db_read_doc(db, "ffffffffffffffff", &text, &len), -ENOENT);
+	ck_assert_int_eq(store_db_has_graph(db, "00112233445566aa"), 1);
+
+	/* Deleted: the graph and its nodes. */
+	ck_assert_int_eq(store_db_begin(db, true, true), 0);
+	ck_assert_int_eq(store_db_delete_graph(db, seq), 0);
+	ck_assert_int_eq(store_db_commit(db), 0);
+	memset(&s, 0, sizeof(s));
+	ck_assert_int_eq(store_db_each_graph(db, false, on_graph, &s), 0);
+	ck_assert_int_eq(store_db_each_node(db, seq, on_node, &s), 0);
+	ck_assert_int_eq(s.graphs + s.nodes, 0);
+	store_db_close(db);
+}
+END_TEST
+
+START_TEST(test_rollback_and_meta)
+{
+	struct store_db *db;
+	struct seen s = {0};
+	int64_t v = 0;
+
+	ck_assert_int_eq(store_db_open(path, false, &db), 0);
+	ck_assert_int_eq(store_db_meta_get(db, "k", &v), -ENOENT);
+	ck_assert_int_eq(store_db_begin(db, false, true), 0);
+	put_one(db, "0011223344556677");
+	ck_assert_int_eq(store_db_meta_set(db, "k", 5), 0);
+	store_db_rollback(db);
+	ck_assert_int_eq(store_db_each_graph(db, true, on_graph, &s), 0);
+	ck_assert_int_eq(s.graphs, 0);
+	ck_assert_int_eq(store_db_meta_get(db, "k", &v), -ENOENT);
+	ck_assert_int_eq(store_db_begin(db, true, false), 0);
+	ck_assert_int_eq(store_db_meta_set(db, "k", 5), 0);
+	ck_assert_int_eq(store_db_commit(db), 0);
+	ck_assert_int_eq(store_db_meta_get(db, "k", &v), 0);
+	ck_assert_int_eq(v, 5);
+	/* Two graphs cannot have one id. */
+	ck_assert_int_eq(store_db_begin(db, true, true), 0);
+	put_one(db, "0011223344556677");
+	{
+		struct store_graph_row row = {.id = "0011223344556677",
+					      .name = "x",
+					      .doc = "{}",
+					      .doc_len = 2,
+					      .finished = -1};
+		int64_t seq;
+
+		ck_assert_int_lt(store_db_put_graph(db, &row, &seq), 0);
+	}
+	store_db_rollback(db);
+	store_db_close(db);
+}
+END_TEST
+
+START_TEST(test_damaged_newer_symlink)
+{
+	struct store_db *db = NULL;
+	char junk[8192];
+	char cmd[600];
+	int fd;
+
+	/* Not a database. */
+	memset(junk, 'x', sizeof(junk));
+	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+	ck_assert_int_ge(fd, 0);
+	ck_assert_int_eq(write(fd, junk, sizeof(junk)), (ssize_t)sizeof(junk));
+	close(fd);
+	ck_assert_int_eq(store_db_open(path, false, &db), -EBADMSG);
+	unlink(path);
+
+	/* A newer schema: refused, left as it is. */
+	ck_assert_int_eq(store_db_open(path, false, &db), 0);
+	store_db_close(db);
+	snprintf(cmd, sizeof(cmd), "sqlite3 '%s' 'PRAGMA user_version = 99' 2>/dev/null", path);
+	if (system(cmd) == 0) {
+		ck_assert_int_eq(store_db_open(path, false, &db), -EPROTO);
+		ck_assert_int_eq(user_version(), 99);
+	}
+	unlink(path);
+
+	/* A symlink planted at the name is never followed. */
+	ck_assert_int_eq(symlink("/etc/passwd", path), 0);
+	ck_assert_int_eq(store_db_open(path, false, &db), -ELOOP);
+}
+END_TEST
+
+static Suite *store_db_suite(void)
+{
+	Suite *s = suite_create("store-db");
+	TCase *tc = tcase_create("db");
+
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_add_test(tc, test_new_schema);
+	tcase_add_test(tc, test_graph_round_trip);
+	tcase_add_test(tc, test_rollback_and_meta);
+	tcase_add_test(tc, test_damaged_newer_symlink);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+int main(void)
+{
+	SRunner *sr = srunner_create(store_db_suite());
+	int failed;
+
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
