@@ -1267,6 +1267,12 @@ static void exec_job_mail_slurm(struct coopd *d, struct exec_job *job, unsigned 
 			coop_waker_cell_wake(&job->cell);
 			return;
 		}
+		/* Paused: not submitted to Slurm until resume (a job Slurm
+		 * already runs is Slurm's and is not frozen). */
+		if (job->n->paused) {
+			job->held_spawn = true;
+			return;
+		}
 		job_start(job);
 	}
 	if ((bits & MAIL_EXEC_KILL) && job->spawned)

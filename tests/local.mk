@@ -87,3 +87,5 @@ TESTS += tests/suite-lib-fair
 SOAK_TESTS += tests/integration/test-daemon-fair-soak.sh
 # -- the defaults agree: a graph of max_nodes nodes runs (issue 18, docs):
 SOAK_TESTS += tests/integration/test-daemon-defaults.sh
+# -- pause of Slurm nodes (issue 17):
+SLURM_TESTS += tests/slurm/test-slurm-pause.sh
