@@ -55,15 +55,20 @@ for d, dirs, files in sorted(os.walk(root)):
 PY
 }
 snapshot >"$COOPD_TMP/before" || fail "snapshot"
-# The job's shell (its short-lived `sleep`s come and go).
+# The job's shell: the marked `sh` whose parent is not marked.  Its
+# short-lived `sleep`s come and go, and one that has been forked but has not
+# yet exec'd is an `sh` too, whose parent is the job's shell.
 job_shells() {
 	TOK=$TOK coopd_py <<'PY'
-def comm(p):
+def comm_ppid(p):
     try:
-        return open("/proc/%d/comm" % p).read().strip()
-    except OSError:
-        return ""  # a `sleep` that has just ended
-print(sorted(p for p in marked(os.environ["TOK"]) if comm(p) == "sh"))
+        stat = open("/proc/%d/stat" % p).read()
+        return stat[stat.index("(") + 1:stat.rindex(")")], int(stat.rsplit(")", 1)[1].split()[1])
+    except (OSError, ValueError):
+        return "", 0  # a `sleep` that has just ended
+mine = marked(os.environ["TOK"])
+info = {p: comm_ppid(p) for p in mine}
+print(sorted(p for p in mine if info[p][0] == "sh" and info[p][1] not in mine))
 PY
 }
 PIDS_BEFORE=$(job_shells)
