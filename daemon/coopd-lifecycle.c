@@ -88,6 +88,15 @@ void coopd_graph_settled(struct coopd *d, struct graph *g)
 	coopd_maybe_stopped(d);
 }
 
+/* A graph a crash interrupted is recorded so (store_hooks): a `wait`
+ * that came meanwhile is answered now; then the tree goes like any
+ * settled graph's. */
+static void coopd_loaded_settled(struct coopd *d, struct graph *g)
+{
+	if (!wait_graph_settled(d, g))
+		graph_maybe_release(g);
+}
+
 static void coopd_on_settled(struct coopd *d, struct graph *g, void *arg)
 {
 	coopd_graph_settled(d, g);
@@ -96,7 +105,10 @@ static void coopd_on_settled(struct coopd *d, struct graph *g, void *arg)
 int coopd_subscribe(struct coopd *d)
 {
 	struct graph_observer o = {.graph_settled = coopd_on_settled};
+	struct store_hooks h = {.drained = coopd_maybe_stopped,
+				.loaded_settled = coopd_loaded_settled};
 
+	store_set_hooks(d->store, &h);
 	return graph_registry_subscribe(d, &o);
 }
 

@@ -33,6 +33,7 @@ struct graph;
 struct rnode;
 struct lh_table;
 struct exec_state;
+struct exec_job;
 struct exec_recover;
 struct slurm_state;
 
@@ -99,10 +100,11 @@ struct coopd {
 	 * stored at start and after each reload. */
 	_Atomic unsigned ignore_cancel_max_ms;
 	ev_timer retention_timer;
-	struct lh_table *exec_pids;        /* pid -> struct exec_job (leaders alive) */
-	struct exec_state *exec;           /* job-exec.c: cgroups or subreaper tracking */
-	struct exec_recover *exec_recover; /* job-exec-recover.c: start-up only */
-	struct slurm_state *slurm;         /* job-slurm.c: NULL unless slurm = on */
+	struct lh_table *exec_pids;             /* pid -> struct exec_job (leaders alive) */
+	struct exec_state *exec;                /* job-exec.c: cgroups or subreaper tracking */
+	void (*job_free)(struct exec_job *job); /* exec_job_free, for graph_free() */
+	struct exec_recover *exec_recover;      /* job-exec-recover.c: start-up only */
+	struct slurm_state *slurm;              /* job-slurm.c: NULL unless slurm = on */
 
 	ev_signal sig_term, sig_int, sig_hup;
 	ev_child child;
@@ -129,7 +131,8 @@ void coopd_maybe_stopped(struct coopd *d);
 /* A graph has settled (graph_settled event): its owner's history and
  * retention, `wait`s answered, its tree released, the stop. */
 void coopd_graph_settled(struct coopd *d, struct graph *g);
-/* Subscribes the lifecycle to graph events (last: it may free a graph). */
+/* Subscribes the lifecycle to graph events (last: it may free a graph)
+ * and to the store's hooks (after store_open()). */
 int coopd_subscribe(struct coopd *d);
 
 /* Takes the soft open-files limit up to the hard one. */

@@ -15,8 +15,8 @@
 #include <string.h>
 #include <time.h>
 
+#include "coopd.h"
 #include "graph-model.h"
-#include "job-exec.h"
 
 /*
  * Node times come from two sources: libcoop's outcomes (CLOCK_MONOTONIC,
@@ -148,7 +148,11 @@ static void rnode_free_parts(struct rnode *n)
 	free(n->cancel_note);
 	free(n->slurm);
 	free(n->scope_outcome);
-	exec_job_free(n->job);
+	/* A job outlives its graph's end only if the graph is freed while it
+	 * runs; job-exec.c frees it (through d, as graph-model.c is below
+	 * job-exec.c). */
+	if (n->job && n->g->d && n->g->d->job_free)
+		n->g->d->job_free(n->job);
 	if (n->handle)
 		coop_handle_free(n->handle);
 	if (n->scope)

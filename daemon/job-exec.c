@@ -1370,6 +1370,7 @@ int exec_setup(struct coopd *d)
 
 	if (!es)
 		return log_errno(LOG_ERR, -ENOMEM, "exec jobs");
+	d->job_free = exec_job_free;
 	es->n_reset_sigs = -1;
 	es->pid_max = proc_pid_max();
 	es->root = geteuid() == 0;

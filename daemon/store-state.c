@@ -37,7 +37,6 @@
 #include "job-exec-recover.h"
 #include "job-exec.h"
 #include "job-slurm.h"
-#include "method-wait.h"
 #include "store-db.h"
 #include "store-import.h"
 #include "store-retention.h"
@@ -58,6 +57,7 @@ struct store {
 	struct graph *retry;    /* settled graphs whose records failed */
 	ev_timer flush_timer, retry_timer;
 	bool timer_active;
+	struct store_hooks hooks; /* the lifecycle's (store_set_hooks) */
 };
 
 enum sjob_kind { SJ_CREATE, SJ_NODES, SJ_SETTLE, SJ_DELETE };
@@ -150,7 +150,13 @@ static void writer_drained(void *ctx)
 {
 	struct store *s = ctx;
 
-	coopd_maybe_stopped(s->d);
+	if (s->hooks.drained)
+		s->hooks.drained(s->d);
+}
+
+void store_set_hooks(struct store *s, const struct store_hooks *h)
+{
+	s->hooks = *h;
 }
 
 int store_open(struct coopd *d, struct store **ret)
@@ -1045,10 +1051,8 @@ static int read_tree(struct store *s, const char *id, int64_t seq, uid_t uid, gi
 static void loaded_synced(struct coopd *d, struct graph *g, int r, void *arg)
 {
 	g->syncing = false;
-	/* A `wait` that came meanwhile is answered now; then the tree goes
-	 * like any settled graph's. */
-	if (!wait_graph_settled(d, g))
-		graph_maybe_release(g);
+	if (d->store->hooks.loaded_settled)
+		d->store->hooks.loaded_settled(d, g);
 }
 
 /* A stored graph that cannot be loaded: its document goes to damaged/ for

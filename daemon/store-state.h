@@ -49,6 +49,16 @@ void store_complete(struct store *s);
  * Returns 0 or -ENOMEM. */
 int store_graph_delete(struct store *s, struct graph *g, store_id_done_fn done, void *arg);
 
+/* What the store tells the daemon's lifecycle (coopd-lifecycle.c), so that
+ * it calls nothing above it: drained, the writer has completed jobs (a
+ * stop may end now); loaded_settled, a graph that a crash interrupted is
+ * durably recorded so (its `wait`s may be answered). */
+struct store_hooks {
+	void (*drained)(struct coopd *d);
+	void (*loaded_settled)(struct coopd *d, struct graph *g);
+};
+void store_set_hooks(struct store *s, const struct store_hooks *h);
+
 /* Subscribes the store to graph events (graph-registry.h): a changed
  * node is journalled, an ended graph's final state is written (synced
  * if a `wait` waits) before the graph settles.  After store_open(). */
