@@ -757,7 +757,11 @@ static void job_thaw(struct exec_job *job)
 
 void exec_job_pause(struct coopd *d, struct rnode *n)
 {
-	if (n->job)
+	if (!n->job)
+		return;
+	if (n->job->sj)
+		slurm_job_pause(n->job->sj, true);
+	else
 		job_freeze(n->job);
 }
 
@@ -767,6 +771,8 @@ void exec_job_resume(struct coopd *d, struct rnode *n, bool start_held)
 
 	if (!job)
 		return;
+	if (job->sj)
+		slurm_job_pause(job->sj, false);
 	job_thaw(job);
 	if (start_held && (job->held_spawn || job->held_retry)) {
 		job->held_spawn = job->held_retry = false;

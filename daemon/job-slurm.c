@@ -61,8 +61,10 @@ struct slurm_job {
 	uid_t uid;
 	int tries;
 	bool cancel_wanted, cancel_sent, kill_sent, settled, in_table, in_poll;
-	bool asking; /* scontrol in flight */
-	bool ran;    /* seen running (or ended after running) */
+	bool asking;      /* scontrol in flight */
+	bool ran;         /* seen running (or ended after running) */
+	bool hold_wanted; /* paused: held in Slurm's queue while pending */
+	bool held;        /* `scontrol hold` sent and not yet released */
 	ev_timer grace, retry;
 	bool grace_active, retry_active;
 	struct slurm_job *prev, *next; /* s->polled */
@@ -505,6 +507,50 @@ static void grace_cb(struct ev_loop *loop, ev_timer *w, int revents)
 	run_scancel(sj, "KILL");
 }
 
+static void hold_done(struct coopd *d, const struct slurm_cmd_result *r, void *arg)
+{
+	struct slurm_job *sj = arg;
+	char why[300];
+
+	if (!slurm_cmd_ok(r)) {
+		/* Typically: it started meanwhile (a running job cannot be held). */
+		slurm_cmd_describe(r, why, sizeof(why));
+		log_info("graph %s node %u: scontrol on Slurm job %llu: %s", sj->gid, sj->idx,
+			 (unsigned long long)sj->id, why);
+	}
+	job_unref(sj);
+}
+
+/* Holds (pause) or releases (resume) a submitted job that Slurm has not
+ * started: `scontrol hold|release ID` as the owner, as it was submitted. */
+static void run_hold(struct slurm_job *sj, bool hold)
+{
+	struct slurm_state *s = sj->s;
+	struct slurm_as asbuf;
+	const struct slurm_as *as;
+	const char *why;
+	char id[32];
+	char *args[3] = {hold ? "hold" : "release", id, NULL};
+
+	if (sj->held == hold || sj->settled || sj->cancel_sent || (hold && sj->ran))
+		return;
+	snprintf(id, sizeof(id), "%llu", (unsigned long long)sj->id);
+	as = owner_as(s, sj, &asbuf, &why);
+	if (slurm_cmd_run(s->cmds, SLURM_CMD_SCONTROL, args, as, "/", hold_done, sj) == 0) {
+		sj->refs++;
+		sj->held = hold;
+	}
+}
+
+void slurm_job_pause(struct slurm_job *sj, bool pause)
+{
+	if (!sj || sj->settled)
+		return;
+	sj->hold_wanted = pause;
+	if (sj->id) /* else: held once sbatch has answered */
+		run_hold(sj, pause);
+}
+
 /* The job has an id and coopd wants it gone. */
 static void job_stop(struct slurm_job *sj)
 {
@@ -600,6 +646,8 @@ static void sbatch_done(struct coopd *d, const struct slurm_cmd_result *r, void 
 		sj->id = id;
 		s->submitted++;
 		note_state(sj, "PENDING");
+		if (sj->hold_wanted) /* paused while sbatch ran */
+			run_hold(sj, true);
 		log_debug("graph %s node %u: Slurm job %llu", sj->gid, sj->idx,
 			  (unsigned long long)id);
 		/* The id is durable before the node can be reported running:

@@ -51,6 +51,10 @@ struct slurm_job *slurm_job_start(struct coopd *d, struct rnode *n, struct exec_
 				  unsigned attempt);
 /* job-exec.c: the task was cancelled (coop_reason value). */
 void slurm_job_cancel(struct slurm_job *sj, int reason);
+/* pause (true) holds a submitted job that Slurm has not started yet
+ * (`scontrol hold`), resume (false) releases it; a running job's processes
+ * are Slurm's and go on (docs/slurm.md). */
+void slurm_job_pause(struct slurm_job *sj, bool pause);
 /* job-exec.c: the exec job is being freed. */
 void slurm_job_detach(struct slurm_job *sj);
 
