@@ -302,6 +302,7 @@ struct top_running {
 	const char *kind;
 	const char *state;
 	int64_t since_ms;
+	int64_t slurm_job; /* its Slurm job id (placement slurm), else 0 */
 };
 
 static void top_collect(struct json_object *node, const char *graph, struct top_running *out,
@@ -320,6 +321,9 @@ static void top_collect(struct json_object *node, const char *graph, struct top_
 		out[*n].kind = kind;
 		out[*n].state = state;
 		out[*n].since_ms = started;
+		out[*n].slurm_job = top_num(top_get(node, "slurm"), "job_id") > 0
+					    ? (int64_t)top_num(top_get(node, "slurm"), "job_id")
+					    : 0;
 		(*n)++;
 	}
 	for (size_t i = 0; kids && json_object_is_type(kids, json_type_array) &&
@@ -345,7 +349,7 @@ void cmd_top_render(FILE *out, const struct top_view *v)
 			    : 0;
 	struct output_histogram h;
 	struct top_running run[256];
-	size_t nrun = 0;
+	size_t nrun = 0, nslurm = 0;
 	char dur[OUTPUT_DURATION_BUF];
 	int id_w = 16, name_w, bar_w, left;
 	time_t t = (time_t)(v->now_ms / 1000);
@@ -446,8 +450,12 @@ void cmd_top_render(FILE *out, const struct top_view *v)
 		top_collect(top_get(v->statuses[i], "root"), top_str(v->statuses[i], "id"), run,
 			    sizeof(run) / sizeof(run[0]), &nrun);
 	qsort(run, nrun, sizeof(run[0]), top_by_age);
-	top_put(&s, "%s%zu running node%s%s", v->tty ? "\033[1m" : "", nrun, nrun == 1 ? "" : "s",
-		v->n_statuses < ng ? " (of the graphs fetched)" : "");
+	for (size_t i = 0; i < nrun; i++)
+		nslurm += run[i].slurm_job > 0;
+	top_put(&s, "%s%zu running node%s", v->tty ? "\033[1m" : "", nrun, nrun == 1 ? "" : "s");
+	if (nslurm)
+		top_put(&s, ", %zu on Slurm", nslurm);
+	top_put(&s, "%s", v->n_statuses < ng ? " (of the graphs fetched)" : "");
 	top_endl(&s);
 	top_put(&s, "%-*s  %-*s %-9s %-11s %8s", id_w, "GRAPH",
 		v->cols - id_w - 2 - 1 - 9 - 1 - 11 - 1 - 8 > 4 ? v->cols - id_w - 35 : 4, "NODE",
@@ -464,7 +472,16 @@ void cmd_top_render(FILE *out, const struct top_view *v)
 		}
 		top_put_text(&s, run[i].graph, id_w);
 		top_put(&s, "  ");
-		top_put_text(&s, run[i].path, node_w);
+		if (run[i].slurm_job > 0) {
+			/* A Slurm node: its job id beside its path. */
+			char label[320];
+
+			snprintf(label, sizeof(label), "%s [slurm %lld]",
+				 run[i].path ? run[i].path : "", (long long)run[i].slurm_job);
+			top_put_text(&s, label, node_w);
+		} else {
+			top_put_text(&s, run[i].path, node_w);
+		}
 		top_put(&s, " ");
 		top_put_text(&s, run[i].kind, 9);
 		top_put(&s, " ");
@@ -483,7 +500,7 @@ void cmd_top_plain_line(FILE *out, const struct top_view *v)
 	struct json_object *graphs = top_get(v->list, "graphs");
 	struct output_histogram h;
 	struct top_running run[256];
-	size_t nrun = 0;
+	size_t nrun = 0, nslurm = 0;
 	double running_nodes = 0;
 	time_t t = (time_t)(v->now_ms / 1000);
 	struct tm tm;
@@ -494,15 +511,19 @@ void cmd_top_plain_line(FILE *out, const struct top_view *v)
 		top_collect(top_get(v->statuses[i], "root"), top_str(v->statuses[i], "id"), run,
 			    sizeof(run) / sizeof(run[0]), &nrun);
 	running_nodes = (double)nrun;
+	for (size_t i = 0; i < nrun; i++)
+		nslurm += run[i].slurm_job > 0;
 	if (localtime_r(&t, &tm))
 		(void)strftime(clock, sizeof(clock), "%H:%M:%S", &tm);
 	top_histogram(v->stats, &h);
-	top_put(&s, "%s graphs %zu, running nodes %.0f, workers %.0f, run queue %.0f, polls/s ",
+	top_put(&s,
+		"%s graphs %zu, running nodes %.0f (on Slurm %zu), workers %.0f, run queue %.0f, "
+		"polls/s ",
 		clock,
 		graphs && json_object_is_type(graphs, json_type_array)
 			? json_object_array_length(graphs)
 			: 0,
-		running_nodes, top_num(top_get(v->stats, "executor"), "workers"),
+		running_nodes, nslurm, top_num(top_get(v->stats, "executor"), "workers"),
 		top_num(top_get(v->stats, "executor"), "run_queue_depth"));
 	top_put_rate(&s, top_rate(v->stats, v->prev_stats, "executor", "polls", v->dt_s));
 	top_put(&s, ", forced yields/s ");

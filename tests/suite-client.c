@@ -1239,7 +1239,9 @@ START_TEST(top_render_fits)
 		"\"state\":\"running\",\"started\":\"2024-05-01T12:00:00.000Z\",\"nodes\":[{"
 		"\"path\":"
 		"\"s/nap\",\"kind\":\"exec\",\"state\":\"cancelling\",\"started\":"
-		"\"2024-05-01T12:00:01.000Z\"}]}]}}");
+		"\"2024-05-01T12:00:01.000Z\"},{\"path\":\"s/far\",\"kind\":\"exec\","
+		"\"state\":\"running\",\"started\":\"2024-05-01T12:00:02.000Z\","
+		"\"slurm\":{\"job_id\":4321,\"state\":\"RUNNING\"}}]}]}}");
 	v.n_statuses = 1;
 	v.where = "/run/coopd/coopd.sock";
 	ck_assert_int_eq(proto_time_parse("2024-05-01T12:00:05.000Z", &v.now_ms), 0);
@@ -1274,11 +1276,15 @@ START_TEST(top_render_fits)
 	ck_assert_msg(strstr(text, "2/4"), "%s", text);
 	/* Longest-running first. */
 	ck_assert_ptr_nonnull(strstr(strstr(text, " spin "), " s/nap "));
+	/* A Slurm node shows its job, and the heading counts it. */
+	ck_assert_msg(strstr(text, "0123456789abcdef  s/far [slurm 4321] "), "%s", text);
+	ck_assert_msg(strstr(text, "3 running nodes, 1 on Slurm"), "%s", text);
 	free(text);
 	mem_open(&m);
 	cmd_top_plain_line(m.f, &v);
 	text = mem_close(&m);
-	ck_assert_msg(strstr(text, "graphs 1, running nodes 2, workers 2"), "%s", text);
+	ck_assert_msg(strstr(text, "graphs 1, running nodes 3 (on Slurm 1), workers 2"), "%s",
+		      text);
 	ck_assert_int_eq(strchr(text, '\n') - text + 1, (long)strlen(text));
 	free(text);
 	json_object_put(v.stats);

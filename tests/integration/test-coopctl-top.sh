@@ -86,7 +86,7 @@ cleanup_tmux
 # Not a terminal: plain lines, one per refresh, no escapes.
 coopd_ctl top -n 2 -d 100ms >"$T/plain" || fail "top -n 2 exited $?"
 [ "$(wc -l <"$T/plain")" -eq 2 ] || fail "top -n 2 printed: $(cat "$T/plain")"
-grep -q "graphs 1, running nodes 3, workers 2" "$T/plain" || fail "plain line: $(cat "$T/plain")"
+grep -q "graphs 1, running nodes 3 (on Slurm 0), workers 2" "$T/plain" || fail "plain line: $(cat "$T/plain")"
 if grep -q "$(printf '\033')" "$T/plain"; then fail "escapes in plain lines"; fi
 coopd_ctl top -d 10ms 2>/dev/null
 [ $? -eq 2 ] || fail "top -d 10ms did not exit 2"
