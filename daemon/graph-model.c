@@ -228,7 +228,7 @@ void graph_release_tree(struct graph *g)
 
 void graph_maybe_release(struct graph *g)
 {
-	if (g->root && !g->active && !g->syncing && !g->waiters &&
+	if (g->root && !g->active && !g->syncing && !g->waiters && !g->pins &&
 	    proto_state_is_final((enum proto_state)g->root->state))
 		graph_release_tree(g);
 }
@@ -485,7 +485,13 @@ static uint64_t *stats_snapshot(const struct graph *g)
 	return snap;
 }
 
-static void render_node(const struct rnode *n, const uint64_t *snap, struct strbuf *sb)
+uint64_t *graph_stats_snapshot(const struct graph *g)
+{
+	/* A settled graph's figures are final: no snapshot needed. */
+	return node_stats_final(g->root) ? NULL : stats_snapshot(g);
+}
+
+void graph_render_node_open(const struct rnode *n, const uint64_t *snap, struct strbuf *sb)
 {
 	uint64_t polls, yields;
 	const struct proto_node *def = n->def;
@@ -574,16 +580,23 @@ static void render_node(const struct rnode *n, const uint64_t *snap, struct strb
 	/* Paused: it does not start, or its job is frozen (docs/protocol.md). */
 	if (n->paused && !n->settled && !proto_state_is_final((enum proto_state)n->state))
 		sb_puts(sb, ",\"paused\":true");
-	if (def->kind == PROTO_NODE_SCOPE) {
+	if (def->kind == PROTO_NODE_SCOPE)
 		sb_puts(sb, ",\"nodes\":[");
-		for (i = 0; i < def->n_children; i++) {
-			if (i)
-				sb_putc(sb, ',');
-			render_node(&n->kids[i], snap, sb);
-		}
-		sb_putc(sb, ']');
+	else
+		sb_putc(sb, '}');
+}
+
+static void render_node(const struct rnode *n, const uint64_t *snap, struct strbuf *sb)
+{
+	graph_render_node_open(n, snap, sb);
+	if (n->def->kind != PROTO_NODE_SCOPE)
+		return;
+	for (size_t i = 0; i < n->def->n_children; i++) {
+		if (i)
+			sb_putc(sb, ',');
+		render_node(&n->kids[i], snap, sb);
 	}
-	sb_putc(sb, '}');
+	sb_puts(sb, "]}");
 }
 
 void graph_render_node(const struct rnode *n, struct strbuf *sb)
@@ -605,8 +618,8 @@ void graph_render_status(const struct graph *g, bool summary, struct strbuf *sb)
 	int s;
 	bool first = true;
 
-	render_head(g, sb);
 	if (summary) {
+		render_head(g, sb);
 		sb_puts(sb, ",\"counts\":{");
 		for (s = 0; s < PROTO_STATE__MAX; s++) {
 			if (!g->counts[s])
@@ -618,20 +631,25 @@ void graph_render_status(const struct graph *g, bool summary, struct strbuf *sb)
 		sb_puts(sb, "}}");
 		return;
 	}
+	graph_render_status_head(g, sb);
+	{
+		uint64_t *snap = graph_stats_snapshot(g);
+
+		render_node(g->root, snap, sb);
+		free(snap);
+	}
+	sb_putc(sb, '}');
+}
+
+void graph_render_status_head(const struct graph *g, struct strbuf *sb)
+{
+	render_head(g, sb);
 	sb_printf(sb, ",\"owner_uid\":%lu,\"owner_gid\":%lu", (unsigned long)g->uid,
 		  (unsigned long)g->gid);
 	render_time_field(sb, "created", g->created_ms);
 	render_time_field(sb, "started", g->root->started_ms);
 	render_time_field(sb, "finished", g->root->finished_ms);
 	sb_puts(sb, ",\"root\":");
-	{
-		/* A settled graph's figures are final: no snapshot needed. */
-		uint64_t *snap = node_stats_final(g->root) ? NULL : stats_snapshot(g);
-
-		render_node(g->root, snap, sb);
-		free(snap);
-	}
-	sb_putc(sb, '}');
 }
 
 void graph_render_brief(const struct graph *g, struct strbuf *sb)

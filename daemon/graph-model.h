@@ -163,6 +163,11 @@ struct graph {
 	struct graph *hprev, *hnext; /* owner's finished graphs, finish order */
 	bool in_history;             /* on that list (store-retention.c) */
 	struct later *waiters;       /* pending `wait` requests */
+	/* Answers being streamed from its tree (graph-stream.c): the tree is
+	 * not released while pinned; a graph removed meanwhile is freed by
+	 * its last stream (forgotten). */
+	uint32_t pins;
+	bool forgotten;
 
 	/* Persistence (store-state.c). */
 	int64_t store_seq;    /* its row in coopd.db (graphs.seq), 0 none yet */
@@ -194,7 +199,7 @@ int64_t graph_finished_ms(const struct graph *g);
  * and retention need; bounded memory: docs/durability.md. */
 void graph_release_tree(struct graph *g);
 /* Releases g's tree if g is settled and nothing holds it (no waiter, no
- * sync in flight). */
+ * sync in flight, no stream). */
 void graph_maybe_release(struct graph *g);
 /* Gives g (released) the tree of t (a graph_new() of the same document
  * with its nodes' states applied), and frees t's shell. */
@@ -217,6 +222,16 @@ void graph_render_status(const struct graph *g, bool summary, struct strbuf *sb)
 void graph_render_slurm(const struct rnode *n, struct strbuf *sb);
 /* Renders one node (and its subtree) as in the status answer. */
 void graph_render_node(const struct rnode *n, struct strbuf *sb);
+/* For renderers that walk the tree themselves (graph-stream.c): the
+ * status answer up to and including "root": (what precedes the root
+ * node); the live stats of an active graph's nodes taken at once (free()
+ * it; NULL for a settled graph, or out of memory: each node is then read
+ * as it is rendered); and one node without its children: a scope's text
+ * ends after "nodes":[ (its children, then "]}" follow), any other node's
+ * is whole. */
+void graph_render_status_head(const struct graph *g, struct strbuf *sb);
+uint64_t *graph_stats_snapshot(const struct graph *g);
+void graph_render_node_open(const struct rnode *n, const uint64_t *snap, struct strbuf *sb);
 /* A node's polls and forced yields: libcoop's final figures once it has
  * settled, else live ones (its task's counters; a scope's, the sums over its
  * descendants).  Loop thread. */

@@ -180,6 +180,8 @@ tests_suite_daemon_graph_LDFLAGS = $(AM_LDFLAGS) -no-install
 TESTS += tests/suite-daemon-graph
 # -- big answers and submits off the loop's critical path (issue 15, stream):
 DAEMON_TESTS += tests/integration/test-daemon-summary.sh
+daemon_libcoopd_la_SOURCES += daemon/graph-stream.c daemon/graph-stream.h daemon/server-stream.c
+DAEMON_TESTS += tests/integration/test-daemon-fair-answers.sh
 # -- the SQLite state store (issue 14, store): the database alone, no daemon
 check_PROGRAMS += tests/suite-store-db
 tests_suite_store_db_SOURCES = tests/suite-store-db.c daemon/store-db.c

@@ -24,6 +24,9 @@ static enum method_ret status_handle(struct method_call *call, void *params)
 
 	if (!g)
 		return METHOD_ERROR;
+	/* The tree is rendered as the client reads it (server-stream.c). */
+	if (!p->summary)
+		return method_ok_status_stream(call, g);
 	sb_init(&sb);
 	graph_render_status(g, p->summary, &sb);
 	return method_ok_sb(call, &sb);

@@ -130,6 +130,8 @@ static enum method_ret wait_handle(struct method_call *call, void *params)
 			g->syncing = false;
 	}
 	if ((!g->active && !g->syncing) || at_once) {
+		if (!p->summary)
+			return method_ok_status_stream(call, g);
 		sb_init(&sb);
 		graph_render_status(g, p->summary, &sb);
 		return method_ok_sb(call, &sb);

@@ -22,8 +22,11 @@ struct coopd;
 struct conn;
 struct json_object;
 struct graph;
+struct graph_stream;
 
-enum method_ret { METHOD_OK, METHOD_ERROR, METHOD_LATER };
+/* METHOD_STREAM: call->stream is the answer, made a piece at a time as the
+ * client reads it (server-stream.c). */
+enum method_ret { METHOD_OK, METHOD_ERROR, METHOD_LATER, METHOD_STREAM };
 
 struct method_call {
 	struct coopd *d;
@@ -32,8 +35,9 @@ struct method_call {
 	enum proto_method m;
 	char *result; /* METHOD_OK: JSON text of the result (owned) */
 	size_t result_len;
-	struct proto_error err; /* METHOD_ERROR */
-	struct graph *hydrated; /* a settled graph's tree read back by method_graph */
+	struct proto_error err;      /* METHOD_ERROR */
+	struct graph *hydrated;      /* a settled graph's tree read back by method_graph */
+	struct graph_stream *stream; /* METHOD_STREAM */
 };
 
 struct method {
@@ -50,6 +54,8 @@ extern const struct method method_version, method_ping, method_submit, method_st
 /* Helpers for handlers. */
 enum method_ret method_ok_json(struct method_call *call, struct json_object *result);
 enum method_ret method_ok_sb(struct method_call *call, struct strbuf *sb);
+/* The full status of g (its tree in memory), streamed. */
+enum method_ret method_ok_status_stream(struct method_call *call, struct graph *g);
 enum method_ret method_fail(struct method_call *call, int code, const char *path, const char *fmt,
 			    ...) __attribute__((format(printf, 4, 5)));
 /* Looks up graph id for the caller: -32001 if unknown or not the caller's

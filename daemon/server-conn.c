@@ -90,13 +90,23 @@ static void conn_write_cb(struct ev_loop *loop, ev_io *w, int revents)
 		proto_outbuf_consume(&c->out, (size_t)r);
 		c->last_active = ev_now(loop);
 	}
+	/* A streamed answer: its next piece once the last has (nearly) gone;
+	 * one piece per callback, so that others get their turn. */
+	if (c->stream) {
+		conn_stream_fill(c);
+		if (c->dead || c->stream) {
+			if (!c->dead)
+				conn_update_watchers(c);
+			return;
+		}
+	}
 	if (c->timed_out) {
 		if (proto_outbuf_pending(&c->out) == 0)
 			conn_close(c);
 		return;
 	}
 	if (c->eof && proto_outbuf_pending(&c->out) == 0 && c->n_laters == 0 &&
-	    !c->has_unread_lines) {
+	    !c->has_unread_lines && !c->stream) {
 		conn_close(c);
 		return;
 	}
@@ -116,9 +126,10 @@ static void conn_update_watchers(struct conn *c)
 {
 	struct ev_loop *loop = c->d->loop;
 	size_t pending = proto_outbuf_pending(&c->out);
-	bool want_write = pending > 0;
+	bool want_write = pending > 0 || c->stream;
+	/* Requests that come after a streamed answer wait for its end. */
 	bool want_read = !c->dead && !c->eof && !c->timed_out && !c->has_unread_lines &&
-			 pending < c->d->cfg.answer_backlog;
+			 !c->stream && pending < c->d->cfg.answer_backlog;
 
 	if (want_write != c->writing) {
 		if (want_write)
@@ -143,7 +154,7 @@ static void conn_update_watchers(struct conn *c)
 }
 
 /* Drops c from its write callback (safe while callers iterate lists). */
-static void conn_drop(struct conn *c)
+void conn_drop(struct conn *c)
 {
 	if (c->dead)
 		return;
@@ -161,7 +172,8 @@ void conn_queue_answer(struct conn *c, char *line, size_t len)
 		free(line);
 		return;
 	}
-	if (proto_outbuf_push_owned(&c->out, line, len, false) < 0) {
+	/* Never inside a streamed answer's line: after it. */
+	if (proto_outbuf_push_owned(c->stream ? &c->held : &c->out, line, len, false) < 0) {
 		log_err("out of memory queueing an answer; dropping client %lu", c->serial);
 		conn_drop(c);
 		return;
@@ -175,7 +187,7 @@ bool conn_queue_event(struct conn *c, const char *line, size_t len)
 
 	if (c->dead)
 		return false;
-	r = proto_outbuf_push(&c->out, line, len, true);
+	r = proto_outbuf_push(c->stream ? &c->held : &c->out, line, len, true);
 	if (r < 0) {
 		if (r == -ENOBUFS) {
 			log_notice("client %lu (uid %lu) does not read its events; dropping it",
@@ -206,6 +218,12 @@ static void conn_fail(struct conn *c, int code, const char *fmt, ...)
 	log_notice("client %lu (uid %lu): %s; closing it", c->serial, (unsigned long)c->uid,
 		   err.reason);
 	dispatch_count(c->d, PROTO_M_UNKNOWN, code);
+	/* In the middle of a streamed line no other line can be told. */
+	if (c->stream) {
+		conn_stream_abort(c);
+		conn_drop(c);
+		return;
+	}
 	c->timed_out = true;
 	c->has_unread_lines = false;
 	proto_inbuf_free(&c->in);
@@ -273,7 +291,7 @@ static bool conn_account_input(struct conn *c)
 static bool conn_idle(const struct conn *c)
 {
 	return proto_inbuf_held(&c->in) == 0 && proto_outbuf_pending(&c->out) == 0 &&
-	       c->n_laters == 0 && !c->watching && !c->has_unread_lines;
+	       c->n_laters == 0 && !c->watching && !c->has_unread_lines && !c->stream;
 }
 
 /* Sets the connection's one timer to its next deadline: the end of the
@@ -346,7 +364,7 @@ static void conn_read_cb(struct ev_loop *loop, ev_io *w, int revents)
 		 * goes (clients like `nc -N` shut their side first).  A peer that
 		 * is really gone makes the write fail, which closes it too. */
 		c->eof = true;
-		if (proto_outbuf_pending(&c->out) == 0 && c->n_laters == 0) {
+		if (proto_outbuf_pending(&c->out) == 0 && c->n_laters == 0 && !c->stream) {
 			conn_close(c);
 			return;
 		}
@@ -386,7 +404,8 @@ static void conn_process_lines(struct conn *c)
 			dispatch_too_long(c);
 		else
 			dispatch_line(c, line, len);
-		if (proto_outbuf_pending(&c->out) >= c->d->cfg.answer_backlog) {
+		/* The next requests wait for a streamed answer's end. */
+		if (c->stream || proto_outbuf_pending(&c->out) >= c->d->cfg.answer_backlog) {
 			c->has_unread_lines = true;
 			break;
 		}
@@ -401,6 +420,8 @@ void conn_close(struct conn *c)
 
 	while (c->laters)
 		later_free(c->laters);
+	conn_stream_abort(c);
+	proto_outbuf_free(&c->held);
 	ev_io_stop(c->d->loop, &c->rio);
 	ev_io_stop(c->d->loop, &c->wio);
 	ev_timer_stop(c->d->loop, &c->timeout_w);
@@ -442,7 +463,7 @@ void server_drain(struct server *s)
 		 * graph has settled) are dropped unanswered. */
 		while (c->laters)
 			later_free(c->laters);
-		if (c->dead || proto_outbuf_pending(&c->out) == 0) {
+		if (c->dead || (proto_outbuf_pending(&c->out) == 0 && !c->stream)) {
 			conn_close(c);
 			continue;
 		}
@@ -582,6 +603,7 @@ static void accept_cb(struct ev_loop *loop, ev_io *w, int revents)
 		c->serial = ++s->next_serial;
 		proto_inbuf_init(&c->in, d->cfg.limits.max_request);
 		proto_outbuf_init(&c->out, d->cfg.event_queue_bytes);
+		proto_outbuf_init(&c->held, d->cfg.event_queue_bytes);
 		ev_io_init(&c->rio, conn_read_cb, fd, EV_READ);
 		ev_io_init(&c->wio, conn_write_cb, fd, EV_WRITE);
 		c->rio.data = c->wio.data = c;

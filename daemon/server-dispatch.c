@@ -18,6 +18,7 @@
 #include "coopd.h"
 #include "graph-model.h"
 #include "graph-registry.h"
+#include "graph-stream.h"
 #include "method.h"
 #include "server-internal.h"
 #include "store-state.h"
@@ -190,6 +191,18 @@ answer:
 		proto_request_free(&req);
 		return;
 	}
+	if (ret == METHOD_STREAM) {
+		if (!req.has_id) {
+			graph_stream_free(call.stream);
+		} else if (conn_stream_start(c, req.id, call.stream) < 0) {
+			graph_stream_free(call.stream);
+			ret = method_fail(&call, PROTO_ERR_INTERNAL, NULL, "out of memory");
+			goto answer;
+		}
+		dispatch_count(d, call.m, 0);
+		proto_request_free(&req);
+		return;
+	}
 	dispatch_count(d, call.m, ret == METHOD_OK ? 0 : call.err.code);
 	if (!req.has_id) {
 		free(call.result);
@@ -226,6 +239,14 @@ enum method_ret method_ok_sb(struct method_call *call, struct strbuf *sb)
 	if (!call->result)
 		return method_fail(call, PROTO_ERR_INTERNAL, NULL, "out of memory");
 	return METHOD_OK;
+}
+
+enum method_ret method_ok_status_stream(struct method_call *call, struct graph *g)
+{
+	call->stream = graph_stream_new(g);
+	if (!call->stream)
+		return method_fail(call, PROTO_ERR_INTERNAL, NULL, "out of memory");
+	return METHOD_STREAM;
 }
 
 enum method_ret method_fail(struct method_call *call, int code, const char *path, const char *fmt,

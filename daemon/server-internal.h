@@ -31,6 +31,19 @@ struct server {
 	unsigned long next_serial;
 };
 
+/* Streamed answers (server-stream.c).  conn_stream_start takes gs (on
+ * success) and queues the first piece; conn_stream_fill queues the next
+ * piece if little output is left unsent (the write path); a finished
+ * stream's held output follows it.  conn_stream_abort drops a stream and
+ * the held output (the connection is closing).  On out of memory the
+ * connection is dropped (conn_drop). */
+struct graph_stream;
+int conn_stream_start(struct conn *c, struct json_object *id, struct graph_stream *gs);
+void conn_stream_fill(struct conn *c);
+void conn_stream_abort(struct conn *c);
+/* Marks c dead and lets its write callback close it (server-conn.c). */
+void conn_drop(struct conn *c);
+
 int listen_open(struct coopd *d, int *ret_fd, bool *ret_activated, ino_t *ret_ino);
 void listen_unlink(struct coopd *d, ino_t ino);
 

@@ -51,6 +51,10 @@ struct conn {
 	bool watching;
 	char *watch_id; /* NULL: every graph the peer may see */
 	struct conn *watch_prev, *watch_next;
+	/* An answer being streamed (server-stream.c), and what is held back
+	 * for after it. */
+	struct conn_stream *stream;
+	struct proto_outbuf held;
 	/* requests answered later */
 	struct later *laters;
 	size_t n_laters;

@@ -126,7 +126,11 @@ int retention_forget_then(struct coopd *d, struct graph *g, store_id_done_fn don
 		log_errno(LOG_ERR, r,
 			  "cannot delete graph %s from the database; it comes back after a restart",
 			  g->id);
-	graph_free(g);
+	/* An answer still streamed from its tree frees it when it ends. */
+	if (g->pins)
+		g->forgotten = true;
+	else
+		graph_free(g);
 	return r;
 }
 
