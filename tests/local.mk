@@ -89,3 +89,5 @@ SOAK_TESTS += tests/integration/test-daemon-fair-soak.sh
 SOAK_TESTS += tests/integration/test-daemon-defaults.sh
 # -- pause of Slurm nodes (issue 17):
 SLURM_TESTS += tests/slurm/test-slurm-pause.sh
+# -- big answers (issue 15 item 2, stream): 100,000 nodes in the soak
+SOAK_TESTS += tests/integration/test-daemon-fair-answers.sh
