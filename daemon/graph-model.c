@@ -233,6 +233,16 @@ void graph_maybe_release(struct graph *g)
 		graph_release_tree(g);
 }
 
+void graph_unpin(struct graph *g)
+{
+	if (--g->pins > 0)
+		return;
+	if (g->forgotten)
+		graph_free(g);
+	else
+		graph_maybe_release(g);
+}
+
 void graph_adopt_tree(struct graph *g, struct graph *t)
 {
 	g->def = t->def;

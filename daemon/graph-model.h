@@ -26,6 +26,7 @@
 struct coopd;
 struct exec_job;
 struct later;
+struct conn;
 
 #define GRAPH_ID_LEN 16 /* hex characters of a graph id */
 
@@ -168,6 +169,10 @@ struct graph {
 	 * its last stream (forgotten). */
 	uint32_t pins;
 	bool forgotten;
+	/* Its tree is being read back on the reader thread (store-state.c);
+	 * the connections whose request waits for it (server-park.c). */
+	bool hydrating;
+	struct conn *parked;
 
 	/* Persistence (store-state.c). */
 	int64_t store_seq;    /* its row in coopd.db (graphs.seq), 0 none yet */
@@ -201,6 +206,9 @@ void graph_release_tree(struct graph *g);
 /* Releases g's tree if g is settled and nothing holds it (no waiter, no
  * sync in flight, no stream). */
 void graph_maybe_release(struct graph *g);
+/* Drops one pin (graph_stream_free, a finished read back): the last one
+ * frees a graph removed meanwhile, or lets its tree go. */
+void graph_unpin(struct graph *g);
 /* Gives g (released) the tree of t (a graph_new() of the same document
  * with its nodes' states applied), and frees t's shell. */
 void graph_adopt_tree(struct graph *g, struct graph *t);

@@ -109,10 +109,5 @@ void graph_stream_free(struct graph_stream *st)
 	free(st->stack);
 	free(st->snap);
 	free(st);
-	if (--g->pins > 0)
-		return;
-	if (g->forgotten)
-		graph_free(g);
-	else
-		graph_maybe_release(g);
+	graph_unpin(g);
 }

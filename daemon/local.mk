@@ -182,6 +182,8 @@ TESTS += tests/suite-daemon-graph
 DAEMON_TESTS += tests/integration/test-daemon-summary.sh
 daemon_libcoopd_la_SOURCES += daemon/graph-stream.c daemon/graph-stream.h daemon/server-stream.c
 DAEMON_TESTS += tests/integration/test-daemon-fair-answers.sh
+daemon_libcoopd_la_SOURCES += daemon/store-reader.c daemon/store-reader.h daemon/server-park.c
+DAEMON_TESTS += tests/integration/test-daemon-fair-readback.sh
 # -- the SQLite state store (issue 14, store): the database alone, no daemon
 check_PROGRAMS += tests/suite-store-db
 tests_suite_store_db_SOURCES = tests/suite-store-db.c daemon/store-db.c

@@ -38,6 +38,9 @@ struct method_call {
 	struct proto_error err;      /* METHOD_ERROR */
 	struct graph *hydrated;      /* a settled graph's tree read back by method_graph */
 	struct graph_stream *stream; /* METHOD_STREAM */
+	/* METHOD_ERROR from method_graph: g's tree is being read back off the
+	 * loop; the request is run again once it is in (server-park.c). */
+	struct graph *park;
 };
 
 struct method {

@@ -106,7 +106,7 @@ static void conn_write_cb(struct ev_loop *loop, ev_io *w, int revents)
 		return;
 	}
 	if (c->eof && proto_outbuf_pending(&c->out) == 0 && c->n_laters == 0 &&
-	    !c->has_unread_lines && !c->stream) {
+	    !c->has_unread_lines && !c->stream && !c->park_g) {
 		conn_close(c);
 		return;
 	}
@@ -129,7 +129,7 @@ static void conn_update_watchers(struct conn *c)
 	bool want_write = pending > 0 || c->stream;
 	/* Requests that come after a streamed answer wait for its end. */
 	bool want_read = !c->dead && !c->eof && !c->timed_out && !c->has_unread_lines &&
-			 !c->stream && pending < c->d->cfg.answer_backlog;
+			 !c->stream && !c->park_g && pending < c->d->cfg.answer_backlog;
 
 	if (want_write != c->writing) {
 		if (want_write)
@@ -291,7 +291,7 @@ static bool conn_account_input(struct conn *c)
 static bool conn_idle(const struct conn *c)
 {
 	return proto_inbuf_held(&c->in) == 0 && proto_outbuf_pending(&c->out) == 0 &&
-	       c->n_laters == 0 && !c->watching && !c->has_unread_lines && !c->stream;
+	       c->n_laters == 0 && !c->watching && !c->has_unread_lines && !c->stream && !c->park_g;
 }
 
 /* Sets the connection's one timer to its next deadline: the end of the
@@ -364,7 +364,8 @@ static void conn_read_cb(struct ev_loop *loop, ev_io *w, int revents)
 		 * goes (clients like `nc -N` shut their side first).  A peer that
 		 * is really gone makes the write fail, which closes it too. */
 		c->eof = true;
-		if (proto_outbuf_pending(&c->out) == 0 && c->n_laters == 0 && !c->stream) {
+		if (proto_outbuf_pending(&c->out) == 0 && c->n_laters == 0 && !c->stream &&
+		    !c->park_g) {
 			conn_close(c);
 			return;
 		}
@@ -398,20 +399,42 @@ static void conn_process_lines(struct conn *c)
 	size_t len;
 	enum proto_frame_result fr;
 
+	if (c->stream || c->park_g) {
+		/* Later lines wait for the stream or the parked request. */
+		c->has_unread_lines = true;
+		conn_update_watchers(c);
+		return;
+	}
 	c->has_unread_lines = false;
 	while (!c->dead && (fr = proto_inbuf_next(&c->in, &line, &len)) != PROTO_FRAME_NONE) {
 		if (fr == PROTO_FRAME_TOO_LONG)
 			dispatch_too_long(c);
 		else
 			dispatch_line(c, line, len);
-		/* The next requests wait for a streamed answer's end. */
-		if (c->stream || proto_outbuf_pending(&c->out) >= c->d->cfg.answer_backlog) {
+		/* The next requests wait for a streamed answer's end, or for
+		 * the tree a parked one waits for. */
+		if (c->stream || c->park_g ||
+		    proto_outbuf_pending(&c->out) >= c->d->cfg.answer_backlog) {
 			c->has_unread_lines = true;
 			break;
 		}
 	}
 	if (!c->dead)
 		conn_update_watchers(c);
+}
+
+void conn_resume(struct conn *c)
+{
+	if (c->dead)
+		return;
+	if (c->has_unread_lines && !c->stream && !c->park_g &&
+	    proto_outbuf_pending(&c->out) < c->d->cfg.answer_backlog) {
+		conn_process_lines(c);
+		if (!c->dead && !c->timed_out)
+			(void)conn_account_input(c);
+		return;
+	}
+	conn_update_watchers(c);
 }
 
 void conn_close(struct conn *c)
@@ -421,6 +444,7 @@ void conn_close(struct conn *c)
 	while (c->laters)
 		later_free(c->laters);
 	conn_stream_abort(c);
+	conn_unpark(c);
 	proto_outbuf_free(&c->held);
 	ev_io_stop(c->d->loop, &c->rio);
 	ev_io_stop(c->d->loop, &c->wio);

@@ -191,6 +191,11 @@ answer:
 		proto_request_free(&req);
 		return;
 	}
+	if (ret == METHOD_ERROR && call.park &&
+	    conn_park(c, call.park, line, len, req.id, req.has_id, call.m) == 0) {
+		proto_request_free(&req);
+		return;
+	}
 	if (ret == METHOD_STREAM) {
 		if (!req.has_id) {
 			graph_stream_free(call.stream);
@@ -279,6 +284,15 @@ struct graph *method_graph(struct method_call *call, const char *id)
 	struct graph *g = method_graph_brief(call, id);
 	int r;
 
+	if (g && g->released && store_reads_off_loop(call->d->store)) {
+		/* Read back on the reader thread; this request waits for it
+		 * (server-park.c) while the loop serves everyone else. */
+		call->park = g;
+		proto_error_set(&call->err, PROTO_ERR_INTERNAL, NULL,
+				"cannot wait for graph %s to be read from the state database",
+				g->id);
+		return NULL;
+	}
 	if (g && g->released) {
 		/* A settled graph keeps no tree in memory: read it back. */
 		r = store_graph_hydrate(call->d->store, g);

@@ -41,6 +41,14 @@ struct graph_stream;
 int conn_stream_start(struct conn *c, struct json_object *id, struct graph_stream *gs);
 void conn_stream_fill(struct conn *c);
 void conn_stream_abort(struct conn *c);
+/* Parks c's request (line) until g's tree has been read back off the loop
+ * (server-park.c); 0, or a negative errno (not parked: answer it).
+ * conn_unpark forgets it (the connection closes).  conn_resume goes on
+ * with c's unread lines once its stream or parked request is done. */
+int conn_park(struct conn *c, struct graph *g, const char *line, size_t len, struct json_object *id,
+	      bool has_id, enum proto_method m);
+void conn_unpark(struct conn *c);
+void conn_resume(struct conn *c);
 /* Marks c dead and lets its write callback close it (server-conn.c). */
 void conn_drop(struct conn *c);
 

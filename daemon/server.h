@@ -55,6 +55,15 @@ struct conn {
 	 * for after it. */
 	struct conn_stream *stream;
 	struct proto_outbuf held;
+	/* A request waiting for a settled graph's tree, read back off the
+	 * loop (server-park.c): its line, run again once the tree is in. */
+	struct graph *park_g;
+	char *park_line;
+	size_t park_len;
+	struct json_object *park_id;
+	enum proto_method park_method;
+	bool park_has_id;
+	struct conn *park_prev, *park_next; /* on park_g->parked */
 	/* requests answered later */
 	struct later *laters;
 	size_t n_laters;
@@ -127,6 +136,10 @@ void later_answer_error(struct later *l, const struct proto_error *err);
 /* *slot is set to NULL when l is freed (the owner of an asynchronous
  * operation learns that its client went away); NULL clears it. */
 void later_set_backref(struct later *l, struct later **slot);
+
+/* The tree of g, read back off the loop, is in (r 0; or could not be
+ * read: r < 0): the requests parked on it run again (server-park.c). */
+void server_graph_hydrated(struct coopd *d, struct graph *g, int r);
 
 /* Dispatch one decoded line (server-dispatch.c). */
 void dispatch_line(struct conn *c, const char *line, size_t len);

@@ -41,6 +41,7 @@
 #include "store-import.h"
 #include "store-retention.h"
 #include "store-state.h"
+#include "store-reader.h"
 #include "store-writer.h"
 #include "util-log.h"
 
@@ -50,11 +51,12 @@ struct store {
 	struct coopd *d;
 	char *dir;
 	char *db_path;
-	int graphs_fd;          /* STATE/graphs: log directories */
-	struct store_writer *w; /* owns the write connection */
-	struct store_db *rdb;   /* the loop's reading connection */
-	struct graph *queue;    /* graphs with dirty nodes */
-	struct graph *retry;    /* settled graphs whose records failed */
+	int graphs_fd;           /* STATE/graphs: log directories */
+	struct store_writer *w;  /* owns the write connection */
+	struct store_db *rdb;    /* the loop's reading connection */
+	struct store_reader *rd; /* reads of big trees, off the loop */
+	struct graph *queue;     /* graphs with dirty nodes */
+	struct graph *retry;     /* settled graphs whose records failed */
 	ev_timer flush_timer, retry_timer;
 	bool timer_active;
 	struct store_hooks hooks; /* the lifecycle's (store_set_hooks) */
@@ -229,10 +231,16 @@ int store_open(struct coopd *d, struct store **ret)
 	s->flush_timer.data = s;
 	ev_timer_init(&s->retry_timer, retry_cb, SETTLE_RETRY_S, 0.);
 	s->retry_timer.data = s;
+	/* Without it, trees are read back on the loop as before. */
+	if ((r = store_reader_start(d->loop, s->db_path, &s->rd)) < 0) {
+		log_errno(LOG_WARNING, r, "cannot start the state reader thread");
+		s->rd = NULL;
+	}
 	r = store_writer_start(d->loop, db, s->db_path, d->cfg.fsync, writer_drained, s, &s->w);
 	if (r < 0) {
 		log_errno(LOG_ERR, r, "cannot start the state writer thread");
 		store_db_close(db);
+		store_reader_stop(s->rd);
 		goto fail;
 	}
 	*ret = s;
@@ -268,6 +276,8 @@ void store_stop_writer(struct store *s)
 		/* The reader first: the last connection to close checkpoints
 		 * the WAL into coopd.db and removes it, which a read-only one
 		 * cannot do. */
+		store_reader_stop(s->rd);
+		s->rd = NULL;
 		store_db_close(s->rdb);
 		s->rdb = NULL;
 		store_writer_stop(s->w);
@@ -905,6 +915,91 @@ int store_read_doc(struct store *s, const char *id, char **doc, size_t *len)
  * applied.  Returns the new graph (not registered) or a negative errno. */
 static int read_tree(struct store *s, const char *id, int64_t seq, uid_t uid, gid_t gid,
 		     int64_t created, struct graph **ret, const char **why);
+static int read_tree_db(struct store_db *db, const struct proto_limits *limits, struct coopd *d,
+			const char *id, int64_t seq, uid_t uid, gid_t gid, int64_t created,
+			struct graph **ret, const char **why);
+
+/* A tree read back on the reader thread: the job owns copies of all it
+ * reads (the limits too: a reload may change them meanwhile); g stays on
+ * the loop, pinned until the job is done. */
+struct hydrate_job {
+	struct store_read job; /* first: the reader hands it back */
+	struct store *s;
+	struct graph *g;
+	void (*done)(struct coopd *d, struct graph *g, int r);
+	char id[GRAPH_ID_LEN + 1];
+	int64_t seq, created;
+	uid_t uid;
+	gid_t gid;
+	struct proto_limits limits;
+	struct graph *tree;
+	const char *why;
+};
+
+static void hydrate_run(struct store_db *db, struct store_read *job)
+{
+	struct hydrate_job *j = (struct hydrate_job *)job;
+
+	job->r = read_tree_db(db, &j->limits, j->s->d, j->id, j->seq, j->uid, j->gid, j->created,
+			      &j->tree, &j->why);
+}
+
+static void hydrate_done(struct store_read *job, int r)
+{
+	struct hydrate_job *j = (struct hydrate_job *)job;
+	struct store *s = j->s;
+	struct graph *g = j->g;
+	void (*done)(struct coopd * d, struct graph * g, int r) = j->done;
+
+	g->hydrating = false;
+	if (r < 0) {
+		log_errno(LOG_ERR, r, "cannot read graph %s back from %s%s%s", g->id, s->db_path,
+			  j->why ? ": " : "", j->why ? j->why : "");
+	} else if (g->released && !g->forgotten) {
+		graph_adopt_tree(g, j->tree);
+	} else {
+		graph_free(j->tree);
+	}
+	free(j);
+	/* The requests that waited for it run again, now with the tree. */
+	if (done)
+		done(s->d, g, r);
+	graph_unpin(g);
+}
+
+int store_graph_hydrate_async(struct store *s, struct graph *g,
+			      void (*done)(struct coopd *d, struct graph *g, int r))
+{
+	struct hydrate_job *j;
+
+	if (!g->released || g->hydrating)
+		return 0;
+	if (!s->rd)
+		return -ENOTSUP;
+	j = calloc(1, sizeof(*j));
+	if (!j)
+		return -ENOMEM;
+	j->job.run = hydrate_run;
+	j->job.done = hydrate_done;
+	j->s = s;
+	j->g = g;
+	j->done = done;
+	snprintf(j->id, sizeof(j->id), "%s", g->id);
+	j->seq = g->store_seq;
+	j->created = g->created_ms;
+	j->uid = g->uid;
+	j->gid = g->gid;
+	j->limits = s->d->cfg.limits;
+	g->pins++;
+	g->hydrating = true;
+	store_reader_queue(s->rd, &j->job);
+	return 1;
+}
+
+bool store_reads_off_loop(const struct store *s)
+{
+	return s && s->rd;
+}
 
 int store_graph_hydrate(struct store *s, struct graph *g)
 {
@@ -1016,6 +1111,15 @@ static int load_node(void *ctx, const struct store_rec *r)
 static int read_tree(struct store *s, const char *id, int64_t seq, uid_t uid, gid_t gid,
 		     int64_t created, struct graph **ret, const char **why)
 {
+	return read_tree_db(s->rdb, &s->d->cfg.limits, s->d, id, seq, uid, gid, created, ret, why);
+}
+
+/* Any thread, with its own connection db: touches nothing but db and the
+ * new graph (and reads limits). */
+static int read_tree_db(struct store_db *db, const struct proto_limits *limits, struct coopd *d,
+			const char *id, int64_t seq, uid_t uid, gid_t gid, int64_t created,
+			struct graph **ret, const char **why)
+{
 	struct proto_graph *def = NULL;
 	struct proto_error err;
 	struct graph *g = NULL;
@@ -1023,10 +1127,10 @@ static int read_tree(struct store *s, const char *id, int64_t seq, uid_t uid, gi
 	size_t len = 0;
 	int r;
 
-	r = store_db_read_doc(s->rdb, id, &doc, &len);
+	r = store_db_read_doc(db, id, &doc, &len);
 	if (r < 0)
 		return r;
-	r = proto_graph_parse_text(doc, len, &s->d->cfg.limits, &def, &err);
+	r = proto_graph_parse_text(doc, len, limits, &def, &err);
 	free(doc);
 	if (r < 0) {
 		*why = "its document does not parse";
@@ -1036,10 +1140,10 @@ static int read_tree(struct store *s, const char *id, int64_t seq, uid_t uid, gi
 		proto_graph_free(def);
 		return -ENOMEM;
 	}
-	g->d = s->d;
+	g->d = d;
 	g->loaded = true;
 	g->store_seq = seq;
-	r = store_db_each_node(s->rdb, seq, load_node, g);
+	r = store_db_each_node(db, seq, load_node, g);
 	if (r < 0) {
 		graph_free(g);
 		return r;

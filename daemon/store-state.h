@@ -110,6 +110,16 @@ int store_load(struct coopd *d);
  * errno (logged). */
 int store_graph_hydrate(struct store *s, struct graph *g);
 
+/* The same on the reader thread (docs/architecture.md): returns 1 when a
+ * read was queued (g is pinned meanwhile; done then runs on the loop, with
+ * the tree adopted, or a negative errno), 0 if g has its tree or a read is
+ * already queued (its done will run), -ENOTSUP without a reader thread
+ * (read it on the loop), or -ENOMEM. */
+int store_graph_hydrate_async(struct store *s, struct graph *g,
+			      void (*done)(struct coopd *d, struct graph *g, int r));
+/* Whether trees are read back off the loop (the reader thread runs). */
+bool store_reads_off_loop(const struct store *s);
+
 /* Makes g->counts right without the tree (status and wait with summary):
  * a released graph loaded at start-up counts its node rows with one
  * aggregate query (nodes without a row are pending, as

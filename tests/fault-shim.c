@@ -4,7 +4,10 @@
  * makes fsync and fdatasync fail with EIO, or writes to coopd.db* fail with
  * EROFS, while the file named by $COOPD_FAULT_FILE holds "eio" or "rofs";
  * "slow" makes each sync take 20 ms (so that concurrent submits must share
- * a commit).  Anything else, or no file, passes every call through.
+ * a commit); "hold" makes every read of coopd.db or its WAL wait until the
+ * file says something else (test-daemon-fair-readback.sh: a read that
+ * never ends must not hold the loop).  Anything else, or no file, passes
+ * every call through.
  */
 #define _GNU_SOURCE
 #include <dlfcn.h>
@@ -37,6 +40,8 @@ static char fault_mode(void)
 		return 'r';
 	if (strncmp(buf, "slow", 4) == 0)
 		return 's';
+	if (strncmp(buf, "hold", 4) == 0)
+		return 'h';
 	return 0;
 }
 
@@ -106,4 +111,19 @@ ssize_t pwrite64(int fd, const void *buf, size_t len, off_t off)
 ssize_t pwrite(int fd, const void *buf, size_t len, off_t off)
 {
 	return pwrite64(fd, buf, len, off);
+}
+
+ssize_t pread64(int fd, void *buf, size_t len, off_t off)
+{
+	static ssize_t (*real)(int, void *, size_t, off_t);
+	struct timespec ts = {0, 5 * 1000 * 1000};
+	int saved = errno;
+
+	if (!real)
+		real = (ssize_t(*)(int, void *, size_t, off_t))dlsym(RTLD_NEXT, "pread64");
+	/* A test tool: polling the file is how the test lets it go. */
+	while (fault_mode() == 'h' && is_db(fd))
+		nanosleep(&ts, NULL);
+	errno = saved;
+	return real(fd, buf, len, off);
 }

@@ -1,0 +1,109 @@
+/*
+ * server-park.c - requests that wait for a settled graph's tree.
+ *
+ * A settled graph keeps no tree in memory (docs/durability.md); reading
+ * it back took the loop a second or more for 100,000 nodes (issue 15).
+ * method_graph() now asks the store's reader thread for it
+ * (store_graph_hydrate_async) and the request is parked: its line is
+ * kept, the connection reads and dispatches nothing more meanwhile (its
+ * answers stay in order), and every other connection carries on.  When
+ * the tree is in, each parked line is dispatched again, exactly as it
+ * came, and finds the tree (the graph is pinned until then); if it could
+ * not be read, the request gets -32603 naming the graph.  Several
+ * requests for the same graph share one read.  A graph removed meanwhile
+ * answers its parked requests like any unknown graph.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <json-c/json.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "coopd.h"
+#include "graph-model.h"
+#include "server-internal.h"
+#include "store-state.h"
+
+int conn_park(struct conn *c, struct graph *g, const char *line, size_t len, struct json_object *id,
+	      bool has_id, enum proto_method m)
+{
+	int r;
+
+	c->park_line = malloc(len + 1);
+	if (!c->park_line)
+		return -ENOMEM;
+	memcpy(c->park_line, line, len);
+	c->park_line[len] = '\0';
+	c->park_len = len;
+	r = store_graph_hydrate_async(c->d->store, g, server_graph_hydrated);
+	if (r < 0) {
+		free(c->park_line);
+		c->park_line = NULL;
+		return r;
+	}
+	c->park_g = g;
+	c->park_id = id ? json_object_get(id) : NULL;
+	c->park_method = m;
+	c->park_has_id = has_id;
+	c->park_prev = NULL;
+	c->park_next = g->parked;
+	if (g->parked)
+		g->parked->park_prev = c;
+	g->parked = c;
+	return 0;
+}
+
+void conn_unpark(struct conn *c)
+{
+	struct graph *g = c->park_g;
+
+	if (!g)
+		return;
+	if (c->park_prev)
+		c->park_prev->park_next = c->park_next;
+	else
+		g->parked = c->park_next;
+	if (c->park_next)
+		c->park_next->park_prev = c->park_prev;
+	c->park_g = NULL;
+	c->park_prev = c->park_next = NULL;
+	free(c->park_line);
+	c->park_line = NULL;
+	if (c->park_id)
+		json_object_put(c->park_id);
+	c->park_id = NULL;
+}
+
+void server_graph_hydrated(struct coopd *d, struct graph *g, int r)
+{
+	struct conn *c;
+
+	while ((c = g->parked)) {
+		char *line = c->park_line;
+		size_t len = c->park_len;
+		struct json_object *id = c->park_id ? json_object_get(c->park_id) : NULL;
+		enum proto_method m = c->park_method;
+		bool has_id = c->park_has_id;
+
+		c->park_line = NULL;
+		conn_unpark(c);
+		/* A graph removed meanwhile: run again, it is unknown now. */
+		if (r < 0 && !g->forgotten) {
+			struct proto_error err;
+
+			proto_error_set(&err, PROTO_ERR_INTERNAL, NULL,
+					"cannot read graph %s from the state database: %s", g->id,
+					strerror(-r));
+			dispatch_count(d, m, err.code);
+			if (has_id)
+				conn_answer_error(c, id, &err);
+		} else {
+			dispatch_line(c, line, len);
+		}
+		free(line);
+		if (id)
+			json_object_put(id);
+		conn_resume(c);
+	}
+}

@@ -1,0 +1,35 @@
+/*
+ * store-reader.h - the state reader thread: reads that take long (a
+ * settled graph's whole tree: its document parsed again, its node rows
+ * applied; about a second for 100,000 nodes) run here, on the thread's
+ * own read-only connection to coopd.db (WAL: readers never block the
+ * writer nor each other), instead of on the loop.  Completions run back
+ * on the loop thread, as the writer's do (store-writer.h).
+ */
+#ifndef COOPD_STORE_READER_H
+#define COOPD_STORE_READER_H
+
+#include <ev.h>
+
+struct store_db;
+struct store_reader;
+
+struct store_read {
+	struct store_read *next;
+	/* Reader thread: the read (it may touch only what the job owns). */
+	void (*run)(struct store_db *db, struct store_read *job);
+	/* Loop thread, once run has returned (or with r -ESHUTDOWN, run not
+	 * called, when the reader stops first).  Owns job. */
+	void (*done)(struct store_read *job, int r);
+	int r; /* set by run */
+};
+
+/* Starts the reader with its own read-only connection to path. */
+int store_reader_start(struct ev_loop *loop, const char *path, struct store_reader **ret);
+/* Loop thread: queues job. */
+void store_reader_queue(struct store_reader *rd, struct store_read *job);
+/* Stops the thread after the read in progress; jobs not run complete
+ * with -ESHUTDOWN; frees rd. */
+void store_reader_stop(struct store_reader *rd);
+
+#endif
