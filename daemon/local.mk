@@ -167,7 +167,7 @@ tests_suite_daemon_slurm_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/daemon $(JSON
 tests_suite_daemon_slurm_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
 tests_suite_daemon_slurm_LDADD = proto/libcoopproto.la $(CHECK_LIBS) $(JSONC_LIBS)
 TESTS += tests/suite-daemon-slurm
-daemon_libcoopd_la_SOURCES += daemon/method-pause.c daemon/method-resume.c
+daemon_libcoopd_la_SOURCES += daemon/method-pause.c
 DAEMON_TESTS += tests/integration/test-daemon-pause.sh
 # -- the daemon's core as a library (issue 14 item 4, core): the runner
 # driven without a socket or a store, a fake observer of graph events.
