@@ -16,6 +16,10 @@ slurm_require() {
 	[ -n "${COOPD_TEST_SLURM_DIR:-}" ] && [ -n "${SLURM_CONF:-}" ] ||
 		skip "needs the test cluster: run through 'make check-slurm'"
 	SLURM_DIR=$COOPD_TEST_SLURM_DIR
+	# Slurm schedules on its own clock (and slowly on a loaded host): the
+	# tests' hang guards are five times longer (lib-coopd.sh, SLOW).
+	: "${COOPD_TEST_SLOW:=5}"
+	export COOPD_TEST_SLOW
 	# The test directory must be reachable by the tests' non-root owners
 	# (job files, output), as a shared spool directory is on a cluster.
 	chmod 755 "$COOPD_TMP"
