@@ -2,16 +2,16 @@
  * job-slurm-parse.c - the batch script and sbatch options coopd writes,
  * and the answers of squeue and scontrol it reads (job-slurm-parse.h).
  *
- * squeue's JSON changed shape across Slurm releases: 22.05 gives
- * job_state as a string and exit_code as a wait status; 23.02 and later
- * give job_state as an array of flags and exit_code as an object with
- * return_code and signal.  Both are read, so that coopd survives an
- * upgrade of the cluster (docs/slurm.md "Why the command-line tools").
+ * squeue is asked for four fields as '|'-ended text (SLURM_SQUEUE_FORMAT),
+ * not --json: --json prints some 5 KB per job, and building a json-c tree
+ * of it at every poll was most of coopd's CPU per Slurm job (docs/slurm.md
+ * "Cost").  The text is read in one pass and refused whole, with the line
+ * and the reason, when any line is not exactly that form.
  */
 #include "config.h"
 
 #include <errno.h>
-#include <json-c/json.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -179,88 +179,107 @@ static void copy_state(char *dst, const char *s)
 	dst[i] = '\0';
 }
 
-static bool jget(struct json_object *o, const char *key, struct json_object **v)
+/* An unsigned decimal of at most max; *p moves past it. */
+static bool parse_num(const char **p, const char *end, uint64_t max, uint64_t *ret)
 {
-	return json_object_object_get_ex(o, key, v) && *v != NULL;
+	const char *s = *p;
+	uint64_t v = 0;
+
+	while (s < end && *s >= '0' && *s <= '9') {
+		uint64_t d = (uint64_t)(*s - '0');
+
+		if (v > (max - d) / 10)
+			return false;
+		v = v * 10 + d;
+		s++;
+	}
+	if (s == *p)
+		return false;
+	*p = s;
+	*ret = v;
+	return true;
 }
 
-/* 22.05: a wait status; 23.02+: {"return_code": N | {"number": N},
- * "signal": {"id": N} ...}. */
-static void parse_exit(struct json_object *ec, struct slurm_job_info *j)
+/* One line "ID|STATE|EXIT|UID|\n" (slurm_parse_squeue's format).  Returns
+ * NULL and *j filled, or what is wrong with it; *p moves past the line. */
+static const char *squeue_line(const char **p, const char *end, struct slurm_job_info *j)
 {
-	struct json_object *v, *w;
+	const char *s = *p;
+	uint64_t v;
+	size_t n = 0;
 
-	if (json_object_is_type(ec, json_type_int)) {
-		int st = json_object_get_int(ec);
+	*j = (struct slurm_job_info){.exit_code = -1, .uid = UINT32_MAX};
+	if (!parse_num(&s, end, UINT64_MAX, &v) || v == 0)
+		return "no job id";
+	j->job_id = v;
+	if (s == end || *s++ != '|')
+		return "no '|' after the job id";
+	for (; s < end && ((*s >= 'A' && *s <= 'Z') || *s == '_'); s++) {
+		if (n + 1 >= SLURM_STATE_MAX)
+			return "job state too long";
+		j->state[n++] = *s;
+	}
+	j->state[n] = '\0';
+	if (n == 0)
+		return "no job state (A-Z and _)";
+	if (s == end || *s++ != '|')
+		return "no '|' after the job state";
+	/* exit_code is a wait status (22.05), read only once the job ended. */
+	if (!parse_num(&s, end, 0xffff, &v))
+		return "no exit code (a wait status, 0-65535)";
+	if (slurm_state_class(j->state) >= SLURM_CLASS_COMPLETED) {
+		int st = (int)v;
 
 		if (WIFSIGNALED(st)) {
 			j->term_signal = WTERMSIG(st);
-			j->exit_code = -1;
 		} else {
 			j->exit_code = WEXITSTATUS(st);
 		}
-		return;
 	}
-	if (!json_object_is_type(ec, json_type_object))
-		return;
-	if (jget(ec, "signal", &v) && jget(v, "id", &w) &&
-	    (json_object_is_type(w, json_type_int) ||
-	     (json_object_is_type(w, json_type_object) && jget(w, "number", &w))) &&
-	    json_object_get_int(w) > 0) {
-		j->term_signal = json_object_get_int(w);
-		j->exit_code = -1;
-		return;
-	}
-	if (jget(ec, "return_code", &v)) {
-		if (json_object_is_type(v, json_type_object) && jget(v, "number", &w))
-			v = w;
-		if (json_object_is_type(v, json_type_int))
-			j->exit_code = json_object_get_int(v);
-	}
+	if (s == end || *s++ != '|')
+		return "no '|' after the exit code";
+	if (!parse_num(&s, end, UINT32_MAX - 1, &v))
+		return "no user id";
+	j->uid = (uint32_t)v;
+	if (end - s < 2 || s[0] != '|' || s[1] != '\n')
+		return "no '|' and end of line after the user id";
+	*p = s + 2;
+	return NULL;
 }
 
-int slurm_parse_squeue_json(const char *text, size_t len,
-			    void (*fn)(const struct slurm_job_info *job, void *arg), void *arg)
+int slurm_parse_squeue(const char *text, size_t len,
+		       void (*fn)(const struct slurm_job_info *job, void *arg), void *arg,
+		       struct slurm_parse_error *err)
 {
-	struct json_tokener *tok = json_tokener_new_ex(32);
-	struct json_object *doc, *jobs;
-	size_t n;
+	const char *end = text + len;
+	struct slurm_job_info j;
 	int count = 0;
 
-	if (!tok)
-		return -ENOMEM;
-	doc = json_tokener_parse_ex(tok, text, (int)len);
-	json_tokener_free(tok);
-	if (!doc || !jget(doc, "jobs", &jobs) || !json_object_is_type(jobs, json_type_array)) {
-		json_object_put(doc);
-		return -EINVAL;
-	}
-	n = json_object_array_length(jobs);
-	for (size_t i = 0; i < n; i++) {
-		struct json_object *o = json_object_array_get_idx(jobs, i), *v;
-		struct slurm_job_info j = {.exit_code = -1, .uid = UINT32_MAX};
+	/* Checked whole before fn sees a job: an answer is taken or left
+	 * as one, never half applied. */
+	for (const char *p = text; p < end; count++) {
+		const char *why = squeue_line(&p, end, &j);
 
-		if (!json_object_is_type(o, json_type_object) || !jget(o, "job_id", &v) ||
-		    !json_object_is_type(v, json_type_int) || json_object_get_int64(v) <= 0)
-			continue;
-		j.job_id = (uint64_t)json_object_get_int64(v);
-		if (!jget(o, "job_state", &v))
-			continue;
-		if (json_object_is_type(v, json_type_array) && json_object_array_length(v) > 0)
-			v = json_object_array_get_idx(v, 0);
-		if (!json_object_is_type(v, json_type_string))
-			continue;
-		copy_state(j.state, json_object_get_string(v));
-		if (slurm_state_class(j.state) >= SLURM_CLASS_COMPLETED && jget(o, "exit_code", &v))
-			parse_exit(v, &j);
-		if (jget(o, "user_id", &v) && json_object_is_type(v, json_type_int))
-			j.uid = (uint32_t)json_object_get_int64(v);
-		if (jget(o, "name", &v) && json_object_is_type(v, json_type_string))
-			snprintf(j.name, sizeof(j.name), "%s", json_object_get_string(v));
-		fn(&j, arg);
-		count++;
+		if (why) {
+			if (err) {
+				err->line = (unsigned)count + 1;
+				err->reason = why;
+			}
+			return -EINVAL;
+		}
+		if (count == INT32_MAX - 1) {
+			if (err) {
+				err->line = (unsigned)count + 1;
+				err->reason = "too many lines";
+			}
+			return -EINVAL;
+		}
 	}
-	json_object_put(doc);
+	if (fn)
+		for (const char *p = text; p < end;) {
+			squeue_line(&p, end, &j);
+			fn(&j, arg);
+		}
 	return count;
 }
 

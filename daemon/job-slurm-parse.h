@@ -8,7 +8,7 @@
  *     expansion, no word splitting: spaces, quotes, $ and newlines arrive
  *     as they were sent);
  *   - sbatch's options from a node's `slurm` object;
- *   - `squeue --json` (all of coopd's jobs in one answer) and
+ *   - squeue's answer in SLURM_SQUEUE_FORMAT (all of coopd's jobs in one) and
  *     `scontrol -o show job` (one job, when squeue no longer lists it);
  *   - what a Slurm job state means for the node (docs/slurm.md "States").
  */
@@ -60,10 +60,24 @@ int slurm_sbatch_options(const struct proto_slurm *opts, char **argv, size_t *n)
 /* Parses `sbatch --parsable` output: "JOBID" or "JOBID;CLUSTER". */
 int slurm_parse_sbatch(const char *out, uint64_t *ret_id);
 
-/* Parses `squeue --json`: calls fn for every job.  Returns the number of
- * jobs, or -EINVAL when the text is not such an answer. */
-int slurm_parse_squeue_json(const char *text, size_t len,
-			    void (*fn)(const struct slurm_job_info *job, void *arg), void *arg);
+/* squeue's options for the poll's answer: one line per job,
+ * "ID|STATE|EXIT|UID|", EXIT a wait status (Slurm 22.05's exit_code). */
+#define SLURM_SQUEUE_FORMAT "--Format=JobID:0|,State:0|,exit_code:0|,UserID:0|"
+
+/* Where and why an answer was refused. */
+struct slurm_parse_error {
+	unsigned line;      /* 1-based */
+	const char *reason; /* static text */
+};
+
+/* Parses squeue --noheader SLURM_SQUEUE_FORMAT: every line exactly
+ * "ID|STATE|EXIT|UID|\n" (ID > 0, STATE of A-Z and _, EXIT 0-65535, UID
+ * below 2^32-1); "" is no job.  Calls fn (may be NULL) for every job once
+ * the whole text is checked.  Returns the number of jobs, or -EINVAL and
+ * *err (may be NULL) naming the first bad line. */
+int slurm_parse_squeue(const char *text, size_t len,
+		       void (*fn)(const struct slurm_job_info *job, void *arg), void *arg,
+		       struct slurm_parse_error *err);
 
 /* Parses `scontrol -o show job ID` (one line of Key=Value).  Returns 0,
  * or -EINVAL when the line has no JobId and JobState. */

@@ -348,15 +348,17 @@ static void poll_done(struct coopd *d, const struct slurm_cmd_result *r, void *a
 {
 	struct poll_ctx *pc = arg;
 	struct slurm_state *s = pc->s;
+	struct slurm_parse_error err = {0, "truncated"};
 	int n = -EINVAL;
 
 	s->poll_inflight = false;
 	if (slurm_cmd_ok(r) && !r->truncated)
-		n = slurm_parse_squeue_json(r->out, r->out_len, poll_seen, pc);
+		n = slurm_parse_squeue(r->out, r->out_len, poll_seen, pc, &err);
 	if (n < 0) {
 		if (slurm_cmd_ok(r))
-			log_warn("squeue --json answered something that is not a job list; "
-				 "asking again");
+			log_warn("squeue answered something that is not its job list "
+				 "(line %u: %s); asking again",
+				 err.line, err.reason);
 		s->backoff = s->backoff > 0 ? s->backoff * 2 : RETRY_FIRST_S;
 		if (s->backoff > RETRY_MAX_S)
 			s->backoff = RETRY_MAX_S;
@@ -408,7 +410,7 @@ static void poll_run(struct slurm_state *s)
 	if (!ids)
 		goto oom;
 	{
-		char *args[] = {"--json", "--states=all", ids, NULL};
+		char *args[] = {"--noheader", SLURM_SQUEUE_FORMAT, "--states=all", ids, NULL};
 
 		if (slurm_cmd_run(s->cmds, SLURM_CMD_SQUEUE, args, NULL, "/", poll_done, pc) < 0) {
 			free(ids);

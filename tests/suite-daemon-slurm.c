@@ -138,82 +138,95 @@ static void collect(const struct slurm_job_info *job, void *arg)
 		s->j[s->n++] = *job;
 }
 
-/* Slurm 22.05: job_state a string, exit_code a wait status. */
-START_TEST(test_squeue_2205)
+/* squeue --noheader SLURM_SQUEUE_FORMAT as Slurm 22.05 prints it:
+ * exit_code a wait status (768: exit 3; 9: SIGKILL). */
+START_TEST(test_squeue_lines)
 {
-	const char *text =
-		"{\"meta\":{},\"errors\":[],\"jobs\":["
-		"{\"job_id\":1,\"job_state\":\"FAILED\",\"exit_code\":768,\"user_id\":65534,"
-		"\"name\":\"coopd-x-1\"},"
-		"{\"job_id\":2,\"job_state\":\"RUNNING\",\"exit_code\":0},"
-		"{\"job_id\":3,\"job_state\":\"FAILED\",\"exit_code\":10},"
-		"{\"job_id\":4,\"job_state\":\"COMPLETED\",\"exit_code\":0},"
-		"{\"job_id\":\"5\",\"job_state\":\"RUNNING\"},"
-		"{\"job_state\":\"RUNNING\"},"
-		"{\"job_id\":6},"
-		"{\"job_id\":7,\"job_state\":\"WEIRD STATE!\"}]}";
+	const char *text = "1|FAILED|768|65534|\n"
+			   "2|RUNNING|0|0|\n"
+			   "3|FAILED|9|0|\n"
+			   "4|COMPLETED|0|1000|\n"
+			   "5|CANCELLED|15|0|\n"
+			   "6|PENDING|0|4294967294|\n"
+			   "18446744073709551615|NODE_FAIL|256|0|\n";
+	struct slurm_parse_error err = {0};
 	struct seen s = {0};
 
-	ck_assert_int_eq(slurm_parse_squeue_json(text, strlen(text), collect, &s), 5);
+	ck_assert_int_eq(slurm_parse_squeue(text, strlen(text), collect, &s, &err), 7);
+	ck_assert_int_eq(s.n, 7);
 	ck_assert_uint_eq(s.j[0].job_id, 1);
 	ck_assert_str_eq(s.j[0].state, "FAILED");
 	ck_assert_int_eq(s.j[0].exit_code, 3);
+	ck_assert_int_eq(s.j[0].term_signal, 0);
 	ck_assert_uint_eq(s.j[0].uid, 65534);
-	ck_assert_str_eq(s.j[0].name, "coopd-x-1");
 	ck_assert_int_eq(s.j[1].exit_code, -1); /* not ended: no exit code */
-	ck_assert_int_eq(s.j[2].term_signal, 10);
+	ck_assert_uint_eq(s.j[1].uid, 0);
+	ck_assert_int_eq(s.j[2].term_signal, 9);
 	ck_assert_int_eq(s.j[2].exit_code, -1);
 	ck_assert_int_eq(s.j[3].exit_code, 0);
-	/* Quoted and unknown states are reduced to safe characters; an
-	 * unknown state counts as a failure. */
-	ck_assert_str_eq(s.j[4].state, "WEIRD?STATE?");
-	ck_assert_int_eq(slurm_state_class(s.j[4].state), SLURM_CLASS_FAILED);
-}
-END_TEST
-
-/* Slurm 23.02+: job_state an array of flags, exit_code an object. */
-START_TEST(test_squeue_2302)
-{
-	const char *text =
-		"{\"jobs\":["
-		"{\"job_id\":10,\"job_state\":[\"COMPLETED\"],\"exit_code\":{\"status\":["
-		"\"SUCCESS\"],"
-		"\"return_code\":{\"set\":true,\"infinite\":false,\"number\":0}}},"
-		"{\"job_id\":11,\"job_state\":[\"FAILED\"],\"exit_code\":{\"status\":[\"ERROR\"],"
-		"\"return_code\":{\"set\":true,\"number\":4},\"signal\":{\"id\":{\"set\":false,"
-		"\"number\":0},\"name\":\"\"}}},"
-		"{\"job_id\":12,\"job_state\":[\"CANCELLED\"],\"exit_code\":{\"status\":["
-		"\"SIGNALED\"],"
-		"\"return_code\":{\"number\":0},\"signal\":{\"id\":{\"set\":true,\"number\":15},"
-		"\"name\":\"TERM\"}}},"
-		"{\"job_id\":13,\"job_state\":[\"PENDING\",\"REQUEUED\"]}]}";
-	struct seen s = {0};
-
-	ck_assert_int_eq(slurm_parse_squeue_json(text, strlen(text), collect, &s), 4);
-	ck_assert_int_eq(s.j[0].exit_code, 0);
-	ck_assert_int_eq(s.j[1].exit_code, 4);
-	ck_assert_int_eq(s.j[1].term_signal, 0);
-	ck_assert_int_eq(s.j[2].term_signal, 15);
-	ck_assert_str_eq(s.j[3].state, "PENDING");
+	ck_assert_uint_eq(s.j[3].uid, 1000);
+	ck_assert_int_eq(s.j[4].term_signal, 15);
+	ck_assert_int_eq(s.j[5].exit_code, -1);
+	ck_assert_uint_eq(s.j[5].uid, 4294967294u);
+	ck_assert_uint_eq(s.j[6].job_id, UINT64_MAX);
+	ck_assert_int_eq(s.j[6].exit_code, 1);
+	/* An unknown state counts as a failure. */
+	ck_assert_int_eq(slurm_state_class(s.j[6].state), SLURM_CLASS_FAILED);
+	/* No job at all: an empty answer. */
+	ck_assert_int_eq(slurm_parse_squeue("", 0, collect, &s, &err), 0);
+	ck_assert_int_eq(slurm_parse_squeue(text, strlen(text), NULL, NULL, NULL), 7);
 }
 END_TEST
 
 START_TEST(test_squeue_odd_answers)
 {
-	const char *bad[] = {"",
-			     "not json",
-			     "{}",
-			     "{\"jobs\":{}}",
-			     "[1,2]",
-			     "{\"jobs\":[",
-			     "{\"errors\":[{\"error\":\"x\"}]}"};
+	static const struct {
+		const char *text;
+		unsigned line;
+		const char *reason;
+	} bad[] = {
+		{"not squeue\n", 1, "no job id"},
+		{"{\"jobs\":[]}", 1, "no job id"},
+		{"\n", 1, "no job id"},
+		{"0|RUNNING|0|0|\n", 1, "no job id"},
+		{"-1|RUNNING|0|0|\n", 1, "no job id"},
+		{"18446744073709551616|RUNNING|0|0|\n", 1, "no job id"},
+		{"12_3|RUNNING|0|0|\n", 1, "no '|' after the job id"},
+		{"1 |RUNNING|0|0|\n", 1, "no '|' after the job id"},
+		{"1||0|0|\n", 1, "no job state (A-Z and _)"},
+		{"1|running|0|0|\n", 1, "no job state (A-Z and _)"},
+		{"1|WEIRD STATE!|0|0|\n", 1, "no '|' after the job state"},
+		{"1|AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA|0|0|\n", 1, "job state too long"},
+		{"1|FAILED||0|\n", 1, "no exit code (a wait status, 0-65535)"},
+		{"1|FAILED|65536|0|\n", 1, "no exit code (a wait status, 0-65535)"},
+		{"1|FAILED|-1|0|\n", 1, "no exit code (a wait status, 0-65535)"},
+		{"1|FAILED|0 |0|\n", 1, "no '|' after the exit code"},
+		{"1|FAILED|0|root|\n", 1, "no user id"},
+		{"1|FAILED|0|4294967295|\n", 1, "no user id"},
+		{"1|FAILED|0|0\n", 1, "no '|' and end of line after the user id"},
+		{"1|FAILED|0|0|", 1, "no '|' and end of line after the user id"},
+		{"1|FAILED|0|0|x\n", 1, "no '|' and end of line after the user id"},
+		{"1|FAILED|0|0|wrap|\n", 1, "no '|' and end of line after the user id"},
+		/* A good line does not make a later bad one pass, nor is it
+		 * applied: the answer is refused whole. */
+		{"1|RUNNING|0|0|\n2|RUNNING|0|0|\n3|RUNN", 3, "no '|' after the job state"},
+		{"1|RUNNING|0|0|\n\n", 2, "no job id"},
+	};
 	struct seen s = {0};
 
-	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
-		ck_assert_msg(slurm_parse_squeue_json(bad[i], strlen(bad[i]), collect, &s) < 0,
-			      "accepted '%s'", bad[i]);
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		struct slurm_parse_error err = {0};
+
+		ck_assert_msg(slurm_parse_squeue(bad[i].text, strlen(bad[i].text), collect, &s,
+						 &err) == -EINVAL,
+			      "accepted '%s'", bad[i].text);
+		ck_assert_msg(err.line == bad[i].line, "'%s': line %u", bad[i].text, err.line);
+		ck_assert_msg(err.reason && strcmp(err.reason, bad[i].reason) == 0,
+			      "'%s': reason '%s'", bad[i].text, err.reason);
+	}
+	/* A NUL inside the answer is not the end of it. */
+	ck_assert_int_eq(slurm_parse_squeue("1|RUNNING|0|0|\n\0", 16, collect, &s, NULL), -EINVAL);
 	ck_assert_int_eq(s.n, 0);
-	ck_assert_int_eq(slurm_parse_squeue_json("{\"jobs\":[]}", 11, collect, &s), 0);
 }
 END_TEST
 
@@ -272,8 +285,7 @@ int main(void)
 	tcase_add_test(tc, test_script_bad_env_key);
 	tcase_add_test(tc, test_sbatch_options);
 	tcase_add_test(tc, test_parse_sbatch);
-	tcase_add_test(tc, test_squeue_2205);
-	tcase_add_test(tc, test_squeue_2302);
+	tcase_add_test(tc, test_squeue_lines);
 	tcase_add_test(tc, test_squeue_odd_answers);
 	tcase_add_test(tc, test_scontrol);
 	tcase_add_test(tc, test_state_classes);

@@ -191,7 +191,8 @@ polls = metric("coopd_slurm_polls_total") - polls0
 expect(len(sq) == polls and polls >= 1, "squeue runs %d, polls %d" % (len(sq), polls))
 widest = max(len(re.search(r"--jobs=(\S+)", l).group(1).split(",")) for l in sq)
 expect(widest == 12, "no squeue asked about all 12 jobs at once (at most %d)" % widest)
-expect(all("--json" in l for l in sq), "squeue without --json", sq)
+expect(all("--noheader --Format=JobID:0|,State:0|,exit_code:0|,UserID:0| " in l
+           and "--json" not in l for l in sq), "squeue not asked for the text form", sq)
 PY
 coopd_stop
 coopd_pass

@@ -3,7 +3,9 @@
 # a squeue that hangs (a wrapper in slurm_bin_dir that waits on a flag file)
 # ping keeps answering and the graph goes on once squeue answers again; a
 # squeue that fails is retried (with back-off) and counted in
-# coopd_slurm_command_failures_total; the job still ends normally.
+# coopd_slurm_command_failures_total; a squeue that answers garbage (a line
+# that is not "ID|STATE|EXIT|UID|") is refused whole with the line and the
+# reason in the log, asked again, and the job still ends normally.
 . "${top_srcdir:-$(dirname "$0")/../..}/tests/lib-coopd.sh"
 . "$top_srcdir/tests/slurm/lib-slurm.sh"
 slurm_require
@@ -21,6 +23,11 @@ while [ -f "$COOPD_TMP/hang" ]; do sleep 0.05; done
 if [ -f "$COOPD_TMP/fail" ]; then
 	echo "squeue: error: Socket timed out on send/recv operation (fake)" >&2
 	exit 1
+fi
+if [ -f "$COOPD_TMP/garbage" ]; then
+	$real "\$@" || exit
+	echo "12_3|RUNNING|0|0|"
+	exit 0
 fi
 exec $real "\$@"
 SH
@@ -59,7 +66,18 @@ expect(runs() == 1, "a second squeue started while the first hangs: %d" % runs()
 open(tmp + "/fail", "w").close()
 os.unlink(tmp + "/hang")
 until(lambda: runs() >= 4, "retries of the failed squeue")
+# squeue answers garbage for a while: refused whole (the real lines
+# before it are not applied either), logged with line and reason, asked
+# again; the graph stays running meanwhile.
+open(tmp + "/garbage", "w").close()
 os.unlink(tmp + "/fail")
+n = runs()
+until(lambda: runs() >= n + 3, "retries of the garbage squeue")
+logtext = open(tmp + "/coopd.log").read()
+expect("squeue answered something that is not its job list (line 2: no '|' after "
+       "the job id); asking again" in logtext, "the refusal logged", logtext[-3000:])
+expect(rpc("status", {"id": gid})["state"] == "running", "garbage settles nothing")
+os.unlink(tmp + "/garbage")
 st = wait(gid)
 expect(st["state"] == "succeeded", "the job ended normally", st)
 text = rpc("metrics", {})["text"]
