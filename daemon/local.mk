@@ -192,3 +192,7 @@ tests_suite_store_db_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/daemon $(SQLITE_C
 tests_suite_store_db_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
 tests_suite_store_db_LDADD = proto/libcoopproto.la $(CHECK_LIBS) $(SQLITE_LIBS) $(JSONC_LIBS)
 TESTS += tests/suite-store-db
+
+# Big request lines parsed off the loop (issue 15 item 2, submitparse)
+daemon_libcoopd_la_SOURCES += daemon/server-parse.c
+DAEMON_TESTS += tests/integration/test-daemon-fair-submit-parse.sh

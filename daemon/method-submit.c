@@ -322,7 +322,16 @@ static enum method_ret submit_handle(struct method_call *call, void *params)
 	struct proto_graph *def = NULL;
 	int r;
 
-	r = proto_graph_parse(p->graph, &call->d->cfg.limits, &def, &call->err);
+	if (call->pre) {
+		/* Validated on the parse thread (server-parse.c). */
+		r = call->pre->graph_r;
+		def = call->pre->def;
+		call->pre->def = NULL;
+		if (r < 0)
+			call->err = call->pre->graph_err;
+	} else {
+		r = proto_graph_parse(p->graph, &call->d->cfg.limits, &def, &call->err);
+	}
 	if (r < 0)
 		return METHOD_ERROR; /* data.path is relative to the graph document */
 	return submit_graph(call, def, p->graph, NULL);

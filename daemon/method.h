@@ -23,6 +23,7 @@ struct conn;
 struct json_object;
 struct graph;
 struct graph_stream;
+struct server_parsed;
 
 /* METHOD_STREAM: call->stream is the answer, made a piece at a time as the
  * client reads it (server-stream.c). */
@@ -41,6 +42,9 @@ struct method_call {
 	/* METHOD_ERROR from method_graph: g's tree is being read back off the
 	 * loop; the request is run again once it is in (server-park.c). */
 	struct graph *park;
+	/* A submit's graph validated off the loop (server-parse.c), or NULL:
+	 * the handler takes pre->def or answers pre->graph_err. */
+	struct server_parsed *pre;
 };
 
 struct method {

@@ -106,7 +106,7 @@ static void conn_write_cb(struct ev_loop *loop, ev_io *w, int revents)
 		return;
 	}
 	if (c->eof && proto_outbuf_pending(&c->out) == 0 && c->n_laters == 0 &&
-	    !c->has_unread_lines && !c->stream && !c->park_g) {
+	    !c->has_unread_lines && !c->stream && !c->park_g && !c->parsing) {
 		conn_close(c);
 		return;
 	}
@@ -129,7 +129,8 @@ static void conn_update_watchers(struct conn *c)
 	bool want_write = pending > 0 || c->stream;
 	/* Requests that come after a streamed answer wait for its end. */
 	bool want_read = !c->dead && !c->eof && !c->timed_out && !c->has_unread_lines &&
-			 !c->stream && !c->park_g && pending < c->d->cfg.answer_backlog;
+			 !c->stream && !c->park_g && !c->parsing &&
+			 pending < c->d->cfg.answer_backlog;
 
 	if (want_write != c->writing) {
 		if (want_write)
@@ -291,7 +292,8 @@ static bool conn_account_input(struct conn *c)
 static bool conn_idle(const struct conn *c)
 {
 	return proto_inbuf_held(&c->in) == 0 && proto_outbuf_pending(&c->out) == 0 &&
-	       c->n_laters == 0 && !c->watching && !c->has_unread_lines && !c->stream && !c->park_g;
+	       c->n_laters == 0 && !c->watching && !c->has_unread_lines && !c->stream &&
+	       !c->park_g && !c->parsing;
 }
 
 /* Sets the connection's one timer to its next deadline: the end of the
@@ -365,7 +367,7 @@ static void conn_read_cb(struct ev_loop *loop, ev_io *w, int revents)
 		 * is really gone makes the write fail, which closes it too. */
 		c->eof = true;
 		if (proto_outbuf_pending(&c->out) == 0 && c->n_laters == 0 && !c->stream &&
-		    !c->park_g) {
+		    !c->park_g && !c->parsing) {
 			conn_close(c);
 			return;
 		}
@@ -399,7 +401,7 @@ static void conn_process_lines(struct conn *c)
 	size_t len;
 	enum proto_frame_result fr;
 
-	if (c->stream || c->park_g) {
+	if (c->stream || c->park_g || c->parsing) {
 		/* Later lines wait for the stream or the parked request. */
 		c->has_unread_lines = true;
 		conn_update_watchers(c);
@@ -409,11 +411,11 @@ static void conn_process_lines(struct conn *c)
 	while (!c->dead && (fr = proto_inbuf_next(&c->in, &line, &len)) != PROTO_FRAME_NONE) {
 		if (fr == PROTO_FRAME_TOO_LONG)
 			dispatch_too_long(c);
-		else
+		else if (len < SERVER_PARSE_MIN || server_parse_queue(c, line, len) < 0)
 			dispatch_line(c, line, len);
 		/* The next requests wait for a streamed answer's end, or for
 		 * the tree a parked one waits for. */
-		if (c->stream || c->park_g ||
+		if (c->stream || c->park_g || c->parsing ||
 		    proto_outbuf_pending(&c->out) >= c->d->cfg.answer_backlog) {
 			c->has_unread_lines = true;
 			break;
@@ -427,7 +429,7 @@ void conn_resume(struct conn *c)
 {
 	if (c->dead)
 		return;
-	if (c->has_unread_lines && !c->stream && !c->park_g &&
+	if (c->has_unread_lines && !c->stream && !c->park_g && !c->parsing &&
 	    proto_outbuf_pending(&c->out) < c->d->cfg.answer_backlog) {
 		conn_process_lines(c);
 		if (!c->dead && !c->timed_out)
@@ -445,6 +447,7 @@ void conn_close(struct conn *c)
 		later_free(c->laters);
 	conn_stream_abort(c);
 	conn_unpark(c);
+	server_parse_forget(c);
 	proto_outbuf_free(&c->held);
 	ev_io_stop(c->d->loop, &c->rio);
 	ev_io_stop(c->d->loop, &c->wio);
@@ -664,6 +667,11 @@ int server_new(struct coopd *d, struct server **ret)
 	s->accept_w.data = s;
 	ev_timer_init(&s->accept_pause, accept_pause_cb, 0.1, 0.);
 	s->accept_pause.data = s;
+	/* Without the thread big lines are parsed on the loop, as before. */
+	r = server_parser_start(d->loop, &s->parser);
+	if (r < 0)
+		log_warn("cannot start the parse thread (%s): big requests are parsed on the loop",
+			 strerror(-r));
 	ev_io_start(d->loop, &s->accept_w);
 	s->accepting = true;
 	*ret = s;
@@ -690,6 +698,8 @@ void server_free(struct server *s)
 	server_stop_accepting(s);
 	while (s->conns)
 		conn_close(s->conns);
+	server_parser_stop(s->parser);
+	s->parser = NULL;
 	uidcount_free(&s->conns_of);
 	uidcount_free(&s->input_of);
 	s->d->server = NULL;

@@ -136,14 +136,13 @@ void dispatch_too_long(struct conn *c)
 	conn_answer_error(c, NULL, &err);
 }
 
+static void dispatch_request(struct conn *c, const char *line, size_t len,
+			     struct proto_request *reqp, int r, struct method_call *callp);
+
 void dispatch_line(struct conn *c, const char *line, size_t len)
 {
-	struct coopd *d = c->d;
 	struct proto_request req;
-	struct method_call call = {.d = d, .c = c};
-	union params_storage params;
-	const struct method *m;
-	enum method_ret ret;
+	struct method_call call = {.d = c->d, .c = c};
 	int r;
 
 	/* Blank lines between messages are tolerated. */
@@ -151,8 +150,35 @@ void dispatch_line(struct conn *c, const char *line, size_t len)
 		return;
 	proto_error_clear(&call.err);
 	memset(&req, 0, sizeof(req));
-	r = proto_request_parse_ex(line, len, &d->cfg.limits, PROTO_REQ_COMPACT_GRAPH, &req,
+	r = proto_request_parse_ex(line, len, &c->d->cfg.limits, PROTO_REQ_COMPACT_GRAPH, &req,
 				   &call.err);
+	dispatch_request(c, line, len, &req, r, &call);
+}
+
+void dispatch_parsed(struct conn *c, const char *line, size_t len, struct server_parsed *res)
+{
+	struct method_call call = {.d = c->d, .c = c};
+
+	call.err = res->err;
+	if (res->graph_parsed)
+		call.pre = res;
+	dispatch_request(c, line, len, &res->req, res->r, &call);
+	/* dispatch_request freed the request; the caller frees what is left. */
+	memset(&res->req, 0, sizeof(res->req));
+}
+
+/* The rest of dispatch_line() once the line is parsed (r, *reqp and
+ * callp->err as proto_request_parse_ex() left them); frees *reqp. */
+static void dispatch_request(struct conn *c, const char *line, size_t len,
+			     struct proto_request *reqp, int r, struct method_call *callp)
+{
+	struct coopd *d = c->d;
+	struct proto_request req = *reqp;
+	struct method_call call = *callp;
+	union params_storage params;
+	const struct method *m;
+	enum method_ret ret;
+
 	call.id = req.id;
 	call.m = req.method_id;
 	if (r < 0) {

@@ -64,6 +64,8 @@ struct conn {
 	enum proto_method park_method;
 	bool park_has_id;
 	struct conn *park_prev, *park_next; /* on park_g->parked */
+	/* A big line being parsed off the loop (server-parse.c). */
+	struct parse_job *parsing;
 	/* requests answered later */
 	struct later *laters;
 	size_t n_laters;
@@ -143,6 +145,24 @@ void server_graph_hydrated(struct coopd *d, struct graph *g, int r);
 
 /* Dispatch one decoded line (server-dispatch.c). */
 void dispatch_line(struct conn *c, const char *line, size_t len);
+
+/* A line parsed off the loop (server-parse.c): the request as
+ * proto_request_parse_ex() left it, and for a `submit` whose params
+ * decoded, its graph validated (graph_parsed: def, or graph_r < 0 with
+ * graph_err). */
+struct proto_graph;
+struct server_parsed {
+	struct proto_request req;
+	int r;
+	struct proto_error err;
+	bool graph_parsed;
+	int graph_r;
+	struct proto_graph *def; /* taken by the submit handler */
+	struct proto_error graph_err;
+};
+/* dispatch_line() from a request parsed off the loop (res->def is taken
+ * or left for the caller to free). */
+void dispatch_parsed(struct conn *c, const char *line, size_t len, struct server_parsed *res);
 void dispatch_too_long(struct conn *c);
 /* Counts a request answered with code (0 for success). */
 void dispatch_count(struct coopd *d, enum proto_method m, int code);
