@@ -35,7 +35,7 @@ int cmd_cancel_parse(int argc, char **argv, struct cmd_cancel_args *ret, FILE *e
 		{NULL, 0, NULL, 0},
 	};
 	struct cmd_cancel_args a = {0};
-	int ch;
+	int ch, n;
 
 	optind = 0;
 	opterr = 0;
@@ -67,17 +67,12 @@ int cmd_cancel_parse(int argc, char **argv, struct cmd_cancel_args *ret, FILE *e
 			return cmd_opt_error(err, "cancel", ch, argv);
 		}
 	}
-	if (optind >= argc) {
-		fprintf(err, "coopctl cancel: a graph id is needed\n");
-		return -EINVAL;
-	}
+	n = cmd_operands(err, "cancel", argc, argv, 1, 2, "a graph id is needed");
+	if (n < 0)
+		return n;
 	a.id = argv[optind];
-	if (optind + 1 < argc)
+	if (n > 1)
 		a.node = argv[optind + 1];
-	if (optind + 2 < argc) {
-		fprintf(err, "coopctl cancel: unexpected argument '%s'\n", argv[optind + 2]);
-		return -EINVAL;
-	}
 	*ret = a;
 	return 0;
 }

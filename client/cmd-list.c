@@ -41,10 +41,8 @@ int cmd_list_parse(int argc, char **argv, struct cmd_list_args *ret, FILE *err)
 			return cmd_opt_error(err, "list", ch, argv);
 		}
 	}
-	if (optind < argc) {
-		fprintf(err, "coopctl list: unexpected argument '%s'\n", argv[optind]);
+	if (cmd_operands(err, "list", argc, argv, 0, 0, NULL) < 0)
 		return -EINVAL;
-	}
 	*ret = a;
 	return 0;
 }

@@ -68,14 +68,9 @@ int cmd_logs_parse(int argc, char **argv, struct cmd_logs_args *ret, FILE *err)
 			return cmd_opt_error(err, "logs", ch, argv);
 		}
 	}
-	if (optind + 2 > argc) {
-		fprintf(err, "coopctl logs: a graph id and a node path are needed\n");
+	if (cmd_operands(err, "logs", argc, argv, 2, 2, "a graph id and a node path are needed") <
+	    0)
 		return -EINVAL;
-	}
-	if (optind + 2 < argc) {
-		fprintf(err, "coopctl logs: unexpected argument '%s'\n", argv[optind + 2]);
-		return -EINVAL;
-	}
 	a.id = argv[optind];
 	a.node = argv[optind + 1];
 	*ret = a;

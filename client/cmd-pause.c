@@ -26,7 +26,7 @@ int cmd_pause_parse(const char *name, int argc, char **argv, struct cmd_pause_ar
 		{NULL, 0, NULL, 0},
 	};
 	struct cmd_pause_args a = {0};
-	int ch;
+	int ch, n;
 
 	optind = 0;
 	opterr = 0;
@@ -38,17 +38,12 @@ int cmd_pause_parse(const char *name, int argc, char **argv, struct cmd_pause_ar
 			return cmd_opt_error(err, name, ch, argv);
 		}
 	}
-	if (optind >= argc) {
-		fprintf(err, "coopctl %s: a graph id is needed\n", name);
-		return -EINVAL;
-	}
+	n = cmd_operands(err, name, argc, argv, 1, 2, "a graph id is needed");
+	if (n < 0)
+		return n;
 	a.id = argv[optind];
-	if (optind + 1 < argc)
+	if (n > 1)
 		a.node = argv[optind + 1];
-	if (optind + 2 < argc) {
-		fprintf(err, "coopctl %s: unexpected argument '%s'\n", name, argv[optind + 2]);
-		return -EINVAL;
-	}
 	*ret = a;
 	return 0;
 }

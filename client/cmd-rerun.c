@@ -46,14 +46,8 @@ int cmd_rerun_parse(int argc, char **argv, struct cmd_rerun_args *ret, FILE *err
 			return cmd_opt_error(err, "rerun", ch, argv);
 		}
 	}
-	if (optind >= argc) {
-		fprintf(err, "coopctl rerun: a graph id is needed\n");
+	if (cmd_operands(err, "rerun", argc, argv, 1, 1, "a graph id is needed") < 0)
 		return -EINVAL;
-	}
-	if (optind + 1 < argc) {
-		fprintf(err, "coopctl rerun: unexpected argument '%s'\n", argv[optind + 1]);
-		return -EINVAL;
-	}
 	a.id = argv[optind];
 	*ret = a;
 	return 0;

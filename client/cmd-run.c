@@ -121,17 +121,6 @@ void cmd_run_args_free(struct cmd_run_args *a)
 	a->n_env = 0;
 }
 
-static int run_add(struct json_object *obj, const char *key, struct json_object *val)
-{
-	if (!val)
-		return -ENOMEM;
-	if (json_object_object_add(obj, key, val) < 0) {
-		json_object_put(val);
-		return -ENOMEM;
-	}
-	return 0;
-}
-
 /* The one-node graph. */
 static int run_graph(const struct cmd_run_args *a, struct json_object **ret)
 {
@@ -143,16 +132,17 @@ static int run_graph(const struct cmd_run_args *a, struct json_object **ret)
 	if (!graph)
 		return -ENOMEM;
 	if (a->name) {
-		r = run_add(graph, "name", json_object_new_string(a->name));
+		r = coopctl_json_add(graph, "name", json_object_new_string(a->name));
 	} else {
 		base = strdup(a->argv[0]);
-		r = base ? run_add(graph, "name", json_object_new_string(basename(base))) : -ENOMEM;
+		r = base ? coopctl_json_add(graph, "name", json_object_new_string(basename(base)))
+			 : -ENOMEM;
 	}
 	if (r < 0)
 		goto out;
 	node = json_object_new_object();
-	if (!node || run_add(node, "id", json_object_new_string(RUN_NODE)) < 0 ||
-	    run_add(node, "kind", json_object_new_string("exec")) < 0)
+	if (!node || coopctl_json_add(node, "id", json_object_new_string(RUN_NODE)) < 0 ||
+	    coopctl_json_add(node, "kind", json_object_new_string("exec")) < 0)
 		goto fail_node;
 	argv = json_object_new_array();
 	if (!argv)
@@ -165,10 +155,10 @@ static int run_graph(const struct cmd_run_args *a, struct json_object **ret)
 			goto fail_node;
 		}
 	}
-	if (run_add(node, "argv", argv) < 0)
+	if (coopctl_json_add(node, "argv", argv) < 0)
 		goto fail_node;
 	cwd = getcwd(NULL, 0);
-	if (cwd && run_add(node, "cwd", json_object_new_string(cwd)) < 0)
+	if (cwd && coopctl_json_add(node, "cwd", json_object_new_string(cwd)) < 0)
 		goto fail_node;
 	if (a->n_env > 0) {
 		env = json_object_new_object();
@@ -186,11 +176,11 @@ static int run_graph(const struct cmd_run_args *a, struct json_object **ret)
 				goto fail_node;
 			}
 		}
-		if (run_add(node, "env", env) < 0)
+		if (coopctl_json_add(node, "env", env) < 0)
 			goto fail_node;
 	}
 	if (a->timeout_ms > 0 &&
-	    run_add(node, "timeout_ms", json_object_new_int64((int64_t)a->timeout_ms)) < 0)
+	    coopctl_json_add(node, "timeout_ms", json_object_new_int64((int64_t)a->timeout_ms)) < 0)
 		goto fail_node;
 	nodes = json_object_new_array();
 	if (!nodes || json_object_array_add(nodes, node) < 0) {
@@ -198,7 +188,7 @@ static int run_graph(const struct cmd_run_args *a, struct json_object **ret)
 		goto fail_node;
 	}
 	node = NULL;
-	r = run_add(graph, "nodes", nodes);
+	r = coopctl_json_add(graph, "nodes", nodes);
 	if (r < 0)
 		goto out;
 	*ret = graph;

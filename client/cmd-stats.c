@@ -37,11 +37,7 @@ int cmd_noargs_parse(int argc, char **argv, FILE *err)
 			return 1;
 		return cmd_opt_error(err, argv[0], ch, argv);
 	}
-	if (optind < argc) {
-		fprintf(err, "coopctl %s: unexpected argument '%s'\n", argv[0], argv[optind]);
-		return -EINVAL;
-	}
-	return 0;
+	return cmd_operands(err, argv[0], argc, argv, 0, 0, NULL) < 0 ? -EINVAL : 0;
 }
 
 /* The cancel latency histogram of the same `stats` answer:

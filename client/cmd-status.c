@@ -63,10 +63,8 @@ int cmd_status_parse(int argc, char **argv, struct cmd_status_args *ret, FILE *e
 			return cmd_opt_error(err, "status", ch, argv);
 		}
 	}
-	if (optind + 1 < argc) {
-		fprintf(err, "coopctl status: unexpected argument '%s'\n", argv[optind + 1]);
+	if (cmd_operands(err, "status", argc, argv, 0, 1, NULL) < 0)
 		return -EINVAL;
-	}
 	a.id = optind < argc ? argv[optind] : NULL;
 	if (a.all && a.id) {
 		fprintf(err, "coopctl status: --all lists graphs; it takes no id\n");

@@ -55,14 +55,9 @@ int cmd_submit_parse(int argc, char **argv, struct cmd_submit_args *ret, FILE *e
 			return cmd_opt_error(err, "submit", ch, argv);
 		}
 	}
-	if (optind >= argc) {
-		fprintf(err, "coopctl submit: a graph file (or - for standard input) is needed\n");
+	if (cmd_operands(err, "submit", argc, argv, 1, 1,
+			 "a graph file (or - for standard input) is needed") < 0)
 		return -EINVAL;
-	}
-	if (optind + 1 < argc) {
-		fprintf(err, "coopctl submit: unexpected argument '%s'\n", argv[optind + 1]);
-		return -EINVAL;
-	}
 	a.file = argv[optind];
 	*ret = a;
 	return 0;

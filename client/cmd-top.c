@@ -103,10 +103,8 @@ int cmd_top_parse(int argc, char **argv, struct cmd_top_args *ret, FILE *err)
 			return cmd_opt_error(err, "top", ch, argv);
 		}
 	}
-	if (optind < argc) {
-		fprintf(err, "coopctl top: unexpected argument '%s'\n", argv[optind]);
+	if (cmd_operands(err, "top", argc, argv, 0, 0, NULL) < 0)
 		return -EINVAL;
-	}
 	*ret = a;
 	return 0;
 }

@@ -66,14 +66,8 @@ int cmd_wait_parse(int argc, char **argv, struct cmd_wait_args *ret, FILE *err)
 			return cmd_opt_error(err, "wait", ch, argv);
 		}
 	}
-	if (optind >= argc) {
-		fprintf(err, "coopctl wait: a graph id is needed\n");
+	if (cmd_operands(err, "wait", argc, argv, 1, 1, "a graph id is needed") < 0)
 		return -EINVAL;
-	}
-	if (optind + 1 < argc) {
-		fprintf(err, "coopctl wait: unexpected argument '%s'\n", argv[optind + 1]);
-		return -EINVAL;
-	}
 	a.id = argv[optind];
 	*ret = a;
 	return 0;

@@ -40,10 +40,8 @@ int cmd_watch_parse(int argc, char **argv, struct cmd_watch_args *ret, FILE *err
 			return 1;
 		return cmd_opt_error(err, "watch", ch, argv);
 	}
-	if (optind + 1 < argc) {
-		fprintf(err, "coopctl watch: unexpected argument '%s'\n", argv[optind + 1]);
+	if (cmd_operands(err, "watch", argc, argv, 0, 1, NULL) < 0)
 		return -EINVAL;
-	}
 	a.id = optind < argc ? argv[optind] : NULL;
 	*ret = a;
 	return 0;

@@ -502,3 +502,30 @@ int cmd_opt_error(FILE *err, const char *cmd, int ch, char **argv)
 		fprintf(err, "coopctl %s: unknown option '%s'\n", cmd, opt);
 	return -EINVAL;
 }
+
+int cmd_operands(FILE *err, const char *cmd, int argc, char **argv, int min, int max,
+		 const char *missing)
+{
+	int n = argc - optind;
+
+	if (n < min) {
+		fprintf(err, "coopctl %s: %s\n", cmd, missing);
+		return -EINVAL;
+	}
+	if (n > max) {
+		fprintf(err, "coopctl %s: unexpected argument '%s'\n", cmd, argv[optind + max]);
+		return -EINVAL;
+	}
+	return n;
+}
+
+int coopctl_json_add(struct json_object *obj, const char *key, struct json_object *val)
+{
+	if (!val)
+		return -ENOMEM;
+	if (json_object_object_add(obj, key, val) < 0) {
+		json_object_put(val);
+		return -ENOMEM;
+	}
+	return 0;
+}

@@ -144,6 +144,16 @@ int coopctl_parsed(const struct cmd_entry *e, int r);
  * command to err and returns -EINVAL. */
 int cmd_opt_error(FILE *err, const char *cmd, int ch, char **argv);
 
+/* Checks the operands left after getopt (argv[optind] on): fewer than min
+ * prints "coopctl CMD: MISSING", more than max names the first one too
+ * many; both return -EINVAL.  Otherwise returns how many there are. */
+int cmd_operands(FILE *err, const char *cmd, int argc, char **argv, int min, int max,
+		 const char *missing);
+
+/* Adds val (ownership taken, NULL for a failed allocation) to obj under
+ * key, for building requests.  Returns 0 or -ENOMEM (val released). */
+int coopctl_json_add(struct json_object *obj, const char *key, struct json_object *val);
+
 /* Prints a result as one line of JSON, as the daemon sent it. */
 void coopctl_print_json(const struct coopctl *c, struct json_object *result);
 

@@ -557,6 +557,56 @@ START_TEST(parse_others)
 }
 END_TEST
 
+/* What each command says when its operands are too few or too many
+ * (cmd_operands(), shared by all of them): the missing operand named, or
+ * the first extra one quoted. */
+START_TEST(parse_operand_messages)
+{
+	char *c0[] = {"cancel", NULL}, *c3[] = {"cancel", "g1", "n", "x3", NULL};
+	char *r0[] = {"rerun", NULL}, *r2[] = {"rerun", "g1", "x2", NULL};
+	char *p3[] = {"pause", "g1", "n", "x3", NULL};
+	char *s0[] = {"submit", NULL};
+	char *l1[] = {"logs", "g1", NULL}, *l3[] = {"logs", "g1", "n", "x3", NULL};
+	char *st2[] = {"status", "g1", "x2", NULL}, *li1[] = {"list", "x1", NULL};
+	char *n1[] = {"metrics", "x1", NULL};
+	struct cmd_cancel_args ca;
+	struct cmd_rerun_args ra;
+	struct cmd_pause_args pa;
+	struct cmd_submit_args sa;
+	struct cmd_logs_args la;
+	struct cmd_status_args sta;
+	struct cmd_list_args lia;
+	struct membuf m;
+	char *out;
+
+	mem_open(&m);
+	ck_assert_int_eq(cmd_cancel_parse(1, c0, &ca, m.f), -EINVAL);
+	ck_assert_int_eq(cmd_cancel_parse(4, c3, &ca, m.f), -EINVAL);
+	ck_assert_int_eq(cmd_rerun_parse(1, r0, &ra, m.f), -EINVAL);
+	ck_assert_int_eq(cmd_rerun_parse(3, r2, &ra, m.f), -EINVAL);
+	ck_assert_int_eq(cmd_pause_parse("resume", 4, p3, &pa, m.f), -EINVAL);
+	ck_assert_int_eq(cmd_submit_parse(1, s0, &sa, m.f), -EINVAL);
+	ck_assert_int_eq(cmd_logs_parse(2, l1, &la, m.f), -EINVAL);
+	ck_assert_int_eq(cmd_logs_parse(4, l3, &la, m.f), -EINVAL);
+	ck_assert_int_eq(cmd_status_parse(3, st2, &sta, m.f), -EINVAL);
+	ck_assert_int_eq(cmd_list_parse(2, li1, &lia, m.f), -EINVAL);
+	ck_assert_int_eq(cmd_noargs_parse(2, n1, m.f), -EINVAL);
+	out = mem_close(&m);
+	ck_assert_str_eq(out, "coopctl cancel: a graph id is needed\n"
+			      "coopctl cancel: unexpected argument 'x3'\n"
+			      "coopctl rerun: a graph id is needed\n"
+			      "coopctl rerun: unexpected argument 'x2'\n"
+			      "coopctl resume: unexpected argument 'x3'\n"
+			      "coopctl submit: a graph file (or - for standard input) is needed\n"
+			      "coopctl logs: a graph id and a node path are needed\n"
+			      "coopctl logs: unexpected argument 'x3'\n"
+			      "coopctl status: unexpected argument 'x2'\n"
+			      "coopctl list: unexpected argument 'x1'\n"
+			      "coopctl metrics: unexpected argument 'x1'\n");
+	free(out);
+}
+END_TEST
+
 /*
  * The connection: canned daemon lines over a socketpair.
  */
@@ -1326,6 +1376,7 @@ static Suite *client_suite(void)
 	tcase_add_test(t, parse_run);
 	tcase_add_test(t, parse_cancel);
 	tcase_add_test(t, parse_others);
+	tcase_add_test(t, parse_operand_messages);
 	suite_add_tcase(s, t);
 
 	t = tcase_create("conn");
