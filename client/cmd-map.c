@@ -37,6 +37,7 @@
 #include <json-c/json.h>
 
 #include "client-conn.h"
+#include "client-interrupt.h"
 #include "client-output.h"
 #include "coopctl.h"
 #include "proto-rpc.h"
@@ -67,15 +68,6 @@ struct map_run {
 	bool settled;
 	struct output_counts cnt;
 };
-
-static volatile sig_atomic_t map_interrupts;
-
-static void map_on_signal(int sig)
-{
-	(void)sig;
-	map_interrupts++;
-	client_conn_interrupted = 1;
-}
 
 int cmd_map_parse(int argc, char **argv, struct cmd_map_args *ret, FILE *err)
 {
@@ -627,17 +619,6 @@ static int64_t map_now_ms(void)
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-static void map_cancel(struct coopctl *c, const char *id)
-{
-	struct proto_cancel_params p = {.id = id, .reason = "client"};
-	struct json_object *params = NULL, *result = NULL;
-
-	coopctl_err(c, "interrupted: cancelling %s (again to stop waiting)", id);
-	if (proto_cancel_params_encode(&p, &params) == 0 &&
-	    coopctl_call(c, "cancel", params, &result) == 0)
-		json_object_put(result);
-}
-
 /* Subscribes to the graph's events, then reads its status: what settled
  * before the subscription is in the snapshot, the rest comes as events. */
 static int map_subscribe(struct map_run *m)
@@ -686,22 +667,21 @@ static int map_follow(struct map_run *m, bool bar)
 		 * join the queue behind. */
 		for (size_t k = 0; k < m->queued; k++) {
 			r = map_print_job(m, m->queue[k]);
-			if (r != 0 && !map_interrupts)
+			if (r != 0 && !client_interrupts)
 				return r;
 		}
 		m->queued = 0;
-		if (map_interrupts >= 2) {
+		if (client_interrupts >= 2) {
 			if (drawn)
 				fputs("\r\033[K", stderr);
 			return 130;
 		}
-		if (map_interrupts && !cancelled) {
-			client_conn_interrupted = 0;
+		if (client_interrupts && !cancelled) {
 			if (drawn) {
 				fputs("\r\033[K", stderr);
 				drawn = false;
 			}
-			map_cancel(c, m->id);
+			client_interrupt_cancel(c, m->id);
 			cancelled = true;
 		}
 		if (m->settled)
@@ -750,8 +730,7 @@ static int cmd_map_exec(struct coopctl *c, int argc, char **argv)
 	struct proto_submit_params sp;
 	struct proto_submit_result sres;
 	struct proto_error perr;
-	struct sigaction sa = {.sa_handler = map_on_signal};
-	sigset_t block, old_mask;
+	sigset_t old_mask;
 	bool blocked = false;
 	struct map_run m = {.c = c};
 	char **items = NULL, *input = NULL, *cwd = NULL, *id = NULL;
@@ -813,19 +792,9 @@ static int cmd_map_exec(struct coopctl *c, int argc, char **argv)
 		r = COOPCTL_EXIT_FAILED;
 		goto out;
 	}
-	/* The handlers go in before the submit, with the signals blocked
-	 * until the graph's id is known: a Ctrl-C in between is kept pending
-	 * (not lost, nor able to leave a graph nobody follows) and cancels
-	 * the graph as soon as they are unblocked. */
-	sigemptyset(&sa.sa_mask);
-	sigemptyset(&block);
-	(void)sigaddset(&block, SIGINT);
-	(void)sigaddset(&block, SIGTERM);
-	(void)sigaddset(&block, SIGHUP);
-	(void)sigprocmask(SIG_BLOCK, &block, &old_mask);
-	(void)sigaction(SIGINT, &sa, NULL);
-	(void)sigaction(SIGTERM, &sa, NULL);
-	(void)sigaction(SIGHUP, &sa, NULL);
+	/* Blocked until the graph is subscribed to: a Ctrl-C meanwhile
+	 * cancels it then (client-interrupt.c). */
+	client_interrupt_install(&old_mask);
 	blocked = true;
 	r = coopctl_call(c, "submit", params, &result);
 	if (r != 0)
@@ -856,7 +825,7 @@ static int cmd_map_exec(struct coopctl *c, int argc, char **argv)
 	r = map_subscribe(&m);
 	if (r != 0)
 		goto out;
-	(void)sigprocmask(SIG_SETMASK, &old_mask, NULL);
+	client_interrupt_unblock(&old_mask);
 	blocked = false;
 	r = map_follow(&m, !c->json && isatty(STDERR_FILENO) == 1);
 	if (r == 0) {
@@ -868,7 +837,7 @@ static int cmd_map_exec(struct coopctl *c, int argc, char **argv)
 	}
 out:
 	if (blocked)
-		(void)sigprocmask(SIG_SETMASK, &old_mask, NULL);
+		client_interrupt_unblock(&old_mask);
 	for (size_t i = 0; m.jobs && i < n; i++)
 		free(m.jobs[i].error);
 	free(m.jobs);

@@ -10,7 +10,9 @@
  * could not be executed; 1 when it was cancelled or failed to start for
  * another reason, with a message).  Ctrl-C (SIGINT),
  * SIGTERM or SIGHUP cancels the graph with reason "client" and still waits for it to
- * settle, so nothing is left running; a second one gives up waiting.
+ * settle, so nothing is left running; a second one gives up waiting.  One that
+ * comes while the submit is in flight waits for the graph's id and cancels it
+ * then (client-interrupt.c).
  *
  * The protocol has no push for log data, so while the job runs coopctl asks
  * for new output and, when there is none, parks in the daemon's `wait` with
@@ -30,6 +32,7 @@
 #include <json-c/json.h>
 
 #include "client-conn.h"
+#include "client-interrupt.h"
 #include "client-output.h"
 #include "coopctl.h"
 #include "proto-rpc.h"
@@ -205,15 +208,6 @@ out:
 	return r;
 }
 
-static volatile sig_atomic_t run_interrupts;
-
-static void run_on_signal(int sig)
-{
-	(void)sig;
-	run_interrupts++;
-	client_conn_interrupted = 1;
-}
-
 struct run_stream {
 	const char *node;
 	bool is_stderr;
@@ -261,18 +255,6 @@ static int run_fetch(struct coopctl *c, const char *id, struct run_stream *s, bo
 	s->eof = lr.eof;
 	json_object_put(result);
 	return 0;
-}
-
-/* Sends cancel for the graph, once. */
-static void run_cancel(struct coopctl *c, const char *id)
-{
-	struct proto_cancel_params p = {.id = id, .reason = "client"};
-	struct json_object *params = NULL, *result = NULL;
-
-	coopctl_err(c, "interrupted: cancelling %s (again to stop waiting)", id);
-	if (proto_cancel_params_encode(&p, &params) == 0 &&
-	    coopctl_call(c, "cancel", params, &result) == 0)
-		json_object_put(result);
 }
 
 static const char *run_str(struct json_object *obj, const char *key)
@@ -391,7 +373,7 @@ static int cmd_run_exec(struct coopctl *c, int argc, char **argv)
 		{.node = RUN_NODE, .is_stderr = false, .out = stdout},
 		{.node = RUN_NODE, .is_stderr = true, .out = stderr},
 	};
-	struct sigaction sa = {.sa_handler = run_on_signal};
+	sigset_t old_mask;
 	char *id = NULL;
 	const char *argv0;
 	bool settled = false, cancelled = false;
@@ -416,21 +398,22 @@ static int cmd_run_exec(struct coopctl *c, int argc, char **argv)
 		coopctl_err(c, "%s", strerror(-r));
 		return COOPCTL_EXIT_FAILED;
 	}
+	/* Blocked until the graph's id is known: a Ctrl-C while the submit
+	 * is in flight cancels the graph once it has one (client-interrupt.c). */
+	client_interrupt_install(&old_mask);
 	r = coopctl_call(c, "submit", params, &result);
+	if (r == 0) {
+		proto_error_clear(&perr);
+		if (proto_submit_result_decode(result, &sres, &perr) < 0 ||
+		    !(id = strdup(sres.id))) {
+			coopctl_err(c, "unexpected submit answer: %s", perr.reason);
+			r = COOPCTL_EXIT_FAILED;
+		}
+		json_object_put(result);
+	}
+	client_interrupt_unblock(&old_mask);
 	if (r != 0)
 		return r;
-	proto_error_clear(&perr);
-	if (proto_submit_result_decode(result, &sres, &perr) < 0 || !(id = strdup(sres.id))) {
-		coopctl_err(c, "unexpected submit answer: %s", perr.reason);
-		json_object_put(result);
-		return COOPCTL_EXIT_FAILED;
-	}
-	json_object_put(result);
-
-	sigemptyset(&sa.sa_mask);
-	(void)sigaction(SIGINT, &sa, NULL);
-	(void)sigaction(SIGTERM, &sa, NULL);
-	(void)sigaction(SIGHUP, &sa, NULL); /* the terminal went away */
 
 	/* With --json only the final status is printed; the output stays
 	 * with the daemon (coopctl logs ID run). */
@@ -442,17 +425,16 @@ static int cmd_run_exec(struct coopctl *c, int argc, char **argv)
 			if (streams[i].eof)
 				continue;
 			r = run_fetch(c, id, &streams[i], &g);
-			if (r == COOPCTL_EXIT_UNREACHABLE || (r != 0 && !run_interrupts))
+			if (r == COOPCTL_EXIT_UNREACHABLE || (r != 0 && !client_interrupts))
 				goto out;
 			got = got || g;
 		}
-		if (run_interrupts >= 2) {
+		if (client_interrupts >= 2) {
 			r = 130;
 			goto out;
 		}
-		if (run_interrupts && !cancelled) {
-			client_conn_interrupted = 0;
-			run_cancel(c, id);
+		if (client_interrupts && !cancelled) {
+			client_interrupt_cancel(c, id);
 			cancelled = true;
 		}
 		if (got)
@@ -470,7 +452,7 @@ static int cmd_run_exec(struct coopctl *c, int argc, char **argv)
 			}
 			r = coopctl_call(c, "wait", params, &status);
 			if (r != 0) {
-				if (run_interrupts && r != COOPCTL_EXIT_UNREACHABLE)
+				if (client_interrupts && r != COOPCTL_EXIT_UNREACHABLE)
 					continue;
 				goto out;
 			}

@@ -54,3 +54,6 @@ COOPCTL_INTEGRATION_TESTS += tests/integration/test-coopctl-map.sh
 COOPCTL_INTEGRATION_TESTS += tests/integration/test-coopctl-top.sh
 client_libcoopctl_la_SOURCES += client/cmd-pause.c
 COOPCTL_INTEGRATION_TESTS += tests/integration/test-coopctl-pause.sh
+# -- cleanup (session 6): Ctrl-C around the submit, shared by run and map.
+client_libcoopctl_la_SOURCES += client/client-interrupt.h client/client-interrupt.c
+COOPCTL_INTEGRATION_TESTS += tests/integration/test-coopctl-run-interrupt.sh

@@ -6,8 +6,11 @@
  * "slow" makes each sync take 20 ms (so that concurrent submits must share
  * a commit); "hold" makes every read of coopd.db or its WAL wait until the
  * file says something else (test-daemon-fair-readback.sh: a read that
- * never ends must not hold the loop).  Anything else, or no file, passes
- * every call through.
+ * never ends must not hold the loop); "stall" makes every fsync and
+ * fdatasync wait until the file says something else, first creating
+ * $COOPD_FAULT_FILE.stalled so the test knows a sync is held (test-coopctl-
+ * run-interrupt.sh: a submit whose answer does not come).  Anything else,
+ * or no file, passes every call through.
  */
 #define _GNU_SOURCE
 #include <dlfcn.h>
@@ -42,7 +45,25 @@ static char fault_mode(void)
 		return 's';
 	if (strncmp(buf, "hold", 4) == 0)
 		return 'h';
+	if (strncmp(buf, "stall", 5) == 0)
+		return 't';
 	return 0;
+}
+
+/* "stall": says so in $COOPD_FAULT_FILE.stalled, then waits for the test
+ * to write something else (polling the file is how the test lets it go). */
+static void sync_stall(void)
+{
+	struct timespec ts = {0, 5 * 1000 * 1000};
+	char path[4096];
+	int fd;
+
+	snprintf(path, sizeof(path), "%s.stalled", getenv("COOPD_FAULT_FILE"));
+	fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
+	if (fd >= 0)
+		close(fd);
+	while (fault_mode() == 't')
+		nanosleep(&ts, NULL);
 }
 
 static int sync_fault(void)
@@ -52,6 +73,12 @@ static int sync_fault(void)
 	if (m == 'e') {
 		errno = EIO;
 		return -1;
+	}
+	if (m == 't') {
+		int saved = errno;
+
+		sync_stall();
+		errno = saved;
 	}
 	if (m == 's') {
 		struct timespec ts = {0, 20 * 1000 * 1000};
