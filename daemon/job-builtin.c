@@ -214,7 +214,9 @@ static coop_poll retry_poll(coop_cx *cx, void *arg)
 		r = task_attempt_poll(cx, &rs->t);
 		if (r == COOP_PENDING && rs->deadline &&
 		    coop_timer_poll(rs->deadline, cx) == COOP_READY) {
-			/* timeout_ms of this attempt has passed. */
+			/* timeout_ms of this attempt has passed: a timeout
+			 * that fired, like one libcoop times (docs/metrics.md). */
+			coop_rt_count_cancel(coop_cx_rt(cx), COOP_REASON_TIMEOUT);
 			if (rs->attempt < def->retries && !coop_cx_cancelled(cx)) {
 				if (!retry_next(cx, rs, true))
 					return COOP_FAILED;

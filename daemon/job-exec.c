@@ -986,6 +986,8 @@ static void job_attempt_timeout_cb(struct ev_loop *loop, ev_timer *w, int revent
 	if (job->term_sent || atomic_load_explicit(&job->done, memory_order_relaxed))
 		return;
 	job->timed_out = true;
+	/* A timeout that fired, like one libcoop times (docs/metrics.md). */
+	coop_rt_count_cancel(job->d->rt, COOP_REASON_TIMEOUT);
 	graph_run_node_cancelling(job->d, job->n, COOP_REASON_TIMEOUT);
 	if (job->n->def->placement == PROTO_PLACEMENT_SLURM)
 		slurm_job_cancel(job->sj, COOP_REASON_TIMEOUT);

@@ -629,6 +629,14 @@ void coop_rt_stats(coop_rt *rt, coop_stats *st)
 	}
 }
 
+void coop_rt_count_cancel(coop_rt *rt, coop_reason reason)
+{
+	if (reason == COOP_REASON_NONE || (unsigned)reason >= COOP_REASON__COUNT)
+		return;
+	/* relaxed: an independent counter, read only for reporting. */
+	atomic_fetch_add_explicit(&rt->cancel_requests[reason], 1, memory_order_relaxed);
+}
+
 static const char *const reason_names[COOP_REASON__COUNT] = {
 	"none", "client", "deadline", "timeout", "sibling_failed", "race_lost", "shutdown",
 };

@@ -521,6 +521,12 @@ typedef struct coop_stats {
 /* Upper bounds, in ns, of the buckets (the last is UINT64_MAX: +Inf). */
 COOP_API const uint64_t *coop_cancel_latency_bounds_ns(void);
 COOP_API void coop_rt_stats(coop_rt *rt, coop_stats *ret_stats);
+/* Counts one cancellation request with reason in cancel_requests, for a
+ * cancellation the caller carries out itself rather than through
+ * coop_handle_cancel or a spawn's timeout_ns (an embedder's own timer that
+ * stops work), so the figures count every request alike.  Callable from
+ * any thread; COOP_REASON_NONE and reasons out of range are ignored. */
+COOP_API void coop_rt_count_cancel(coop_rt *rt, coop_reason reason);
 
 #ifdef __cplusplus
 }

@@ -243,6 +243,40 @@ START_TEST(cancel_is_idempotent_and_first_reason_sticks)
 }
 END_TEST
 
+/* coop_rt_count_cancel: an embedder's own cancellation counted among the
+ * requests, from any thread; NONE and out-of-range reasons are not. */
+static void *count_timeout_thread(void *arg)
+{
+	for (int i = 0; i < 1000; i++)
+		coop_rt_count_cancel(arg, COOP_REASON_TIMEOUT);
+	return NULL;
+}
+
+START_TEST(count_cancel_adds_to_requests)
+{
+	coop_rt *rt = test_rt_new(2);
+	pthread_t th[2];
+	coop_stats st;
+
+	coop_rt_count_cancel(rt, COOP_REASON_CLIENT);
+	coop_rt_count_cancel(rt, COOP_REASON_NONE);
+	coop_rt_count_cancel(rt, COOP_REASON__COUNT);
+	coop_rt_count_cancel(rt, (coop_reason)-1);
+	for (int i = 0; i < 2; i++)
+		ck_assert_int_eq(pthread_create(&th[i], NULL, count_timeout_thread, rt), 0);
+	for (int i = 0; i < 2; i++)
+		ck_assert_int_eq(pthread_join(th[i], NULL), 0);
+	coop_rt_stats(rt, &st);
+	ck_assert_uint_eq(st.cancel_requests[COOP_REASON_CLIENT], 1);
+	ck_assert_uint_eq(st.cancel_requests[COOP_REASON_TIMEOUT], 2000);
+	ck_assert_uint_eq(st.cancel_requests[COOP_REASON_NONE], 0);
+	for (int r = COOP_REASON_DEADLINE; r < COOP_REASON__COUNT; r++)
+		if (r != COOP_REASON_TIMEOUT)
+			ck_assert_uint_eq(st.cancel_requests[r], 0);
+	test_rt_free_clean(rt);
+}
+END_TEST
+
 START_TEST(spawn_into_cancelled_scope_never_polls)
 {
 	coop_rt *rt = test_rt_new(2);
@@ -1197,6 +1231,7 @@ static Suite *cancel_suite(void)
 			    TEST_NWORKER_COUNTS);
 	tcase_add_loop_test(tc, cancel_100k_pending_and_running, 0, TEST_NWORKER_COUNTS);
 	tcase_add_test(tc, cancel_is_idempotent_and_first_reason_sticks);
+	tcase_add_test(tc, count_cancel_adds_to_requests);
 	tcase_add_loop_test(tc, policy_cancel_counted_only_with_siblings, 0, TEST_NWORKER_COUNTS);
 	tcase_add_test(tc, spawn_into_cancelled_scope_never_polls);
 	tcase_add_loop_test(tc, cancel_reaches_descendants, 0, TEST_NWORKER_COUNTS);

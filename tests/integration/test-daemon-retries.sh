@@ -7,7 +7,9 @@
 # final attempt; timeout_ms bounds each attempt; a cancel between
 # attempts ends the node at once and a cancelled attempt is never retried;
 # task nodes retry too; bad documents and bad `logs` attempts are refused
-# with a path; coopd_retries_total counts; attempts survive a restart.
+# with a path; coopd_retries_total counts, and every attempt that timed
+# out counts in coopd_cancel_requests_total{reason="timeout"};
+# attempts survive a restart.
 . "${top_srcdir:-$(cd "$(dirname "$0")/../.." && pwd)}/tests/lib-coopd.sh"
 
 mkdir "$COOPD_TMP/work"
@@ -78,7 +80,13 @@ expect(states(st) == {"f": "succeeded", "sib": "succeeded", "dep": "succeeded"},
 expect(ms(node(st, "dep")["started"]) >= ms(node(st, "f")["finished"]), "dep after the last attempt", st)
 expect(node(st, "sib")["cancel"] is None, "sibling untouched", st)
 
+def timeouts():
+    """coopd_cancel_requests_total{reason="timeout"} now."""
+    m = rpc("metrics")["text"]
+    return int(m.split('coopd_cancel_requests_total{reason="timeout"} ')[1].split()[0])
+
 # 4. timeout_ms bounds each attempt: 2 attempts, both timed out; the node is cancelled (timeout)
+t0 = timeouts()
 gid = submit({"nodes": [{"id": "t", "kind": "exec", "argv": ["sleep", "30"], "timeout_ms": 200,
                          "grace_ms": 100, "retries": 1, "retry_delay_ms": 0}]})
 st = wait(gid)
@@ -88,6 +96,7 @@ expect(len(t["attempts"]) == 2 and all(y["timed_out"] for y in t["attempts"]), "
 expect(t["attempts"][0]["signal"] == 15 and "timed out" in t["attempts"][0]["error"], "first: SIGTERM", t)
 d0 = ms(t["attempts"][0]["finished"]) - ms(t["attempts"][0]["started"])
 expect(d0 >= 199, "an attempt ran its own timeout_ms (not shared)", t)
+expect(timeouts() - t0 == 2, "each exec attempt's timeout is one timeout request: %d" % (timeouts() - t0))
 
 # 5. cancel while waiting for the next attempt: cancelled at once, no more attempts
 gid = submit({"nodes": [{"id": "w", "kind": "exec", "argv": ["false"], "retries": 5,
@@ -118,6 +127,7 @@ c = node(wait(gid), "c")
 expect(c["state"] == "cancelled" and len(c["attempts"]) == 1, "cancel is never retried", c)
 
 # 7. task nodes: fail x3; a sleep whose attempts time out; noop retried 0 times
+t0 = timeouts()
 gid = submit({"policy": "all_settled", "nodes": [
     {"id": "tf", "kind": "task", "fn": "fail", "args": {"message": "nope"}, "retries": 2,
      "retry_delay_ms": 10},
@@ -131,6 +141,7 @@ expect([y["error"] for y in tf["attempts"]] == ["nope"] * 3, "each attempt's err
 expect(ts["state"] == "cancelled" and ts["cancel"]["reason"] == "timeout", "task timeout", ts)
 expect(len(ts["attempts"]) == 2 and all(y["timed_out"] for y in ts["attempts"]), "task attempts timed out", ts)
 expect(tn["state"] == "succeeded" and len(tn["attempts"]) == 1 and tn["attempt"] == 1, "noop once", tn)
+expect(timeouts() - t0 == 2, "each task attempt's timeout is one timeout request: %d" % (timeouts() - t0))
 
 # 8. bad documents
 def bad(n, path, reason):
