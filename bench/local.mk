@@ -7,6 +7,16 @@
 BENCH_COOP_LIBS = lib/libcoop.la
 BENCH_COOP_LINKFLAGS = $(AM_LDFLAGS) -no-install
 BENCH_CFLAGS = $(AM_CFLAGS) -O2
+# (automake wants each program's SOURCES, CFLAGS, LDADD and LDFLAGS spelt
+# out, so the blocks below stay alike; what they share is in these.)
+
+# The first line of every bench rule's recipe: numbers of a sanitized
+# build are not meaningful.  ($@ is the rule's own target.)
+BENCH_SAN_WARNING = @test -z '$(SAN_CFLAGS)' || \
+	echo '$@: WARNING: sanitized build ($(SAN_CFLAGS)); numbers are not meaningful'
+# Where the daemon benchmarks find the programs under test.
+BENCH_DAEMON_ENV = BENCH_DIR='$(abs_top_builddir)/bench' COOPD='$(abs_top_builddir)/coopd$(EXEEXT)' \
+	COOPCTL='$(abs_top_builddir)/coopctl$(EXEEXT)'
 
 BENCH_PROGS = bench/fib-coop bench/spawn-coop bench/pending-coop \
 	bench/cancel-coop bench/probe-coop
@@ -75,7 +85,7 @@ EXTRA_DIST += bench/run.sh bench/README.md bench/HISTORY.md
 # through the environment to run.sh.
 bench:
 	$(MAKE) $(AM_MAKEFLAGS) CFLAGS='$(CFLAGS) -O2' CXXFLAGS='$(CXXFLAGS) -O2' $(BENCH_PROGS)
-	@test -z '$(SAN_CFLAGS)' || echo 'bench: WARNING: sanitized build ($(SAN_CFLAGS)); numbers are not meaningful'
+	$(BENCH_SAN_WARNING)
 	BENCH_DIR='$(abs_top_builddir)/bench' BENCH_PROGS='$(BENCH_PROGS)' \
 		$(SHELL) '$(abs_top_srcdir)/bench/run.sh'
 
@@ -98,10 +108,8 @@ EXTRA_DIST += bench/daemon-run.sh
 bench: bench-daemon
 bench-daemon:
 	$(MAKE) $(AM_MAKEFLAGS) CFLAGS='$(CFLAGS) -O2' coopd$(EXEEXT) coopctl$(EXEEXT) $(BENCH_DAEMON_PROGS)
-	@test -z '$(SAN_CFLAGS)' || echo 'bench-daemon: WARNING: sanitized build ($(SAN_CFLAGS)); numbers are not meaningful'
-	BENCH_DIR='$(abs_top_builddir)/bench' COOPD='$(abs_top_builddir)/coopd$(EXEEXT)' \
-		COOPCTL='$(abs_top_builddir)/coopctl$(EXEEXT)' \
-		$(SHELL) '$(abs_top_srcdir)/bench/daemon-run.sh'
+	$(BENCH_SAN_WARNING)
+	$(BENCH_DAEMON_ENV) $(SHELL) '$(abs_top_srcdir)/bench/daemon-run.sh'
 .PHONY: bench-daemon
 
 # ---- metrics (issue 8): what a Prometheus scrape costs, bench/daemon-scrape.*
@@ -118,9 +126,8 @@ EXTRA_DIST += bench/daemon-scrape.sh
 bench-daemon: bench-scrape
 bench-scrape:
 	$(MAKE) $(AM_MAKEFLAGS) CFLAGS='$(CFLAGS) -O2' coopd$(EXEEXT) bench/daemon-rpc bench/daemon-scrape
-	@test -z '$(SAN_CFLAGS)' || echo 'bench-scrape: WARNING: sanitized build ($(SAN_CFLAGS)); numbers are not meaningful'
-	BENCH_DIR='$(abs_top_builddir)/bench' COOPD='$(abs_top_builddir)/coopd$(EXEEXT)' \
-		$(SHELL) '$(abs_top_srcdir)/bench/daemon-scrape.sh'
+	$(BENCH_SAN_WARNING)
+	$(BENCH_DAEMON_ENV) $(SHELL) '$(abs_top_srcdir)/bench/daemon-scrape.sh'
 .PHONY: bench-scrape
 
 # ---- durability (issue 7): submit latency and submits/s from 1 and 16
@@ -136,9 +143,8 @@ EXTRA_DIST += bench/daemon-durable.sh
 bench-daemon: bench-durable
 bench-durable:
 	$(MAKE) $(AM_MAKEFLAGS) CFLAGS='$(CFLAGS) -O2' coopd$(EXEEXT) bench/daemon-rpc bench/daemon-durable
-	@test -z '$(SAN_CFLAGS)' || echo 'bench-durable: WARNING: sanitized build ($(SAN_CFLAGS)); numbers are not meaningful'
-	BENCH_DIR='$(abs_top_builddir)/bench' COOPD='$(abs_top_builddir)/coopd$(EXEEXT)' \
-		$(SHELL) '$(abs_top_srcdir)/bench/daemon-durable.sh'
+	$(BENCH_SAN_WARNING)
+	$(BENCH_DAEMON_ENV) $(SHELL) '$(abs_top_srcdir)/bench/daemon-durable.sh'
 .PHONY: bench-durable
 
 # ---- Slurm (issue 16): 200 exec nodes of /bin/true on a one-node cluster
@@ -150,9 +156,8 @@ EXTRA_DIST += bench/daemon-slurm.sh
 bench-daemon: bench-slurm
 bench-slurm:
 	$(MAKE) $(AM_MAKEFLAGS) CFLAGS='$(CFLAGS) -O2' coopd$(EXEEXT)
-	@test -z '$(SAN_CFLAGS)' || echo 'bench-slurm: WARNING: sanitized build ($(SAN_CFLAGS)); numbers are not meaningful'
-	@BENCH_DIR='$(abs_top_builddir)/bench' COOPD='$(abs_top_builddir)/coopd$(EXEEXT)' \
-		$(SHELL) '$(abs_top_srcdir)/bench/daemon-slurm.sh' || \
+	$(BENCH_SAN_WARNING)
+	@$(BENCH_DAEMON_ENV) $(SHELL) '$(abs_top_srcdir)/bench/daemon-slurm.sh' || \
 		{ rc=$$?; [ $$rc -eq 77 ] || exit $$rc; }
 .PHONY: bench-slurm
 
@@ -164,9 +169,8 @@ EXTRA_DIST += bench/map-compare.sh
 bench: bench-map
 bench-map:
 	$(MAKE) $(AM_MAKEFLAGS) CFLAGS='$(CFLAGS) -O2' coopd$(EXEEXT) coopctl$(EXEEXT)
-	@test -z '$(SAN_CFLAGS)' || echo 'bench-map: WARNING: sanitized build ($(SAN_CFLAGS)); numbers are not meaningful'
-	COOPD='$(abs_top_builddir)/coopd$(EXEEXT)' COOPCTL='$(abs_top_builddir)/coopctl$(EXEEXT)' \
-		$(SHELL) '$(abs_top_srcdir)/bench/map-compare.sh'
+	$(BENCH_SAN_WARNING)
+	$(BENCH_DAEMON_ENV) $(SHELL) '$(abs_top_srcdir)/bench/map-compare.sh'
 .PHONY: bench-map
 # ---- the state store (issue 14, store): restart and `list` over 10,000
 # retained graphs of 100 nodes (bench/daemon-restart.py; numbers in
@@ -176,7 +180,7 @@ EXTRA_DIST += bench/daemon-restart.py
 bench-daemon: bench-restart
 bench-restart:
 	$(MAKE) $(AM_MAKEFLAGS) CFLAGS='$(CFLAGS) -O2' coopd$(EXEEXT)
-	@test -z '$(SAN_CFLAGS)' || echo 'bench-restart: WARNING: sanitized build ($(SAN_CFLAGS)); numbers are not meaningful'
+	$(BENCH_SAN_WARNING)
 	COOPD='$(abs_top_builddir)/coopd$(EXEEXT)' BENCH_RESTART_DIR='$(abs_top_builddir)/bench' \
 		python3 '$(abs_top_srcdir)/bench/daemon-restart.py'
 .PHONY: bench-restart
