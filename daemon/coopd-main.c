@@ -45,6 +45,7 @@
 #include "reactor-timer.h"
 #include "server-watch.h"
 #include "server.h"
+#include "store-load.h"
 #include "store-lock.h"
 #include "store-state.h"
 #include "util-log.h"
@@ -97,6 +98,7 @@ int main(int argc, char **argv)
 	}
 	if (store_open(&d, &d.store) < 0)
 		goto out;
+	store_set_cgroups(d.store, exec_cgroups_active(&d));
 	/* Who follows the graphs, in this order: the journal before watch
 	 * events, the lifecycle last (graph-registry.h). */
 	if (store_subscribe(&d) < 0 || watch_subscribe(&d) < 0 || coopd_subscribe(&d) < 0) {

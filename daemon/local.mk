@@ -196,3 +196,14 @@ TESTS += tests/suite-store-db
 # Big request lines parsed off the loop (issue 15 item 2, submitparse)
 daemon_libcoopd_la_SOURCES += daemon/server-parse.c
 DAEMON_TESTS += tests/integration/test-daemon-fair-submit-parse.sh
+
+# -- layers (issue 14 item 4): loading at start-up above the store and the
+# runner; a unit suite of it over a real database, no socket.
+daemon_libcoopd_la_SOURCES += daemon/store-load.c daemon/store-load.h
+check_PROGRAMS += tests/suite-daemon-load
+tests_suite_daemon_load_SOURCES = tests/suite-daemon-load.c
+tests_suite_daemon_load_CPPFLAGS = $(coopd_CPPFLAGS)
+tests_suite_daemon_load_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
+tests_suite_daemon_load_LDADD = $(coopd_LDADD) $(CHECK_LIBS)
+tests_suite_daemon_load_LDFLAGS = $(AM_LDFLAGS) -no-install
+TESTS += tests/suite-daemon-load

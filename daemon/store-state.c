@@ -33,13 +33,8 @@
 #include "coopd.h"
 #include "graph-model.h"
 #include "graph-registry.h"
-#include "graph-run.h"
-#include "job-exec-recover.h"
-#include "job-exec.h"
-#include "job-slurm.h"
 #include "store-db.h"
 #include "store-import.h"
-#include "store-retention.h"
 #include "store-state.h"
 #include "store-reader.h"
 #include "store-writer.h"
@@ -60,6 +55,7 @@ struct store {
 	ev_timer flush_timer, retry_timer;
 	bool timer_active;
 	struct store_hooks hooks; /* the lifecycle's (store_set_hooks) */
+	bool cgroups;             /* a cgroup per exec job (store_set_cgroups) */
 };
 
 enum sjob_kind { SJ_CREATE, SJ_NODES, SJ_SETTLE, SJ_DELETE };
@@ -154,6 +150,11 @@ static void writer_drained(void *ctx)
 
 	if (s->hooks.drained)
 		s->hooks.drained(s->d);
+}
+
+void store_set_cgroups(struct store *s, bool cgroups)
+{
+	s->cgroups = cgroups;
 }
 
 void store_set_hooks(struct store *s, const struct store_hooks *h)
@@ -729,7 +730,7 @@ void store_journal_node(struct store *s, const struct rnode *n)
 	 * it) soon: spawn records go out at once.  Not needed with a cgroup
 	 * per job: the next start kills every job cgroup that a crashed coopd
 	 * left (job-cgroup.h). */
-	if ((n->pgid > 0 && n->state == PROTO_STATE_RUNNING && !exec_cgroups_active(s->d)) ||
+	if ((n->pgid > 0 && n->state == PROTO_STATE_RUNNING && !s->cgroups) ||
 	    g->n_dirty >= DIRTY_MAX) {
 		flush_graph(s, g);
 		return;
@@ -1021,18 +1022,6 @@ int store_graph_hydrate(struct store *s, struct graph *g)
 	return 0;
 }
 
-/* A graph loaded settled (or interrupted by recovery) is registered and
- * joins its owner's history (store-retention.c). */
-static void register_loaded(struct coopd *d, struct graph *g)
-{
-	if (graph_registry_add(d, g) < 0) {
-		log_err("out of memory registering graph %s; it is not shown", g->id);
-		graph_free(g);
-		return;
-	}
-	retention_note(d, g);
-}
-
 int store_graph_counts(struct store *s, struct graph *g)
 {
 	uint64_t rows[PROTO_STATE__MAX], sum = 0;
@@ -1060,15 +1049,7 @@ int store_graph_counts(struct store *s, struct graph *g)
 	return 0;
 }
 
-/* Loading: the graphs of the database into memory. */
-struct load_ctx {
-	struct coopd *d;
-	struct graph *g;
-	size_t n, damaged;
-	struct graph **resume; /* graphs that go on after the restart */
-	size_t n_resume;
-};
-
+/* Node rows onto a tree: read back, and loading (store-load.c). */
 static int load_node(void *ctx, const struct store_rec *r)
 {
 	struct graph *g = ctx;
@@ -1114,28 +1095,21 @@ static int read_tree(struct store *s, const char *id, int64_t seq, uid_t uid, gi
 	return read_tree_db(s->rdb, &s->d->cfg.limits, s->d, id, seq, uid, gid, created, ret, why);
 }
 
-/* Any thread, with its own connection db: touches nothing but db and the
- * new graph (and reads limits). */
-static int read_tree_db(struct store_db *db, const struct proto_limits *limits, struct coopd *d,
-			const char *id, int64_t seq, uid_t uid, gid_t gid, int64_t created,
-			struct graph **ret, const char **why)
+/* Builds graph seq's tree from its document (doc, len) and applies its
+ * node rows.  Any thread, with its own connection db: touches nothing but
+ * db and the new graph (and reads limits).  -EBADMSG (err says why) if
+ * the document does not parse. */
+static int tree_of_doc(struct store_db *db, const struct proto_limits *limits, struct coopd *d,
+		       const char *id, int64_t seq, uid_t uid, gid_t gid, int64_t created,
+		       const char *doc, size_t len, struct graph **ret, struct proto_error *err)
 {
 	struct proto_graph *def = NULL;
-	struct proto_error err;
 	struct graph *g = NULL;
-	char *doc = NULL;
-	size_t len = 0;
 	int r;
 
-	r = store_db_read_doc(db, id, &doc, &len);
+	r = proto_graph_parse_text(doc, len, limits, &def, err);
 	if (r < 0)
-		return r;
-	r = proto_graph_parse_text(doc, len, limits, &def, &err);
-	free(doc);
-	if (r < 0) {
-		*why = "its document does not parse";
 		return -EBADMSG;
-	}
 	if (graph_new(def, id, uid, gid, created, &g) < 0) {
 		proto_graph_free(def);
 		return -ENOMEM;
@@ -1152,6 +1126,56 @@ static int read_tree_db(struct store_db *db, const struct proto_limits *limits, 
 	return 0;
 }
 
+/* Any thread, with its own connection db: touches nothing but db and the
+ * new graph (and reads limits). */
+static int read_tree_db(struct store_db *db, const struct proto_limits *limits, struct coopd *d,
+			const char *id, int64_t seq, uid_t uid, gid_t gid, int64_t created,
+			struct graph **ret, const char **why)
+{
+	struct proto_error err;
+	char *doc = NULL;
+	size_t len = 0;
+	int r;
+
+	r = store_db_read_doc(db, id, &doc, &len);
+	if (r < 0)
+		return r;
+	r = tree_of_doc(db, limits, d, id, seq, uid, gid, created, doc, len, ret, &err);
+	free(doc);
+	if (r == -EBADMSG)
+		*why = "its document does not parse";
+	return r;
+}
+
+/* Loading at start-up (store-load.c): the rows, a tree, the record of an
+ * interrupted graph. */
+int store_each_graph(struct store *s, store_graph_row_fn fn, void *ctx)
+{
+	int r = store_db_each_graph(s->rdb, false, fn, ctx);
+
+	if (r < 0)
+		return log_errno(LOG_ERR, r, "cannot read the state database %s: %s", s->db_path,
+				 store_db_errmsg(s->rdb));
+	return r;
+}
+
+const char *store_db_file(const struct store *s)
+{
+	return s->db_path;
+}
+
+int store_graph_of_row(struct store *s, const struct store_graph_row *row, struct graph **ret,
+		       struct proto_error *err)
+{
+	return tree_of_doc(s->rdb, &s->d->cfg.limits, s->d, row->id, row->seq, row->uid, row->gid,
+			   row->created, row->doc, row->doc_len, ret, err);
+}
+
+void store_mark_node(const struct rnode *n)
+{
+	(void)mark_dirty(n->g, n);
+}
+
 static void loaded_synced(struct coopd *d, struct graph *g, int r, void *arg)
 {
 	g->syncing = false;
@@ -1159,178 +1183,9 @@ static void loaded_synced(struct coopd *d, struct graph *g, int r, void *arg)
 		d->store->hooks.loaded_settled(d, g);
 }
 
-/* A stored graph that cannot be loaded: its document goes to damaged/ for
- * the operator, its rows are deleted. */
-static void load_damaged(struct load_ctx *c, const struct store_graph_row *row, const char *why)
+void store_graph_interrupted(struct store *s, struct graph *g)
 {
-	struct store *s = c->d->store;
-	char path[4096];
-	FILE *f;
-
-	snprintf(path, sizeof(path), "%s/damaged", s->dir);
-	(void)mkdir(path, 0700);
-	snprintf(path, sizeof(path), "%s/damaged/%s.%lld.json", s->dir, row->id,
-		 (long long)graph_now_ms());
-	log_err("stored graph %s is damaged (%s): its document is moved to %s", row->id, why, path);
-	f = fopen(path, "wxe");
-	if (f) {
-		if (row->doc)
-			fwrite(row->doc, 1, row->doc_len, f);
-		fclose(f);
-	}
-	{
-		struct graph tmp = {.store_seq = row->seq};
-
-		snprintf(tmp.id, sizeof(tmp.id), "%s", row->id);
-		(void)store_graph_delete(s, &tmp, NULL, NULL);
-	}
-	c->damaged++;
-}
-
-static int load_unfinished(struct load_ctx *c, const struct store_graph_row *row);
-
-static int load_graph(void *ctx, const struct store_graph_row *row)
-{
-	struct load_ctx *c = ctx;
-	struct coopd *d = c->d;
-	struct store *s = d->store;
-	struct graph *g = NULL;
-	int r;
-
-	/* A settled graph: its row is all that is kept in memory (status
-	 * and logs read its tree back when asked: store_graph_hydrate), so
-	 * a restart over a long history reads no document. */
-	if (row->finished >= 0 && row->state >= 0 &&
-	    proto_state_is_final((enum proto_state)row->state) &&
-	    proto_id_valid(row->id, strlen(row->id))) {
-		if (graph_new_released(row->id, row->name, row->uid, row->gid, row->created,
-				       row->finished, row->state, row->nodes_total, row->nodes_done,
-				       &g) < 0) {
-			log_err("out of memory loading graph %s", row->id);
-			return 0;
-		}
-		g->d = d;
-		g->loaded = true;
-		g->store_seq = row->seq;
-		register_loaded(d, g);
-		c->n++;
-		return 0;
-	}
-	{
-		char *doc = NULL;
-		size_t len = 0;
-		struct store_graph_row full = *row;
-
-		/* Unfinished: the whole tree, to mark it interrupted. */
-		r = store_db_read_doc(s->rdb, row->id, &doc, &len);
-		if (r < 0 && r != -ENOENT)
-			return r;
-		full.doc = doc;
-		full.doc_len = len;
-		r = load_unfinished(c, &full);
-		free(doc);
-		return r;
-	}
-}
-
-/* Loads an unfinished graph whole and marks it interrupted. */
-static int load_unfinished(struct load_ctx *c, const struct store_graph_row *row)
-{
-	struct coopd *d = c->d;
-	struct store *s = d->store;
-	struct proto_graph *def = NULL;
-	struct proto_error err;
-	struct graph *g = NULL;
-	int r;
-
-	if (!row->doc || !proto_id_valid(row->id, strlen(row->id))) {
-		load_damaged(c, row, "no document or a bad id");
-		return 0;
-	}
-	r = proto_graph_parse_text(row->doc, row->doc_len, &d->cfg.limits, &def, &err);
-	if (r < 0) {
-		load_damaged(c, row, err.reason);
-		return 0;
-	}
-	if (graph_new(def, row->id, row->uid, row->gid, row->created, &g) < 0) {
-		proto_graph_free(def);
-		log_err("out of memory loading graph %s", row->id);
-		return 0;
-	}
-	g->d = d;
-	g->loaded = true;
-	g->store_seq = row->seq;
-	r = store_db_each_node(s->rdb, row->seq, load_node, g);
-	if (r < 0) {
-		graph_free(g);
-		return r;
-	}
-	if (graph_run_resumable(d, g)) {
-		/* Its Slurm jobs live on without coopd: it goes on once every
-		 * graph is loaded (docs/slurm.md "Restarts"). */
-		struct graph **v = realloc(c->resume, (c->n_resume + 1) * sizeof(*v));
-
-		if (v) {
-			c->resume = v;
-			c->resume[c->n_resume++] = g;
-			if (graph_registry_add(d, g) < 0) {
-				c->n_resume--;
-				graph_free(g);
-				return 0;
-			}
-			log_notice("graph %s was running when coopd stopped: it goes on, following "
-				   "its Slurm jobs",
-				   g->id);
-			c->n++;
-			return 0;
-		}
-	}
-	if (!proto_state_is_final((enum proto_state)g->root->state)) {
-		int64_t now = graph_now_ms();
-
-		/* coopd stopped while it ran: interrupted, every unfinished
-		 * node with it.  Recorded so that the next start agrees. */
-		for (size_t i = 0; i <= g->n_nodes; i++) {
-			struct rnode *n = g->by_idx[i];
-
-			if (proto_state_is_final((enum proto_state)n->state))
-				continue;
-			if (n->started_ms >= 0)
-				n->finished_ms = now;
-			/* Its processes are looked for (and killed) once every
-			 * graph is loaded: exec_recover_sweep(). */
-			exec_recover_note(d, n);
-			slurm_recover_note(d, n);
-			graph_node_set_state(n, PROTO_STATE_INTERRUPTED);
-			(void)mark_dirty(g, n);
-		}
-		if (g->root->finished_ms < 0)
-			g->root->finished_ms = now;
-		g->syncing = true;
-		if (store_graph_settled_async(s, g, true, loaded_synced, NULL) < 0)
-			g->syncing = false;
-		log_notice("graph %s was running when coopd stopped: interrupted", g->id);
-	}
-	register_loaded(d, g);
-	c->n++;
-	return 0;
-}
-
-int store_load(struct coopd *d)
-{
-	struct store *s = d->store;
-	struct load_ctx c = {.d = d};
-	int r;
-
-	r = store_db_each_graph(s->rdb, false, load_graph, &c);
-	if (r < 0)
-		return log_errno(LOG_ERR, r, "cannot read the state database %s: %s", s->db_path,
-				 store_db_errmsg(s->rdb));
-	if (c.n)
-		log_info("loaded %zu graph(s) from %s", c.n, s->db_path);
-	exec_recover_sweep(d);
-	for (size_t i = 0; i < c.n_resume; i++)
-		graph_run_start(d, c.resume[i]);
-	free(c.resume);
-	return 0;
+	g->syncing = true;
+	if (store_graph_settled_async(s, g, true, loaded_synced, NULL) < 0)
+		g->syncing = false;
 }

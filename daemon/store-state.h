@@ -18,6 +18,7 @@ struct store;
 struct graph;
 struct rnode;
 struct json_object;
+struct store_graph_row;
 
 /* Called on the loop thread when the writer thread is done with a job:
  * r == 0 on success (durable), else a negative errno. */
@@ -98,12 +99,31 @@ void store_flush_all(struct store *s);
  * malloc'ed) from the database: rerun.  -ENOENT if there is none. */
 int store_read_doc(struct store *s, const char *id, char **doc, size_t *len);
 
-/* Loads the graphs of the database: finished ones as they were,
- * unfinished ones marked `interrupted` (their exec jobs' processes are
- * ended, exec_recover_sweep).  A graph whose document cannot be read is
- * written to damaged/ID.json, logged and deleted.  Registers each graph
- * and joins its owner's history (retention_note). */
-int store_load(struct coopd *d);
+/* Loading at start-up (store-load.c, above the store and the runner):
+ * calls fn for every stored graph (its row, without the document), in
+ * submission order; a failed read is logged.  0, fn's first non-zero
+ * return, or a negative errno. */
+typedef int (*store_graph_row_fn)(void *ctx, const struct store_graph_row *row);
+int store_each_graph(struct store *s, store_graph_row_fn fn, void *ctx);
+/* The database's path (for logs). */
+const char *store_db_file(const struct store *s);
+/* A new graph (not registered, marked loaded) from row's document
+ * (row->doc) with its node rows applied.  0, -EBADMSG if the document does
+ * not parse (err says why), -ENOMEM, or the database's error. */
+int store_graph_of_row(struct store *s, const struct store_graph_row *row, struct graph **ret,
+		       struct proto_error *err);
+/* Marks n changed without queueing a write: its row goes out with its
+ * graph's next settle (store_graph_interrupted). */
+void store_mark_node(const struct rnode *n);
+/* g, loaded unfinished, has been marked interrupted: its marked nodes and
+ * its final state are written, synced; then the loaded_settled hook runs
+ * (its `wait`s may be answered). */
+void store_graph_interrupted(struct store *s, struct graph *g);
+
+/* With a cgroup per exec job the next start kills every job cgroup that
+ * a crashed coopd left (job-cgroup.h), so spawn records need not reach the
+ * database at once; without (the default), they are written at once. */
+void store_set_cgroups(struct store *s, bool cgroups);
 
 /* Reads a released graph's tree back from the database (status, logs,
  * cancel of a settled graph); 0 at once if g has its tree.  Or a negative
