@@ -155,6 +155,9 @@ void coopd_shutdown(struct coopd *d)
 		      0.);
 	d->shutdown_timer.data = d;
 	ev_timer_start(d->loop, &d->shutdown_timer);
+	/* Final states held back for the next commit (store-state.c) go
+	 * now: the stop waits for them (store_pending), not for the timer. */
+	store_flush_all(d->store);
 	coopd_maybe_stopped(d);
 }
 

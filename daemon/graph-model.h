@@ -179,10 +179,11 @@ struct graph {
 	uint32_t *dirty;      /* indexes of nodes changed since the last flush */
 	uint64_t *dirty_bits; /* the same as a bitmap (one entry per node) */
 	size_t n_dirty, dirty_cap;
-	bool dirty_queued;  /* on the store's flush list */
-	bool store_failed;  /* a write of its records failed: rewrite all */
-	bool settle_retry;  /* on the store's retry list */
-	bool settle_failed; /* its final state could not be written yet */
+	bool dirty_queued;    /* on the store's flush list */
+	bool store_failed;    /* a write of its records failed: rewrite all */
+	bool settle_retry;    /* on the store's retry list */
+	bool settle_deferred; /* its final state is held back (store-state.c) */
+	bool settle_failed;   /* its final state could not be written yet */
 	struct graph *dirty_next, *retry_next;
 	unsigned long long settle_batch; /* the writer's transaction of its final state */
 	bool settle_durable;             /* that settle asked for a sync */

@@ -88,12 +88,21 @@ static coop_poll task_attempt_poll(coop_cx *cx, struct task_state *st)
 static coop_poll task_poll(coop_cx *cx, void *arg)
 {
 	struct task_state *st = arg;
+	struct reactor_inbox *ib;
+	coop_poll r;
 
-	if (!st->started) {
-		st->started = true;
-		inbox_post_started(st->n->g->d->inbox, st->n, coop_now_ns());
-	}
-	return task_attempt_poll(cx, st);
+	if (st->started)
+		return task_attempt_poll(cx, st);
+	/* The start is told with the end when the first poll ends the task
+	 * (a noop, a fail): the joiner's MAIL_DONE wakes the loop for both.
+	 * A task that goes on (sleep, spin) wakes it now. */
+	st->started = true;
+	ib = st->n->g->d->inbox;
+	inbox_post_started_quiet(ib, st->n, coop_now_ns());
+	r = task_attempt_poll(cx, st);
+	if (r == COOP_PENDING)
+		inbox_wake(ib);
+	return r;
 }
 
 static void task_drop(void *arg)

@@ -22,6 +22,7 @@
 #include "method.h"
 #include "server.h"
 #include "store-retention.h"
+#include "store-state.h"
 
 #define REMOVED "{\"removed\":true}"
 
@@ -139,6 +140,7 @@ static enum method_ret remove_handle(struct method_call *call, void *params)
 		if (g->waiters)
 			g->waiters->gprev = l;
 		g->waiters = l;
+		store_graph_hurry(call->d->store, g);
 		return METHOD_LATER;
 	}
 	{

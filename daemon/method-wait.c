@@ -122,6 +122,10 @@ static enum method_ret wait_handle(struct method_call *call, void *params)
 		return METHOD_ERROR;
 	if (at_once && not_durable(g, &call->err))
 		return METHOD_ERROR;
+	/* Settled, its final state held back for the next commit
+	 * (store-state.c): now someone waits for it, it goes synced now. */
+	if (g->syncing && !at_once)
+		store_graph_hurry(call->d->store, g);
 	/* Settled without a sync (nobody was waiting then): the result is
 	 * answered once a synced transaction covers it. */
 	if (!g->active && !g->syncing && !at_once && !store_graph_durable(call->d->store, g)) {

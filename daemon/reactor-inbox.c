@@ -71,13 +71,23 @@ static bool inbox_link_locked(struct reactor_inbox *ib, struct rnode *n, unsigne
 	return was_empty;
 }
 
-void inbox_post_started(struct reactor_inbox *ib, struct rnode *n, uint64_t mono_ns)
+void inbox_post_started_quiet(struct reactor_inbox *ib, struct rnode *n, uint64_t mono_ns)
 {
 	pthread_mutex_lock(&ib->lock);
 	n->mail_started_ns = mono_ns;
 	inbox_link_locked(ib, n, MAIL_STARTED);
 	pthread_mutex_unlock(&ib->lock);
+}
+
+void inbox_wake(struct reactor_inbox *ib)
+{
 	ev_async_send(ib->d->loop, &ib->async);
+}
+
+void inbox_post_started(struct reactor_inbox *ib, struct rnode *n, uint64_t mono_ns)
+{
+	inbox_post_started_quiet(ib, n, mono_ns);
+	inbox_wake(ib);
 }
 
 void inbox_post_done(struct reactor_inbox *ib, struct rnode *n)

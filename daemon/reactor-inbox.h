@@ -29,6 +29,11 @@ void reactor_inbox_free(struct reactor_inbox *ib);
 
 /* Any thread. */
 void inbox_post_started(struct reactor_inbox *ib, struct rnode *n, uint64_t mono_ns);
+/* The same without waking the loop: for a poster that wakes it soon
+ * anyway (inbox_wake, or a MAIL_DONE that follows), so that a task done
+ * in its first poll costs the loop one wake-up, not two. */
+void inbox_post_started_quiet(struct reactor_inbox *ib, struct rnode *n, uint64_t mono_ns);
+void inbox_wake(struct reactor_inbox *ib);
 /* n's task, blocking job or scope has ended (its outcome is final in libcoop). */
 void inbox_post_done(struct reactor_inbox *ib, struct rnode *n);
 /* A task with retries: `started` attempts have begun, `done` have ended

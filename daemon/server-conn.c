@@ -121,6 +121,34 @@ static void conn_write_cb(struct ev_loop *loop, ev_io *w, int revents)
 	conn_update_watchers(c);
 }
 
+/* Sends what is queued now rather than on the write watcher's turn: an
+ * answer that comes later (a submit once it is durable) goes out at once,
+ * without starting and stopping the watcher (two epoll_ctl and an
+ * epoll_wait per answer).  Only in the plain case; the rest (a stream,
+ * lines held back, a closing connection, the watcher already on) is the
+ * write callback's.  Answers to the lines of one read go out together,
+ * after them (conn_process_lines).  A failed send is left to the watcher,
+ * which sees it again and closes the connection. */
+static void conn_write_now(struct conn *c)
+{
+	struct iovec iov[64];
+	int n;
+	ssize_t r;
+
+	if (c->dead || c->eof || c->timed_out || c->stream || c->has_unread_lines || c->writing ||
+	    c->dispatching)
+		return;
+	while ((n = proto_outbuf_iov(&c->out, iov, 64)) > 0) {
+		struct msghdr mh = {.msg_iov = iov, .msg_iovlen = (size_t)n};
+
+		r = sendmsg(c->fd, &mh, MSG_NOSIGNAL | MSG_DONTWAIT);
+		if (r <= 0)
+			return;
+		proto_outbuf_consume(&c->out, (size_t)r);
+		c->last_active = ev_now(c->d->loop);
+	}
+}
+
 /* Starts/stops the read and write watchers after the buffers changed. */
 static void conn_update_watchers(struct conn *c)
 {
@@ -179,6 +207,7 @@ void conn_queue_answer(struct conn *c, char *line, size_t len)
 		conn_drop(c);
 		return;
 	}
+	conn_write_now(c);
 	conn_update_watchers(c);
 }
 
@@ -408,6 +437,7 @@ static void conn_process_lines(struct conn *c)
 		return;
 	}
 	c->has_unread_lines = false;
+	c->dispatching = true;
 	while (!c->dead && (fr = proto_inbuf_next(&c->in, &line, &len)) != PROTO_FRAME_NONE) {
 		if (fr == PROTO_FRAME_TOO_LONG)
 			dispatch_too_long(c);
@@ -421,8 +451,11 @@ static void conn_process_lines(struct conn *c)
 			break;
 		}
 	}
-	if (!c->dead)
+	c->dispatching = false;
+	if (!c->dead) {
+		conn_write_now(c);
 		conn_update_watchers(c);
+	}
 }
 
 void conn_resume(struct conn *c)

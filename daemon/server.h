@@ -40,6 +40,7 @@ struct conn {
 	bool dead;             /* dropped: closed from its write callback */
 	bool eof;              /* peer shut its side: close once answered */
 	bool has_unread_lines; /* complete lines left by back-pressure */
+	bool dispatching;      /* in conn_process_lines: answers wait for its end */
 	/* Fair share (server-conn.c): input bytes counted against the uid,
 	 * and the timeouts of an unfinished message and of idleness. */
 	size_t input_counted;

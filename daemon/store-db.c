@@ -92,6 +92,8 @@ enum {
 	ST_COUNT_STATES,
 	ST_META_GET,
 	ST_META_SET,
+	ST_BEGIN,
+	ST_COMMIT,
 	ST__MAX
 };
 
@@ -118,6 +120,9 @@ static const char *const stmt_sql[ST__MAX] = {
 			    " AND idx BETWEEN 1 AND ?2 GROUP BY state",
 	[ST_META_GET] = "SELECT value FROM meta WHERE key = ?1",
 	[ST_META_SET] = "INSERT OR REPLACE INTO meta VALUES (?1, ?2)",
+	/* Prepared once like the rest: every batch of the writer runs them. */
+	[ST_BEGIN] = "BEGIN IMMEDIATE",
+	[ST_COMMIT] = "COMMIT",
 };
 
 struct store_db {
@@ -287,6 +292,8 @@ void store_db_close(struct store_db *db)
 	free(db);
 }
 
+static int step_done(struct store_db *db, sqlite3_stmt *st);
+
 int store_db_begin(struct store_db *db, bool durable, bool sync)
 {
 	int level = !sync ? 0 : durable ? 2 : 1;
@@ -305,12 +312,12 @@ int store_db_begin(struct store_db *db, bool durable, bool sync)
 			return r;
 		db->sync_level = level;
 	}
-	return exec_sql(db, "BEGIN IMMEDIATE");
+	return step_done(db, db->st[ST_BEGIN]);
 }
 
 int store_db_commit(struct store_db *db)
 {
-	return exec_sql(db, "COMMIT");
+	return step_done(db, db->st[ST_COMMIT]);
 }
 
 void store_db_rollback(struct store_db *db)

@@ -52,6 +52,12 @@ struct store {
 	struct store_reader *rd; /* reads of big trees, off the loop */
 	struct graph *queue;     /* graphs with dirty nodes */
 	struct graph *retry;     /* settled graphs whose records failed */
+	/* Final states of settled graphs nobody waits for, held back until
+	 * the next job goes to the writer (a submit: they share its
+	 * transaction) or the flush timer fires, whichever comes first, so
+	 * that a graph's settle costs no commit and no wake-up of its own. */
+	struct sjob *deferred, *deferred_tail;
+	size_t n_deferred;
 	ev_timer flush_timer, retry_timer;
 	bool timer_active;
 	struct store_hooks hooks; /* the lifecycle's (store_set_hooks) */
@@ -288,7 +294,7 @@ void store_stop_writer(struct store *s)
 
 size_t store_pending(const struct store *s)
 {
-	return s ? store_writer_pending(s->w) : 0;
+	return s ? store_writer_pending(s->w) + s->n_deferred : 0;
 }
 
 void store_complete(struct store *s)
@@ -302,9 +308,74 @@ void store_counts(const struct store *s, unsigned long long *commits, unsigned l
 	store_writer_counts(s ? s->w : NULL, commits, jobs);
 }
 
+/* Settles held back (store_graph_settled_async) before one commit of
+ * their own is worth it: a burst of settling graphs still goes out in
+ * pieces. */
+#define DEFERRED_MAX 1024u
+
+/* Takes the held-back settles off the list: a chain of jobs whose last
+ * one's next is NULL (NULL if there are none). */
+static struct store_job *take_deferred(struct store *s, struct sjob **tail)
+{
+	struct sjob *head = s->deferred;
+
+	*tail = s->deferred_tail;
+	for (struct sjob *j = head; j; j = (struct sjob *)j->job.next)
+		j->g->settle_deferred = false;
+	s->deferred = s->deferred_tail = NULL;
+	s->n_deferred = 0;
+	return head ? &head->job : NULL;
+}
+
+/* Queues j for the writer, behind the held-back settles: all go into the
+ * same transaction (so a submit's sync covers them too). */
 static void sjob_queue(struct store *s, struct sjob *j)
 {
-	store_writer_queue(s->w, &j->job);
+	struct sjob *tail;
+	struct store_job *head = take_deferred(s, &tail);
+
+	j->job.next = NULL;
+	if (head)
+		tail->job.next = &j->job;
+	else
+		head = &j->job;
+	store_writer_queue(s->w, head);
+}
+
+/* Queues the held-back settles alone (the flush timer, a `wait`). */
+static void flush_deferred(struct store *s)
+{
+	struct sjob *tail;
+	struct store_job *head = take_deferred(s, &tail);
+
+	if (head)
+		store_writer_queue(s->w, head);
+}
+
+static void flush_timer_arm(struct store *s)
+{
+	if (!s->timer_active) {
+		ev_timer_set(&s->flush_timer, s->d->cfg.journal_flush_ms / 1000., 0.);
+		ev_timer_start(s->d->loop, &s->flush_timer);
+		s->timer_active = true;
+	}
+}
+
+/* Holds a settle (no sync asked for) back until the next job or the
+ * flush timer: see struct store. */
+static void sjob_defer(struct store *s, struct sjob *j)
+{
+	j->job.next = NULL;
+	if (s->deferred_tail)
+		s->deferred_tail->job.next = &j->job;
+	else
+		s->deferred = j;
+	s->deferred_tail = j;
+	j->g->settle_deferred = true;
+	if (++s->n_deferred >= DEFERRED_MAX)
+		flush_deferred(s);
+	else
+		flush_timer_arm(s);
 }
 
 /* Writer thread: the job's rows. */
@@ -684,6 +755,8 @@ void store_flush_all(struct store *s)
 		if (s->w)
 			flush_graph(s, g);
 	}
+	if (s->w)
+		flush_deferred(s);
 }
 
 /* Nodes a graph has dirty before they are queued without waiting for the
@@ -740,11 +813,7 @@ void store_journal_node(struct store *s, const struct rnode *n)
 		g->dirty_next = s->queue;
 		s->queue = g;
 	}
-	if (!s->timer_active) {
-		ev_timer_set(&s->flush_timer, s->d->cfg.journal_flush_ms / 1000., 0.);
-		ev_timer_start(s->d->loop, &s->flush_timer);
-		s->timer_active = true;
-	}
+	flush_timer_arm(s);
 }
 
 int store_node_durable(struct store *s, struct rnode *n, store_done_fn done, void *arg)
@@ -811,8 +880,29 @@ int store_graph_settled_async(struct store *s, struct graph *g, bool durable, st
 	g->dirty = NULL;
 	g->dirty_bits = NULL;
 	g->n_dirty = g->dirty_cap = 0;
-	sjob_queue(s, j);
+	/* Nobody waits for it: it rides with the next commit (a submit's, a
+	 * timer's flush), within journal_flush_ms as node states do.  During
+	 * shutdown it goes at once, so that the daemon stops as soon as it
+	 * is written. */
+	if (!durable && s->d->cfg.journal_flush_ms > 0 && !s->d->shutting_down)
+		sjob_defer(s, j);
+	else
+		sjob_queue(s, j);
 	return 0;
+}
+
+void store_graph_hurry(struct store *s, struct graph *g)
+{
+	if (!s || !g->settle_deferred)
+		return;
+	for (struct sjob *j = s->deferred; j; j = (struct sjob *)j->job.next) {
+		if (j->g == g) {
+			j->job.durable = true;
+			g->settle_durable = true;
+			break;
+		}
+	}
+	flush_deferred(s);
 }
 
 static void retry_cb(struct ev_loop *loop, ev_timer *w, int revents)

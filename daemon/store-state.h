@@ -85,6 +85,10 @@ int store_node_durable(struct store *s, struct rnode *n, store_done_fn done, voi
  * (done will not run). */
 int store_graph_settled_async(struct store *s, struct graph *g, bool durable, store_done_fn done,
 			      void *arg);
+/* A settle of g held back without a sync (nobody waited when it settled)
+ * goes to the writer now, synced: someone (`wait`, `remove`) waits for
+ * it.  Nothing if g's settle is not held back. */
+void store_graph_hurry(struct store *s, struct graph *g);
 /* Whether g's final state is on disk (its settle committed, and synced
  * since). */
 bool store_graph_durable(const struct store *s, const struct graph *g);

@@ -199,14 +199,19 @@ int store_writer_start(struct ev_loop *loop, struct store_db *db, const char *pa
 	return 0;
 }
 
-void store_writer_queue(struct store_writer *w, struct store_job *job)
+void store_writer_queue(struct store_writer *w, struct store_job *jobs)
 {
-	job->next = NULL;
+	size_t n = 0;
+
+	for (struct store_job *job = jobs; job; job = job->next)
+		n++;
+	/* One signal for the chain: the writer takes it whole into one
+	 * transaction (a submit and the settles that waited for it). */
 	pthread_mutex_lock(&w->lock);
-	append(&w->todo, &w->todo_tail, job);
+	append(&w->todo, &w->todo_tail, jobs);
 	pthread_cond_signal(&w->cond);
 	pthread_mutex_unlock(&w->lock);
-	w->pending++;
+	w->pending += n;
 }
 
 size_t store_writer_pending(const struct store_writer *w)

@@ -37,8 +37,9 @@ struct store_job {
  * on the loop after each batch of completions. */
 int store_writer_start(struct ev_loop *loop, struct store_db *db, const char *path, bool sync,
 		       void (*drained)(void *ctx), void *ctx, struct store_writer **ret);
-/* Loop thread: queues job for the next transaction. */
-void store_writer_queue(struct store_writer *w, struct store_job *job);
+/* Loop thread: queues jobs (a chain linked by next, NULL-terminated) for
+ * the next transaction, all of them in the same one. */
+void store_writer_queue(struct store_writer *w, struct store_job *jobs);
 /* Jobs queued and not yet completed. */
 size_t store_writer_pending(const struct store_writer *w);
 /* Loop thread: runs the completions that are ready. */
