@@ -21,6 +21,10 @@
 # and writes of the bare loop: 2000; with 16 clients each submits a quarter
 # of it, at least 25).  CPU per submit is coopd's user+system time
 # (/proc/PID/stat) over the run divided by the submits.
+# COOPD_BASE: another coopd (say, main's, built in another build
+# directory) measured the same way in the same repetitions, its synced
+# cases interleaved with the others (rows "base ..."): a before/after on
+# the same machine at the same load.
 set -eu
 
 dir=${BENCH_DIR:-$(dirname "$0")}
@@ -38,7 +42,8 @@ if ! echo daemon-durable | grep -Eq "^($only)"; then
 	echo "# daemon-durable.sh: BENCH_ONLY='$only' excludes daemon-durable; skipped"
 	exit 0
 fi
-for p in "$coopd" "$prog" "$rpc"; do
+base_coopd=${COOPD_BASE:-}
+for p in "$coopd" "$prog" "$rpc" ${base_coopd:+"$base_coopd"}; do
 	[ -x "$p" ] || { echo "daemon-durable.sh: $p not found (run make bench-daemon)" >&2; exit 1; }
 done
 
@@ -60,10 +65,10 @@ trap 'exit 1' INT TERM
 sockdir=$(mktemp -d "${TMPDIR:-/tmp}/coopd-durable.XXXXXX")
 trap 'cleanup; rm -rf "$sockdir"' EXIT
 
-daemon_start() { # SYNC(yes|no)
+daemon_start() { # SYNC(yes|no) [COOPD]
 	rm -rf "$tmp/state"
 	printf 'fsync = %s\n' "$1" >"$tmp/coopd.conf"
-	"$coopd" --socket "$sockdir/s" --state-dir "$tmp/state" --config "$tmp/coopd.conf" \
+	"${2:-$coopd}" --socket "$sockdir/s" --state-dir "$tmp/state" --config "$tmp/coopd.conf" \
 		--foreground >"$tmp/coopd.log" 2>&1 &
 	dpid=$!
 	if ! "$rpc" ready "$sockdir/s" 10000 >/dev/null; then
@@ -83,10 +88,12 @@ echo "# daemon-durable: state directory on $fs ($tmp); $reps repetition(s); 1 cl
 	"16 clients x $n16 submits"
 : >"$out"
 cases="sync-on:yes:1 sync-off:no:1 sync-on:yes:16 sync-off:no:16 bare:bare:1"
+[ -z "$base_coopd" ] || cases="$cases base-sync-on:yes:1 base-sync-on:yes:16"
+ncases=$(echo $cases | wc -w)
 rep=1
 while [ "$rep" -le "$reps" ]; do
 	# rotate the order by one case per repetition
-	k=$(( (rep - 1) % 5 ))
+	k=$(( (rep - 1) % ncases ))
 	set -- $cases
 	i=0
 	while [ "$i" -lt "$k" ]; do
@@ -105,7 +112,10 @@ while [ "$rep" -le "$reps" ]; do
 			"$prog" --bare "$tmp/bare" "$n" bare | sed "s/\$/ rep=$rep/" >>"$out"
 			continue
 		fi
-		daemon_start "$sync"
+		case $label in
+		base-*) daemon_start "$sync" "$base_coopd" ;;
+		*) daemon_start "$sync" ;;
+		esac
 		cpu0=$(awk '{print $14 + $15}' "/proc/$dpid/stat")
 		line=$("$prog" "$sockdir/s" "$clients" "$n" "$label-c$clients")
 		cpu1=$(awk '{print $14 + $15}' "/proc/$dpid/stat")
@@ -136,8 +146,8 @@ function median(arr, n,    i, j, t) {
 }
 END {
 	printf "%-22s %9s %9s %11s %10s %14s %14s\n", "daemon-durable", "p50 ms", "p99 ms", "submits/s", "cpu us/sub", "p50 x sync off", "rate / sync off"
-	split("sync-on-c1 sync-off-c1 sync-on-c16 sync-off-c16 bare", order, " ")
-	for (o = 1; o <= 5; o++) {
+	no = split("sync-on-c1 base-sync-on-c1 sync-off-c1 sync-on-c16 base-sync-on-c16 sync-off-c16 bare", order, " ")
+	for (o = 1; o <= no; o++) {
 		b = "daemon-durable-" order[o]; if (!(b in seen)) continue
 		off = b; sub(/sync-on/, "sync-off", off)
 		n = 0; m = 0
