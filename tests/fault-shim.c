@@ -1,6 +1,6 @@
 /*
  * fault-shim.c - an LD_PRELOAD library for the store's fault tests
- * (tests/integration/test-daemon-store-faults.sh builds it with cc).  It
+ * (coopd_fault_shim of tests/lib-coopd.sh builds it with cc).  It
  * makes fsync and fdatasync fail with EIO, or writes to coopd.db* fail with
  * EROFS, while the file named by $COOPD_FAULT_FILE holds "eio" or "rofs";
  * "slow" makes each sync take 20 ms (so that concurrent submits must share

@@ -30,6 +30,15 @@
 #                          proc_children(), proc_fds(), proc_rss_kb(), ...);
 #                          a failed assert fails the test
 #   coopd_ctl ARG...       runs coopctl --socket "$COOPD_SOCK" ARG...
+#   coopd_need_users [TOOL...]   skip unless root, with useradd, userdel,
+#                          groupadd, groupdel and each TOOL on PATH
+#   coopd_add_group NAME   groupadd NAME (fails the test if it cannot)
+#   coopd_add_user NAME [USERADD_ARG...]   useradd -M -s /bin/sh ARG... NAME;
+#                          the users, then the groups, are deleted at exit
+#   coopd_fault_shim       builds tests/fault-shim.c (skips without a C
+#                          compiler); COOPD_FAULT_FILE, exported, empty
+#   coopd_start_shimmed [ARG...]   coopd_start with the shim preloaded
+#                          (into coopd only)
 #   fail MSG / skip MSG    end the test (exit 1 / 77)
 #   coopd_pass             end the test with success
 
@@ -50,6 +59,8 @@ COOPD_STATE=$COOPD_TMP/state
 COOPD_LOG=$COOPD_TMP/coopd.log
 COOPD_TEST_NAME=$(basename "$0")
 COOPD_STARTS=0
+COOPD_TEST_USERS=
+COOPD_TEST_GROUPS=
 export COOPD_SOCK COOPD_STATE COOPD_TMP
 
 command -v python3 >/dev/null 2>&1 || { echo "SKIP: python3 not found"; exit 77; }
@@ -69,7 +80,8 @@ coopd_pass() {
 	exit 0
 }
 
-# On exit: stop a daemon still running; keep the log (printed) on failure.
+# On exit: stop a daemon still running, delete the test users and groups;
+# keep the log (printed) on failure.
 _coopd_cleanup() {
 	rc=$?
 	trap - EXIT INT TERM
@@ -77,6 +89,12 @@ _coopd_cleanup() {
 		kill -TERM "$COOPD_PID" 2>/dev/null
 		wait "$COOPD_PID" 2>/dev/null
 	fi
+	for _u in $COOPD_TEST_USERS; do
+		userdel "$_u" >/dev/null 2>&1
+	done
+	for _g in $COOPD_TEST_GROUPS; do
+		groupdel "$_g" >/dev/null 2>&1
+	done
 	if [ "$rc" -ne 0 ] && [ "$rc" -ne 77 ]; then
 		echo "---- coopd log(s) of $COOPD_TEST_NAME (kept in $COOPD_TMP) ----" >&2
 		for f in "$COOPD_TMP"/coopd.log*; do
@@ -163,6 +181,45 @@ coopd_restart() {
 
 coopd_ctl() {
 	"$COOPCTL_BIN" --socket "$COOPD_SOCK" "$@"
+}
+
+coopd_need_users() {
+	[ "$(id -u)" = 0 ] || skip "needs root (creates test users, runs coopd as root)"
+	for _t in useradd userdel groupadd groupdel "$@"; do
+		command -v "$_t" >/dev/null 2>&1 || skip "$_t not found"
+	done
+}
+
+# (Recorded before they are made: deleting one that was not made is harmless.)
+coopd_add_group() {
+	COOPD_TEST_GROUPS="$COOPD_TEST_GROUPS $1"
+	groupadd "$1" || fail "groupadd $1"
+}
+
+coopd_add_user() {
+	_user=$1
+	shift
+	COOPD_TEST_USERS="$COOPD_TEST_USERS $_user"
+	useradd -M -s /bin/sh "$@" "$_user" || fail "useradd $_user"
+}
+
+coopd_fault_shim() {
+	_cc=$(command -v cc || command -v gcc || true)
+	[ -n "$_cc" ] || skip "no C compiler for the fault shim"
+	"$_cc" -shared -fPIC -o "$COOPD_TMP/fault-shim.so" "$top_srcdir/tests/fault-shim.c" -ldl \
+		|| fail "cannot build the fault shim"
+	COOPD_FAULT_FILE=$COOPD_TMP/fault
+	export COOPD_FAULT_FILE
+	: >"$COOPD_FAULT_FILE"
+}
+
+# ASan wants to be first among the libraries; the shim comes first here.
+coopd_start_shimmed() {
+	LD_PRELOAD=$COOPD_TMP/fault-shim.so
+	ASAN_OPTIONS="${ASAN_OPTIONS:-}:verify_asan_link_order=0"
+	export LD_PRELOAD ASAN_OPTIONS
+	coopd_start "$@"
+	unset LD_PRELOAD
 }
 
 coopd_rpc() {
@@ -383,10 +440,12 @@ class SockConn(Conn):
         self.events = []
         self.answers = {}
 
-def connect_as(uid, gid, groups):
-    """Connects in a child that dropped to uid/gid/groups; the socket comes
-    back over SCM_RIGHTS.  SO_PEERCRED is fixed at connect(), so coopd sees
-    the child's identity on every request sent through it."""
+def socks_as(uid, gid, groups, n=1, data=None):
+    """n sockets connected to coopd by a child that dropped to uid/gid/groups
+    (data, if any, sent on each by the child), passed back over SCM_RIGHTS
+    in batches (the kernel takes at most 253 fds a message).  SO_PEERCRED
+    is fixed at connect(), so coopd sees the child's identity on every
+    request sent through them."""
     a, b = socket.socketpair()
     pid = os.fork()
     if pid == 0:
@@ -395,9 +454,18 @@ def connect_as(uid, gid, groups):
             os.setgroups(groups)
             os.setgid(gid)
             os.setuid(uid)
-            s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-            s.connect(SOCK)
-            socket.send_fds(b, [b"ok"], [s.fileno()])
+            socks = []
+            for _ in range(n):
+                s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+                s.connect(SOCK)
+                if data:
+                    try:
+                        s.sendall(data)
+                    except OSError:
+                        pass  # refused and closed already: its line waits
+                socks.append(s)
+            for i in range(0, n, 200):
+                socket.send_fds(b, [b"ok"], [s.fileno() for s in socks[i:i + 200]])
             os._exit(0)
         except BaseException as e:
             try:
@@ -405,12 +473,21 @@ def connect_as(uid, gid, groups):
             finally:
                 os._exit(1)
     b.close()
-    msg, fds, _, _ = socket.recv_fds(a, 1024, 1)
-    a.close()
-    os.waitpid(pid, 0)
-    if not fds:
-        raise PermissionError(msg.decode())
-    return SockConn(socket.socket(fileno=fds[0]))
+    out = []
+    try:
+        while len(out) < n:
+            msg, fds, _, _ = socket.recv_fds(a, 1024, 200)
+            if not fds:
+                raise PermissionError(msg.decode())
+            out += [socket.socket(fileno=fd) for fd in fds]
+    finally:
+        a.close()
+        os.waitpid(pid, 0)
+    return out
+
+def connect_as(uid, gid, groups):
+    """A Conn connected as uid/gid/groups (socks_as)."""
+    return SockConn(socks_as(uid, gid, groups)[0])
 
 def proc_children(pid):
     """pids (strings) of the processes whose parent is pid."""

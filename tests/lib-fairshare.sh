@@ -8,17 +8,15 @@
 # FAIR_PYLIB is Python prepended (after COOPD_PYLIB) by fair_py:
 #   as_user(name)             a Conn connected as that user
 #   many_as(name, n, data)    n raw sockets connected as that user (data, if
-#                             any, sent on each by the connecting child)
+#                             any, sent on each by the connecting child;
+#                             socks_as of tests/lib-coopd.sh)
 #   refusals(socks, quiet)    waits until no socket has said anything for
 #                             quiet seconds; returns {index: first line}
 #                             of the sockets that got a line
 #   timed(f)                  (seconds, f()) -- for the victim's round trip
 #   pctl(xs, p)               the p-th percentile of xs
 
-[ "$(id -u)" = 0 ] || skip "needs root (creates test users, connects as them)"
-for _t in useradd userdel groupadd groupdel; do
-	command -v "$_t" >/dev/null 2>&1 || skip "$_t not found"
-done
+coopd_need_users
 
 FAIR_SUF=$$
 FAIR_A=coopf-a$FAIR_SUF
@@ -26,19 +24,11 @@ FAIR_B=coopf-b$FAIR_SUF
 FAIR_G=coopf-g$FAIR_SUF
 export FAIR_A FAIR_B FAIR_G
 
-_fair_cleanup() {
-	for _u in "$FAIR_A" "$FAIR_B"; do
-		userdel "$_u" >/dev/null 2>&1
-	done
-	groupdel "$FAIR_G" >/dev/null 2>&1
-}
-
 fair_users_setup() {
-	trap '_fair_rc=$?; _fair_cleanup; (exit $_fair_rc); _coopd_cleanup' EXIT
-	groupadd "$FAIR_G" || fail "groupadd $FAIR_G"
+	coopd_add_group "$FAIR_G"
 	chmod 0711 "$COOPD_TMP"
-	useradd -M -d / -s /bin/sh -G "$FAIR_G" "$FAIR_A" || fail "useradd $FAIR_A"
-	useradd -M -d / -s /bin/sh -G "$FAIR_G" "$FAIR_B" || fail "useradd $FAIR_B"
+	coopd_add_user "$FAIR_A" -d / -G "$FAIR_G"
+	coopd_add_user "$FAIR_B" -d / -G "$FAIR_G"
 }
 
 fair_socket_group() {
@@ -56,45 +46,7 @@ def as_user(user):
     return connect_as(*ids_of(user))
 
 def many_as(user, n, data=None):
-    """n sockets connected by a child running as user, passed back over
-    SCM_RIGHTS in batches (the kernel takes at most 253 fds a message)."""
-    uid, gid, groups = ids_of(user)
-    a, b = socket.socketpair()
-    pid = os.fork()
-    if pid == 0:
-        try:
-            a.close()
-            os.setgroups(groups)
-            os.setgid(gid)
-            os.setuid(uid)
-            socks = []
-            for _ in range(n):
-                s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-                s.connect(SOCK)
-                if data:
-                    try:
-                        s.sendall(data)
-                    except OSError:
-                        pass  # refused and closed already: its line waits
-                socks.append(s)
-            for i in range(0, n, 200):
-                socket.send_fds(b, [b"ok"], [s.fileno() for s in socks[i:i + 200]])
-            os._exit(0)
-        except BaseException as e:
-            try:
-                b.sendall(("error: %s" % e).encode())
-            finally:
-                os._exit(1)
-    b.close()
-    out = []
-    while len(out) < n:
-        msg, fds, _, _ = socket.recv_fds(a, 1024, 200)
-        if not fds:
-            raise PermissionError(msg.decode())
-        out += [socket.socket(fileno=fd) for fd in fds]
-    a.close()
-    os.waitpid(pid, 0)
-    return out
+    return socks_as(*ids_of(user), n, data)
 
 def refusals(socks, quiet=1.0):
     got = {}

@@ -13,19 +13,8 @@
 . "${top_srcdir:-$(cd "$(dirname "$0")/../.." && pwd)}/tests/lib-coopd.sh"
 
 T=$COOPD_TMP
-CC_BIN=$(command -v cc || command -v gcc || true)
-[ -n "$CC_BIN" ] || skip "no C compiler for the fault shim"
-"$CC_BIN" -shared -fPIC -o "$T/fault-shim.so" "$top_srcdir/tests/fault-shim.c" -ldl \
-	|| fail "cannot build the fault shim"
-COOPD_FAULT_FILE=$T/fault
-export COOPD_FAULT_FILE
-: >"$COOPD_FAULT_FILE"
-
-LD_PRELOAD=$T/fault-shim.so
-ASAN_OPTIONS="${ASAN_OPTIONS:-}:verify_asan_link_order=0"
-export LD_PRELOAD ASAN_OPTIONS
-coopd_start
-unset LD_PRELOAD
+coopd_fault_shim
+coopd_start_shimmed
 
 # Holds the next sync and waits (hang guard only) until coopd is in it.
 stall_next_sync() {

@@ -60,16 +60,11 @@ SUF=$$
 UO=coopt-o$SUF
 GO=coopt-og$SUF
 GS=coopt-os$SUF # may use the socket
-owner_cleanup() {
-	userdel "$UO" >/dev/null 2>&1
-	groupdel "$GO" >/dev/null 2>&1
-	groupdel "$GS" >/dev/null 2>&1
-}
-trap '_owner_rc=$?; owner_cleanup; (exit $_owner_rc); _coopd_cleanup' EXIT
+COOPD_TEST_GROUPS=$GO # made by the test below
 chmod 0711 "$COOPD_TMP"
 mkdir "$COOPD_TMP/home1" "$COOPD_TMP/home2"
-groupadd "$GS" || fail "groupadd $GS"
-useradd -M -d "$COOPD_TMP/home1" -s /bin/sh -G "$GS" "$UO" || fail "useradd $UO"
+coopd_add_group "$GS"
+coopd_add_user "$UO" -d "$COOPD_TMP/home1" -G "$GS"
 chown "$UO:" "$COOPD_TMP/home1" "$COOPD_TMP/home2"
 coopd_start
 chgrp "$GS" "$COOPD_SOCK" || fail "chgrp socket"

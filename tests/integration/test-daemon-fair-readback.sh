@@ -15,20 +15,9 @@
 . "${top_srcdir:-$(cd "$(dirname "$0")/../.." && pwd)}/tests/lib-coopd.sh"
 . "$top_srcdir/tests/lib-fairshare.sh"
 
-CC_BIN=$(command -v cc || command -v gcc || true)
-[ -n "$CC_BIN" ] || skip "no C compiler for the fault shim"
-"$CC_BIN" -shared -fPIC -o "$COOPD_TMP/fault-shim.so" "$top_srcdir/tests/fault-shim.c" -ldl \
-	|| fail "cannot build the fault shim"
-COOPD_FAULT_FILE=$COOPD_TMP/fault
-export COOPD_FAULT_FILE
-: >"$COOPD_FAULT_FILE"
-
+coopd_fault_shim
 fair_users_setup
-LD_PRELOAD=$COOPD_TMP/fault-shim.so
-ASAN_OPTIONS="${ASAN_OPTIONS:-}:verify_asan_link_order=0"
-export LD_PRELOAD ASAN_OPTIONS
-coopd_start
-unset LD_PRELOAD
+coopd_start_shimmed
 fair_socket_group
 
 fair_py <<'PY' || fail "read back off the loop"

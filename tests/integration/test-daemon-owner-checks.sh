@@ -8,22 +8,14 @@
 #     job's cwd, not coopd's: for a user's job and for root's own.
 . "${top_srcdir:-$(cd "$(dirname "$0")/../.." && pwd)}/tests/lib-coopd.sh"
 
-[ "$(id -u)" = 0 ] || skip "needs root (creates a test user, runs coopd as root)"
-for t in useradd userdel groupadd groupdel; do
-	command -v "$t" >/dev/null 2>&1 || skip "$t not found"
-done
+coopd_need_users
 SUF=$$
 UA=coopt-oc$SUF
 GS=coopt-ocs$SUF
-oc_cleanup() {
-	userdel "$UA" >/dev/null 2>&1
-	groupdel "$GS" >/dev/null 2>&1
-}
-trap '_oc_rc=$?; oc_cleanup; (exit $_oc_rc); _coopd_cleanup' EXIT
 chmod 0711 "$COOPD_TMP"
 mkdir "$COOPD_TMP/home-a"
-groupadd "$GS" || fail "groupadd $GS"
-useradd -M -d "$COOPD_TMP/home-a" -s /bin/sh -G "$GS" "$UA" || fail "useradd $UA"
+coopd_add_group "$GS"
+coopd_add_user "$UA" -d "$COOPD_TMP/home-a" -G "$GS"
 
 # mkprog FILE TEXT: an executable script that prints TEXT.
 mkprog() {

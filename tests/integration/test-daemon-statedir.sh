@@ -13,22 +13,14 @@
 #     returns the job's output.
 . "${top_srcdir:-$(cd "$(dirname "$0")/../.." && pwd)}/tests/lib-coopd.sh"
 
-[ "$(id -u)" = 0 ] || skip "needs root (creates a test user, runs coopd as root)"
-for t in useradd userdel groupadd groupdel runuser timeout; do
-	command -v "$t" >/dev/null 2>&1 || skip "$t not found"
-done
+coopd_need_users runuser timeout
 SUF=$$
 UA=coopt-sd$SUF
 GS=coopt-sds$SUF
-sd_cleanup() {
-	userdel "$UA" >/dev/null 2>&1
-	groupdel "$GS" >/dev/null 2>&1
-}
-trap '_sd_rc=$?; sd_cleanup; (exit $_sd_rc); _coopd_cleanup' EXIT
 chmod 0711 "$COOPD_TMP"
 mkdir "$COOPD_TMP/home-a"
-groupadd "$GS" || fail "groupadd $GS"
-useradd -M -d "$COOPD_TMP/home-a" -s /bin/sh -G "$GS" "$UA" || fail "useradd $UA"
+coopd_add_group "$GS"
+coopd_add_user "$UA" -d "$COOPD_TMP/home-a" -G "$GS"
 chown "$UA:" "$COOPD_TMP/home-a"
 UA_UID=$(id -u "$UA")
 

@@ -13,23 +13,9 @@
 . "${top_srcdir:-$(cd "$(dirname "$0")/../.." && pwd)}/tests/lib-coopd.sh"
 
 command -v sqlite3 >/dev/null 2>&1 || skip "sqlite3 (the command) not found"
-CC_BIN=$(command -v cc || command -v gcc || true)
-[ -n "$CC_BIN" ] || skip "no C compiler for the fault shim"
-"$CC_BIN" -shared -fPIC -o "$COOPD_TMP/fault-shim.so" "$top_srcdir/tests/fault-shim.c" -ldl \
-	|| fail "cannot build the fault shim"
-COOPD_FAULT_FILE=$COOPD_TMP/fault
-export COOPD_FAULT_FILE
-: >"$COOPD_FAULT_FILE"
+coopd_fault_shim
 
-start_faulty() {
-	LD_PRELOAD=$COOPD_TMP/fault-shim.so
-	ASAN_OPTIONS="${ASAN_OPTIONS:-}:verify_asan_link_order=0"
-	export LD_PRELOAD ASAN_OPTIONS
-	coopd_start "$@"
-	unset LD_PRELOAD
-}
-
-start_faulty
+coopd_start_shimmed
 coopd_py <<'PY' || fail "faults"
 import threading, subprocess
 FAULT = os.environ["COOPD_FAULT_FILE"]

@@ -11,10 +11,7 @@
 #     B process that copied the job's marker.
 . "${top_srcdir:-$(cd "$(dirname "$0")/../.." && pwd)}/tests/lib-coopd.sh"
 
-[ "$(id -u)" = 0 ] || skip "needs root (creates test users, runs coopd as root)"
-for t in useradd userdel groupadd groupdel; do
-	command -v "$t" >/dev/null 2>&1 || skip "$t not found"
-done
+coopd_need_users
 SUF=$$
 UA=coopt-sa$SUF
 UB=coopt-sb$SUF
@@ -24,16 +21,13 @@ sr_cleanup() {
 	for f in "$COOPD_TMP"/home-b/b-*.pid; do
 		[ -s "$f" ] && kill -KILL "$(cat "$f")" 2>/dev/null
 	done
-	userdel "$UA" >/dev/null 2>&1
-	userdel "$UB" >/dev/null 2>&1
-	groupdel "$GS" >/dev/null 2>&1
 }
 trap '_sr_rc=$?; sr_cleanup; (exit $_sr_rc); _coopd_cleanup' EXIT
 chmod 0711 "$COOPD_TMP"
 mkdir "$COOPD_TMP/home-a" "$COOPD_TMP/home-b"
-groupadd "$GS" || fail "groupadd $GS"
-useradd -M -d "$COOPD_TMP/home-a" -s /bin/sh -G "$GS" "$UA" || fail "useradd $UA"
-useradd -M -d "$COOPD_TMP/home-b" -s /bin/sh -G "$GS" "$UB" || fail "useradd $UB"
+coopd_add_group "$GS"
+coopd_add_user "$UA" -d "$COOPD_TMP/home-a" -G "$GS"
+coopd_add_user "$UB" -d "$COOPD_TMP/home-b" -G "$GS"
 chown "$UA:" "$COOPD_TMP/home-a"
 chown "$UB:" "$COOPD_TMP/home-b"
 printf 'cgroups = off\n' >"$COOPD_TMP/coopd.conf"

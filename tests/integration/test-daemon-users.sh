@@ -17,10 +17,7 @@
 #   - state files and logs are 0600 in 0700 directories.
 . "${top_srcdir:-$(cd "$(dirname "$0")/../.." && pwd)}/tests/lib-coopd.sh"
 
-[ "$(id -u)" = 0 ] || skip "needs root (creates test users with useradd, runs coopd as root)"
-for t in useradd userdel groupadd groupdel runuser; do
-	command -v "$t" >/dev/null 2>&1 || skip "$t not found"
-done
+coopd_need_users runuser
 
 # Names unique to this run (two builds may run this test at once).
 SUF=$$
@@ -36,23 +33,17 @@ users_cleanup() {
 		kill -TERM "$USER_PID" 2>/dev/null
 		wait "$USER_PID" 2>/dev/null
 	fi
-	for u in "$UA" "$UB" "$UC"; do
-		userdel "$u" >/dev/null 2>&1
-	done
-	for g in "$GS" "$GX"; do
-		groupdel "$g" >/dev/null 2>&1
-	done
 }
 # Keep lib-coopd.sh's cleanup (it reads $? first).
 trap '_users_rc=$?; users_cleanup; (exit $_users_rc); _coopd_cleanup' EXIT
 
-groupadd "$GS" || fail "groupadd $GS"
-groupadd "$GX" || fail "groupadd $GX"
+coopd_add_group "$GS"
+coopd_add_group "$GX"
 chmod 0711 "$COOPD_TMP"
 mkdir "$COOPD_TMP/home-a" "$COOPD_TMP/home-b" "$COOPD_TMP/home-c"
-useradd -M -d "$COOPD_TMP/home-a" -s /bin/sh -G "$GS,$GX" "$UA" || fail "useradd $UA"
-useradd -M -d "$COOPD_TMP/home-b" -s /bin/sh -G "$GS" "$UB" || fail "useradd $UB"
-useradd -M -d "$COOPD_TMP/home-c" -s /bin/sh "$UC" || fail "useradd $UC"
+coopd_add_user "$UA" -d "$COOPD_TMP/home-a" -G "$GS,$GX"
+coopd_add_user "$UB" -d "$COOPD_TMP/home-b" -G "$GS"
+coopd_add_user "$UC" -d "$COOPD_TMP/home-c"
 chown "$UA:" "$COOPD_TMP/home-a"
 chown "$UB:" "$COOPD_TMP/home-b"
 chown "$UC:" "$COOPD_TMP/home-c"
