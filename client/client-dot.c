@@ -43,26 +43,9 @@ static const char *client_dot_fill(const char *state)
 	return "#ffffff";
 }
 
-static struct json_object *client_dot_get(struct json_object *obj, const char *key)
-{
-	struct json_object *v = NULL;
-
-	if (!obj || !json_object_is_type(obj, json_type_object) ||
-	    !json_object_object_get_ex(obj, key, &v))
-		return NULL;
-	return v;
-}
-
-static const char *client_dot_str(struct json_object *obj, const char *key)
-{
-	struct json_object *v = client_dot_get(obj, key);
-
-	return v && json_object_is_type(v, json_type_string) ? json_object_get_string(v) : NULL;
-}
-
 static struct json_object *client_dot_kids(struct json_object *node)
 {
-	struct json_object *v = client_dot_get(node, "nodes");
+	struct json_object *v = output_get(node, "nodes");
 
 	return v && json_object_is_type(v, json_type_array) ? v : NULL;
 }
@@ -96,17 +79,17 @@ static void client_dot_id(FILE *out, const char *parent, const char *id)
 /* The second label line: kind, state and what is worth a glance. */
 static void client_dot_detail(FILE *out, struct json_object *node)
 {
-	const char *kind = client_dot_str(node, "kind"), *state = client_dot_str(node, "state");
+	const char *kind = output_str(node, "kind"), *state = output_str(node, "state");
 	struct json_object *v;
 
 	fprintf(out, "\\n%s", kind ? kind : "?");
 	fputs(" · ", out);
 	client_dot_put(out, state ? state : "?");
-	if ((v = client_dot_get(node, "exit_code")) && json_object_is_type(v, json_type_int))
+	if ((v = output_get(node, "exit_code")) && json_object_is_type(v, json_type_int))
 		fprintf(out, " (exit %d)", (int)json_object_get_int64(v));
-	else if ((v = client_dot_get(node, "signal")) && json_object_is_type(v, json_type_int))
+	else if ((v = output_get(node, "signal")) && json_object_is_type(v, json_type_int))
 		fprintf(out, " (signal %d)", (int)json_object_get_int64(v));
-	if ((v = client_dot_get(client_dot_get(node, "cancel"), "reason")) &&
+	if ((v = output_get(output_get(node, "cancel"), "reason")) &&
 	    json_object_is_type(v, json_type_string)) {
 		fputs("\\ncancel: ", out);
 		client_dot_put(out, json_object_get_string(v));
@@ -124,8 +107,8 @@ static void client_dot_nodes(FILE *out, struct json_object *scope, const char *p
 /* One node: a box, or for a scope a cluster with its anchor and children. */
 static void client_dot_node(FILE *out, struct json_object *node, const char *parent, int depth)
 {
-	const char *id = client_dot_str(node, "id"), *kind = client_dot_str(node, "kind"),
-		   *state = client_dot_str(node, "state"), *path = client_dot_str(node, "path");
+	const char *id = output_str(node, "id"), *kind = output_str(node, "kind"),
+		   *state = output_str(node, "state"), *path = output_str(node, "path");
 	bool scope = kind && strcmp(kind, "scope") == 0;
 	char fallback[1024];
 
@@ -174,7 +157,7 @@ static void client_dot_nodes(FILE *out, struct json_object *scope, const char *p
 
 static bool client_dot_is_scope(struct json_object *node)
 {
-	const char *kind = client_dot_str(node, "kind");
+	const char *kind = output_str(node, "kind");
 
 	return kind && strcmp(kind, "scope") == 0;
 }
@@ -187,8 +170,8 @@ static void client_dot_edges(FILE *out, struct json_object *scope, const char *p
 
 	for (size_t i = 0; i < n; i++) {
 		struct json_object *kid = json_object_array_get_idx(kids, i);
-		struct json_object *after = client_dot_get(kid, "after");
-		const char *id = client_dot_str(kid, "id");
+		struct json_object *after = output_get(kid, "after");
+		const char *id = output_str(kid, "id");
 
 		if (!id)
 			continue;
@@ -202,7 +185,7 @@ static void client_dot_edges(FILE *out, struct json_object *scope, const char *p
 
 			for (size_t k = 0; dep_id && k < n; k++) {
 				const char *sid =
-					client_dot_str(json_object_array_get_idx(kids, k), "id");
+					output_str(json_object_array_get_idx(kids, k), "id");
 				if (sid && strcmp(sid, dep_id) == 0)
 					from = json_object_array_get_idx(kids, k);
 			}
@@ -254,7 +237,7 @@ static void client_dot_edges(FILE *out, struct json_object *scope, const char *p
 static void client_dot_states(struct json_object *node, bool seen[PROTO_STATE__MAX])
 {
 	struct json_object *kids = client_dot_kids(node);
-	const char *state = client_dot_str(node, "state");
+	const char *state = output_str(node, "state");
 	int s = state ? proto_state_from_name(state) : -1;
 
 	if (s >= 0 && s < PROTO_STATE__MAX)
@@ -265,9 +248,9 @@ static void client_dot_states(struct json_object *node, bool seen[PROTO_STATE__M
 
 int client_dot_status(FILE *out, struct json_object *status)
 {
-	struct json_object *root = client_dot_get(status, "root");
-	const char *id = client_dot_str(status, "id"), *name = client_dot_str(status, "name"),
-		   *state = client_dot_str(status, "state");
+	struct json_object *root = output_get(status, "root");
+	const char *id = output_str(status, "id"), *name = output_str(status, "name"),
+		   *state = output_str(status, "state");
 	bool seen[PROTO_STATE__MAX] = {false};
 
 	if (!root || !json_object_is_type(root, json_type_object))

@@ -168,7 +168,7 @@ static const char *dim(bool color)
  * Field access: never trusts a type.
  */
 
-static struct json_object *jget(struct json_object *obj, const char *key)
+struct json_object *output_get(struct json_object *obj, const char *key)
 {
 	struct json_object *v = NULL;
 
@@ -179,16 +179,16 @@ static struct json_object *jget(struct json_object *obj, const char *key)
 	return v;
 }
 
-static const char *jstr(struct json_object *obj, const char *key)
+const char *output_str(struct json_object *obj, const char *key)
 {
-	struct json_object *v = jget(obj, key);
+	struct json_object *v = output_get(obj, key);
 
 	return v && json_object_is_type(v, json_type_string) ? json_object_get_string(v) : NULL;
 }
 
 static bool jint(struct json_object *obj, const char *key, int64_t *ret)
 {
-	struct json_object *v = jget(obj, key);
+	struct json_object *v = output_get(obj, key);
 
 	if (!v || !json_object_is_type(v, json_type_int))
 		return false;
@@ -199,7 +199,7 @@ static bool jint(struct json_object *obj, const char *key, int64_t *ret)
 /* An RFC 3339 time field as unix ms; false when null or malformed. */
 static bool jtime(struct json_object *obj, const char *key, int64_t *ret)
 {
-	const char *s = jstr(obj, key);
+	const char *s = output_str(obj, key);
 
 	return s && proto_time_parse(s, ret) == 0;
 }
@@ -315,14 +315,14 @@ static const char *glyph_pipe(bool utf8)
 
 static struct json_object *node_children(struct json_object *node)
 {
-	struct json_object *n = jget(node, "nodes");
+	struct json_object *n = output_get(node, "nodes");
 
 	return n && json_object_is_type(n, json_type_array) ? n : NULL;
 }
 
 static const char *node_label(struct json_object *node, bool root)
 {
-	const char *id = jstr(node, "id");
+	const char *id = output_str(node, "id");
 
 	if (root)
 		return "/";
@@ -348,8 +348,8 @@ static char *tree_start(const struct tree_ctx *t, struct json_object *node, char
 static void tree_measure(struct tree_ctx *t, struct json_object *node, size_t depth, bool root)
 {
 	struct json_object *kids = node_children(node);
-	const char *kind = jstr(node, "kind");
-	const char *state = jstr(node, "state");
+	const char *kind = output_str(node, "kind");
+	const char *state = output_str(node, "state");
 	char dur[OUTPUT_DURATION_BUF];
 	size_t w = depth * 3 + text_width(node_label(node, root));
 
@@ -373,9 +373,9 @@ static void tree_measure(struct tree_ctx *t, struct json_object *node, size_t de
  * ("skipped: after fetch (failed)"), or its skipped enclosing scope. */
 static void tree_skipped_why(struct tree_ctx *t, struct json_object *node)
 {
-	struct json_object *after = jget(node, "after");
+	struct json_object *after = output_get(node, "after");
 	struct json_object *sibs = t->parent ? node_children(t->parent) : NULL;
-	const char *pstate = t->parent ? jstr(t->parent, "state") : NULL;
+	const char *pstate = t->parent ? output_str(t->parent, "state") : NULL;
 	const char *sep = "";
 
 	fputs("skipped: ", t->out);
@@ -389,7 +389,7 @@ static void tree_skipped_why(struct tree_ctx *t, struct json_object *node)
 
 		for (size_t j = 0; dep_id && sibs && j < json_object_array_length(sibs); j++) {
 			struct json_object *sib = json_object_array_get_idx(sibs, j);
-			const char *sid = jstr(sib, "id"), *sst = jstr(sib, "state");
+			const char *sid = output_str(sib, "id"), *sst = output_str(sib, "state");
 
 			if (!sid || strcmp(sid, dep_id) != 0 || (sst && !strcmp(sst, "succeeded")))
 				continue;
@@ -412,17 +412,18 @@ static void tree_details(struct tree_ctx *t, struct json_object *node)
 {
 	FILE *out = t->out;
 	bool color = t->o->color;
-	const char *state = jstr(node, "state");
-	struct json_object *v, *cancel = jget(node, "cancel"), *stats = jget(node, "stats");
+	const char *state = output_str(node, "state");
+	struct json_object *v, *cancel = output_get(node, "cancel"),
+			       *stats = output_get(node, "stats");
 	const char *sep = "";
 	int64_t n, max;
 
-	if ((v = jget(node, "paused")) && json_object_is_type(v, json_type_boolean) &&
+	if ((v = output_get(node, "paused")) && json_object_is_type(v, json_type_boolean) &&
 	    json_object_get_boolean(v)) {
 		fprintf(out, "%spaused", sep);
 		sep = ", ";
 	}
-	if ((v = jget(node, "reused")) && json_object_is_type(v, json_type_boolean) &&
+	if ((v = output_get(node, "reused")) && json_object_is_type(v, json_type_boolean) &&
 	    json_object_get_boolean(v)) {
 		fprintf(out, "%sreused", sep);
 		sep = ", ";
@@ -437,22 +438,22 @@ static void tree_details(struct tree_ctx *t, struct json_object *node)
 		sep = ", ";
 	}
 	/* A node placed on Slurm (docs/slurm.md): its job and Slurm's state. */
-	if ((v = jget(node, "slurm")) && json_object_is_type(v, json_type_object) &&
+	if ((v = output_get(node, "slurm")) && json_object_is_type(v, json_type_object) &&
 	    jint(v, "job_id", &n)) {
 		fprintf(out, "%sSlurm job %" PRId64, sep, n);
-		if (jstr(v, "state")) {
+		if (output_str(v, "state")) {
 			fputc(' ', out);
-			put_clean(out, jstr(v, "state"), 32);
+			put_clean(out, output_str(v, "state"), 32);
 		}
 		sep = ", ";
 	}
-	if ((v = jget(node, "signal")) && !json_object_is_type(v, json_type_null)) {
+	if ((v = output_get(node, "signal")) && !json_object_is_type(v, json_type_null)) {
 		char sig[32];
 		signal_name(v, sig, sizeof(sig));
 		fprintf(out, "%skilled by %s", sep, sig);
 		sep = ", ";
 	}
-	if ((v = jget(node, "error")) && !json_object_is_type(v, json_type_null)) {
+	if ((v = output_get(node, "error")) && !json_object_is_type(v, json_type_null)) {
 		fprintf(out, "%serror: ", sep);
 		if (json_object_is_type(v, json_type_string))
 			put_clean(out, json_object_get_string(v), 200);
@@ -461,19 +462,20 @@ static void tree_details(struct tree_ctx *t, struct json_object *node)
 				  200);
 		sep = ", ";
 	}
-	if ((v = jget(node, "value")) && !json_object_is_type(v, json_type_null)) {
+	if ((v = output_get(node, "value")) && !json_object_is_type(v, json_type_null)) {
 		fprintf(out, "%svalue ", sep);
 		put_clean(out, json_object_to_json_string_ext(v, JSON_C_TO_STRING_PLAIN), 80);
 		sep = ", ";
 	}
-	if (state && strcmp(state, "skipped") == 0 && !(cancel && jstr(cancel, "reason"))) {
+	if (state && strcmp(state, "skipped") == 0 && !(cancel && output_str(cancel, "reason"))) {
 		/* A skipped node never started and no cancellation reached it
 		 * (coopd.graph(5): its dependency did not succeed): say which one. */
 		fputs(sep, out);
 		tree_skipped_why(t, node);
 		sep = ", ";
 	} else if (cancel && json_object_is_type(cancel, json_type_object)) {
-		const char *reason = jstr(cancel, "reason"), *note = jstr(cancel, "note");
+		const char *reason = output_str(cancel, "reason"),
+			   *note = output_str(cancel, "note");
 		int64_t req, ack, started;
 		bool has_req = jtime(cancel, "requested", &req);
 		bool has_ack = jtime(cancel, "acknowledged", &ack);
@@ -526,8 +528,8 @@ static void tree_line(struct tree_ctx *t, struct json_object *node, bool root, c
 {
 	FILE *out = t->out;
 	bool color = t->o->color;
-	const char *kind = jstr(node, "kind");
-	const char *state = jstr(node, "state");
+	const char *kind = output_str(node, "kind");
+	const char *state = output_str(node, "state");
 	const char *label = node_label(node, root);
 	char dur[OUTPUT_DURATION_BUF];
 	size_t w;
@@ -599,8 +601,8 @@ static void tree_walk(struct tree_ctx *t, struct json_object *node)
 /* "Graph ID (name): state" and the times. */
 static void status_header(FILE *out, struct json_object *status, const struct output_opts *o)
 {
-	const char *id = jstr(status, "id"), *name = jstr(status, "name"),
-		   *state = jstr(status, "state");
+	const char *id = output_str(status, "id"), *name = output_str(status, "name"),
+		   *state = output_str(status, "state");
 	int64_t created, started, finished, uid;
 	char buf[64], dur[OUTPUT_DURATION_BUF];
 	bool color = o->color;
@@ -632,7 +634,7 @@ static void status_header(FILE *out, struct json_object *status, const struct ou
 
 int output_status_tree(FILE *out, struct json_object *status, const struct output_opts *o)
 {
-	struct json_object *root = jget(status, "root");
+	struct json_object *root = output_get(status, "root");
 	struct tree_ctx t = {.out = out, .o = o};
 
 	if (!root || !json_object_is_type(root, json_type_object))
@@ -693,7 +695,7 @@ static void print_counts(FILE *out, const int64_t c[PROTO_STATE__MAX], const str
 
 int output_status_summary(FILE *out, struct json_object *status, const struct output_opts *o)
 {
-	struct json_object *counts = jget(status, "counts");
+	struct json_object *counts = output_get(status, "counts");
 
 	if (!counts || !json_object_is_type(counts, json_type_object))
 		return -EINVAL;
@@ -713,7 +715,7 @@ int output_status_summary(FILE *out, struct json_object *status, const struct ou
 
 int output_list(FILE *out, struct json_object *list, const struct output_opts *o)
 {
-	struct json_object *graphs = jget(list, "graphs");
+	struct json_object *graphs = output_get(list, "graphs");
 	size_t n, id_w = 2, name_w = 4, state_w = 5;
 
 	if (!graphs || !json_object_is_type(graphs, json_type_array))
@@ -725,7 +727,8 @@ int output_list(FILE *out, struct json_object *list, const struct output_opts *o
 	}
 	for (size_t i = 0; i < n; i++) {
 		struct json_object *g = json_object_array_get_idx(graphs, i);
-		const char *id = jstr(g, "id"), *name = jstr(g, "name"), *state = jstr(g, "state");
+		const char *id = output_str(g, "id"), *name = output_str(g, "name"),
+			   *state = output_str(g, "state");
 		if (id && text_width(id) > id_w)
 			id_w = text_width(id);
 		if (name && text_width(name) > name_w)
@@ -742,7 +745,8 @@ int output_list(FILE *out, struct json_object *list, const struct output_opts *o
 	fprintf(out, "CREATED              NODES%s\n", output_reset(o->color));
 	for (size_t i = 0; i < n; i++) {
 		struct json_object *g = json_object_array_get_idx(graphs, i);
-		const char *id = jstr(g, "id"), *name = jstr(g, "name"), *state = jstr(g, "state");
+		const char *id = output_str(g, "id"), *name = output_str(g, "name"),
+			   *state = output_str(g, "state");
 		int64_t created, total, done;
 		char buf[64];
 		size_t w;
@@ -773,7 +777,7 @@ int output_list(FILE *out, struct json_object *list, const struct output_opts *o
 
 void output_counts_from_summary(struct json_object *status, struct output_counts *ret)
 {
-	struct json_object *counts = jget(status, "counts");
+	struct json_object *counts = output_get(status, "counts");
 
 	memset(ret, 0, sizeof(*ret));
 	for (int s = 0; s < PROTO_STATE__MAX; s++) {
@@ -838,9 +842,9 @@ void output_progress_bar(FILE *out, const char *id, const struct output_counts *
 
 void output_event_line(FILE *out, struct json_object *params, const struct output_opts *o)
 {
-	const char *graph = jstr(params, "graph"), *node = jstr(params, "node"),
-		   *state = jstr(params, "state"), *kind = jstr(params, "kind"),
-		   *reason = jstr(params, "reason");
+	const char *graph = output_str(params, "graph"), *node = output_str(params, "node"),
+		   *state = output_str(params, "state"), *kind = output_str(params, "kind"),
+		   *reason = output_str(params, "reason");
 	struct json_object *v;
 	int64_t ts, code;
 	char buf[64];
@@ -864,7 +868,7 @@ void output_event_line(FILE *out, struct json_object *params, const struct outpu
 		output_reset(o->color));
 	if (jint(params, "exit_code", &code))
 		fprintf(out, " exit %" PRId64, code);
-	if ((v = jget(params, "signal")) && !json_object_is_type(v, json_type_null)) {
+	if ((v = output_get(params, "signal")) && !json_object_is_type(v, json_type_null)) {
 		signal_name(v, buf, sizeof(buf));
 		fprintf(out, " killed by %s", buf);
 	}
@@ -872,7 +876,7 @@ void output_event_line(FILE *out, struct json_object *params, const struct outpu
 		fputs(" cancel: ", out);
 		put_clean(out, reason, 80);
 	}
-	if ((v = jget(params, "error")) && json_object_is_type(v, json_type_string)) {
+	if ((v = output_get(params, "error")) && json_object_is_type(v, json_type_string)) {
 		fputs(" error: ", out);
 		put_clean(out, json_object_get_string(v), 200);
 	}
@@ -904,7 +908,7 @@ void output_event_line(FILE *out, struct json_object *params, const struct outpu
 static void count_tree(struct json_object *node, int64_t counts[PROTO_STATE__MAX])
 {
 	struct json_object *kids = node_children(node);
-	const char *state = jstr(node, "state");
+	const char *state = output_str(node, "state");
 	int s = state ? proto_state_from_name(state) : -1;
 
 	if (s >= 0)
@@ -915,9 +919,10 @@ static void count_tree(struct json_object *node, int64_t counts[PROTO_STATE__MAX
 
 void output_outcome_line(FILE *out, struct json_object *status, const struct output_opts *o)
 {
-	const char *id = jstr(status, "id"), *name = jstr(status, "name"),
-		   *state = jstr(status, "state");
-	struct json_object *counts = jget(status, "counts"), *root = jget(status, "root");
+	const char *id = output_str(status, "id"), *name = output_str(status, "name"),
+		   *state = output_str(status, "state");
+	struct json_object *counts = output_get(status, "counts"),
+			   *root = output_get(status, "root");
 	int64_t started, finished, c[PROTO_STATE__MAX] = {0};
 	bool have_counts = false;
 	char dur[OUTPUT_DURATION_BUF];
@@ -1268,7 +1273,7 @@ static bool field_known(const struct stats_field *f, const char *key)
 static void stats_fields(FILE *out, struct json_object *sec, const struct stats_field *fields)
 {
 	for (const struct stats_field *f = fields; f->key; f++) {
-		struct json_object *v = jget(sec, f->key);
+		struct json_object *v = output_get(sec, f->key);
 		if (!v || json_object_is_type(v, json_type_object))
 			continue;
 		fprintf(out, "  %-22s ", f->label);
@@ -1342,7 +1347,8 @@ static const struct stats_field daemon_fields[] = {
 static void stats_budget(FILE *out, struct json_object *budget, struct json_object *executor,
 			 const struct output_opts *o)
 {
-	struct json_object *polls = jget(executor, "polls"), *fy = jget(budget, "forced_yields");
+	struct json_object *polls = output_get(executor, "polls"),
+			   *fy = output_get(budget, "forced_yields");
 
 	stats_heading(out, "Cooperation budget", o);
 	stats_fields(out, budget, budget_fields);
@@ -1363,7 +1369,7 @@ static void stats_cancellation(FILE *out, struct json_object *cancel,
 		{"latency_buckets", ""},
 		{NULL, NULL},
 	};
-	struct json_object *req = jget(cancel, "requests");
+	struct json_object *req = output_get(cancel, "requests");
 	int64_t count = -1;
 	double sum = 0;
 
@@ -1387,7 +1393,7 @@ static void stats_cancellation(FILE *out, struct json_object *cancel,
 		fprintf(out, "%s(total %" PRId64 ")\n", *sep ? "  " : "", total);
 	}
 	if (jint(cancel, "latency_count", &count)) {
-		struct json_object *sv = jget(cancel, "latency_sum_seconds");
+		struct json_object *sv = output_get(cancel, "latency_sum_seconds");
 		fprintf(out, "  %-22s ", "Acknowledged:");
 		put_count(out, (double)count);
 		if (count > 0 && sv &&
@@ -1476,11 +1482,11 @@ int output_stats(FILE *out, struct json_object *stats, const struct output_histo
 
 	if (!stats || !json_object_is_type(stats, json_type_object))
 		return -EINVAL;
-	executor = jget(stats, "executor");
-	budget = jget(stats, "budget");
-	cancel = jget(stats, "cancellation");
-	jobs = jget(stats, "jobs");
-	daemon = jget(stats, "daemon");
+	executor = output_get(stats, "executor");
+	budget = output_get(stats, "budget");
+	cancel = output_get(stats, "cancellation");
+	jobs = output_get(stats, "jobs");
+	daemon = output_get(stats, "daemon");
 	if (executor && json_object_is_type(executor, json_type_object)) {
 		stats_heading(out, "Executor", o);
 		stats_fields(out, executor, executor_fields);

@@ -17,6 +17,13 @@
 
 struct json_object;
 
+/* obj[key] (borrowed) when obj is an object that has it, else NULL: how
+ * coopctl reads the daemon's answers, which a newer daemon may extend. */
+struct json_object *output_get(struct json_object *obj, const char *key);
+
+/* obj[key] when it is a string, else NULL. */
+const char *output_str(struct json_object *obj, const char *key);
+
 /* How to render. */
 struct output_opts {
 	bool color;     /* ANSI colours */

@@ -100,6 +100,30 @@ static int logs_idle(struct coopctl *c, const char *id, bool *ret_final)
 	return 0;
 }
 
+int cmd_logs_fetch(struct coopctl *c, const struct proto_logs_params *p,
+		   struct proto_logs_result *ret, struct json_object **ret_result)
+{
+	struct json_object *params = NULL, *result = NULL;
+	struct proto_error perr;
+	int r;
+
+	if (proto_logs_params_encode(p, &params) < 0) {
+		coopctl_err(c, "%s", strerror(ENOMEM));
+		return COOPCTL_EXIT_FAILED;
+	}
+	r = coopctl_call(c, "logs", params, &result);
+	if (r != 0)
+		return r;
+	proto_error_clear(&perr);
+	if (proto_logs_result_decode(result, ret, &perr) < 0) {
+		coopctl_err(c, "unexpected logs answer: %s: %s", perr.path, perr.reason);
+		json_object_put(result);
+		return COOPCTL_EXIT_FAILED;
+	}
+	*ret_result = result;
+	return 0;
+}
+
 int cmd_logs_copy(struct coopctl *c, const char *id, const char *node, bool stderr_stream,
 		  bool follow, FILE *out)
 {
@@ -121,24 +145,13 @@ int cmd_logs_copy_attempt(struct coopctl *c, const char *id, const char *node, u
 			.offset = offset,
 			.attempt = attempt,
 		};
-		struct json_object *params = NULL, *result = NULL;
+		struct json_object *result = NULL;
 		struct proto_logs_result lr;
-		struct proto_error perr;
 		int r;
 
-		if (proto_logs_params_encode(&p, &params) < 0) {
-			coopctl_err(c, "%s", strerror(ENOMEM));
-			return COOPCTL_EXIT_FAILED;
-		}
-		r = coopctl_call(c, "logs", params, &result);
+		r = cmd_logs_fetch(c, &p, &lr, &result);
 		if (r != 0)
 			return r;
-		proto_error_clear(&perr);
-		if (proto_logs_result_decode(result, &lr, &perr) < 0) {
-			coopctl_err(c, "unexpected logs answer: %s: %s", perr.path, perr.reason);
-			json_object_put(result);
-			return COOPCTL_EXIT_FAILED;
-		}
 		/* --json: one line per answer with data; an answer without
 		 * data only when it is all there is. */
 		if (c->json && (lr.data_len > 0 || (!printed && (lr.eof || !follow)))) {

@@ -402,16 +402,6 @@ static int map_read_stdin(size_t max, char **ret, size_t *ret_len)
 	return 0;
 }
 
-static const char *map_str(struct json_object *obj, const char *key)
-{
-	struct json_object *v = NULL;
-
-	if (obj && json_object_object_get_ex(obj, key, &v) &&
-	    json_object_is_type(v, json_type_string))
-		return json_object_get_string(v);
-	return NULL;
-}
-
 /* The job a node path names ("17" -> jobs[16]), or NULL. */
 static struct map_job *map_job_of(struct map_run *m, const char *path, size_t *ret_i)
 {
@@ -431,7 +421,7 @@ static struct map_job *map_job_of(struct map_run *m, const char *path, size_t *r
 /* A node's new state, from an event or a status snapshot. */
 static void map_note(struct map_run *m, struct json_object *node, const char *path)
 {
-	const char *state = map_str(node, "state");
+	const char *state = output_str(node, "state");
 	struct json_object *v = NULL;
 	struct map_job *j;
 	size_t i;
@@ -461,8 +451,8 @@ static void map_note(struct map_run *m, struct json_object *node, const char *pa
 		j->exit_code = (int)json_object_get_int64(v);
 	if (json_object_object_get_ex(node, "signal", &v) && json_object_is_type(v, json_type_int))
 		j->signal = (int)json_object_get_int64(v);
-	if (map_str(node, "error"))
-		j->error = strdup(map_str(node, "error"));
+	if (output_str(node, "error"))
+		j->error = strdup(output_str(node, "error"));
 	if (j->running)
 		m->cnt.running--;
 	m->cnt.done++;
@@ -476,11 +466,11 @@ static void map_note(struct map_run *m, struct json_object *node, const char *pa
 static void map_event_cb(const char *method, struct json_object *params, void *userdata)
 {
 	struct map_run *m = userdata;
-	const char *graph = map_str(params, "graph");
+	const char *graph = output_str(params, "graph");
 
 	if (strcmp(method, "event") != 0 || !graph || strcmp(graph, m->id) != 0)
 		return;
-	map_note(m, params, map_str(params, "node"));
+	map_note(m, params, output_str(params, "node"));
 }
 
 /* The nodes of a whole status, as events (after subscribing: whatever
@@ -495,7 +485,7 @@ static void map_note_status(struct map_run *m, struct json_object *status)
 	    json_object_is_type(nodes, json_type_array))
 		for (size_t i = 0; i < json_object_array_length(nodes); i++) {
 			struct json_object *node = json_object_array_get_idx(nodes, i);
-			map_note(m, node, map_str(node, "id"));
+			map_note(m, node, output_str(node, "id"));
 		}
 	map_note(m, root, "/");
 }
@@ -513,22 +503,14 @@ static int map_copy_log(struct coopctl *c, const char *id, const char *node, boo
 			.stream = err_stream ? PROTO_STREAM_STDERR : PROTO_STREAM_STDOUT,
 			.offset = offset,
 		};
-		struct json_object *params = NULL, *result = NULL;
+		struct json_object *result = NULL;
 		struct proto_logs_result lr;
-		struct proto_error perr;
 		bool eof;
 		int r;
 
-		if (proto_logs_params_encode(&p, &params) < 0)
-			return COOPCTL_EXIT_FAILED;
-		r = coopctl_call(c, "logs", params, &result);
+		r = cmd_logs_fetch(c, &p, &lr, &result);
 		if (r != 0)
 			return r;
-		proto_error_clear(&perr);
-		if (proto_logs_result_decode(result, &lr, &perr) < 0) {
-			json_object_put(result);
-			return COOPCTL_EXIT_FAILED;
-		}
 		if (lr.data_len > 0)
 			(void)fwrite(lr.data, 1, lr.data_len, out);
 		eof = lr.eof || lr.next_offset <= offset;

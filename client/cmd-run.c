@@ -226,25 +226,14 @@ static int run_fetch(struct coopctl *c, const char *id, struct run_stream *s, bo
 		.stream = s->is_stderr ? PROTO_STREAM_STDERR : PROTO_STREAM_STDOUT,
 		.offset = s->offset,
 	};
-	struct json_object *params = NULL, *result = NULL;
+	struct json_object *result = NULL;
 	struct proto_logs_result lr;
-	struct proto_error perr;
 	int r;
 
 	*ret_got = false;
-	if (proto_logs_params_encode(&p, &params) < 0) {
-		coopctl_err(c, "%s", strerror(ENOMEM));
-		return COOPCTL_EXIT_FAILED;
-	}
-	r = coopctl_call(c, "logs", params, &result);
+	r = cmd_logs_fetch(c, &p, &lr, &result);
 	if (r != 0)
 		return r;
-	proto_error_clear(&perr);
-	if (proto_logs_result_decode(result, &lr, &perr) < 0) {
-		coopctl_err(c, "unexpected logs answer: %s: %s", perr.path, perr.reason);
-		json_object_put(result);
-		return COOPCTL_EXIT_FAILED;
-	}
 	if (lr.data_len > 0) {
 		(void)fwrite(lr.data, 1, lr.data_len, s->out);
 		fflush(s->out);
@@ -255,16 +244,6 @@ static int run_fetch(struct coopctl *c, const char *id, struct run_stream *s, bo
 	s->eof = lr.eof;
 	json_object_put(result);
 	return 0;
-}
-
-static const char *run_str(struct json_object *obj, const char *key)
-{
-	struct json_object *v = NULL;
-
-	if (obj && json_object_object_get_ex(obj, key, &v) &&
-	    json_object_is_type(v, json_type_string))
-		return json_object_get_string(v);
-	return NULL;
 }
 
 int cmd_run_spawn_status(const char *argv0, const char *error)
@@ -301,20 +280,20 @@ static int run_exit_status(struct coopctl *c, struct json_object *status, uint64
 			   const char *argv0)
 {
 	struct json_object *root = NULL, *nodes = NULL, *node = NULL, *v = NULL, *cancel = NULL;
-	const char *state = run_str(status, "state"), *nstate;
+	const char *state = output_str(status, "state"), *nstate;
 
 	if (json_object_object_get_ex(status, "root", &root) &&
 	    json_object_object_get_ex(root, "nodes", &nodes) &&
 	    json_object_is_type(nodes, json_type_array) && json_object_array_length(nodes) > 0)
 		node = json_object_array_get_idx(nodes, 0);
-	nstate = run_str(node, "state");
+	nstate = output_str(node, "state");
 	if (!nstate)
 		nstate = state;
 	if (nstate && strcmp(nstate, "succeeded") == 0)
 		return 0;
 	if (node && json_object_object_get_ex(node, "cancel", &cancel) &&
 	    json_object_is_type(cancel, json_type_object)) {
-		const char *reason = run_str(cancel, "reason");
+		const char *reason = output_str(cancel, "reason");
 		char dur[OUTPUT_DURATION_BUF];
 
 		if (reason && strcmp(reason, "timeout") == 0 && timeout_ms > 0)
@@ -456,7 +435,7 @@ static int cmd_run_exec(struct coopctl *c, int argc, char **argv)
 					continue;
 				goto out;
 			}
-			state = run_str(status, "state");
+			state = output_str(status, "state");
 			settled = output_state_is_final(state);
 			json_object_put(status);
 			status = NULL;

@@ -109,26 +109,9 @@ int cmd_top_parse(int argc, char **argv, struct cmd_top_args *ret, FILE *err)
 	return 0;
 }
 
-static struct json_object *top_get(struct json_object *obj, const char *key)
-{
-	struct json_object *v = NULL;
-
-	if (!obj || !json_object_is_type(obj, json_type_object) ||
-	    !json_object_object_get_ex(obj, key, &v))
-		return NULL;
-	return v;
-}
-
-static const char *top_str(struct json_object *obj, const char *key)
-{
-	struct json_object *v = top_get(obj, key);
-
-	return v && json_object_is_type(v, json_type_string) ? json_object_get_string(v) : NULL;
-}
-
 static double top_num(struct json_object *obj, const char *key)
 {
-	struct json_object *v = top_get(obj, key);
+	struct json_object *v = output_get(obj, key);
 
 	if (v &&
 	    (json_object_is_type(v, json_type_int) || json_object_is_type(v, json_type_double)))
@@ -139,7 +122,7 @@ static double top_num(struct json_object *obj, const char *key)
 /* Sum of the cancellation requests over every reason. */
 static double top_cancel_requests(struct json_object *stats)
 {
-	struct json_object *req = top_get(top_get(stats, "cancellation"), "requests");
+	struct json_object *req = output_get(output_get(stats, "cancellation"), "requests");
 	double total = 0;
 
 	if (!req || !json_object_is_type(req, json_type_object))
@@ -161,7 +144,7 @@ static double top_rate(struct json_object *now, struct json_object *prev, const 
 
 	if (!prev || dt_s <= 0)
 		return -1;
-	d = top_num(top_get(now, section), key) - top_num(top_get(prev, section), key);
+	d = top_num(output_get(now, section), key) - top_num(output_get(prev, section), key);
 	return d >= 0 ? d / dt_s : -1;
 }
 
@@ -277,13 +260,13 @@ static void top_put_latency(struct top_screen *s, double sec)
 /* The cancellation latency histogram of `stats` (cumulative buckets). */
 static void top_histogram(struct json_object *stats, struct output_histogram *h)
 {
-	struct json_object *b = top_get(top_get(stats, "cancellation"), "latency_buckets");
+	struct json_object *b = output_get(output_get(stats, "cancellation"), "latency_buckets");
 
 	h->n = 0;
 	for (size_t i = 0; b && json_object_is_type(b, json_type_array) &&
 			   i < json_object_array_length(b) && h->n < OUTPUT_HIST_MAX;
 	     i++) {
-		struct json_object *e = json_object_array_get_idx(b, i), *le = top_get(e, "le");
+		struct json_object *e = json_object_array_get_idx(b, i), *le = output_get(e, "le");
 
 		h->le[h->n] = le && (json_object_is_type(le, json_type_double) ||
 				     json_object_is_type(le, json_type_int))
@@ -306,21 +289,21 @@ struct top_running {
 static void top_collect(struct json_object *node, const char *graph, struct top_running *out,
 			size_t max, size_t *n)
 {
-	struct json_object *kids = top_get(node, "nodes");
-	const char *state = top_str(node, "state"), *kind = top_str(node, "kind");
+	struct json_object *kids = output_get(node, "nodes");
+	const char *state = output_str(node, "state"), *kind = output_str(node, "kind");
 	int64_t started;
 
 	if (state && kind && strcmp(kind, "scope") != 0 &&
 	    (strcmp(state, "running") == 0 || strcmp(state, "cancelling") == 0) &&
-	    top_str(node, "started") && proto_time_parse(top_str(node, "started"), &started) == 0 &&
-	    *n < max) {
+	    output_str(node, "started") &&
+	    proto_time_parse(output_str(node, "started"), &started) == 0 && *n < max) {
 		out[*n].graph = graph;
-		out[*n].path = top_str(node, "path");
+		out[*n].path = output_str(node, "path");
 		out[*n].kind = kind;
 		out[*n].state = state;
 		out[*n].since_ms = started;
-		out[*n].slurm_job = top_num(top_get(node, "slurm"), "job_id") > 0
-					    ? (int64_t)top_num(top_get(node, "slurm"), "job_id")
+		out[*n].slurm_job = top_num(output_get(node, "slurm"), "job_id") > 0
+					    ? (int64_t)top_num(output_get(node, "slurm"), "job_id")
 					    : 0;
 		(*n)++;
 	}
@@ -340,8 +323,8 @@ static int top_by_age(const void *a, const void *b)
 void cmd_top_render(FILE *out, const struct top_view *v)
 {
 	struct top_screen s = {.out = out, .rows = v->rows, .cols = v->cols, .tty = v->tty};
-	struct json_object *ex = top_get(v->stats, "executor");
-	struct json_object *graphs = top_get(v->list, "graphs");
+	struct json_object *ex = output_get(v->stats, "executor");
+	struct json_object *graphs = output_get(v->list, "graphs");
 	size_t ng = graphs && json_object_is_type(graphs, json_type_array)
 			    ? json_object_array_length(graphs)
 			    : 0;
@@ -377,14 +360,15 @@ void cmd_top_render(FILE *out, const struct top_view *v)
 	else
 		top_put(&s, "-");
 	top_put(&s, "/s)  acknowledged %.0f  latency p50 ",
-		top_num(top_get(v->stats, "cancellation"), "latency_count"));
+		top_num(output_get(v->stats, "cancellation"), "latency_count"));
 	top_histogram(v->stats, &h);
 	top_put_latency(&s, output_histogram_quantile(&h, 0.5));
 	top_put(&s, " p99 ");
 	top_put_latency(&s, output_histogram_quantile(&h, 0.99));
 	top_endl(&s);
 	{
-		struct json_object *req = top_get(top_get(v->stats, "cancellation"), "requests");
+		struct json_object *req =
+			output_get(output_get(v->stats, "cancellation"), "requests");
 		const char *sep = "  by reason: ";
 
 		if (req && json_object_is_type(req, json_type_object)) {
@@ -424,11 +408,11 @@ void cmd_top_render(FILE *out, const struct top_view *v)
 			top_endl(&s);
 			break;
 		}
-		top_put_text(&s, top_str(g, "id"), id_w);
+		top_put_text(&s, output_str(g, "id"), id_w);
 		top_put(&s, "  ");
-		top_put_text(&s, top_str(g, "name"), name_w);
+		top_put_text(&s, output_str(g, "name"), name_w);
 		top_put(&s, " ");
-		top_put_text(&s, top_str(g, "state"), 11);
+		top_put_text(&s, output_str(g, "state"), 11);
 		top_put(&s, "  ");
 		if (bar_w > 0) {
 			int filled = total > 0 ? (int)(done * bar_w / total) : 0;
@@ -445,8 +429,8 @@ void cmd_top_render(FILE *out, const struct top_view *v)
 
 	/* Running nodes, longest first. */
 	for (size_t i = 0; i < v->n_statuses; i++)
-		top_collect(top_get(v->statuses[i], "root"), top_str(v->statuses[i], "id"), run,
-			    sizeof(run) / sizeof(run[0]), &nrun);
+		top_collect(output_get(v->statuses[i], "root"), output_str(v->statuses[i], "id"),
+			    run, sizeof(run) / sizeof(run[0]), &nrun);
 	qsort(run, nrun, sizeof(run[0]), top_by_age);
 	for (size_t i = 0; i < nrun; i++)
 		nslurm += run[i].slurm_job > 0;
@@ -495,7 +479,7 @@ void cmd_top_render(FILE *out, const struct top_view *v)
 
 void cmd_top_plain_line(FILE *out, const struct top_view *v)
 {
-	struct json_object *graphs = top_get(v->list, "graphs");
+	struct json_object *graphs = output_get(v->list, "graphs");
 	struct output_histogram h;
 	struct top_running run[256];
 	size_t nrun = 0, nslurm = 0;
@@ -506,8 +490,8 @@ void cmd_top_plain_line(FILE *out, const struct top_view *v)
 	struct top_screen s = {.out = out, .rows = 1, .cols = 1000};
 
 	for (size_t i = 0; i < v->n_statuses; i++)
-		top_collect(top_get(v->statuses[i], "root"), top_str(v->statuses[i], "id"), run,
-			    sizeof(run) / sizeof(run[0]), &nrun);
+		top_collect(output_get(v->statuses[i], "root"), output_str(v->statuses[i], "id"),
+			    run, sizeof(run) / sizeof(run[0]), &nrun);
 	running_nodes = (double)nrun;
 	for (size_t i = 0; i < nrun; i++)
 		nslurm += run[i].slurm_job > 0;
@@ -521,8 +505,8 @@ void cmd_top_plain_line(FILE *out, const struct top_view *v)
 		graphs && json_object_is_type(graphs, json_type_array)
 			? json_object_array_length(graphs)
 			: 0,
-		running_nodes, nslurm, top_num(top_get(v->stats, "executor"), "workers"),
-		top_num(top_get(v->stats, "executor"), "run_queue_depth"));
+		running_nodes, nslurm, top_num(output_get(v->stats, "executor"), "workers"),
+		top_num(output_get(v->stats, "executor"), "run_queue_depth"));
 	top_put_rate(&s, top_rate(v->stats, v->prev_stats, "executor", "polls", v->dt_s));
 	top_put(&s, ", forced yields/s ");
 	top_put_rate(&s, top_rate(v->stats, v->prev_stats, "budget", "forced_yields", v->dt_s));
@@ -561,13 +545,13 @@ static int top_fetch(struct coopctl *c, struct top_view *v)
 	for (size_t i = 0; i < v->n_statuses; i++)
 		json_object_put(v->statuses[i]);
 	v->n_statuses = 0;
-	graphs = top_get(list, "graphs");
+	graphs = output_get(list, "graphs");
 	for (size_t i = 0;
 	     graphs && json_object_is_type(graphs, json_type_array) &&
 	     i < json_object_array_length(graphs) && v->n_statuses < TOP_STATUS_MAX_GRAPHS;
 	     i++) {
 		struct json_object *g = json_object_array_get_idx(graphs, i), *st = NULL;
-		struct proto_status_params sp = {.id = top_str(g, "id")};
+		struct proto_status_params sp = {.id = output_str(g, "id")};
 
 		if (!sp.id || top_num(g, "nodes_total") > TOP_STATUS_MAX_NODES)
 			continue;

@@ -331,6 +331,15 @@ int cmd_list_show(struct coopctl *c, bool all);
 /* Commands without arguments (stats, metrics, version). */
 int cmd_noargs_parse(int argc, char **argv, FILE *err);
 
+struct proto_logs_params;
+struct proto_logs_result;
+
+/* One `logs` request for p: 0 with the decoded answer in *ret, which points
+ * into *ret_result (the caller releases it), or, after printing why, an exit
+ * code.  What `logs`, `run` and `map` read output with. */
+int cmd_logs_fetch(struct coopctl *c, const struct proto_logs_params *p,
+		   struct proto_logs_result *ret, struct json_object **ret_result);
+
 /* Fetches a job's stream from its start and writes it to out (or, with
  * --json, each answer) until the daemon has nothing more right now, or,
  * with follow, until the stream has ended.  Returns 0 or an exit code

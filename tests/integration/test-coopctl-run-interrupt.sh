@@ -64,40 +64,37 @@ PY
 DEFAULT_SIGINT=
 env --default-signal=INT true 2>/dev/null && DEFAULT_SIGINT="env --default-signal=INT"
 
-# 1. run: SIGINT while the submit is in flight.  (The binary itself, not
-# the coopd_ctl function: a function in the background is a subshell, and
-# the signal would go to that shell.)
-stall_next_sync
-$DEFAULT_SIGINT "$COOPCTL_BIN" --socket "$COOPD_SOCK" run --name held-run -- sh -c 'exec sleep 58.913' \
-	>"$T/o" 2>"$T/e" &
-pid=$!
-wait_stalled $pid
-kill -INT $pid
-: >"$COOPD_FAULT_FILE"
-wait_exit $pid
-[ "$rc" -eq 1 ] || fail "run interrupted during its submit exited $rc: $(cat "$T/e")"
-grep -q '^coopctl run: interrupted: cancelling ' "$T/e" \
-	|| fail "run interrupted during its submit did not say it cancels: $(cat "$T/e")"
-grep -q 'cancelled (client)' "$T/e" || fail "run did not report the cancellation: $(cat "$T/e")"
-st=$(graph_state held-run) || exit 1
-[ "$st" = "cancelled" ] || fail "the graph of the interrupted run ended '$st', not cancelled"
-pgrep -f 'sleep 58.913' >/dev/null && fail "the interrupted run's job is still running"
+# interrupted_in_submit CMD SIG SLEEP ARG...: starts `coopctl CMD --name
+# held-CMD ARG...` (whose jobs run `sleep SLEEP`), sends SIG while its
+# submit is held, lets the sync go; coopctl must say it cancels, exit 1,
+# and the graph must end cancelled with no job left.  (The binary itself,
+# not the coopd_ctl function: a function in the background is a subshell,
+# and the signal would go to that shell.)
+interrupted_in_submit() {
+	_cmd=$1 _sig=$2 _sleep=$3
+	shift 3
+	stall_next_sync
+	$DEFAULT_SIGINT "$COOPCTL_BIN" --socket "$COOPD_SOCK" "$_cmd" --name "held-$_cmd" "$@" \
+		>"$T/o" 2>"$T/e" &
+	_pid=$!
+	wait_stalled $_pid
+	kill -"$_sig" $_pid
+	: >"$COOPD_FAULT_FILE"
+	wait_exit $_pid
+	[ "$rc" -eq 1 ] || fail "$_cmd interrupted during its submit exited $rc: $(cat "$T/e")"
+	grep -q "^coopctl $_cmd: interrupted: cancelling " "$T/e" \
+		|| fail "$_cmd interrupted during its submit did not say it cancels: $(cat "$T/e")"
+	_st=$(graph_state "held-$_cmd") || exit 1
+	[ "$_st" = "cancelled" ] || fail "the graph of the interrupted $_cmd ended '$_st', not cancelled"
+	pgrep -f "sleep $_sleep" >/dev/null && fail "the interrupted $_cmd's jobs are still running"
+}
 
-# 2. map: the same, with SIGTERM (the same handler).
-stall_next_sync
-$DEFAULT_SIGINT "$COOPCTL_BIN" --socket "$COOPD_SOCK" map --name held-map -- sh -c 'exec sleep 57.913' ::: a b \
-	>"$T/o" 2>"$T/e" &
-pid=$!
-wait_stalled $pid
-kill -TERM $pid
-: >"$COOPD_FAULT_FILE"
-wait_exit $pid
-[ "$rc" -eq 1 ] || fail "map interrupted during its submit exited $rc: $(cat "$T/e")"
-grep -q '^coopctl map: interrupted: cancelling ' "$T/e" \
-	|| fail "map interrupted during its submit did not say it cancels: $(cat "$T/e")"
-st=$(graph_state held-map) || exit 1
-[ "$st" = "cancelled" ] || fail "the graph of the interrupted map ended '$st', not cancelled"
-pgrep -f 'sleep 57.913' >/dev/null && fail "the interrupted map's jobs are still running"
+# 1. run, SIGINT; it also reports how its job ended.
+interrupted_in_submit run INT 58.913 -- sh -c 'exec sleep 58.913'
+grep -q 'cancelled (client)' "$T/e" || fail "run did not report the cancellation: $(cat "$T/e")"
+
+# 2. map, SIGTERM (the same handler), two jobs.
+interrupted_in_submit map TERM 57.913 -- sh -c 'exec sleep 57.913' ::: a b
 
 coopd_stop
 coopd_pass
