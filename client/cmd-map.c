@@ -244,8 +244,8 @@ static struct json_object *map_node(const struct cmd_map_args *a, const char *it
 	if (!node || !argv)
 		goto fail;
 	snprintf(id, sizeof(id), "%zu", i + 1);
-	if (coopctl_json_add(node, "id", json_object_new_string(id)) < 0 ||
-	    coopctl_json_add(node, "kind", json_object_new_string("exec")) < 0)
+	if (proto_json_add(node, "id", json_object_new_string(id)) < 0 ||
+	    proto_json_add(node, "kind", json_object_new_string("exec")) < 0)
 		goto fail;
 	for (int k = 0; k < a->argc + (append ? 1 : 0); k++) {
 		char *s = k < a->argc ? cmd_map_substitute(a->argv[k], item) : strdup(item);
@@ -257,15 +257,15 @@ static struct json_object *map_node(const struct cmd_map_args *a, const char *it
 			goto fail;
 		}
 	}
-	if (coopctl_json_add(node, "argv", argv) < 0) {
+	if (proto_json_add(node, "argv", argv) < 0) {
 		argv = NULL;
 		goto fail;
 	}
 	argv = NULL;
-	if (cwd && coopctl_json_add(node, "cwd", json_object_new_string(cwd)) < 0)
+	if (cwd && proto_json_add(node, "cwd", json_object_new_string(cwd)) < 0)
 		goto fail;
 	if (a->timeout_ms > 0 &&
-	    coopctl_json_add(node, "timeout_ms", json_object_new_int64((int64_t)a->timeout_ms)) < 0)
+	    proto_json_add(node, "timeout_ms", json_object_new_int64((int64_t)a->timeout_ms)) < 0)
 		goto fail;
 	return node;
 fail:
@@ -294,9 +294,9 @@ int cmd_map_graph(const struct cmd_map_args *a, const char *const *items, size_t
 		snprintf(name, sizeof(name), "map %s", basename(copy));
 		free(copy);
 	}
-	if (coopctl_json_add(graph, "name", json_object_new_string(name)) < 0 ||
-	    coopctl_json_add(graph, "policy", json_object_new_string("all_settled")) < 0 ||
-	    coopctl_json_add(graph, "max_parallel", json_object_new_int(a->jobs)) < 0)
+	if (proto_json_add(graph, "name", json_object_new_string(name)) < 0 ||
+	    proto_json_add(graph, "policy", json_object_new_string("all_settled")) < 0 ||
+	    proto_json_add(graph, "max_parallel", json_object_new_int(a->jobs)) < 0)
 		goto out;
 	for (size_t i = 0; i < n; i++) {
 		struct json_object *node = map_node(a, items[i], i, cwd, append);
@@ -306,7 +306,7 @@ int cmd_map_graph(const struct cmd_map_args *a, const char *const *items, size_t
 			goto out;
 		}
 	}
-	if (coopctl_json_add(graph, "nodes", nodes) < 0) {
+	if (proto_json_add(graph, "nodes", nodes) < 0) {
 		nodes = NULL;
 		goto out;
 	}
@@ -551,18 +551,17 @@ static int map_print_job(struct map_run *m, size_t i)
 
 		if (!o)
 			return COOPCTL_EXIT_FAILED;
-		(void)coopctl_json_add(o, "node", json_object_new_string(node));
-		(void)coopctl_json_add(o, "item", json_object_new_string(j->item));
-		(void)coopctl_json_add(o, "state", json_object_new_string(j->state));
-		/* exit_code only when the job exited (coopctl_json_add() adds nothing
+		(void)proto_json_add(o, "node", json_object_new_string(node));
+		(void)proto_json_add(o, "item", json_object_new_string(j->item));
+		(void)proto_json_add(o, "state", json_object_new_string(j->state));
+		/* exit_code only when the job exited (proto_json_add() adds nothing
 		 * for NULL): a job killed or never started has none. */
-		(void)coopctl_json_add(o, "exit_code",
-				       j->exit_code >= 0 ? json_object_new_int(j->exit_code)
-							 : NULL);
+		(void)proto_json_add(o, "exit_code",
+				     j->exit_code >= 0 ? json_object_new_int(j->exit_code) : NULL);
 		if (j->signal > 0)
-			(void)coopctl_json_add(o, "signal", json_object_new_int(j->signal));
+			(void)proto_json_add(o, "signal", json_object_new_int(j->signal));
 		if (j->error)
-			(void)coopctl_json_add(o, "error", json_object_new_string(j->error));
+			(void)proto_json_add(o, "error", json_object_new_string(j->error));
 		coopctl_print_json(m->c, o);
 		json_object_put(o);
 		return 0;

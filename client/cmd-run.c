@@ -135,17 +135,17 @@ static int run_graph(const struct cmd_run_args *a, struct json_object **ret)
 	if (!graph)
 		return -ENOMEM;
 	if (a->name) {
-		r = coopctl_json_add(graph, "name", json_object_new_string(a->name));
+		r = proto_json_add(graph, "name", json_object_new_string(a->name));
 	} else {
 		base = strdup(a->argv[0]);
-		r = base ? coopctl_json_add(graph, "name", json_object_new_string(basename(base)))
+		r = base ? proto_json_add(graph, "name", json_object_new_string(basename(base)))
 			 : -ENOMEM;
 	}
 	if (r < 0)
 		goto out;
 	node = json_object_new_object();
-	if (!node || coopctl_json_add(node, "id", json_object_new_string(RUN_NODE)) < 0 ||
-	    coopctl_json_add(node, "kind", json_object_new_string("exec")) < 0)
+	if (!node || proto_json_add(node, "id", json_object_new_string(RUN_NODE)) < 0 ||
+	    proto_json_add(node, "kind", json_object_new_string("exec")) < 0)
 		goto fail_node;
 	argv = json_object_new_array();
 	if (!argv)
@@ -158,10 +158,10 @@ static int run_graph(const struct cmd_run_args *a, struct json_object **ret)
 			goto fail_node;
 		}
 	}
-	if (coopctl_json_add(node, "argv", argv) < 0)
+	if (proto_json_add(node, "argv", argv) < 0)
 		goto fail_node;
 	cwd = getcwd(NULL, 0);
-	if (cwd && coopctl_json_add(node, "cwd", json_object_new_string(cwd)) < 0)
+	if (cwd && proto_json_add(node, "cwd", json_object_new_string(cwd)) < 0)
 		goto fail_node;
 	if (a->n_env > 0) {
 		env = json_object_new_object();
@@ -179,11 +179,11 @@ static int run_graph(const struct cmd_run_args *a, struct json_object **ret)
 				goto fail_node;
 			}
 		}
-		if (coopctl_json_add(node, "env", env) < 0)
+		if (proto_json_add(node, "env", env) < 0)
 			goto fail_node;
 	}
 	if (a->timeout_ms > 0 &&
-	    coopctl_json_add(node, "timeout_ms", json_object_new_int64((int64_t)a->timeout_ms)) < 0)
+	    proto_json_add(node, "timeout_ms", json_object_new_int64((int64_t)a->timeout_ms)) < 0)
 		goto fail_node;
 	nodes = json_object_new_array();
 	if (!nodes || json_object_array_add(nodes, node) < 0) {
@@ -191,7 +191,7 @@ static int run_graph(const struct cmd_run_args *a, struct json_object **ret)
 		goto fail_node;
 	}
 	node = NULL;
-	r = coopctl_json_add(graph, "nodes", nodes);
+	r = proto_json_add(graph, "nodes", nodes);
 	if (r < 0)
 		goto out;
 	*ret = graph;

@@ -518,14 +518,3 @@ int cmd_operands(FILE *err, const char *cmd, int argc, char **argv, int min, int
 	}
 	return n;
 }
-
-int coopctl_json_add(struct json_object *obj, const char *key, struct json_object *val)
-{
-	if (!val)
-		return -ENOMEM;
-	if (json_object_object_add(obj, key, val) < 0) {
-		json_object_put(val);
-		return -ENOMEM;
-	}
-	return 0;
-}

@@ -150,10 +150,6 @@ int cmd_opt_error(FILE *err, const char *cmd, int ch, char **argv);
 int cmd_operands(FILE *err, const char *cmd, int argc, char **argv, int min, int max,
 		 const char *missing);
 
-/* Adds val (ownership taken, NULL for a failed allocation) to obj under
- * key, for building requests.  Returns 0 or -ENOMEM (val released). */
-int coopctl_json_add(struct json_object *obj, const char *key, struct json_object *val);
-
 /* Prints a result as one line of JSON, as the daemon sent it. */
 void coopctl_print_json(const struct coopctl *c, struct json_object *result);
 

@@ -1718,7 +1718,7 @@ static int encode_args(const struct proto_node *n, struct json_object *o)
 		json_object_put(a);
 		return r;
 	}
-	return proto__add(o, "args", a);
+	return proto_json_add(o, "args", a);
 }
 
 /* The node's own placement and Slurm options (the inherited ones come
@@ -1746,7 +1746,7 @@ static int encode_placement(const struct proto_node *n, struct json_object *o)
 		json_object_put(so);
 		return r;
 	}
-	return proto__add(o, "slurm", so);
+	return proto_json_add(o, "slurm", so);
 }
 
 static int encode_node(const struct proto_node *n, struct json_object **ret);
@@ -1761,7 +1761,7 @@ static int encode_retries(const struct proto_node *n, struct json_object *o)
 	if (r >= 0)
 		r = proto__add_int(o, "retry_delay_ms", n->retry_delay_ms);
 	if (r >= 0)
-		r = proto__add(o, "retry_backoff", json_object_new_double(n->retry_backoff));
+		r = proto_json_add(o, "retry_backoff", json_object_new_double(n->retry_backoff));
 	return r;
 }
 
@@ -1779,7 +1779,7 @@ static int encode_limits(const struct proto_node *n, struct json_object *o)
 	if (l->memory_max > 0)
 		r = proto__add_int(lo, "memory_max", l->memory_max);
 	if (r >= 0 && l->cpu_max > 0)
-		r = proto__add(lo, "cpu_max", json_object_new_double(l->cpu_max));
+		r = proto_json_add(lo, "cpu_max", json_object_new_double(l->cpu_max));
 	if (r >= 0 && l->pids_max > 0)
 		r = proto__add_int(lo, "pids_max", l->pids_max);
 	if (r >= 0 && l->nofile > 0)
@@ -1790,7 +1790,7 @@ static int encode_limits(const struct proto_node *n, struct json_object *o)
 		json_object_put(lo);
 		return r;
 	}
-	return proto__add(o, "limits", lo);
+	return proto_json_add(o, "limits", lo);
 }
 
 static int encode_scope_fields(const struct proto_node *n, struct json_object *o)
@@ -1825,7 +1825,7 @@ static int encode_scope_fields(const struct proto_node *n, struct json_object *o
 		json_object_put(arr);
 		return r;
 	}
-	return proto__add(o, "nodes", arr);
+	return proto_json_add(o, "nodes", arr);
 }
 
 static int encode_node(const struct proto_node *n, struct json_object **ret)
@@ -1845,7 +1845,7 @@ static int encode_node(const struct proto_node *n, struct json_object **ret)
 			r = proto__append(
 				a, json_object_new_string(n->parent->children[n->after[i]].id));
 		if (r >= 0)
-			r = proto__add(o, "after", a);
+			r = proto_json_add(o, "after", a);
 		else
 			json_object_put(a);
 	}
@@ -1859,7 +1859,7 @@ static int encode_node(const struct proto_node *n, struct json_object **ret)
 		for (size_t i = 0; i < n->n_argv && r >= 0; i++)
 			r = proto__append(a, json_object_new_string(n->argv[i]));
 		if (r >= 0)
-			r = proto__add(o, "argv", a);
+			r = proto_json_add(o, "argv", a);
 		else
 			json_object_put(a);
 		if (r >= 0 && n->n_env > 0) {
@@ -1873,7 +1873,7 @@ static int encode_node(const struct proto_node *n, struct json_object **ret)
 				free(key);
 			}
 			if (r >= 0)
-				r = proto__add(o, "env", a);
+				r = proto_json_add(o, "env", a);
 			else
 				json_object_put(a);
 		}

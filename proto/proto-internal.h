@@ -7,7 +7,7 @@
  * value when they fail, and the constructors return NULL on ENOMEM.  Each
  * helper here steals its value argument whatever happens and turns every
  * failure into -ENOMEM, so building a message is a straight line of
- * `r = proto__add(...); if (r < 0) goto fail;`.
+ * `r = proto__add_string(...); if (r < 0) goto fail;`.
  */
 #ifndef COOPD_PROTO_INTERNAL_H
 #define COOPD_PROTO_INTERNAL_H
@@ -18,8 +18,7 @@
 
 #include <json-c/json.h>
 
-/* Adds val (stolen, may be NULL meaning a failed constructor) under key. */
-int proto__add(struct json_object *obj, const char *key, struct json_object *val);
+/* The typed forms of proto_json_add() (proto-rpc.h). */
 int proto__add_string(struct json_object *obj, const char *key, const char *s);
 int proto__add_string_len(struct json_object *obj, const char *key, const char *s, size_t len);
 int proto__add_int(struct json_object *obj, const char *key, int64_t v);

@@ -699,7 +699,7 @@ int proto_json_check_keys(struct json_object *obj, const char *path, const char 
  * Construction helpers (proto-internal.h).
  */
 
-int proto__add(struct json_object *obj, const char *key, struct json_object *val)
+int proto_json_add(struct json_object *obj, const char *key, struct json_object *val)
 {
 	if (!val)
 		return -ENOMEM;
@@ -712,24 +712,24 @@ int proto__add(struct json_object *obj, const char *key, struct json_object *val
 
 int proto__add_string(struct json_object *obj, const char *key, const char *s)
 {
-	return proto__add(obj, key, json_object_new_string(s));
+	return proto_json_add(obj, key, json_object_new_string(s));
 }
 
 int proto__add_string_len(struct json_object *obj, const char *key, const char *s, size_t len)
 {
 	if (len > INT32_MAX)
 		return -ENOMEM;
-	return proto__add(obj, key, json_object_new_string_len(s, (int)len));
+	return proto_json_add(obj, key, json_object_new_string_len(s, (int)len));
 }
 
 int proto__add_int(struct json_object *obj, const char *key, int64_t v)
 {
-	return proto__add(obj, key, json_object_new_int64(v));
+	return proto_json_add(obj, key, json_object_new_int64(v));
 }
 
 int proto__add_bool(struct json_object *obj, const char *key, bool v)
 {
-	return proto__add(obj, key, json_object_new_boolean(v));
+	return proto_json_add(obj, key, json_object_new_boolean(v));
 }
 
 int proto__append(struct json_object *arr, struct json_object *val)

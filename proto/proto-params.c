@@ -164,7 +164,7 @@ int proto_submit_params_encode(const struct proto_submit_params *p, struct json_
 		json_object_put(o);
 		return o ? -EINVAL : -ENOMEM;
 	}
-	return done(o, proto__add(o, "graph", json_object_get(p->graph)), ret);
+	return done(o, proto_json_add(o, "graph", json_object_get(p->graph)), ret);
 }
 
 static const char *const status_keys[] = {"id", "summary", NULL};

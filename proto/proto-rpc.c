@@ -361,7 +361,7 @@ int proto_request_line(const char *method, struct json_object *params, int64_t i
 		struct json_object *p = params;
 
 		params = NULL;
-		if (proto__add(msg, "params", p) < 0)
+		if (proto_json_add(msg, "params", p) < 0)
 			goto fail;
 	}
 	if (proto__add_int(msg, "id", id) < 0)
@@ -378,7 +378,7 @@ static int add_id(struct json_object *msg, struct json_object *id)
 {
 	if (!id)
 		return json_object_object_add(msg, "id", NULL) < 0 ? -ENOMEM : 0;
-	return proto__add(msg, "id", json_object_get(id));
+	return proto_json_add(msg, "id", json_object_get(id));
 }
 
 int proto_result_line(struct json_object *id, struct json_object *result, char **ret_line,
@@ -394,7 +394,7 @@ int proto_result_line(struct json_object *id, struct json_object *result, char *
 		json_object_put(result);
 		goto fail_msg;
 	}
-	if (proto__add(msg, "result", result) < 0)
+	if (proto_json_add(msg, "result", result) < 0)
 		goto fail_msg;
 	return finish_line(msg, ret_line, ret_len);
 fail:
@@ -427,13 +427,13 @@ int proto_error_line(struct json_object *id, const struct proto_error *err, char
 			goto fail;
 		if (proto__add_string(data, "reason", err->reason) < 0)
 			goto fail;
-		if (proto__add(e, "data", data) < 0) {
+		if (proto_json_add(e, "data", data) < 0) {
 			data = NULL;
 			goto fail;
 		}
 		data = NULL;
 	}
-	if (proto__add(msg, "error", e) < 0) {
+	if (proto_json_add(msg, "error", e) < 0) {
 		e = NULL;
 		goto fail;
 	}
@@ -454,7 +454,7 @@ int proto_notification_line(const char *method, struct json_object *params, char
 		params = json_object_new_object();
 	if (!msg || !params || proto__add_string(msg, "method", method) < 0)
 		goto fail;
-	if (proto__add(msg, "params", params) < 0) {
+	if (proto_json_add(msg, "params", params) < 0) {
 		params = NULL;
 		goto fail;
 	}

@@ -131,6 +131,12 @@ int proto_json_get(struct json_object *obj, const char *path, const char *key,
 int proto_json_get_index(struct json_object *arr, const char *path, size_t index,
 			 enum proto_jtype type, struct json_object **ret, struct proto_error *err);
 
+/* Adds val (stolen whatever happens; NULL, a failed constructor, gives
+ * -ENOMEM) to obj under key, so that building a message is a straight line
+ * of calls: json_object_object_add() neither frees val when it fails nor
+ * takes NULL.  Returns 0 or -ENOMEM. */
+int proto_json_add(struct json_object *obj, const char *key, struct json_object *val);
+
 /* Typed wrappers with the same return convention.  Integers are checked
  * against [min, max]; strings against max_len bytes and embedded NULs
  * (*ret points into obj, borrowed). */
