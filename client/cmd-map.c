@@ -252,10 +252,8 @@ static struct json_object *map_node(const struct cmd_map_args *a, const char *it
 		struct json_object *js = s ? json_object_new_string(s) : NULL;
 
 		free(s);
-		if (!js || json_object_array_add(argv, js) < 0) {
-			json_object_put(js);
+		if (proto_json_append(argv, js) < 0)
 			goto fail;
-		}
 	}
 	if (proto_json_add(node, "argv", argv) < 0) {
 		argv = NULL;
@@ -299,12 +297,8 @@ int cmd_map_graph(const struct cmd_map_args *a, const char *const *items, size_t
 	    proto_json_add(graph, "max_parallel", json_object_new_int(a->jobs)) < 0)
 		goto out;
 	for (size_t i = 0; i < n; i++) {
-		struct json_object *node = map_node(a, items[i], i, cwd, append);
-
-		if (!node || json_object_array_add(nodes, node) < 0) {
-			json_object_put(node);
+		if (proto_json_append(nodes, map_node(a, items[i], i, cwd, append)) < 0)
 			goto out;
-		}
 	}
 	if (proto_json_add(graph, "nodes", nodes) < 0) {
 		nodes = NULL;

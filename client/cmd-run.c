@@ -151,9 +151,7 @@ static int run_graph(const struct cmd_run_args *a, struct json_object **ret)
 	if (!argv)
 		goto fail_node;
 	for (int i = 0; i < a->argc; i++) {
-		struct json_object *s = json_object_new_string(a->argv[i]);
-		if (!s || json_object_array_add(argv, s) < 0) {
-			json_object_put(s);
+		if (proto_json_append(argv, json_object_new_string(a->argv[i])) < 0) {
 			json_object_put(argv);
 			goto fail_node;
 		}

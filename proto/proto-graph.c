@@ -1819,7 +1819,7 @@ static int encode_scope_fields(const struct proto_node *n, struct json_object *o
 
 		r = encode_node(&n->children[i], &child);
 		if (r >= 0)
-			r = proto__append(arr, child);
+			r = proto_json_append(arr, child);
 	}
 	if (r < 0) {
 		json_object_put(arr);
@@ -1842,7 +1842,7 @@ static int encode_node(const struct proto_node *n, struct json_object **ret)
 		a = json_object_new_array();
 		r = a ? 0 : -ENOMEM;
 		for (size_t i = 0; i < n->n_after && r >= 0; i++)
-			r = proto__append(
+			r = proto_json_append(
 				a, json_object_new_string(n->parent->children[n->after[i]].id));
 		if (r >= 0)
 			r = proto_json_add(o, "after", a);
@@ -1857,7 +1857,7 @@ static int encode_node(const struct proto_node *n, struct json_object **ret)
 		if (r >= 0 && !a)
 			r = -ENOMEM;
 		for (size_t i = 0; i < n->n_argv && r >= 0; i++)
-			r = proto__append(a, json_object_new_string(n->argv[i]));
+			r = proto_json_append(a, json_object_new_string(n->argv[i]));
 		if (r >= 0)
 			r = proto_json_add(o, "argv", a);
 		else

@@ -23,8 +23,6 @@ int proto__add_string(struct json_object *obj, const char *key, const char *s);
 int proto__add_string_len(struct json_object *obj, const char *key, const char *s, size_t len);
 int proto__add_int(struct json_object *obj, const char *key, int64_t v);
 int proto__add_bool(struct json_object *obj, const char *key, bool v);
-/* Appends val (stolen) to an array. */
-int proto__append(struct json_object *arr, struct json_object *val);
 
 /* Parses text with a strict tokener limited to depth (UTF-8 validated,
  * no trailing garbage).  Returns the object or NULL with err filled:

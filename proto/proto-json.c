@@ -732,7 +732,7 @@ int proto__add_bool(struct json_object *obj, const char *key, bool v)
 	return proto_json_add(obj, key, json_object_new_boolean(v));
 }
 
-int proto__append(struct json_object *arr, struct json_object *val)
+int proto_json_append(struct json_object *arr, struct json_object *val)
 {
 	if (!val)
 		return -ENOMEM;

@@ -136,6 +136,8 @@ int proto_json_get_index(struct json_object *arr, const char *path, size_t index
  * of calls: json_object_object_add() neither frees val when it fails nor
  * takes NULL.  Returns 0 or -ENOMEM. */
 int proto_json_add(struct json_object *obj, const char *key, struct json_object *val);
+/* The same for appending val to the array arr. */
+int proto_json_append(struct json_object *arr, struct json_object *val);
 
 /* Typed wrappers with the same return convention.  Integers are checked
  * against [min, max]; strings against max_len bytes and embedded NULs
