@@ -2,7 +2,8 @@
  * coopd-lifecycle.c - the daemon's life around main(): the libcoop runtime
  * started with the daemon's signals blocked, the signal, child and watchdog
  * watchers on the loop, systemd's STATUS=, the end of a graph as the
- * lifecycle sees it (retention, `wait`, the stop), and the graceful stop.
+ * lifecycle sees it (retention, the stop: graph events, after `wait`'s
+ * answers), and the graceful stop.
  *
  * The stop: SIGTERM or SIGINT -> STOPPING=1, stop accepting, cancel active
  * graphs with reason `shutdown`, wait for them within shutdown_timeout_ms
@@ -29,7 +30,6 @@
 #include "graph-run.h"
 #include "job-exec.h"
 #include "job-slurm.h"
-#include "method-wait.h"
 #include "metrics-http.h"
 #include "reactor-timer.h"
 #include "server.h"
@@ -71,42 +71,39 @@ void coopd_maybe_stopped(struct coopd *d)
 		stop_when_drained(d);
 }
 
-void coopd_graph_settled(struct coopd *d, struct graph *g)
+/* Graph events (graph-registry.h).  A graph started or gone changes the
+ * count in STATUS=. */
+static void coopd_on_started(struct coopd *d, struct graph *g, void *arg)
 {
-	uid_t uid = g->uid;
+	coopd_notify_status(d);
+}
 
+/* A graph has settled: it joins its owner's history.  `wait`, told after
+ * the lifecycle, answers its waiters and releases its tree. */
+static void coopd_on_settled(struct coopd *d, struct graph *g, void *arg)
+{
 	log_debug("graph %s settled: %s", g->id,
 		  proto_state_name((enum proto_state)g->root->state));
 	retention_note(d, g);
-	/* May free g (a `remove` that waited for the sync); else its tree is
-	 * not kept (bounded memory: docs/durability.md). */
-	if (!wait_graph_settled(d, g))
-		graph_maybe_release(g);
+}
+
+/* Once its `wait`s are answered (graph_gone: g may be gone, freed by a
+ * `remove` that waited for it): its owner's history is pruned, and a stop
+ * waiting for the last graph may end (its last answers are queued). */
+static void coopd_on_gone(struct coopd *d, uid_t uid, void *arg)
+{
 	coopd_notify_status(d);
 	if (!d->shutting_down)
 		retention_prune_user(d, uid);
 	coopd_maybe_stopped(d);
 }
 
-/* A graph a crash interrupted is recorded so (store_hooks): a `wait`
- * that came meanwhile is answered now; then the tree goes like any
- * settled graph's. */
-static void coopd_loaded_settled(struct coopd *d, struct graph *g)
-{
-	if (!wait_graph_settled(d, g))
-		graph_maybe_release(g);
-}
-
-static void coopd_on_settled(struct coopd *d, struct graph *g, void *arg)
-{
-	coopd_graph_settled(d, g);
-}
-
 int coopd_subscribe(struct coopd *d)
 {
-	struct graph_observer o = {.graph_settled = coopd_on_settled};
-	struct store_hooks h = {.drained = coopd_maybe_stopped,
-				.loaded_settled = coopd_loaded_settled};
+	struct graph_observer o = {.graph_started = coopd_on_started,
+				   .graph_settled = coopd_on_settled,
+				   .graph_gone = coopd_on_gone};
+	struct store_hooks h = {.drained = coopd_maybe_stopped};
 
 	store_set_hooks(d->store, &h);
 	return graph_registry_subscribe(d, &o);

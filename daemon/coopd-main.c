@@ -40,6 +40,7 @@
 #include "job-exec-recover.h"
 #include "job-exec.h"
 #include "job-slurm.h"
+#include "method-wait.h"
 #include "metrics-http.h"
 #include "reactor-inbox.h"
 #include "reactor-timer.h"
@@ -100,8 +101,10 @@ int main(int argc, char **argv)
 		goto out;
 	store_set_cgroups(d.store, exec_cgroups_active(&d));
 	/* Who follows the graphs, in this order: the journal before watch
-	 * events, the lifecycle last (graph-registry.h). */
-	if (store_subscribe(&d) < 0 || watch_subscribe(&d) < 0 || coopd_subscribe(&d) < 0) {
+	 * events, the lifecycle, and `wait` last: it may free a graph
+	 * (graph-registry.h). */
+	if (store_subscribe(&d) < 0 || watch_subscribe(&d) < 0 || coopd_subscribe(&d) < 0 ||
+	    wait_subscribe(&d) < 0) {
 		log_err("too many subscribers of graph events (GRAPH_OBSERVERS_MAX)");
 		goto out;
 	}

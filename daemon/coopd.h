@@ -128,11 +128,10 @@ void coopd_notify_status(struct coopd *d);
 /* Ends the loop if a stop is under way and nothing is left to wait for. */
 void coopd_maybe_stopped(struct coopd *d);
 
-/* A graph has settled (graph_settled event): its owner's history and
- * retention, `wait`s answered, its tree released, the stop. */
-void coopd_graph_settled(struct coopd *d, struct graph *g);
-/* Subscribes the lifecycle to graph events (last: it may free a graph)
- * and to the store's hooks (after store_open()). */
+/* Subscribes the lifecycle to graph events (graph_started: STATUS=;
+ * graph_settled: its owner's history; graph_gone: retention, STATUS=, the
+ * stop) and to the store's drained hook (after store_open(); before
+ * wait_subscribe: `wait` is told last). */
 int coopd_subscribe(struct coopd *d);
 
 /* Takes the soft open-files limit up to the hard one. */

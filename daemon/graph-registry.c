@@ -105,6 +105,9 @@ void graph_registry_activate(struct coopd *d, struct graph *g)
 	/* Per owner, so that submit checks max_active_per_user without
 	 * walking every graph (a memory failure only loosens the check). */
 	g->active_counted = uidcount_add(&d->active_per_user, g->uid, 1) == 0;
+	for (size_t i = 0; i < d->n_observers; i++)
+		if (d->observers[i].graph_started)
+			d->observers[i].graph_started(d, g, d->observers[i].arg);
 }
 
 void graph_registry_deactivate(struct coopd *d, struct graph *g)
@@ -159,9 +162,17 @@ void graph_registry_hold(struct graph *g)
 
 void graph_registry_release(struct coopd *d, struct graph *g)
 {
+	uid_t uid;
+
 	if (g->holds == 0 || --g->holds > 0)
 		return;
+	/* The last graph_settled observer may free g: what comes after it
+	 * gets the owner only. */
+	uid = g->uid;
 	for (size_t i = 0; i < d->n_observers; i++)
 		if (d->observers[i].graph_settled)
 			d->observers[i].graph_settled(d, g, d->observers[i].arg);
+	for (size_t i = 0; i < d->n_observers; i++)
+		if (d->observers[i].graph_gone)
+			d->observers[i].graph_gone(d, uid, d->observers[i].arg);
 }

@@ -7,9 +7,11 @@
  * the runner and crash recovery.
  *
  * Graph events: the runner (graph-run.c) does not call the code that
- * follows what it does; the store, `watch` and the lifecycle (which answers
- * `wait`s) subscribe here (graph_registry_subscribe) and are told, in the
- * order they subscribed:
+ * follows what it does; the store, `watch`, the lifecycle and `wait`
+ * subscribe here (graph_registry_subscribe) and are told, in the order
+ * they subscribed:
+ *   graph_started  g starts running (graph_registry_activate): it counts
+ *                  as active from now (the lifecycle: systemd's STATUS=);
  *   node_changed   a node's state (state: true) or only its record (an
  *                  attempt ended, a spawn record) changed;
  *   graph_ended    the root has settled and every node is final; an
@@ -18,8 +20,12 @@
  *                  calls graph_registry_hold() and graph_registry_release()
  *                  once done;
  *   graph_settled  nothing holds the ended graph any more.  The observer
- *                  may free g (a `remove` waiting for it): it is called
- *                  last (the lifecycle subscribes last).
+ *                  may free g (`wait` hands g to a `remove` that waited
+ *                  for it) or release its tree: it is called last (`wait`
+ *                  subscribes last);
+ *   graph_gone     after every graph_settled observer, with the owner
+ *                  only (g may be gone): what needs no graph (the
+ *                  lifecycle: retention by owner, STATUS=, the stop).
  * The unit suite (tests/suite-daemon-graph.c) subscribes alone, so the
  * runner runs without a store or a socket.
  *
@@ -38,13 +44,15 @@ struct rnode;
 
 /* One subscriber of graph events; a NULL function is not called. */
 struct graph_observer {
+	void (*graph_started)(struct coopd *d, struct graph *g, void *arg);
 	void (*node_changed)(struct coopd *d, struct rnode *n, bool state, void *arg);
 	void (*graph_ended)(struct coopd *d, struct graph *g, void *arg);
 	void (*graph_settled)(struct coopd *d, struct graph *g, void *arg);
+	void (*graph_gone)(struct coopd *d, uid_t uid, void *arg);
 	void *arg;
 };
 
-/* At most this many subscribers (the store, watch, the lifecycle, ...). */
+/* At most this many subscribers (the store, watch, the lifecycle, wait, ...). */
 #define GRAPH_OBSERVERS_MAX 6
 
 /* Creates the id index.  Returns 0 or -ENOMEM. */
@@ -64,7 +72,8 @@ void graph_registry_remove(struct coopd *d, struct graph *g);
 struct graph *graph_registry_first(const struct coopd *d);
 
 /* g starts running / has ended: the counts of active graphs, overall
- * and per owner (max_active_per_user, method-submit.c). */
+ * and per owner (max_active_per_user, method-submit.c).  Activating tells
+ * the graph_started observers. */
 void graph_registry_activate(struct coopd *d, struct graph *g);
 void graph_registry_deactivate(struct coopd *d, struct graph *g);
 /* Graphs not yet settled, overall and of one owner. */

@@ -244,7 +244,7 @@ static void graph_finish(struct coopd *d, struct graph *g)
 	d->counters.graphs_finished[g->root->state]++;
 	graph_release_runtime(g);
 	/* The store makes the final state durable before it lets g settle
-	 * (store-state.c), then the lifecycle answers `wait`s. */
+	 * (store-state.c), then `wait` answers its waiters (graph events). */
 	graph_registry_ended(d, g);
 }
 

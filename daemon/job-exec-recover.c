@@ -3,7 +3,7 @@
  * exec nodes of graphs interrupted by a crash may have left running is
  * found and killed before anything new starts (docs/security.md).
  *
- * store-state.c calls exec_recover_note() for each unfinished exec node of
+ * store-load.c calls exec_recover_note() for each unfinished exec node of
  * an interrupted graph while it loads the database, then
  * exec_recover_sweep() once: one pass over /proc matches each process to a
  * noted job (its recorded leader, its process group while that leader

@@ -207,6 +207,7 @@ tests_suite_daemon_load_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
 tests_suite_daemon_load_LDADD = $(coopd_LDADD) $(CHECK_LIBS)
 tests_suite_daemon_load_LDFLAGS = $(AM_LDFLAGS) -no-install
 TESTS += tests/suite-daemon-load
+daemon_libcoopd_la_SOURCES += daemon/server-gauges.c
 
 # Small durable submits' CPU (issue 14, submitcpu): final states held back
 # for the next commit

@@ -220,7 +220,6 @@ static void submit_stored(struct coopd *d, struct graph *g, int r, void *arg)
 	if (reuse_from[0])
 		graph_reuse_logs(d, graph_registry_find(d, reuse_from), g);
 	graph_run_start(d, g);
-	coopd_notify_status(d);
 	if (d->shutting_down)
 		graph_run_cancel(d, g, NULL, COOP_REASON_SHUTDOWN, -1, NULL);
 }

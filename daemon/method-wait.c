@@ -3,14 +3,16 @@
  *
  * A settled graph is answered at once.  Otherwise the request becomes a
  * `later` on the graph's waiter list (and the connection's), answered by
- * wait_graph_settled() when the root settles, or by its timer with the
- * status as it stands.  The loop never blocks; a client that disconnects
+ * wait_graph_settled() when the graph settles (wait subscribes to graph
+ * events, last: graph-registry.h), or by its timer with the status as it
+ * stands.  The loop never blocks; a client that disconnects
  * drops its laters (server-conn.c).
  */
 #include "config.h"
 
 #include "coopd.h"
 #include "graph-model.h"
+#include "graph-registry.h"
 #include "method.h"
 #include "method-wait.h"
 #include "server.h"
@@ -63,7 +65,8 @@ static void wait_timeout_cb(struct ev_loop *loop, ev_timer *w, int revents)
 	graph_maybe_release(g);
 }
 
-bool wait_graph_settled(struct coopd *d, struct graph *g)
+/* Answers g's waiters; true if a `remove` among them freed g. */
+static bool wait_graph_settled(struct coopd *d, struct graph *g)
 {
 	struct later *removes = NULL;
 
@@ -88,6 +91,32 @@ bool wait_graph_settled(struct coopd *d, struct graph *g)
 		return true;
 	}
 	return false;
+}
+
+/* Graph events (graph-registry.h): `wait` is told last of a graph that
+ * settled.  May free g (a `remove` that waited for the sync); else its
+ * tree is not kept (bounded memory: docs/durability.md). */
+static void wait_on_settled(struct coopd *d, struct graph *g, void *arg)
+{
+	if (!wait_graph_settled(d, g))
+		graph_maybe_release(g);
+}
+
+/* A graph that a crash interrupted is recorded so (the store's hook): a
+ * `wait` that came meanwhile is answered now; then the tree goes like any
+ * settled graph's. */
+static void wait_loaded_settled(struct coopd *d, struct graph *g)
+{
+	wait_on_settled(d, g, NULL);
+}
+
+int wait_subscribe(struct coopd *d)
+{
+	struct graph_observer o = {.graph_settled = wait_on_settled};
+	struct store_hooks h = {.loaded_settled = wait_loaded_settled};
+
+	store_set_hooks(d->store, &h);
+	return graph_registry_subscribe(d, &o);
 }
 
 /* A settled graph's final state is durable now: its waiters get it. */

@@ -559,16 +559,6 @@ struct conn *server_watchers(struct server *s)
 	return s->watchers;
 }
 
-size_t server_connections(const struct server *s)
-{
-	return s->n_conns;
-}
-
-size_t server_input_bytes(const struct server *s)
-{
-	return s->input_total;
-}
-
 /* Refuses a connection over a limit with one error line naming it. */
 static void refuse(struct coopd *d, int fd, const char *why)
 {

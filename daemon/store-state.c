@@ -165,7 +165,10 @@ void store_set_cgroups(struct store *s, bool cgroups)
 
 void store_set_hooks(struct store *s, const struct store_hooks *h)
 {
-	s->hooks = *h;
+	if (h->drained)
+		s->hooks.drained = h->drained;
+	if (h->loaded_settled)
+		s->hooks.loaded_settled = h->loaded_settled;
 }
 
 int store_open(struct coopd *d, struct store **ret)

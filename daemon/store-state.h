@@ -50,10 +50,12 @@ void store_complete(struct store *s);
  * Returns 0 or -ENOMEM. */
 int store_graph_delete(struct store *s, struct graph *g, store_id_done_fn done, void *arg);
 
-/* What the store tells the daemon's lifecycle (coopd-lifecycle.c), so that
- * it calls nothing above it: drained, the writer has completed jobs (a
- * stop may end now); loaded_settled, a graph that a crash interrupted is
- * durably recorded so (its `wait`s may be answered). */
+/* What the store tells the code above it, so that it calls nothing above
+ * it: drained, the writer has completed jobs (a stop may end now: the
+ * lifecycle, coopd-lifecycle.c); loaded_settled, a graph that a crash
+ * interrupted is durably recorded so (its `wait`s may be answered:
+ * method-wait.c).  store_set_hooks sets the members of h that are not
+ * NULL, so that each sets its own. */
 struct store_hooks {
 	void (*drained)(struct coopd *d);
 	void (*loaded_settled)(struct coopd *d, struct graph *g);

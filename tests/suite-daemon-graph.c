@@ -6,8 +6,8 @@
  * runner (graph-run.c).  The only subscriber of graph events
  * (graph-registry.h) is a fake observer that records what it is told, so
  * the tests see exactly what the store, `watch` and the lifecycle would
- * see: the order of node state changes, the end, the hold of an ended
- * graph and its settling.
+ * see: the start, the order of node state changes, the end, the hold of
+ * an ended graph, its settling and what follows it (graph_gone).
  *
  * The graphs use task builtins (noop, fail) chained by `after`, so their
  * order is fixed by the graph, not by the scheduler; nothing is timed (a
@@ -31,7 +31,7 @@
 
 #define MAX_EVENTS 64
 
-enum ev_kind { EV_NODE, EV_RECORD, EV_ENDED, EV_SETTLED };
+enum ev_kind { EV_NODE, EV_RECORD, EV_ENDED, EV_SETTLED, EV_STARTED, EV_GONE };
 
 struct event {
 	enum ev_kind kind;
@@ -330,6 +330,63 @@ START_TEST(test_subscribe_bounded)
 }
 END_TEST
 
+/* A second subscriber, told after the fake one: the start, the settling
+ * (it frees the graph, as `wait` does for a `remove` that waited: it is
+ * the last graph_settled observer) and graph_gone with the owner only. */
+static uid_t gone_uid;
+
+static void second_started(struct coopd *dd, struct graph *g, void *arg)
+{
+	/* Told once the graph counts as active. */
+	ck_assert(g->active);
+	ck_assert_uint_eq(graph_registry_active(&d), 1);
+	record(EV_STARTED, "/", g->root->state);
+}
+
+static void second_settled(struct coopd *dd, struct graph *g, void *arg)
+{
+	record(EV_SETTLED, "/", g->root->state);
+	graph_registry_remove(&d, g);
+	graph_free(g);
+}
+
+static void second_gone(struct coopd *dd, uid_t uid, void *arg)
+{
+	record(EV_GONE, "/", -1);
+	gone_uid = uid;
+}
+
+START_TEST(test_started_settled_gone)
+{
+	static const struct event want[] = {
+		{EV_STARTED, "/", PROTO_STATE_PENDING},
+		{EV_NODE, "/", PROTO_STATE_RUNNING},
+		{EV_NODE, "x", PROTO_STATE_RUNNING},
+		{EV_NODE, "x", PROTO_STATE_SUCCEEDED},
+		{EV_NODE, "/", PROTO_STATE_SUCCEEDED},
+		{EV_ENDED, "/", PROTO_STATE_SUCCEEDED},
+		{EV_SETTLED, "/", PROTO_STATE_SUCCEEDED}, /* the fake observer */
+		{EV_SETTLED, "/", PROTO_STATE_SUCCEEDED}, /* the second: frees g */
+		{EV_GONE, "/", -1},
+	};
+	struct graph_observer o = {.graph_started = second_started,
+				   .graph_settled = second_settled,
+				   .graph_gone = second_gone};
+	struct graph *g = graph_of("{\"name\": \"gone\", \"nodes\": ["
+				   "{\"id\": \"x\", \"kind\": \"task\", \"fn\": \"noop\"}]}",
+				   "00000000000000f9", 5);
+
+	gone_uid = (uid_t)-1;
+	ck_assert_int_eq(graph_registry_subscribe(&d, &o), 0);
+	graph_run_start(&d, g);
+	ev_run(d.loop, 0);
+	assert_events(want, sizeof(want) / sizeof(want[0]));
+	ck_assert_uint_eq(gone_uid, getuid());
+	ck_assert_ptr_null(graph_registry_find(&d, "00000000000000f9"));
+	ck_assert_uint_eq(graph_registry_active(&d), 0);
+}
+END_TEST
+
 static Suite *graph_suite(void)
 {
 	Suite *s = suite_create("daemon-graph");
@@ -340,6 +397,7 @@ static Suite *graph_suite(void)
 	tcase_add_test(tc, test_fail_fast_always_runs);
 	tcase_add_test(tc, test_hold_delays_settled);
 	tcase_add_test(tc, test_empty_graph_settles);
+	tcase_add_test(tc, test_started_settled_gone);
 	suite_add_tcase(s, tc);
 	tc = tcase_create("registry");
 	tcase_add_checked_fixture(tc, setup, teardown);
