@@ -60,7 +60,7 @@ struct store {
 	size_t n_deferred;
 	ev_timer flush_timer, retry_timer;
 	bool timer_active;
-	struct store_hooks hooks; /* the lifecycle's (store_set_hooks) */
+	struct store_hooks hooks; /* the lifecycle's and wait's (store_set_hooks) */
 	bool cgroups;             /* a cgroup per exec job (store_set_cgroups) */
 };
 
