@@ -212,3 +212,6 @@ daemon_libcoopd_la_SOURCES += daemon/server-gauges.c
 # Small durable submits' CPU (issue 14, submitcpu): final states held back
 # for the next commit
 DAEMON_TESTS += tests/integration/test-daemon-store-settle.sh
+# -- a damaged state database is moved aside (issue 14 item 2, storefault):
+daemon_libcoopd_la_SOURCES += daemon/store-damage.c daemon/store-damage.h
+DAEMON_TESTS += tests/integration/test-daemon-store-damage.sh

@@ -21,6 +21,7 @@
 #include "graph-stream.h"
 #include "method.h"
 #include "server-internal.h"
+#include "store-db.h"
 #include "store-state.h"
 #include "util-log.h"
 
@@ -325,7 +326,7 @@ struct graph *method_graph(struct method_call *call, const char *id)
 		if (r < 0) {
 			proto_error_set(&call->err, PROTO_ERR_INTERNAL, NULL,
 					"cannot read graph %s from the state database: %s", g->id,
-					strerror(-r));
+					store_db_strerror(r));
 			return NULL;
 		}
 		call->hydrated = g;
@@ -341,7 +342,7 @@ struct graph *method_graph_counted(struct method_call *call, const char *id)
 	if (g && (r = store_graph_counts(call->d->store, g)) < 0) {
 		proto_error_set(&call->err, PROTO_ERR_INTERNAL, NULL,
 				"cannot read graph %s from the state database: %s", g->id,
-				strerror(-r));
+				store_db_strerror(r));
 		return NULL;
 	}
 	return g;

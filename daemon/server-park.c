@@ -23,6 +23,7 @@
 #include "coopd.h"
 #include "graph-model.h"
 #include "server-internal.h"
+#include "store-db.h"
 #include "store-state.h"
 
 int conn_park(struct conn *c, struct graph *g, const char *line, size_t len, struct json_object *id,
@@ -94,7 +95,7 @@ void server_graph_hydrated(struct coopd *d, struct graph *g, int r)
 
 			proto_error_set(&err, PROTO_ERR_INTERNAL, NULL,
 					"cannot read graph %s from the state database: %s", g->id,
-					strerror(-r));
+					store_db_strerror(r));
 			dispatch_count(d, m, err.code);
 			if (has_id)
 				conn_answer_error(c, id, &err);

@@ -219,7 +219,16 @@ static int migrate(struct store_db *db)
 	return 0;
 }
 
-int store_db_open(const char *path, bool readonly, struct store_db **ret)
+/* Keeps SQLite's message of a failed open in why (if not NULL), for the
+ * log line that names the damage. */
+static void note_why(struct store_db *db, char *why, size_t size)
+{
+	if (why && size)
+		snprintf(why, size, "%s", store_db_errmsg(db));
+}
+
+static int db_open(const char *path, bool readonly, char *why, size_t why_size,
+		   struct store_db **ret)
 {
 	struct store_db *db = calloc(1, sizeof(*db));
 	int rc, r, fd, v;
@@ -269,8 +278,10 @@ int store_db_open(const char *path, bool readonly, struct store_db **ret)
 					&db->st[i], NULL);
 		if (rc != SQLITE_OK) {
 			r = store_db_errno(db, rc);
-			/* A schema that does not match is damage too. */
-			if (r == -EIO)
+			/* A schema that does not match ("no such table") is
+			 * damage too; an I/O error keeps its errno (the
+			 * operator's to fix, never a reason to move the file). */
+			if ((rc & 0xff) == SQLITE_ERROR)
 				r = -EBADMSG;
 			goto fail;
 		}
@@ -278,8 +289,116 @@ int store_db_open(const char *path, bool readonly, struct store_db **ret)
 	*ret = db;
 	return 0;
 fail:
+	note_why(db, why, why_size);
+	/* A database coopd refuses is left as it was: closing this
+	 * connection must not checkpoint a WAL into it. */
+	if (db->db)
+		(void)sqlite3_db_config(db->db, SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, 1, NULL);
 	store_db_close(db);
 	return r;
+}
+
+int store_db_open(const char *path, bool readonly, struct store_db **ret)
+{
+	return db_open(path, readonly, NULL, 0, ret);
+}
+
+/* The first line of PRAGMA quick_check(graphs): "ok" or what is wrong. */
+static int check_graphs_table(struct store_db *db, char *why, size_t size)
+{
+	sqlite3_stmt *st;
+	const char *text;
+	int rc, r;
+
+	rc = sqlite3_prepare_v2(db->db, "PRAGMA quick_check(graphs)", -1, &st, NULL);
+	if (rc != SQLITE_OK) {
+		note_why(db, why, size);
+		return store_db_errno(db, rc);
+	}
+	rc = sqlite3_step(st);
+	if (rc != SQLITE_ROW) {
+		note_why(db, why, size);
+		r = store_db_errno(db, rc);
+	} else if (!(text = (const char *)sqlite3_column_text(st, 0)) || strcmp(text, "ok") != 0) {
+		snprintf(why, size, "quick_check: %s", text ? text : "no answer");
+		/* Its lines ("*** in database main ***\nPage 5: ...") on
+		 * one log line. */
+		for (char *p = why; *p; p++)
+			if (*p == '\n')
+				*p = ' ';
+		r = -EBADMSG;
+	} else {
+		r = 0;
+	}
+	sqlite3_finalize(st);
+	return r;
+}
+
+static int check_node(void *ctx, const struct store_rec *n)
+{
+	(void)ctx;
+	(void)n;
+	return 0;
+}
+
+struct check_ctx {
+	struct store_db *db;
+	char *why;
+	size_t why_size;
+};
+
+/* The node rows of a graph that start-up loads whole (one not settled):
+ * read as loading reads them. */
+static int check_row(void *ctx, const struct store_graph_row *row)
+{
+	struct check_ctx *c = ctx;
+	int r;
+
+	if (row->finished >= 0 && row->state >= 0 &&
+	    proto_state_is_final((enum proto_state)row->state))
+		return 0;
+	r = store_db_each_node(c->db, row->seq, check_node, NULL);
+	/* SQLite's message now: resetting the outer statement clears it. */
+	if (r < 0)
+		snprintf(c->why, c->why_size, "%s (node rows of graph %s)", store_db_errmsg(c->db),
+			 row->id);
+	return r;
+}
+
+int store_db_open_checked(const char *path, char *why, size_t why_size, struct store_db **ret)
+{
+	struct store_db *db;
+	struct check_ctx c = {.why = why, .why_size = why_size};
+	int r;
+
+	why[0] = '\0';
+	if ((r = db_open(path, false, why, why_size, &db)) < 0)
+		return r;
+	/* What start-up reads, checked before anything is loaded (docs/
+	 * durability.md, "Damage"): the graphs table with its indexes and
+	 * overflow pages, and the node rows of the graphs that were not
+	 * settled.  Not a whole quick_check: the node rows of settled graphs
+	 * are most of the file and are read only when asked for. */
+	r = check_graphs_table(db, why, why_size);
+	if (r == 0) {
+		c.db = db;
+		r = store_db_each_graph(db, false, check_row, &c);
+		if (r < 0 && !why[0])
+			note_why(db, why, why_size);
+	}
+	if (r < 0) {
+		(void)sqlite3_db_config(db->db, SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, 1, NULL);
+		store_db_close(db);
+		return r;
+	}
+	*ret = db;
+	return 0;
+}
+
+const char *store_db_strerror(int r)
+{
+	return r == -EBADMSG ? "the state database is damaged (coopd's log says where)"
+			     : strerror(-r);
 }
 
 void store_db_close(struct store_db *db)

@@ -62,6 +62,15 @@ void store_rec_clear(struct store_rec *r);
  * damaged, -EPROTO if it was made by a newer coopd, or another negative
  * errno.  readonly: a reading connection (no migration). */
 int store_db_open(const char *path, bool readonly, struct store_db **ret);
+/* store_db_open for writing, then checks what start-up will read (the
+ * graphs table, the node rows of graphs not settled): -EBADMSG if the file
+ * is not a database or is damaged there, with SQLite's message (or
+ * quick_check's first line) in why.  A database it refuses is left as it
+ * was (no checkpoint into it). */
+int store_db_open_checked(const char *path, char *why, size_t why_size, struct store_db **ret);
+/* The reason of a failed store call for a client's answer: -EBADMSG
+ * (SQLITE_CORRUPT, SQLITE_NOTADB) says the database is damaged. */
+const char *store_db_strerror(int r);
 void store_db_close(struct store_db *db);
 /* Text of the last error, for logs. */
 const char *store_db_errmsg(struct store_db *db);

@@ -33,6 +33,7 @@
 #include "coopd.h"
 #include "graph-model.h"
 #include "graph-registry.h"
+#include "store-damage.h"
 #include "store-db.h"
 #include "store-import.h"
 #include "store-state.h"
@@ -125,28 +126,6 @@ static int mkdir_p(const char *path, mode_t mode)
 	return 0;
 }
 
-/* Moves coopd.db and its -wal and -shm files to damaged/, so that coopd
- * starts with an empty database rather than not at all. */
-static void db_move_aside(struct store *s, int why)
-{
-	static const char *const suffix[] = {"", "-wal", "-shm"};
-	char from[4096], to[4096];
-	long long now = (long long)graph_now_ms();
-
-	snprintf(to, sizeof(to), "%s/damaged", s->dir);
-	(void)mkdir(to, 0700);
-	for (int i = 0; i < 3; i++) {
-		snprintf(from, sizeof(from), "%s%s", s->db_path, suffix[i]);
-		snprintf(to, sizeof(to), "%s/damaged/%s.%lld%s", s->dir, STORE_DB_FILE, now,
-			 suffix[i]);
-		if (rename(from, to) < 0 && errno != ENOENT)
-			log_errno(LOG_ERR, -errno, "cannot move %s aside", from);
-	}
-	log_err("state database %s is damaged (%s): moved to %s/damaged/%s.%lld; coopd starts "
-		"with an empty one",
-		s->db_path, strerror(-why), s->dir, STORE_DB_FILE, now);
-}
-
 static void flush_cb(struct ev_loop *loop, ev_timer *w, int revents);
 static void retry_cb(struct ev_loop *loop, ev_timer *w, int revents);
 
@@ -175,7 +154,7 @@ int store_open(struct coopd *d, struct store **ret)
 {
 	struct store *s = calloc(1, sizeof(*s));
 	struct store_db *db = NULL;
-	char path[4096];
+	char path[4096], why[256];
 	struct stat st;
 	int r;
 
@@ -211,11 +190,10 @@ int store_open(struct coopd *d, struct store **ret)
 		r = log_errno(LOG_ERR, -errno, "cannot open %s", path);
 		goto fail;
 	}
-	r = store_db_open(s->db_path, false, &db);
-	if (r == -EBADMSG) {
-		db_move_aside(s, r);
+	r = store_db_open_checked(s->db_path, why, sizeof(why), &db);
+	if (r == -EBADMSG &&
+	    (r = store_damage_move_aside(d->state_fd, s->dir, STORE_DB_FILE, why)) == 0)
 		r = store_db_open(s->db_path, false, &db);
-	}
 	if (r == -EPROTO) {
 		log_err("state database %s was made by a newer coopd (schema above version %d); "
 			"not touching it",
