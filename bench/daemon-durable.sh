@@ -152,7 +152,8 @@ END {
 		off = b; sub(/sync-on/, "sync-off", off)
 		n = 0; m = 0
 		for (r in reps) if ((b, r) in p50) {
-			n++; a50[n] = p50[b, r]; a99[n] = p99[b, r]; ar[n] = rate[b, r]; ac[n] = cpu[b, r] + 0
+			# + 0: numbers, not strings ("10218.4" < "2115.0" as strings)
+			n++; a50[n] = p50[b, r] + 0; a99[n] = p99[b, r] + 0; ar[n] = rate[b, r] + 0; ac[n] = cpu[b, r] + 0
 			if (b != off && (off, r) in p50 && p50[off, r] > 0 && rate[off, r] > 0) {
 				m++; x50[m] = p50[b, r] / p50[off, r]; xr[m] = rate[b, r] / rate[off, r]
 			}
