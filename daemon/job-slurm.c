@@ -711,13 +711,25 @@ static char *xconcat(const char *a, const char *b)
 	return p;
 }
 
-/* Writes path with text, 0600, owned by uid/gid when coopd is root. */
+/*
+ * Writes path with text, 0600, owned by uid/gid when coopd is root.  The
+ * graph's spool directory belongs to the graph's owner (their Slurm jobs
+ * write there), so whatever has the script's name may have been put there
+ * by one of their jobs: a FIFO (opening it for writing would block the
+ * loop until someone reads it), a hard link to another file (which O_TRUNC
+ * and fchown would take over).  It is removed first (unlink removes a
+ * link, not its target) and the script made anew with O_EXCL; O_NONBLOCK
+ * so that no open here can wait.
+ */
 static int write_file(const char *path, const char *text, size_t len, uid_t uid, gid_t gid)
 {
-	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
+	int fd;
 	ssize_t w;
 	int r = 0;
 
+	if (unlink(path) < 0 && errno != ENOENT)
+		return -errno;
+	fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK, 0600);
 	if (fd < 0)
 		return -errno;
 	if (geteuid() == 0 && fchown(fd, uid, gid) < 0)

@@ -91,3 +91,7 @@ SOAK_TESTS += tests/integration/test-daemon-defaults.sh
 SLURM_TESTS += tests/slurm/test-slurm-pause.sh
 # -- big answers (issue 15 item 2, stream): 100,000 nodes in the soak
 SOAK_TESTS += tests/integration/test-daemon-fair-answers.sh
+
+# -- hostile (session 6): what one user's Slurm jobs leave in their graph's
+# spool directory never reaches coopd's loop or another file.
+SLURM_TESTS += tests/slurm/test-slurm-spool-owner.sh
