@@ -9,6 +9,12 @@
  * for what a submit would be (a limit this coopd cannot enforce now,
  * max_active_per_user).  With failed_only the nodes that succeeded are not
  * run again (graph-reuse.c).  A graph still running answers -32005.
+ *
+ * Only the graph's owner reruns it: the new graph belongs to whoever asks
+ * (method-submit.h), so root rerunning a user's graph would run that user's
+ * argv as root ("an exec job never runs with more privilege than the user
+ * who submitted it", docs/security.md).  Root gets -32002 for another
+ * user's graph; a non-root user never sees one (-32001 above).
  */
 #include "config.h"
 
@@ -20,6 +26,7 @@
 #include "graph-model.h"
 #include "method-submit.h"
 #include "method.h"
+#include "server.h"
 #include "store-state.h"
 
 static int rerun_decode(struct json_object *params, void *ret, struct proto_error *err)
@@ -40,6 +47,11 @@ static enum method_ret rerun_handle(struct method_call *call, void *params)
 
 	if (!g)
 		return METHOD_ERROR;
+	if (g->uid != call->c->uid)
+		return method_fail(call, PROTO_ERR_PERMISSION, "params.id",
+				   "graph %s belongs to uid %lu: only its owner may rerun it "
+				   "(the rerun would run its jobs as uid %lu)",
+				   g->id, (unsigned long)g->uid, (unsigned long)call->c->uid);
 	if (g->active)
 		return method_fail(call, PROTO_ERR_ACTIVE, "params.id",
 				   "graph %s is still %s: wait for it to settle (or cancel it) "
