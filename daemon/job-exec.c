@@ -1033,6 +1033,7 @@ static void job_start(struct exec_job *job)
 	bool as_user = es->root && n->g->uid != 0;
 	struct spawn_req q;
 	enum spawn_step step;
+	char why[160] = "";
 	int64_t now;
 	pid_t pid;
 	int r, s;
@@ -1158,11 +1159,15 @@ static void job_start(struct exec_job *job)
 		q.nofile = def->limits->nofile > 0 ? def->limits->nofile : 0;
 		q.cpu_seconds = def->limits->cpu_seconds > 0 ? def->limits->cpu_seconds : 0;
 	}
-	r = spawn_job(&q, &pid, &step);
+	r = spawn_rlimits_check(&q, why, sizeof(why));
+	if (r == 0)
+		r = spawn_job(&q, &pid, &step);
 	if (r < 0) {
 		char what[4200];
 
-		if (step == SPAWN_STEP_CWD)
+		if (why[0])
+			snprintf(what, sizeof(what), "limits: %s", why);
+		else if (step == SPAWN_STEP_CWD)
 			snprintf(what, sizeof(what), "cwd %s", cwd);
 		else if (step == SPAWN_STEP_EXEC && as_user)
 			snprintf(what, sizeof(what), "%s", def->argv[0]);

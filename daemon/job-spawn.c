@@ -10,6 +10,7 @@
 #include <pthread.h>
 #include <signal.h>
 #include <stdbool.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/resource.h>
 #include <sys/wait.h>
@@ -242,6 +243,30 @@ int spawn_job(const struct spawn_req *req, pid_t *ret_pid, enum spawn_step *ret_
 	*ret_step = SPAWN_STEP_SETUP;
 	return req->pw ? spawn_as_user(req, ret_pid, ret_step)
 		       : spawn_vfork(req, ret_pid, ret_step);
+}
+
+static int rlimit_above(int res, int64_t want, const char *key, const char *unit, char *why,
+			size_t size)
+{
+	struct rlimit rl;
+
+	if (want <= 0 || getrlimit(res, &rl) < 0 || rl.rlim_max == RLIM_INFINITY ||
+	    (rlim_t)want <= rl.rlim_max)
+		return 0;
+	snprintf(why, size, "%s %lld is above coopd's own hard limit of %llu %s", key,
+		 (long long)want, (unsigned long long)rl.rlim_max, unit);
+	return -EPERM;
+}
+
+int spawn_rlimits_check(const struct spawn_req *req, char *why, size_t size)
+{
+	/* RLIMIT_CPU's hard limit is set one second above the soft one. */
+	int r = rlimit_above(RLIMIT_NOFILE, req->nofile, "nofile", "open files", why, size);
+
+	if (r == 0)
+		r = rlimit_above(RLIMIT_CPU, req->cpu_seconds > 0 ? req->cpu_seconds + 1 : 0,
+				 "cpu_seconds (+1 s)", "seconds", why, size);
+	return r;
 }
 
 int spawn_reset_sigs(int *sigs)

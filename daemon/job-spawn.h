@@ -53,6 +53,14 @@ enum spawn_step { SPAWN_STEP_SETUP, SPAWN_STEP_CWD, SPAWN_STEP_EXEC };
  * with *ret_step saying which. */
 int spawn_job(const struct spawn_req *req, pid_t *ret_pid, enum spawn_step *ret_step);
 
+/* Whether the job's rlimits (nofile, cpu_seconds) only lower coopd's own:
+ * a limit never raises one.  The root child could raise a hard limit
+ * (CAP_SYS_RESOURCE) past what the operator gave coopd (systemd's
+ * LimitNOFILE=...), which the job then inherits; a non-root child's
+ * setrlimit would fail with EPERM and no reason.  0, or -EPERM with the
+ * reason in why. */
+int spawn_rlimits_check(const struct spawn_req *req, char *why, size_t size);
+
 /* The signals whose disposition is not SIG_DFL (handled or ignored) into
  * sigs (NSIG entries); returns how many. */
 int spawn_reset_sigs(int *sigs);
