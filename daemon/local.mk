@@ -215,3 +215,10 @@ DAEMON_TESTS += tests/integration/test-daemon-store-settle.sh
 # -- a damaged state database is moved aside (issue 14 item 2, storefault):
 daemon_libcoopd_la_SOURCES += daemon/store-damage.c daemon/store-damage.h
 DAEMON_TESTS += tests/integration/test-daemon-store-damage.sh
+
+# -- hostile (session 6): rerun is the owner's alone (root's ran a user's
+# argv as root)
+DAEMON_TESTS += tests/integration/test-daemon-hostile-rerun.sh
+# -- hostile (session 6): a job's nofile/cpu_seconds never raise coopd's own
+# hard rlimits
+DAEMON_TESTS += tests/integration/test-daemon-hostile-rlimits.sh
