@@ -19,6 +19,7 @@
 #include "config.h"
 
 #include <json-c/json.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -61,7 +62,18 @@ static enum method_ret rerun_handle(struct method_call *call, void *params)
 	if (r < 0)
 		return method_fail(call, PROTO_ERR_INTERNAL, NULL,
 				   "cannot read the document of graph %s: %s", g->id, strerror(-r));
-	doc = json_tokener_parse(text);
+	{
+		/* As deep as a submit may be: json_tokener_parse() stops at 32
+		 * levels, which a graph of 16 nested scopes passes. */
+		unsigned depth = call->d->cfg.limits.max_json_depth;
+		struct json_tokener *tok =
+			json_tokener_new_ex(depth ? (int)depth : (int)PROTO_DEFAULT_MAX_JSON_DEPTH);
+
+		if (tok && len < INT32_MAX)
+			doc = json_tokener_parse_ex(tok, text, (int)len);
+		if (tok)
+			json_tokener_free(tok);
+	}
 	free(text);
 	if (!doc)
 		return method_fail(call, PROTO_ERR_INTERNAL, NULL,

@@ -4,7 +4,8 @@
 # user's argv as root (`id -u` printed 0).  Now root is refused with -32002
 # at params.id naming the owner's uid, with and without failed_only, and
 # nothing runs; the owner's own rerun runs as the owner.  Another user is
-# answered -32001 as for any graph not theirs.  Real users.
+# answered -32001 as for any graph not theirs.  A graph nested deeper than
+# json-c's default 32 levels is rerun too.  Real users.
 . "${top_srcdir:-$(cd "$(dirname "$0")/../.." && pwd)}/tests/lib-coopd.sh"
 . "$top_srcdir/tests/lib-fairshare.sh"
 
@@ -34,6 +35,19 @@ new = a.result("rerun", {"id": gid, "failed_only": True})["id"]
 st = a.result("wait", {"id": new, "timeout_ms": 60000 * SLOW})
 expect(st["owner_uid"] == uid_a and log_text(new, "who") == "%d\n" % uid_a,
        "the owner's rerun runs as the owner", st)
+# A graph of 40 nested scopes (max_scope_depth is 64) is rerun: its stored
+# document was read back with json-c's default depth of 32 levels, and the
+# rerun failed -32603 "the stored document ... is not JSON".
+n = {"id": "leaf", "kind": "task", "fn": "noop"}
+for i in range(40):
+    n = {"id": "s%d" % i, "kind": "scope", "nodes": [n]}
+deep = a.result("submit", {"graph": {"nodes": [n]}})["id"]
+expect(a.result("wait", {"id": deep, "timeout_ms": 60000 * SLOW})["state"] == "succeeded", "deep ran")
+m = a.call("rerun", {"id": deep})
+expect("result" in m, "a deep graph is rerun", m)
+st = a.result("wait", {"id": m["result"]["id"], "timeout_ms": 60000 * SLOW})
+leaf = node(st, "/".join("s%d" % i for i in range(39, -1, -1)) + "/leaf")
+expect(st["state"] == "succeeded" and leaf["state"] == "succeeded", "the deep rerun ran", st)
 PY
 coopd_stop
 coopd_pass
