@@ -8,7 +8,8 @@
 # script written through it (O_TRUNC) and chowned to the owner.  Now the
 # name is removed and the script made anew (daemon/job-slurm.c
 # write_file): the FIFO and the linked file are left as they were, the
-# later node runs, and another user's ping is answered meanwhile.
+# later node runs, and another user's ping is answered meanwhile.  A file
+# there that is not the owner's (root's, linked in) is not read by `logs`.
 . "${top_srcdir:-$(dirname "$0")/../..}/tests/lib-coopd.sh"
 . "$top_srcdir/tests/slurm/lib-slurm.sh"
 slurm_require
@@ -51,6 +52,20 @@ expect(log_text(gid, "fifo") == "fifo ran\n" and log_text(gid, "link") == "link 
 expect(open(tmp + "/mine").read() == "", "the hard-linked file is untouched",
        open(tmp + "/mine").read()[:200])
 expect(os.stat(tmp + "/mine").st_nlink == 1, "the link was removed, not written through")
+# A file of root's linked in place of a job's output (what the owner can do
+# where fs.protected_hardlinks = 0; made here by the test as root) is not
+# read back to the owner: `logs` accepted files of coopd's own user there.
+secret = tmp + "/secret"
+with open(secret, "w") as f:
+    f.write("root's secret\n")
+os.chmod(secret, 0o600)
+out = "%s/%s/1.out" % (spool, gid)
+os.unlink(out)
+os.link(secret, out)
+a = as_user(FAIR_A)
+m = a.call("logs", {"id": gid, "node": "plant", "stream": "stdout"})
+expect("error" in m and m["error"]["code"] == -32603 and "secret" not in json.dumps(m),
+       "a file of root's in the spool is not read", m)
 PY
 coopd_stop
 coopd_pass
