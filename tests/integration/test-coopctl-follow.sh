@@ -55,15 +55,47 @@ grep -q "$id / .*succeeded" "$T/watch" || fail "watch lacks the root's end: $(ca
 # watch of a graph that has already settled returns.
 coopd_ctl watch "$id" >"$T/watch" || fail "watch of a settled graph exited $?"
 
-# watch --json (all graphs) in the background while a graph runs.
+# watch --json (all graphs) in the background while a graph runs.  Nothing
+# says when the watch has subscribed, nor when it has printed what came:
+# probe graphs go in until it shows one, and node x's end is waited for
+# (hang guards only; before, a loaded machine ran x before the watch
+# subscribed, or killed the watch before it printed).
 coopd_ctl --json watch >"$T/watch.json" &
 wpid=$!
+# watch_shows NODE STATE: waits until the watch printed NODE reaching STATE.
+watch_shows() {
+	python3 - "$T/watch.json" "$1" "$2" <<'PY'
+import json, sys
+for line in open(sys.argv[1]):
+    try:
+        p = json.loads(line)
+    except ValueError:
+        continue
+    if p.get("node") == sys.argv[2] and p.get("state") == sys.argv[3]:
+        sys.exit(0)
+sys.exit(1)
+PY
+}
+i=0
+until watch_shows probe succeeded; do
+	i=$((i + 1))
+	[ $i -lt 600 ] || fail "watch --json never showed a probe graph: $(cat "$T/watch.json")"
+	kill -0 $wpid 2>/dev/null || fail "watch --json exited: $(cat "$T/watch.json")"
+	printf '{"nodes":[{"id":"probe","kind":"task","fn":"noop"}]}' | coopd_ctl submit - --wait >/dev/null \
+		|| fail "probe submit --wait"
+	sleep 0.05
+done
 id=$(printf '{"nodes":[{"id":"x","kind":"task","fn":"sleep","args":{"ms":100}}]}' | coopd_ctl submit - --wait) \
 	|| fail "submit --wait"
+i=0
+until watch_shows x succeeded; do
+	i=$((i + 1))
+	[ $i -lt 2400 ] || fail "watch --json lacks node x: $(cat "$T/watch.json")"
+	sleep 0.05
+done
 kill $wpid
 wait $wpid 2>/dev/null
 json_ok <"$T/watch.json" || fail "watch --json lines are not JSON: $(cat "$T/watch.json")"
-grep -q '"node": *"x"' "$T/watch.json" || fail "watch --json lacks node x: $(cat "$T/watch.json")"
 
 # submit --follow: events, then the outcome; the exit status is the work's.
 printf '{"nodes":[{"id":"f","kind":"task","fn":"fail","args":{"message":"nope"}}]}' >"$T/f.json"
