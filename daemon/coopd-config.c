@@ -60,6 +60,7 @@ void config_init(struct coopd_config *cfg)
 	cfg->retention_days = PROTO_DEFAULT_RETENTION_DAYS;
 	cfg->retention_graphs = PROTO_DEFAULT_RETENTION_GRAPHS;
 	cfg->retention_nodes = 10000000;
+	cfg->retention_bytes = 10ull << 30;
 	cfg->shutdown_timeout_ms = 10000;
 	cfg->journal_flush_ms = 50;
 	cfg->fsync = true;
@@ -129,6 +130,8 @@ static void usage(FILE *f)
 		"never)\n"
 		"  retention_graphs      finished graphs kept per user (10000)\n"
 		"  retention_nodes       nodes of finished graphs kept per user (10000000)\n"
+		"  retention_bytes       bytes (documents, logs) of finished graphs kept per\n"
+		"                        user (10737418240)\n"
 		"  shutdown_timeout_ms   bound on the graceful stop (10000)\n"
 		"  journal_flush_ms      delay before node state changes are written (50)\n"
 		"  fsync                 yes|no: sync state to disk (yes; no is for benchmarks)\n"
@@ -421,6 +424,7 @@ static int config_set(struct coopd_config *cfg, const char *key, const char *val
 	UINT_KEY("retention_days", retention_days, 0, 36500)
 	UINT_KEY("retention_graphs", retention_graphs, 0, 100000000)
 	UINT_KEY("retention_nodes", retention_nodes, 1, 1ull << 40)
+	UINT_KEY("retention_bytes", retention_bytes, 1, 1ull << 50)
 	UINT_KEY("shutdown_timeout_ms", shutdown_timeout_ms, 0, 3600000)
 	UINT_KEY("journal_flush_ms", journal_flush_ms, 0, 60000)
 	if (strcmp(key, "max_scope_depth") == 0) {
@@ -645,6 +649,7 @@ int config_reload(struct coopd_config *cfg)
 	cfg->retention_days = n.retention_days;
 	cfg->retention_graphs = n.retention_graphs;
 	cfg->retention_nodes = n.retention_nodes;
+	cfg->retention_bytes = n.retention_bytes;
 	cfg->shutdown_timeout_ms = n.shutdown_timeout_ms;
 	cfg->journal_flush_ms = n.journal_flush_ms;
 	cfg->slurm_poll_ms = n.slurm_poll_ms;

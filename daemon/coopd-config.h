@@ -42,6 +42,7 @@ struct coopd_config {
 	unsigned retention_days;  /* prune finished graphs older than this; 0: never */
 	size_t retention_graphs;  /* finished graphs kept per user */
 	uint64_t retention_nodes; /* nodes of finished graphs kept per user */
+	uint64_t retention_bytes; /* bytes (documents, logs) of finished graphs kept per user */
 	unsigned shutdown_timeout_ms;
 	unsigned journal_flush_ms;
 	bool fsync;             /* false only for benchmarks: sync = off */

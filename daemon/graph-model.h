@@ -163,7 +163,12 @@ struct graph {
 	struct graph *prev, *next;   /* d->graphs list, creation order */
 	struct graph *hprev, *hnext; /* owner's finished graphs, finish order */
 	bool in_history;             /* on that list (store-retention.c) */
-	struct later *waiters;       /* pending `wait` requests */
+	/* What it keeps on disk, for retention_bytes: its stored document
+	 * and the log bytes its exec jobs wrote (job-exec.c adds them as
+	 * written); recorded in graphs.bytes when it settles. */
+	uint64_t disk_bytes;
+	uint64_t hist_bytes;   /* disk_bytes when it joined that list */
+	struct later *waiters; /* pending `wait` requests */
 	/* Answers being streamed from its tree (graph-stream.c): the tree is
 	 * not released while pinned; a graph removed meanwhile is freed by
 	 * its last stream (forgotten). */

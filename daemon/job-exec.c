@@ -289,6 +289,9 @@ static bool job_read_stream(struct exec_job *job, int s)
 				job->log_failed[s] = true;
 			} else {
 				job->log_len[s] += (uint64_t)w;
+				/* Counted as written, for retention_bytes:
+				 * no file is looked at again. */
+				job->n->g->disk_bytes += (uint64_t)w;
 				written = (size_t)w;
 			}
 		}

@@ -222,3 +222,5 @@ DAEMON_TESTS += tests/integration/test-daemon-hostile-rerun.sh
 # -- hostile (session 6): a job's nofile/cpu_seconds never raise coopd's own
 # hard rlimits
 DAEMON_TESTS += tests/integration/test-daemon-hostile-rlimits.sh
+# -- retention by bytes (issue 14 item 3, storefault):
+DAEMON_TESTS += tests/integration/test-daemon-retention-bytes.sh

@@ -21,6 +21,12 @@
  * placed on Slurm: its job id, made durable before the node runs, and the
  * job state Slurm last reported; docs/slurm.md).
  *
+ * Version 4 adds to graphs: bytes, what a settled graph keeps on disk for
+ * retention_bytes (its document and the log bytes coopd wrote), written
+ * when it settles so that retention never walks the log files
+ * (docs/durability.md, "Retention").  Rows of older versions get their
+ * document's length.
+ *
  * Times are unix milliseconds, states their protocol names, so that an
  * operator's `sqlite3` query reads like `coopctl status`.  A node row holds
  * the node's latest reported state (the row is replaced, not appended).
@@ -76,12 +82,16 @@ static const char *const migrations[STORE_DB_VERSION] = {
 	/* 2 -> 3: Slurm jobs of exec nodes (issue 16). */
 	"ALTER TABLE nodes ADD COLUMN slurm_job_id INTEGER;"
 	"ALTER TABLE nodes ADD COLUMN slurm_state TEXT;",
+	/* 3 -> 4: bytes kept per graph, for retention_bytes (issue 14). */
+	"ALTER TABLE graphs ADD COLUMN bytes INTEGER NOT NULL DEFAULT 0;"
+	"UPDATE graphs SET bytes = length(CAST(doc AS BLOB));",
 };
 
 enum {
 	ST_PUT_GRAPH,
 	ST_PUT_NODE,
 	ST_SET_STATE,
+	ST_SET_BYTES,
 	ST_DEL_NODES,
 	ST_DEL_GRAPH,
 	ST_HAS_GRAPH,
@@ -106,13 +116,15 @@ static const char *const stmt_sql[ST__MAX] = {
 			" ?24)",
 	[ST_SET_STATE] = "UPDATE graphs SET state = ?2, finished = ?3, nodes_done = ?4"
 			 " WHERE seq = ?1",
+	[ST_SET_BYTES] = "UPDATE graphs SET bytes = ?2 WHERE seq = ?1",
 	[ST_DEL_NODES] = "DELETE FROM nodes WHERE graph = ?1",
 	[ST_DEL_GRAPH] = "DELETE FROM graphs WHERE seq = ?1",
 	[ST_HAS_GRAPH] = "SELECT seq FROM graphs WHERE id = ?1",
 	[ST_EACH_GRAPH] = "SELECT seq, id, name, owner_uid, owner_gid, created, finished, state,"
-			  " nodes_total, nodes_done, NULL FROM graphs ORDER BY seq",
-	[ST_EACH_GRAPH_DOC] = "SELECT seq, id, name, owner_uid, owner_gid, created, finished,"
-			      " state, nodes_total, nodes_done, doc FROM graphs ORDER BY seq",
+			  " nodes_total, nodes_done, NULL, bytes FROM graphs ORDER BY seq",
+	[ST_EACH_GRAPH_DOC] =
+		"SELECT seq, id, name, owner_uid, owner_gid, created, finished,"
+		" state, nodes_total, nodes_done, doc, bytes FROM graphs ORDER BY seq",
 	[ST_EACH_NODE] = "SELECT * FROM nodes WHERE graph = ?1",
 	[ST_READ_DOC] = "SELECT doc FROM graphs WHERE id = ?1",
 	/* One range scan of the primary key: no row is decoded. */
@@ -534,6 +546,15 @@ int store_db_set_graph_state(struct store_db *db, int64_t seq, int state, int64_
 	return step_done(db, st);
 }
 
+int store_db_set_graph_bytes(struct store_db *db, int64_t seq, uint64_t bytes)
+{
+	sqlite3_stmt *st = db->st[ST_SET_BYTES];
+
+	sqlite3_bind_int64(st, 1, seq);
+	sqlite3_bind_int64(st, 2, (sqlite3_int64)bytes);
+	return step_done(db, st);
+}
+
 int store_db_delete_graph(struct store_db *db, int64_t seq)
 {
 	int r;
@@ -588,6 +609,7 @@ int store_db_each_graph(struct store_db *db, bool with_doc, store_db_graph_fn fn
 			.nodes_total = (uint64_t)sqlite3_column_int64(st, 8),
 			.nodes_done = (uint64_t)sqlite3_column_int64(st, 9),
 			.doc = (const char *)sqlite3_column_text(st, 10),
+			.bytes = (uint64_t)sqlite3_column_int64(st, 11),
 		};
 
 		row.doc_len = (size_t)sqlite3_column_bytes(st, 10);

@@ -16,7 +16,7 @@
 #include <sys/types.h>
 
 /* The schema version this coopd writes (PRAGMA user_version). */
-#define STORE_DB_VERSION 3
+#define STORE_DB_VERSION 4
 #define STORE_DB_FILE "coopd.db"
 
 struct store_db;
@@ -52,6 +52,7 @@ struct store_graph_row {
 	uint64_t nodes_total, nodes_done;
 	const char *doc; /* the validated graph document as submitted */
 	size_t doc_len;
+	uint64_t bytes; /* on disk for retention (read; set by store_db_set_graph_bytes) */
 };
 
 void store_rec_clear(struct store_rec *r);
@@ -85,6 +86,9 @@ void store_db_rollback(struct store_db *db);
 int store_db_put_graph(struct store_db *db, const struct store_graph_row *row, int64_t *seq);
 /* Inserts or replaces a node row of graph seq. */
 int store_db_put_node(struct store_db *db, int64_t seq, const struct store_rec *r);
+/* Sets what the graph keeps on disk (its document and its logs' bytes),
+ * for retention_bytes. */
+int store_db_set_graph_bytes(struct store_db *db, int64_t seq, uint64_t bytes);
 /* Sets the graph's state and times (a settled graph, or an interrupted one). */
 int store_db_set_graph_state(struct store_db *db, int64_t seq, int state, int64_t finished,
 			     uint64_t nodes_done);

@@ -292,6 +292,10 @@ static int import_one(struct store_db *db, const char *dir, int graphs_fd, const
 		.doc_len = sb.len,
 	};
 	r = store_db_put_graph(db, &row, &seq);
+	/* For retention_bytes: the document (its logs were not counted as
+	 * they were written; docs/durability.md, "Retention"). */
+	if (r == 0)
+		r = store_db_set_graph_bytes(db, seq, sb.len);
 	if (r == 0)
 		r = import_journal(db, dfd, seq, def->n_nodes, name, &row);
 	sb_free(&sb);

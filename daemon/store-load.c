@@ -149,6 +149,10 @@ static int load_unfinished(struct load_ctx *c, const struct store_graph_row *row
 	}
 	if (r < 0)
 		return r;
+	/* Its logs' bytes were counted in the memory of the coopd that
+	 * stopped: the document is what is known (docs/durability.md,
+	 * "Retention"). */
+	g->disk_bytes = row->doc_len;
 	if (graph_run_resumable(d, g) && load_resume(c, g))
 		return 0;
 	if (!proto_state_is_final((enum proto_state)g->root->state))
@@ -180,6 +184,7 @@ static int load_graph(void *ctx, const struct store_graph_row *row)
 		g->d = d;
 		g->loaded = true;
 		g->store_seq = row->seq;
+		g->disk_bytes = row->bytes; /* recorded when it settled */
 		register_loaded(d, g);
 		c->n++;
 		return 0;

@@ -4,8 +4,10 @@
  * Every user (a graph's owner) has a history: their finished graphs in the
  * order they finished, with their count and their nodes.  A finished graph
  * is pruned when it finished more than retention_days ago, or when its
- * owner keeps more than retention_graphs finished graphs or more than
- * retention_nodes nodes of them (those that finished first go first: a
+ * owner keeps more than retention_graphs finished graphs, more than
+ * retention_nodes nodes of them or more than retention_bytes bytes on disk
+ * (their documents and logs, as recorded when each settled: nothing is
+ * looked at on disk here) (those that finished first go first: a
  * long-running graph created early and finished just now is the newest
  * result, not the oldest).  One user's history never evicts another's
  * (coopd.conf(5): retention is counted per user).  Pruning deletes the
@@ -35,6 +37,7 @@ struct history {
 	struct graph *head, *tail;
 	size_t graphs;
 	uint64_t nodes;
+	uint64_t bytes; /* disk_bytes of its graphs */
 };
 
 static int64_t finished_at(const struct graph *g)
@@ -91,6 +94,10 @@ void retention_note(struct coopd *d, struct graph *g)
 	g->in_history = true;
 	h->graphs++;
 	h->nodes += g->n_nodes + 1;
+	/* What it adds is what it takes away again, even if a late write
+	 * to its logs grew disk_bytes meanwhile. */
+	g->hist_bytes = g->disk_bytes;
+	h->bytes += g->hist_bytes;
 }
 
 /* g leaves its owner's history. */
@@ -112,6 +119,7 @@ static void history_remove(struct coopd *d, struct graph *g)
 	g->in_history = false;
 	h->graphs--;
 	h->nodes -= g->n_nodes + 1;
+	h->bytes -= g->hist_bytes;
 	d->graphs_finished_kept--;
 }
 
@@ -146,6 +154,12 @@ static bool prunable(const struct graph *g)
 	return !g->active && !g->syncing;
 }
 
+static bool over_bound(const struct coopd *d, const struct history *h)
+{
+	return h->graphs > d->cfg.retention_graphs || h->nodes > d->cfg.retention_nodes ||
+	       h->bytes > d->cfg.retention_bytes;
+}
+
 /* Prunes h down to the bounds; returns how many graphs went. */
 static size_t prune_history(struct coopd *d, struct history *h, int64_t cutoff)
 {
@@ -156,8 +170,7 @@ static size_t prune_history(struct coopd *d, struct history *h, int64_t cutoff)
 		next = g->hnext;
 		if (!prunable(g))
 			continue;
-		if (!(d->cfg.retention_days > 0 && finished_at(g) < cutoff) &&
-		    h->graphs <= d->cfg.retention_graphs && h->nodes <= d->cfg.retention_nodes)
+		if (!(d->cfg.retention_days > 0 && finished_at(g) < cutoff) && !over_bound(d, h))
 			break;
 		retention_forget(d, g);
 		pruned++;
@@ -174,16 +187,17 @@ static void log_pruned(struct coopd *d, size_t pruned)
 {
 	if (pruned)
 		log_info("pruned %zu finished graph(s) (retention_days %u, retention_graphs %zu, "
-			 "retention_nodes %llu per user)",
+			 "retention_nodes %llu, retention_bytes %llu per user)",
 			 pruned, d->cfg.retention_days, d->cfg.retention_graphs,
-			 (unsigned long long)d->cfg.retention_nodes);
+			 (unsigned long long)d->cfg.retention_nodes,
+			 (unsigned long long)d->cfg.retention_bytes);
 }
 
 void retention_prune_user(struct coopd *d, uid_t uid)
 {
 	struct history *h = history_of(d, uid, false);
 
-	if (h && (h->graphs > d->cfg.retention_graphs || h->nodes > d->cfg.retention_nodes))
+	if (h && over_bound(d, h))
 		log_pruned(d, prune_history(d, h, age_cutoff(d)));
 }
 

@@ -1,7 +1,8 @@
 /*
  * store-retention.h - pruning of finished graphs and their logs by age,
- * count and nodes, per user (docs/durability.md, "Retention": defaults 7
- * days, 10,000 graphs and 10,000,000 nodes per user), so that neither the
+ * count, nodes and bytes on disk, per user (docs/durability.md,
+ * "Retention": defaults 7 days, 10,000 graphs, 10,000,000 nodes and 10 GiB
+ * per user), so that neither the
  * state directory nor the daemon's memory grows without bound and one
  * user's history never evicts another's.
  */
@@ -19,8 +20,8 @@ struct graph;
 void retention_start(struct coopd *d);
 void retention_stop(struct coopd *d);
 /* Prunes now, every user's history: finished graphs older than
- * retention_days, then the oldest finished ones beyond retention_graphs or
- * retention_nodes.  Active graphs are never pruned. */
+ * retention_days, then the oldest finished ones beyond retention_graphs,
+ * retention_nodes or retention_bytes.  Active graphs are never pruned. */
 void retention_prune(struct coopd *d);
 /* g has finished (or was loaded finished): it joins its owner's history. */
 void retention_note(struct coopd *d, struct graph *g);

@@ -85,6 +85,7 @@ struct sjob {
 	int state;
 	int64_t finished;
 	uint64_t nodes_done;
+	uint64_t disk_bytes; /* SETTLE: for retention_bytes */
 	store_done_fn done;
 	store_id_done_fn id_done;
 	void *arg;
@@ -375,6 +376,8 @@ static int sjob_apply(struct store_db *db, struct store_job *job)
 		if (r == 0 && j->kind == SJ_SETTLE)
 			r = store_db_set_graph_state(db, j->seq, j->state, j->finished,
 						     j->nodes_done);
+		if (r == 0 && j->kind == SJ_SETTLE)
+			r = store_db_set_graph_bytes(db, j->seq, j->disk_bytes);
 		return r;
 	case SJ_DELETE:
 		return store_db_delete_graph(db, j->seq);
@@ -551,6 +554,7 @@ int store_graph_create(struct store *s, struct graph *g, struct json_object *doc
 		.doc = j->doc,
 		.doc_len = len,
 	};
+	g->disk_bytes = len;
 	j->done = done;
 	j->arg = arg;
 	sjob_queue(s, j);
@@ -854,6 +858,7 @@ int store_graph_settled_async(struct store *s, struct graph *g, bool durable, st
 	j->state = g->root->state;
 	j->finished = g->root->finished_ms >= 0 ? g->root->finished_ms : graph_now_ms();
 	j->nodes_done = done_nodes;
+	j->disk_bytes = g->disk_bytes;
 	j->done = done;
 	j->arg = arg;
 	free(g->dirty);

@@ -156,10 +156,13 @@ START_TEST(test_graph_round_trip)
 	r.error = "exit status 3";
 	ck_assert_int_eq(store_db_put_node(db, seq, &r), 0);
 	ck_assert_int_eq(store_db_set_graph_state(db, seq, PROTO_STATE_FAILED, 9, 1), 0);
+	/* retention_bytes: recorded at the settle, read back with the row. */
+	ck_assert_int_eq(store_db_set_graph_bytes(db, seq, 123456789012ull), 0);
 	ck_assert_int_eq(store_db_commit(db), 0);
 
 	ck_assert_int_eq(store_db_each_graph(db, false, on_graph, &s), 0);
 	ck_assert_int_eq(s.graphs, 1);
+	ck_assert_uint_eq(s.row.bytes, 123456789012ull);
 	ck_assert_str_eq(s.id, "00112233445566aa");
 	ck_assert_int_eq(s.row.uid, 1000);
 	ck_assert_int_eq(s.row.state, PROTO_STATE_FAILED);

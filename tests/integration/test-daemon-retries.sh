@@ -183,11 +183,16 @@ coopd_stop
 if command -v sqlite3 >/dev/null 2>&1; then
 	sqlite3 "$COOPD_STATE/coopd.db" "ALTER TABLE nodes DROP COLUMN slurm_state;
 		ALTER TABLE nodes DROP COLUMN slurm_job_id; ALTER TABLE nodes DROP COLUMN attempts;
-		ALTER TABLE nodes DROP COLUMN reused; PRAGMA user_version = 1;" \
+		ALTER TABLE nodes DROP COLUMN reused; ALTER TABLE graphs DROP COLUMN bytes;
+		PRAGMA user_version = 1;" \
 		|| fail "cannot make a version 1 database"
 	coopd_start
-	[ "$(sqlite3 -readonly "$COOPD_STATE/coopd.db" "PRAGMA user_version")" = 3 ] \
-		|| fail "not migrated to version 3"
+	[ "$(sqlite3 -readonly "$COOPD_STATE/coopd.db" "PRAGMA user_version")" = 4 ] \
+		|| fail "not migrated to version 4"
+	# 3 -> 4: the graphs settled before count their document's bytes.
+	[ "$(sqlite3 -readonly "$COOPD_STATE/coopd.db" "SELECT count(*) FROM graphs
+		WHERE bytes != length(CAST(doc AS BLOB)) OR bytes = 0")" = 0 ] \
+		|| fail "graphs.bytes not set by the migration"
 	coopd_py <<'PY' || fail "after the migration"
 gid = open(os.path.join(os.environ["COOPD_TMP"], "flaky-gid")).read()
 f = node(rpc("status", {"id": gid}), "f")

@@ -1,6 +1,6 @@
 #!/bin/sh
 # The SQLite state store (docs/durability.md):
-#   - coopd.db has schema version 3 and an operator can query it with
+#   - coopd.db has schema version 4 and an operator can query it with
 #     sqlite3 while coopd runs (graphs, nodes as documented);
 #   - concurrent submits share commits (group commit, seen in `stats`);
 #   - `logs` answers eof:true for a settled node after a restart, graceful
@@ -27,7 +27,7 @@ db = os.path.join(os.environ["COOPD_STATE"], "coopd.db")
 def q(sql):
     return subprocess.run(["sqlite3", "-readonly", db, sql], check=True,
                           capture_output=True, text=True).stdout.strip()
-expect(q("PRAGMA user_version") == "3", "schema version 3")
+expect(q("PRAGMA user_version") == "4", "schema version 4")
 expect(q("PRAGMA journal_mode") == "wal", "WAL mode")
 row = q("SELECT name, state, nodes_total, nodes_done, owner_uid FROM graphs WHERE id = '%s'" % g["id"])
 expect(row == "op|failed|2|2|%d" % os.getuid(), "the graph's row", row)
