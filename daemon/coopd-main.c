@@ -92,6 +92,7 @@ int main(int argc, char **argv)
 		log_err("cannot create the event loop");
 		goto out;
 	}
+	loopstat_attach(d.loop, &d.loopstat);
 	d.exec_pids = lh_kptr_table_new(64, NULL);
 	if (graph_registry_init(&d) < 0 || !d.exec_pids) {
 		log_err("out of memory");

@@ -22,6 +22,7 @@
 #include "coopd-config.h"
 #include "graph-registry.h"
 #include "proto-rpc.h"
+#include "reactor-loopstat.h"
 #include "util-uidcount.h"
 
 struct reactor_timers;
@@ -115,6 +116,7 @@ struct coopd {
 	bool subreaper;
 	uint64_t start_mono_ns;
 	struct coopd_counters counters;
+	struct loopstat loopstat; /* how long the loop is held (reactor-loopstat.c) */
 };
 
 /* coopd-lifecycle.c: the daemon's life around main(). */

@@ -224,3 +224,6 @@ DAEMON_TESTS += tests/integration/test-daemon-hostile-rerun.sh
 DAEMON_TESTS += tests/integration/test-daemon-hostile-rlimits.sh
 # -- retention by bytes (issue 14 item 3, storefault):
 DAEMON_TESTS += tests/integration/test-daemon-retention-bytes.sh
+
+# Big submits without holding the loop (issue 15 item 2, bigsubmit)
+daemon_libcoopd_la_SOURCES += daemon/reactor-loopstat.c daemon/reactor-loopstat.h

@@ -153,6 +153,27 @@ void metrics_render(struct coopd *d, struct strbuf *sb)
 				  (unsigned long long)d->counters.retries[k]);
 	family(sb, "coopd_graphs_active", "gauge", "Graphs submitted and not yet settled.");
 	sb_printf(sb, "coopd_graphs_active %zu\n", graph_registry_active(d));
+	family(sb, "coopd_loop_busy_max_seconds", "gauge",
+	       "Longest time the event loop spent on one iteration's callbacks since start.");
+	sb_printf(sb, "coopd_loop_busy_max_seconds %.6f\n", (double)d->loopstat.max_ns / 1e9);
+	family(sb, "coopd_loop_iteration_seconds", "histogram",
+	       "Time the event loop spent on each iteration's callbacks (other clients wait "
+	       "meanwhile).");
+	{
+		uint64_t cum = 0;
+
+		for (size_t b = 0; b < LOOPSTAT_BUCKETS - 1; b++) {
+			cum += d->loopstat.buckets[b];
+			sb_printf(sb, "coopd_loop_iteration_seconds_bucket{le=\"%g\"} %llu\n",
+				  loopstat_bounds[b], (unsigned long long)cum);
+		}
+		cum += d->loopstat.buckets[LOOPSTAT_BUCKETS - 1];
+		sb_printf(sb, "coopd_loop_iteration_seconds_bucket{le=\"+Inf\"} %llu\n",
+			  (unsigned long long)cum);
+		sb_printf(sb, "coopd_loop_iteration_seconds_sum %.6f\n",
+			  (double)d->loopstat.sum_ns / 1e9);
+		sb_printf(sb, "coopd_loop_iteration_seconds_count %llu\n", (unsigned long long)cum);
+	}
 	family(sb, "coopd_connections_active", "gauge", "Client connections open now.");
 	sb_printf(sb, "coopd_connections_active %zu\n",
 		  d->server ? server_connections(d->server) : (size_t)0);
@@ -245,7 +266,7 @@ void stats_render(struct coopd *d, struct strbuf *sb)
 		  "\"connections_active\":%zu,\"connections_accepted\":%llu,"
 		  "\"connections_refused\":%llu,\"clients_dropped\":%llu,"
 		  "\"connections_timed_out\":%llu,\"metrics_connections_evicted\":%llu,"
-		  "\"input_bytes\":%zu,"
+		  "\"input_bytes\":%zu,\"loop_busy_max_seconds\":%.6f,"
 		  "\"exec_spawn_failures\":%llu,\"orphans_reaped\":%llu,\"uptime_seconds\":%.3f}}",
 		  (unsigned long long)d->counters.graphs_submitted, graph_registry_active(d),
 		  d->server ? server_connections(d->server) : (size_t)0,
@@ -255,6 +276,7 @@ void stats_render(struct coopd *d, struct strbuf *sb)
 		  (unsigned long long)d->counters.connections_timed_out,
 		  (unsigned long long)d->counters.metrics_conns_evicted,
 		  d->server ? server_input_bytes(d->server) : (size_t)0,
+		  (double)d->loopstat.max_ns / 1e9,
 		  (unsigned long long)d->counters.exec_spawn_failures,
 		  (unsigned long long)d->counters.orphans_reaped,
 		  (double)(coop_now_ns() - d->start_mono_ns) / 1e9);
