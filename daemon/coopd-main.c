@@ -37,6 +37,7 @@
 
 #include "coopd.h"
 #include "graph-registry.h"
+#include "graph-run.h"
 #include "job-exec-recover.h"
 #include "job-exec.h"
 #include "job-slurm.h"
@@ -154,6 +155,7 @@ out:
 		 * into the graphs: leave them to the process exit.  The writer
 		 * finishes its queue first: its jobs point into graphs too. */
 		store_stop_writer(d.store);
+		graph_run_backlog_free(&d);
 		graph_registry_free_all(&d);
 		reactor_inbox_free(d.inbox);
 		reactor_timers_free(d.timers);

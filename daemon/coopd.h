@@ -72,6 +72,8 @@ struct coopd_counters {
 	uint64_t retries[JOB__MAX]; /* attempts that were followed by another */
 };
 
+struct run_backlog;
+
 struct coopd {
 	struct ev_loop *loop;
 	struct coopd_config cfg;
@@ -116,7 +118,8 @@ struct coopd {
 	bool subreaper;
 	uint64_t start_mono_ns;
 	struct coopd_counters counters;
-	struct loopstat loopstat; /* how long the loop is held (reactor-loopstat.c) */
+	struct loopstat loopstat;        /* how long the loop is held (reactor-loopstat.c) */
+	struct run_backlog *run_backlog; /* launches left for later iterations (graph-run.c) */
 };
 
 /* coopd-lifecycle.c: the daemon's life around main(). */

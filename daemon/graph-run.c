@@ -95,15 +95,144 @@ void graph_set_state(struct coopd *d, struct rnode *n, enum proto_state st)
 	graph_registry_node_changed(d, n, true);
 }
 
-static void drain(struct coopd *d, struct worklist *w)
+/* Launching is sliced: one event (a submit, a node's end, a resume)
+ * may make 200,000 nodes ready, and spawning them all at once held the
+ * loop about 0.2 s, every other client waiting (docs/security.md, "Fair
+ * share").  At most RUN_SLICE (256) nodes are launched per loop iteration; the
+ * rest of a worklist waits in the backlog, and so does every worklist
+ * made after it, in the order they were made: nodes are launched in the
+ * very order an unsliced run would launch them (with max_parallel, that
+ * is the order they run in).  Meanwhile a node not yet launched is a node
+ * whose dependencies have not settled yet: a cancel or a pause reaches it
+ * when it is launched, and its scope stays open (so its graph cannot
+ * settle and free it) until it has been. */
+#define RUN_SLICE 256
+
+struct run_session {
+	struct run_session *next;
+	struct worklist w;
+};
+
+struct run_backlog {
+	struct run_session *head, *tail;
+	/* Active while there is a backlog: the check watcher runs a slice
+	 * after every poll (whatever else is pending), the idle watcher only
+	 * keeps the poll from waiting. */
+	ev_check check;
+	ev_idle idle;
+	struct coopd *d;
+};
+
+static void worklist_done(struct worklist *w)
 {
-	while (w->n > 0)
-		node_launch(d, w->v[--w->n], w);
 	free(w->v);
 	w->v = NULL;
 	w->cap = 0;
 	if (w->oom)
 		log_err("out of memory while launching graph nodes: some nodes stay pending");
+}
+
+/* Launches at most *budget nodes of w (and of what they push on it). */
+static void launch_some(struct coopd *d, struct worklist *w, size_t *budget)
+{
+	while (w->n > 0 && *budget > 0) {
+		(*budget)--;
+		node_launch(d, w->v[--w->n], w);
+	}
+}
+
+static void backlog_idle_cb(struct ev_loop *loop, ev_idle *idle, int revents)
+{
+}
+
+static void backlog_cb(struct ev_loop *loop, ev_check *check, int revents)
+{
+	struct run_backlog *b = check->data;
+	size_t budget = RUN_SLICE;
+	struct run_session *s;
+
+	while ((s = b->head) && budget > 0) {
+		launch_some(b->d, &s->w, &budget);
+		if (s->w.n > 0)
+			break;
+		b->head = s->next;
+		if (!b->head)
+			b->tail = NULL;
+		worklist_done(&s->w);
+		free(s);
+	}
+	if (!b->head) {
+		ev_check_stop(loop, check);
+		ev_idle_stop(loop, &b->idle);
+	}
+}
+
+/* Puts the rest of w (taken) behind the backlog; false: out of memory. */
+static bool backlog_push(struct coopd *d, struct worklist *w)
+{
+	struct run_backlog *b = d->run_backlog;
+	struct run_session *s;
+
+	if (!b) {
+		b = calloc(1, sizeof(*b));
+		if (!b)
+			return false;
+		b->d = d;
+		ev_check_init(&b->check, backlog_cb);
+		b->check.data = b;
+		ev_idle_init(&b->idle, backlog_idle_cb);
+		d->run_backlog = b;
+	}
+	s = calloc(1, sizeof(*s));
+	if (!s)
+		return false;
+	s->w = *w;
+	*w = (struct worklist){0};
+	if (b->tail)
+		b->tail->next = s;
+	else
+		b->head = s;
+	b->tail = s;
+	ev_check_start(d->loop, &b->check);
+	ev_idle_start(d->loop, &b->idle);
+	return true;
+}
+
+static void drain(struct coopd *d, struct worklist *w)
+{
+	struct run_backlog *b = d->run_backlog;
+	size_t budget = RUN_SLICE;
+
+	if (w->n == 0) {
+		worklist_done(w);
+		return;
+	}
+	if (!b || !b->head)
+		launch_some(d, w, &budget);
+	if (w->n > 0 && backlog_push(d, w))
+		return;
+	/* Out of memory for the backlog: the rest now. */
+	while (w->n > 0)
+		node_launch(d, w->v[--w->n], w);
+	worklist_done(w);
+}
+
+void graph_run_backlog_free(struct coopd *d)
+{
+	struct run_backlog *b = d->run_backlog;
+	struct run_session *s;
+
+	if (!b)
+		return;
+	ev_check_stop(d->loop, &b->check);
+	ev_idle_stop(d->loop, &b->idle);
+	while ((s = b->head)) {
+		b->head = s->next;
+		free(s->w.v);
+		free(s);
+	}
+	free(b);
+	d->run_backlog = NULL;
 }
 
 /* Closes scope n once every child was launched, and starts its joiner

@@ -63,4 +63,8 @@ void graph_set_state(struct coopd *d, struct rnode *n, enum proto_state st);
 /* proto_cancel_reason for a coop_reason (-1 for NONE). */
 int graph_reason_from_coop(coop_reason r);
 
+/* Frees what is left of the launches spread over loop iterations
+ * (graph-run.c, RUN_SLICE); at exit. */
+void graph_run_backlog_free(struct coopd *d);
+
 #endif

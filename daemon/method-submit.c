@@ -224,63 +224,65 @@ static void submit_stored(struct coopd *d, struct graph *g, int r, void *arg)
 		graph_run_cancel(d, g, NULL, COOP_REASON_SHUTDOWN, -1, NULL);
 }
 
-enum method_ret submit_graph(struct method_call *call, struct proto_graph *def,
-			     struct json_object *doc, struct graph *reuse)
+/* The checks of a valid graph that need the daemon, in this order;
+ * METHOD_OK, or METHOD_ERROR with call->err set (def is the caller's
+ * either way). */
+static enum method_ret submit_check(struct method_call *call, const struct proto_graph *def)
 {
 	struct coopd *d = call->d;
-	struct graph *g = NULL;
-	struct submit_ctx *ctx;
-	char id[GRAPH_ID_LEN + 1];
-	int r;
 
 	{
 		struct limits_check lc = {.have = exec_cgroup_controllers(d),
 					  .cgroups = exec_cgroups_active(d),
 					  .err = &call->err};
 
-		if (proto_graph_walk(def, check_limits, &lc) != 0) {
-			proto_graph_free(def);
+		if (proto_graph_walk(def, check_limits, &lc) != 0)
 			return METHOD_ERROR;
-		}
 	}
 	{
 		char path[PROTO_ERROR_PATH_MAX];
 
-		if (slurm_refused(d, def, path, sizeof(path))) {
-			proto_graph_free(def);
+		if (slurm_refused(d, def, path, sizeof(path)))
 			return method_fail(call, PROTO_ERR_INVALID_PARAMS, path,
 					   "placement slurm, but this coopd has slurm = off "
 					   "(coopd.conf(5))");
-		}
 	}
 	if (geteuid() == 0 && call->c->uid != 0 && proto_graph_walk(def, has_exec, NULL) &&
-	    !user_known(call->c->uid)) {
-		proto_graph_free(def);
+	    !user_known(call->c->uid))
 		return method_fail(call, PROTO_ERR_PERMISSION, "nodes",
 				   "uid %lu has no passwd entry: its exec jobs cannot run",
 				   (unsigned long)call->c->uid);
-	}
 	if (active_of_user(d, call->c->uid) + uidcount_get(&d->submits_pending, call->c->uid) >=
-	    d->cfg.max_active_per_user) {
-		proto_graph_free(def);
+	    d->cfg.max_active_per_user)
 		return method_fail(call, PROTO_ERR_LIMIT, NULL,
 				   "too many active graphs for this user (max_active_per_user %zu)",
 				   d->cfg.max_active_per_user);
-	}
-	r = new_graph_id(d, id);
+	return METHOD_OK;
+}
+
+/* The checked graph g (its id and creation time set here) is queued for
+ * the store with its document: doc, or its text when made already (text,
+ * taken).  g is freed on failure. */
+static enum method_ret submit_store(struct method_call *call, struct graph *g,
+				    struct json_object *doc, char *text, size_t text_len,
+				    struct graph *reuse)
+{
+	struct coopd *d = call->d;
+	struct submit_ctx *ctx;
+	int r;
+
+	r = new_graph_id(d, g->id);
 	if (r < 0) {
-		proto_graph_free(def);
+		free(text);
+		graph_free(g);
 		return method_fail(call, PROTO_ERR_INTERNAL, NULL, "cannot make a graph id");
 	}
-	r = graph_new(def, id, call->c->uid, call->c->gid, graph_now_ms(), &g);
-	if (r < 0) {
-		proto_graph_free(def);
-		return method_fail(call, PROTO_ERR_INTERNAL, NULL, "out of memory");
-	}
+	g->created_ms = graph_now_ms();
 	g->d = d;
 	ctx = calloc(1, sizeof(*ctx));
 	if (!ctx || (reuse && graph_reuse_results(g, reuse) < 0)) {
 		free(ctx);
+		free(text);
 		graph_free(g);
 		return method_fail(call, PROTO_ERR_INTERNAL, NULL, "out of memory");
 	}
@@ -291,6 +293,7 @@ enum method_ret submit_graph(struct method_call *call, struct proto_graph *def,
 		ctx->l = later_new(call->c, call->id, call->m);
 		if (!ctx->l) {
 			free(ctx);
+			free(text);
 			graph_free(g);
 			return method_fail(call, PROTO_ERR_LIMIT, NULL,
 					   "too many requests waiting on this connection "
@@ -299,11 +302,17 @@ enum method_ret submit_graph(struct method_call *call, struct proto_graph *def,
 		}
 	}
 	r = uidcount_add(&d->submits_pending, g->uid, 1);
-	if (r == 0 && store_graph_create(d->store, g, doc, submit_stored, ctx) < 0) {
-		uidcount_sub(&d->submits_pending, g->uid, 1);
-		r = -ENOMEM;
+	if (r == 0) {
+		r = text ? store_graph_create_text(d->store, g, text, text_len, submit_stored, ctx)
+			 : store_graph_create(d->store, g, doc, submit_stored, ctx);
+		text = NULL; /* taken */
+		if (r < 0) {
+			uidcount_sub(&d->submits_pending, g->uid, 1);
+			r = -ENOMEM;
+		}
 	}
 	if (r < 0) {
+		free(text);
 		if (ctx->l)
 			later_free(ctx->l);
 		free(ctx);
@@ -315,12 +324,41 @@ enum method_ret submit_graph(struct method_call *call, struct proto_graph *def,
 	return METHOD_LATER;
 }
 
+enum method_ret submit_graph(struct method_call *call, struct proto_graph *def,
+			     struct json_object *doc, struct graph *reuse)
+{
+	struct graph *g = NULL;
+
+	if (submit_check(call, def) != METHOD_OK) {
+		proto_graph_free(def);
+		return METHOD_ERROR;
+	}
+	if (graph_new(def, "", call->c->uid, call->c->gid, 0, &g) < 0) {
+		proto_graph_free(def);
+		return method_fail(call, PROTO_ERR_INTERNAL, NULL, "out of memory");
+	}
+	return submit_store(call, g, doc, NULL, 0, reuse);
+}
+
 static enum method_ret submit_handle(struct method_call *call, void *params)
 {
 	struct proto_submit_params *p = params;
 	struct proto_graph *def = NULL;
 	int r;
 
+	if (call->pre && call->pre->g) {
+		/* Validated, built and written out on the parse thread
+		 * (server-parse.c); a graph refused here goes back there to
+		 * be freed. */
+		struct graph *g = call->pre->g;
+		char *text = call->pre->doc;
+
+		if (submit_check(call, g->def) != METHOD_OK)
+			return METHOD_ERROR;
+		call->pre->g = NULL;
+		call->pre->doc = NULL;
+		return submit_store(call, g, NULL, text, call->pre->doc_len, NULL);
+	}
 	if (call->pre) {
 		/* Validated on the parse thread (server-parse.c). */
 		r = call->pre->graph_r;

@@ -18,9 +18,8 @@
 
 /* 100 µs to 5 s: a ping's round trip on an idle machine is about 50 µs,
  * and issue 15 asks for a p99 under 10 ms. */
-const double loopstat_bounds[LOOPSTAT_BUCKETS - 1] = {0.0001, 0.00025, 0.0005, 0.001,
-						      0.0025, 0.005,   0.01,   0.025,
-						      0.1,    0.5,     5.0};
+const double loopstat_bounds[LOOPSTAT_BUCKETS - 1] = {0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005,
+						      0.01,   0.025,   0.1,    0.5,   5.0};
 
 static uint64_t loopstat_now_ns(void)
 {

@@ -32,20 +32,24 @@
 #include "config.h"
 
 #include <errno.h>
+#include <json-c/json.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "coopd.h"
+#include "graph-model.h"
 #include "proto-graph.h"
 #include "server-internal.h"
+#include "store-state.h"
 #include "util-log.h"
 
 struct parse_job {
 	struct parse_job *next;
 	struct conn *c; /* loop only; NULL once the connection has closed */
 	uid_t uid;
+	gid_t gid;
 	char *line;
 	size_t len;
 	struct proto_limits lim;
@@ -60,6 +64,7 @@ struct server_parser {
 	pthread_cond_t cond;
 	/* Under lock. */
 	struct parse_job *todo, *done, *done_tail;
+	struct parse_job *trash; /* dispatched: freed here, not on the loop */
 	uid_t last_uid;
 	bool served_any;
 	bool stop;
@@ -86,6 +91,30 @@ static void parse_run(struct parse_job *job)
 	}
 	res->graph_parsed = true;
 	res->graph_r = proto_graph_parse(sp.graph, &job->lim, &res->def, &res->graph_err);
+	if (res->graph_r < 0)
+		return;
+	/* What the loop would do next with a valid graph but for the checks
+	 * that need the daemon (method-submit.c): its run-time tree and the
+	 * text the store keeps.  Then the document tree can go, here rather
+	 * than on the loop: the store has its text and res->def its own copy
+	 * (its args hold their own references).  Any failure leaves that work
+	 * to the loop, as for a small submit. */
+	if (graph_new(res->def, "", job->uid, job->gid, 0, &res->g) < 0)
+		return;
+	res->def = NULL; /* res->g->def */
+	if (store_doc_text(sp.graph, &res->doc, &res->doc_len) < 0) {
+		res->def = res->g->def;
+		res->g->def = NULL;
+		graph_free(res->g);
+		res->g = NULL;
+		return;
+	}
+	{
+		struct json_object *empty = json_object_new_object();
+
+		if (empty && json_object_object_add(res->req.params, "graph", empty) < 0)
+			json_object_put(empty);
+	}
 }
 
 /* Under lock: the next job, in turn by user. */
@@ -109,6 +138,27 @@ static struct parse_job *take(struct server_parser *p)
 	return job;
 }
 
+static void job_free(struct parse_job *job)
+{
+	proto_request_free(&job->res.req);
+	if (job->res.def)
+		proto_graph_free(job->res.def);
+	graph_free(job->res.g);
+	free(job->res.doc);
+	free(job->line);
+	free(job);
+}
+
+static void jobs_free(struct parse_job *list)
+{
+	struct parse_job *job;
+
+	while ((job = list)) {
+		list = job->next;
+		job_free(job);
+	}
+}
+
 static void *parse_main(void *arg)
 {
 	struct server_parser *p = arg;
@@ -117,11 +167,21 @@ static void *parse_main(void *arg)
 		struct parse_job *job;
 
 		pthread_mutex_lock(&p->lock);
-		while (!p->todo && !p->stop)
+		while (!p->todo && !p->trash && !p->stop)
 			pthread_cond_wait(&p->cond, &p->lock);
 		if (p->stop) {
 			pthread_mutex_unlock(&p->lock);
 			return NULL;
+		}
+		if (p->trash) {
+			/* What a big submit leaves (its line, the rest of its
+			 * request, a graph refused by the loop's checks) is
+			 * freed here: 200,000 nodes take tens of ms. */
+			job = p->trash;
+			p->trash = NULL;
+			pthread_mutex_unlock(&p->lock);
+			jobs_free(job);
+			continue;
 		}
 		job = take(p);
 		pthread_mutex_unlock(&p->lock);
@@ -139,15 +199,6 @@ static void *parse_main(void *arg)
 	}
 }
 
-static void job_free(struct parse_job *job)
-{
-	proto_request_free(&job->res.req);
-	if (job->res.def)
-		proto_graph_free(job->res.def);
-	free(job->line);
-	free(job);
-}
-
 /* Loop thread: the requests parsed so far go on. */
 static void parse_complete(struct server_parser *p)
 {
@@ -157,17 +208,24 @@ static void parse_complete(struct server_parser *p)
 	list = p->done;
 	p->done = p->done_tail = NULL;
 	pthread_mutex_unlock(&p->lock);
-	while ((job = list)) {
+	for (job = list; job; job = job->next) {
 		struct conn *c = job->c;
 
-		list = job->next;
 		if (c) {
 			c->parsing = NULL;
 			dispatch_parsed(c, job->line, job->len, &job->res);
 			conn_resume(c);
 		}
-		job_free(job);
 	}
+	if (!list)
+		return;
+	pthread_mutex_lock(&p->lock);
+	for (job = list; job->next; job = job->next)
+		;
+	job->next = p->trash;
+	p->trash = list;
+	pthread_cond_signal(&p->cond);
+	pthread_mutex_unlock(&p->lock);
 }
 
 static void async_cb(struct ev_loop *loop, ev_async *a, int revents)
@@ -225,6 +283,7 @@ int server_parse_queue(struct conn *c, const char *line, size_t len)
 	job->len = len;
 	job->c = c;
 	job->uid = c->uid;
+	job->gid = c->gid;
 	job->lim = c->d->cfg.limits;
 	c->parsing = job;
 	pthread_mutex_lock(&p->lock);
@@ -257,6 +316,8 @@ void server_parser_stop(struct server_parser *p)
 	pthread_join(p->thread, NULL);
 	/* Every connection has closed (server_free): the jobs left only go. */
 	parse_complete(p);
+	jobs_free(p->trash);
+	p->trash = NULL;
 	while ((job = p->todo)) {
 		p->todo = job->next;
 		if (job->c)

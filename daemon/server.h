@@ -160,9 +160,16 @@ struct server_parsed {
 	int graph_r;
 	struct proto_graph *def; /* taken by the submit handler */
 	struct proto_error graph_err;
+	/* A valid submit's run-time graph (graph_new, id and creation time
+	 * still to set) and the text of its document for the store: built
+	 * off the loop too, and taken by the submit handler (NULL: build them
+	 * on the loop from def and params.graph). */
+	struct graph *g;
+	char *doc;
+	size_t doc_len;
 };
-/* dispatch_line() from a request parsed off the loop (res->def is taken
- * or left for the caller to free). */
+/* dispatch_line() from a request parsed off the loop (res->def, res->g and
+ * res->doc are taken or left for the caller to free). */
 void dispatch_parsed(struct conn *c, const char *line, size_t len, struct server_parsed *res);
 void dispatch_too_long(struct conn *c);
 /* Counts a request answered with code (0 for success). */

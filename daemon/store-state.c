@@ -521,27 +521,47 @@ static int sb_out(void *ctx, const char *p, size_t len)
 	return ((struct strbuf *)ctx)->oom ? -ENOMEM : 0;
 }
 
-int store_graph_create(struct store *s, struct graph *g, struct json_object *doc,
-		       store_done_fn done, void *arg)
+int store_doc_text(struct json_object *doc, char **text, size_t *len)
 {
-	struct sjob *j = sjob_new(s, SJ_CREATE, g, true);
 	struct strbuf sb;
-	size_t len = 0;
 
-	if (!j)
-		return -ENOMEM;
 	/* The document as the client sent it (validated): parsing it again
 	 * gives the same tree, and writing it is much cheaper than building a
 	 * canonical copy of a 100,000-node graph first.  Measured first, so
 	 * that the text is one exact allocation. */
+	*len = 0;
 	sb_init(&sb);
-	if (proto_graph_doc_write(doc, count_out, &len) < 0 || !sb_reserve_exact(&sb, len + 1) ||
-	    proto_graph_doc_write(doc, sb_out, &sb) < 0 || !(j->doc = sb_steal(&sb, &len)) ||
-	    !(j->name = strdup(g->def->name ? g->def->name : ""))) {
+	if (proto_graph_doc_write(doc, count_out, len) < 0 || !sb_reserve_exact(&sb, *len + 1) ||
+	    proto_graph_doc_write(doc, sb_out, &sb) < 0 || !(*text = sb_steal(&sb, len))) {
 		sb_free(&sb);
-		sjob_free(j);
 		return -ENOMEM;
 	}
+	return 0;
+}
+
+int store_graph_create(struct store *s, struct graph *g, struct json_object *doc,
+		       store_done_fn done, void *arg)
+{
+	char *text;
+	size_t len;
+
+	if (store_doc_text(doc, &text, &len) < 0)
+		return -ENOMEM;
+	return store_graph_create_text(s, g, text, len, done, arg);
+}
+
+int store_graph_create_text(struct store *s, struct graph *g, char *text, size_t len,
+			    store_done_fn done, void *arg)
+{
+	struct sjob *j = sjob_new(s, SJ_CREATE, g, true);
+
+	if (!j || !(j->name = strdup(g->def->name ? g->def->name : ""))) {
+		free(text);
+		if (j)
+			sjob_free(j);
+		return -ENOMEM;
+	}
+	j->doc = text;
 	j->row = (struct store_graph_row){
 		.id = j->id,
 		.name = j->name,

@@ -40,6 +40,14 @@ const char *store_dir(const struct store *s);
  * Returns 0 or -ENOMEM (done will not run). */
 int store_graph_create(struct store *s, struct graph *g, struct json_object *doc,
 		       store_done_fn done, void *arg);
+/* The same with the document's text already made by store_doc_text
+ * (taken, freed on failure too). */
+int store_graph_create_text(struct store *s, struct graph *g, char *text, size_t len,
+			    store_done_fn done, void *arg);
+/* The text store_graph_create writes for doc (a validated graph
+ * document): 0 or -ENOMEM.  Touches nothing else, so any thread may make
+ * it (server-parse.c does, for big submits). */
+int store_doc_text(struct json_object *doc, char **text, size_t *len);
 /* Jobs queued and not yet completed. */
 size_t store_pending(const struct store *s);
 /* Runs the completions that are ready (also run by the writer's async). */

@@ -324,10 +324,19 @@ expect(check(body) == check(t), "HTTP and method serve the same families")
 hm = parse(body)
 for n, ls, x in series(t):
     if n in ("coopd_requests_total", "coopd_connections_active", "coopd_task_polls_total",
-             "coopd_steals_total", "coopd_blocking_threads"):
+             "coopd_steals_total", "coopd_blocking_threads") or n.startswith("coopd_loop_"):
         continue  # this request, this connection, and idle housekeeping differ
     expect(hm.get(key(n, ls)) == x, "HTTP figure equals the method's", key(n, ls), x,
            hm.get(key(n, ls)))
+# The loop-hold figures (daemon/reactor-loopstat.c): every iteration that
+# ran callbacks is observed once, the longest is within the histogram.
+lp = parse(t)
+cnt = lp[key("coopd_loop_iteration_seconds_count", ())]
+expect(cnt > 0 and lp[key("coopd_loop_iteration_seconds_bucket", (("le", "+Inf"),))] == cnt,
+       "loop iterations counted, +Inf bucket equals _count", cnt)
+expect(0 < lp[key("coopd_loop_busy_max_seconds", ())] <= lp[key("coopd_loop_iteration_seconds_sum", ())],
+       "the longest iteration is one of them", lp[key("coopd_loop_busy_max_seconds", ())])
+expect(hm[key("coopd_loop_iteration_seconds_count", ())] > 0, "HTTP shows them too")
 for path, code in (("/", 404), ("/metricsx", 404)):
     try:
         urllib.request.urlopen("http://127.0.0.1:%s%s" % (os.environ["PORT"], path),
