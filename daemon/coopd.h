@@ -68,8 +68,9 @@ struct coopd_counters {
 	uint64_t connections_timed_out; /* message_timeout_ms, idle_timeout_ms */
 	uint64_t metrics_conns_evicted; /* idle HTTP connections shut for a scrape */
 	uint64_t exec_spawn_failures;
-	uint64_t orphans_reaped;    /* subreaper adoptions reaped */
-	uint64_t retries[JOB__MAX]; /* attempts that were followed by another */
+	uint64_t orphans_reaped;        /* subreaper adoptions reaped */
+	uint64_t retries[JOB__MAX];     /* attempts that were followed by another */
+	uint64_t lines_parsed_off_loop; /* request lines handed to the parse thread */
 };
 
 struct run_backlog;

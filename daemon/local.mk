@@ -228,3 +228,4 @@ DAEMON_TESTS += tests/integration/test-daemon-retention-bytes.sh
 # Big submits without holding the loop (issue 15 item 2, bigsubmit)
 daemon_libcoopd_la_SOURCES += daemon/reactor-loopstat.c daemon/reactor-loopstat.h
 DAEMON_TESTS += tests/integration/test-daemon-fair-submit-slice.sh
+DAEMON_TESTS += tests/integration/test-daemon-parse-thread.sh

@@ -153,6 +153,10 @@ void metrics_render(struct coopd *d, struct strbuf *sb)
 				  (unsigned long long)d->counters.retries[k]);
 	family(sb, "coopd_graphs_active", "gauge", "Graphs submitted and not yet settled.");
 	sb_printf(sb, "coopd_graphs_active %zu\n", graph_registry_active(d));
+	family(sb, "coopd_lines_parsed_off_loop_total", "counter",
+	       "Request lines of at least parse_thread_bytes parsed on the parse thread.");
+	sb_printf(sb, "coopd_lines_parsed_off_loop_total %llu\n",
+		  (unsigned long long)d->counters.lines_parsed_off_loop);
 	family(sb, "coopd_loop_busy_max_seconds", "gauge",
 	       "Longest time the event loop spent on one iteration's callbacks since start.");
 	sb_printf(sb, "coopd_loop_busy_max_seconds %.6f\n", (double)d->loopstat.max_ns / 1e9);
@@ -261,23 +265,25 @@ void stats_render(struct coopd *d, struct strbuf *sb)
 		trees += g->root != NULL;
 	sb_printf(sb, "},\"store\":{\"commits\":%llu,\"writes\":%llu,\"trees_in_memory\":%zu",
 		  commits, writes, trees);
-	sb_printf(sb,
-		  "},\"daemon\":{\"graphs_submitted\":%llu,\"graphs_active\":%zu,"
-		  "\"connections_active\":%zu,\"connections_accepted\":%llu,"
-		  "\"connections_refused\":%llu,\"clients_dropped\":%llu,"
-		  "\"connections_timed_out\":%llu,\"metrics_connections_evicted\":%llu,"
-		  "\"input_bytes\":%zu,\"loop_busy_max_seconds\":%.6f,"
-		  "\"exec_spawn_failures\":%llu,\"orphans_reaped\":%llu,\"uptime_seconds\":%.3f}}",
-		  (unsigned long long)d->counters.graphs_submitted, graph_registry_active(d),
-		  d->server ? server_connections(d->server) : (size_t)0,
-		  (unsigned long long)d->counters.connections_accepted,
-		  (unsigned long long)d->counters.connections_refused,
-		  (unsigned long long)d->counters.clients_dropped,
-		  (unsigned long long)d->counters.connections_timed_out,
-		  (unsigned long long)d->counters.metrics_conns_evicted,
-		  d->server ? server_input_bytes(d->server) : (size_t)0,
-		  (double)d->loopstat.max_ns / 1e9,
-		  (unsigned long long)d->counters.exec_spawn_failures,
-		  (unsigned long long)d->counters.orphans_reaped,
-		  (double)(coop_now_ns() - d->start_mono_ns) / 1e9);
+	sb_printf(
+		sb,
+		"},\"daemon\":{\"graphs_submitted\":%llu,\"graphs_active\":%zu,"
+		"\"connections_active\":%zu,\"connections_accepted\":%llu,"
+		"\"connections_refused\":%llu,\"clients_dropped\":%llu,"
+		"\"connections_timed_out\":%llu,\"metrics_connections_evicted\":%llu,"
+		"\"input_bytes\":%zu,\"loop_busy_max_seconds\":%.6f,\"lines_parsed_off_loop\":%llu,"
+		"\"exec_spawn_failures\":%llu,\"orphans_reaped\":%llu,\"uptime_seconds\":%.3f}}",
+		(unsigned long long)d->counters.graphs_submitted, graph_registry_active(d),
+		d->server ? server_connections(d->server) : (size_t)0,
+		(unsigned long long)d->counters.connections_accepted,
+		(unsigned long long)d->counters.connections_refused,
+		(unsigned long long)d->counters.clients_dropped,
+		(unsigned long long)d->counters.connections_timed_out,
+		(unsigned long long)d->counters.metrics_conns_evicted,
+		d->server ? server_input_bytes(d->server) : (size_t)0,
+		(double)d->loopstat.max_ns / 1e9,
+		(unsigned long long)d->counters.lines_parsed_off_loop,
+		(unsigned long long)d->counters.exec_spawn_failures,
+		(unsigned long long)d->counters.orphans_reaped,
+		(double)(coop_now_ns() - d->start_mono_ns) / 1e9);
 }

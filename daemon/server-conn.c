@@ -441,7 +441,7 @@ static void conn_process_lines(struct conn *c)
 	while (!c->dead && (fr = proto_inbuf_next(&c->in, &line, &len)) != PROTO_FRAME_NONE) {
 		if (fr == PROTO_FRAME_TOO_LONG)
 			dispatch_too_long(c);
-		else if (len < SERVER_PARSE_MIN || server_parse_queue(c, line, len) < 0)
+		else if (len < c->d->cfg.parse_thread_bytes || server_parse_queue(c, line, len) < 0)
 			dispatch_line(c, line, len);
 		/* The next requests wait for a streamed answer's end, or for
 		 * the tree a parked one waits for. */

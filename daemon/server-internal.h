@@ -51,12 +51,12 @@ int conn_park(struct conn *c, struct graph *g, const char *line, size_t len, str
 void conn_unpark(struct conn *c);
 void conn_resume(struct conn *c);
 /* Big lines parsed off the loop (server-parse.c).  A line of at least
- * SERVER_PARSE_MIN bytes (about the size a parse holds the loop a few
- * milliseconds for) is queued by server_parse_queue (0: c->parsing is set,
+ * parse_thread_bytes (coopd.conf(5); 256 KiB by default, about the size
+ * a parse holds the loop a few milliseconds for) is queued by
+ * server_parse_queue (0: c->parsing is set,
  * c reads nothing more until it is dispatched; < 0: not queued, parse it on
  * the loop); server_parse_forget leaves the job to be freed on its own
  * (the connection closes). */
-#define SERVER_PARSE_MIN ((size_t)256 * 1024)
 struct server_parser;
 int server_parser_start(struct ev_loop *loop, struct server_parser **ret);
 void server_parser_stop(struct server_parser *p);

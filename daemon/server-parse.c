@@ -3,19 +3,22 @@
  *
  * Parsing a 13 MB `submit` line and validating its graph held the loop
  * more than a second (issue 15, item 2): every other client waited.  A
- * line of at least SERVER_PARSE_MIN bytes is now handed, with a copy of
- * the parse limits (a reload may change them meanwhile), to one parse
- * thread owned by the server, which does what the loop did up to and
- * including graph validation (proto_request_parse_ex with the compact
- * graph, and for a `submit` its params and proto_graph_parse); the result
- * comes back through an ev_async and the request goes on on the loop
- * exactly as a small one does (server-dispatch.c: the same checks in the
- * same order, the same errors and ids; the active limit, the store and
- * the answer are the loop's).  Meanwhile its connection reads and
- * dispatches nothing more (its answers stay in order, as for a parked
- * request: server-park.c) and every other connection is served.  A
- * connection closed meanwhile leaves its job behind; the completion frees
- * it.
+ * line of at least parse_thread_bytes (coopd.conf(5)) is now handed, with
+ * a copy of the parse limits (a reload may change them meanwhile), to one
+ * parse thread owned by the server, which does what the loop did up to
+ * and including graph validation (proto_request_parse_ex with the compact
+ * graph, and for a `submit` its params and proto_graph_parse), and for a
+ * valid submit also builds the run-time graph (graph_new) and the text
+ * the store keeps (store_doc_text), then drops the document tree; the
+ * result comes back through an ev_async and the request goes on on the
+ * loop exactly as a small one does (server-dispatch.c, method-submit.c:
+ * the same checks in the same order, the same errors and ids; the active
+ * limit, the graph id, the store and the answer are the loop's).
+ * Meanwhile its connection reads and dispatches nothing more (its answers
+ * stay in order, as for a parked request: server-park.c) and every other
+ * connection is served.  A connection closed meanwhile leaves its job
+ * behind; the completion frees it.  Dispatched jobs come back here to be
+ * freed (a refused 200,000-node graph takes tens of ms to free).
  *
  * One thread, not libcoop's blocking pool: that pool runs users' blocking
  * jobs and has its own share rules (docs/architecture.md); parsing must
@@ -286,6 +289,7 @@ int server_parse_queue(struct conn *c, const char *line, size_t len)
 	job->gid = c->gid;
 	job->lim = c->d->cfg.limits;
 	c->parsing = job;
+	c->d->counters.lines_parsed_off_loop++;
 	pthread_mutex_lock(&p->lock);
 	for (pp = &p->todo; *pp; pp = &(*pp)->next)
 		;
