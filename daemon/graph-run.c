@@ -741,6 +741,14 @@ void graph_run_mail(struct coopd *d, struct rnode *n, unsigned bits, uint64_t st
 			if (o->started && n->started_ms < 0 && n->def->kind != PROTO_NODE_EXEC)
 				n->started_ms = n->finished_ms;
 			node_settle(d, n, state_of(o), &w);
+			/* Its outcome is read and its joiner done with it: the
+			 * handle goes now rather than with the whole graph's
+			 * (graph_release_runtime), which held the loop about
+			 * 0.2 s for 200,000 nodes. */
+			if (n->handle && n->settled) {
+				coop_handle_free(n->handle);
+				n->handle = NULL;
+			}
 		}
 		drain(d, &w);
 		if (p)
