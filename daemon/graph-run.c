@@ -98,15 +98,16 @@ void graph_set_state(struct coopd *d, struct rnode *n, enum proto_state st)
 /* Launching is sliced: one event (a submit, a node's end, a resume)
  * may make 200,000 nodes ready, and spawning them all at once held the
  * loop about 0.2 s, every other client waiting (docs/security.md, "Fair
- * share").  At most RUN_SLICE (256) nodes are launched per loop iteration; the
- * rest of a worklist waits in the backlog, and so does every worklist
- * made after it, in the order they were made: nodes are launched in the
- * very order an unsliced run would launch them (with max_parallel, that
- * is the order they run in).  Meanwhile a node not yet launched is a node
- * whose dependencies have not settled yet: a cancel or a pause reaches it
- * when it is launched, and its scope stays open (so its graph cannot
- * settle and free it) until it has been. */
+ * share").  At most RUN_SLICE (256) nodes, and about 2 ms of launching,
+ * per loop iteration; the rest of a worklist waits in the backlog, and so
+ * does every worklist made after it, in the order they were made: nodes
+ * are launched in the very order an unsliced run would launch them (with
+ * max_parallel, that is the order they run in).  Meanwhile a node not yet
+ * launched is a node whose dependencies have not settled yet: a cancel or
+ * a pause reaches it when it is launched, and its scope stays open (so
+ * its graph cannot settle and free it) until it has been. */
 #define RUN_SLICE 256
+#define RUN_SLICE_NS 2000000u /* and about 2 ms of them */
 
 struct run_session {
 	struct run_session *next;
@@ -132,12 +133,15 @@ static void worklist_done(struct worklist *w)
 		log_err("out of memory while launching graph nodes: some nodes stay pending");
 }
 
-/* Launches at most *budget nodes of w (and of what they push on it). */
-static void launch_some(struct coopd *d, struct worklist *w, size_t *budget)
+/* Launches at most *budget nodes of w (and of what they push on it), and
+ * none once the clock has passed until. */
+static void launch_some(struct coopd *d, struct worklist *w, size_t *budget, uint64_t until)
 {
 	while (w->n > 0 && *budget > 0) {
 		(*budget)--;
 		node_launch(d, w->v[--w->n], w);
+		if (coop_now_ns() > until)
+			*budget = 0;
 	}
 }
 
@@ -149,10 +153,11 @@ static void backlog_cb(struct ev_loop *loop, ev_check *check, int revents)
 {
 	struct run_backlog *b = check->data;
 	size_t budget = RUN_SLICE;
+	uint64_t until = coop_now_ns() + RUN_SLICE_NS;
 	struct run_session *s;
 
 	while ((s = b->head) && budget > 0) {
-		launch_some(b->d, &s->w, &budget);
+		launch_some(b->d, &s->w, &budget, until);
 		if (s->w.n > 0)
 			break;
 		b->head = s->next;
@@ -208,7 +213,7 @@ static void drain(struct coopd *d, struct worklist *w)
 		return;
 	}
 	if (!b || !b->head)
-		launch_some(d, w, &budget);
+		launch_some(d, w, &budget, coop_now_ns() + RUN_SLICE_NS);
 	if (w->n > 0 && backlog_push(d, w))
 		return;
 	/* Out of memory for the backlog: the rest now. */

@@ -26,9 +26,12 @@ struct reactor_inbox {
 
 /* Mail handled per loop iteration: 200,000 nodes ending together took
  * the loop for 0.1 s at a time, and their dependents are launched in
- * slices anyway (graph-run.c).  The rest waits for the next iteration, in
+ * slices anyway (graph-run.c).  At most INBOX_SLICE nodes and about
+ * INBOX_SLICE_NS (an exec node's mail may fork its process, a millisecond
+ * or more on a loaded machine); the rest waits for the next iteration, in
  * order, so that other clients are served in between. */
 #define INBOX_SLICE 256
+#define INBOX_SLICE_NS 2000000u
 
 static bool inbox_drain_some(struct reactor_inbox *ib, size_t max);
 
@@ -147,7 +150,11 @@ void inbox_drain(struct reactor_inbox *ib)
 /* Handles at most max nodes' mail; true if some is left. */
 static bool inbox_drain_some(struct reactor_inbox *ib, size_t max)
 {
+	uint64_t until = max == SIZE_MAX ? UINT64_MAX : coop_now_ns() + INBOX_SLICE_NS;
+
 	for (; max > 0; max--) {
+		if (max != SIZE_MAX && coop_now_ns() > until)
+			break;
 		struct rnode *n;
 		unsigned bits;
 		uint64_t started;
