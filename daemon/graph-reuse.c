@@ -10,7 +10,8 @@
  * stay cancelled).  Reused nodes are `succeeded` at once when their turn
  * comes (graph-run.c), so their `after` dependants start without waiting,
  * and they show `reused: true`.  Their logs are hard links to the old
- * graph's files: no copy, and still there when the old graph is removed.
+ * graph's files: no copy, and still there when the old graph is removed
+ * (a Slurm node's in the spool directory, job-slurm.c slurm_log_link).
  */
 #include "config.h"
 
@@ -22,6 +23,7 @@
 #include "graph-model.h"
 #include "graph-reuse.h"
 #include "job-logfile.h"
+#include "job-slurm.h"
 #include "util-log.h"
 
 static int copy_attempts(struct rnode *n, const struct rnode *o)
@@ -106,7 +108,9 @@ void graph_reuse_logs(struct coopd *d, const struct graph *old, struct graph *g)
 		}
 		for (unsigned a = 1; a <= (attempts ? attempts : 1); a++)
 			for (int s = 0; s < 2; s++) {
-				int r = logfile_link(d, old->id, g->id, n->idx, a, s);
+				int r = n->def->placement == PROTO_PLACEMENT_SLURM
+						? slurm_log_link(d, old->id, g, n->idx, a, s)
+						: logfile_link(d, old->id, g->id, n->idx, a, s);
 
 				if (r == 0)
 					linked++;

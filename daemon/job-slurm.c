@@ -159,6 +159,29 @@ int slurm_log_open(struct coopd *d, const struct graph *g, uint32_t idx, unsigne
 	return fd;
 }
 
+int slurm_log_link(struct coopd *d, const char *from_gid, const struct graph *g, uint32_t idx,
+		   unsigned attempt, int stream)
+{
+	char from[4096], to[4096], *slash;
+
+	if (slurm_log_path(d, from_gid, idx, attempt, stream, from, sizeof(from)) < 0 ||
+	    slurm_log_path(d, g->id, idx, attempt, stream, to, sizeof(to)) < 0)
+		return -ENAMETOOLONG;
+	slash = strrchr(to, '/');
+	*slash = '\0';
+	/* As submit() makes it: the owner's Slurm jobs write there. */
+	if (mkdir(to, 0700) < 0 && errno != EEXIST)
+		return -errno;
+	if (geteuid() == 0 && chown(to, g->uid, g->gid) < 0)
+		return -errno;
+	*slash = '/';
+	/* No AT_SYMLINK_FOLLOW: a symbolic link the owner left is linked as
+	 * itself, and slurm_log_open() refuses it. */
+	if (linkat(AT_FDCWD, from, AT_FDCWD, to, 0) < 0)
+		return -errno;
+	return 0;
+}
+
 /*
  * Polling.
  */

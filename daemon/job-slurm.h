@@ -74,6 +74,13 @@ int slurm_log_path(struct coopd *d, const char *gid, uint32_t idx, unsigned atte
 int slurm_log_open(struct coopd *d, const struct graph *g, uint32_t idx, unsigned attempt,
 		   int stream);
 
+/* rerun failed_only (graph-reuse.c): node idx's output file of graph
+ * from_gid linked under graph g's id (its spool directory made, the
+ * owner's, as a submit makes it), so a reused node's logs read from g.
+ * 0, or a negative errno (-ENOENT: no such file). */
+int slurm_log_link(struct coopd *d, const char *from_gid, const struct graph *g, uint32_t idx,
+		   unsigned attempt, int stream);
+
 /* Start-up, for an unfinished Slurm node of a graph that cannot go on:
  * its job is cancelled once the loop runs. */
 void slurm_recover_note(struct coopd *d, const struct rnode *n);

@@ -95,3 +95,5 @@ SOAK_TESTS += tests/integration/test-daemon-fair-answers.sh
 # -- hostile (session 6): what one user's Slurm jobs leave in their graph's
 # spool directory never reaches coopd's loop or another file.
 SLURM_TESTS += tests/slurm/test-slurm-spool-owner.sh
+# -- hostile (session 6): a reused Slurm node's logs read from the rerun
+SLURM_TESTS += tests/slurm/test-slurm-rerun-logs.sh
