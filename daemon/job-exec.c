@@ -973,6 +973,10 @@ static void job_retry(struct exec_job *job)
 		job->log_failed[s] = false;
 	}
 	job->attempt++;
+	/* The delay counts from finished_ms, read from the clock just now; the
+	 * loop's cached time can be older (a busy iteration), and a timer set
+	 * against it would fire early by that much. */
+	ev_now_update(d->loop);
 	ev_timer_init(&job->retry_timer, job_retry_cb, delay / 1000., 0.);
 	job->retry_timer.data = job;
 	ev_timer_start(d->loop, &job->retry_timer);
