@@ -40,9 +40,10 @@ struct coopd_config {
 	size_t max_pending_per_conn;      /* wait requests in flight on one connection */
 	size_t log_cap;                   /* bytes kept per job stream (the first ones) */
 	size_t max_active_per_user;
-	unsigned retention_days;  /* prune finished graphs older than this; 0: never */
-	size_t retention_graphs;  /* finished graphs kept per user */
-	uint64_t retention_nodes; /* nodes of finished graphs kept per user */
+	uint64_t max_active_nodes_per_user; /* nodes of those graphs, per user */
+	unsigned retention_days;            /* prune finished graphs older than this; 0: never */
+	size_t retention_graphs;            /* finished graphs kept per user */
+	uint64_t retention_nodes;           /* nodes of finished graphs kept per user */
 	uint64_t retention_bytes; /* bytes (documents, logs) of finished graphs kept per user */
 	unsigned shutdown_timeout_ms;
 	unsigned journal_flush_ms;

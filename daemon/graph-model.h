@@ -150,7 +150,7 @@ struct graph {
 	bool syncing;        /* settled, final journal not yet synced */
 	uint8_t holds;       /* ended, not yet settled (graph-registry.h) */
 	bool loaded;         /* reloaded from the state directory */
-	bool active_counted; /* in d->active_per_user */
+	bool active_counted; /* in d->active_per_user and d->active_nodes_per_user */
 	/* A settled graph's node tree is not kept (graph_release_tree): then
 	 * def, root and by_idx are NULL and these say what `list` and
 	 * retention need; status and logs read the tree back from the

@@ -229,3 +229,6 @@ DAEMON_TESTS += tests/integration/test-daemon-retention-bytes.sh
 daemon_libcoopd_la_SOURCES += daemon/reactor-loopstat.c daemon/reactor-loopstat.h
 DAEMON_TESTS += tests/integration/test-daemon-fair-submit-slice.sh
 DAEMON_TESTS += tests/integration/test-daemon-parse-thread.sh
+
+# Active nodes per user (issue 15, activecap): max_active_nodes_per_user
+DAEMON_TESTS += tests/integration/test-daemon-fair-nodes.sh

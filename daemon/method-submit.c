@@ -2,9 +2,11 @@
  * method-submit.c - `submit {graph}` -> {id}.
  *
  * The whole graph is validated (proto_graph_parse) before anything runs,
- * then the per-user active limit is checked (graphs not yet settled plus
+ * then the per-user active limits are checked (graphs not yet settled plus
  * submits of the same user still waiting for the disk, so that pipelined
- * submits cannot get past it: d->submits_pending), then the graph is stored
+ * submits cannot get past them: d->submits_pending; the same in nodes for
+ * max_active_nodes_per_user, since an active node holds about 1.3 KB of
+ * coopd's memory: docs/security.md, "Fair share"), then the graph is stored
  * durably (store-state.c: fsync'ed) and only then registered, started and
  * answered.  A graph that could not be stored is not run.
  */
@@ -190,6 +192,7 @@ static void submit_stored(struct coopd *d, struct graph *g, int r, void *arg)
 	memcpy(reuse_from, ctx->reuse_from, sizeof(reuse_from));
 	free(ctx);
 	uidcount_sub(&d->submits_pending, g->uid, 1);
+	uidcount_sub(&d->submit_nodes_pending, g->uid, g->n_nodes);
 	if (l)
 		later_set_backref(l, NULL);
 
@@ -257,6 +260,20 @@ static enum method_ret submit_check(struct method_call *call, const struct proto
 		return method_fail(call, PROTO_ERR_LIMIT, NULL,
 				   "too many active graphs for this user (max_active_per_user %zu)",
 				   d->cfg.max_active_per_user);
+	{
+		/* Root too, like max_active_per_user: it is memory every
+		 * user's graphs share, not a share of the socket. */
+		uint64_t have = (uint64_t)graph_registry_active_nodes_of(d, call->c->uid) +
+				uidcount_get(&d->submit_nodes_pending, call->c->uid);
+
+		if (have + def->n_nodes > d->cfg.max_active_nodes_per_user)
+			return method_fail(call, PROTO_ERR_LIMIT, NULL,
+					   "too many active nodes for this user "
+					   "(max_active_nodes_per_user %llu: %llu active or being "
+					   "stored, this graph has %zu)",
+					   (unsigned long long)d->cfg.max_active_nodes_per_user,
+					   (unsigned long long)have, def->n_nodes);
+	}
 	return METHOD_OK;
 }
 
@@ -302,12 +319,17 @@ static enum method_ret submit_store(struct method_call *call, struct graph *g,
 		}
 	}
 	r = uidcount_add(&d->submits_pending, g->uid, 1);
+	if (r == 0 && uidcount_add(&d->submit_nodes_pending, g->uid, g->n_nodes) < 0) {
+		uidcount_sub(&d->submits_pending, g->uid, 1);
+		r = -ENOMEM;
+	}
 	if (r == 0) {
 		r = text ? store_graph_create_text(d->store, g, text, text_len, submit_stored, ctx)
 			 : store_graph_create(d->store, g, doc, submit_stored, ctx);
 		text = NULL; /* taken */
 		if (r < 0) {
 			uidcount_sub(&d->submits_pending, g->uid, 1);
+			uidcount_sub(&d->submit_nodes_pending, g->uid, g->n_nodes);
 			r = -ENOMEM;
 		}
 	}
