@@ -4,7 +4,9 @@
 #  1. Arithmetic, from `coopd --help`'s defaults: a compact graph of
 #     max_nodes + 1 noop tasks, and the same written by Python's json.dumps
 #     (with spaces), fits in max_request_bytes, which fits in
-#     max_input_bytes_per_user (a request being read counts against it).
+#     max_input_bytes_per_user (a request being read counts against it);
+#     max_active_nodes_per_user is at least max_nodes (one graph of
+#     max_nodes may run).
 #  2. A default coopd (no configuration file) answers a graph of max_nodes
 #     + 1 nodes with -32003 naming max_nodes, not -32600 "message too
 #     large": it read the request whole (a second or two: the node count is
@@ -20,9 +22,10 @@ default_of() {
 MAX_REQ=$(default_of max_request_bytes)
 MAX_NODES=$(default_of max_nodes)
 MAX_IN=$(default_of max_input_bytes_per_user)
-[ -n "$MAX_REQ" ] && [ -n "$MAX_NODES" ] && [ -n "$MAX_IN" ] ||
-	fail "defaults not found in coopd --help: '$MAX_REQ' '$MAX_NODES' '$MAX_IN'"
-export MAX_REQ MAX_NODES MAX_IN
+MAX_ACT_NODES=$(default_of max_active_nodes_per_user)
+[ -n "$MAX_REQ" ] && [ -n "$MAX_NODES" ] && [ -n "$MAX_IN" ] && [ -n "$MAX_ACT_NODES" ] ||
+	fail "defaults not found in coopd --help: '$MAX_REQ' '$MAX_NODES' '$MAX_IN' '$MAX_ACT_NODES'"
+export MAX_REQ MAX_NODES MAX_IN MAX_ACT_NODES
 
 coopd_start
 coopd_py <<'PYEOF' || fail "the defaults disagree"
@@ -44,6 +47,9 @@ expect(envelope + len(compact) <= max_req,
 expect(envelope + spaced_len <= max_req,
        "the same written by json.dumps fits too", (spaced_len, max_req))
 expect(max_req <= max_in, "max_request_bytes <= max_input_bytes_per_user", (max_req, max_in))
+max_act_nodes = int(os.environ["MAX_ACT_NODES"])
+expect(max_nodes <= max_act_nodes, "max_nodes <= max_active_nodes_per_user",
+       (max_nodes, max_act_nodes))
 print("max_nodes %d: compact %d bytes (%.1f per node), json.dumps %d; max_request_bytes %d"
       % (max_nodes, len(compact), len(compact) / (max_nodes + 1), spaced_len, max_req))
 
