@@ -71,6 +71,7 @@ struct coopd_counters {
 	uint64_t orphans_reaped;        /* subreaper adoptions reaped */
 	uint64_t retries[JOB__MAX];     /* attempts that were followed by another */
 	uint64_t lines_parsed_off_loop; /* request lines handed to the parse thread */
+	uint64_t reruns_read_off_loop;  /* rerun documents read and built on the reader */
 };
 
 struct run_backlog;

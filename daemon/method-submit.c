@@ -362,6 +362,17 @@ enum method_ret submit_graph(struct method_call *call, struct proto_graph *def,
 	return submit_store(call, g, doc, NULL, 0, reuse);
 }
 
+enum method_ret submit_graph_built(struct method_call *call, struct graph *g, char *text,
+				   size_t text_len, struct graph *reuse)
+{
+	if (submit_check(call, g->def) != METHOD_OK) {
+		free(text);
+		graph_free(g);
+		return METHOD_ERROR;
+	}
+	return submit_store(call, g, NULL, text, text_len, reuse);
+}
+
 static enum method_ret submit_handle(struct method_call *call, void *params)
 {
 	struct proto_submit_params *p = params;

@@ -18,5 +18,10 @@ struct proto_graph;
  * METHOD_LATER, or METHOD_ERROR with call->err set. */
 enum method_ret submit_graph(struct method_call *call, struct proto_graph *def,
 			     struct json_object *doc, struct graph *reuse);
+/* The same for a graph built off the loop from its document (rerun:
+ * method-rerun.c), with that document's text to store (taken): g and
+ * text are freed on error. */
+enum method_ret submit_graph_built(struct method_call *call, struct graph *g, char *text,
+				   size_t text_len, struct graph *reuse);
 
 #endif

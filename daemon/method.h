@@ -23,6 +23,7 @@ struct conn;
 struct json_object;
 struct graph;
 struct graph_stream;
+struct park_read;
 struct server_parsed;
 
 /* METHOD_STREAM: call->stream is the answer, made a piece at a time as the
@@ -42,6 +43,10 @@ struct method_call {
 	/* METHOD_ERROR from method_graph: g's tree is being read back off the
 	 * loop; the request is run again once it is in (server-park.c). */
 	struct graph *park;
+	/* METHOD_ERROR with a read to do on the store's reader thread first
+	 * (struct park_read, server.h): the request is run again once it is
+	 * done; if it cannot be queued, pr is freed and err answered. */
+	struct park_read *park_read;
 	/* A submit's graph validated off the loop (server-parse.c), or NULL:
 	 * the handler takes pre->def or answers pre->graph_err. */
 	struct server_parsed *pre;

@@ -157,6 +157,10 @@ void metrics_render(struct coopd *d, struct strbuf *sb)
 	       "Request lines of at least parse_thread_bytes parsed on the parse thread.");
 	sb_printf(sb, "coopd_lines_parsed_off_loop_total %llu\n",
 		  (unsigned long long)d->counters.lines_parsed_off_loop);
+	family(sb, "coopd_reruns_read_off_loop_total", "counter",
+	       "Rerun documents read, parsed and built on the state reader thread.");
+	sb_printf(sb, "coopd_reruns_read_off_loop_total %llu\n",
+		  (unsigned long long)d->counters.reruns_read_off_loop);
 	family(sb, "coopd_loop_busy_max_seconds", "gauge",
 	       "Longest time the event loop spent on one iteration's callbacks since start.");
 	sb_printf(sb, "coopd_loop_busy_max_seconds %.6f\n", (double)d->loopstat.max_ns / 1e9);
@@ -272,7 +276,8 @@ void stats_render(struct coopd *d, struct strbuf *sb)
 		"\"connections_refused\":%llu,\"clients_dropped\":%llu,"
 		"\"connections_timed_out\":%llu,\"metrics_connections_evicted\":%llu,"
 		"\"input_bytes\":%zu,\"loop_busy_max_seconds\":%.6f,\"lines_parsed_off_loop\":%llu,"
-		"\"exec_spawn_failures\":%llu,\"orphans_reaped\":%llu,\"uptime_seconds\":%.3f}}",
+		"\"reruns_read_off_loop\":%llu,\"exec_spawn_failures\":%llu,\"orphans_reaped\":%"
+		"llu,\"uptime_seconds\":%.3f}}",
 		(unsigned long long)d->counters.graphs_submitted, graph_registry_active(d),
 		d->server ? server_connections(d->server) : (size_t)0,
 		(unsigned long long)d->counters.connections_accepted,
@@ -283,6 +288,7 @@ void stats_render(struct coopd *d, struct strbuf *sb)
 		d->server ? server_input_bytes(d->server) : (size_t)0,
 		(double)d->loopstat.max_ns / 1e9,
 		(unsigned long long)d->counters.lines_parsed_off_loop,
+		(unsigned long long)d->counters.reruns_read_off_loop,
 		(unsigned long long)d->counters.exec_spawn_failures,
 		(unsigned long long)d->counters.orphans_reaped,
 		(double)(coop_now_ns() - d->start_mono_ns) / 1e9);

@@ -106,7 +106,7 @@ static void conn_write_cb(struct ev_loop *loop, ev_io *w, int revents)
 		return;
 	}
 	if (c->eof && proto_outbuf_pending(&c->out) == 0 && c->n_laters == 0 &&
-	    !c->has_unread_lines && !c->stream && !c->park_g && !c->parsing) {
+	    !c->has_unread_lines && !c->stream && !conn_parked(c) && !c->parsing) {
 		conn_close(c);
 		return;
 	}
@@ -157,7 +157,7 @@ static void conn_update_watchers(struct conn *c)
 	bool want_write = pending > 0 || c->stream;
 	/* Requests that come after a streamed answer wait for its end. */
 	bool want_read = !c->dead && !c->eof && !c->timed_out && !c->has_unread_lines &&
-			 !c->stream && !c->park_g && !c->parsing &&
+			 !c->stream && !conn_parked(c) && !c->parsing &&
 			 pending < c->d->cfg.answer_backlog;
 
 	if (want_write != c->writing) {
@@ -322,7 +322,7 @@ static bool conn_idle(const struct conn *c)
 {
 	return proto_inbuf_held(&c->in) == 0 && proto_outbuf_pending(&c->out) == 0 &&
 	       c->n_laters == 0 && !c->watching && !c->has_unread_lines && !c->stream &&
-	       !c->park_g && !c->parsing;
+	       !conn_parked(c) && !c->parsing;
 }
 
 /* Sets the connection's one timer to its next deadline: the end of the
@@ -396,7 +396,7 @@ static void conn_read_cb(struct ev_loop *loop, ev_io *w, int revents)
 		 * is really gone makes the write fail, which closes it too. */
 		c->eof = true;
 		if (proto_outbuf_pending(&c->out) == 0 && c->n_laters == 0 && !c->stream &&
-		    !c->park_g && !c->parsing) {
+		    !conn_parked(c) && !c->parsing) {
 			conn_close(c);
 			return;
 		}
@@ -430,7 +430,7 @@ static void conn_process_lines(struct conn *c)
 	size_t len;
 	enum proto_frame_result fr;
 
-	if (c->stream || c->park_g || c->parsing) {
+	if (c->stream || conn_parked(c) || c->parsing) {
 		/* Later lines wait for the stream or the parked request. */
 		c->has_unread_lines = true;
 		conn_update_watchers(c);
@@ -445,7 +445,7 @@ static void conn_process_lines(struct conn *c)
 			dispatch_line(c, line, len);
 		/* The next requests wait for a streamed answer's end, or for
 		 * the tree a parked one waits for. */
-		if (c->stream || c->park_g || c->parsing ||
+		if (c->stream || conn_parked(c) || c->parsing ||
 		    proto_outbuf_pending(&c->out) >= c->d->cfg.answer_backlog) {
 			c->has_unread_lines = true;
 			break;
@@ -462,7 +462,7 @@ void conn_resume(struct conn *c)
 {
 	if (c->dead)
 		return;
-	if (c->has_unread_lines && !c->stream && !c->park_g && !c->parsing &&
+	if (c->has_unread_lines && !c->stream && !conn_parked(c) && !c->parsing &&
 	    proto_outbuf_pending(&c->out) < c->d->cfg.answer_backlog) {
 		conn_process_lines(c);
 		if (!c->dead && !c->timed_out)

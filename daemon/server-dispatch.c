@@ -223,6 +223,14 @@ answer:
 		proto_request_free(&req);
 		return;
 	}
+	if (ret == METHOD_ERROR && call.park_read) {
+		if (conn_park_read(c, call.park_read, line, len) == 0) {
+			proto_request_free(&req);
+			return;
+		}
+		call.park_read->free(call.park_read);
+		call.park_read = NULL;
+	}
 	if (ret == METHOD_STREAM) {
 		if (!req.has_id) {
 			graph_stream_free(call.stream);

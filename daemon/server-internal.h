@@ -50,6 +50,15 @@ int conn_park(struct conn *c, struct graph *g, const char *line, size_t len, str
 	      bool has_id, enum proto_method m);
 void conn_unpark(struct conn *c);
 void conn_resume(struct conn *c);
+/* Parks c's request (line) until pr, queued here on the store's reader
+ * thread, is done (struct park_read, server.h); 0, or a negative errno
+ * (not parked, pr not queued: answer it). */
+int conn_park_read(struct conn *c, struct park_read *pr, const char *line, size_t len);
+/* Whether c's request waits (a tree or a read: server-park.c). */
+static inline bool conn_parked(const struct conn *c)
+{
+	return c->park_g || c->park_read;
+}
 /* Big lines parsed off the loop (server-parse.c).  A line of at least
  * parse_thread_bytes (coopd.conf(5); 256 KiB by default, about the size
  * a parse holds the loop a few milliseconds for) is queued by

@@ -12,6 +12,14 @@
  * not be read, the request gets -32603 naming the graph.  Several
  * requests for the same graph share one read.  A graph removed meanwhile
  * answers its parked requests like any unknown graph.
+ *
+ * A handler may park its request the same way on a read of its own
+ * (call->park_read: a rerun's document read and parsed, method-rerun.c):
+ * the read is queued on the reader thread, and when it is done the line
+ * runs again with the read as c->park_done for the handler to take.  A
+ * connection closed meanwhile leaves the read behind (its free runs when
+ * it is done).  A connection has at most one such read (it reads nothing
+ * more), so what they hold is bounded as a parsed line is (server-parse.c).
  */
 #include "config.h"
 
@@ -55,10 +63,83 @@ int conn_park(struct conn *c, struct graph *g, const char *line, size_t len, str
 	return 0;
 }
 
+/* The read the handler did not take (its request ended otherwise: the
+ * graph was removed meanwhile) goes, unless the request waits again. */
+static void park_done_drop(struct conn *c)
+{
+	struct park_read *pr = c->park_done;
+
+	if (!pr || conn_parked(c))
+		return;
+	c->park_done = NULL;
+	pr->free(pr);
+}
+
+/* Loop thread: c's read is done (or r -ESHUTDOWN: never run). */
+static void park_read_done(struct store_read *job, int r)
+{
+	struct park_read *pr = (struct park_read *)job;
+	struct conn *c = pr->c;
+	char *line;
+	size_t len;
+
+	(void)r; /* job->r: the handler reads it */
+	if (!c) {
+		pr->free(pr);
+		return;
+	}
+	pr->c = NULL;
+	c->park_read = NULL;
+	line = c->park_line;
+	len = c->park_len;
+	c->park_line = NULL;
+	if (c->park_done)
+		c->park_done->free(c->park_done);
+	c->park_done = pr;
+	dispatch_line(c, line, len);
+	free(line);
+	park_done_drop(c);
+	conn_resume(c);
+}
+
+int conn_park_read(struct conn *c, struct park_read *pr, const char *line, size_t len)
+{
+	int r;
+
+	c->park_line = malloc(len + 1);
+	if (!c->park_line)
+		return -ENOMEM;
+	memcpy(c->park_line, line, len);
+	c->park_line[len] = '\0';
+	c->park_len = len;
+	pr->read.done = park_read_done;
+	pr->c = c;
+	r = store_read_queue(c->d->store, &pr->read);
+	if (r < 0) {
+		pr->c = NULL;
+		free(c->park_line);
+		c->park_line = NULL;
+		return r;
+	}
+	c->park_read = pr;
+	return 0;
+}
+
 void conn_unpark(struct conn *c)
 {
 	struct graph *g = c->park_g;
 
+	if (c->park_read) {
+		/* Closing: the read finishes on its own and is freed then. */
+		c->park_read->c = NULL;
+		c->park_read = NULL;
+		free(c->park_line);
+		c->park_line = NULL;
+	}
+	if (c->park_done) {
+		c->park_done->free(c->park_done);
+		c->park_done = NULL;
+	}
 	if (!g)
 		return;
 	if (c->park_prev)
@@ -86,9 +167,12 @@ void server_graph_hydrated(struct coopd *d, struct graph *g, int r)
 		struct json_object *id = c->park_id ? json_object_get(c->park_id) : NULL;
 		enum proto_method m = c->park_method;
 		bool has_id = c->park_has_id;
+		struct park_read *done = c->park_done; /* kept for the handler */
 
 		c->park_line = NULL;
+		c->park_done = NULL;
 		conn_unpark(c);
+		c->park_done = done;
 		/* A graph removed meanwhile: run again, it is unknown now. */
 		if (r < 0 && !g->forgotten) {
 			struct proto_error err;
@@ -105,6 +189,7 @@ void server_graph_hydrated(struct coopd *d, struct graph *g, int r)
 		free(line);
 		if (id)
 			json_object_put(id);
+		park_done_drop(c);
 		conn_resume(c);
 	}
 }

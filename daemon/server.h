@@ -21,6 +21,7 @@
 
 #include "proto-frame.h"
 #include "proto-rpc.h"
+#include "store-reader.h"
 
 struct coopd;
 struct graph;
@@ -65,6 +66,11 @@ struct conn {
 	enum proto_method park_method;
 	bool park_has_id;
 	struct conn *park_prev, *park_next; /* on park_g->parked */
+	/* Or waiting for a read its handler asked for (call->park_read,
+	 * server-park.c), with the same park_line; once done, the read is
+	 * park_done while the line runs again, for its handler to take. */
+	struct park_read *park_read;
+	struct park_read *park_done;
 	/* A big line being parsed off the loop (server-parse.c). */
 	struct parse_job *parsing;
 	/* requests answered later */
@@ -143,6 +149,18 @@ void later_set_backref(struct later *l, struct later **slot);
 /* The tree of g, read back off the loop, is in (r 0; or could not be
  * read: r < 0): the requests parked on it run again (server-park.c). */
 void server_graph_hydrated(struct coopd *d, struct graph *g, int r);
+
+/* A read a handler wants done on the store's reader thread before it
+ * answers (rerun: method-rerun.c): the request is parked meanwhile (its
+ * connection reads nothing more, every other one is served) and its line
+ * runs again once the read is done, with the read as c->park_done, which
+ * the handler takes (sets NULL) or leaves to be freed.  read.run and
+ * free are the owner's; read.done is server-park.c's. */
+struct park_read {
+	struct store_read read; /* first: the reader hands it back */
+	struct conn *c;         /* server-park.c; NULL once the connection closed */
+	void (*free)(struct park_read *pr);
+};
 
 /* Dispatch one decoded line (server-dispatch.c). */
 void dispatch_line(struct conn *c, const char *line, size_t len);

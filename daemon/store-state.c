@@ -1098,6 +1098,14 @@ bool store_reads_off_loop(const struct store *s)
 	return s && s->rd;
 }
 
+int store_read_queue(struct store *s, struct store_read *job)
+{
+	if (!s || !s->rd)
+		return -ENOTSUP;
+	store_reader_queue(s->rd, job);
+	return 0;
+}
+
 int store_graph_hydrate(struct store *s, struct graph *g)
 {
 	struct graph *t;

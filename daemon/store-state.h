@@ -153,6 +153,10 @@ int store_graph_hydrate_async(struct store *s, struct graph *g,
 			      void (*done)(struct coopd *d, struct graph *g, int r));
 /* Whether trees are read back off the loop (the reader thread runs). */
 bool store_reads_off_loop(const struct store *s);
+/* Queues job on the reader thread (store-reader.h): 0, or -ENOTSUP
+ * without one (read on the loop then). */
+struct store_read;
+int store_read_queue(struct store *s, struct store_read *job);
 
 /* Makes g->counts right without the tree (status and wait with summary):
  * a released graph loaded at start-up counts its node rows with one
