@@ -232,3 +232,7 @@ DAEMON_TESTS += tests/integration/test-daemon-parse-thread.sh
 
 # Active nodes per user (issue 15, activecap): max_active_nodes_per_user
 DAEMON_TESTS += tests/integration/test-daemon-fair-nodes.sh
+
+# -- rerun without holding the loop (issue 15 item 2, rerunoff): the document
+# read, parsed and built on the state reader thread
+DAEMON_TESTS += tests/integration/test-daemon-rerun-offloop.sh
