@@ -151,6 +151,9 @@ static struct rerun_read *rerun_read_new(struct method_call *call, struct graph 
 		return NULL;
 	j->pr.read.run = rerun_read_run;
 	j->pr.free = rerun_read_free;
+	/* What it answers if the reader stops before running it. */
+	j->stage = RERUN_UNREAD;
+	j->r = -ESHUTDOWN;
 	memcpy(j->id, g->id, sizeof(j->id));
 	j->uid = call->c->uid;
 	j->gid = call->c->gid;
