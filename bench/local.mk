@@ -185,3 +185,14 @@ bench-restart:
 		python3 '$(abs_top_srcdir)/bench/daemon-restart.py'
 .PHONY: bench-restart
 EXTRA_DIST += bench/daemon-exec-path.sh
+
+# ---- exec jobs as another user beside a big graph (job-spawn.c: vfork,
+# never fork): bench/daemon-spawn-user.sh (COOPD_BASE=OTHER/coopd for a
+# before/after, interleaved).  `make bench-spawn-user` runs only it.
+bench-daemon: bench-spawn-user
+bench-spawn-user:
+	$(MAKE) $(AM_MAKEFLAGS) CFLAGS='$(CFLAGS) -O2' coopd$(EXEEXT)
+	$(BENCH_SAN_WARNING)
+	@$(BENCH_DAEMON_ENV) $(SHELL) '$(abs_top_srcdir)/bench/daemon-spawn-user.sh'
+.PHONY: bench-spawn-user
+EXTRA_DIST += bench/daemon-spawn-user.sh

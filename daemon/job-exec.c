@@ -1111,12 +1111,11 @@ static void job_start(struct exec_job *job)
 			job_fail(job, "supplementary groups of the graph's owner", r);
 			goto done;
 		}
-	} else {
-		if (es->n_reset_sigs < 0)
-			es->n_reset_sigs = spawn_reset_sigs(es->reset_sigs);
-		q.reset_sigs = es->reset_sigs;
-		q.n_reset_sigs = es->n_reset_sigs;
 	}
+	if (es->n_reset_sigs < 0)
+		es->n_reset_sigs = spawn_reset_sigs(es->reset_sigs);
+	q.reset_sigs = es->reset_sigs;
+	q.n_reset_sigs = es->n_reset_sigs;
 	if (pipe2(out, O_CLOEXEC | O_NONBLOCK) < 0 || pipe2(err, O_CLOEXEC | O_NONBLOCK) < 0) {
 		job_fail(job, "pipe", -errno);
 		goto done;

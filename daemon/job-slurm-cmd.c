@@ -329,13 +329,12 @@ int slurm_cmd_run(struct slurm_cmds *c, enum slurm_cmd_kind k, char *const *args
 				       .out_w = out[1],
 				       .err_w = err[1],
 				       .cg_dfd = -1};
+		q.reset_sigs = c->reset_sigs;
+		q.n_reset_sigs = c->n_reset_sigs;
 		if (as && as->pw) {
 			q.pw = as->pw;
 			q.groups = as->groups;
 			q.ngroups = as->ngroups;
-		} else {
-			q.reset_sigs = c->reset_sigs;
-			q.n_reset_sigs = c->n_reset_sigs;
 		}
 		enum spawn_step step;
 

@@ -1,5 +1,5 @@
 /*
- * job-spawn.c - vfork or fork + exec of an exec job's process
+ * job-spawn.c - vfork + exec of an exec job's process
  * (job-spawn.h).
  */
 #include "config.h"
@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -108,98 +109,67 @@ static void child_exec_search(const struct spawn_req *q)
 }
 
 /*
- * fork + exec for a job that must run as another user: groups, gid, then
- * uid are set in the child before exec, so the job never has more
- * privilege than its owner.  posix_spawn cannot change users.  The child
- * reports a failure as an errno on a CLOEXEC pipe (EOF there means exec
- * succeeded).
+ * The owner's groups, gid and uid for the child, by raw system calls:
+ * glibc's setuid() and friends change every thread of the process (they
+ * signal each one, from a list in memory the vfork child shares with
+ * coopd), which in a vfork child would reach coopd's own threads.  The
+ * kernel's calls change only the caller, the child.  Then a setuid(0)
+ * that must fail: the job never keeps more privilege than its owner.
  */
-static int spawn_as_user(const struct spawn_req *q, pid_t *ret_pid, enum spawn_step *ret_step)
+#ifdef SYS_setuid32 /* 32-bit ABIs: the calls with 32-bit ids */
+#define SPAWN_SYS_SETGROUPS SYS_setgroups32
+#define SPAWN_SYS_SETGID SYS_setgid32
+#define SPAWN_SYS_SETUID SYS_setuid32
+#else
+#define SPAWN_SYS_SETGROUPS SYS_setgroups
+#define SPAWN_SYS_SETGID SYS_setgid
+#define SPAWN_SYS_SETUID SYS_setuid
+#endif
+static int child_become_owner(const struct spawn_req *q)
 {
-	int rep[2], e = 0, msg[2] = {SPAWN_STEP_SETUP, 0};
-	sigset_t none;
-	ssize_t r;
-	pid_t pid;
-
-	if (pipe2(rep, O_CLOEXEC) < 0)
-		return -errno;
-	sigemptyset(&none);
-	pid = fork();
-	if (pid < 0) {
-		e = errno;
-		close(rep[0]);
-		close(rep[1]);
-		return -e;
+	if (syscall(SPAWN_SYS_SETGROUPS, (size_t)q->ngroups, q->groups) < 0 ||
+	    syscall(SPAWN_SYS_SETGID, q->pw->pw_gid) < 0 ||
+	    syscall(SPAWN_SYS_SETUID, q->pw->pw_uid) < 0)
+		return -1;
+	if (syscall(SPAWN_SYS_SETUID, 0) == 0) { /* must be impossible now */
+		errno = EPERM;
+		return -1;
 	}
-	if (pid == 0) {
-		for (int sig = 1; sig < NSIG; sig++)
-			(void)signal(sig, SIG_DFL);
-		(void)sigprocmask(SIG_SETMASK, &none, NULL);
-		if (child_enter_job(q) < 0)
-			goto child_fail;
-		if (setgroups((size_t)q->ngroups, q->groups) < 0 || setgid(q->pw->pw_gid) < 0 ||
-		    setuid(q->pw->pw_uid) < 0)
-			goto child_fail;
-		if (setuid(0) == 0) { /* must be impossible now */
-			errno = EPERM;
-			goto child_fail;
-		}
-		msg[0] = SPAWN_STEP_CWD;
-		if (chdir(q->cwd) < 0 && (!q->cwd_fallback || chdir(q->cwd_fallback) < 0))
-			goto child_fail;
-		msg[0] = SPAWN_STEP_EXEC;
-		if (q->cmd)
-			execve(q->cmd, q->argv, q->envp);
-		else
-			child_exec_search(q);
-	child_fail:
-		msg[1] = errno;
-		(void)!write(rep[1], msg, sizeof(msg));
-		_exit(127);
-	}
-	close(rep[1]);
-	/* Also makes the group before anyone can signal it (the child does
-	 * the same; whichever runs first wins, both are fine). */
-	(void)setpgid(pid, pid);
-	do
-		r = read(rep[0], msg, sizeof(msg));
-	while (r < 0 && errno == EINTR);
-	close(rep[0]);
-	if (r == (ssize_t)sizeof(msg)) {
-		int st;
-
-		(void)waitpid(pid, &st, 0);
-		*ret_step = (enum spawn_step)msg[0];
-		return -(msg[1] ? msg[1] : EIO);
-	}
-	*ret_pid = pid;
 	return 0;
 }
 
 /*
  * vfork + exec (what posix_spawn does inside), because posix_spawn (glibc
- * 2.36) cannot put the child into a cgroup, and joining from the parent
- * after the spawn would leave a window in which the job runs (and forks)
- * outside it; it also resets only the signals coopd changed, where
- * POSIX_SPAWN_SETSIGDEF costs two system calls per signal, and makes no
- * file actions (glibc's posix_spawn_file_actions_add* ask for the fd
- * limit at each call).  The child shares our memory until it executes,
- * so it calls only async-signal-safe functions, runs with every signal
- * blocked until the handlers it shares with coopd are back to SIG_DFL,
- * and reports a failure in `err`.
+ * 2.36) can neither change users nor put the child into a cgroup, and
+ * joining from the parent after the spawn would leave a window in which
+ * the job runs (and forks) outside it; it also resets only the signals
+ * coopd changed, where POSIX_SPAWN_SETSIGDEF costs two system calls per
+ * signal, and makes no file actions (glibc's posix_spawn_file_actions_add*
+ * ask for the fd limit at each call).  Not fork: a fork copies coopd's
+ * page tables, which for a daemon holding big graphs costs milliseconds
+ * of the loop per job.  The child shares our memory until it executes,
+ * so it calls only async-signal-safe functions and raw system calls, runs
+ * with every signal blocked until the handlers it shares with coopd are
+ * back to SIG_DFL, and reports a failure (the step and errno) on a
+ * CLOEXEC pipe, which also works where a vfork is a fork (valgrind): EOF
+ * there means exec succeeded.  For a job run as another user the
+ * owner's credentials are taken before the cwd and the exec, so both are
+ * tried with the owner's rights, never coopd's.
  */
 static int spawn_vfork(const struct spawn_req *q, pid_t *ret_pid, enum spawn_step *ret_step)
 {
-	volatile int err = 0; /* the child's errno on failure (shared memory) */
-	volatile int step = SPAWN_STEP_SETUP;
+	int rep[2], e = 0;
 	sigset_t all, old;
+	ssize_t r;
 	pid_t pid;
-	int e;
 
+	if (pipe2(rep, O_CLOEXEC) < 0)
+		return -errno;
 	sigfillset(&all);
 	pthread_sigmask(SIG_SETMASK, &all, &old);
 	pid = vfork();
 	if (pid == 0) {
+		int msg[2] = {SPAWN_STEP_SETUP, 0};
 		struct sigaction dfl;
 		sigset_t none;
 
@@ -209,30 +179,47 @@ static int spawn_vfork(const struct spawn_req *q, pid_t *ret_pid, enum spawn_ste
 			(void)sigaction(q->reset_sigs[i], &dfl, NULL);
 		if (child_enter_job(q) < 0)
 			goto child_fail;
-		step = SPAWN_STEP_CWD;
+		if (q->pw && child_become_owner(q) < 0)
+			goto child_fail;
+		msg[0] = SPAWN_STEP_CWD;
 		if (chdir(q->cwd) < 0 && (!q->cwd_fallback || chdir(q->cwd_fallback) < 0))
 			goto child_fail;
 		sigemptyset(&none);
 		(void)sigprocmask(SIG_SETMASK, &none, NULL);
-		step = SPAWN_STEP_EXEC;
+		msg[0] = SPAWN_STEP_EXEC;
 		if (q->cmd)
 			execve(q->cmd, q->argv, q->envp);
 		else
 			child_exec_search(q);
 	child_fail:
-		err = errno ? errno : EIO;
+		msg[1] = errno ? errno : EIO;
+		(void)!write(rep[1], msg, sizeof(msg));
 		_exit(127);
 	}
 	e = errno;
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
-	if (pid < 0)
+	close(rep[1]);
+	if (pid < 0) {
+		close(rep[0]);
 		return -e;
-	if (err) {
-		int st;
+	}
+	/* Also makes the group before anyone can signal it (the child does
+	 * the same; whichever runs first wins, both are fine). */
+	(void)setpgid(pid, pid);
+	{
+		int msg[2];
 
-		(void)waitpid(pid, &st, 0);
-		*ret_step = (enum spawn_step)step;
-		return -err;
+		do
+			r = read(rep[0], msg, sizeof(msg));
+		while (r < 0 && errno == EINTR);
+		close(rep[0]);
+		if (r == (ssize_t)sizeof(msg)) {
+			int st;
+
+			(void)waitpid(pid, &st, 0);
+			*ret_step = (enum spawn_step)msg[0];
+			return -(msg[1] ? msg[1] : EIO);
+		}
 	}
 	*ret_pid = pid;
 	return 0;
@@ -241,8 +228,7 @@ static int spawn_vfork(const struct spawn_req *q, pid_t *ret_pid, enum spawn_ste
 int spawn_job(const struct spawn_req *req, pid_t *ret_pid, enum spawn_step *ret_step)
 {
 	*ret_step = SPAWN_STEP_SETUP;
-	return req->pw ? spawn_as_user(req, ret_pid, ret_step)
-		       : spawn_vfork(req, ret_pid, ret_step);
+	return spawn_vfork(req, ret_pid, ret_step);
 }
 
 static int rlimit_above(int res, int64_t want, const char *key, const char *unit, char *why,

@@ -3,9 +3,10 @@
  * (and cgroup), stdin from /dev/null, stdout/stderr on the given pipes,
  * the prepared environment, signals back to their defaults.
  *
- * As coopd's own user this is a vfork + exec; as another user (coopd is
- * root, the graph's owner is not) a fork that drops to the owner's
- * groups, gid and uid before exec, and only then enters the job's cwd and
+ * A vfork + exec, never a fork (no copy of coopd's page tables per job).
+ * As another user (coopd is root, the graph's owner is not) the child
+ * drops to the owner's groups, gid and uid before exec, and only then
+ * enters the job's cwd and
  * looks its program up in PATH: with the owner's credentials, so that an
  * error tells the owner nothing it could not find out itself
  * (docs/security.md, "Checks made as the job's owner").  Everything the child needs is
@@ -22,7 +23,7 @@
 struct spawn_req {
 	/* The program: cmd if set (resolved by the caller), else argv[0] as
 	 * the child finds it in path (the job's PATH) after its chdir, with
-	 * the job owner's credentials (spawn_as_user only). */
+	 * the job owner's credentials when pw is set. */
 	const char *cmd;
 	const char *path;
 	const char *cwd;
@@ -31,12 +32,12 @@ struct spawn_req {
 	int out_w, err_w;    /* write ends of the stdout/stderr pipes */
 	int cg_dfd;          /* cgroup instance directory, -1 none */
 	const char *cg_name; /* job cgroup below cg_dfd, NULL none */
-	/* Run as this account (fork); NULL: as coopd (vfork). */
+	/* Run as this account; NULL: as coopd. */
 	const struct passwd *pw;
 	const gid_t *groups; /* pw's supplementary groups */
 	int ngroups;
-	/* Signals that are not SIG_DFL in coopd (vfork child resets them;
-	 * spawn_reset_sigs()).  The fork path resets every signal. */
+	/* Signals that are not SIG_DFL in coopd (the child resets them;
+	 * spawn_reset_sigs()). */
 	const int *reset_sigs;
 	int n_reset_sigs;
 	/* rlimits from the node's `limits` (coopd.graph(5)): nofile and
@@ -49,7 +50,7 @@ struct spawn_req {
 enum spawn_step { SPAWN_STEP_SETUP, SPAWN_STEP_CWD, SPAWN_STEP_EXEC };
 
 /* Starts the process; *ret_pid is the leader (== its pgid).  0, or a
- * negative errno: of fork/vfork, or of the child's setup, chdir or exec,
+ * negative errno: of vfork, or of the child's setup, chdir or exec,
  * with *ret_step saying which. */
 int spawn_job(const struct spawn_req *req, pid_t *ret_pid, enum spawn_step *ret_step);
 

@@ -68,7 +68,7 @@ coopd_add_user "$UO" -d "$COOPD_TMP/home1" -G "$GS"
 chown "$UO:" "$COOPD_TMP/home1" "$COOPD_TMP/home2"
 coopd_start
 chgrp "$GS" "$COOPD_SOCK" || fail "chgrp socket"
-UO=$UO GO=$GO GS=$GS TMPD=$COOPD_TMP coopd_py <<'PY' || fail "owner per graph"
+COOPD_PID=$COOPD_PID UO=$UO GO=$GO GS=$GS TMPD=$COOPD_TMP coopd_py <<'PY' || fail "owner per graph"
 import pwd, subprocess
 tmp, user, group = os.environ["TMPD"], os.environ["UO"], os.environ["GO"]
 
@@ -96,6 +96,18 @@ expect(new_gid not in groups.split(), "not in the new group yet", groups)
 home, cwd, uid, groups = who()[:4]
 expect(home == tmp + "/home2" and cwd == home, "the next graph sees the new home", home, cwd)
 expect(new_gid in groups.split(), "the next graph has the new group", groups, new_gid)
+
+# The child takes the owner's ids while it shares coopd's memory (a
+# vfork): every thread of coopd must still be root, without the owner's
+# groups, after jobs ran as the owner.
+for t in os.listdir("/proc/%s/task" % os.environ["COOPD_PID"]):
+    ids = {}
+    with open("/proc/%s/task/%s/status" % (os.environ["COOPD_PID"], t)) as f:
+        for line in f:
+            k, _, v = line.partition(":")
+            ids[k] = v.split()
+    expect(ids["Uid"] == ["0"] * 4 and ids["Gid"] == ["0"] * 4, "coopd's thread %s stays root" % t, ids)
+    expect(str(pw.pw_gid) not in ids["Groups"], "coopd's thread %s has not the owner's groups" % t, ids)
 PY
 coopd_stop
 coopd_pass
