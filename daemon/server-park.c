@@ -34,21 +34,35 @@
 #include "store-db.h"
 #include "store-state.h"
 
-int conn_park(struct conn *c, struct graph *g, const char *line, size_t len, struct json_object *id,
-	      bool has_id, enum proto_method m)
+/* Keeps a copy of the parked request's line, to dispatch again (it may
+ * hold NUL bytes: the length is kept, not a string's end). */
+static int park_keep_line(struct conn *c, const char *line, size_t len)
 {
-	int r;
-
 	c->park_line = malloc(len + 1);
 	if (!c->park_line)
 		return -ENOMEM;
 	memcpy(c->park_line, line, len);
 	c->park_line[len] = '\0';
 	c->park_len = len;
+	return 0;
+}
+
+static void park_forget_line(struct conn *c)
+{
+	free(c->park_line);
+	c->park_line = NULL;
+}
+
+int conn_park(struct conn *c, struct graph *g, const char *line, size_t len, struct json_object *id,
+	      bool has_id, enum proto_method m)
+{
+	int r;
+
+	if (park_keep_line(c, line, len) < 0)
+		return -ENOMEM;
 	r = store_graph_hydrate_async(c->d->store, g, server_graph_hydrated);
 	if (r < 0) {
-		free(c->park_line);
-		c->park_line = NULL;
+		park_forget_line(c);
 		return r;
 	}
 	c->park_g = g;
@@ -106,19 +120,14 @@ int conn_park_read(struct conn *c, struct park_read *pr, const char *line, size_
 {
 	int r;
 
-	c->park_line = malloc(len + 1);
-	if (!c->park_line)
+	if (park_keep_line(c, line, len) < 0)
 		return -ENOMEM;
-	memcpy(c->park_line, line, len);
-	c->park_line[len] = '\0';
-	c->park_len = len;
 	pr->read.done = park_read_done;
 	pr->c = c;
 	r = store_read_queue(c->d->store, &pr->read);
 	if (r < 0) {
 		pr->c = NULL;
-		free(c->park_line);
-		c->park_line = NULL;
+		park_forget_line(c);
 		return r;
 	}
 	c->park_read = pr;
@@ -133,8 +142,7 @@ void conn_unpark(struct conn *c)
 		/* Closing: the read finishes on its own and is freed then. */
 		c->park_read->c = NULL;
 		c->park_read = NULL;
-		free(c->park_line);
-		c->park_line = NULL;
+		park_forget_line(c);
 	}
 	if (c->park_done) {
 		c->park_done->free(c->park_done);
@@ -150,8 +158,7 @@ void conn_unpark(struct conn *c)
 		c->park_next->park_prev = c->park_prev;
 	c->park_g = NULL;
 	c->park_prev = c->park_next = NULL;
-	free(c->park_line);
-	c->park_line = NULL;
+	park_forget_line(c);
 	if (c->park_id)
 		json_object_put(c->park_id);
 	c->park_id = NULL;

@@ -510,6 +510,19 @@ def proc_rss_kb(pid):
         if line.startswith("VmRSS:"):
             return int(line.split()[1])
     raise AssertionError("no VmRSS for %d" % pid)
+
+def config_reload(text, marker="configuration reloaded"):
+    """Appends text to $COOPD_TMP/coopd.conf, SIGHUPs coopd (COOPD_PID
+    exported) and waits until its log has one more line with marker."""
+    log = os.environ["COOPD_LOG"]
+    before = open(log).read().count(marker)
+    with open(os.environ["COOPD_TMP"] + "/coopd.conf", "a") as f:
+        f.write(text)
+    os.kill(int(os.environ["COOPD_PID"]), 1)
+    deadline = time.monotonic() + 30 * SLOW
+    while open(log).read().count(marker) == before:
+        expect(time.monotonic() < deadline, "coopd handled the SIGHUP (%s)" % marker)
+        time.sleep(0.05)
 PYEOF
 )
 

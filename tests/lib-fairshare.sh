@@ -15,6 +15,10 @@
 #                             of the sockets that got a line
 #   timed(f)                  (seconds, f()) -- for the victim's round trip
 #   pctl(xs, p)               the p-th percentile of xs
+#   Pinger(user)              a thread pinging as that user every 3 ms
+#                             from start() until finish(), which checks
+#                             that every ping was answered and returns
+#                             the round trips (seconds)
 
 coopd_need_users
 
@@ -36,7 +40,7 @@ fair_socket_group() {
 }
 
 FAIR_PYLIB=$(cat <<'PYEOF'
-import array, pwd, select
+import array, pwd, select, threading
 
 def ids_of(user):
     pw = pwd.getpwnam(user)
@@ -74,6 +78,35 @@ def timed(f):
 def pctl(xs, p):
     xs = sorted(xs)
     return xs[min(len(xs) - 1, int(len(xs) * p / 100.0))]
+
+class Pinger:
+    def __init__(self, user):
+        self.user, self.rtts, self.failed = user, [], []
+        self.stop = threading.Event()
+        self.thread = threading.Thread(target=self.run)
+
+    def run(self):
+        c = as_user(self.user)
+        while not self.stop.is_set():
+            try:
+                rtt, _ = timed(lambda: c.result("ping"))
+            except Exception as e:
+                self.failed.append(repr(e))
+                return
+            self.rtts.append(rtt)
+            time.sleep(0.003)
+
+    def start(self):
+        self.thread.start()
+        return self
+
+    def finish(self):
+        self.stop.set()
+        self.thread.join(600 * SLOW)
+        expect(not self.thread.is_alive(), "the pinger ends (hang guard)")
+        expect(not self.failed, "every ping of B is answered", self.failed)
+        expect(len(self.rtts) > 0, "B pinged meanwhile", len(self.rtts))
+        return self.rtts
 
 FAIR_A, FAIR_B = os.environ["FAIR_A"], os.environ["FAIR_B"]
 PYEOF

@@ -112,23 +112,11 @@ expect(st["result"]["state"] == "succeeded", "the wait (6 s > idle timeout) was 
 expect(watcher.result("ping") == {}, "the watching connection is still open")
 idle.close(); waiter.close(); watcher.close()
 
-def reload(lines):
-    """Appends lines to the config, SIGHUPs coopd and waits for the reload."""
-    log = os.environ["COOPD_LOG"]
-    before = open(log).read().count("configuration reloaded")
-    with open(os.environ["COOPD_TMP"] + "/coopd.conf", "a") as f:
-        f.write(lines)
-    os.kill(int(os.environ["COOPD_PID"]), 1)
-    deadline = time.monotonic() + 30 * SLOW
-    while open(log).read().count("configuration reloaded") == before:
-        expect(time.monotonic() < deadline, "coopd reloaded its config")
-        time.sleep(0.05)
-
 # --- unfinished input: per user, then in total
 # The half messages below are held across several steps; on a slow machine
 # (ASan, a loaded CI host) those steps can take longer than the 2 s above,
 # and a half message closed by its timeout would free the bytes under test.
-reload("message_timeout_ms = 600000\n")
+config_reload("message_timeout_ms = 600000\n")
 MB = 1024 * 1024
 part = b'{"jsonrpc":"2.0","id":3,"method":"ping","params":{"pad":"' + b"x" * (3 * MB // 2)
 a1, a2, a3 = many_as(FAIR_A, 3)
@@ -203,7 +191,7 @@ expect(held <= 2 * len(part) + len(stats_line) + 2,
 p.close()
 
 # --- root always gets in: a smaller max_connections, reloaded
-reload("max_connections = 30\nmax_connections_per_user = 20\n"
+config_reload("max_connections = 30\nmax_connections_per_user = 20\n"
        "root_reserved_connections = 8\n")
 def classify(socks):
     got = refusals(socks, quiet=1.0)

@@ -127,24 +127,13 @@ active = [g for g in a.result("list")["graphs"] if g["state"] not in FINAL]
 expect(len(active) == 20, "A has 20 active graphs", len(active))
 
 # --- SIGHUP: a bad value keeps the old bound, a good one changes it
-def reload(text, marker):
-    log = os.environ["COOPD_LOG"]
-    before = open(log).read().count(marker)
-    with open(os.environ["COOPD_TMP"] + "/coopd.conf", "a") as f:
-        f.write(text)
-    os.kill(int(os.environ["COOPD_PID"]), 1)
-    deadline = time.monotonic() + 30 * SLOW
-    while open(log).read().count(marker) == before:
-        expect(time.monotonic() < deadline, "coopd handled the SIGHUP (%s)" % marker)
-        time.sleep(0.05)
-
-reload("max_active_nodes_per_user = 0\n", "bad value '0' for 'max_active_nodes_per_user'")
+config_reload("max_active_nodes_per_user = 0\n", "bad value '0' for 'max_active_nodes_per_user'")
 refused(a.call("submit", {"graph": noops(1)}), 100, 100, "a bad reload kept the bound")
 with open(os.environ["COOPD_TMP"] + "/coopd.conf") as f:
     conf = f.read().replace("max_active_nodes_per_user = 0\n", "")
 with open(os.environ["COOPD_TMP"] + "/coopd.conf", "w") as f:
     f.write(conf)
-reload("max_active_nodes_per_user = 150\n", "configuration reloaded")
+config_reload("max_active_nodes_per_user = 150\n", "configuration reloaded")
 a.result("submit", {"graph": sleeps(50)})
 refused(a.call("submit", {"graph": noops(1)}), 150, 150, "the reloaded bound applies")
 PY

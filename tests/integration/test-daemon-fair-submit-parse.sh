@@ -20,7 +20,6 @@ coopd_start --config "$COOPD_TMP/coopd.conf"
 fair_socket_group
 
 fair_py <<'PY' || fail "big submits off the loop"
-import threading
 
 N = 200000
 def big(bad_at=None):
@@ -41,20 +40,7 @@ small = {"nodes": [{"id": "n0", "kind": "task", "fn": "noop"},
 small_err = call("submit", {"graph": small})["error"]
 expect(small_err["data"]["path"].startswith("nodes[1]"), "small error has a path", small_err)
 
-stop = threading.Event()
-rtts, pings_failed = [], []
-def pinger():
-    b = as_user(FAIR_B)
-    while not stop.is_set():
-        try:
-            rtt, res = timed(lambda: b.result("ping"))
-        except Exception as e:
-            pings_failed.append(repr(e))
-            return
-        rtts.append(rtt)
-        time.sleep(0.003)
-t = threading.Thread(target=pinger)
-t.start()
+pinger = Pinger(FAIR_B).start()
 
 a = as_user(FAIR_A)
 K = 4
@@ -98,11 +84,7 @@ for _ in range(3):
 for g in gids:
     st = a.result("wait", {"id": g, "timeout_ms": 600000 * SLOW, "summary": True})
     expect(st["state"] == "succeeded", "A's big graph succeeds", st)
-stop.set()
-t.join(600 * SLOW)
-expect(not t.is_alive(), "the pinger ends (hang guard)")
-expect(not pings_failed, "every ping of B is answered", pings_failed)
-expect(len(rtts) > 0, "B pinged meanwhile", len(rtts))
+rtts = pinger.finish()
 print("B's pings while A submitted: %d, p50 %.1f ms, p99 %.1f ms, max %.1f ms"
       % (len(rtts), pctl(rtts, 50) * 1000, pctl(rtts, 99) * 1000, max(rtts) * 1000))
 

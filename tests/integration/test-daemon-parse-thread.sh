@@ -32,18 +32,6 @@ def graph(n):
     return {"name": "pt", "nodes": [{"id": "n%d" % i, "kind": "task", "fn": "noop"}
                                     for i in range(n)]}
 
-def reload(lines):
-    """Appends lines to the config, SIGHUPs coopd and waits for the reload."""
-    log = os.environ["COOPD_LOG"]
-    before = open(log).read().count("configuration reloaded")
-    with open(os.environ["COOPD_TMP"] + "/coopd.conf", "a") as f:
-        f.write(lines)
-    os.kill(int(os.environ["COOPD_PID"]), 1)
-    deadline = time.monotonic() + 30 * SLOW
-    while open(log).read().count("configuration reloaded") == before:
-        expect(time.monotonic() < deadline, "coopd reloaded its config")
-        time.sleep(0.05)
-
 def run_both(want):
     before = off_loop()
     small, big = graph(2), graph(60)
@@ -65,7 +53,7 @@ e = call("submit", {"graph": bad})["error"]
 expect(e["code"] == -32602 and e["data"]["path"].startswith("nodes[41]"), "precise error", e)
 expect(off_loop() - before == 1, "it went through the thread")
 # Raised by a reload: both on the loop now.
-reload("parse_thread_bytes = 1048576\n")
+config_reload("parse_thread_bytes = 1048576\n")
 run_both(0)
 PY
 coopd_stop

@@ -29,7 +29,6 @@ coopd_start --config "$COOPD_TMP/coopd.conf"
 fair_socket_group
 
 fair_py <<'PY' || fail "reruns off the loop"
-import threading
 
 N = 24
 BIG = "x" * 1000000
@@ -66,20 +65,7 @@ def hist():
     return [l for l in m.splitlines() if l.startswith("coopd_loop_iteration_seconds_bucket") or l.startswith("coopd_loop_busy_max")]
 print("BEFORE", hist())
 
-stop = threading.Event()
-rtts, pings_failed = [], []
-def pinger():
-    b = as_user(FAIR_B)
-    while not stop.is_set():
-        try:
-            rtt, res = timed(lambda: b.result("ping"))
-        except Exception as e:
-            pings_failed.append(repr(e))
-            return
-        rtts.append(rtt)
-        time.sleep(0.003)
-t = threading.Thread(target=pinger)
-t.start()
+pinger = Pinger(FAIR_B).start()
 
 K = 8
 conns = [as_user(FAIR_A) for _ in range(K)]
@@ -96,11 +82,7 @@ for g in new:
     expect(st["name"] == "big" and sum(st["counts"].values()) == N, "the rerun is the same graph",
            st)
 print("AFTER", hist())
-stop.set()
-t.join(600 * SLOW)
-expect(not t.is_alive(), "the pinger ends (hang guard)")
-expect(not pings_failed, "every ping of B is answered", pings_failed)
-expect(len(rtts) > 0, "B pinged meanwhile", len(rtts))
+rtts = pinger.finish()
 m = call("metrics")["result"]["text"]
 busy = [l for l in m.splitlines() if l.startswith("coopd_loop_busy_max_seconds ")]
 expect(len(busy) == 1, "the loop-hold gauge is there", busy)
