@@ -27,6 +27,12 @@
  * (docs/durability.md, "Retention").  Rows of older versions get their
  * document's length.
  *
+ * Version 5 drops the index graphs_by_owner(owner_uid, finished) of
+ * version 1: no statement of coopd reads it (retention keeps each user's
+ * history in memory, store-retention.c; start-up reads graphs in seq
+ * order), and it cost every submit two pages of the WAL: the new row's
+ * entry (finished NULL) and its move when the graph settled.
+ *
  * Times are unix milliseconds, states their protocol names, so that an
  * operator's `sqlite3` query reads like `coopctl status`.  A node row holds
  * the node's latest reported state (the row is replaced, not appended).
@@ -85,6 +91,8 @@ static const char *const migrations[STORE_DB_VERSION] = {
 	/* 3 -> 4: bytes kept per graph, for retention_bytes (issue 14). */
 	"ALTER TABLE graphs ADD COLUMN bytes INTEGER NOT NULL DEFAULT 0;"
 	"UPDATE graphs SET bytes = length(CAST(doc AS BLOB));",
+	/* 4 -> 5: an index nothing reads, written by every commit (above). */
+	"DROP INDEX IF EXISTS graphs_by_owner;",
 };
 
 enum {

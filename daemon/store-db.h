@@ -16,7 +16,7 @@
 #include <sys/types.h>
 
 /* The schema version this coopd writes (PRAGMA user_version). */
-#define STORE_DB_VERSION 4
+#define STORE_DB_VERSION 5
 #define STORE_DB_FILE "coopd.db"
 
 struct store_db;

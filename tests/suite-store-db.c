@@ -1,7 +1,8 @@
 /*
  * suite-store-db.c - Check suite for coopd's state database alone
  * (daemon/store-db.c, no daemon): a new file gets the current schema
- * version and mode 0600; a graph and its node rows go in and come back
+ * version and mode 0600 (without graphs_by_owner); a version 4 database
+ * is migrated to 5; a graph and its node rows go in and come back
  * field by field (the last row of a node wins); a settled state and a
  * delete; a transaction rolled back leaves nothing; the meta table; a file
  * that is not a database is -EBADMSG, a newer schema -EPROTO (untouched),
@@ -55,6 +56,38 @@ static int user_version(void)
 	return v;
 }
 
+/* Runs sql on path with a connection of its own (no store_db). */
+static void raw_sql(const char *sql)
+{
+	sqlite3 *db;
+
+	ck_assert_int_eq(sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE, NULL), SQLITE_OK);
+	ck_assert_int_eq(sqlite3_exec(db, sql, NULL, NULL, NULL), SQLITE_OK);
+	sqlite3_close(db);
+}
+
+/* How many indexes named name the schema has. */
+static int index_count(const char *name)
+{
+	sqlite3 *db;
+	sqlite3_stmt *st;
+	int n = -1;
+
+	ck_assert_int_eq(sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
+	ck_assert_int_eq(
+		sqlite3_prepare_v2(db,
+				   "SELECT count(*) FROM sqlite_master WHERE type = 'index'"
+				   " AND name = ?1",
+				   -1, &st, NULL),
+		SQLITE_OK);
+	sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
+	if (sqlite3_step(st) == SQLITE_ROW)
+		n = sqlite3_column_int(st, 0);
+	sqlite3_finalize(st);
+	sqlite3_close(db);
+	return n;
+}
+
 static const char doc[] =
 	"{\"name\":\"g\",\"nodes\":[{\"id\":\"a\",\"kind\":\"task\",\"fn\":\"noop\"}]}";
 
@@ -89,6 +122,10 @@ START_TEST(test_new_schema)
 	ck_assert_int_eq(user_version(), STORE_DB_VERSION);
 	ck_assert_int_eq(stat(path, &st), 0);
 	ck_assert_int_eq(st.st_mode & 0777, 0600);
+	/* Version 5: no index that every commit would write and nothing
+	 * reads; the id's stays (lookups by id, one graph per id). */
+	ck_assert_int_eq(index_count("graphs_by_owner"), 0);
+	ck_assert_int_eq(index_count("sqlite_autoindex_graphs_1"), 1);
 	/* A reading connection of the same version opens too. */
 	ck_assert_int_eq(store_db_open(path, true, &db), 0);
 	store_db_close(db);
@@ -236,6 +273,46 @@ START_TEST(test_rollback_and_meta)
 }
 END_TEST
 
+/* A database of version 4 (with graphs_by_owner) is migrated to 5: the
+ * index goes, the graphs stay and can still be settled. */
+START_TEST(test_migrate_4_to_5)
+{
+	struct store_db *db;
+	struct seen s = {0};
+	int64_t seq;
+
+	ck_assert_int_eq(store_db_open(path, false, &db), 0);
+	ck_assert_int_eq(store_db_begin(db, true, true), 0);
+	seq = put_one(db, "0123456789abcdef");
+	ck_assert_int_eq(store_db_commit(db), 0);
+	store_db_close(db);
+	/* Version 4's schema: version 5's plus the index. */
+	raw_sql("CREATE INDEX graphs_by_owner ON graphs(owner_uid, finished);"
+		"PRAGMA user_version = 4;");
+	ck_assert_int_eq(index_count("graphs_by_owner"), 1);
+	ck_assert_int_eq(user_version(), 4);
+
+	ck_assert_int_eq(store_db_open(path, false, &db), 0);
+	ck_assert_int_eq(user_version(), 5);
+	ck_assert_int_eq(index_count("graphs_by_owner"), 0);
+	ck_assert_int_eq(store_db_begin(db, true, true), 0);
+	ck_assert_int_eq(store_db_set_graph_state(db, seq, PROTO_STATE_SUCCEEDED, 7, 1), 0);
+	ck_assert_int_eq(store_db_commit(db), 0);
+	ck_assert_int_eq(store_db_each_graph(db, false, on_graph, &s), 0);
+	ck_assert_int_eq(s.graphs, 1);
+	ck_assert_str_eq(s.id, "0123456789abcdef");
+	ck_assert_int_eq(s.row.uid, 1000);
+	ck_assert_int_eq(s.row.state, PROTO_STATE_SUCCEEDED);
+	ck_assert_int_eq(s.row.finished, 7);
+	ck_assert_int_eq(store_db_has_graph(db, "0123456789abcdef"), 1);
+	store_db_close(db);
+	/* Opened again: nothing left to migrate. */
+	ck_assert_int_eq(store_db_open(path, false, &db), 0);
+	store_db_close(db);
+	ck_assert_int_eq(user_version(), 5);
+}
+END_TEST
+
 START_TEST(test_damaged_newer_symlink)
 {
 	struct store_db *db = NULL;
@@ -277,6 +354,7 @@ static Suite *store_db_suite(void)
 	tcase_add_test(tc, test_new_schema);
 	tcase_add_test(tc, test_graph_round_trip);
 	tcase_add_test(tc, test_rollback_and_meta);
+	tcase_add_test(tc, test_migrate_4_to_5);
 	tcase_add_test(tc, test_damaged_newer_symlink);
 	suite_add_tcase(s, tc);
 	return s;

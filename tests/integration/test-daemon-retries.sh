@@ -184,11 +184,15 @@ if command -v sqlite3 >/dev/null 2>&1; then
 	sqlite3 "$COOPD_STATE/coopd.db" "ALTER TABLE nodes DROP COLUMN slurm_state;
 		ALTER TABLE nodes DROP COLUMN slurm_job_id; ALTER TABLE nodes DROP COLUMN attempts;
 		ALTER TABLE nodes DROP COLUMN reused; ALTER TABLE graphs DROP COLUMN bytes;
+		CREATE INDEX graphs_by_owner ON graphs(owner_uid, finished);
 		PRAGMA user_version = 1;" \
 		|| fail "cannot make a version 1 database"
 	coopd_start
-	[ "$(sqlite3 -readonly "$COOPD_STATE/coopd.db" "PRAGMA user_version")" = 4 ] \
-		|| fail "not migrated to version 4"
+	[ "$(sqlite3 -readonly "$COOPD_STATE/coopd.db" "PRAGMA user_version")" = 5 ] \
+		|| fail "not migrated to version 5"
+	# 4 -> 5: the index of version 1 is gone.
+	[ "$(sqlite3 -readonly "$COOPD_STATE/coopd.db" "SELECT count(*) FROM sqlite_master
+		WHERE name = 'graphs_by_owner'")" = 0 ] || fail "graphs_by_owner not dropped"
 	# 3 -> 4: the graphs settled before count their document's bytes.
 	[ "$(sqlite3 -readonly "$COOPD_STATE/coopd.db" "SELECT count(*) FROM graphs
 		WHERE bytes != length(CAST(doc AS BLOB)) OR bytes = 0")" = 0 ] \

@@ -1,6 +1,6 @@
 #!/bin/sh
 # The SQLite state store (docs/durability.md):
-#   - coopd.db has schema version 4 and an operator can query it with
+#   - coopd.db has schema version 5 and an operator can query it with
 #     sqlite3 while coopd runs (graphs, nodes as documented);
 #   - concurrent submits share commits (group commit, seen in `stats`);
 #   - `logs` answers eof:true for a settled node after a restart, graceful
@@ -10,6 +10,8 @@
 #   - a damaged database is moved aside with a clear log line and coopd
 #     starts empty and works;
 #   - a database of a newer schema is refused (exit 1), not touched;
+#   - a database of version 4 is migrated to 5 (graphs_by_owner dropped),
+#     its graphs kept, and per-user retention still right after it;
 #   - retention is per user: one user's graphs never evict another's, and
 #     retention_nodes bounds the nodes a user keeps.
 . "${top_srcdir:-$(cd "$(dirname "$0")/../.." && pwd)}/tests/lib-coopd.sh"
@@ -27,7 +29,7 @@ db = os.path.join(os.environ["COOPD_STATE"], "coopd.db")
 def q(sql):
     return subprocess.run(["sqlite3", "-readonly", db, sql], check=True,
                           capture_output=True, text=True).stdout.strip()
-expect(q("PRAGMA user_version") == "4", "schema version 4")
+expect(q("PRAGMA user_version") == "5", "schema version 5")
 expect(q("PRAGMA journal_mode") == "wal", "WAL mode")
 row = q("SELECT name, state, nodes_total, nodes_done, owner_uid FROM graphs WHERE id = '%s'" % g["id"])
 expect(row == "op|failed|2|2|%d" % os.getuid(), "the graph's row", row)
@@ -128,6 +130,37 @@ grep -q "made by a newer coopd" "$COOPD_TMP/newer.log" || fail "no message: $(ca
 [ "$(cksum <"$COOPD_STATE/coopd.db")" = "$sum" ] || fail "the newer database was changed"
 sqlite3 "$COOPD_STATE/coopd.db" "PRAGMA user_version = $version" || fail "cannot reset user_version"
 
+# A database of version 4 (version 5 plus the index graphs_by_owner) is
+# migrated at start: the index goes, the graphs stay.
+make_v4() {
+	sqlite3 "$COOPD_STATE/coopd.db" "CREATE INDEX graphs_by_owner ON graphs(owner_uid, finished);
+		PRAGMA user_version = 4;" || fail "cannot make a version 4 database"
+}
+check_v5() {
+	[ "$(sqlite3 -readonly "$COOPD_STATE/coopd.db" "PRAGMA user_version")" = 5 ] \
+		|| fail "not migrated to version 5"
+	[ "$(sqlite3 -readonly "$COOPD_STATE/coopd.db" "SELECT count(*) FROM sqlite_master
+		WHERE name = 'graphs_by_owner'")" = 0 ] || fail "graphs_by_owner not dropped"
+}
+make_v4
+coopd_start
+check_v5
+coopd_py <<'PY' || fail "after the migration from version 4"
+gid = open(os.path.join(os.environ["COOPD_TMP"], "gid2")).read()
+expect(rpc("status", {"id": gid})["state"] == "succeeded", "a graph of version 4 kept")
+g = run({"nodes": [{"id": "a", "kind": "task", "fn": "noop"}]})
+expect(g["state"] == "succeeded", "works after the migration", g)
+open(os.path.join(os.environ["COOPD_TMP"], "gid3"), "w").write(g["id"])
+PY
+coopd_restart
+coopd_py <<'PY' || fail "a restart after the migration"
+ids = [g["id"] for g in rpc("list", {"all": True})["graphs"]]
+for f in ("gid2", "gid3"):
+    gid = open(os.path.join(os.environ["COOPD_TMP"], f)).read()
+    expect(gid in ids, "kept over the restart", f, ids)
+PY
+coopd_stop
+
 # Retention per user, with two real users (as test-daemon-users.sh makes
 # them); root only.
 if [ "$(id -u)" != 0 ] || ! command -v useradd >/dev/null 2>&1; then
@@ -186,6 +219,35 @@ expect(g2 in listed and g1 not in listed, "retention_nodes prunes A's older big 
 expect(sum(1 for _ in listed) <= 2, "A within its node bound", listed)
 listed = [g["id"] for g in b.result("list", {"all": True})["graphs"]]
 expect(listed == b_ids, "B still keeps both", listed, b_ids)
+open(os.path.join(os.environ["COOPD_TMP"], "b-ids"), "w").write(" ".join(b_ids))
+open(os.path.join(os.environ["COOPD_TMP"], "a-g2"), "w").write(g2)
+PY
+coopd_stop
+# The same histories in a database of version 4: after the migration,
+# retention still counts per user (version 4's index was per owner; the
+# histories never came from it).
+make_v4
+coopd_start --config "$COOPD_TMP/coopd.conf"
+chgrp "$GS" "$COOPD_SOCK" || fail "chgrp socket"
+check_v5
+coopd_py <<'PY' || fail "retention per user after the migration"
+import pwd
+def as_user(u):
+    pw = pwd.getpwnam(u)
+    return connect_as(pw.pw_uid, pw.pw_gid, os.getgrouplist(u, pw.pw_gid))
+a, b = as_user(os.environ["UA"]), as_user(os.environ["UB"])
+b_ids = open(os.path.join(os.environ["COOPD_TMP"], "b-ids")).read().split()
+g2 = open(os.path.join(os.environ["COOPD_TMP"], "a-g2")).read()
+listed = [g["id"] for g in b.result("list", {"all": True})["graphs"]]
+expect(listed == b_ids, "B's graphs migrated", listed, b_ids)
+expect(g2 in [g["id"] for g in a.result("list", {"all": True})["graphs"]], "A's newest migrated")
+big = {"nodes": [{"id": "n%d" % i, "kind": "task", "fn": "noop"} for i in range(60)]}
+gid = a.result("submit", {"graph": big})["id"]
+expect(a.result("wait", {"id": gid, "timeout_ms": 60000 * SLOW})["state"] == "succeeded", "ran")
+listed = [g["id"] for g in a.result("list", {"all": True})["graphs"]]
+expect(gid in listed and g2 not in listed, "retention_nodes prunes A's older graph", listed)
+listed = [g["id"] for g in b.result("list", {"all": True})["graphs"]]
+expect(listed == b_ids, "B untouched by A's pruning", listed, b_ids)
 PY
 coopd_stop
 coopd_pass
