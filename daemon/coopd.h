@@ -124,6 +124,10 @@ struct coopd {
 	struct coopd_counters counters;
 	struct loopstat loopstat;        /* how long the loop is held (reactor-loopstat.c) */
 	struct run_backlog *run_backlog; /* launches left for later iterations (graph-run.c) */
+	/* Random values for graph ids, read from getrandom() a batch at a
+	 * time (method-submit.c); loop thread only. */
+	uint64_t id_random[32];
+	unsigned id_random_left;
 };
 
 /* coopd-lifecycle.c: the daemon's life around main(). */

@@ -497,6 +497,13 @@ uid_t exec_run_uid(const struct coopd *d, const struct graph *g)
 	return job_run_uid(d, g);
 }
 
+bool exec_as_owner(const struct coopd *d)
+{
+	/* coopd's euid never changes: jobs take their owner's ids in the
+	 * child only (job-spawn.c). */
+	return d->exec ? d->exec->root : geteuid() == 0;
+}
+
 bool exec_same_boot(const struct coopd *d)
 {
 	return d->exec && d->exec->same_boot;

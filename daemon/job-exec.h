@@ -74,6 +74,9 @@ unsigned exec_cgroup_controllers(const struct coopd *d);
 /* The user g's jobs run as: its owner when coopd is root, else coopd's
  * own user. */
 uid_t exec_run_uid(const struct coopd *d, const struct graph *g);
+/* Whether exec jobs run as their graph's owner (coopd is root); known
+ * since exec_setup(), so that a submit asks the kernel nothing. */
+bool exec_as_owner(const struct coopd *d);
 /* Whether the pids recorded by the coopd before this one are of this
  * boot (job-boot.c; read by exec_setup()). */
 bool exec_same_boot(const struct coopd *d);

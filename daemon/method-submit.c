@@ -38,14 +38,37 @@ static int submit_decode(struct json_object *params, void *ret, struct proto_err
 	return proto_submit_params_decode(params, ret, err);
 }
 
+/* The next random value for an id.  The kernel's CSPRNG is read a batch
+ * at a time, not once per submit (one system call less each): an id is
+ * as unpredictable as before (docs/protocol.md: 16 random hex
+ * characters), and the values not yet used are only in coopd's memory. */
+static int next_random(struct coopd *d, uint64_t *v)
+{
+	if (d->id_random_left == 0) {
+		ssize_t n = getrandom(d->id_random, sizeof(d->id_random), 0);
+
+		/* Up to 256 bytes come whole once the pool is ready
+		 * (getrandom(2)); a short read is taken as a failure. */
+		if (n != (ssize_t)sizeof(d->id_random))
+			return n < 0 ? -errno : -EIO;
+		d->id_random_left = sizeof(d->id_random) / sizeof(d->id_random[0]);
+	}
+	*v = d->id_random[--d->id_random_left];
+	/* A used value is an id and public; cleared all the same, so that the
+	 * pool holds only values not yet handed out. */
+	d->id_random[d->id_random_left] = 0;
+	return 0;
+}
+
 /* A fresh random id (16 hex characters) not used by any known graph. */
 static int new_graph_id(struct coopd *d, char *buf)
 {
 	for (int tries = 0; tries < 16; tries++) {
-		uint64_t v;
+		uint64_t v = 0;
+		int r;
 
-		if (getrandom(&v, sizeof(v), 0) != sizeof(v))
-			return -errno;
+		if ((r = next_random(d, &v)) < 0)
+			return r;
 		snprintf(buf, GRAPH_ID_LEN + 1, "%016llx", (unsigned long long)v);
 		if (!graph_registry_find(d, buf))
 			return 0;
@@ -250,7 +273,7 @@ static enum method_ret submit_check(struct method_call *call, const struct proto
 					   "placement slurm, but this coopd has slurm = off "
 					   "(coopd.conf(5))");
 	}
-	if (geteuid() == 0 && call->c->uid != 0 && proto_graph_walk(def, has_exec, NULL) &&
+	if (call->c->uid != 0 && exec_as_owner(d) && proto_graph_walk(def, has_exec, NULL) &&
 	    !user_known(call->c->uid))
 		return method_fail(call, PROTO_ERR_PERMISSION, "nodes",
 				   "uid %lu has no passwd entry: its exec jobs cannot run",

@@ -2,7 +2,8 @@
 # The SQLite state store (docs/durability.md):
 #   - coopd.db has schema version 5 and an operator can query it with
 #     sqlite3 while coopd runs (graphs, nodes as documented);
-#   - concurrent submits share commits (group commit, seen in `stats`);
+#   - concurrent submits share commits (group commit, seen in `stats`),
+#     and get distinct random ids;
 #   - `logs` answers eof:true for a settled node after a restart, graceful
 #     or kill -9;
 #   - no settled graph keeps its node tree in memory (stats
@@ -59,6 +60,11 @@ ts = [threading.Thread(target=client) for _ in range(16)]
 for t in ts: t.start()
 for t in ts: t.join()
 expect(not errs and len(ids) == 160, "160 submits acknowledged", errs)
+# Ids come from a batch of getrandom() values (method-submit.c): 160 ids
+# use several batches, every one distinct and 16 hex characters.
+import re
+expect(len(set(ids)) == 160 and all(re.fullmatch("[0-9a-f]{16}", i) for i in ids),
+       "160 distinct ids of 16 hex characters", ids)
 for i in ids:
     expect(wait(i)["state"] == "succeeded", "ran", i)
 after = rpc("stats")["store"]
