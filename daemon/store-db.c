@@ -100,6 +100,7 @@ enum {
 	ST_PUT_NODE,
 	ST_SET_STATE,
 	ST_SET_BYTES,
+	ST_SETTLE,
 	ST_DEL_NODES,
 	ST_DEL_GRAPH,
 	ST_HAS_GRAPH,
@@ -125,6 +126,10 @@ static const char *const stmt_sql[ST__MAX] = {
 	[ST_SET_STATE] = "UPDATE graphs SET state = ?2, finished = ?3, nodes_done = ?4"
 			 " WHERE seq = ?1",
 	[ST_SET_BYTES] = "UPDATE graphs SET bytes = ?2 WHERE seq = ?1",
+	/* A settle's row in one statement: every submit's commit carries
+	 * one (store-state.c holds settles back for it). */
+	[ST_SETTLE] = "UPDATE graphs SET state = ?2, finished = ?3, nodes_done = ?4, bytes = ?5"
+		      " WHERE seq = ?1",
 	[ST_DEL_NODES] = "DELETE FROM nodes WHERE graph = ?1",
 	[ST_DEL_GRAPH] = "DELETE FROM graphs WHERE seq = ?1",
 	[ST_HAS_GRAPH] = "SELECT seq FROM graphs WHERE id = ?1",
@@ -560,6 +565,19 @@ int store_db_set_graph_bytes(struct store_db *db, int64_t seq, uint64_t bytes)
 
 	sqlite3_bind_int64(st, 1, seq);
 	sqlite3_bind_int64(st, 2, (sqlite3_int64)bytes);
+	return step_done(db, st);
+}
+
+int store_db_settle_graph(struct store_db *db, int64_t seq, int state, int64_t finished,
+			  uint64_t nodes_done, uint64_t bytes)
+{
+	sqlite3_stmt *st = db->st[ST_SETTLE];
+
+	sqlite3_bind_int64(st, 1, seq);
+	sqlite3_bind_text(st, 2, proto_state_name((enum proto_state)state), -1, SQLITE_STATIC);
+	bind_opt(st, 3, finished, finished >= 0);
+	sqlite3_bind_int64(st, 4, (int64_t)nodes_done);
+	sqlite3_bind_int64(st, 5, (sqlite3_int64)bytes);
 	return step_done(db, st);
 }
 

@@ -92,6 +92,9 @@ int store_db_set_graph_bytes(struct store_db *db, int64_t seq, uint64_t bytes);
 /* Sets the graph's state and times (a settled graph, or an interrupted one). */
 int store_db_set_graph_state(struct store_db *db, int64_t seq, int state, int64_t finished,
 			     uint64_t nodes_done);
+/* Both of the above in one statement: a graph that settled. */
+int store_db_settle_graph(struct store_db *db, int64_t seq, int state, int64_t finished,
+			  uint64_t nodes_done, uint64_t bytes);
 /* Deletes a graph row and its nodes. */
 int store_db_delete_graph(struct store_db *db, int64_t seq);
 /* Whether a graph with this id is stored (import: already done). */

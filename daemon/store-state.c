@@ -374,10 +374,8 @@ static int sjob_apply(struct store_db *db, struct store_job *job)
 		for (size_t i = 0; i < j->n_recs && r == 0; i++)
 			r = store_db_put_node(db, j->seq, &j->recs[i]);
 		if (r == 0 && j->kind == SJ_SETTLE)
-			r = store_db_set_graph_state(db, j->seq, j->state, j->finished,
-						     j->nodes_done);
-		if (r == 0 && j->kind == SJ_SETTLE)
-			r = store_db_set_graph_bytes(db, j->seq, j->disk_bytes);
+			r = store_db_settle_graph(db, j->seq, j->state, j->finished, j->nodes_done,
+						  j->disk_bytes);
 		return r;
 	case SJ_DELETE:
 		return store_db_delete_graph(db, j->seq);

@@ -296,14 +296,17 @@ START_TEST(test_migrate_4_to_5)
 	ck_assert_int_eq(user_version(), 5);
 	ck_assert_int_eq(index_count("graphs_by_owner"), 0);
 	ck_assert_int_eq(store_db_begin(db, true, true), 0);
-	ck_assert_int_eq(store_db_set_graph_state(db, seq, PROTO_STATE_SUCCEEDED, 7, 1), 0);
+	ck_assert_int_eq(store_db_settle_graph(db, seq, PROTO_STATE_SUCCEEDED, 7, 1, 4321), 0);
 	ck_assert_int_eq(store_db_commit(db), 0);
 	ck_assert_int_eq(store_db_each_graph(db, false, on_graph, &s), 0);
 	ck_assert_int_eq(s.graphs, 1);
 	ck_assert_str_eq(s.id, "0123456789abcdef");
 	ck_assert_int_eq(s.row.uid, 1000);
+	/* store_db_settle_graph: state, finish time, nodes done and bytes. */
 	ck_assert_int_eq(s.row.state, PROTO_STATE_SUCCEEDED);
 	ck_assert_int_eq(s.row.finished, 7);
+	ck_assert_uint_eq(s.row.nodes_done, 1);
+	ck_assert_uint_eq(s.row.bytes, 4321);
 	ck_assert_int_eq(store_db_has_graph(db, "0123456789abcdef"), 1);
 	store_db_close(db);
 	/* Opened again: nothing left to migrate. */
