@@ -196,3 +196,15 @@ bench-spawn-user:
 	@$(BENCH_DAEMON_ENV) $(SHELL) '$(abs_top_srcdir)/bench/daemon-spawn-user.sh'
 .PHONY: bench-spawn-user
 EXTRA_DIST += bench/daemon-spawn-user.sh
+
+# ---- the state store's share of a one-client durable submit (issue 14,
+# session 7): WAL frames per commit and system calls per submit per thread
+# (strace), CPU per submit per thread (schedstat), COOPD_BASE=OTHER/coopd
+# for a before/after, interleaved (bench/daemon-walframes.sh; numbers in
+# bench/README.md).  `make bench-walframes` runs only it.
+EXTRA_DIST += bench/daemon-walframes.sh
+bench-walframes:
+	$(MAKE) $(AM_MAKEFLAGS) CFLAGS='$(CFLAGS) -O2' coopd$(EXEEXT) bench/daemon-rpc bench/daemon-durable
+	$(BENCH_SAN_WARNING)
+	$(BENCH_DAEMON_ENV) $(SHELL) '$(abs_top_srcdir)/bench/daemon-walframes.sh'
+.PHONY: bench-walframes
