@@ -5,10 +5,11 @@
  *
  * store-load.c calls exec_recover_note() for each unfinished exec node of
  * an interrupted graph while it loads the database, then
- * exec_recover_sweep() once: one pass over /proc matches each process to a
+ * exec_recover_sweep() once: a pass over /proc matches each process to a
  * noted job (its recorded leader, its process group while that leader
  * lives, or the COOPD_JOB marker in its environment), kills the ones that
- * run as the job's user, and waits (bounded) until they are gone.  Only
+ * run as the job's user, and waits (bounded) until they are gone; passes
+ * are repeated until one finds nothing (what a job forked meanwhile).  Only
  * at start-up, before the loop runs, so it may block.
  */
 #include "config.h"
@@ -34,6 +35,7 @@
 struct exec_recover {
 	struct recover_item *recover;
 	size_t n_recover, cap_recover;
+	int passes; /* over /proc, by exec_recover_sweep() */
 };
 
 /* What an interrupted exec node may have left running. */
@@ -113,56 +115,51 @@ static struct recover_item *recover_match(struct lh_table *by_marker, struct lh_
 	return NULL;
 }
 
-void exec_recover_sweep(struct coopd *d)
+/* One pass over /proc: kills what recover_match() gives, and waits
+ * (bounded) until those processes are gone.  The number killed. */
+static size_t sweep_pass(struct exec_recover *es, struct lh_table *by_marker,
+			 struct lh_table *by_pgid, struct lh_table *done)
 {
-	struct exec_recover *es = d->exec_recover;
-	struct lh_table *by_marker = NULL, *by_pgid = NULL;
 	struct proc_info *procs = NULL;
-	struct pollfd *pfds = NULL;
-	size_t n = 0, npfd = 0;
+	struct pollfd *pfds;
+	size_t n = 0, npfd = 0, killed = 0;
 	pid_t self = getpid();
 	uid_t uid;
 
-	if (!es || es->n_recover == 0)
-		return;
-	if (!exec_same_boot(d)) {
-		/* Every process alive now started after the records were made
-		 * (or nothing tells): none can be proven to be a job's. */
-		log_notice("%zu exec job(s) were interrupted in another boot (or by a coopd that "
-			   "kept no boot id): no process of theirs can still run; nothing is "
-			   "killed",
-			   es->n_recover);
-		goto out;
-	}
-	by_marker = lh_kchar_table_new((int)es->n_recover * 2 + 16, NULL);
-	by_pgid = lh_kptr_table_new((int)es->n_recover * 2 + 16, NULL);
-	if (!by_marker || !by_pgid || proc_list(&procs, &n) < 0) {
+	if (proc_list(&procs, &n) < 0) {
 		log_err("cannot look for the processes of interrupted jobs");
-		goto out;
+		return 0;
 	}
+	/* Again at each pass: the leader may have been killed by the last. */
 	for (size_t i = 0; i < es->n_recover; i++) {
 		struct recover_item *it = &es->recover[i];
 
-		(void)lh_table_insert(by_marker, it->marker, it);
-		if (it->pgid > 1 && it->pg_start) {
+		if (it->pgid > 1 && it->pg_start)
 			it->leader_alive = proc_start_time(it->pgid) == it->pg_start;
-			(void)lh_table_insert(by_pgid, (void *)(intptr_t)it->pgid, it);
-		}
 	}
 	pfds = calloc(n + 1, sizeof(*pfds));
 	for (size_t i = 0; i < n; i++) {
 		struct recover_item *it;
 		int pfd;
 
+		void *seen;
+
 		if (procs[i].pid == self || procs[i].pid <= 1 || procs[i].state == 'Z')
+			continue;
+		/* Killed by an earlier pass and not gone yet (its wait timed
+		 * out): not found again. */
+		if (lh_table_lookup_ex(done, (void *)(intptr_t)procs[i].pid, &seen) &&
+		    (uintptr_t)seen == (uintptr_t)procs[i].start)
 			continue;
 		it = recover_match(by_marker, by_pgid, &procs[i]);
 		if (!it)
 			continue;
 		/* Never another user's process, whatever it claims (a marker
-		 * can be copied by anyone) or whichever group it is in. */
+		 * can be copied by anyone) or whichever group it is in.
+		 * Counted once, at the first pass. */
 		if (proc_real_uid(procs[i].pid, &uid) < 0 || uid != it->uid) {
-			it->spared++;
+			if (es->passes == 0)
+				it->spared++;
 			continue;
 		}
 		/* A pidfd, taken before the kill, names this very process and
@@ -173,8 +170,12 @@ void exec_recover_sweep(struct coopd *d)
 				close(pfd);
 			continue;
 		}
-		if (kill(procs[i].pid, SIGKILL) == 0)
+		if (kill(procs[i].pid, SIGKILL) == 0) {
 			it->killed++;
+			killed++;
+			(void)lh_table_insert(done, (void *)(intptr_t)procs[i].pid,
+					      (void *)(uintptr_t)procs[i].start);
+		}
 		if (pfd >= 0 && pfds) {
 			pfds[npfd].fd = pfd;
 			pfds[npfd].events = POLLIN;
@@ -193,6 +194,60 @@ void exec_recover_sweep(struct coopd *d)
 		while (r < 0 && errno == EINTR);
 		close(pfds[i].fd);
 	}
+	free(pfds);
+	free(procs);
+	es->passes++;
+	return killed;
+}
+
+/* Passes at most: each kills every matching process alive, so only what
+ * those forked meanwhile is left for the next (a fork loop needs a few). */
+#define SWEEP_PASSES_MAX 32
+
+void exec_recover_sweep(struct coopd *d)
+{
+	struct exec_recover *es = d->exec_recover;
+	struct lh_table *by_marker = NULL, *by_pgid = NULL, *done = NULL;
+
+	if (!es || es->n_recover == 0)
+		return;
+	if (!exec_same_boot(d)) {
+		/* Every process alive now started after the records were made
+		 * (or nothing tells): none can be proven to be a job's. */
+		log_notice("%zu exec job(s) were interrupted in another boot (or by a coopd that "
+			   "kept no boot id): no process of theirs can still run; nothing is "
+			   "killed",
+			   es->n_recover);
+		goto out;
+	}
+	by_marker = lh_kchar_table_new((int)es->n_recover * 2 + 16, NULL);
+	by_pgid = lh_kptr_table_new((int)es->n_recover * 2 + 16, NULL);
+	done = lh_kptr_table_new((int)es->n_recover * 4 + 16, NULL);
+	if (!by_marker || !by_pgid || !done) {
+		log_err("cannot look for the processes of interrupted jobs");
+		goto out;
+	}
+	for (size_t i = 0; i < es->n_recover; i++) {
+		struct recover_item *it = &es->recover[i];
+
+		(void)lh_table_insert(by_marker, it->marker, it);
+		if (it->pgid > 1 && it->pg_start)
+			(void)lh_table_insert(by_pgid, (void *)(intptr_t)it->pgid, it);
+	}
+	/* Until a pass finds nothing to kill.  The processes of a job that
+	 * was starting when coopd died run on meanwhile: one that forks
+	 * between a pass's listing of /proc and its kill leaves a child that
+	 * pass never saw (a SIGKILL sent before a fork completes makes the
+	 * fork fail, so once a pass has killed the parent every such child is
+	 * in /proc for the next). */
+	while (sweep_pass(es, by_marker, by_pgid, done) > 0) {
+		if (es->passes == SWEEP_PASSES_MAX) {
+			log_err("processes of interrupted jobs were still being found after %d "
+				"passes over /proc; some may be left",
+				SWEEP_PASSES_MAX);
+			break;
+		}
+	}
 	for (size_t i = 0; i < es->n_recover; i++) {
 		if (es->recover[i].killed)
 			log_notice("graph %s node %s: killed %d process(es) left from before the "
@@ -208,8 +263,8 @@ out:
 		lh_table_free(by_marker);
 	if (by_pgid)
 		lh_table_free(by_pgid);
-	free(pfds);
-	free(procs);
+	if (done)
+		lh_table_free(done);
 	exec_recover_free(d);
 }
 

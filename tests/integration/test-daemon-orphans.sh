@@ -123,10 +123,15 @@ esc = "setsid sh -c 'echo $$ > %s; exec sleep 300' &" % ready
 gid = submit({"nodes": [
     {"id": "a", "kind": "exec", "env": {"COOPD_MARK": tok},
      "argv": ["sh", "-c", "%s while [ ! -s %s ]; do sleep 0.01; done; exec sleep 300" % (esc, ready)]},
-    {"id": "b", "kind": "exec", "env": {"COOPD_MARK": tok}, "argv": ["sleep", "300"]}]})
+    {"id": "b", "kind": "exec", "env": {"COOPD_MARK": tok}, "argv": ["sleep", "300"]},
+    # Forks on while the next start looks for it: what it forks after
+    # that start listed /proc must be killed too.
+    {"id": "f", "kind": "exec", "env": {"COOPD_MARK": tok},
+     "argv": ["sh", "-c", "while :; do (setsid sleep 300 &); sleep 0.005; done"]}]})
 for _ in range(1000 * SLOW):
     st = rpc("status", {"id": gid})
-    if os.path.exists(ready) and node(st, "b")["state"] == "running":
+    if os.path.exists(ready) and node(st, "b")["state"] == "running" and \
+            node(st, "f")["state"] == "running":
         break
     time.sleep(0.01)
 open(TMP + "/crash.gid", "w").write(gid)
