@@ -236,3 +236,7 @@ DAEMON_TESTS += tests/integration/test-daemon-fair-nodes.sh
 # -- rerun without holding the loop (issue 15 item 2, rerunoff): the document
 # read, parsed and built on the state reader thread
 DAEMON_TESTS += tests/integration/test-daemon-rerun-offloop.sh
+
+# -- store faults at run time and at open (issue 14, faults): damage the
+# writer meets while coopd runs
+DAEMON_TESTS += tests/integration/test-daemon-store-damage-live.sh

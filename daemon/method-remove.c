@@ -21,6 +21,7 @@
 #include "method-wait.h"
 #include "method.h"
 #include "server.h"
+#include "store-db.h"
 #include "store-retention.h"
 #include "store-state.h"
 
@@ -39,7 +40,7 @@ static void remove_answer(struct later *l, const char *id, int r)
 
 	if (r < 0) {
 		proto_error_set(&err, PROTO_ERR_INTERNAL, NULL,
-				"cannot delete graph %s durably: %s", id, strerror(-r));
+				"cannot delete graph %s durably: %s", id, store_db_strerror(r));
 		later_answer_error(l, &err);
 		return;
 	}

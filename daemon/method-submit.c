@@ -30,6 +30,7 @@
 #include "method-submit.h"
 #include "method.h"
 #include "server.h"
+#include "store-db.h"
 #include "store-state.h"
 #include "util-log.h"
 
@@ -222,7 +223,7 @@ static void submit_stored(struct coopd *d, struct graph *g, int r, void *arg)
 	if (r < 0) {
 		if (l) {
 			proto_error_set(&err, PROTO_ERR_INTERNAL, NULL,
-					"cannot store the graph durably: %s", strerror(-r));
+					"cannot store the graph durably: %s", store_db_strerror(r));
 			later_answer_error(l, &err);
 		}
 		graph_free(g);

@@ -262,6 +262,14 @@ void store_free(struct store *s)
 void store_stop_writer(struct store *s)
 {
 	if (s && s->w) {
+		/* Settles still failing (a full disk, a damaged database) are
+		 * not retried past the stop: say which results are lost (the
+		 * stored graph still says it runs, so a start marks it
+		 * interrupted: docs/durability.md, "When it is synced"). */
+		for (const struct graph *g = s->retry; g; g = g->retry_next)
+			log_err("graph %s: its final state is lost: it could not be made durable "
+				"before the stop",
+				g->id);
 		/* The reader first: the last connection to close checkpoints
 		 * the WAL into coopd.db and removes it, which a read-only one
 		 * cannot do. */

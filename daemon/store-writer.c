@@ -103,10 +103,17 @@ fail:
 	if (w->db) {
 		/* Once per kind of failure: a full disk retried every second
 		 * must not flood the log. */
-		if (w->failing != r)
-			log_err("state database: %s (%s); the transaction is rolled back "
+		if (w->failing != r && r == -EBADMSG)
+			/* Not moved aside while coopd runs: the running graphs
+			 * live in it (docs/durability.md, "Damage"). */
+			log_err("state database %s: %s (the file is damaged); the transaction "
+				"is rolled back (logged once until it changes); coopd serves on: "
+				"stop it to recover the file or move it aside",
+				w->path, store_db_errmsg(w->db));
+		else if (w->failing != r)
+			log_err("state database %s: %s (%s); the transaction is rolled back "
 				"(logged once until it changes)",
-				store_db_errmsg(w->db), strerror(-r));
+				w->path, store_db_errmsg(w->db), strerror(-r));
 		store_db_rollback(w->db);
 		store_db_close(w->db);
 		w->db = NULL;
