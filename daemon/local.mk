@@ -240,3 +240,5 @@ DAEMON_TESTS += tests/integration/test-daemon-rerun-offloop.sh
 # -- store faults at run time and at open (issue 14, faults): damage the
 # writer meets while coopd runs
 DAEMON_TESTS += tests/integration/test-daemon-store-damage-live.sh
+# ... and an I/O error when the database is opened or read at start-up
+DAEMON_TESTS += tests/integration/test-daemon-store-open-faults.sh
