@@ -63,20 +63,25 @@ def pct(xs, q):
 
 
 def one_run(coopd, kind, n):
+    if kind == "noop":
+        g = {"nodes": [{"id": "n%d" % i, "kind": "task", "fn": "noop"} for i in range(n)]}
+    else:
+        g = {"max_parallel": 64,
+             "nodes": [{"id": "n%d" % i, "kind": "exec", "argv": ["true"]} for i in range(n)]}
+    line = (json.dumps({"jsonrpc": "2.0", "id": 1, "method": "submit",
+                        "params": {"graph": g}}) + "\n").encode()
     tmp = tempfile.mkdtemp(prefix="coopd-bigsubmit.")
     sock = tmp + "/s"
-    p = subprocess.Popen([coopd, "--socket", sock, "--state-dir", tmp + "/state"],
+    # The default max_request_bytes (16 MiB) holds 200,000 nodes; --nodes
+    # beyond about 300,000 needs more.
+    with open(tmp + "/coopd.conf", "w") as f:
+        f.write("max_request_bytes = %d\n" % max(len(line), 16 * 1024 * 1024))
+    p = subprocess.Popen([coopd, "--socket", sock, "--state-dir", tmp + "/state",
+                          "--config", tmp + "/coopd.conf"],
                          stderr=open(tmp + "/log", "w"))
     try:
         b = Conn(sock)
         b.call("ping")
-        if kind == "noop":
-            g = {"nodes": [{"id": "n%d" % i, "kind": "task", "fn": "noop"} for i in range(n)]}
-        else:
-            g = {"max_parallel": 64,
-                 "nodes": [{"id": "n%d" % i, "kind": "exec", "argv": ["true"]} for i in range(n)]}
-        line = (json.dumps({"jsonrpc": "2.0", "id": 1, "method": "submit",
-                            "params": {"graph": g}}) + "\n").encode()
         stop, rtts = threading.Event(), []
 
         def pinger():

@@ -78,7 +78,12 @@ daemon_start() {
 	rm -rf "$tmp/d"
 	mkdir -p "$tmp/d"
 	sock=$tmp/d/coopd.sock
-	"$coopd" --socket "$sock" --state-dir "$tmp/d/state" --foreground >"$tmp/d/coopd.log" 2>&1 &
+	# The default max_request_bytes (16 MiB) holds about 340,000 small
+	# nodes: room for BENCH_DAEMON_NODES of them (64 bytes each).
+	printf 'max_request_bytes = %d\n' $((nodes * 64 > 16777216 ? nodes * 64 : 16777216)) \
+		>"$tmp/d/coopd.conf"
+	"$coopd" --socket "$sock" --state-dir "$tmp/d/state" --config "$tmp/d/coopd.conf" \
+		--foreground >"$tmp/d/coopd.log" 2>&1 &
 	dpid=$!
 	if ! "$rpc" ready "$sock" 10000; then
 		cat "$tmp/d/coopd.log" >&2

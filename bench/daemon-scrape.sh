@@ -85,8 +85,12 @@ daemon_start() {
 	mkdir -p "$tmp/d"
 	sock=$tmp/d/coopd.sock
 	addr=127.0.0.1:$("$scr" free-port)
+	# The default max_request_bytes (16 MiB) holds about 340,000 small
+	# nodes: room for BENCH_DAEMON_NODES of them (64 bytes each).
+	printf 'max_request_bytes = %d\n' $((nodes * 64 > 16777216 ? nodes * 64 : 16777216)) \
+		>"$tmp/d/coopd.conf"
 	"$coopd" --socket "$sock" --state-dir "$tmp/d/state" --metrics-listen "$addr" \
-		--foreground >"$tmp/d/coopd.log" 2>&1 &
+		--config "$tmp/d/coopd.conf" --foreground >"$tmp/d/coopd.log" 2>&1 &
 	dpid=$!
 	if ! "$rpc" ready "$sock" 10000; then
 		cat "$tmp/d/coopd.log" >&2

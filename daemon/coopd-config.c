@@ -110,7 +110,7 @@ static void usage(FILE *f)
 		"\n"
 		"Config file keys (\"key = value\", '#' comments; unknown keys are errors):\n"
 		"  socket, state_dir, workers, blocking_threads, metrics_listen  as the options\n"
-		"  max_request_bytes     largest request line (default 67108864)\n"
+		"  max_request_bytes     largest request line (default 16777216)\n"
 		"  max_nodes             nodes per graph (default 1000000)\n"
 		"  max_scope_depth       scope nesting (default 64)\n"
 		"  max_connections       simultaneous clients (default 256)\n"

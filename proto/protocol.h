@@ -55,13 +55,12 @@
 
 /* Default limits.  The daemon may be configured with others; these are what
  * proto_limits_default() (proto-rpc.h) fills in. */
-/* A request must hold a graph of max_nodes nodes: compact JSON takes about
- * 43 bytes per task node with a 7-character id, 49 with json.dumps's
- * spaces; 64 MiB leaves 67 bytes per node of the 1,000,000 (coopd.conf(5),
- * max_request_bytes; test-daemon-defaults.sh checks the two agree).  It is
- * also the default per-user input share (max_input_bytes_per_user), so that
- * one request at the limit is accepted. */
-#define PROTO_DEFAULT_MAX_REQUEST (64u * 1024 * 1024) /* bytes per request line */
+/* 16 MiB per request line, as docs/protocol.md ("Limits") gives it.  Compact
+ * JSON takes about 43 bytes per task node with a 7-character id, 49 with
+ * json.dumps's spaces: the default holds a graph of about 340,000 small
+ * nodes, and a graph near max_nodes needs max_request_bytes raised with it
+ * (coopd.conf(5) says by how much; test-daemon-defaults.sh checks both). */
+#define PROTO_DEFAULT_MAX_REQUEST (16u * 1024 * 1024) /* bytes per request line */
 #define PROTO_DEFAULT_MAX_NODES 1000000u              /* nodes per graph, root excluded */
 #define PROTO_DEFAULT_MAX_SCOPE_DEPTH 64u             /* root scope is depth 1 */
 /* JSON nesting allowed in one message: every scope level costs two (an
