@@ -16,6 +16,12 @@
 #     exits 0 and logs the graph whose final state is lost;
 #   - the next start finds the damage (quick_check of the graphs table),
 #     moves the database to damaged/ and starts empty; new graphs work.
+# Then a page of the node rows goes bad while a graph runs: a submit (one
+# row of the graphs table) is still accepted and runs, but no final state
+# can be committed, so `wait` answers no result, for it or the running
+# graph; the stop logs both as lost; the next start reads the node rows of
+# the graphs that had not settled, finds the damage and moves the
+# database aside.
 . "${top_srcdir:-$(cd "$(dirname "$0")/../.." && pwd)}/tests/lib-coopd.sh"
 
 command -v sqlite3 >/dev/null 2>&1 || skip "sqlite3 (the command) not found"
@@ -25,36 +31,24 @@ FLAG=$COOPD_TMP/go
 MARK=$COOPD_TMP/lost-ran
 export DB FLAG MARK
 
-coopd_start
-coopd_py <<'PY' || fail "fill"
-for i in range(3):
-    g = run({"name": "fill%d" % i, "nodes": [{"id": "a", "kind": "task", "fn": "noop"}]})
-    expect(g["state"] == "succeeded", "fill graph", g)
-held = submit({"name": "held", "nodes": [{"id": "e", "kind": "exec", "argv": [
-    "sh", "-c", "while [ ! -e \"$1\" ]; do sleep 0.02; done", "sh", os.environ["FLAG"]]}]})
-for _ in range(1000 * SLOW):
-    if node(rpc("status", {"id": held}), "e")["state"] == "running":
-        break
-    time.sleep(0.01)
-expect(node(rpc("status", {"id": held}), "e")["state"] == "running", "the held job runs")
-open(os.path.join(os.environ["COOPD_TMP"], "held"), "w").write(held)
-PY
-
-# The page goes bad under coopd.  SQLite's page cache of coopd's writer
-# holds the good page until another connection changes the WAL index: the
-# WAL is checkpointed into coopd.db first (so the page read is the one in
-# the file), the page is overwritten, and a second TRUNCATE checkpoint
-# (which restarts the WAL index even when there is nothing to copy) makes
-# coopd's connections drop their caches, as a disk going bad under a cache
-# too small to hold the database would.  If coopd committed meanwhile (the
-# second checkpoint then copies the good page back), it is done again.
-python3 - <<'PY' || fail "cannot damage the live database"
+# damage_live TABLE: the root page of TABLE goes bad under coopd.  SQLite's
+# page cache of coopd's writer holds the good page until another
+# connection changes the WAL index: the WAL is checkpointed into coopd.db
+# first (so the page read is the one in the file), the page is
+# overwritten, and a second TRUNCATE checkpoint (which restarts the WAL
+# index even when there is nothing to copy) makes coopd's connections drop
+# their caches, as a disk going bad under a cache too small to hold the
+# database would.  If coopd committed meanwhile (the second checkpoint
+# then copies the good page back), it is done again.
+damage_live() {
+	TABLE=$1 python3 - <<'PY' || fail "cannot damage the live database"
 import os, random, sqlite3, sys
 db = os.environ["DB"]
 def checkpoint():
     c = sqlite3.connect(db, timeout=30)
     busy, _, _ = c.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
-    root = c.execute("SELECT rootpage FROM sqlite_master WHERE name = 'graphs'").fetchone()[0]
+    root = c.execute("SELECT rootpage FROM sqlite_master WHERE name = ?",
+                     (os.environ["TABLE"],)).fetchone()[0]
     c.close()
     if busy:
         sys.exit("checkpoint busy")
@@ -74,6 +68,25 @@ for attempt in range(20):
             sys.exit(0)
 sys.exit("coopd kept overwriting the damaged page")
 PY
+}
+
+# 1. A page of the graphs table goes bad while a graph runs.
+coopd_start
+coopd_py <<'PY' || fail "fill"
+for i in range(3):
+    g = run({"name": "fill%d" % i, "nodes": [{"id": "a", "kind": "task", "fn": "noop"}]})
+    expect(g["state"] == "succeeded", "fill graph", g)
+held = submit({"name": "held", "nodes": [{"id": "e", "kind": "exec", "argv": [
+    "sh", "-c", "while [ ! -e \"$1\" ]; do sleep 0.02; done", "sh", os.environ["FLAG"]]}]})
+for _ in range(1000 * SLOW):
+    if node(rpc("status", {"id": held}), "e")["state"] == "running":
+        break
+    time.sleep(0.01)
+expect(node(rpc("status", {"id": held}), "e")["state"] == "running", "the held job runs")
+open(os.path.join(os.environ["COOPD_TMP"], "held"), "w").write(held)
+PY
+
+damage_live graphs
 
 coopd_py <<'PY' || fail "damage at run time"
 held = open(os.path.join(os.environ["COOPD_TMP"], "held")).read()
@@ -141,4 +154,61 @@ expect(g["state"] == "succeeded", "works", g)
 PY
 coopd_stop
 [ ! -e "$MARK" ] || fail "the graph whose submit failed ran"
+
+# 2. The node rows go bad while a graph runs.
+COOPD_STATE=$COOPD_TMP/state2
+DB=$COOPD_STATE/coopd.db
+FLAG=$COOPD_TMP/go2
+export COOPD_STATE DB FLAG
+coopd_start
+coopd_py <<'PY' || fail "node rows: fill"
+g = run({"name": "fill", "nodes": [{"id": "a", "kind": "task", "fn": "noop"}]})
+expect(g["state"] == "succeeded", "fill graph", g)
+held = submit({"name": "held2", "nodes": [{"id": "e", "kind": "exec", "argv": [
+    "sh", "-c", "while [ ! -e \"$1\" ]; do sleep 0.02; done", "sh", os.environ["FLAG"]]}]})
+for _ in range(1000 * SLOW):
+    if node(rpc("status", {"id": held}), "e")["state"] == "running":
+        break
+    time.sleep(0.01)
+expect(node(rpc("status", {"id": held}), "e")["state"] == "running", "the held job runs")
+open(os.path.join(os.environ["COOPD_TMP"], "held2"), "w").write(held)
+PY
+damage_live nodes
+coopd_py <<'PY' || fail "node rows: damage at run time"
+log = os.path.join(os.environ["COOPD_TMP"], "coopd.log")
+def settle_failed(gid):
+    for _ in range(3000 * SLOW):
+        if "graph %s: cannot make its final state durable" % gid in open(log).read():
+            return
+        time.sleep(0.01)
+    raise AssertionError("graph %s: no settle failure logged" % gid)
+held = open(os.path.join(os.environ["COOPD_TMP"], "held2")).read()
+new = submit({"name": "new", "nodes": [{"id": "a", "kind": "task", "fn": "noop"}]})
+settle_failed(new)
+open(os.environ["FLAG"], "w").close()
+settle_failed(held)
+for gid in (new, held):
+    w = call("wait", {"id": gid, "timeout_ms": 200})
+    expect("error" in w and w["error"]["code"] == -32603 and
+           "not yet durable" in w["error"]["message"], "no result that is not durable", w)
+ping_ok()
+gs = sorted(g["name"] for g in rpc("list", {"all": True})["graphs"])
+expect(gs == ["fill", "held2", "new"], "listed", gs)
+open(os.path.join(os.environ["COOPD_TMP"], "new2"), "w").write(new)
+PY
+HELD=$(cat "$COOPD_TMP/held2")
+NEW=$(cat "$COOPD_TMP/new2")
+coopd_stop
+for g in "$HELD" "$NEW"; do
+	grep -q "graph $g: its final state is lost" "$COOPD_LOG" || fail "graph $g: not logged at the stop"
+done
+[ ! -e "$COOPD_STATE/damaged" ] || fail "node rows: moved aside before the next start"
+coopd_start
+grep -q "state database $DB is damaged (.*(node rows of graph \($HELD\|$NEW\))): moved to " \
+	"$COOPD_LOG" || fail "node rows: the start did not find the damage: $(cat "$COOPD_LOG")"
+coopd_py <<'PY' || fail "node rows: after the move"
+expect(rpc("list", {"all": True})["graphs"] == [], "starts empty")
+expect(run({"nodes": [{"id": "a", "kind": "task", "fn": "noop"}]})["state"] == "succeeded", "works")
+PY
+coopd_stop
 coopd_pass
