@@ -234,7 +234,6 @@ void coopd_raise_fd_limit(void)
 int coopd_start_runtime(struct coopd *d)
 {
 	coop_rt_options o = {0};
-	coop_scope_opts mo = {.policy = COOP_POLICY_ALL_SETTLED};
 	sigset_t block, old;
 	int r;
 
@@ -258,9 +257,6 @@ int coopd_start_runtime(struct coopd *d)
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	if (r < 0)
 		return log_errno(LOG_ERR, r, "cannot start the executor");
-	r = coop_scope_new(d->rt, NULL, &mo, &d->monitor);
-	if (r < 0)
-		return log_errno(LOG_ERR, r, "cannot create the monitor scope");
 	return 0;
 }
 

@@ -141,11 +141,8 @@ out:
 	server_free(d.server);
 	metrics_http_stop(d.metrics_http);
 	if (d.rt && clean) {
-		/* Every graph has settled, so every joiner has returned. */
-		if (d.monitor) {
-			coop_scope_join(d.monitor, NULL);
-			coop_scope_free(d.monitor);
-		}
+		/* Every graph has settled: no task is left and every
+		 * node's end has been posted. */
 		coop_rt_free(d.rt);
 		if (d.inbox)
 			inbox_drain(d.inbox);

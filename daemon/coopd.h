@@ -80,7 +80,6 @@ struct coopd {
 	struct ev_loop *loop;
 	struct coopd_config cfg;
 	coop_rt *rt;
-	coop_scope *monitor; /* root scope of the joiner tasks */
 	struct reactor_timers *timers;
 	struct reactor_inbox *inbox;
 	struct server *server;
@@ -150,7 +149,7 @@ int coopd_subscribe(struct coopd *d);
 /* Takes the soft open-files limit up to the hard one. */
 void coopd_raise_fd_limit(void);
 
-/* Starts libcoop (d->rt, d->monitor) with the daemon's signals blocked. */
+/* Starts libcoop (d->rt) with the daemon's signals blocked. */
 int coopd_start_runtime(struct coopd *d);
 
 /* The signal, child, retention and watchdog watchers on d->loop. */

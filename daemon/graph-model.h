@@ -33,9 +33,10 @@ struct conn;
 /* Reactor-side message bits posted by other threads (reactor-inbox.h). */
 enum {
 	MAIL_STARTED = 1u << 0,    /* first poll / blocking start: mail_started_ns */
-	MAIL_DONE = 1u << 1,       /* joiner: the node has ended; its outcome is
-				      read from libcoop (coop_handle_done,
-				      coop_scope_done), not carried here */
+	MAIL_DONE = 1u << 1,       /* the node has ended (job_watch_end); its
+				      outcome is read from libcoop
+				      (coop_handle_done, coop_scope_done), not
+				      carried here */
 	MAIL_EXEC_SPAWN = 1u << 2, /* exec task asks the reactor to start the process */
 	MAIL_EXEC_KILL = 1u << 3,  /* exec task asks the reactor to stop the group:
 				      mail_reason */
@@ -121,7 +122,7 @@ struct rnode {
 	bool has_value;
 	bool launched; /* spawned into libcoop (or skipped) */
 	bool settled;
-	bool joiner_started; /* scope: closed, its joiner runs */
+	bool end_watched;    /* scope: closed, job_watch_end called */
 	uint8_t pre_cancel;  /* coop_reason requested before it started */
 	uint8_t reuse_state; /* reused: its state in the graph it comes from */
 	bool reused;         /* rerun failed_only: settled at once, not run */

@@ -7,8 +7,8 @@
  * `skipped` (with its whole subtree), unless it is `always`: then it is
  * spawned shielded and runs whatever happened (its own timeout still
  * applies).  A scope is closed once every child has been launched or
- * skipped; a joiner task (job-builtin.c) then waits for it and reports its
- * outcome, as it does for every job.
+ * skipped; its end, like every job's, is then reported through the inbox
+ * by the waker of job_watch_end (job-builtin.c).
  *
  * Launching is driven by a per-call worklist instead of recursion, so a
  * chain of 1,000,000 skipped nodes costs no stack.
@@ -240,19 +240,13 @@ void graph_run_backlog_free(struct coopd *d)
 	d->run_backlog = NULL;
 }
 
-/* Closes scope n once every child was launched, and starts its joiner
- * (which closes the scope and waits for it). */
+/* Closes scope n once every child was launched, and watches for its end. */
 static void scope_maybe_close(struct coopd *d, struct rnode *n)
 {
-	int r;
-
-	if (!n->scope || n->joiner_started || n->kids_unstarted > 0)
+	if (!n->scope || n->end_watched || n->kids_unstarted > 0)
 		return;
-	n->joiner_started = true;
-	r = job_spawn_joiner(d, n);
-	if (r < 0)
-		log_errno(LOG_ERR, r, "graph %s: cannot start the joiner of scope %s", n->g->id,
-			  n->def->path);
+	n->end_watched = true;
+	job_watch_end(n);
 }
 
 /* Marks every descendant of n (not n) as `st` without running it. */
@@ -405,7 +399,7 @@ static void node_settle(struct coopd *d, struct rnode *n, enum proto_state st, s
 		if (--k->deps_left == 0)
 			work_push(w, k);
 	}
-	/* The joiners race: libcoop may report the scope before we have
+	/* The ends race: libcoop may report the scope before we have
 	 * processed the report of its last child.  Settle it now. */
 	if (p->kids_unsettled == 0 && p->scope_outcome)
 		scope_settle(d, p, w);
@@ -560,10 +554,7 @@ static void node_launch(struct coopd *d, struct rnode *n, struct worklist *w)
 	}
 	if (n->def->kind != PROTO_NODE_SCOPE) {
 		d->counters.jobs_spawned[job_kind_of(n)]++;
-		r = job_spawn_joiner(d, n);
-		if (r < 0)
-			log_errno(LOG_ERR, r, "graph %s: cannot start the joiner of %s", n->g->id,
-				  n->def->path);
+		job_watch_end(n);
 	}
 	scope_maybe_close(d, p);
 }
@@ -746,7 +737,7 @@ void graph_run_mail(struct coopd *d, struct rnode *n, unsigned bits, uint64_t st
 			if (o->started && n->started_ms < 0 && n->def->kind != PROTO_NODE_EXEC)
 				n->started_ms = n->finished_ms;
 			node_settle(d, n, state_of(o), &w);
-			/* Its outcome is read and its joiner done with it: the
+			/* Its outcome is read and libcoop done with its waker: the
 			 * handle goes now rather than with the whole graph's
 			 * (graph_release_runtime), which held the loop about
 			 * 0.2 s for 200,000 nodes. */

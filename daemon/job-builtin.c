@@ -1,6 +1,6 @@
 /*
  * job-builtin.c - builtin functions of task and blocking nodes, and the
- * joiner task.
+ * waker that reports each node's end.
  *
  * Tasks run on libcoop's workers and must never block: `sleep` waits on a
  * libcoop timer (driven by the reactor, reactor-timer.c), `spin` does one
@@ -9,10 +9,7 @@
  * reactor when they start (MAIL_STARTED) through the inbox; they read only
  * the node's immutable definition.
  *
- * Why a joiner task: only a join handle gives the full coop_outcome (status,
- * cancel reason and times, polls, forced yields), and polling a handle needs
- * a task.  The joiner lives in the daemon's monitor scope, which is never
- * cancelled while the daemon runs, so it reports every outcome.
+ * How an end is reported: job_watch_end (at the end of this file).
  */
 #include "config.h"
 
@@ -94,7 +91,7 @@ static coop_poll task_poll(coop_cx *cx, void *arg)
 	if (st->started)
 		return task_attempt_poll(cx, st);
 	/* The start is told with the end when the first poll ends the task
-	 * (a noop, a fail): the joiner's MAIL_DONE wakes the loop for both.
+	 * (a noop, a fail): the end's MAIL_DONE wakes the loop for both.
 	 * A task that goes on (sleep, spin) wakes it now. */
 	st->started = true;
 	ib = st->n->g->d->inbox;
@@ -353,31 +350,44 @@ int job_spawn_blocking(struct coopd *d, struct rnode *n, coop_scope *scope,
 	return coop_spawn_blocking(scope, blocking_fn, n, &o, ret_handle);
 }
 
-struct joiner_state {
-	struct rnode *n;
-	struct reactor_inbox *ib;
-};
-
-static coop_poll joiner_poll(coop_cx *cx, void *arg)
+/*
+ * The end of a node reaches the reactor through a waker rather than a task
+ * per node: libcoop wakes it once, on the thread that ends the node's job or
+ * finishes its scope, and the wake posts MAIL_DONE (a worker's wake-up and a
+ * task per node fewer than a joiner task).  libcoop never clones a join
+ * waker nor wakes it twice, so the node itself is the data, uncounted: a
+ * node lives until its graph is freed, which waits for its MAIL_DONE.
+ */
+static void *done_clone(void *data)
 {
-	struct joiner_state *st = arg;
-	coop_outcome o;
-	coop_poll r;
-
-	if (st->n->def->kind == PROTO_NODE_SCOPE)
-		r = coop_scope_poll_join(st->n->scope, cx, &o);
-	else
-		r = coop_handle_poll(st->n->handle, cx, &o);
-	if (r != COOP_READY)
-		return COOP_PENDING;
-	inbox_post_done(st->ib, st->n);
-	return COOP_READY;
+	return data;
 }
 
-int job_spawn_joiner(struct coopd *d, struct rnode *n)
+static void done_wake(void *data)
 {
-	struct joiner_state st = {.n = n, .ib = d->inbox};
-	coop_spawn_opts opts = {.shielded = true};
+	struct rnode *n = data;
 
-	return coop_spawn(d->monitor, joiner_poll, &st, sizeof(st), NULL, &opts, NULL);
+	inbox_post_done(n->g->d->inbox, n);
+}
+
+static void done_drop(void *data)
+{
+	(void)data;
+}
+
+static const coop_waker_vtable done_vtable = {
+	.clone = done_clone,
+	.wake = done_wake,
+	.wake_by_ref = done_wake,
+	.drop = done_drop,
+};
+
+void job_watch_end(struct rnode *n)
+{
+	coop_waker w = {.vtable = &done_vtable, .data = n};
+
+	if (n->def->kind == PROTO_NODE_SCOPE)
+		coop_scope_wake_when_done(n->scope, w);
+	else
+		coop_handle_wake_when_done(n->handle, w);
 }

@@ -1,7 +1,6 @@
 /*
  * job-builtin.h - the builtin task and blocking functions of
- * coopd.graph(5)
- * and the joiner task that reports each node's outcome to the reactor.
+ * coopd.graph(5), and the waker that reports each node's end to the reactor.
  */
 #ifndef COOPD_JOB_BUILTIN_H
 #define COOPD_JOB_BUILTIN_H
@@ -21,8 +20,9 @@ int job_spawn_task(struct coopd *d, struct rnode *n, coop_scope *scope, const co
 /* Spawns n (kind blocking) into scope. */
 int job_spawn_blocking(struct coopd *d, struct rnode *n, coop_scope *scope,
 		       const coop_spawn_opts *opts, coop_handle **ret_handle);
-/* Spawns, into d->monitor, a task that waits for n's handle (or n's scope,
- * which it closes) and posts MAIL_DONE with the outcome. */
-int job_spawn_joiner(struct coopd *d, struct rnode *n);
+/* Has MAIL_DONE posted once n has ended: n's handle (a job), or n's scope,
+ * which is closed (libcoop then holds the outcome: coop_handle_done,
+ * coop_scope_done).  Cannot fail. */
+void job_watch_end(struct rnode *n);
 
 #endif

@@ -22,7 +22,7 @@
  *      is left (cgroup mode: until the cgroup can be removed);
  *   7. the pipes are drained and closed, the result published (job->done,
  *      release) and the task woken; the task returns READY/FAILED/
- *      CANCELLED and the joiner reports it.
+ *      CANCELLED and job_watch_end's waker reports it.
  * Cancellation: the task sees coop_cx_cancelled and posts MAIL_EXEC_KILL;
  * the reactor sends SIGTERM to the group (cgroup mode: to every process of
  * the cgroup) and SIGKILL after the grace time.

@@ -4,8 +4,8 @@
  * Sources: coop_rt_stats() for the executor (polls, forced yields,
  * short-circuits, steals, queue depths, cancel requests and the cancel
  * latency histogram), the daemon's counters for jobs by kind (libcoop
- * counts the daemon's joiner tasks among its tasks, so per-kind job
- * counts come from the daemon), graphs, connections and requests.
+ * counts tasks and blocking jobs, not node kinds: an exec node is a task to
+ * it), graphs, connections and requests.
  * Every family has HELP and TYPE lines; counters end in _total; label
  * values are fixed strings, so they need no escaping.
  *

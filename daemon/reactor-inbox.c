@@ -183,7 +183,7 @@ static bool inbox_drain_some(struct reactor_inbox *ib, size_t max)
 			graph_run_attempts(ib->d, n, att_started, att_done);
 
 		if ((bits & MAIL_DONE) && !node_outcome(n, &outcome)) {
-			/* The joiner saw the end; libcoop must agree. */
+			/* libcoop woke the end's waker; it must agree. */
 			log_err("graph %s node %s: ended without an outcome", n->g->id,
 				n->def->path);
 			outcome.status = COOP_STATUS_FAILED;

@@ -11,7 +11,7 @@
  * The data that goes with a bit (start time, reason) is written in the
  * node's mail_* fields under the same lock.  An ended node's outcome is not
  * copied into the node (56 bytes a node): the loop reads it from libcoop,
- * where it is final once the joiner has seen it.
+ * where it is final before the end's waker posts it (job_watch_end).
  */
 #ifndef COOPD_REACTOR_INBOX_H
 #define COOPD_REACTOR_INBOX_H

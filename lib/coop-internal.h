@@ -398,6 +398,8 @@ COOP__HIDDEN int coop__task_spawn(coop_scope *scope, coop_poll_fn poll, const vo
 /* Send an admitted task to its pool (workers, or the blocking pool). */
 COOP__HIDDEN void coop__task_start(struct coop__task *t);
 COOP__HIDDEN extern const coop_waker_vtable coop__task_waker_vtable;
+/* Stores waker in cell (consumed), dropping the one stored before. */
+COOP__HIDDEN void coop__waker_cell_put(coop_waker_cell *cell, coop_waker waker);
 
 /* ---- scopes (coop-scope.c) --------------------------------------------- */
 

@@ -124,8 +124,13 @@ static void default_unpark(void *ctx, unsigned index)
 
 	pthread_mutex_lock(&w->park_lock);
 	w->permit = true;
-	pthread_cond_signal(&w->park_cond);
 	pthread_mutex_unlock(&w->park_lock);
+	/* After the unlock, so that the worker does not wake only to wait
+	 * for park_lock.  The permit, set under the lock, is what the worker
+	 * checks before it waits, so no wakeup is lost; a signal that comes
+	 * after the worker has taken the permit and parked again wakes it
+	 * spuriously, which park allows (coop_waiter_ops). */
+	pthread_cond_signal(&w->park_cond);
 }
 
 /* Wake one sleeping worker, if any sleeps. */

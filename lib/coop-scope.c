@@ -557,6 +557,20 @@ coop_poll coop_scope_poll_join(coop_scope *scope, coop_cx *cx, coop_outcome *ret
 	return COOP_PENDING;
 }
 
+void coop_scope_wake_when_done(coop_scope *scope, coop_waker waker)
+{
+	/* In the cell before the close, which may finish the scope and so
+	 * wake it right here.  The check after covers a scope that finished
+	 * before the put: its finisher stored done before it took the cell's
+	 * lock to wake whatever was there, our put took that lock after it,
+	 * so our load sees done; taking the cell under its lock wakes the
+	 * waker once, whoever gets there first. */
+	coop__waker_cell_put(&scope->join_cell, waker);
+	coop_scope_close(scope);
+	if (atomic_load_explicit(&scope->done, ACQUIRE))
+		coop_waker_cell_wake(&scope->join_cell);
+}
+
 void coop_scope_free(coop_scope *scope)
 {
 	if (!scope)

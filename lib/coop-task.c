@@ -766,6 +766,33 @@ static void join_inline(struct coop__task *t, coop_cx *cx)
 	}
 }
 
+/*
+ * Stores w (the caller's, consumed on success) as t's join waker, dropping
+ * one stored before.  Returns false, w still the caller's, once t has
+ * completed; *s is then the completed state.  The CAS that sets JOIN_WAKER
+ * (acq_rel) publishes the field to the completer, whose CAS sees the bit;
+ * while the bit is clear and COMPLETE is not set the field is ours.
+ */
+static bool join_waker_store(struct coop__task *t, uint32_t *s, coop_waker w)
+{
+	for (;;) {
+		if (*s & TASK_COMPLETE)
+			return false;
+		if (*s & TASK_JOIN_WAKER) {
+			/* Take the field back to replace it; fails if the task
+			 * completed meanwhile (then the completer owns it). */
+			if (!cas_state(t, s, *s & ~TASK_JOIN_WAKER))
+				continue;
+			coop_waker_drop(t->join_waker);
+			*s &= ~TASK_JOIN_WAKER;
+		}
+		t->join_waker = w;
+		if (cas_state(t, s, *s | TASK_JOIN_WAKER))
+			return true;
+		t->join_waker = (coop_waker){NULL, NULL};
+	}
+}
+
 /* coop_handle_poll of a child not complete at the first look: run it here
  * if it is still ours to run, else register the joiner's waker.  Out of
  * line, so that the poll of a finished child saves no registers. */
@@ -776,31 +803,29 @@ static __attribute__((noinline)) coop_poll handle_poll_slow(struct coop__task *t
 	/* acquire: as in coop_handle_poll. */
 	uint32_t s = atomic_load_explicit(&t->state, ACQUIRE);
 
-	for (;;) {
-		if (s & TASK_COMPLETE) {
-			fill_outcome(t, s, ret_outcome);
-			return COOP_READY;
-		}
-		if (s & TASK_JOIN_WAKER) {
-			/* Registered before.  Same waker: nothing to do. */
-			if (t->join_waker.data == cx->waker.data &&
-			    t->join_waker.vtable == cx->waker.vtable)
-				return handle_pending(t, cx);
-			/* Take the field back to replace it; fails if the task
-			 * completed meanwhile (then the completer owns it). */
-			if (!cas_state(t, &s, s & ~TASK_JOIN_WAKER))
-				continue;
-			coop_waker_drop(t->join_waker);
-			t->join_waker = (coop_waker){NULL, NULL};
-			s &= ~TASK_JOIN_WAKER;
-		}
-		/* The field is ours while JOIN_WAKER is clear and not COMPLETE. */
-		t->join_waker = coop_waker_clone(cx->waker);
-		if (cas_state(t, &s, s | TASK_JOIN_WAKER))
+	if (!(s & TASK_COMPLETE)) {
+		/* Registered before by this task: nothing to do. */
+		if ((s & TASK_JOIN_WAKER) && t->join_waker.data == cx->waker.data &&
+		    t->join_waker.vtable == cx->waker.vtable)
 			return handle_pending(t, cx);
-		coop_waker_drop(t->join_waker);
-		t->join_waker = (coop_waker){NULL, NULL};
+		coop_waker w = coop_waker_clone(cx->waker);
+		if (join_waker_store(t, &s, w))
+			return handle_pending(t, cx);
+		coop_waker_drop(w);
 	}
+	fill_outcome(t, s, ret_outcome);
+	return COOP_READY;
+}
+
+void coop_handle_wake_when_done(coop_handle *handle, coop_waker waker)
+{
+	struct coop__task *t = (struct coop__task *)handle;
+	/* acquire: as in coop_handle_poll (a waker woken here, at once, may
+	 * read the outcome). */
+	uint32_t s = atomic_load_explicit(&t->state, ACQUIRE);
+
+	if (!join_waker_store(t, &s, waker))
+		coop_waker_wake(waker);
 }
 
 coop_poll coop_handle_poll(coop_handle *handle, coop_cx *cx, coop_outcome *ret_outcome)

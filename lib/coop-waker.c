@@ -64,6 +64,17 @@ void coop_waker_cell_register(coop_waker_cell *cell, coop_cx *cx)
 	coop_waker_drop(old);
 }
 
+void coop__waker_cell_put(coop_waker_cell *cell, coop_waker waker)
+{
+	coop_waker old;
+
+	cell_lock(cell);
+	old = cell->waker;
+	cell->waker = waker;
+	cell_unlock(cell);
+	coop_waker_drop(old);
+}
+
 void coop_waker_cell_wake(coop_waker_cell *cell)
 {
 	coop_waker w;

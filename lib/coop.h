@@ -308,6 +308,19 @@ COOP_API bool coop_token_sleep(coop_token *token, uint64_t ns);
 COOP_API coop_poll coop_handle_poll(coop_handle *handle, coop_cx *cx, coop_outcome *ret_outcome);
 /* Non-blocking: whether the child has ended; fills ret_outcome if so. */
 COOP_API bool coop_handle_done(coop_handle *handle, coop_outcome *ret_outcome);
+/*
+ * Join without a task: for code that is not a task (a reactor that waits
+ * for many children) and would otherwise spawn a task per child only to
+ * poll its handle.  The handle takes waker (it is consumed): it is woken
+ * exactly once, once the child has ended, on the thread that ends it (a
+ * worker, a blocking thread, a thread that cancels), or at once on the
+ * calling thread if the child has already ended; coop_handle_done is true
+ * from then on.  The wake runs inside libcoop's completion of the child:
+ * keep it short, never block in it, and do not free the handle from it.
+ * It replaces the waker of an earlier call or of a coop_handle_poll, which
+ * is dropped unwoken: one handle, one joiner.
+ */
+COOP_API void coop_handle_wake_when_done(coop_handle *handle, coop_waker waker);
 /* Ask one child to cancel (reason recorded).  A no-op once it has ended. */
 COOP_API void coop_handle_cancel(coop_handle *handle, coop_reason reason);
 /*
@@ -369,6 +382,13 @@ COOP_API int coop_scope_join_timeout(coop_scope *scope, uint64_t timeout_ns,
 COOP_API coop_poll coop_scope_poll_join(coop_scope *scope, coop_cx *cx, coop_outcome *ret_outcome);
 /* Whether the scope has finished; fills ret_outcome if so. */
 COOP_API bool coop_scope_done(coop_scope *scope, coop_outcome *ret_outcome);
+/*
+ * Close the scope and have waker woken once it has finished, without a
+ * task: as coop_handle_wake_when_done for a child (woken once, on the
+ * thread that finishes the scope or at once if it has; coop_scope_done is
+ * true from then on).  Replaces the registration of a coop_scope_poll_join.
+ */
+COOP_API void coop_scope_wake_when_done(coop_scope *scope, coop_waker waker);
 /*
  * Request cancellation of the scope and every descendant that is not
  * shielded: sets their flags, wakes their parked tasks so that they notice,

@@ -1,7 +1,9 @@
 /*
  * suite-lib-reactor.c -- the executor owns no event loop: a test-supplied
  * timer driver (a "reactor" that the test fires by hand) and a test-supplied
- * waiter (parking hook) replace the built-in ones, and work still flows.
+ * waiter (parking hook) replace the built-in ones, and work still flows; a
+ * reactor learns of ends through wakers, without a joiner task
+ * (coop_handle_wake_when_done, coop_scope_wake_when_done).
  */
 #include "config.h"
 
@@ -260,6 +262,319 @@ START_TEST(workers_park_on_the_supplied_waiter)
 }
 END_TEST
 
+/* ---- ends reported through wakers, without a joiner task ------------------------------ */
+
+static coop_poll value_poll_twice(coop_cx *cx, void *state)
+{
+	coop_cx_set_value(cx, *(int64_t *)state * 2);
+	return COOP_READY;
+}
+
+/* A waker that counts what is done with it: wakes, drops, and on which
+ * thread it was woken; it checks that the end is final when woken. */
+struct end_probe {
+	coop_rt *rt;
+	coop_handle *handle; /* or */
+	coop_scope *scope;
+	atomic_uint wakes, drops, clones;
+	atomic_int worker; /* coop_rt_current_worker at the wake, -2 unset */
+	atomic_bool done_at_wake;
+	pthread_t caller; /* the thread that registered */
+	atomic_bool on_caller;
+};
+
+static void *probe_clone(void *data)
+{
+	atomic_fetch_add(&((struct end_probe *)data)->clones, 1);
+	return data;
+}
+
+static void probe_wake(void *data)
+{
+	struct end_probe *p = data;
+
+	atomic_store(&p->worker, coop_rt_current_worker(p->rt));
+	atomic_store(&p->on_caller, pthread_equal(pthread_self(), p->caller) != 0);
+	atomic_store(&p->done_at_wake, p->handle ? coop_handle_done(p->handle, NULL)
+						 : coop_scope_done(p->scope, NULL));
+	/* Last: the test waits for it, then reads the fields above. */
+	atomic_fetch_add(&p->wakes, 1);
+}
+
+static void probe_drop(void *data)
+{
+	atomic_fetch_add(&((struct end_probe *)data)->drops, 1);
+}
+
+static const coop_waker_vtable probe_vtable = {probe_clone, probe_wake, probe_wake, probe_drop};
+
+static void probe_init(struct end_probe *p, coop_rt *rt)
+{
+	memset(p, 0, sizeof(*p));
+	p->rt = rt;
+	atomic_store(&p->worker, -2);
+	p->caller = pthread_self();
+}
+
+static coop_waker probe_waker(struct end_probe *p)
+{
+	return (coop_waker){&probe_vtable, p};
+}
+
+/* A gate the test opens: a task waiting on it is surely running, not
+ * done, when the waker is registered. */
+struct gate {
+	coop_waker_cell cell;
+	atomic_bool open;
+};
+
+static coop_poll gated_poll(coop_cx *cx, void *state)
+{
+	struct gate *g = *(struct gate **)state;
+
+	if (coop_cx_cancelled(cx))
+		return COOP_CANCELLED;
+	if (atomic_load(&g->open))
+		return COOP_READY;
+	coop_waker_cell_register(&g->cell, cx);
+	return atomic_load(&g->open) ? COOP_READY : COOP_PENDING;
+}
+
+static void gate_open(struct gate *g)
+{
+	atomic_store(&g->open, true);
+	coop_waker_cell_wake(&g->cell);
+}
+
+/* A running task's end wakes the waker once, on a worker, with the
+ * outcome already final; nothing is cloned or dropped. */
+START_TEST(handle_end_wakes_the_waker_once_on_a_worker)
+{
+	coop_rt *rt = test_rt_new(test_worker_counts[_i]);
+	coop_scope *s = test_scope(rt, NULL, NULL);
+	struct gate g = {COOP_WAKER_CELL_INIT, false};
+	struct gate *gp = &g;
+	struct end_probe p;
+	coop_outcome o;
+
+	probe_init(&p, rt);
+	ck_assert_int_eq(coop_spawn(s, gated_poll, &gp, sizeof(gp), NULL, NULL, &p.handle), 0);
+	coop_handle_wake_when_done(p.handle, probe_waker(&p));
+	ck_assert_uint_eq(atomic_load(&p.wakes), 0);
+	gate_open(&g);
+	TEST_WAIT_UNTIL(atomic_load(&p.wakes) == 1);
+	coop_scope_join(s, NULL);
+	ck_assert_uint_eq(atomic_load(&p.wakes), 1);
+	ck_assert_uint_eq(atomic_load(&p.drops), 0);
+	ck_assert_uint_eq(atomic_load(&p.clones), 0);
+	ck_assert(atomic_load(&p.done_at_wake));
+	ck_assert_int_ge(atomic_load(&p.worker), 0);
+	ck_assert(coop_handle_done(p.handle, &o));
+	ck_assert_int_eq(o.status, COOP_STATUS_OK);
+	coop_handle_free(p.handle);
+	coop_scope_free(s);
+	coop_waker_cell_clear(&g.cell);
+	test_rt_free_clean(rt);
+}
+END_TEST
+
+/* A child that has already ended: the waker is woken at once, on the
+ * calling thread, before the call returns. */
+START_TEST(handle_already_done_wakes_at_once)
+{
+	coop_rt *rt = test_rt_new(2);
+	coop_scope *s = test_scope(rt, NULL, NULL);
+	struct end_probe p;
+	int64_t in = 1;
+
+	probe_init(&p, rt);
+	ck_assert_int_eq(coop_spawn(s, value_poll_twice, &in, sizeof(in), NULL, NULL, &p.handle),
+			 0);
+	coop_scope_join(s, NULL);
+	coop_handle_wake_when_done(p.handle, probe_waker(&p));
+	ck_assert_uint_eq(atomic_load(&p.wakes), 1);
+	ck_assert(atomic_load(&p.on_caller));
+	ck_assert_int_eq(atomic_load(&p.worker), -1);
+	ck_assert(atomic_load(&p.done_at_wake));
+	ck_assert_uint_eq(atomic_load(&p.drops), 0);
+	coop_handle_free(p.handle);
+	coop_scope_free(s);
+	test_rt_free_clean(rt);
+}
+END_TEST
+
+/* One handle, one joiner: a second registration drops the first waker
+ * unwoken and only the second is woken. */
+START_TEST(handle_second_waker_replaces_the_first)
+{
+	coop_rt *rt = test_rt_new(2);
+	coop_scope *s = test_scope(rt, NULL, NULL);
+	struct gate g = {COOP_WAKER_CELL_INIT, false};
+	struct gate *gp = &g;
+	struct end_probe first, second;
+
+	probe_init(&first, rt);
+	probe_init(&second, rt);
+	ck_assert_int_eq(coop_spawn(s, gated_poll, &gp, sizeof(gp), NULL, NULL, &first.handle), 0);
+	second.handle = first.handle;
+	coop_handle_wake_when_done(first.handle, probe_waker(&first));
+	coop_handle_wake_when_done(first.handle, probe_waker(&second));
+	ck_assert_uint_eq(atomic_load(&first.drops), 1);
+	gate_open(&g);
+	TEST_WAIT_UNTIL(atomic_load(&second.wakes) == 1);
+	coop_scope_join(s, NULL);
+	ck_assert_uint_eq(atomic_load(&first.wakes), 0);
+	ck_assert_uint_eq(atomic_load(&second.wakes), 1);
+	ck_assert_uint_eq(atomic_load(&second.drops), 0);
+	coop_handle_free(first.handle);
+	coop_scope_free(s);
+	coop_waker_cell_clear(&g.cell);
+	test_rt_free_clean(rt);
+}
+END_TEST
+
+static coop_poll blocking_value(coop_token *tok, void *arg)
+{
+	coop_token_set_value(tok, 7);
+	return COOP_READY;
+}
+
+/* A blocking job's end wakes the waker on the blocking thread; a task
+ * cancelled before it ever ran is reported too. */
+START_TEST(blocking_and_cancelled_ends_wake)
+{
+	coop_rt *rt = test_rt_new(1);
+	coop_scope *s = test_scope(rt, NULL, NULL);
+	coop_scope *c = test_scope(rt, NULL, NULL);
+	struct end_probe pb, pc;
+	struct gate g = {COOP_WAKER_CELL_INIT, false};
+	struct gate *gp = &g;
+	coop_outcome o;
+
+	probe_init(&pb, rt);
+	probe_init(&pc, rt);
+	ck_assert_int_eq(coop_spawn_blocking(s, blocking_value, NULL, NULL, &pb.handle), 0);
+	coop_handle_wake_when_done(pb.handle, probe_waker(&pb));
+	coop_scope_cancel(c, COOP_REASON_CLIENT);
+	ck_assert_int_eq(coop_spawn(c, gated_poll, &gp, sizeof(gp), NULL, NULL, &pc.handle), 0);
+	coop_handle_wake_when_done(pc.handle, probe_waker(&pc));
+	TEST_WAIT_UNTIL(atomic_load(&pb.wakes) == 1 && atomic_load(&pc.wakes) == 1);
+	coop_scope_join(s, NULL);
+	coop_scope_join(c, NULL);
+	ck_assert(atomic_load(&pb.done_at_wake));
+	ck_assert_int_eq(atomic_load(&pb.worker), -1); /* the blocking pool's thread */
+	ck_assert(!atomic_load(&pb.on_caller));
+	ck_assert(coop_handle_done(pb.handle, &o));
+	ck_assert_int_eq(o.value, 7);
+	ck_assert(atomic_load(&pc.done_at_wake));
+	ck_assert(coop_handle_done(pc.handle, &o));
+	ck_assert_int_eq(o.status, COOP_STATUS_CANCELLED);
+	ck_assert(!o.started);
+	ck_assert_uint_eq(atomic_load(&pb.wakes) + atomic_load(&pc.wakes), 2);
+	coop_handle_free(pb.handle);
+	coop_handle_free(pc.handle);
+	coop_scope_free(s);
+	coop_scope_free(c);
+	coop_waker_cell_clear(&g.cell);
+	test_rt_free_clean(rt);
+}
+END_TEST
+
+/* A scope: the call closes it (else it could never finish); the waker is
+ * woken once, after the last child, with the scope's outcome final.  An empty scope finishes in the
+ * call itself and is woken there. */
+START_TEST(scope_end_wakes_the_waker_once)
+{
+	coop_rt *rt = test_rt_new(test_worker_counts[_i]);
+	coop_scope *s = test_scope(rt, NULL, NULL);
+	coop_scope *empty = test_scope(rt, NULL, NULL);
+	struct gate g = {COOP_WAKER_CELL_INIT, false};
+	struct gate *gp = &g;
+	struct end_probe p, pe, pf;
+	coop_outcome o;
+
+	probe_init(&p, rt);
+	probe_init(&pe, rt);
+	p.scope = s;
+	pe.scope = empty;
+	for (int k = 0; k < 3; k++)
+		ck_assert_int_eq(coop_spawn(s, gated_poll, &gp, sizeof(gp), NULL, NULL, NULL), 0);
+	coop_scope_wake_when_done(s, probe_waker(&p));
+	ck_assert_uint_eq(atomic_load(&p.wakes), 0);
+	gate_open(&g);
+	TEST_WAIT_UNTIL(atomic_load(&p.wakes) == 1);
+	ck_assert(atomic_load(&p.done_at_wake));
+	ck_assert(coop_scope_done(s, &o));
+	ck_assert_int_eq(o.status, COOP_STATUS_OK);
+
+	coop_scope_wake_when_done(empty, probe_waker(&pe));
+	ck_assert_uint_eq(atomic_load(&pe.wakes), 1);
+	ck_assert(atomic_load(&pe.on_caller));
+	ck_assert(atomic_load(&pe.done_at_wake));
+	/* Finished before the call (its children ended, then it was joined). */
+	probe_init(&pf, rt);
+	pf.scope = s;
+	coop_scope_wake_when_done(s, probe_waker(&pf));
+	ck_assert_uint_eq(atomic_load(&pf.wakes), 1);
+	ck_assert(atomic_load(&pf.on_caller));
+	ck_assert_uint_eq(atomic_load(&p.wakes), 1);
+	ck_assert_uint_eq(atomic_load(&p.drops) + atomic_load(&pe.drops), 0);
+	coop_scope_free(s);
+	coop_scope_free(empty);
+	coop_waker_cell_clear(&g.cell);
+	test_rt_free_clean(rt);
+}
+END_TEST
+
+/* Many children, each registered while it may be ending on another
+ * worker: every waker is woken exactly once (under ThreadSanitizer in CI). */
+#define RACE_CHILDREN 20000
+
+static void count_wake(void *data)
+{
+	atomic_fetch_add((atomic_uint *)data, 1);
+}
+
+static void *same(void *data)
+{
+	return data;
+}
+
+static void no_drop(void *data)
+{
+	(void)data;
+	ck_abort_msg("a join waker was dropped");
+}
+
+static const coop_waker_vtable count_vtable = {same, count_wake, count_wake, no_drop};
+
+START_TEST(wakers_racing_ends_are_woken_once)
+{
+	coop_rt *rt = test_rt_new(test_worker_counts[_i]);
+	coop_scope *s = test_scope(rt, NULL, NULL);
+	atomic_uint *wakes = calloc(RACE_CHILDREN, sizeof(*wakes));
+	coop_handle **h = calloc(RACE_CHILDREN, sizeof(*h));
+	int64_t in = 1;
+
+	ck_assert_ptr_nonnull(wakes);
+	ck_assert_ptr_nonnull(h);
+	for (int k = 0; k < RACE_CHILDREN; k++) {
+		ck_assert_int_eq(
+			coop_spawn(s, value_poll_twice, &in, sizeof(in), NULL, NULL, &h[k]), 0);
+		coop_handle_wake_when_done(h[k], (coop_waker){&count_vtable, &wakes[k]});
+	}
+	coop_scope_join(s, NULL);
+	for (int k = 0; k < RACE_CHILDREN; k++) {
+		ck_assert_uint_eq(atomic_load(&wakes[k]), 1);
+		coop_handle_free(h[k]);
+	}
+	free(wakes);
+	free(h);
+	coop_scope_free(s);
+	test_rt_free_clean(rt);
+}
+END_TEST
+
 static Suite *reactor_suite(void)
 {
 	Suite *s = suite_create("lib-reactor");
@@ -269,6 +584,13 @@ static Suite *reactor_suite(void)
 	tcase_add_loop_test(tc, timers_run_on_the_supplied_driver, 0, TEST_NWORKER_COUNTS);
 	tcase_add_test(tc, deadline_fires_through_the_supplied_driver);
 	tcase_add_loop_test(tc, workers_park_on_the_supplied_waiter, 0, TEST_NWORKER_COUNTS);
+	tcase_add_loop_test(tc, handle_end_wakes_the_waker_once_on_a_worker, 0,
+			    TEST_NWORKER_COUNTS);
+	tcase_add_test(tc, handle_already_done_wakes_at_once);
+	tcase_add_test(tc, handle_second_waker_replaces_the_first);
+	tcase_add_test(tc, blocking_and_cancelled_ends_wake);
+	tcase_add_loop_test(tc, scope_end_wakes_the_waker_once, 0, TEST_NWORKER_COUNTS);
+	tcase_add_loop_test(tc, wakers_racing_ends_are_woken_once, 0, TEST_NWORKER_COUNTS);
 	suite_add_tcase(s, tc);
 	return s;
 }
