@@ -18,6 +18,7 @@
 #include <errno.h>
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
 #include <sys/wait.h>
@@ -39,12 +40,43 @@
 
 #define SHUTDOWN_KILL_WAIT_S 2.0
 
-/* STATUS= for systemctl status (a no-op without NOTIFY_SOCKET). */
-void coopd_notify_status(struct coopd *d)
+/*
+ * STATUS= for systemctl status.  Only under a service manager (NOTIFY_SOCKET
+ * set; looked up once: without it sd_notifyf would still format the text,
+ * twice per graph), and at most about once per STATUS_INTERVAL_S: the first
+ * change after a quiet interval is told at once, the changes within the
+ * interval once at its end, with the counts of that moment.  A datagram for
+ * every graph started or gone cost more than a one-node graph itself at
+ * thousands of submits a second.
+ */
+#define STATUS_INTERVAL_S 0.1
+
+static void status_send(struct coopd *d)
 {
 	(void)sd_notifyf(0, "STATUS=%s: %zu active graph(s), %zu connection(s)",
 			 d->shutting_down ? "stopping" : "serving", graph_registry_active(d),
 			 d->server ? server_connections(d->server) : (size_t)0);
+	d->status_dirty = false;
+	ev_timer_set(&d->status_timer, STATUS_INTERVAL_S, 0.);
+	ev_timer_start(d->loop, &d->status_timer);
+}
+
+static void status_timer_cb(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	struct coopd *d = w->data;
+
+	if (d->status_dirty)
+		status_send(d);
+}
+
+void coopd_notify_status(struct coopd *d)
+{
+	if (!d->notify)
+		return;
+	if (ev_is_active(&d->status_timer))
+		d->status_dirty = true;
+	else
+		status_send(d);
 }
 
 static void watchdog_cb(struct ev_loop *loop, ev_timer *w, int revents)
@@ -280,6 +312,9 @@ void coopd_watchers_start(struct coopd *d)
 	ev_unref(d->loop); /* the child watcher alone does not keep us running */
 
 	retention_start(d);
+	ev_timer_init(&d->status_timer, status_timer_cb, STATUS_INTERVAL_S, 0.);
+	d->status_timer.data = d;
+	d->notify = getenv("NOTIFY_SOCKET") != NULL;
 	{
 		uint64_t usec = 0;
 
@@ -296,6 +331,8 @@ void coopd_watchers_start(struct coopd *d)
 void coopd_watchers_stop(struct coopd *d)
 {
 	retention_stop(d);
+	ev_timer_stop(d->loop, &d->status_timer);
+	d->notify = false;
 	if (ev_is_active(&d->watchdog)) {
 		ev_ref(d->loop);
 		ev_timer_stop(d->loop, &d->watchdog);

@@ -116,6 +116,9 @@ struct coopd {
 	ev_child child;
 	ev_timer shutdown_timer;
 	ev_timer watchdog;
+	ev_timer status_timer; /* STATUS= at most every 0.1 s (coopd-lifecycle.c) */
+	bool notify;           /* NOTIFY_SOCKET was set at start */
+	bool status_dirty;     /* a change not yet in STATUS= */
 	bool shutting_down;
 	bool shutdown_forced;
 	bool subreaper;

@@ -433,8 +433,12 @@ START_TEST(handle_second_waker_replaces_the_first)
 }
 END_TEST
 
+/* Ends once *arg is set, so that it surely runs when the waker is
+ * registered. */
 static coop_poll blocking_value(coop_token *tok, void *arg)
 {
+	while (!atomic_load((atomic_bool *)arg))
+		(void)coop_token_sleep(tok, 1000000);
 	coop_token_set_value(tok, 7);
 	return COOP_READY;
 }
@@ -449,12 +453,14 @@ START_TEST(blocking_and_cancelled_ends_wake)
 	struct end_probe pb, pc;
 	struct gate g = {COOP_WAKER_CELL_INIT, false};
 	struct gate *gp = &g;
+	atomic_bool release = false;
 	coop_outcome o;
 
 	probe_init(&pb, rt);
 	probe_init(&pc, rt);
-	ck_assert_int_eq(coop_spawn_blocking(s, blocking_value, NULL, NULL, &pb.handle), 0);
+	ck_assert_int_eq(coop_spawn_blocking(s, blocking_value, &release, NULL, &pb.handle), 0);
 	coop_handle_wake_when_done(pb.handle, probe_waker(&pb));
+	atomic_store(&release, true);
 	coop_scope_cancel(c, COOP_REASON_CLIENT);
 	ck_assert_int_eq(coop_spawn(c, gated_poll, &gp, sizeof(gp), NULL, NULL, &pc.handle), 0);
 	coop_handle_wake_when_done(pc.handle, probe_waker(&pc));
@@ -491,14 +497,19 @@ START_TEST(scope_end_wakes_the_waker_once)
 	struct gate g = {COOP_WAKER_CELL_INIT, false};
 	struct gate *gp = &g;
 	struct end_probe p, pe, pf;
+	int64_t in = 1;
 	coop_outcome o;
 
 	probe_init(&p, rt);
 	probe_init(&pe, rt);
 	p.scope = s;
 	pe.scope = empty;
-	for (int k = 0; k < 3; k++)
-		ck_assert_int_eq(coop_spawn(s, gated_poll, &gp, sizeof(gp), NULL, NULL, NULL), 0);
+	/* One gated child (a gate's cell holds one waker), two that end at
+	 * once. */
+	ck_assert_int_eq(coop_spawn(s, gated_poll, &gp, sizeof(gp), NULL, NULL, NULL), 0);
+	for (int k = 0; k < 2; k++)
+		ck_assert_int_eq(coop_spawn(s, value_poll_twice, &in, sizeof(in), NULL, NULL, NULL),
+				 0);
 	coop_scope_wake_when_done(s, probe_waker(&p));
 	ck_assert_uint_eq(atomic_load(&p.wakes), 0);
 	gate_open(&g);

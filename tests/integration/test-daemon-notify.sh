@@ -1,6 +1,7 @@
 #!/bin/sh
 # sd_notify, read from a real NOTIFY_SOCKET datagram listener: READY=1 once
-# coopd serves, STATUS= as work changes, WATCHDOG=1 keep-alives at half of
+# coopd serves, STATUS= as work changes (coalesced: at most about one per
+# 0.1 s, the last one true), WATCHDOG=1 keep-alives at half of
 # WATCHDOG_USEC (only for the process WATCHDOG_PID names), RELOADING=1 then
 # READY=1 on SIGHUP, STOPPING=1 on SIGTERM.
 . "${top_srcdir:-$(cd "$(dirname "$0")/../.." && pwd)}/tests/lib-coopd.sh"
@@ -62,6 +63,33 @@ try:
     until(lambda f: "1 active graph" in f.get("STATUS", ""), "STATUS with 1 active graph")
     wait(gid)
     until(lambda f: "0 active graph" in f.get("STATUS", ""), "STATUS with 0 active graphs")
+
+    # STATUS= is coalesced: 200 graphs started and gone (400 changes) are
+    # told at most about once per 0.1 s, and the last word is the truth.
+    GRAPHS = 200
+    n0 = len(received)
+    t0 = time.monotonic()
+    noop = {"nodes": [{"id": "a", "kind": "task", "fn": "noop"}]}
+    last = None
+    for _ in range(GRAPHS):
+        last = submit(noop)
+    wait(last)
+    elapsed = time.monotonic() - t0
+    f = until(lambda f: "0 active graph" in f.get("STATUS", ""), "STATUS with 0 active graphs")
+    time.sleep(0.3)  # a trailing message, if one was due, has come
+    nsock.settimeout(0)
+    try:
+        while True:
+            recv()
+    except (BlockingIOError, socket.timeout):
+        pass
+    nsock.settimeout(60 * SLOW)
+    statuses = [f for _, f in received[n0:] if "STATUS" in f and "READY" not in f]
+    bound = 2 * (int(elapsed / 0.1) + 1) + 2
+    expect(len(statuses) <= bound,
+           "%d STATUS= messages for %d graphs in %.2f s (at most %d)"
+           % (len(statuses), GRAPHS, elapsed, bound))
+    expect("0 active graph" in statuses[-1]["STATUS"], "last STATUS", statuses[-1])
 
     # WATCHDOG=1 keep-alives, well within WATCHDOG_USEC (at half of it)
     times = []
