@@ -216,11 +216,8 @@ void store_writer_queue(struct store_writer *w, struct store_job *jobs)
 	 * transaction (a submit and the settles that waited for it). */
 	pthread_mutex_lock(&w->lock);
 	append(&w->todo, &w->todo_tail, jobs);
-	pthread_mutex_unlock(&w->lock);
-	/* After the unlock: signalled under the lock, the writer would wake
-	 * only to sleep again on it until we unlock.  It cannot miss the
-	 * jobs: it looks at todo under the lock before it waits. */
 	pthread_cond_signal(&w->cond);
+	pthread_mutex_unlock(&w->lock);
 	w->pending += n;
 }
 
