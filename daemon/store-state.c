@@ -527,14 +527,47 @@ static int sb_out(void *ctx, const char *p, size_t len)
 	return ((struct strbuf *)ctx)->oom ? -ENOMEM : 0;
 }
 
+/* A small document is written once, into a buffer on the stack. */
+#define DOC_SMALL 4096
+
+struct small_out {
+	char buf[DOC_SMALL];
+	size_t len;
+};
+
+static int small_out(void *ctx, const char *p, size_t len)
+{
+	struct small_out *o = ctx;
+
+	if (len > sizeof(o->buf) - o->len)
+		return -E2BIG;
+	memcpy(o->buf + o->len, p, len);
+	o->len += len;
+	return 0;
+}
+
 int store_doc_text(struct json_object *doc, char **text, size_t *len)
 {
+	struct small_out small = {.len = 0};
 	struct strbuf sb;
+	int r;
 
 	/* The document as the client sent it (validated): parsing it again
 	 * gives the same tree, and writing it is much cheaper than building a
-	 * canonical copy of a 100,000-node graph first.  Measured first, so
-	 * that the text is one exact allocation. */
+	 * canonical copy of a 100,000-node graph first.  One exact
+	 * allocation: a small document (most submits) is written once on
+	 * the stack and copied; a larger one is measured first. */
+	r = proto_graph_doc_write(doc, small_out, &small);
+	if (r == 0) {
+		if (!(*text = malloc(small.len + 1)))
+			return -ENOMEM;
+		memcpy(*text, small.buf, small.len);
+		(*text)[small.len] = '\0';
+		*len = small.len;
+		return 0;
+	}
+	if (r != -E2BIG)
+		return -ENOMEM;
 	*len = 0;
 	sb_init(&sb);
 	if (proto_graph_doc_write(doc, count_out, len) < 0 || !sb_reserve_exact(&sb, *len + 1) ||

@@ -1,7 +1,7 @@
 #!/bin/sh
 # The SQLite state store (docs/durability.md):
 #   - coopd.db has schema version 5 and an operator can query it with
-#     sqlite3 while coopd runs (graphs, nodes as documented);
+#     sqlite3 while coopd runs (graphs, nodes, documents as submitted);
 #   - concurrent submits share commits (group commit, seen in `stats`),
 #     and get distinct random ids;
 #   - `logs` answers eof:true for a settled node after a restart, graceful
@@ -39,6 +39,16 @@ row = q("SELECT n.state, n.exit_code FROM nodes n JOIN graphs g ON n.graph = g.s
 expect(row == "failed|3", "the exec node's row", row)
 expect(json.loads(q("SELECT doc FROM graphs WHERE id = '%s'" % g["id"]))["name"] == "op",
        "the document as submitted")
+# The stored text reads back as the document submitted, whether it is
+# written in one pass (under 4 KiB) or measured first (larger).
+for n in (3, 200):
+    doc = {"name": "doc%d" % n, "nodes": [{"id": "node-%04d" % i, "kind": "task", "fn": "noop",
+                                           "after": ["node-%04d" % (i - 1)] if i else []}
+                                          for i in range(n)]}
+    gid = submit(doc)
+    text = q("SELECT doc FROM graphs WHERE id = '%s'" % gid)
+    expect(json.loads(text) == doc and (len(text) > 4096) == (n == 200),
+           "%d nodes: stored document" % n, len(text))
 st = os.stat(db)
 expect(st.st_mode & 0o777 == 0o600, "coopd.db is 0600", oct(st.st_mode))
 
@@ -98,7 +108,7 @@ expect(b["data"] == "" and b["eof"] is True, "eof true after a restart", os.envi
 c = rpc("logs", {"id": gid, "node": "e", "stream": "stderr", "offset": 4})
 expect(c["eof"] is True, "stderr eof too", c)
 # A restart reads no settled graph's tree.
-expect(len(rpc("list", {"all": True})["graphs"]) == 161, "all listed")
+expect(len(rpc("list", {"all": True})["graphs"]) == 163, "all listed (the 160 above, op and the two documents)")
 expect(rpc("stats")["store"]["trees_in_memory"] == 0, "no tree loaded at start")
 PY
 done
