@@ -16,7 +16,8 @@
 # written then a page (two pwrite64 of the writer thread); a transaction
 # takes the WAL's write lock once (an fcntl on byte 120 of the -shm file,
 # SQLite's WAL_WRITE_LOCK).  The CPU of each thread is
-# read from /proc/PID/task/TID/schedstat before and after.  With
+# read from /proc/PID/task/TID/schedstat before and after, its sleeps
+# (voluntary context switches) from its status.  With
 # COOPD_BASE the two coopds alternate run by run, so that both see the
 # same load.  strace is needed for the counts (skipped without it).
 # Nothing asserts on time.
@@ -63,11 +64,12 @@ stop() {
 	dpid=
 }
 
-# "TID NS" of every thread, NS its CPU time so far (schedstat); sorted
-# as join wants it.
+# "TID NS VOL" of every thread: its CPU time so far (schedstat) and its
+# voluntary context switches (its sleeps); sorted as join wants it.
 snap() {
 	for t in /proc/"$dpid"/task/*; do
-		echo "${t##*/} $(cut -d' ' -f1 "$t/schedstat")"
+		echo "${t##*/} $(cut -d' ' -f1 "$t/schedstat")" \
+			"$(awk '/^voluntary_ctxt_switches/ { print $2 }' "$t/status")"
 	done | sort
 }
 
@@ -106,8 +108,10 @@ cpu() { # cpu COOPD LABEL: CPU us per submit of each thread, appended to $tmp/cp
 	snap >"$tmp/a"
 	"$prog" "$sockdir/s" 1 "$n" run >/dev/null
 	snap >"$tmp/b"
-	join "$tmp/a" "$tmp/b" | sort -n | awk -v n="$n" '{ c = ($3 - $2) / 1000 / n; tot += c;
+	join "$tmp/a" "$tmp/b" | sort -n | awk -v n="$n" '{ c = ($4 - $2) / 1000 / n; tot += c;
 		line = line sprintf(" %.1f", c) } END { printf "%.1f%s\n", tot, line }' >>"$tmp/cpu.$2"
+	join "$tmp/a" "$tmp/b" | sort -n | awk -v n="$n" '{ v = ($5 - $3) / n; tot += v;
+		line = line sprintf(" %.2f", v) } END { printf "%.2f%s\n", tot, line }' >>"$tmp/vol.$2"
 	stop
 }
 
@@ -139,15 +143,22 @@ done
 echo "# load after: $(uptime | sed 's/.*load/load/')"
 echo "## CPU us per submit, medians of $reps (total, then each thread in creation order:"
 echo "## the loop, the reader, the writer, libcoop's workers)"
-for l in this base; do
-	[ -f "$tmp/cpu.$l" ] || continue
-	cols=$(awk '{ print NF }' "$tmp/cpu.$l" | sort -n | head -1)
-	line="$l:"
+medians() { # medians FILE: the median of each column
+	cols=$(awk '{ print NF }' "$1" | sort -n | head -1)
+	line=
 	k=1
 	while [ $k -le "$cols" ]; do
-		line="$line $(median "$tmp/cpu.$l" $k)"
+		line="$line $(median "$1" $k)"
 		k=$((k + 1))
 	done
-	echo "  $line"
+	echo "$line"
+}
+for l in this base; do
+	[ -f "$tmp/cpu.$l" ] || continue
+	echo "  $l:$(medians "$tmp/cpu.$l")"
 	echo "  $l runs (total): $(awk '{ printf "%s ", $1 }' "$tmp/cpu.$l")"
+done
+echo "## voluntary context switches (sleeps) per submit, medians, the same columns"
+for l in this base; do
+	[ -f "$tmp/vol.$l" ] && echo "  $l:$(medians "$tmp/vol.$l")"
 done

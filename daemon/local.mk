@@ -242,3 +242,14 @@ DAEMON_TESTS += tests/integration/test-daemon-rerun-offloop.sh
 DAEMON_TESTS += tests/integration/test-daemon-store-damage-live.sh
 # ... and an I/O error when the database is opened or read at start-up
 DAEMON_TESTS += tests/integration/test-daemon-store-open-faults.sh
+
+# -- the writer's hand-off (issue 14, walframes): a semaphore instead of a
+# condition variable; every job applied and completed once, bursts, a stop
+# with jobs queued (a real database and loop, no daemon).
+check_PROGRAMS += tests/suite-store-writer
+tests_suite_store_writer_SOURCES = tests/suite-store-writer.c
+tests_suite_store_writer_CPPFLAGS = $(coopd_CPPFLAGS)
+tests_suite_store_writer_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
+tests_suite_store_writer_LDADD = $(coopd_LDADD) $(CHECK_LIBS)
+tests_suite_store_writer_LDFLAGS = $(AM_LDFLAGS) -no-install
+TESTS += tests/suite-store-writer

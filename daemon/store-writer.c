@@ -9,6 +9,15 @@
  * jobs pile up in `todo` and all go into the next transaction: with 16
  * clients submitting, one fdatasync of the WAL answers many submits.
  *
+ * The writer sleeps on a semaphore, not a condition variable: glibc's
+ * pthread_cond_wait takes the mutex back marked as contended, so the
+ * writer's next unlock was a futex wake every submit, and a writer woken
+ * while the loop still held the lock slept again on it (a third of the
+ * submits of one client).  A post for every queued chain, and a writer
+ * that takes the whole list each time it wakes, lose no job: a post made
+ * after the writer took the list leaves the semaphore above 0, so its next
+ * wait returns at once (and finds the list empty, or not).
+ *
  * A failed statement or commit (disk full, read-only, a failing fsync)
  * rolls the transaction back and fails every job of the batch with the
  * errno; the connection is then closed and opened again, so that no state
@@ -19,6 +28,7 @@
 
 #include <errno.h>
 #include <pthread.h>
+#include <semaphore.h>
 #include <signal.h>
 #include <stdatomic.h>
 #include <stdlib.h>
@@ -37,7 +47,7 @@ struct store_writer {
 	void *ctx;
 	pthread_t thread;
 	pthread_mutex_t lock;
-	pthread_cond_t cond;
+	sem_t wake; /* posted once per queued chain and by stop */
 	/* Under lock. */
 	struct store_job *todo, *todo_tail, *done, *done_tail;
 	bool stop;
@@ -140,17 +150,20 @@ static void *writer_main(void *arg)
 
 	for (;;) {
 		struct store_job *batch;
+		bool stop;
 
+		while (sem_wait(&w->wake) < 0 && errno == EINTR)
+			;
 		pthread_mutex_lock(&w->lock);
-		while (!w->todo && !w->stop)
-			pthread_cond_wait(&w->cond, &w->lock);
 		batch = w->todo;
 		w->todo = w->todo_tail = NULL;
-		if (!batch) {
-			pthread_mutex_unlock(&w->lock);
-			return NULL;
-		}
+		stop = w->stop;
 		pthread_mutex_unlock(&w->lock);
+		if (!batch) {
+			if (stop)
+				return NULL;
+			continue; /* a post whose jobs an earlier wake took */
+		}
 
 		run_batch(w, batch);
 
@@ -183,7 +196,13 @@ int store_writer_start(struct ev_loop *loop, struct store_db *db, const char *pa
 	w->drained = drained;
 	w->ctx = ctx;
 	pthread_mutex_init(&w->lock, NULL);
-	pthread_cond_init(&w->cond, NULL);
+	if (sem_init(&w->wake, 0, 0) < 0) {
+		r = -errno;
+		pthread_mutex_destroy(&w->lock);
+		free(w->path);
+		free(w);
+		return r;
+	}
 	ev_async_init(&w->async, async_cb);
 	w->async.data = w;
 	ev_async_start(loop, &w->async);
@@ -196,7 +215,7 @@ int store_writer_start(struct ev_loop *loop, struct store_db *db, const char *pa
 	if (r < 0) {
 		ev_ref(loop);
 		ev_async_stop(loop, &w->async);
-		pthread_cond_destroy(&w->cond);
+		sem_destroy(&w->wake);
 		pthread_mutex_destroy(&w->lock);
 		free(w->path);
 		free(w);
@@ -212,12 +231,13 @@ void store_writer_queue(struct store_writer *w, struct store_job *jobs)
 
 	for (struct store_job *job = jobs; job; job = job->next)
 		n++;
-	/* One signal for the chain: the writer takes it whole into one
-	 * transaction (a submit and the settles that waited for it). */
+	/* One post for the chain: the writer takes it whole into one
+	 * transaction (a submit and the settles that waited for it).  After
+	 * the unlock, so that the writer it wakes finds the lock free. */
 	pthread_mutex_lock(&w->lock);
 	append(&w->todo, &w->todo_tail, jobs);
-	pthread_cond_signal(&w->cond);
 	pthread_mutex_unlock(&w->lock);
+	(void)sem_post(&w->wake);
 	w->pending += n;
 }
 
@@ -249,15 +269,15 @@ void store_writer_stop(struct store_writer *w)
 		return;
 	pthread_mutex_lock(&w->lock);
 	w->stop = true;
-	pthread_cond_signal(&w->cond);
 	pthread_mutex_unlock(&w->lock);
+	(void)sem_post(&w->wake);
 	pthread_join(w->thread, NULL);
 	w->drained = NULL;
 	store_writer_complete(w);
 	ev_ref(w->loop);
 	ev_async_stop(w->loop, &w->async);
 	store_db_close(w->db);
-	pthread_cond_destroy(&w->cond);
+	sem_destroy(&w->wake);
 	pthread_mutex_destroy(&w->lock);
 	free(w->path);
 	free(w);
