@@ -1,7 +1,7 @@
 /*
  * store-writer.c - the writer thread and its group commit.
  *
- * The loop appends jobs to `todo` under the lock and signals.  The writer
+ * The loop appends jobs to `todo` under the lock and posts.  The writer
  * takes the whole list, opens one transaction (synchronous = FULL if any
  * job in it is durable, else NORMAL: docs/durability.md says why), applies
  * every job, commits, and moves the jobs to `done`; an ev_async wakes the
