@@ -158,6 +158,16 @@ for l in this base; do
 	echo "  $l:$(medians "$tmp/cpu.$l")"
 	echo "  $l runs (total): $(awk '{ printf "%s ", $1 }' "$tmp/cpu.$l")"
 done
+if [ -f "$tmp/cpu.base" ]; then
+	# Run i of this and run i of base were neighbours: the median of
+	# their differences is less at the mercy of the load than the
+	# difference of the medians.
+	k=$(awk '{ print NF }' "$tmp/cpu.this" | sort -n | head -1)
+	paste -d' ' "$tmp/cpu.this" "$tmp/cpu.base" | awk -v k="$k" '{ line = "";
+		for (j = 1; j <= k; j++) line = line sprintf(" %.1f", $j - $(j + k)); print line }' \
+		>"$tmp/cpu.diff"
+	echo "  this - base, paired by run:$(medians "$tmp/cpu.diff")"
+fi
 echo "## voluntary context switches (sleeps) per submit, medians, the same columns"
 for l in this base; do
 	[ -f "$tmp/vol.$l" ] && echo "  $l:$(medians "$tmp/vol.$l")"
