@@ -357,7 +357,9 @@ struct rnode *graph_find(struct graph *g, const char *path)
 
 static void render_time_field(struct strbuf *sb, const char *key, int64_t ms)
 {
-	sb_printf(sb, ",\"%s\":", key);
+	sb_puts(sb, ",\"");
+	sb_puts(sb, key);
+	sb_puts(sb, "\":");
 	sb_json_time(sb, ms);
 }
 
@@ -511,8 +513,11 @@ void graph_render_node_open(const struct rnode *n, const uint64_t *snap, struct 
 	sb_json_cstr(sb, def->id);
 	sb_puts(sb, ",\"path\":");
 	sb_json_cstr(sb, def->path);
-	sb_printf(sb, ",\"kind\":\"%s\",\"state\":\"%s\"", proto_node_kind_name(def->kind),
-		  proto_state_name((enum proto_state)n->state));
+	sb_puts(sb, ",\"kind\":\"");
+	sb_puts(sb, proto_node_kind_name(def->kind));
+	sb_puts(sb, "\",\"state\":\"");
+	sb_puts(sb, proto_state_name((enum proto_state)n->state));
+	sb_putc(sb, '"');
 	/* The graph's edges, so that a client can draw the graph or say which
 	 * dependency made a node skipped (coopctl status --format dot). */
 	if (def->n_after > 0) {
@@ -527,14 +532,16 @@ void graph_render_node_open(const struct rnode *n, const uint64_t *snap, struct 
 	render_time_field(sb, "started", n->started_ms);
 	render_time_field(sb, "finished", n->finished_ms);
 	if (def->kind == PROTO_NODE_EXEC) {
+		sb_puts(sb, ",\"exit_code\":");
 		if (n->exit_code >= 0)
-			sb_printf(sb, ",\"exit_code\":%d", n->exit_code);
+			sb_put_i64(sb, n->exit_code);
 		else
-			sb_puts(sb, ",\"exit_code\":null");
+			sb_puts(sb, "null");
+		sb_puts(sb, ",\"signal\":");
 		if (n->term_signal > 0)
-			sb_printf(sb, ",\"signal\":%d", n->term_signal);
+			sb_put_i64(sb, n->term_signal);
 		else
-			sb_puts(sb, ",\"signal\":null");
+			sb_puts(sb, "null");
 		/* Output beyond log_cap_bytes is not kept: say how much. */
 		if (n->log_dropped[0] || n->log_dropped[1])
 			sb_printf(sb, ",\"log_dropped\":{\"stdout\":%llu,\"stderr\":%llu}",
@@ -545,10 +552,11 @@ void graph_render_node_open(const struct rnode *n, const uint64_t *snap, struct 
 			sb_printf(sb, ",\"leftover_processes\":%u", n->leftovers);
 		graph_render_slurm(n, sb);
 	} else if (def->kind != PROTO_NODE_SCOPE) {
+		sb_puts(sb, ",\"value\":");
 		if (n->has_value)
-			sb_printf(sb, ",\"value\":%lld", (long long)n->value);
+			sb_put_i64(sb, n->value);
 		else
-			sb_puts(sb, ",\"value\":null");
+			sb_puts(sb, "null");
 	}
 	sb_puts(sb, ",\"error\":");
 	if (n->error)
@@ -580,8 +588,11 @@ void graph_render_node_open(const struct rnode *n, const uint64_t *snap, struct 
 	} else {
 		graph_node_stats(n, &polls, &yields);
 	}
-	sb_printf(sb, ",\"stats\":{\"polls\":%llu,\"forced_yields\":%llu}",
-		  (unsigned long long)polls, (unsigned long long)yields);
+	sb_puts(sb, ",\"stats\":{\"polls\":");
+	sb_put_u64(sb, polls);
+	sb_puts(sb, ",\"forced_yields\":");
+	sb_put_u64(sb, yields);
+	sb_putc(sb, '}');
 	if (n->attempts)
 		render_attempts(n, sb);
 	/* rerun failed_only: its results are those of the graph rerun. */

@@ -122,6 +122,29 @@ void sb_printf(struct strbuf *sb, const char *fmt, ...)
 	sb->len += (size_t)n;
 }
 
+void sb_put_u64(struct strbuf *sb, uint64_t v)
+{
+	char buf[20];
+	size_t i = sizeof(buf);
+
+	do {
+		buf[--i] = (char)('0' + v % 10);
+		v /= 10;
+	} while (v);
+	sb_put(sb, buf + i, sizeof(buf) - i);
+}
+
+void sb_put_i64(struct strbuf *sb, int64_t v)
+{
+	if (v < 0) {
+		sb_putc(sb, '-');
+		/* -(v + 1) + 1: no overflow for INT64_MIN. */
+		sb_put_u64(sb, (uint64_t)(-(v + 1)) + 1);
+	} else {
+		sb_put_u64(sb, (uint64_t)v);
+	}
+}
+
 /* Length of the valid UTF-8 sequence at s (1..4), or 0 if invalid. */
 static size_t utf8_seq(const unsigned char *s, size_t left)
 {

@@ -369,6 +369,16 @@ static void civil_from_days(int64_t z, int64_t *y, unsigned *m, unsigned *d)
 	*y = (int64_t)yoe + era * 400 + (*m <= 2);
 }
 
+/* v in exactly width decimal digits (v < 10^width) at buf + *n. */
+static void put_digits(char *buf, int *n, unsigned v, int width)
+{
+	for (int i = width - 1; i >= 0; i--) {
+		buf[*n + i] = (char)('0' + v % 10);
+		v /= 10;
+	}
+	*n += width;
+}
+
 /* Year 9999 ends here; RFC 3339 has four-digit years. */
 #define TIME_MAX_MS INT64_C(253402300799999)
 
@@ -383,9 +393,25 @@ int proto_time_format(int64_t unix_ms, char *buf, size_t size)
 	days = unix_ms / 86400000;
 	rem = (unsigned)(unix_ms % 86400000);
 	civil_from_days(days, &y, &m, &d);
-	n = snprintf(buf, size, "%04" PRId64 "-%02u-%02uT%02u:%02u:%02u.%03uZ", y, m, d,
-		     rem / 3600000, rem / 60000 % 60, rem / 1000 % 60, rem % 1000);
-	return n > 0 && (size_t)n < size ? 0 : -EINVAL;
+	/* "%04d-%02u-%02uT%02u:%02u:%02u.%03uZ" by hand: a status of 200,000
+	 * nodes formats 400,000 times, and snprintf was most of its cost. */
+	n = 0;
+	put_digits(buf, &n, (unsigned)y, 4);
+	buf[n++] = '-';
+	put_digits(buf, &n, m, 2);
+	buf[n++] = '-';
+	put_digits(buf, &n, d, 2);
+	buf[n++] = 'T';
+	put_digits(buf, &n, rem / 3600000, 2);
+	buf[n++] = ':';
+	put_digits(buf, &n, rem / 60000 % 60, 2);
+	buf[n++] = ':';
+	put_digits(buf, &n, rem / 1000 % 60, 2);
+	buf[n++] = '.';
+	put_digits(buf, &n, rem % 1000, 3);
+	buf[n++] = 'Z';
+	buf[n] = '\0';
+	return 0;
 }
 
 /* Reads exactly n decimal digits. */

@@ -181,6 +181,38 @@ static const struct event chain_events[] = {
 	{EV_SETTLED, "/", PROTO_STATE_FAILED},
 };
 
+/* The strbuf's integers print what %llu / %lld print (status answers
+ * use them for every number of every node). */
+START_TEST(test_strbuf_integers)
+{
+	static const int64_t iv[] = {
+		0, 1, -1, 9, 10, -10, 99, 100, 12345678901234, INT64_MAX, INT64_MIN, INT64_MIN + 1};
+	static const uint64_t uv[] = {0, 1, 9, 10, 1000000, UINT64_MAX, UINT64_MAX - 1};
+	struct strbuf sb;
+	char ref[512];
+	size_t len = 0;
+	char *text;
+
+	sb_init(&sb);
+	ref[0] = '\0';
+	for (size_t i = 0; i < sizeof(iv) / sizeof(iv[0]); i++) {
+		sb_put_i64(&sb, iv[i]);
+		sb_putc(&sb, ' ');
+		len += (size_t)snprintf(ref + len, sizeof(ref) - len, "%lld ", (long long)iv[i]);
+	}
+	for (size_t i = 0; i < sizeof(uv) / sizeof(uv[0]); i++) {
+		sb_put_u64(&sb, uv[i]);
+		sb_putc(&sb, ' ');
+		len += (size_t)snprintf(ref + len, sizeof(ref) - len, "%llu ",
+					(unsigned long long)uv[i]);
+	}
+	text = sb_steal(&sb, NULL);
+	ck_assert_ptr_nonnull(text);
+	ck_assert_str_eq(text, ref);
+	free(text);
+}
+END_TEST
+
 START_TEST(test_chain_events_and_states)
 {
 	struct graph *g = graph_of(chain_doc, "00000000000000a1", 1);
@@ -391,6 +423,7 @@ static Suite *graph_suite(void)
 	TCase *tc = tcase_create("runner");
 
 	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_add_test(tc, test_strbuf_integers);
 	tcase_add_test(tc, test_chain_events_and_states);
 	tcase_add_test(tc, test_fail_fast_always_runs);
 	tcase_add_test(tc, test_hold_delays_settled);

@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <json-c/json.h>
 
@@ -1006,6 +1007,25 @@ START_TEST(test_time_format_parse)
 		ck_assert_str_eq(buf, cases[i].text);
 		ck_assert_int_eq(proto_time_parse(cases[i].text, &ms), 0);
 		ck_assert_int_eq(ms, cases[i].ms);
+	}
+	/* Against the printf format it replaced, over the whole range. */
+	uint64_t x = 88172645463325252ull;
+	for (int i = 0; i < 20000; i++) {
+		char ref[PROTO_TIME_BUF];
+		int64_t t = (int64_t)(x % 253402300800000ull), days = t / 86400000;
+		unsigned rem = (unsigned)(t % 86400000);
+		struct tm tm;
+		time_t secs = (time_t)(days * 86400);
+
+		x ^= x << 13;
+		x ^= x >> 7;
+		x ^= x << 17;
+		ck_assert_ptr_nonnull(gmtime_r(&secs, &tm));
+		snprintf(ref, sizeof(ref), "%04d-%02d-%02dT%02u:%02u:%02u.%03uZ", tm.tm_year + 1900,
+			 tm.tm_mon + 1, tm.tm_mday, rem / 3600000, rem / 60000 % 60,
+			 rem / 1000 % 60, rem % 1000);
+		ck_assert_int_eq(proto_time_format(t, buf, sizeof(buf)), 0);
+		ck_assert_str_eq(buf, ref);
 	}
 	ck_assert_int_eq(proto_time_parse("2023-11-14T22:13:20Z", &ms), 0);
 	ck_assert_int_eq(ms, 1700000000000);
