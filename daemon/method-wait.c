@@ -13,6 +13,7 @@
 #include "coopd.h"
 #include "graph-model.h"
 #include "graph-registry.h"
+#include "graph-stream.h"
 #include "method.h"
 #include "method-wait.h"
 #include "server.h"
@@ -25,10 +26,21 @@ static int wait_decode(struct json_object *params, void *ret, struct proto_error
 
 static void wait_answer(struct later *l)
 {
+	struct graph_stream *gs;
 	struct strbuf sb;
 	char *text;
 	size_t len = 0;
 
+	/* A full answer is streamed as the client reads it, like `status`'s:
+	 * rendered whole here, the answer of a 200,000-node graph held the
+	 * loop 150 ms when it settled (bench/README.md, "Big submits and the
+	 * loop").  Whole only for a summary, or when the connection streams
+	 * another answer already (its answers wait behind that one). */
+	if (!l->summary && (gs = graph_stream_new(l->g))) {
+		if (later_answer_stream(l, gs) == 0)
+			return;
+		graph_stream_free(gs);
+	}
 	sb_init(&sb);
 	graph_render_status(l->g, l->summary, &sb);
 	text = sb_steal(&sb, &len);

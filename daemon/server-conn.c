@@ -45,7 +45,6 @@
 #include "server-internal.h"
 #include "util-log.h"
 
-static void conn_update_watchers(struct conn *c);
 static void conn_process_lines(struct conn *c);
 static void conn_timer_arm(struct conn *c);
 static bool conn_account_input(struct conn *c);
@@ -150,7 +149,7 @@ static void conn_write_now(struct conn *c)
 }
 
 /* Starts/stops the read and write watchers after the buffers changed. */
-static void conn_update_watchers(struct conn *c)
+void conn_update_watchers(struct conn *c)
 {
 	struct ev_loop *loop = c->d->loop;
 	size_t pending = proto_outbuf_pending(&c->out);

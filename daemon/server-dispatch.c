@@ -416,6 +416,21 @@ void later_free(struct later *l)
 	free(l);
 }
 
+int later_answer_stream(struct later *l, struct graph_stream *gs)
+{
+	struct conn *c = l->conn;
+	int r;
+
+	if (c->stream || !l->id || c->dead)
+		return -EBUSY;
+	if ((r = conn_stream_start(c, l->id, gs)) < 0)
+		return r;
+	dispatch_count(c->d, l->method, 0);
+	later_free(l);
+	conn_update_watchers(c);
+	return 0;
+}
+
 void later_answer_text(struct later *l, char *result, size_t len)
 {
 	struct conn *c = l->conn;

@@ -73,6 +73,9 @@ int server_parse_queue(struct conn *c, const char *line, size_t len);
 void server_parse_forget(struct conn *c);
 /* Marks c dead and lets its write callback close it (server-conn.c). */
 void conn_drop(struct conn *c);
+/* Starts/stops c's read and write watchers after its buffers or its
+ * stream changed outside its own callbacks (a late streamed answer). */
+void conn_update_watchers(struct conn *c);
 
 int listen_open(struct coopd *d, int *ret_fd, bool *ret_activated, ino_t *ret_ino);
 void listen_unlink(struct coopd *d, ino_t ino);

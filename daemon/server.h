@@ -139,6 +139,12 @@ void conn_answer_error(struct conn *c, struct json_object *id, const struct prot
 struct later *later_new(struct conn *c, struct json_object *id, enum proto_method m);
 /* Answers with result text (taken) and frees l. */
 void later_answer_text(struct later *l, char *result, size_t len);
+struct graph_stream;
+/* Answers with the streamed answer gs (graph-stream.h: made as the client
+ * reads it, server-stream.c) and frees l; the stream is then the
+ * connection's.  -EBUSY when the connection streams another answer
+ * already, is closing, or l has no id: l and gs stay the caller's. */
+int later_answer_stream(struct later *l, struct graph_stream *gs);
 void later_free(struct later *l);
 /* Answers with an error and frees l. */
 void later_answer_error(struct later *l, const struct proto_error *err);

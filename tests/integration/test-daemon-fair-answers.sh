@@ -8,6 +8,8 @@
 #     less than 4 x answer_backlog_bytes per connection (each used to hold
 #     a whole 10-20 MB answer);
 #   - once they go, the tree pinned by their streams is released;
+#   - 20 `wait`s answered when a big graph settles are streamed too:
+#     unread, they grow coopd by the backlog, not by 20 whole answers;
 #   - on one connection, answers stay whole lines in order: a `wait`
 #     answered while a status streams comes after it, a ping pipelined
 #     behind it too;
@@ -88,6 +90,45 @@ for _ in range(6000 * SLOW):
         break
     time.sleep(0.01)
 expect(rpc("stats")["store"]["trees_in_memory"] == 0, "the tree goes once the streams ended")
+
+# A `wait` answered when a big graph settles is streamed too: 20
+# connections wait for a running graph of N nodes and stop reading once
+# their waits are in (a ping behind each is answered first); the graph is
+# cancelled and settles: coopd's memory grows by the streams' pieces, not
+# by 20 whole answers (each 5-10 MB, rendered at once on the loop before).
+held = a.result("submit", {"graph": {"name": "held", "nodes": [
+    {"id": "n%d" % i, "kind": "task", "fn": "noop"} for i in range(N)] + [
+    {"id": "hold", "kind": "task", "fn": "sleep", "args": {"ms": 600000}}]}})["id"]
+for _ in range(6000 * SLOW):
+    if a.result("status", {"id": held, "summary": True})["counts"].get("succeeded") == N:
+        break
+    time.sleep(0.01)
+waiters = []
+for k in range(20):
+    w = as_user(FAIR_A)
+    w.send("wait", {"id": held, "timeout_ms": 600000 * SLOW}, id="w%d" % k)
+    w.send("ping", id="p%d" % k)
+    m = w.read_msg()
+    expect(m["id"] == "p%d" % k, "the ping behind the wait is answered first", m)
+    waiters.append(w)
+hwm0 = vm("VmHWM")
+a.result("cancel", {"id": held})
+# The waits are answered together once the final state is durable: the
+# first one's answer has begun, so have all.
+r, _, _ = select.select([waiters[0].s], [], [], 600 * SLOW)
+expect(r, "the waits are answered")
+for _ in range(50):
+    b.result("ping")
+hwm1 = vm("VmHWM")
+print("20 unread waits of a %d-node graph: VmHWM %d -> %d MiB" % (N, hwm0 >> 20, hwm1 >> 20))
+expect(hwm1 - hwm0 < 20 * 4 * BACKLOG, "late wait answers bounded by the backlog", hwm0, hwm1)
+m = waiters[0].read_msg()
+expect(m["id"] == "w0" and m["result"]["state"] == "cancelled" and
+       len(states(m["result"])) == N + 1, "a late wait's streamed answer is whole",
+       m.get("id"), len(states(m.get("result", {}))))
+for w in waiters:
+    w.close()
+expect(a.result("remove", {"id": held}) == {"removed": True}, "removed once read or gone")
 
 # Order on one connection: a wait answered mid-stream comes after it.
 c = as_user(FAIR_A)
