@@ -208,3 +208,6 @@ bench-walframes:
 	$(BENCH_SAN_WARNING)
 	$(BENCH_DAEMON_ENV) $(SHELL) '$(abs_top_srcdir)/bench/daemon-walframes.sh'
 .PHONY: bench-walframes
+
+# Big submits and the loop (bench/README.md): run by hand, python3 bench/daemon-big*.py
+EXTRA_DIST += bench/daemon-bigsubmit.py bench/daemon-bigwait.py
