@@ -1088,6 +1088,9 @@ int slurm_setup(struct coopd *d)
 		r = log_errno(LOG_ERR, -errno, "slurm_spool_dir %s", s->spool);
 		goto fail;
 	}
+	/* A deleted graph's directory here goes with it (job-slurm-spool.c). */
+	if (d->store && (r = store_set_slurm_spool(d->store, s->spool)) < 0)
+		goto fail;
 	r = slurm_cmds_new(d, &s->cmds);
 	if (r < 0)
 		goto fail;

@@ -253,3 +253,14 @@ tests_suite_store_writer_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
 tests_suite_store_writer_LDADD = $(coopd_LDADD) $(CHECK_LIBS)
 tests_suite_store_writer_LDFLAGS = $(AM_LDFLAGS) -no-install
 TESTS += tests/suite-store-writer
+
+# -- spoolclean (session 7): a deleted graph's Slurm spool directory is
+# removed (daemon/job-slurm-spool.c, docs/slurm.md).
+daemon_libcoopd_la_SOURCES += daemon/job-slurm-spool.c daemon/job-slurm-spool.h
+check_PROGRAMS += tests/suite-daemon-slurm-spool
+tests_suite_daemon_slurm_spool_SOURCES = tests/suite-daemon-slurm-spool.c \
+	daemon/job-slurm-spool.c daemon/util-log.c
+tests_suite_daemon_slurm_spool_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/daemon
+tests_suite_daemon_slurm_spool_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
+tests_suite_daemon_slurm_spool_LDADD = $(CHECK_LIBS)
+TESTS += tests/suite-daemon-slurm-spool

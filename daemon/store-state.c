@@ -33,6 +33,7 @@
 #include "coopd.h"
 #include "graph-model.h"
 #include "graph-registry.h"
+#include "job-slurm-spool.h"
 #include "store-damage.h"
 #include "store-db.h"
 #include "store-import.h"
@@ -63,6 +64,7 @@ struct store {
 	bool timer_active;
 	struct store_hooks hooks; /* the lifecycle's and wait's (store_set_hooks) */
 	bool cgroups;             /* a cgroup per exec job (store_set_cgroups) */
+	char *slurm_spool;        /* slurm = on: slurm_spool_dir (store_set_slurm_spool) */
 };
 
 enum sjob_kind { SJ_CREATE, SJ_NODES, SJ_SETTLE, SJ_DELETE };
@@ -141,6 +143,17 @@ static void writer_drained(void *ctx)
 void store_set_cgroups(struct store *s, bool cgroups)
 {
 	s->cgroups = cgroups;
+}
+
+int store_set_slurm_spool(struct store *s, const char *spool)
+{
+	char *copy = strdup(spool);
+
+	if (!copy)
+		return -ENOMEM;
+	free(s->slurm_spool);
+	s->slurm_spool = copy;
+	return 0;
 }
 
 void store_set_hooks(struct store *s, const struct store_hooks *h)
@@ -256,6 +269,7 @@ void store_free(struct store *s)
 		close(s->graphs_fd);
 	free(s->db_path);
 	free(s->dir);
+	free(s->slurm_spool);
 	free(s);
 }
 
@@ -420,8 +434,13 @@ static void sjob_committed(struct store_job *job)
 
 	/* A graph's log directory is made by its first job's first output
 	 * byte (job-logfile.c), after its row was committed. */
-	if (j->kind == SJ_DELETE)
-		remove_log_dir(j->s->graphs_fd, j->id);
+	if (j->kind != SJ_DELETE)
+		return;
+	remove_log_dir(j->s->graphs_fd, j->id);
+	/* Its Slurm jobs' scripts and output (docs/slurm.md "Requirements"):
+	 * set before the loop ran, so before any delete was queued. */
+	if (j->s->slurm_spool)
+		(void)slurm_spool_remove(j->s->slurm_spool, j->id);
 }
 
 static void retry_later(struct store *s, struct graph *g)

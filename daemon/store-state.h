@@ -139,6 +139,11 @@ void store_graph_interrupted(struct store *s, struct graph *g);
  * database at once; without (the default), they are written at once. */
 void store_set_cgroups(struct store *s, bool cgroups);
 
+/* With slurm = on: a deleted graph's directory in spool (slurm_spool_dir)
+ * is removed after the delete commits (job-slurm-spool.h).  Called once,
+ * before the loop runs (the writer reads it without a lock). */
+int store_set_slurm_spool(struct store *s, const char *spool);
+
 /* Reads a released graph's tree back from the database (status, logs,
  * cancel of a settled graph); 0 at once if g has its tree.  Or a negative
  * errno (logged). */
