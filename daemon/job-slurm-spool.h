@@ -1,6 +1,6 @@
 /*
  * job-slurm-spool.h - removing a deleted graph's Slurm spool directory
- * (job-slurm-spool.c, docs/slurm.md "Requirements").
+ * (job-slurm-spool.c, docs/slurm.md "Turning it on").
  */
 #ifndef COOPD_JOB_SLURM_SPOOL_H
 #define COOPD_JOB_SLURM_SPOOL_H

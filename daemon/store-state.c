@@ -437,7 +437,7 @@ static void sjob_committed(struct store_job *job)
 	if (j->kind != SJ_DELETE)
 		return;
 	remove_log_dir(j->s->graphs_fd, j->id);
-	/* Its Slurm jobs' scripts and output (docs/slurm.md "Requirements"):
+	/* Its Slurm jobs' scripts and output (docs/slurm.md "Turning it on"):
 	 * set before the loop ran, so before any delete was queued. */
 	if (j->s->slurm_spool)
 		(void)slurm_spool_remove(j->s->slurm_spool, j->id);

@@ -97,3 +97,6 @@ SOAK_TESTS += tests/integration/test-daemon-fair-answers.sh
 SLURM_TESTS += tests/slurm/test-slurm-spool-owner.sh
 # -- hostile (session 6): a reused Slurm node's logs read from the rerun
 SLURM_TESTS += tests/slurm/test-slurm-rerun-logs.sh
+# -- spoolclean (session 7): a deleted graph's Slurm spool directory goes
+# with it, and what its owner planted there is not followed
+SLURM_TESTS += tests/slurm/test-slurm-spool-clean.sh
