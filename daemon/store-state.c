@@ -65,6 +65,11 @@ struct store {
 	struct store_hooks hooks; /* the lifecycle's and wait's (store_set_hooks) */
 	bool cgroups;             /* a cgroup per exec job (store_set_cgroups) */
 	char *slurm_spool;        /* slurm = on: slurm_spool_dir (store_set_slurm_spool) */
+	/* Failed submits, logged at most once a second per errno
+	 * (log_create_failure). */
+	int create_fail_errno;
+	double create_fail_logged;
+	unsigned long create_fail_quiet;
 };
 
 enum sjob_kind { SJ_CREATE, SJ_NODES, SJ_SETTLE, SJ_DELETE };
@@ -456,6 +461,29 @@ static void retry_later(struct store *s, struct graph *g)
 	}
 }
 
+/* A submit that could not be stored.  Its client gets -32603 with the
+ * cause, and the writer logs each kind of failure once; here one line a
+ * second per errno, with the count of those left out, so that clients
+ * retrying against a full or failing disk cannot flood the log. */
+static void log_create_failure(struct store *s, const char *id, int r)
+{
+	double now = ev_now(s->d->loop);
+
+	if (r == s->create_fail_errno && now - s->create_fail_logged < 1.0) {
+		s->create_fail_quiet++;
+		return;
+	}
+	if (s->create_fail_quiet)
+		log_errno(LOG_ERR, r,
+			  "cannot store graph %s in %s (and %lu more since the last line)", id,
+			  s->db_path, s->create_fail_quiet);
+	else
+		log_errno(LOG_ERR, r, "cannot store graph %s in %s", id, s->db_path);
+	s->create_fail_errno = r;
+	s->create_fail_logged = now;
+	s->create_fail_quiet = 0;
+}
+
 /* Loop thread: the writer is done with j. */
 static void sjob_done(struct store_job *job, int r)
 {
@@ -468,7 +496,7 @@ static void sjob_done(struct store_job *job, int r)
 		if (r == 0)
 			j->g->store_seq = j->seq;
 		else
-			log_errno(LOG_ERR, r, "cannot store graph %s in %s", j->id, s->db_path);
+			log_create_failure(s, j->id, r);
 		j->done(d, j->g, r, j->arg);
 		break;
 	case SJ_NODES:

@@ -8,6 +8,8 @@
 #     final state is durable; once syncs work again everything recovers and
 #     the result survives kill -9;
 #   - the database cannot be written (EROFS): the same;
+#   - 200 failed submits log one "cannot store graph" line a second at
+#     most;
 #   - a full file system (a small tmpfs, root only): output an exec job
 #     could not write to its log is counted in log_dropped.
 . "${top_srcdir:-$(cd "$(dirname "$0")/../.." && pwd)}/tests/lib-coopd.sh"
@@ -71,6 +73,21 @@ for mode, text in (("eio", "Input/output error"), ("rofs", "cannot store the gra
     expect(text in e["error"]["message"], "the error names the cause", e)
     ping_ok()
     expect(rows() == n0, "nothing stored", mode)
+
+# Clients retrying against a failing disk do not flood the log: 200
+# failed submits, one "cannot store graph" line a second at most.
+log = os.path.join(os.environ["COOPD_TMP"], "coopd.log")
+lines0 = open(log).read().count("cannot store graph")
+fault("eio")
+t0 = time.monotonic()
+for _ in range(200):
+    e = call("submit", {"graph": noop})
+    expect("error" in e and e["error"]["code"] == -32603, "submit fails", e)
+elapsed = time.monotonic() - t0
+fault("")
+ping_ok()
+lines = open(log).read().count("cannot store graph") - lines0
+expect(1 <= lines <= int(elapsed) + 2, "%d lines for 200 failed submits in %.1f s" % (lines, elapsed))
 
 # Syncs fail (EIO) while the held graph settles, with a client waiting
 # for it: no result for wait.
