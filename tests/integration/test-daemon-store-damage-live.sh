@@ -70,21 +70,30 @@ sys.exit("coopd kept overwriting the damaged page")
 PY
 }
 
-# 1. A page of the graphs table goes bad while a graph runs.
-coopd_start
-coopd_py <<'PY' || fail "fill"
-for i in range(3):
-    g = run({"name": "fill%d" % i, "nodes": [{"id": "a", "kind": "task", "fn": "noop"}]})
+# fill_and_hold NAME FILLS: runs FILLS one-node graphs (fill0.. or fill), then submits graph
+# NAME whose exec job waits for $FLAG; once it runs, its id goes to
+# $COOPD_TMP/NAME.
+fill_and_hold() {
+	HOLD_NAME=$1 FILLS=$2 coopd_py <<'PY'
+name, fills = os.environ["HOLD_NAME"], int(os.environ["FILLS"])
+for i in range(fills):
+    g = run({"name": "fill%d" % i if fills > 1 else "fill",
+             "nodes": [{"id": "a", "kind": "task", "fn": "noop"}]})
     expect(g["state"] == "succeeded", "fill graph", g)
-held = submit({"name": "held", "nodes": [{"id": "e", "kind": "exec", "argv": [
+held = submit({"name": name, "nodes": [{"id": "e", "kind": "exec", "argv": [
     "sh", "-c", "while [ ! -e \"$1\" ]; do sleep 0.02; done", "sh", os.environ["FLAG"]]}]})
 for _ in range(1000 * SLOW):
     if node(rpc("status", {"id": held}), "e")["state"] == "running":
         break
     time.sleep(0.01)
 expect(node(rpc("status", {"id": held}), "e")["state"] == "running", "the held job runs")
-open(os.path.join(os.environ["COOPD_TMP"], "held"), "w").write(held)
+open(os.path.join(os.environ["COOPD_TMP"], name), "w").write(held)
 PY
+}
+
+# 1. A page of the graphs table goes bad while a graph runs.
+coopd_start
+fill_and_hold held 3 || fail "fill"
 
 damage_live graphs
 
@@ -161,18 +170,7 @@ DB=$COOPD_STATE/coopd.db
 FLAG=$COOPD_TMP/go2
 export COOPD_STATE DB FLAG
 coopd_start
-coopd_py <<'PY' || fail "node rows: fill"
-g = run({"name": "fill", "nodes": [{"id": "a", "kind": "task", "fn": "noop"}]})
-expect(g["state"] == "succeeded", "fill graph", g)
-held = submit({"name": "held2", "nodes": [{"id": "e", "kind": "exec", "argv": [
-    "sh", "-c", "while [ ! -e \"$1\" ]; do sleep 0.02; done", "sh", os.environ["FLAG"]]}]})
-for _ in range(1000 * SLOW):
-    if node(rpc("status", {"id": held}), "e")["state"] == "running":
-        break
-    time.sleep(0.01)
-expect(node(rpc("status", {"id": held}), "e")["state"] == "running", "the held job runs")
-open(os.path.join(os.environ["COOPD_TMP"], "held2"), "w").write(held)
-PY
+fill_and_hold held2 1 || fail "node rows: fill"
 damage_live nodes
 coopd_py <<'PY' || fail "node rows: damage at run time"
 log = os.path.join(os.environ["COOPD_TMP"], "coopd.log")
