@@ -5,6 +5,10 @@ A Check suite counts its individual checks (from the "Checks: X, Failures: F,
 Errors: E" line that Check prints into the test's .log); any other test
 (shell integration tests, a suite that died before its summary) counts once,
 from the :test-result: of its .trs file.
+
+Each failed test is named, with the last lines of its log, just above the
+totals: a CI page that keeps only the tail of the output still says what
+failed and why.
 """
 import pathlib
 import re
@@ -12,7 +16,10 @@ import sys
 
 CHECK_LINE = re.compile(r"Checks: (\d+), Failures: (\d+), Errors: (\d+)")
 
+TAIL_LINES = 30
+
 passed = failed = 0
+failures = []  # (log path, log text) of every test that failed
 args = sys.argv[1:]
 while args and args[0].startswith("--extra-"):
     if args[0] == "--extra-passed":
@@ -40,4 +47,12 @@ for top in args:
             passed += 1
         elif result in ("FAIL", "ERROR", "XPASS"):
             failed += 1
+        if result in ("FAIL", "ERROR", "XPASS"):
+            failures.append((log, text))
+for log, text in failures:
+    print(f"\n--- FAILED: {log} (its last {TAIL_LINES} lines)")
+    for line in text.splitlines()[-TAIL_LINES:]:
+        print(f"    {line}")
+if failures:
+    print()
 print(f"{passed} passed, {failed} failed")
