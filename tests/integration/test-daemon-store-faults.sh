@@ -76,7 +76,12 @@ for mode, text in (("eio", "Input/output error"), ("rofs", "cannot store the gra
 
 # Clients retrying against a failing disk do not flood the log: 200
 # failed submits, one "cannot store graph" line a second at most.
+# The failures above logged lines of their own, and their errno is
+# SQLite's last one, not always the shim's (an EIO can follow an EROFS):
+# wait out the one-second window so that the first failure below is
+# logged whatever errno the ones above were given.
 log = os.path.join(os.environ["COOPD_TMP"], "coopd.log")
+time.sleep(1.2)
 lines0 = open(log).read().count("cannot store graph")
 fault("eio")
 t0 = time.monotonic()
