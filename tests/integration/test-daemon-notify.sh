@@ -12,13 +12,23 @@ COOPD_CMD=$(_coopd_cmd)
 export COOPD_CMD COOPD_LOG
 
 coopd_py <<'PY' || fail "sd_notify messages"
-import shlex, signal, statistics, subprocess
+import queue, shlex, signal, statistics, subprocess, threading
 
 tmp = os.environ["COOPD_TMP"]
 nsock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
 nsock.bind(os.path.join(tmp, "notify"))
-nsock.settimeout(60 * SLOW)
 WATCHDOG_USEC = 1000000
+
+# Read the datagrams as they come, as a service manager does: sd_notify's
+# send blocks once max_dgram_qlen (10) datagrams wait unread, and coopd's
+# loop with it, so a listener that reads only between its requests hung
+# the 200 submits below whenever they took over a second.
+datagrams = queue.Queue()
+def listen():
+    while True:
+        data = nsock.recv(4096)
+        datagrams.put((time.monotonic(), data.decode()))
+threading.Thread(target=listen, daemon=True).start()
 
 def start(watchdog_pid_self=True):
     # WATCHDOG_PID is the pid of coopd itself: the shell sets it, then
@@ -35,17 +45,17 @@ def start(watchdog_pid_self=True):
 
 received = []  # (monotonic time, {key: value}) per datagram
 
-def recv():
-    data = nsock.recv(4096).decode()
+def recv(timeout=60 * SLOW):
+    t, data = datagrams.get(timeout=timeout)  # queue.Empty after timeout
     fields = dict(l.split("=", 1) for l in data.split("\n") if l)
-    received.append((time.monotonic(), fields))
+    received.append((t, fields))
     return fields
 
 def until(pred, what):
     while True:
         try:
             f = recv()
-        except socket.timeout:
+        except queue.Empty:
             raise AssertionError("no %s; received %r" % (what, [r[1] for r in received]))
         if pred(f):
             return f
@@ -77,13 +87,11 @@ try:
     elapsed = time.monotonic() - t0
     f = until(lambda f: "0 active graph" in f.get("STATUS", ""), "STATUS with 0 active graphs")
     time.sleep(0.3)  # a trailing message, if one was due, has come
-    nsock.settimeout(0)
     try:
         while True:
-            recv()
-    except (BlockingIOError, socket.timeout):
+            recv(timeout=0)
+    except queue.Empty:
         pass
-    nsock.settimeout(60 * SLOW)
     statuses = [f for _, f in received[n0:] if "STATUS" in f and "READY" not in f]
     bound = 2 * (int(elapsed / 0.1) + 1) + 2
     expect(len(statuses) <= bound,
