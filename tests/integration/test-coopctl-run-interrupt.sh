@@ -86,15 +86,17 @@ interrupted_in_submit() {
 		|| fail "$_cmd interrupted during its submit did not say it cancels: $(cat "$T/e")"
 	_st=$(graph_state "held-$_cmd") || exit 1
 	[ "$_st" = "cancelled" ] || fail "the graph of the interrupted $_cmd ended '$_st', not cancelled"
-	pgrep -f "sleep $_sleep" >/dev/null && fail "the interrupted $_cmd's jobs are still running"
+	pgrep -f "sleep $_sleep\$" >/dev/null && fail "the interrupted $_cmd's jobs are still running"
 }
 
+# The jobs' sleeps are told apart by this shell's pid: pgrep sees every
+# process of the machine, another run of this test's included.
 # 1. run, SIGINT; it also reports how its job ended.
-interrupted_in_submit run INT 58.913 -- sh -c 'exec sleep 58.913'
+interrupted_in_submit run INT "58.$$" -- sh -c "exec sleep 58.$$"
 grep -q 'cancelled (client)' "$T/e" || fail "run did not report the cancellation: $(cat "$T/e")"
 
 # 2. map, SIGTERM (the same handler), two jobs.
-interrupted_in_submit map TERM 57.913 -- sh -c 'exec sleep 57.913' ::: a b
+interrupted_in_submit map TERM "57.$$" -- sh -c "exec sleep 57.$$" ::: a b
 
 coopd_stop
 coopd_pass
