@@ -114,11 +114,13 @@ id=$(printf '%s' "$slow" | coopd_ctl submit -) || fail "submit"
 coopd_ctl logs "$id" c --follow >"$T/out" || fail "logs --follow exited $?"
 [ "$(cat "$T/out")" = "$(printf 'one\ntwo')" ] || fail "logs --follow: '$(cat "$T/out")'"
 
-# cancel a running graph: wait exits 1, status shows the reason.
+# cancel a running graph: wait exits 1, status shows the reason.  (The
+# exec job's sleep carries this shell's pid: pgrep below sees the whole
+# machine, other tests' sleeps included.)
 long='{"name":"long","nodes":[
   {"id":"t","kind":"task","fn":"sleep","args":{"ms":60000}},
   {"id":"s","kind":"scope","nodes":[
-    {"id":"e","kind":"exec","argv":["sleep","58.913"],"grace_ms":1000},
+    {"id":"e","kind":"exec","argv":["sleep","58.'"$$"'"],"grace_ms":1000},
     {"id":"b","kind":"blocking","fn":"sleep","args":{"ms":60000}}]}]}'
 id=$(printf '%s' "$long" | coopd_ctl submit -) || fail "submit long"
 # wait --timeout: the status as it stands, exit 1, and a message.
@@ -145,7 +147,7 @@ coopd_ctl status "$id" >"$T/out" || fail "status"
 grep -q "^Graph $id (long): cancelled" "$T/out" || fail "cancelled graph: $(cat "$T/out")"
 grep -q "t .*cancelled.*cancel: client" "$T/out" || fail "status lacks t's reason: $(cat "$T/out")"
 grep -q "acknowledged in" "$T/out" || fail "status lacks the acknowledgement: $(cat "$T/out")"
-pgrep -f 'sleep 58.913' >/dev/null && fail "the cancelled exec job is still running"
+pgrep -f "sleep 58.$$\$" >/dev/null && fail "the cancelled exec job is still running"
 
 # A graph that was running when coopd died is interrupted: wait exits 1.
 id=$(printf '%s' "$long" | sed 's/58\.913/56.789/' | coopd_ctl submit -) || fail "submit long"

@@ -62,9 +62,10 @@ rc=$?
 [ "$rc" -ne 0 ] || fail "run of a missing command exited 0"
 
 # Ctrl-C cancels the job (and waits for it), so nothing keeps running.
+# (its sleep carries this shell's pid: pgrep sees other tests' sleeps too)
 # (the binary itself, not the coopd_ctl function: a function in the
 # background is a subshell, and the signal would go to that shell)
-"$COOPCTL_BIN" --socket "$COOPD_SOCK" run -- sh -c 'echo started; exec sleep 59.731' >"$T/o" 2>"$T/e" &
+"$COOPCTL_BIN" --socket "$COOPD_SOCK" run -- sh -c "echo started; exec sleep 59.$$" >"$T/o" 2>"$T/e" &
 pid=$!
 i=0
 until grep -q started "$T/o" 2>/dev/null; do
@@ -85,7 +86,7 @@ gs = json.load(open(sys.argv[1]))["graphs"]
 assert any(g["state"] == "cancelled" for g in gs), gs
 assert not any(g["state"] in ("running", "cancelling", "pending") for g in gs), gs
 PY
-pgrep -f 'sleep 59.731' >/dev/null && fail "the interrupted job's sleep is still running"
+pgrep -f "sleep 59.$$\$" >/dev/null && fail "the interrupted job's sleep is still running"
 
 coopd_stop
 coopd_pass
