@@ -126,6 +126,7 @@ daemon_libcoopd_la_SOURCES += daemon/util-uidcount.c daemon/util-uidcount.h
 DAEMON_TESTS += tests/integration/test-daemon-fair-conn.sh
 EXTRA_DIST += tests/lib-fairshare.sh
 DAEMON_TESTS += tests/integration/test-daemon-fair-submit.sh
+DAEMON_TESTS += tests/integration/test-daemon-fair-parse-share.sh
 DAEMON_TESTS += tests/integration/test-daemon-fair-metrics.sh
 DAEMON_TESTS += tests/integration/test-daemon-utf8-ids.sh
 DAEMON_TESTS += tests/integration/test-daemon-fair-blocking.sh

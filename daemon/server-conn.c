@@ -17,8 +17,9 @@
  * non-root uid holds at most max_connections_per_user connections, and
  * root_reserved_connections of max_connections are kept for root, so no
  * user can lock the others or the operator out.  The bytes of input kept
- * (unfinished lines, lines not yet dispatched) are counted per uid and in
- * total; the read that would take a uid over max_input_bytes_per_user, or
+ * (unfinished lines, lines not yet dispatched, and the copies of a line
+ * that waits for the parse thread or for a read: conn_input_held) are
+ * counted per uid and in total; the read that would take a uid over max_input_bytes_per_user, or
  * everyone over max_input_bytes, gets -32003 naming the key and the
  * connection is closed.  Each connection has one timer: a line started
  * and not finished within message_timeout_ms (counted while we read: not
@@ -271,11 +272,22 @@ static void conn_fail(struct conn *c, int code, const char *fmt, ...)
 /* Brings the uid's and the total count of input bytes up to date with
  * what c keeps now.  Returns false when that was over a share: c was told
  * (-32003 naming the key) and is being closed. */
+/* The request bytes c keeps: its input buffer's, and the copy of a line
+ * taken from it that waits for the parse thread (server-parse.c) or for a
+ * read (server-park.c).  Those copies count until the request is
+ * dispatched: else one user's connections, each with a max_request_bytes
+ * line queued for the parse thread, held connections x max_request_bytes
+ * (64 x 16 MiB) beside a share of 64 MiB. */
+static size_t conn_input_held(const struct conn *c)
+{
+	return proto_inbuf_held(&c->in) + server_parse_held(c) + (c->park_line ? c->park_len : 0);
+}
+
 static bool conn_account_input(struct conn *c)
 {
 	struct server *s = c->d->server;
 	const struct coopd_config *cfg = &c->d->cfg;
-	size_t held = proto_inbuf_held(&c->in);
+	size_t held = conn_input_held(c);
 	size_t add, user_cap;
 
 	if (held <= c->input_counted) {
@@ -462,13 +474,14 @@ void conn_resume(struct conn *c)
 	if (c->dead)
 		return;
 	if (c->has_unread_lines && !c->stream && !conn_parked(c) && !c->parsing &&
-	    proto_outbuf_pending(&c->out) < c->d->cfg.answer_backlog) {
+	    proto_outbuf_pending(&c->out) < c->d->cfg.answer_backlog)
 		conn_process_lines(c);
-		if (!c->dead && !c->timed_out)
-			(void)conn_account_input(c);
-		return;
-	}
-	conn_update_watchers(c);
+	/* A parsed or parked line just dispatched gives its copy's bytes
+	 * back to the share, and so do the lines taken. */
+	if (!c->dead && !c->timed_out)
+		(void)conn_account_input(c);
+	if (!c->dead)
+		conn_update_watchers(c);
 }
 
 void conn_close(struct conn *c)

@@ -71,6 +71,8 @@ int server_parser_start(struct ev_loop *loop, struct server_parser **ret);
 void server_parser_stop(struct server_parser *p);
 int server_parse_queue(struct conn *c, const char *line, size_t len);
 void server_parse_forget(struct conn *c);
+/* The bytes of c's line held by the parser (0 without one). */
+size_t server_parse_held(const struct conn *c);
 /* Marks c dead and lets its write callback close it (server-conn.c). */
 void conn_drop(struct conn *c);
 /* Starts/stops c's read and write watchers after its buffers or its

@@ -299,6 +299,11 @@ int server_parse_queue(struct conn *c, const char *line, size_t len)
 	return 0;
 }
 
+size_t server_parse_held(const struct conn *c)
+{
+	return c->parsing ? c->parsing->len + 1 : 0;
+}
+
 void server_parse_forget(struct conn *c)
 {
 	if (c->parsing) {
