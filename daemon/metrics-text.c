@@ -267,8 +267,10 @@ void stats_render(struct coopd *d, struct strbuf *sb)
 	store_counts(d->store, &commits, &writes);
 	for (const struct graph *g = graph_registry_first(d); g; g = g->next)
 		trees += g->root != NULL;
-	sb_printf(sb, "},\"store\":{\"commits\":%llu,\"writes\":%llu,\"trees_in_memory\":%zu",
-		  commits, writes, trees);
+	sb_printf(sb,
+		  "},\"store\":{\"commits\":%llu,\"writes\":%llu,\"trees_in_memory\":%zu,"
+		  "\"reads_pending\":%zu",
+		  commits, writes, trees, store_reads_pending(d->store));
 	sb_printf(
 		sb,
 		"},\"daemon\":{\"graphs_submitted\":%llu,\"graphs_active\":%zu,"

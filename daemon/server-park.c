@@ -60,7 +60,7 @@ int conn_park(struct conn *c, struct graph *g, const char *line, size_t len, str
 
 	if (park_keep_line(c, line, len) < 0)
 		return -ENOMEM;
-	r = store_graph_hydrate_async(c->d->store, g, server_graph_hydrated);
+	r = store_graph_hydrate_async(c->d->store, g, c->uid, server_graph_hydrated);
 	if (r < 0) {
 		park_forget_line(c);
 		return r;
@@ -123,6 +123,7 @@ int conn_park_read(struct conn *c, struct park_read *pr, const char *line, size_
 	if (park_keep_line(c, line, len) < 0)
 		return -ENOMEM;
 	pr->read.done = park_read_done;
+	pr->read.uid = c->uid;
 	pr->c = c;
 	r = store_read_queue(c->d->store, &pr->read);
 	if (r < 0) {

@@ -5,7 +5,11 @@
  * queues a job and signals; the thread runs jobs one at a time, moves each
  * to the done list and wakes the loop with ev_async, which runs the
  * completions.  Reads are one at a time so that many requests for big
- * trees cost one core at most, never the loop (issue 15).  The thread is
+ * trees cost one core at most, never the loop (issue 15).  The next job
+ * taken is the oldest of a user other than the one just served, when
+ * there is one (as the parse thread does, server-parse.c): a user who
+ * queues many reads of big trees, from many connections, delays another
+ * user's read by the one in progress, not by all of them.  The thread is
  * created with every signal blocked (docs/architecture.md).
  */
 #include "config.h"
@@ -28,7 +32,10 @@ struct store_reader {
 	pthread_cond_t cond;
 	/* Under lock. */
 	struct store_read *todo, *todo_tail, *done, *done_tail;
+	uid_t last_uid;
+	bool served_any;
 	bool stop;
+	size_t pending; /* loop thread */
 	ev_async async;
 };
 
@@ -40,6 +47,27 @@ static void push(struct store_read **head, struct store_read **tail, struct stor
 	else
 		*head = job;
 	*tail = job;
+}
+
+/* Under lock: the next job, in turn by user. */
+static struct store_read *take(struct store_reader *rd)
+{
+	struct store_read **pp, **pick = &rd->todo, *job, *prev = NULL, *pick_prev = NULL;
+
+	if (rd->served_any)
+		for (pp = &rd->todo; *pp; prev = *pp, pp = &(*pp)->next)
+			if ((*pp)->uid != rd->last_uid) {
+				pick = pp;
+				pick_prev = prev;
+				break;
+			}
+	job = *pick;
+	*pick = job->next;
+	if (rd->todo_tail == job)
+		rd->todo_tail = pick_prev;
+	rd->last_uid = job->uid;
+	rd->served_any = true;
+	return job;
 }
 
 static void *reader_main(void *arg)
@@ -56,10 +84,7 @@ static void *reader_main(void *arg)
 			pthread_mutex_unlock(&rd->lock);
 			return NULL;
 		}
-		job = rd->todo;
-		rd->todo = job->next;
-		if (!rd->todo)
-			rd->todo_tail = NULL;
+		job = take(rd);
 		pthread_mutex_unlock(&rd->lock);
 
 		job->run(rd->db, job);
@@ -82,6 +107,7 @@ static void reader_complete(struct store_reader *rd)
 	pthread_mutex_unlock(&rd->lock);
 	while ((job = list)) {
 		list = job->next;
+		rd->pending--;
 		job->done(job, job->r);
 	}
 }
@@ -133,6 +159,12 @@ void store_reader_queue(struct store_reader *rd, struct store_read *job)
 	push(&rd->todo, &rd->todo_tail, job);
 	pthread_cond_signal(&rd->cond);
 	pthread_mutex_unlock(&rd->lock);
+	rd->pending++;
+}
+
+size_t store_reader_pending(const struct store_reader *rd)
+{
+	return rd ? rd->pending : 0;
 }
 
 void store_reader_stop(struct store_reader *rd)
@@ -149,6 +181,7 @@ void store_reader_stop(struct store_reader *rd)
 	reader_complete(rd);
 	while ((job = rd->todo)) {
 		rd->todo = job->next;
+		rd->pending--;
 		job->done(job, -ESHUTDOWN);
 	}
 	ev_async_stop(rd->loop, &rd->async);

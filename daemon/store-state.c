@@ -1150,7 +1150,7 @@ static void hydrate_done(struct store_read *job, int r)
 	graph_unpin(g);
 }
 
-int store_graph_hydrate_async(struct store *s, struct graph *g,
+int store_graph_hydrate_async(struct store *s, struct graph *g, uid_t by,
 			      void (*done)(struct coopd *d, struct graph *g, int r))
 {
 	struct hydrate_job *j;
@@ -1164,6 +1164,7 @@ int store_graph_hydrate_async(struct store *s, struct graph *g,
 		return -ENOMEM;
 	j->job.run = hydrate_run;
 	j->job.done = hydrate_done;
+	j->job.uid = by;
 	j->s = s;
 	j->g = g;
 	j->done = done;
@@ -1182,6 +1183,11 @@ int store_graph_hydrate_async(struct store *s, struct graph *g,
 bool store_reads_off_loop(const struct store *s)
 {
 	return s && s->rd;
+}
+
+size_t store_reads_pending(const struct store *s)
+{
+	return s ? store_reader_pending(s->rd) : 0;
 }
 
 int store_read_queue(struct store *s, struct store_read *job)

@@ -153,15 +153,18 @@ int store_graph_hydrate(struct store *s, struct graph *g);
  * read was queued (g is pinned meanwhile; done then runs on the loop, with
  * the tree adopted, or a negative errno), 0 if g has its tree or a read is
  * already queued (its done will run), -ENOTSUP without a reader thread
- * (read it on the loop), or -ENOMEM. */
-int store_graph_hydrate_async(struct store *s, struct graph *g,
+ * (read it on the loop), or -ENOMEM.  by is the uid of the request that
+ * asks (reads are taken in turn by it, store-reader.h). */
+int store_graph_hydrate_async(struct store *s, struct graph *g, uid_t by,
 			      void (*done)(struct coopd *d, struct graph *g, int r));
 /* Whether trees are read back off the loop (the reader thread runs). */
 bool store_reads_off_loop(const struct store *s);
-/* Queues job on the reader thread (store-reader.h): 0, or -ENOTSUP
- * without one (read on the loop then). */
+/* Queues job on the reader thread (store-reader.h; job->uid set by the
+ * caller): 0, or -ENOTSUP without one (read on the loop then). */
 struct store_read;
 int store_read_queue(struct store *s, struct store_read *job);
+/* Reads queued or running on the reader thread (stats). */
+size_t store_reads_pending(const struct store *s);
 
 /* Makes g->counts right without the tree (status and wait with summary):
  * a released graph loaded at start-up counts its node rows with one
