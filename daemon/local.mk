@@ -266,3 +266,9 @@ tests_suite_daemon_slurm_spool_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/daemon
 tests_suite_daemon_slurm_spool_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
 tests_suite_daemon_slurm_spool_LDADD = $(CHECK_LIBS)
 TESTS += tests/suite-daemon-slurm-spool
+
+# -- errno (session 8): a failed store call is named with the errno of the
+# I/O call that failed, noted by a VFS wrapping SQLite's files
+# (daemon/store-vfs.c; sqlite3_system_errno() lagged by one failure).
+daemon_libcoopd_la_SOURCES += daemon/store-vfs.c daemon/store-vfs.h
+tests_suite_store_db_SOURCES += daemon/store-vfs.c

@@ -52,6 +52,7 @@
 
 #include "proto-rpc.h"
 #include "store-db.h"
+#include "store-vfs.h"
 
 static const char *const migrations[STORE_DB_VERSION] = {
 	/* 0 -> 1: the first schema. */
@@ -164,9 +165,13 @@ void store_rec_clear(struct store_rec *r)
 	r->error = r->cancel_note = r->attempts = NULL;
 }
 
-int store_db_errno(struct store_db *db, int rc)
+int store_db_errno(int rc)
 {
-	int sys = db ? sqlite3_system_errno(db->db) : 0;
+	/* The errno of the I/O call that failed, noted by store-vfs.c when it
+	 * failed: sqlite3_system_errno() can be an earlier failure's
+	 * (store-vfs.c says when).  Without one, the failure is not given a
+	 * system error SQLite did not report (STORE_DB_EUNNAMED). */
+	int sys = store_vfs_errno();
 
 	switch (rc & 0xff) {
 	case SQLITE_OK:
@@ -176,7 +181,9 @@ int store_db_errno(struct store_db *db, int rc)
 	case SQLITE_FULL:
 		return -ENOSPC;
 	case SQLITE_IOERR:
-		return sys > 0 ? -sys : -EIO;
+		if (sys > 0)
+			return -sys;
+		return rc == SQLITE_IOERR_NOMEM ? -ENOMEM : -STORE_DB_EUNNAMED;
 	case SQLITE_READONLY:
 		return -EROFS;
 	case SQLITE_CORRUPT:
@@ -184,16 +191,15 @@ int store_db_errno(struct store_db *db, int rc)
 		return -EBADMSG;
 	case SQLITE_NOMEM:
 		return -ENOMEM;
-	case SQLITE_CANTOPEN:
-		return sys > 0 ? -sys : -ENOENT;
 	case SQLITE_BUSY:
 	case SQLITE_LOCKED:
 		return -EBUSY;
 	case SQLITE_PERM:
 	case SQLITE_AUTH:
 		return -EACCES;
+	case SQLITE_CANTOPEN:
 	default:
-		return sys > 0 ? -sys : -EIO;
+		return sys > 0 ? -sys : -STORE_DB_EUNNAMED;
 	}
 }
 
@@ -202,24 +208,38 @@ const char *store_db_errmsg(struct store_db *db)
 	return db && db->db ? sqlite3_errmsg(db->db) : "no database";
 }
 
+/* Every call below whose failure store_db_errno maps starts with a
+ * clear note of failed I/O (store-vfs.c), so that the errno it reads is
+ * the call's own. */
+static int db_step(sqlite3_stmt *st)
+{
+	store_vfs_clear();
+	return sqlite3_step(st);
+}
+
 static int exec_sql(struct store_db *db, const char *sql)
 {
-	int rc = sqlite3_exec(db->db, sql, NULL, NULL, NULL);
+	int rc;
 
-	return rc == SQLITE_OK ? 0 : store_db_errno(db, rc);
+	store_vfs_clear();
+	rc = sqlite3_exec(db->db, sql, NULL, NULL, NULL);
+
+	return rc == SQLITE_OK ? 0 : store_db_errno(rc);
 }
 
 static int user_version(struct store_db *db, int *v)
 {
 	sqlite3_stmt *st;
-	int rc = sqlite3_prepare_v2(db->db, "PRAGMA user_version", -1, &st, NULL);
+	int rc;
 
+	store_vfs_clear();
+	rc = sqlite3_prepare_v2(db->db, "PRAGMA user_version", -1, &st, NULL);
 	if (rc != SQLITE_OK)
-		return store_db_errno(db, rc);
-	rc = sqlite3_step(st);
+		return store_db_errno(rc);
+	rc = db_step(st);
 	*v = rc == SQLITE_ROW ? sqlite3_column_int(st, 0) : 0;
 	sqlite3_finalize(st);
-	return rc == SQLITE_ROW ? 0 : store_db_errno(db, rc);
+	return rc == SQLITE_ROW ? 0 : store_db_errno(rc);
 }
 
 static int migrate(struct store_db *db)
@@ -273,12 +293,13 @@ static int db_open(const char *path, bool readonly, char *why, size_t why_size,
 		}
 		close(fd);
 	}
+	store_vfs_clear();
 	rc = sqlite3_open_v2(path, &db->db,
 			     (readonly ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE) |
 				     SQLITE_OPEN_NOFOLLOW | SQLITE_OPEN_NOMUTEX,
-			     NULL);
+			     store_vfs_name());
 	if (rc != SQLITE_OK) {
-		r = store_db_errno(db, rc);
+		r = store_db_errno(rc);
 		goto fail;
 	}
 	/* Another connection may be checkpointing or recovering the WAL. */
@@ -299,10 +320,11 @@ static int db_open(const char *path, bool readonly, char *why, size_t why_size,
 		}
 	}
 	for (int i = 0; i < ST__MAX; i++) {
+		store_vfs_clear();
 		rc = sqlite3_prepare_v3(db->db, stmt_sql[i], -1, SQLITE_PREPARE_PERSISTENT,
 					&db->st[i], NULL);
 		if (rc != SQLITE_OK) {
-			r = store_db_errno(db, rc);
+			r = store_db_errno(rc);
 			/* A schema that does not match ("no such table") is
 			 * damage too; an I/O error keeps its errno (the
 			 * operator's to fix, never a reason to move the file). */
@@ -335,15 +357,16 @@ static int check_graphs_table(struct store_db *db, char *why, size_t size)
 	const char *text;
 	int rc, r;
 
+	store_vfs_clear();
 	rc = sqlite3_prepare_v2(db->db, "PRAGMA quick_check(graphs)", -1, &st, NULL);
 	if (rc != SQLITE_OK) {
 		note_why(db, why, size);
-		return store_db_errno(db, rc);
+		return store_db_errno(rc);
 	}
-	rc = sqlite3_step(st);
+	rc = db_step(st);
 	if (rc != SQLITE_ROW) {
 		note_why(db, why, size);
-		r = store_db_errno(db, rc);
+		r = store_db_errno(rc);
 	} else if (!(text = (const char *)sqlite3_column_text(st, 0)) || strcmp(text, "ok") != 0) {
 		snprintf(why, size, "quick_check: %s", text ? text : "no answer");
 		/* Its lines ("*** in database main ***\nPage 5: ...") on
@@ -420,10 +443,17 @@ int store_db_open_checked(const char *path, char *why, size_t why_size, struct s
 	return 0;
 }
 
+const char *store_db_errtext(int r)
+{
+	return r == -STORE_DB_EUNNAMED ? "the state database failed and SQLite reported no system "
+					 "error (coopd's log has SQLite's message)"
+				       : strerror(-r);
+}
+
 const char *store_db_strerror(int r)
 {
 	return r == -EBADMSG ? "the state database is damaged (coopd's log says where)"
-			     : strerror(-r);
+			     : store_db_errtext(r);
 }
 
 void store_db_close(struct store_db *db)
@@ -473,8 +503,8 @@ void store_db_rollback(struct store_db *db)
 /* Runs a statement that returns no rows and resets it. */
 static int step_done(struct store_db *db, sqlite3_stmt *st)
 {
-	int rc = sqlite3_step(st);
-	int r = rc == SQLITE_DONE ? 0 : store_db_errno(db, rc);
+	int rc = db_step(st);
+	int r = rc == SQLITE_DONE ? 0 : store_db_errno(rc);
 
 	sqlite3_reset(st);
 	sqlite3_clear_bindings(st);
@@ -598,8 +628,8 @@ int store_db_has_graph(struct store_db *db, const char *id)
 	int rc, r;
 
 	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
-	rc = sqlite3_step(st);
-	r = rc == SQLITE_ROW ? 1 : rc == SQLITE_DONE ? 0 : store_db_errno(db, rc);
+	rc = db_step(st);
+	r = rc == SQLITE_ROW ? 1 : rc == SQLITE_DONE ? 0 : store_db_errno(rc);
 	sqlite3_reset(st);
 	sqlite3_clear_bindings(st);
 	return r;
@@ -622,7 +652,7 @@ int store_db_each_graph(struct store_db *db, bool with_doc, store_db_graph_fn fn
 	sqlite3_stmt *st = db->st[with_doc ? ST_EACH_GRAPH_DOC : ST_EACH_GRAPH];
 	int rc, r = 0;
 
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+	while ((rc = db_step(st)) == SQLITE_ROW) {
 		struct store_graph_row row = {
 			.seq = sqlite3_column_int64(st, 0),
 			.id = (const char *)sqlite3_column_text(st, 1),
@@ -645,7 +675,7 @@ int store_db_each_graph(struct store_db *db, bool with_doc, store_db_graph_fn fn
 			break;
 	}
 	if (r == 0 && rc != SQLITE_DONE && rc != SQLITE_ROW)
-		r = store_db_errno(db, rc);
+		r = store_db_errno(rc);
 	sqlite3_reset(st);
 	return r;
 }
@@ -656,7 +686,7 @@ int store_db_each_node(struct store_db *db, int64_t seq, store_db_node_fn fn, vo
 	int rc, r = 0;
 
 	sqlite3_bind_int64(st, 1, seq);
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+	while ((rc = db_step(st)) == SQLITE_ROW) {
 		struct store_rec n = {
 			.idx = (uint32_t)sqlite3_column_int64(st, 1),
 			.started = col_opt(st, 3, -1),
@@ -694,7 +724,7 @@ int store_db_each_node(struct store_db *db, int64_t seq, store_db_node_fn fn, vo
 			break;
 	}
 	if (r == 0 && rc != SQLITE_DONE && rc != SQLITE_ROW)
-		r = store_db_errno(db, rc);
+		r = store_db_errno(rc);
 	sqlite3_reset(st);
 	sqlite3_clear_bindings(st);
 	return r;
@@ -710,7 +740,7 @@ int store_db_count_states(struct store_db *db, int64_t seq, uint64_t max_idx, ui
 		counts[i] = 0;
 	sqlite3_bind_int64(st, 1, seq);
 	sqlite3_bind_int64(st, 2, (sqlite3_int64)max_idx);
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+	while ((rc = db_step(st)) == SQLITE_ROW) {
 		int state = col_state(st, 0);
 
 		/* Skipped like store_db_each_node skips such rows. */
@@ -719,7 +749,7 @@ int store_db_count_states(struct store_db *db, int64_t seq, uint64_t max_idx, ui
 		counts[state] += (uint64_t)sqlite3_column_int64(st, 1);
 	}
 	if (rc != SQLITE_DONE)
-		r = store_db_errno(db, rc);
+		r = store_db_errno(rc);
 	sqlite3_reset(st);
 	sqlite3_clear_bindings(st);
 	return r;
@@ -731,7 +761,7 @@ int store_db_read_doc(struct store_db *db, const char *id, char **doc, size_t *l
 	int rc, r = -ENOENT;
 
 	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
-	rc = sqlite3_step(st);
+	rc = db_step(st);
 	if (rc == SQLITE_ROW) {
 		size_t n = (size_t)sqlite3_column_bytes(st, 0);
 		const void *p = sqlite3_column_text(st, 0);
@@ -746,7 +776,7 @@ int store_db_read_doc(struct store_db *db, const char *id, char **doc, size_t *l
 			r = 0;
 		}
 	} else if (rc != SQLITE_DONE) {
-		r = store_db_errno(db, rc);
+		r = store_db_errno(rc);
 	}
 	sqlite3_reset(st);
 	sqlite3_clear_bindings(st);
@@ -759,12 +789,12 @@ int store_db_meta_get(struct store_db *db, const char *key, int64_t *value)
 	int rc, r = -ENOENT;
 
 	sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
-	rc = sqlite3_step(st);
+	rc = db_step(st);
 	if (rc == SQLITE_ROW) {
 		*value = sqlite3_column_int64(st, 0);
 		r = 0;
 	} else if (rc != SQLITE_DONE) {
-		r = store_db_errno(db, rc);
+		r = store_db_errno(rc);
 	}
 	sqlite3_reset(st);
 	sqlite3_clear_bindings(st);
@@ -782,9 +812,12 @@ int store_db_meta_set(struct store_db *db, const char *key, int64_t value)
 
 int store_db_checkpoint(struct store_db *db, bool truncate)
 {
-	int rc = sqlite3_wal_checkpoint_v2(
+	int rc;
+
+	store_vfs_clear();
+	rc = sqlite3_wal_checkpoint_v2(
 		db->db, NULL, truncate ? SQLITE_CHECKPOINT_TRUNCATE : SQLITE_CHECKPOINT_PASSIVE,
 		NULL, NULL);
 
-	return rc == SQLITE_OK ? 0 : store_db_errno(db, rc);
+	return rc == SQLITE_OK ? 0 : store_db_errno(rc);
 }

@@ -69,9 +69,17 @@ int store_db_open(const char *path, bool readonly, struct store_db **ret);
  * quick_check's first line) in why.  A database it refuses is left as it
  * was (no checkpoint into it). */
 int store_db_open_checked(const char *path, char *why, size_t why_size, struct store_db **ret);
+/* Not an errno: a store call failed without a system error SQLite
+ * reported (an SQLITE_IOERR no failed I/O call of this call explains, or a
+ * code that is not about the disk); -STORE_DB_EUNNAMED is returned rather
+ * than a guess (store_db_errno). */
+#define STORE_DB_EUNNAMED 4095
 /* The reason of a failed store call for a client's answer: -EBADMSG
  * (SQLITE_CORRUPT, SQLITE_NOTADB) says the database is damaged. */
 const char *store_db_strerror(int r);
+/* The reason of a failed store call for the log: strerror(-r), or what
+ * -STORE_DB_EUNNAMED means. */
+const char *store_db_errtext(int r);
 void store_db_close(struct store_db *db);
 /* Text of the last error, for logs. */
 const char *store_db_errmsg(struct store_db *db);
@@ -125,8 +133,10 @@ int store_db_checkpoint(struct store_db *db, bool truncate);
 int store_db_meta_get(struct store_db *db, const char *key, int64_t *value);
 int store_db_meta_set(struct store_db *db, const char *key, int64_t value);
 
-/* Maps the last SQLite error of db to a negative errno (ENOSPC for a full
- * disk, the system errno of an I/O error, EROFS, EBADMSG for damage). */
-int store_db_errno(struct store_db *db, int rc);
+/* Maps the result of the SQLite call just made to a negative errno:
+ * ENOSPC for a full disk, the errno of the I/O call that failed
+ * (store-vfs.c), EROFS, EBADMSG for damage, -STORE_DB_EUNNAMED if SQLite
+ * reported no system error. */
+int store_db_errno(int rc);
 
 #endif
