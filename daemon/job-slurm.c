@@ -40,6 +40,7 @@
 #include "job-slurm-cmd.h"
 #include "job-slurm-parse.h"
 #include "job-slurm.h"
+#include "store-db.h"
 #include "store-state.h"
 #include "util-log.h"
 
@@ -716,8 +717,8 @@ static void id_durable(struct coopd *d, struct graph *g, int r, void *arg)
 	struct slurm_job *sj = arg;
 
 	if (r < 0)
-		log_errno(LOG_ERR, r, "graph %s node %u: storing Slurm job %llu", sj->gid, sj->idx,
-			  (unsigned long long)sj->id);
+		log_err("graph %s node %u: storing Slurm job %llu: %s", sj->gid, sj->idx,
+			(unsigned long long)sj->id, store_db_errtext(r));
 	polled_add(sj->s, sj);
 	if (sj->cancel_wanted || !sj->ej)
 		job_stop(sj);

@@ -181,7 +181,7 @@ static enum method_ret rerun_finish(struct method_call *call, struct rerun_read 
 	case RERUN_UNREAD:
 		ret = method_fail(call, PROTO_ERR_INTERNAL, NULL,
 				  "cannot read the document of graph %s: %s", j->id,
-				  strerror(-j->r));
+				  store_db_strerror(j->r));
 		break;
 	case RERUN_NOTJSON:
 		ret = method_fail(call, PROTO_ERR_INTERNAL, NULL,

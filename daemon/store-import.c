@@ -397,8 +397,8 @@ int store_import(struct store_db *db, const char *dir, int graphs_fd,
 out:
 	if (r < 0) {
 		store_db_rollback(db);
-		log_errno(LOG_ERR, r, "cannot import the graphs of %s/graphs into the database: %s",
-			  dir, store_db_errmsg(db));
+		log_err("cannot import the graphs of %s/graphs into the database: %s: %s", dir,
+			store_db_errmsg(db), store_db_errtext(r));
 	}
 	for (size_t i = 0; i < n; i++)
 		free(names[i]);

@@ -220,7 +220,7 @@ int store_open(struct coopd *d, struct store **ret)
 		goto fail;
 	}
 	if (r < 0) {
-		log_errno(LOG_ERR, r, "cannot open the state database %s", s->db_path);
+		log_err("cannot open the state database %s: %s", s->db_path, store_db_errtext(r));
 		goto fail;
 	}
 	r = store_import(db, s->dir, s->graphs_fd, &d->cfg.limits, d->cfg.fsync);
@@ -230,7 +230,8 @@ int store_open(struct coopd *d, struct store **ret)
 	}
 	r = store_db_open(s->db_path, true, &s->rdb);
 	if (r < 0) {
-		log_errno(LOG_ERR, r, "cannot open the state database %s for reading", s->db_path);
+		log_err("cannot open the state database %s for reading: %s", s->db_path,
+			store_db_errtext(r));
 		store_db_close(db);
 		goto fail;
 	}
@@ -474,11 +475,10 @@ static void log_create_failure(struct store *s, const char *id, int r)
 		return;
 	}
 	if (s->create_fail_quiet)
-		log_errno(LOG_ERR, r,
-			  "cannot store graph %s in %s (and %lu more since the last line)", id,
-			  s->db_path, s->create_fail_quiet);
+		log_err("cannot store graph %s in %s (and %lu more since the last line): %s", id,
+			s->db_path, s->create_fail_quiet, store_db_errtext(r));
 	else
-		log_errno(LOG_ERR, r, "cannot store graph %s in %s", id, s->db_path);
+		log_err("cannot store graph %s in %s: %s", id, s->db_path, store_db_errtext(r));
 	s->create_fail_errno = r;
 	s->create_fail_logged = now;
 	s->create_fail_quiet = 0;
@@ -503,10 +503,9 @@ static void sjob_done(struct store_job *job, int r)
 		if (r < 0 && !j->g->store_failed) {
 			/* Rewritten whole when it settles. */
 			j->g->store_failed = true;
-			log_errno(LOG_ERR, r,
-				  "graph %s: cannot write its node states (kept in memory, "
-				  "written again when it settles)",
-				  j->id);
+			log_err("graph %s: cannot write its node states (kept in memory, "
+				"written again when it settles): %s",
+				j->id, store_db_errtext(r));
 		}
 		if (j->done)
 			j->done(d, j->g, r, j->arg);
@@ -515,10 +514,9 @@ static void sjob_done(struct store_job *job, int r)
 		if (r < 0) {
 			/* Once per graph: a full disk must not flood the log. */
 			if (!j->g->settle_failed)
-				log_errno(LOG_ERR, r,
-					  "graph %s: cannot make its final state durable; "
-					  "retrying every second (wait is answered once it is)",
-					  j->id);
+				log_err("graph %s: cannot make its final state durable; "
+					"retrying every second (wait is answered once it is): %s",
+					j->id, store_db_errtext(r));
 			j->g->store_failed = true;
 			j->g->settle_failed = true;
 			/* The callback waits for the retry. */
@@ -535,7 +533,8 @@ static void sjob_done(struct store_job *job, int r)
 		break;
 	case SJ_DELETE:
 		if (r < 0)
-			log_errno(LOG_ERR, r, "cannot delete graph %s from %s", j->id, s->db_path);
+			log_err("cannot delete graph %s from %s: %s", j->id, s->db_path,
+				store_db_errtext(r));
 		if (j->id_done)
 			j->id_done(d, j->id, r, j->arg);
 		break;
@@ -1136,8 +1135,8 @@ static void hydrate_done(struct store_read *job, int r)
 
 	g->hydrating = false;
 	if (r < 0) {
-		log_errno(LOG_ERR, r, "cannot read graph %s back from %s%s%s", g->id, s->db_path,
-			  j->why ? ": " : "", j->why ? j->why : "");
+		log_err("cannot read graph %s back from %s%s%s: %s", g->id, s->db_path,
+			j->why ? ": " : "", j->why ? j->why : "", store_db_errtext(r));
 	} else if (g->released && !g->forgotten) {
 		graph_adopt_tree(g, j->tree);
 	} else {
@@ -1210,8 +1209,8 @@ int store_graph_hydrate(struct store *s, struct graph *g)
 		return -ESHUTDOWN;
 	r = read_tree(s, g->id, g->store_seq, g->uid, g->gid, g->created_ms, &t, &why);
 	if (r < 0) {
-		log_errno(LOG_ERR, r, "cannot read graph %s back from %s%s%s", g->id, s->db_path,
-			  why ? ": " : "", why ? why : "");
+		log_err("cannot read graph %s back from %s%s%s: %s", g->id, s->db_path,
+			why ? ": " : "", why ? why : "", store_db_errtext(r));
 		return r;
 	}
 	graph_adopt_tree(g, t);
@@ -1229,8 +1228,8 @@ int store_graph_counts(struct store *s, struct graph *g)
 		return -ESHUTDOWN;
 	r = store_db_count_states(s->rdb, g->store_seq, g->n_nodes, rows, PROTO_STATE__MAX);
 	if (r < 0) {
-		log_errno(LOG_ERR, r, "cannot count the nodes of graph %s in %s", g->id,
-			  s->db_path);
+		log_err("cannot count the nodes of graph %s in %s: %s", g->id, s->db_path,
+			store_db_errtext(r));
 		return r;
 	}
 	for (int st = 0; st < PROTO_STATE__MAX; st++) {
@@ -1350,8 +1349,8 @@ int store_each_graph(struct store *s, store_graph_row_fn fn, void *ctx)
 	int r = store_db_each_graph(s->rdb, false, fn, ctx);
 
 	if (r < 0)
-		return log_errno(LOG_ERR, r, "cannot read the state database %s: %s", s->db_path,
-				 store_db_errmsg(s->rdb));
+		log_err("cannot read the state database %s: %s: %s", s->db_path,
+			store_db_errmsg(s->rdb), store_db_errtext(r));
 	return r;
 }
 

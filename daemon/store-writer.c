@@ -123,7 +123,7 @@ fail:
 		else if (w->failing != r)
 			log_err("state database %s: %s (%s); the transaction is rolled back "
 				"(logged once until it changes)",
-				w->path, store_db_errmsg(w->db), strerror(-r));
+				w->path, store_db_errmsg(w->db), store_db_errtext(r));
 		store_db_rollback(w->db);
 		store_db_close(w->db);
 		w->db = NULL;
@@ -137,7 +137,7 @@ fail:
 		else
 			w->db = NULL;
 	} else if (w->failing != r) {
-		log_errno(LOG_ERR, r, "cannot open the state database %s", w->path);
+		log_err("cannot open the state database %s: %s", w->path, store_db_errtext(r));
 	}
 	w->failing = r;
 	for (job = batch; job; job = job->next)
