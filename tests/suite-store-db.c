@@ -6,7 +6,10 @@
  * field by field (the last row of a node wins); a settled state and a
  * delete; a transaction rolled back leaves nothing; the meta table; a file
  * that is not a database is -EBADMSG, a newer schema -EPROTO (untouched),
- * a symlink at the name is refused.
+ * a symlink at the name is refused; a commit whose write of the WAL fails
+ * is named with that write's errno (EFBIG, from RLIMIT_FSIZE), also after
+ * the writer's reopen and checkpoint that fail too, and a failure without
+ * a failed I/O call names no errno at all.
  */
 #include "config.h"
 
@@ -15,13 +18,17 @@
 #include <fcntl.h>
 #include <sqlite3.h>
 #include <stdio.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "proto-rpc.h"
 #include "store-db.h"
+#include "store-vfs.h"
 
 static char dir[] = "/tmp/suite-store-db.XXXXXX";
 static char path[256];
@@ -266,7 +273,8 @@ START_TEST(test_rollback_and_meta)
 					      .finished = -1};
 		int64_t seq;
 
-		ck_assert_int_lt(store_db_put_graph(db, &row, &seq), 0);
+		/* A constraint, not the disk: no errno is named for it. */
+		ck_assert_int_eq(store_db_put_graph(db, &row, &seq), -STORE_DB_EUNNAMED);
 	}
 	store_db_rollback(db);
 	store_db_close(db);
@@ -348,6 +356,126 @@ START_TEST(test_damaged_newer_symlink)
 }
 END_TEST
 
+/* One durable transaction putting graph id; the first failure. */
+static int put_durably(struct store_db *db, const char *id)
+{
+	struct store_graph_row row = {.id = id,
+				      .name = "g",
+				      .created = 1,
+				      .finished = -1,
+				      .state = PROTO_STATE_PENDING,
+				      .nodes_total = 1,
+				      .doc = doc,
+				      .doc_len = sizeof(doc) - 1};
+	int64_t seq;
+	int r;
+
+	if ((r = store_db_begin(db, true, true)) < 0 ||
+	    (r = store_db_put_graph(db, &row, &seq)) < 0 || (r = store_db_commit(db)) < 0)
+		store_db_rollback(db);
+	return r;
+}
+
+/* Ends the child of test_write_errno with code, saying why on stderr
+ * (the file size limit lifted first: stderr may be a file). */
+static void child_fail(int code, const char *what, int r, struct rlimit *rl)
+{
+	rl->rlim_cur = rl->rlim_max;
+	(void)setrlimit(RLIMIT_FSIZE, rl);
+	fprintf(stderr, "%s: %d (%s)\n", what, r, store_db_errtext(r));
+	_exit(code);
+}
+
+/* The child of test_write_errno (the file size limit is the process's):
+ * exits 0, or with the number of the expectation that failed. */
+static void write_errno_child(void)
+{
+	struct store_db *db, *rdb;
+	struct rlimit rl;
+	int r;
+
+	/* A reading connection stays open, as coopd's does: the WAL and its
+	 * index outlive the writer's connection. */
+	if (store_db_open(path, false, &db) < 0 || put_durably(db, "0000000000000001") < 0 ||
+	    store_db_open(path, true, &rdb) < 0 || getrlimit(RLIMIT_FSIZE, &rl) < 0)
+		_exit(10);
+	/* Every write to a file fails with EFBIG (a real failure of the
+	 * kernel, no fault shim); SIGXFSZ would end the process instead. */
+	signal(SIGXFSZ, SIG_IGN);
+	rl.rlim_cur = 0;
+	if (setrlimit(RLIMIT_FSIZE, &rl) < 0)
+		_exit(11);
+	/* The thread's errno before the call is not the failure's. */
+	errno = EROFS;
+	r = put_durably(db, "0000000000000002");
+	if (r != -EFBIG)
+		child_fail(1, "first failed commit", r, &rl);
+	/* What the writer does next (store-writer.c): the connection closed
+	 * and opened again, and a checkpoint, which fails too and left its
+	 * errno in SQLite's sqlite3_system_errno(). */
+	store_db_close(db);
+	if ((r = store_db_open(path, false, &db)) < 0)
+		child_fail(12, "reopen", r, &rl);
+	(void)store_db_checkpoint(db, true);
+	r = put_durably(db, "0000000000000003");
+	if (r != -EFBIG)
+		child_fail(2, "second failed commit", r, &rl);
+	/* The limit lifted: the next transaction commits, and the note of
+	 * the failures before is gone. */
+	rl.rlim_cur = rl.rlim_max;
+	if (setrlimit(RLIMIT_FSIZE, &rl) < 0)
+		_exit(13);
+	r = put_durably(db, "0000000000000004");
+	if (r != 0)
+		child_fail(3, "commit after the limit", r, &rl);
+	if (store_db_errno(SQLITE_IOERR_WRITE) != -STORE_DB_EUNNAMED)
+		_exit(4);
+	store_db_close(db);
+	store_db_close(rdb);
+	_exit(0);
+}
+
+START_TEST(test_write_errno)
+{
+	int status;
+	pid_t pid = fork();
+
+	ck_assert_int_ge(pid, 0);
+	if (pid == 0)
+		write_errno_child();
+	ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+	ck_assert(WIFEXITED(status));
+	ck_assert_int_eq(WEXITSTATUS(status), 0);
+	/* Committed: the first graph and the one after the limit. */
+	{
+		struct store_db *db;
+		struct seen s = {0};
+
+		ck_assert_int_eq(store_db_open(path, false, &db), 0);
+		ck_assert_int_eq(store_db_each_graph(db, false, on_graph, &s), 0);
+		ck_assert_int_eq(s.graphs, 2);
+		store_db_close(db);
+	}
+}
+END_TEST
+
+/* Without a failed I/O call, an I/O error names no errno rather than a
+ * guess; a full disk is ENOSPC; the texts say so. */
+START_TEST(test_unnamed_errno)
+{
+	store_vfs_clear();
+	ck_assert_int_eq(store_db_errno(SQLITE_IOERR_FSYNC), -STORE_DB_EUNNAMED);
+	ck_assert_int_eq(store_db_errno(SQLITE_CANTOPEN), -STORE_DB_EUNNAMED);
+	ck_assert_int_eq(store_db_errno(SQLITE_FULL), -ENOSPC);
+	ck_assert_int_eq(store_db_errno(SQLITE_IOERR_NOMEM), -ENOMEM);
+	ck_assert_int_eq(store_db_errno(SQLITE_DONE), 0);
+	ck_assert_ptr_nonnull(
+		strstr(store_db_strerror(-STORE_DB_EUNNAMED), "SQLite reported no system error"));
+	ck_assert_str_eq(store_db_strerror(-EROFS), "Read-only file system");
+	ck_assert_ptr_nonnull(strstr(store_db_strerror(-EBADMSG), "damaged"));
+}
+END_TEST
+
 static Suite *store_db_suite(void)
 {
 	Suite *s = suite_create("store-db");
@@ -359,6 +487,8 @@ static Suite *store_db_suite(void)
 	tcase_add_test(tc, test_rollback_and_meta);
 	tcase_add_test(tc, test_migrate_4_to_5);
 	tcase_add_test(tc, test_damaged_newer_symlink);
+	tcase_add_test(tc, test_write_errno);
+	tcase_add_test(tc, test_unnamed_errno);
 	suite_add_tcase(s, tc);
 	return s;
 }
