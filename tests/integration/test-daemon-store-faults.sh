@@ -8,6 +8,9 @@
 #     final state is durable; once syncs work again everything recovers and
 #     the result survives kill -9;
 #   - the database cannot be written (EROFS): the same;
+#   - each failure is named with its own errno (EIO, EROFS, EIO, then
+#     EROFS after a commit that worked): the client's error, the failed
+#     submit's log line and the writer's line;
 #   - 200 failed submits log one "cannot store graph" line a second at
 #     most;
 #   - a full file system (a small tmpfs, root only): output an exec job
@@ -101,9 +104,9 @@ fails_with("rofs", "Read-only file system")
 
 # Clients retrying against a failing disk do not flood the log: 200
 # failed submits, one "cannot store graph" line a second at most.
-# The failures above logged lines of their own, the last one an EROFS:
-# wait out the one-second window so that the first failure below is
-# logged whatever the rate limit remembers of them.
+# The failures above logged lines of their own, the last one an EROFS,
+# so the first failure below (an EIO) is logged anyway; the wait out of
+# the one-second window keeps it so whatever the failures above were.
 log = os.path.join(os.environ["COOPD_TMP"], "coopd.log")
 time.sleep(1.2)
 lines0 = open(log).read().count("cannot store graph")
