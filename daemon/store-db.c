@@ -187,6 +187,10 @@ int store_db_errno(int rc)
 	case SQLITE_READONLY:
 		return -EROFS;
 	case SQLITE_CORRUPT:
+		/* A read that failed (EIO) is reported as corruption by SQLite
+		 * (SQLITE_IOERR_CORRUPTFS): an I/O error, not damage to move
+		 * aside (docs/durability.md, "Damage"). */
+		return sys > 0 ? -sys : -EBADMSG;
 	case SQLITE_NOTADB:
 		return -EBADMSG;
 	case SQLITE_NOMEM:

@@ -60,10 +60,12 @@ static pthread_once_t register_once = PTHREAD_ONCE_INIT;
 static _Thread_local int noted;
 
 /* errno as a failed call left it, if that call failed with a system error:
- * not a short read (SQLite's own "no more bytes", errno untouched), a
- * corrupt file system or no memory, nor SQLITE_FULL (a full disk, ENOSPC in
- * store-db.c) or SQLITE_BUSY (another connection's lock).  errno was set
- * to 0 before the call, so a value is the call's own. */
+ * not a short read (SQLite's own "no more bytes", errno untouched) or no
+ * memory, nor SQLITE_FULL (a full disk, ENOSPC in store-db.c) or
+ * SQLITE_BUSY (another connection's lock).  A read failing with EIO is
+ * SQLITE_IOERR_CORRUPTFS, which SQLite may turn into SQLITE_CORRUPT: it is
+ * noted, so that store-db.c names the EIO rather than damage.  errno was
+ * set to 0 before the call, so a value is the call's own. */
 static int note(int rc)
 {
 	int e = errno;
@@ -71,7 +73,7 @@ static int note(int rc)
 	if (noted || e <= 0)
 		return rc;
 	if (((rc & 0xff) == SQLITE_IOERR && rc != SQLITE_IOERR_SHORT_READ &&
-	     rc != SQLITE_IOERR_NOMEM && rc != SQLITE_IOERR_CORRUPTFS) ||
+	     rc != SQLITE_IOERR_NOMEM) ||
 	    (rc & 0xff) == SQLITE_CANTOPEN)
 		noted = e;
 	return rc;

@@ -11,6 +11,8 @@
 #   - each failure is named with its own errno (EIO, EROFS, EIO, then
 #     EROFS after a commit that worked): the client's error, the failed
 #     submit's log line and the writer's line;
+#   - after a restart, a read back of a settled graph failing with EIO is
+#     named EIO, not damage;
 #   - 200 failed submits log one "cannot store graph" line a second at
 #     most;
 #   - a full file system (a small tmpfs, root only): output an exec job
@@ -156,9 +158,24 @@ n=$(grep -c "the transaction is rolled back" "$COOPD_LOG")
 [ "$n" -le 6 ] || fail "$n failure lines: the retries flood the log"
 grep -q "transactions commit again" "$COOPD_LOG" || fail "recovery not logged"
 coopd_kill9
-coopd_start
+coopd_start_shimmed
 coopd_py <<'PY' || fail "after kill -9"
 held, ok = open(os.path.join(os.environ["COOPD_TMP"], "held")).read().split()
+# A read that fails with EIO (settled graphs are read back from the file:
+# their node rows, which start-up did not read) is an I/O error, not
+# damage: SQLite calls it corruption (SQLITE_IOERR_CORRUPTFS), coopd names
+# the read's errno.
+FAULT = os.environ["COOPD_FAULT_FILE"]
+open(FAULT, "w").write("read-eio")
+e = call("status", {"id": held})
+open(FAULT, "w").write("")
+expect("error" in e and e["error"]["code"] == -32603 and
+       e["error"]["message"] == "cannot read graph %s from the state database: "
+       "Input/output error" % held, "a failed read is named EIO, not damage", e)
+log = open(os.path.join(os.environ["COOPD_TMP"], "coopd.log")).read()
+expect("cannot read graph %s back from" % held in log and
+       "Input/output error" in log.split("cannot read graph %s back from" % held)[1].split("\n")[0],
+       "its log line names the read's errno")
 expect(rpc("status", {"id": held})["state"] == "succeeded", "the held graph's result is durable")
 expect(rpc("status", {"id": ok})["state"] == "succeeded", "the later submit is durable")
 PY
