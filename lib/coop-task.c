@@ -348,7 +348,7 @@ task_complete(struct coop__task *t, coop_status status, uint32_t extra_refs, uin
 
 	/* Publish the outcome, freeze the effective cancel reason into the
 	 * state (the scope may be gone when the handle reads it) and take the
-	 * joiner's waker if one is registered. */
+	 * joiner's waker if one is registered (woken last, below). */
 	uint32_t s = atomic_load_explicit(&t->state, ACQUIRE);
 	uint32_t done;
 	do {
@@ -357,20 +357,34 @@ task_complete(struct coop__task *t, coop_status status, uint32_t extra_refs, uin
 		       TASK_COMPLETE | ((uint32_t)reason << TASK_REASON_SHIFT) |
 		       ((uint32_t)status << TASK_STATUS_SHIFT);
 	} while (!cas_state(t, &s, done));
+	coop_waker joiner = {NULL, NULL};
 	if (s & TASK_JOIN_WAKER) {
-		coop_waker w = t->join_waker;
+		joiner = t->join_waker;
 		t->join_waker = (coop_waker){NULL, NULL};
-		coop_waker_wake(w);
 	}
 	struct coop__worker *w = coop__current_worker(rt);
-	if (!(t->flags & TASKF_BLOCKING)) {
+	bool blocking = t->flags & TASKF_BLOCKING;
+	if (!blocking) {
 		if (w)
 			counter_inc(&w->c.tasks_finished[status], 1);
 		else
 			atomic_fetch_add_explicit(&rt->ext_tasks_finished[status], 1, RELAXED);
 	}
 	coop__scope_child_done(scope, t, status, w);
-	lent_release(t, 1, extra_refs, (t->flags & TASKF_BLOCKING) ? NULL : w);
+	lent_release(t, 1, extra_refs, blocking ? NULL : w); /* t may be gone now */
+	if (joiner.vtable) {
+		/* The joiner may act on the end at once (coopd starts the nodes
+		 * that were waiting for it): the task's count in its scope's
+		 * `live` is applied first, not left deferred in this worker, so
+		 * that the scope closed by the joiner is done, and a fail_fast
+		 * sibling started then finds nobody else to cancel (before, one
+		 * that failed on another worker counted a sibling_failed
+		 * request that reached nobody).  Counts deferred on a holder
+		 * task stay deferred: the holder is unfinished anyway. */
+		if (w && !blocking && w->rel_n && !w->rel_task)
+			coop__worker_release_flush(w);
+		coop_waker_wake(joiner);
+	}
 }
 
 /* ---- running one task -------------------------------------------------------------- */

@@ -315,7 +315,9 @@ COOP_API bool coop_handle_done(coop_handle *handle, coop_outcome *ret_outcome);
  * exactly once, once the child has ended, on the thread that ends it (a
  * worker, a blocking thread, a thread that cancels), or at once on the
  * calling thread if the child has already ended; coop_handle_done is true
- * from then on.  The wake runs inside libcoop's completion of the child:
+ * from then on, and the child no longer counts as unfinished in its scope
+ * (a scope closed from the wake, whose last child it was, is done at
+ * once).  The wake runs inside libcoop's completion of the child:
  * keep it short, never block in it, and do not free the handle from it.
  * It replaces the waker of an earlier call or of a coop_handle_poll, which
  * is dropped unwoken: one handle, one joiner.

@@ -586,6 +586,54 @@ START_TEST(wakers_racing_ends_are_woken_once)
 }
 END_TEST
 
+/* When a child's end wakes its joiner, the child no longer counts in its
+ * scope: the scope the wake closes, whose last child it was, is done at
+ * once.  (A worker defers that count and used to wake the joiner first:
+ * coopd, starting a node's dependents from the wake, saw the node still
+ * counted, and a fail_fast dependent counted a sibling_failed request that
+ * reached nobody.) */
+struct close_probe {
+	coop_scope *scope;
+	atomic_bool done_after_close;
+	atomic_uint wakes;
+};
+
+static void close_wake(void *data)
+{
+	struct close_probe *p = data;
+
+	coop_scope_close(p->scope);
+	atomic_store(&p->done_after_close, coop_scope_done(p->scope, NULL));
+	atomic_fetch_add(&p->wakes, 1);
+}
+
+static const coop_waker_vtable close_vtable = {same, close_wake, close_wake, no_drop};
+
+START_TEST(handle_end_is_counted_before_the_wake)
+{
+	coop_rt *rt = test_rt_new(test_worker_counts[_i]);
+	coop_scope *s = test_scope(rt, NULL, NULL);
+	struct gate g = {COOP_WAKER_CELL_INIT, false};
+	struct gate *gp = &g;
+	struct close_probe p = {.scope = s};
+	coop_handle *h;
+	coop_outcome o;
+
+	ck_assert_int_eq(coop_spawn(s, gated_poll, &gp, sizeof(gp), NULL, NULL, &h), 0);
+	coop_handle_wake_when_done(h, (coop_waker){&close_vtable, &p});
+	gate_open(&g); /* it ends on a worker */
+	TEST_WAIT_UNTIL(atomic_load(&p.wakes) == 1);
+	ck_assert_msg(atomic_load(&p.done_after_close),
+		      "the scope closed from the wake of its last child is not done");
+	coop_scope_join(s, &o);
+	ck_assert_int_eq(o.status, COOP_STATUS_OK);
+	coop_handle_free(h);
+	coop_scope_free(s);
+	coop_waker_cell_clear(&g.cell);
+	test_rt_free_clean(rt);
+}
+END_TEST
+
 static Suite *reactor_suite(void)
 {
 	Suite *s = suite_create("lib-reactor");
@@ -602,6 +650,7 @@ static Suite *reactor_suite(void)
 	tcase_add_test(tc, blocking_and_cancelled_ends_wake);
 	tcase_add_loop_test(tc, scope_end_wakes_the_waker_once, 0, TEST_NWORKER_COUNTS);
 	tcase_add_loop_test(tc, wakers_racing_ends_are_woken_once, 0, TEST_NWORKER_COUNTS);
+	tcase_add_loop_test(tc, handle_end_is_counted_before_the_wake, 0, TEST_NWORKER_COUNTS);
 	suite_add_tcase(s, tc);
 	return s;
 }
