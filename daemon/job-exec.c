@@ -1180,6 +1180,10 @@ static void job_start(struct exec_job *job)
 
 		if (why[0])
 			snprintf(what, sizeof(what), "limits: %s", why);
+		else if (step == SPAWN_STEP_STOPPED)
+			snprintf(what, sizeof(what),
+				 "%s: stopped by a signal before its exec, and killed",
+				 def->argv[0]);
 		else if (step == SPAWN_STEP_CWD)
 			snprintf(what, sizeof(what), "cwd %s", cwd);
 		else if (step == SPAWN_STEP_EXEC && as_user)

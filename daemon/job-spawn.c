@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "job-cgroup.h"
+#include "job-spawn-guard.h"
 #include "job-spawn.h"
 
 /*
@@ -154,17 +155,22 @@ static int child_become_owner(const struct spawn_req *q)
  * CLOEXEC pipe, which also works where a vfork is a fork (valgrind): EOF
  * there means exec succeeded.  For a job run as another user the
  * owner's credentials are taken before the cwd and the exec, so both are
- * tried with the owner's rights, never coopd's.
+ * tried with the owner's rights, never coopd's; from then on the owner
+ * can stop the child, and with it this thread: the spawn guard
+ * (job-spawn-guard.h) kills a child stopped before its exec.
  */
 static int spawn_vfork(const struct spawn_req *q, pid_t *ret_pid, enum spawn_step *ret_step)
 {
 	int rep[2], e = 0;
 	sigset_t all, old;
+	struct spawn_guard guard;
+	bool guarded;
 	ssize_t r;
 	pid_t pid;
 
 	if (pipe2(rep, O_CLOEXEC) < 0)
 		return -errno;
+	guarded = q->pw && spawn_guard_begin(&guard);
 	sigfillset(&all);
 	pthread_sigmask(SIG_SETMASK, &all, &old);
 	pid = vfork();
@@ -173,6 +179,8 @@ static int spawn_vfork(const struct spawn_req *q, pid_t *ret_pid, enum spawn_ste
 		struct sigaction dfl;
 		sigset_t none;
 
+		if (guarded)
+			spawn_guard_child(&guard);
 		memset(&dfl, 0, sizeof(dfl));
 		dfl.sa_handler = SIG_DFL;
 		for (int i = 0; i < q->n_reset_sigs; i++)
@@ -200,6 +208,8 @@ static int spawn_vfork(const struct spawn_req *q, pid_t *ret_pid, enum spawn_ste
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	close(rep[1]);
 	if (pid < 0) {
+		if (guarded)
+			(void)spawn_guard_end(&guard);
 		close(rep[0]);
 		return -e;
 	}
@@ -213,6 +223,14 @@ static int spawn_vfork(const struct spawn_req *q, pid_t *ret_pid, enum spawn_ste
 			r = read(rep[0], msg, sizeof(msg));
 		while (r < 0 && errno == EINTR);
 		close(rep[0]);
+		/* (Where vfork is a fork, the read above is what waits.) */
+		if (guarded && spawn_guard_end(&guard)) {
+			int st;
+
+			(void)waitpid(pid, &st, 0);
+			*ret_step = SPAWN_STEP_STOPPED;
+			return -EINTR;
+		}
 		if (r == (ssize_t)sizeof(msg)) {
 			int st;
 

@@ -46,8 +46,10 @@ struct spawn_req {
 	int64_t cpu_seconds;
 };
 
-/* Which step of the child failed (for the job's error message). */
-enum spawn_step { SPAWN_STEP_SETUP, SPAWN_STEP_CWD, SPAWN_STEP_EXEC };
+/* Which step of the child failed (for the job's error message); STOPPED:
+ * the child was stopped before its exec and killed (job-spawn-guard.h),
+ * with -EINTR. */
+enum spawn_step { SPAWN_STEP_SETUP, SPAWN_STEP_CWD, SPAWN_STEP_EXEC, SPAWN_STEP_STOPPED };
 
 /* Starts the process; *ret_pid is the leader (== its pgid).  0, or a
  * negative errno: of vfork, or of the child's setup, chdir or exec,

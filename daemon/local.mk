@@ -17,7 +17,8 @@ daemon_libcoopd_la_SOURCES = \
 	daemon/job-exec-recover.c daemon/job-exec-recover.h \
 	daemon/job-cgroup.c daemon/job-cgroup.h daemon/job-orphans.c daemon/job-orphans.h \
 	daemon/job-proc.c daemon/job-proc.h \
-	daemon/job-spawn.c daemon/job-spawn.h daemon/job-owner.c daemon/job-owner.h \
+	daemon/job-spawn.c daemon/job-spawn.h daemon/job-spawn-guard.c daemon/job-spawn-guard.h \
+	daemon/job-owner.c daemon/job-owner.h \
 	daemon/job-slurm.c daemon/job-slurm.h daemon/job-slurm-cmd.c daemon/job-slurm-cmd.h \
 	daemon/job-slurm-parse.c daemon/job-slurm-parse.h \
 	daemon/method.h \
@@ -224,6 +225,7 @@ DAEMON_TESTS += tests/integration/test-daemon-hostile-rerun.sh
 # -- hostile (session 6): a job's nofile/cpu_seconds never raise coopd's own
 # hard rlimits
 DAEMON_TESTS += tests/integration/test-daemon-hostile-rlimits.sh
+DAEMON_TESTS += tests/integration/test-daemon-hostile-spawn-stop.sh
 # -- retention by bytes (issue 14 item 3, storefault):
 DAEMON_TESTS += tests/integration/test-daemon-retention-bytes.sh
 

@@ -29,6 +29,7 @@
 #include "graph-model.h"
 #include "graph-registry.h"
 #include "job-slurm.h"
+#include "job-spawn-guard.h"
 #include "metrics-text.h"
 #include "server.h"
 #include "store-state.h"
@@ -278,7 +279,8 @@ void stats_render(struct coopd *d, struct strbuf *sb)
 		"\"connections_refused\":%llu,\"clients_dropped\":%llu,"
 		"\"connections_timed_out\":%llu,\"metrics_connections_evicted\":%llu,"
 		"\"input_bytes\":%zu,\"loop_busy_max_seconds\":%.6f,\"lines_parsed_off_loop\":%llu,"
-		"\"reruns_read_off_loop\":%llu,\"exec_spawn_failures\":%llu,\"orphans_reaped\":%"
+		"\"reruns_read_off_loop\":%llu,\"exec_spawn_failures\":%llu,"
+		"\"exec_spawns_stopped\":%llu,\"orphans_reaped\":%"
 		"llu,\"uptime_seconds\":%.3f}}",
 		(unsigned long long)d->counters.graphs_submitted, graph_registry_active(d),
 		d->server ? server_connections(d->server) : (size_t)0,
@@ -291,7 +293,7 @@ void stats_render(struct coopd *d, struct strbuf *sb)
 		(double)d->loopstat.max_ns / 1e9,
 		(unsigned long long)d->counters.lines_parsed_off_loop,
 		(unsigned long long)d->counters.reruns_read_off_loop,
-		(unsigned long long)d->counters.exec_spawn_failures,
+		(unsigned long long)d->counters.exec_spawn_failures, spawn_guard_kills(),
 		(unsigned long long)d->counters.orphans_reaped,
 		(double)(coop_now_ns() - d->start_mono_ns) / 1e9);
 }
