@@ -61,6 +61,9 @@ void config_init(struct coopd_config *cfg)
 	/* One graph of the default max_nodes, about 2 GB of coopd's memory
 	 * (docs/security.md, "Fair share"). */
 	cfg->max_active_nodes_per_user = 1000000;
+	/* At least one graph of the default max_request_bytes, whose stored
+	 * text is at most 3 times the request (docs/security.md). */
+	cfg->max_active_bytes_per_user = 1ull << 30;
 	cfg->retention_days = PROTO_DEFAULT_RETENTION_DAYS;
 	cfg->retention_graphs = PROTO_DEFAULT_RETENTION_GRAPHS;
 	cfg->retention_nodes = 10000000;
@@ -133,6 +136,7 @@ static void usage(FILE *f)
 		"  log_cap_bytes         bytes of stdout/stderr kept per job and stream (1048576)\n"
 		"  max_active_per_user   graphs not yet settled per user (10000)\n"
 		"  max_active_nodes_per_user  nodes of those graphs, per user (1000000)\n"
+		"  max_active_bytes_per_user  bytes of their documents, per user (1073741824)\n"
 		"  retention_days        forget finished graphs and their logs after (7; 0: "
 		"never)\n"
 		"  retention_graphs      finished graphs kept per user (10000)\n"
@@ -430,6 +434,7 @@ static int config_set(struct coopd_config *cfg, const char *key, const char *val
 	UINT_KEY("log_cap_bytes", log_cap, 0, 1ull << 40)
 	UINT_KEY("max_active_per_user", max_active_per_user, 1, 100000000)
 	UINT_KEY("max_active_nodes_per_user", max_active_nodes_per_user, 1, 1ull << 40)
+	UINT_KEY("max_active_bytes_per_user", max_active_bytes_per_user, 1, 1ull << 50)
 	UINT_KEY("retention_days", retention_days, 0, 36500)
 	UINT_KEY("retention_graphs", retention_graphs, 0, 100000000)
 	UINT_KEY("retention_nodes", retention_nodes, 1, 1ull << 40)
@@ -657,6 +662,7 @@ int config_reload(struct coopd_config *cfg)
 	cfg->log_cap = n.log_cap;
 	cfg->max_active_per_user = n.max_active_per_user;
 	cfg->max_active_nodes_per_user = n.max_active_nodes_per_user;
+	cfg->max_active_bytes_per_user = n.max_active_bytes_per_user;
 	cfg->retention_days = n.retention_days;
 	cfg->retention_graphs = n.retention_graphs;
 	cfg->retention_nodes = n.retention_nodes;

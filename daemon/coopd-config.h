@@ -41,6 +41,7 @@ struct coopd_config {
 	size_t log_cap;                   /* bytes kept per job stream (the first ones) */
 	size_t max_active_per_user;
 	uint64_t max_active_nodes_per_user; /* nodes of those graphs, per user */
+	uint64_t max_active_bytes_per_user; /* bytes of their documents, per user */
 	unsigned retention_days;            /* prune finished graphs older than this; 0: never */
 	size_t retention_graphs;            /* finished graphs kept per user */
 	uint64_t retention_nodes;           /* nodes of finished graphs kept per user */

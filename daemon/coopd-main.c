@@ -160,6 +160,7 @@ out:
 	store_free(d.store);
 	uidcount_free(&d.submits_pending);
 	uidcount_free(&d.submit_nodes_pending);
+	uidcount_free(&d.submit_bytes_pending);
 	graph_registry_fini(&d);
 	if (d.exec_pids)
 		lh_table_free(d.exec_pids);

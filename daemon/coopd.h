@@ -94,12 +94,14 @@ struct coopd {
 	size_t graphs_active;
 	struct uidcount active_per_user;                      /* graphs not yet settled, per uid */
 	struct uidcount active_nodes_per_user;                /* their nodes, per uid */
+	struct uidcount active_bytes_per_user;                /* their documents' bytes */
 	struct graph_observer observers[GRAPH_OBSERVERS_MAX]; /* graph events */
 	size_t n_observers;
 	/* Submits accepted but not yet durable, per uid: they count against
 	 * max_active_per_user (method-submit.c). */
 	struct uidcount submits_pending;
 	struct uidcount submit_nodes_pending; /* their nodes (max_active_nodes_per_user) */
+	struct uidcount submit_bytes_pending; /* their documents (max_active_bytes_per_user) */
 	size_t graphs_finished_kept;          /* settled graphs in the list */
 	struct lh_table *histories;           /* uid -> finished graphs (store-retention.c) */
 	/* cfg.ignore_cancel_max_ms for the blocking threads (job-builtin.c),

@@ -147,11 +147,13 @@ struct graph {
 	/* counts is right: false only for a settled graph loaded at start-up
 	 * without its tree until store_graph_counts() has counted its rows. */
 	bool counts_known;
-	bool active;         /* submitted and not yet settled */
-	bool syncing;        /* settled, final journal not yet synced */
-	uint8_t holds;       /* ended, not yet settled (graph-registry.h) */
-	bool loaded;         /* reloaded from the state directory */
-	bool active_counted; /* in d->active_per_user and d->active_nodes_per_user */
+	bool active;   /* submitted and not yet settled */
+	bool syncing;  /* settled, final journal not yet synced */
+	uint8_t holds; /* ended, not yet settled (graph-registry.h) */
+	bool loaded;   /* reloaded from the state directory */
+	/* In d->active_per_user, d->active_nodes_per_user and
+	 * d->active_bytes_per_user. */
+	bool active_counted;
 	/* A settled graph's node tree is not kept (graph_release_tree): then
 	 * def, root and by_idx are NULL and these say what `list` and
 	 * retention need; status and logs read the tree back from the
@@ -168,7 +170,10 @@ struct graph {
 	 * and the log bytes its exec jobs wrote (job-exec.c adds them as
 	 * written); recorded in graphs.bytes when it settles. */
 	uint64_t disk_bytes;
-	uint64_t hist_bytes;   /* disk_bytes when it joined that list */
+	uint64_t hist_bytes; /* disk_bytes when it joined that list */
+	/* The bytes of its stored document, which max_active_bytes_per_user
+	 * counts while it is active (method-submit.c). */
+	uint64_t doc_bytes;
 	struct later *waiters; /* pending `wait` requests */
 	/* Answers being streamed from its tree (graph-stream.c): the tree is
 	 * not released while pinned; a graph removed meanwhile is freed by

@@ -31,6 +31,7 @@ void graph_registry_fini(struct coopd *d)
 	d->graph_index = NULL;
 	uidcount_free(&d->active_per_user);
 	uidcount_free(&d->active_nodes_per_user);
+	uidcount_free(&d->active_bytes_per_user);
 }
 
 void graph_registry_free_all(struct coopd *d)
@@ -103,13 +104,20 @@ void graph_registry_activate(struct coopd *d, struct graph *g)
 {
 	g->active = true;
 	d->graphs_active++;
-	/* Per owner, so that submit checks max_active_per_user and
-	 * max_active_nodes_per_user without walking every graph (a memory
-	 * failure only loosens the checks).  Both counts or neither, so that
-	 * deactivating takes back exactly what was added. */
+	/* Per owner, so that submit checks max_active_per_user,
+	 * max_active_nodes_per_user and max_active_bytes_per_user without
+	 * walking every graph (a memory failure only loosens the checks).
+	 * All three counts or none, so that deactivating takes back exactly
+	 * what was added. */
 	g->active_counted = uidcount_add(&d->active_per_user, g->uid, 1) == 0;
 	if (g->active_counted && uidcount_add(&d->active_nodes_per_user, g->uid, g->n_nodes) < 0) {
 		uidcount_sub(&d->active_per_user, g->uid, 1);
+		g->active_counted = false;
+	}
+	if (g->active_counted &&
+	    uidcount_add(&d->active_bytes_per_user, g->uid, (size_t)g->doc_bytes) < 0) {
+		uidcount_sub(&d->active_per_user, g->uid, 1);
+		uidcount_sub(&d->active_nodes_per_user, g->uid, g->n_nodes);
 		g->active_counted = false;
 	}
 	for (size_t i = 0; i < d->n_observers; i++)
@@ -124,6 +132,7 @@ void graph_registry_deactivate(struct coopd *d, struct graph *g)
 	if (g->active_counted) {
 		uidcount_sub(&d->active_per_user, g->uid, 1);
 		uidcount_sub(&d->active_nodes_per_user, g->uid, g->n_nodes);
+		uidcount_sub(&d->active_bytes_per_user, g->uid, (size_t)g->doc_bytes);
 	}
 	g->active_counted = false;
 }
@@ -141,6 +150,11 @@ size_t graph_registry_active_of(struct coopd *d, uid_t uid)
 size_t graph_registry_active_nodes_of(struct coopd *d, uid_t uid)
 {
 	return uidcount_get(&d->active_nodes_per_user, uid);
+}
+
+size_t graph_registry_active_bytes_of(struct coopd *d, uid_t uid)
+{
+	return uidcount_get(&d->active_bytes_per_user, uid);
 }
 
 int graph_registry_subscribe(struct coopd *d, const struct graph_observer *o)

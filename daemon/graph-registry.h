@@ -72,9 +72,10 @@ void graph_registry_remove(struct coopd *d, struct graph *g);
 struct graph *graph_registry_first(const struct coopd *d);
 
 /* g starts running / has ended: the counts of active graphs, overall
- * and per owner, in graphs and in nodes (max_active_per_user,
- * max_active_nodes_per_user, method-submit.c).  Activating tells
- * the graph_started observers. */
+ * and per owner, in graphs, in nodes and in document bytes
+ * (max_active_per_user, max_active_nodes_per_user,
+ * max_active_bytes_per_user, method-submit.c).  Activating tells the
+ * graph_started observers. */
 void graph_registry_activate(struct coopd *d, struct graph *g);
 void graph_registry_deactivate(struct coopd *d, struct graph *g);
 /* Graphs not yet settled, overall and of one owner. */
@@ -82,6 +83,9 @@ size_t graph_registry_active(const struct coopd *d);
 size_t graph_registry_active_of(struct coopd *d, uid_t uid);
 /* The nodes of uid's active graphs (max_active_nodes_per_user). */
 size_t graph_registry_active_nodes_of(struct coopd *d, uid_t uid);
+/* The bytes of their stored documents (g->doc_bytes;
+ * max_active_bytes_per_user). */
+size_t graph_registry_active_bytes_of(struct coopd *d, uid_t uid);
 
 /* Subscribes o (copied) to every graph's events.  0, or -ENOSPC beyond
  * GRAPH_OBSERVERS_MAX. */

@@ -7,8 +7,9 @@
  * store (store_db_read_doc, docs/durability.md), parsed again, checked and
  * stored as a submit's would be (method-submit.h), so a rerun is refused
  * for what a submit would be (a limit this coopd cannot enforce now,
- * max_active_per_user).  With failed_only the nodes that succeeded are not
- * run again (graph-reuse.c).  A graph still running answers -32005.
+ * max_active_per_user, max_active_nodes_per_user, and
+ * max_active_bytes_per_user with the stored document's length).  With failed_only the nodes that
+ * succeeded are not run again (graph-reuse.c).  A graph still running answers -32005.
  *
  * Only the graph's owner reruns it: the new graph belongs to whoever asks
  * (method-submit.h), so root rerunning a user's graph would run that user's

@@ -6,9 +6,12 @@
  * submits of the same user still waiting for the disk, so that pipelined
  * submits cannot get past them: d->submits_pending; the same in nodes for
  * max_active_nodes_per_user, since an active node holds about 1.3 KB of
- * coopd's memory: docs/security.md, "Fair share"), then the graph is stored
- * durably (store-state.c: fsync'ed) and only then registered, started and
- * answered.  A graph that could not be stored is not run.
+ * coopd's memory: docs/security.md, "Fair share"; and in the bytes of the
+ * stored documents for max_active_bytes_per_user, since a graph's strings
+ * stay in memory and on disk while it is active, whatever its node
+ * count), then the graph is stored durably (store-state.c: fsync'ed) and
+ * only then registered, started and answered.  A graph that could not be
+ * stored is not run.
  */
 #include "config.h"
 
@@ -217,6 +220,7 @@ static void submit_stored(struct coopd *d, struct graph *g, int r, void *arg)
 	free(ctx);
 	uidcount_sub(&d->submits_pending, g->uid, 1);
 	uidcount_sub(&d->submit_nodes_pending, g->uid, g->n_nodes);
+	uidcount_sub(&d->submit_bytes_pending, g->uid, (size_t)g->doc_bytes);
 	if (l)
 		later_set_backref(l, NULL);
 
@@ -252,9 +256,11 @@ static void submit_stored(struct coopd *d, struct graph *g, int r, void *arg)
 }
 
 /* The checks of a valid graph that need the daemon, in this order;
- * METHOD_OK, or METHOD_ERROR with call->err set (def is the caller's
- * either way). */
-static enum method_ret submit_check(struct method_call *call, const struct proto_graph *def)
+ * doc_len is the length of the document's text as stored
+ * (store_doc_text).  METHOD_OK, or METHOD_ERROR with call->err set (def
+ * is the caller's either way). */
+static enum method_ret submit_check(struct method_call *call, const struct proto_graph *def,
+				    size_t doc_len)
 {
 	struct coopd *d = call->d;
 
@@ -298,15 +304,29 @@ static enum method_ret submit_check(struct method_call *call, const struct proto
 					   (unsigned long long)d->cfg.max_active_nodes_per_user,
 					   (unsigned long long)have, def->n_nodes);
 	}
+	{
+		/* The same for the bytes of the documents: the node bound
+		 * leaves one graph of a few nodes with 15 MB strings each
+		 * (a 15 MB env value) unbounded, 10,000 times over
+		 * (docs/security.md, "Fair share"). */
+		uint64_t have = (uint64_t)graph_registry_active_bytes_of(d, call->c->uid) +
+				uidcount_get(&d->submit_bytes_pending, call->c->uid);
+
+		if (have + doc_len > d->cfg.max_active_bytes_per_user)
+			return method_fail(call, PROTO_ERR_LIMIT, NULL,
+					   "too many bytes of active graphs for this user "
+					   "(max_active_bytes_per_user %llu: %llu active or being "
+					   "stored, this graph's document has %zu)",
+					   (unsigned long long)d->cfg.max_active_bytes_per_user,
+					   (unsigned long long)have, doc_len);
+	}
 	return METHOD_OK;
 }
 
 /* The checked graph g (its id and creation time set here) is queued for
- * the store with its document: doc, or its text when made already (text,
- * taken).  g is freed on failure. */
-static enum method_ret submit_store(struct method_call *call, struct graph *g,
-				    struct json_object *doc, char *text, size_t text_len,
-				    struct graph *reuse)
+ * the store with its document's text (taken).  g is freed on failure. */
+static enum method_ret submit_store(struct method_call *call, struct graph *g, char *text,
+				    size_t text_len, struct graph *reuse)
 {
 	struct coopd *d = call->d;
 	struct submit_ctx *ctx;
@@ -320,6 +340,7 @@ static enum method_ret submit_store(struct method_call *call, struct graph *g,
 	}
 	g->created_ms = graph_now_ms();
 	g->d = d;
+	g->doc_bytes = text_len;
 	ctx = calloc(1, sizeof(*ctx));
 	if (!ctx || (reuse && graph_reuse_results(g, reuse) < 0)) {
 		free(ctx);
@@ -342,18 +363,24 @@ static enum method_ret submit_store(struct method_call *call, struct graph *g,
 					   d->cfg.max_pending_per_conn);
 		}
 	}
+	/* All three counts or none: submit_stored takes back all three. */
 	r = uidcount_add(&d->submits_pending, g->uid, 1);
 	if (r == 0 && uidcount_add(&d->submit_nodes_pending, g->uid, g->n_nodes) < 0) {
 		uidcount_sub(&d->submits_pending, g->uid, 1);
 		r = -ENOMEM;
 	}
+	if (r == 0 && uidcount_add(&d->submit_bytes_pending, g->uid, text_len) < 0) {
+		uidcount_sub(&d->submits_pending, g->uid, 1);
+		uidcount_sub(&d->submit_nodes_pending, g->uid, g->n_nodes);
+		r = -ENOMEM;
+	}
 	if (r == 0) {
-		r = text ? store_graph_create_text(d->store, g, text, text_len, submit_stored, ctx)
-			 : store_graph_create(d->store, g, doc, submit_stored, ctx);
+		r = store_graph_create_text(d->store, g, text, text_len, submit_stored, ctx);
 		text = NULL; /* taken */
 		if (r < 0) {
 			uidcount_sub(&d->submits_pending, g->uid, 1);
 			uidcount_sub(&d->submit_nodes_pending, g->uid, g->n_nodes);
+			uidcount_sub(&d->submit_bytes_pending, g->uid, text_len);
 			r = -ENOMEM;
 		}
 	}
@@ -374,27 +401,36 @@ enum method_ret submit_graph(struct method_call *call, struct proto_graph *def,
 			     struct json_object *doc, struct graph *reuse)
 {
 	struct graph *g = NULL;
+	char *text = NULL;
+	size_t text_len = 0;
 
-	if (submit_check(call, def) != METHOD_OK) {
+	/* The text first: max_active_bytes_per_user counts what is stored. */
+	if (store_doc_text(doc, &text, &text_len) < 0) {
+		proto_graph_free(def);
+		return method_fail(call, PROTO_ERR_INTERNAL, NULL, "out of memory");
+	}
+	if (submit_check(call, def, text_len) != METHOD_OK) {
+		free(text);
 		proto_graph_free(def);
 		return METHOD_ERROR;
 	}
 	if (graph_new(def, "", call->c->uid, call->c->gid, 0, &g) < 0) {
+		free(text);
 		proto_graph_free(def);
 		return method_fail(call, PROTO_ERR_INTERNAL, NULL, "out of memory");
 	}
-	return submit_store(call, g, doc, NULL, 0, reuse);
+	return submit_store(call, g, text, text_len, reuse);
 }
 
 enum method_ret submit_graph_built(struct method_call *call, struct graph *g, char *text,
 				   size_t text_len, struct graph *reuse)
 {
-	if (submit_check(call, g->def) != METHOD_OK) {
+	if (submit_check(call, g->def, text_len) != METHOD_OK) {
 		free(text);
 		graph_free(g);
 		return METHOD_ERROR;
 	}
-	return submit_store(call, g, NULL, text, text_len, reuse);
+	return submit_store(call, g, text, text_len, reuse);
 }
 
 static enum method_ret submit_handle(struct method_call *call, void *params)
@@ -410,11 +446,11 @@ static enum method_ret submit_handle(struct method_call *call, void *params)
 		struct graph *g = call->pre->g;
 		char *text = call->pre->doc;
 
-		if (submit_check(call, g->def) != METHOD_OK)
+		if (submit_check(call, g->def, call->pre->doc_len) != METHOD_OK)
 			return METHOD_ERROR;
 		call->pre->g = NULL;
 		call->pre->doc = NULL;
-		return submit_store(call, g, NULL, text, call->pre->doc_len, NULL);
+		return submit_store(call, g, text, call->pre->doc_len, NULL);
 	}
 	if (call->pre) {
 		/* Validated on the parse thread (server-parse.c). */

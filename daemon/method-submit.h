@@ -10,7 +10,8 @@ struct graph;
 struct proto_graph;
 
 /* Checks what a valid document may still be refused for (limits this
- * coopd cannot enforce, an owner without an account, max_active_per_user),
+ * coopd cannot enforce, an owner without an account, max_active_per_user
+ * and the per-user bounds of active nodes and document bytes),
  * makes the graph of def (taken over, freed on error), stores doc (the
  * document to keep; borrowed) and answers {id} once it is durable, then
  * starts it.  With reuse (rerun failed_only), the nodes that succeeded in

@@ -153,6 +153,9 @@ static int load_unfinished(struct load_ctx *c, const struct store_graph_row *row
 	 * stopped: the document is what is known (docs/durability.md,
 	 * "Retention"). */
 	g->disk_bytes = row->doc_len;
+	/* A graph that goes on (Slurm) counts against
+	 * max_active_bytes_per_user as when it was submitted. */
+	g->doc_bytes = row->doc_len;
 	if (graph_run_resumable(d, g) && load_resume(c, g))
 		return 0;
 	if (!proto_state_is_final((enum proto_state)g->root->state))
