@@ -12,8 +12,11 @@
 #include <stdint.h>
 #include <sys/types.h>
 
-/* Name of the environment variable that marks a job's processes. */
-#define PROC_JOB_MARKER "COOPD_JOB"
+#include "protocol.h"
+
+/* Name of the environment variable that marks a job's processes (a
+ * graph's env may not set it: proto-graph.c refuses it). */
+#define PROC_JOB_MARKER PROTO_JOB_MARKER_ENV
 
 struct proc_info {
 	pid_t pid, ppid, pgrp, sid;

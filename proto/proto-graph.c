@@ -567,6 +567,19 @@ static int parse_env(struct gctx *c, struct proto_node *n, const struct jtree *o
 				  show(sbuf, sizeof(sbuf), key, klen));
 			break;
 		}
+		/* coopd's own: the crash-recovery sweep finds a job's
+		 * processes by it (and kills them as the job's), so a job
+		 * that set it could hide its processes from that sweep or
+		 * pass them off as another graph's.  The other variables of
+		 * the minimal environment (PATH, HOME, ...) are the job's
+		 * own business and may be overridden. */
+		if (strcmp(key, PROTO_JOB_MARKER_ENV) == 0) {
+			r = gfail(c, PROTO_ERR_INVALID_PARAMS, key, NOIDX,
+				  "%s is reserved: coopd sets it to the job's marker "
+				  "(GRAPH/NODE), by which it finds the job's processes",
+				  PROTO_JOB_MARKER_ENV);
+			break;
+		}
 		r = jt_get_string(env, c->path, key, true, SIZE_MAX, &val, &vlen, c->err);
 		if (r < 0)
 			break;

@@ -96,6 +96,10 @@
 #define PROTO_SYSTEM_SOCKET "/run/coopd/coopd.sock"
 #define PROTO_USER_SOCKET_NAME "coopd.sock" /* under $XDG_RUNTIME_DIR */
 #define PROTO_SOCKET_ENV "COOPD_SOCKET"
+/* The variable coopd sets in every exec job's environment to the job's
+ * marker GRAPH/NODEIDX, by which its processes are found again after a
+ * crash: a node's env may not set it (coopd.graph(5), env). */
+#define PROTO_JOB_MARKER_ENV "COOPD_JOB"
 
 /* Node kinds as spelled in JSON. */
 #define PROTO_KIND_EXEC_NAME "exec"

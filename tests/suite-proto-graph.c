@@ -732,6 +732,70 @@ START_TEST(test_reason_escaping)
 }
 END_TEST
 
+/* COOPD_JOB is coopd's marker of a job's processes (the crash-recovery
+ * sweep finds them by it): a node's env may not set it, in either parser
+ * (the compact tree and json-c's), at any depth, whatever the other keys;
+ * names merely like it, and the rest of the minimal environment, may be
+ * set. */
+static void check_marker_refused(const char *text, const char *path)
+{
+	const char *reason = "COOPD_JOB is reserved: coopd sets it to the job's marker "
+			     "(GRAPH/NODE), by which it finds the job's processes";
+	struct json_object *doc = json_tokener_parse(text);
+	struct proto_graph *g = NULL;
+	struct proto_error err;
+
+	ck_assert_int_eq(proto_graph_parse_text(text, strlen(text), NULL, &g, &err), -EINVAL);
+	ck_assert_ptr_null(g);
+	ck_assert_int_eq(err.code, PROTO_ERR_INVALID_PARAMS);
+	ck_assert_str_eq(err.path, path);
+	ck_assert_str_eq(err.reason, reason);
+
+	ck_assert_ptr_nonnull(doc);
+	ck_assert_int_eq(proto_graph_parse(doc, NULL, &g, &err), -EINVAL);
+	ck_assert_ptr_null(g);
+	ck_assert_int_eq(err.code, PROTO_ERR_INVALID_PARAMS);
+	ck_assert_str_eq(err.path, path);
+	ck_assert_str_eq(err.reason, reason);
+	json_object_put(doc);
+}
+
+START_TEST(test_env_marker_reserved)
+{
+	struct proto_graph *g;
+	struct proto_error err;
+
+	check_marker_refused("{\"nodes\":[{\"id\":\"a\",\"kind\":\"exec\",\"argv\":[\"x\"],"
+			     "\"env\":{\"COOPD_JOB\":\"deadbeefdeadbeef/1\"}}]}",
+			     "nodes[0].env.COOPD_JOB");
+	/* After other keys, an empty value, in a nested scope. */
+	check_marker_refused("{\"nodes\":[{\"id\":\"t\",\"kind\":\"task\",\"fn\":\"noop\"},"
+			     "{\"id\":\"s\",\"kind\":\"scope\",\"nodes\":[{\"id\":\"a\","
+			     "\"kind\":\"exec\",\"argv\":[\"x\"],\"env\":{\"PATH\":\"/bin\","
+			     "\"COOPD_JOB\":\"\"}}]}]}",
+			     "nodes[1].nodes[0].env.COOPD_JOB");
+
+	/* A name that would end at a NUL is refused too, never shortened
+	 * to the marker's name. */
+	g = parse_string("{\"nodes\":[{\"id\":\"a\",\"kind\":\"exec\",\"argv\":[\"x\"],"
+			 "\"env\":{\"COOPD_JOB\\u0000x\":\"1\"}}]}",
+			 &err);
+	ck_assert_ptr_null(g);
+	ck_assert_int_ne(err.code, 0);
+
+	/* Like it but not it; and the minimal environment's other names. */
+	g = parse_string("{\"nodes\":[{\"id\":\"a\",\"kind\":\"exec\",\"argv\":[\"x\"],"
+			 "\"env\":{\"COOPD_JOBS\":\"1\",\"coopd_job\":\"2\",\"COOPD_JO\":\"3\","
+			 "\"COOPD_SOCKET\":\"4\",\"PATH\":\"/opt\",\"HOME\":\"/h\",\"USER\":\"u\","
+			 "\"LOGNAME\":\"u\",\"LANG\":\"C\"}}]}",
+			 NULL);
+	ck_assert_ptr_nonnull(g);
+	ck_assert_uint_eq(proto_graph_find(g, "a")->n_env, 9);
+	ck_assert_str_eq(proto_graph_find(g, "a")->env[0], "COOPD_JOBS=1");
+	proto_graph_free(g);
+}
+END_TEST
+
 static Suite *graph_suite(void)
 {
 	Suite *s = suite_create("proto-graph");
@@ -755,6 +819,7 @@ static Suite *graph_suite(void)
 	tcase_add_test(tree, test_canonical_encoding);
 	tcase_add_test(tree, test_submit_request);
 	tcase_add_test(tree, test_reason_escaping);
+	tcase_add_test(tree, test_env_marker_reserved);
 	suite_add_tcase(s, tree);
 
 	tcase_add_test(limits, test_node_limit);

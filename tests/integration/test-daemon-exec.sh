@@ -1,7 +1,10 @@
 #!/bin/sh
 # exec jobs: minimal environment plus the node's env, cwd, no shell, stdin
 # from /dev/null, output captured (bounded), exit codes and signals,
-# spawn errors.
+# spawn errors.  The job's COOPD_JOB is its own marker GRAPH/NODEIDX, and a
+# node's env that sets COOPD_JOB is refused at submit (-32602 at
+# nodes[i].env.COOPD_JOB, coopd.graph(5)), also a big submit parsed off
+# the loop and a nested node; nothing of such a graph runs.
 . "${top_srcdir:-$(cd "$(dirname "$0")/../.." && pwd)}/tests/lib-coopd.sh"
 
 mkdir -p "$COOPD_TMP/work"
@@ -34,6 +37,7 @@ env = dict(l.split("=", 1) for l in log_text(gid, "env").splitlines())
 expect(env.get("FOO") == "bar baz" and env.get("LANG") == "C", "node env", env)
 expect("PATH" in env and "HOME" in env, "minimal env", env)
 expect("COOPD_TEST_LEAK" not in env and "COOPD_SOCK" not in env, "no daemon env", env)
+expect(env.get("COOPD_JOB") == gid + "/1", "the job's own marker (graph/node index)", env)
 expect(len(env) <= 8, "minimal env is small", env)
 expect(log_text(gid, "pwd") == work + "\n", "cwd", log_text(gid, "pwd"))
 expect(log_text(gid, "noshell") == "$HOME * a;b\n", "no shell", log_text(gid, "noshell"))
@@ -69,6 +73,36 @@ expect(node(st, "bg")["state"] == "succeeded", "bg succeeded", st)
 st = run({"nodes": [{"id": "j%d" % i, "kind": "exec", "argv": ["sleep", "1"]} for i in range(150)]})
 expect(st["state"] == "succeeded", "150 exec jobs at once", [n for n in st["root"]["nodes"]
                                                              if n["state"] != "succeeded"][:3])
+
+# COOPD_JOB is coopd's: a job may not set it (it would hide its processes
+# from the crash-recovery sweep, or pass them off as another graph's).
+REASON = ("COOPD_JOB is reserved: coopd sets it to the job's marker (GRAPH/NODE), "
+          "by which it finds the job's processes")
+before = len(rpc("list", {"all": True})["graphs"])
+def refused(graph, path, what):
+    m = call("submit", {"graph": graph})
+    e = m.get("error", {})
+    expect(e.get("code") == -32602 and e.get("data") == {"path": path, "reason": REASON},
+           what, m)
+refused({"nodes": [{"id": "e", "kind": "exec", "argv": ["true"],
+                    "env": {"COOPD_JOB": "deadbeefdeadbeef/1"}}]},
+        "nodes[0].env.COOPD_JOB", "env COOPD_JOB refused")
+refused({"nodes": [{"id": "t", "kind": "task", "fn": "noop"},
+                   {"id": "s", "kind": "scope", "nodes": [
+                       {"id": "e", "kind": "exec", "argv": ["true"],
+                        "env": {"LANG": "C", "COOPD_JOB": gid + "/1"}}]}]},
+        "nodes[1].nodes[0].env.COOPD_JOB", "a nested node's, naming another graph's job")
+# Over parse_thread_bytes (256 KiB): validated on the parse thread.
+refused({"nodes": [{"id": "e", "kind": "exec", "argv": ["true"],
+                    "env": {"PAD": "x" * 300000, "COOPD_JOB": ""}}]},
+        "nodes[0].env.COOPD_JOB", "a big submit's, parsed off the loop")
+expect(len(rpc("list", {"all": True})["graphs"]) == before, "no graph was created")
+st = run({"nodes": [{"id": "e", "kind": "exec", "argv": ["env"],
+                     "env": {"COOPD_JOBS": "a", "coopd_job": "b"}}]})
+env = dict(l.split("=", 1) for l in log_text(st["id"], "e").splitlines())
+expect(st["state"] == "succeeded" and env.get("COOPD_JOB") == st["id"] + "/1" and
+       env.get("COOPD_JOBS") == "a" and env.get("coopd_job") == "b",
+       "names merely like it are the job's", st, env)
 ping_ok()
 PY
 coopd_stop
