@@ -274,3 +274,7 @@ TESTS += tests/suite-daemon-slurm-spool
 # (daemon/store-vfs.c; sqlite3_system_errno() lagged by one failure).
 daemon_libcoopd_la_SOURCES += daemon/store-vfs.c daemon/store-vfs.h
 tests_suite_store_db_SOURCES += daemon/store-vfs.c
+
+# -- admission (session 8): max_active_bytes_per_user, the bytes of the
+# stored documents of one user's active graphs (docs/security.md)
+DAEMON_TESTS += tests/integration/test-daemon-fair-bytes.sh

@@ -4,7 +4,9 @@
 #     defaults agree where they must: max_request_bytes fits in
 #     max_input_bytes_per_user (a request being read counts against it),
 #     max_active_nodes_per_user is at least max_nodes (one graph of
-#     max_nodes may run); 16 MiB holds a graph of 340,000 small nodes as
+#     max_nodes may run), max_active_bytes_per_user at least 3 x
+#     max_request_bytes (the stored text of a request is at most 3 times
+#     as long: one graph of max_request_bytes may run); 16 MiB holds a graph of 340,000 small nodes as
 #     Python's json.dumps writes it (what coopd.conf(5) says), not one of
 #     max_nodes, which 64 MiB holds (what coopd.conf(5) says to set).
 #  2. A default coopd (no configuration file), as a real user (root only;
@@ -27,10 +29,12 @@ MAX_REQ=$(default_of max_request_bytes)
 MAX_NODES=$(default_of max_nodes)
 MAX_IN=$(default_of max_input_bytes_per_user)
 MAX_ACT_NODES=$(default_of max_active_nodes_per_user)
-[ -n "$MAX_REQ" ] && [ -n "$MAX_NODES" ] && [ -n "$MAX_IN" ] && [ -n "$MAX_ACT_NODES" ] ||
-	fail "defaults not found in coopd --help: '$MAX_REQ' '$MAX_NODES' '$MAX_IN' '$MAX_ACT_NODES'"
+MAX_ACT_BYTES=$(default_of max_active_bytes_per_user)
+[ -n "$MAX_REQ" ] && [ -n "$MAX_NODES" ] && [ -n "$MAX_IN" ] && [ -n "$MAX_ACT_NODES" ] &&
+	[ -n "$MAX_ACT_BYTES" ] ||
+	fail "defaults not found in coopd --help: '$MAX_REQ' '$MAX_NODES' '$MAX_IN' '$MAX_ACT_NODES' '$MAX_ACT_BYTES'"
 [ "$MAX_REQ" = 16777216 ] || fail "max_request_bytes defaults to $MAX_REQ, want 16777216"
-export MAX_REQ MAX_NODES MAX_IN MAX_ACT_NODES
+export MAX_REQ MAX_NODES MAX_IN MAX_ACT_NODES MAX_ACT_BYTES
 
 # A real user of its own, in a group that may use the socket.
 USER_NAME=
@@ -67,6 +71,9 @@ expect(max_req <= max_in, "max_request_bytes <= max_input_bytes_per_user", (max_
 max_act_nodes = int(os.environ["MAX_ACT_NODES"])
 expect(max_nodes <= max_act_nodes, "max_nodes <= max_active_nodes_per_user",
        (max_nodes, max_act_nodes))
+max_act_bytes = int(os.environ["MAX_ACT_BYTES"])
+expect(3 * max_req <= max_act_bytes, "3 x max_request_bytes <= max_active_bytes_per_user",
+       (max_req, max_act_bytes))
 spaced = len(submit_line(1, graph_text(340000, ", ")))
 expect(spaced <= max_req, "a json.dumps graph of 340,000 small nodes fits", (spaced, max_req))
 compact = len(submit_line(1, graph_text(max_nodes + 1)))
@@ -103,6 +110,19 @@ expect(st["state"] == "succeeded" and st["counts"] == {"succeeded": 1000}, "and 
 if user:
     mine = [g["id"] for g in c.result("list", {"all": True})["graphs"]]
     expect(mine == [gid], "it is the user's", mine)
+# The longest document a line of max_request_bytes can make coopd store
+# (each \n of the request is stored as \u000a: three times as long) is
+# admitted by the default max_active_bytes_per_user.  (Its job cannot
+# start: the kernel refuses so long an environment; it settles failed.)
+pre = ('{"jsonrpc":"2.0","id":3,"method":"submit","params":{"graph":{"nodes":[{"id":"e",'
+       '"kind":"exec","argv":["true"],"env":{"P":"')
+post = '"}}]}}}'
+n = (max_req - len(pre) - len(post)) // 2
+c.send_raw(pre + "\\n" * n + post + "\n")
+m = c.answer(3)
+expect("result" in m, "a graph stored as %d bytes is admitted" % (3 * 2 * n), m)
+st = c.result("wait", {"id": m["result"]["id"], "summary": True})
+expect(st["state"] in FINAL, "and settles", st)
 c.close()
 ping_ok()
 PYEOF
