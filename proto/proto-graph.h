@@ -165,6 +165,10 @@ struct proto_node {
 	/* Children in an order where every node comes after its `after`
 	 * targets (indexes into children). */
 	size_t *topo;
+	/* Indexes into children sorted by id, for proto_graph_find in a
+	 * scope of PROTO_FIND_INDEX_MIN children or more (NULL below);
+	 * 32 bits: max_nodes is at most 10^8. */
+	uint32_t *by_id;
 
 	/* exec: resolved Slurm options (placement slurm; NULL: none at all);
 	 * scope: the options it gives the exec nodes below it, NULL none. */
@@ -220,6 +224,7 @@ int proto_graph_encode(const struct proto_graph *g, struct json_object **ret);
 
 /* Finds a node by path ("/" or "" for the root, "load/primary", a leading
  * '/' allowed).  Returns NULL when there is none. */
+#define PROTO_FIND_INDEX_MIN 16
 const struct proto_node *proto_graph_find(const struct proto_graph *g, const char *path);
 
 /* Calls fn for every node, parents before children, the root first; stops

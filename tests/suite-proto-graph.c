@@ -198,6 +198,62 @@ static struct proto_graph *parse_string(const char *text, struct proto_error *er
 	return g;
 }
 
+/* proto_graph_find through the sorted index of a big scope and through
+ * the scan of a small one give the same nodes: every id of a 1,000-child
+ * scope (ids that are prefixes of others among them: n1, n10, n100) and
+ * of a small nested scope, and none for ids that are not there, prefixes
+ * and extensions of real ids, empty components and a trailing '/'. */
+START_TEST(test_find_indexed)
+{
+	enum { N = 1000 };
+	char *text = NULL, id[32];
+	size_t len = 0;
+	struct proto_graph *g;
+	FILE *f = open_memstream(&text, &len);
+
+	ck_assert_ptr_nonnull(f);
+	fputs("{\"nodes\":[{\"id\":\"s\",\"kind\":\"scope\",\"nodes\":["
+	      "{\"id\":\"x\",\"kind\":\"task\",\"fn\":\"noop\"},"
+	      "{\"id\":\"x1\",\"kind\":\"task\",\"fn\":\"noop\"}]}",
+	      f);
+	/* In an order the index must sort: n999 .. n0. */
+	for (int i = N - 1; i >= 0; i--)
+		fprintf(f, ",{\"id\":\"n%d\",\"kind\":\"task\",\"fn\":\"noop\"}", i);
+	fputs("]}", f);
+	ck_assert_int_eq(fclose(f), 0);
+	g = parse_string(text, NULL);
+	free(text);
+	ck_assert_ptr_nonnull(g->root.by_id);
+	ck_assert_ptr_null(proto_graph_find(g, "s")->by_id); /* 2 children: a scan */
+	for (int i = 0; i < N; i++) {
+		const struct proto_node *n;
+
+		snprintf(id, sizeof(id), "n%d", i);
+		n = proto_graph_find(g, id);
+		ck_assert_ptr_nonnull(n);
+		ck_assert_str_eq(n->id, id);
+		ck_assert_uint_eq(n->index, (size_t)(N - i)); /* s is at 0 */
+		snprintf(id, sizeof(id), "/n%d", i);
+		ck_assert_ptr_eq(proto_graph_find(g, id), n);
+	}
+	ck_assert_str_eq(proto_graph_find(g, "s")->id, "s");
+	ck_assert_str_eq(proto_graph_find(g, "s/x")->path, "s/x");
+	ck_assert_str_eq(proto_graph_find(g, "s/x1")->path, "s/x1");
+	ck_assert_ptr_eq(proto_graph_find(g, ""), &g->root);
+	ck_assert_ptr_eq(proto_graph_find(g, "/"), &g->root);
+	{
+		static const char *const none[] = {"n",    "n1000", "n0000", "n01",  "n-1",   "N1",
+						   "n1/",  "n1/x",  "s/",    "s/x2", "s/n1",  "x",
+						   "s//x", "//s",   "nn1",   "n99a", "s/x1/", "t"};
+
+		for (size_t i = 0; i < sizeof(none) / sizeof(none[0]); i++)
+			ck_assert_msg(proto_graph_find(g, none[i]) == NULL, "found '%s'", none[i]);
+	}
+	ck_assert_ptr_null(proto_graph_find(g, NULL));
+	proto_graph_free(g);
+}
+END_TEST
+
 /* The tree of the example of coopd.graph(5) (tests/data/graphs-good/etl-manual.json),
  * field by field. */
 START_TEST(test_etl_tree)
@@ -810,6 +866,7 @@ static Suite *graph_suite(void)
 	suite_add_tcase(s, corpus);
 
 	tcase_add_test(tree, test_etl_tree);
+	tcase_add_test(tree, test_find_indexed);
 	tcase_add_test(tree, test_all_fields_tree);
 	tcase_add_test(tree, test_retries_limits_tree);
 	tcase_add_test(tree, test_slurm_placement_tree);
