@@ -57,6 +57,7 @@ void config_init(struct coopd_config *cfg)
 	cfg->parse_thread_bytes = 256u * 1024;
 	cfg->max_pending_per_conn = 1024;
 	cfg->log_cap = PROTO_DEFAULT_LOG_CAP;
+	cfg->log_bytes_per_user = 10ull << 30;
 	cfg->max_active_per_user = PROTO_DEFAULT_MAX_ACTIVE_PER_USER;
 	/* One graph of the default max_nodes, about 2 GB of coopd's memory
 	 * (docs/security.md, "Fair share"). */
@@ -134,6 +135,8 @@ static void usage(FILE *f)
 		"  parse_thread_bytes    request lines this long are parsed off the event loop\n"
 		"                        (262144)\n"
 		"  log_cap_bytes         bytes of stdout/stderr kept per job and stream (1048576)\n"
+		"  log_bytes_per_user    log bytes kept of one user's running graphs "
+		"(10737418240)\n"
 		"  max_active_per_user   graphs not yet settled per user (10000)\n"
 		"  max_active_nodes_per_user  nodes of those graphs, per user (1000000)\n"
 		"  max_active_bytes_per_user  bytes of their documents, per user (1073741824)\n"
@@ -432,6 +435,7 @@ static int config_set(struct coopd_config *cfg, const char *key, const char *val
 	UINT_KEY("answer_backlog_bytes", answer_backlog, 1, 1ull << 40)
 	UINT_KEY("parse_thread_bytes", parse_thread_bytes, 1024, 1ull << 30)
 	UINT_KEY("log_cap_bytes", log_cap, 0, 1ull << 40)
+	UINT_KEY("log_bytes_per_user", log_bytes_per_user, 0, 1ull << 50)
 	UINT_KEY("max_active_per_user", max_active_per_user, 1, 100000000)
 	UINT_KEY("max_active_nodes_per_user", max_active_nodes_per_user, 1, 1ull << 40)
 	UINT_KEY("max_active_bytes_per_user", max_active_bytes_per_user, 1, 1ull << 50)
@@ -660,6 +664,7 @@ int config_reload(struct coopd_config *cfg)
 	cfg->parse_thread_bytes = n.parse_thread_bytes;
 	cfg->max_pending_per_conn = n.max_pending_per_conn;
 	cfg->log_cap = n.log_cap;
+	cfg->log_bytes_per_user = n.log_bytes_per_user;
 	cfg->max_active_per_user = n.max_active_per_user;
 	cfg->max_active_nodes_per_user = n.max_active_nodes_per_user;
 	cfg->max_active_bytes_per_user = n.max_active_bytes_per_user;

@@ -39,6 +39,7 @@ struct coopd_config {
 	size_t parse_thread_bytes;        /* lines this long are parsed off the loop */
 	size_t max_pending_per_conn;      /* wait requests in flight on one connection */
 	size_t log_cap;                   /* bytes kept per job stream (the first ones) */
+	uint64_t log_bytes_per_user;      /* log bytes of one user's active graphs */
 	size_t max_active_per_user;
 	uint64_t max_active_nodes_per_user; /* nodes of those graphs, per user */
 	uint64_t max_active_bytes_per_user; /* bytes of their documents, per user */

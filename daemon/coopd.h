@@ -92,9 +92,11 @@ struct coopd {
 	struct lh_table *graph_index; /* id -> struct graph */
 	struct graph *graphs_head, *graphs_tail;
 	size_t graphs_active;
-	struct uidcount active_per_user;                      /* graphs not yet settled, per uid */
-	struct uidcount active_nodes_per_user;                /* their nodes, per uid */
-	struct uidcount active_bytes_per_user;                /* their documents' bytes */
+	struct uidcount active_per_user;       /* graphs not yet settled, per uid */
+	struct uidcount active_nodes_per_user; /* their nodes, per uid */
+	struct uidcount active_bytes_per_user; /* their documents' bytes */
+	struct uidcount
+		active_log_bytes_per_user; /* log bytes their jobs wrote (log_bytes_per_user) */
 	struct graph_observer observers[GRAPH_OBSERVERS_MAX]; /* graph events */
 	size_t n_observers;
 	/* Submits accepted but not yet durable, per uid: they count against

@@ -174,6 +174,10 @@ struct graph {
 	/* The bytes of its stored document, which max_active_bytes_per_user
 	 * counts while it is active (method-submit.c). */
 	uint64_t doc_bytes;
+	/* Log bytes its jobs wrote while it was active, counted for its owner
+	 * against log_bytes_per_user (graph_registry_log_room). */
+	uint64_t log_bytes;
+	bool log_share_told;   /* the drop at log_bytes_per_user was logged */
 	struct later *waiters; /* pending `wait` requests */
 	/* Answers being streamed from its tree (graph-stream.c): the tree is
 	 * not released while pinned; a graph removed meanwhile is freed by

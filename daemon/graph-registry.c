@@ -17,6 +17,7 @@
 #include "coopd.h"
 #include "graph-model.h"
 #include "graph-registry.h"
+#include "util-log.h"
 
 int graph_registry_init(struct coopd *d)
 {
@@ -32,6 +33,7 @@ void graph_registry_fini(struct coopd *d)
 	uidcount_free(&d->active_per_user);
 	uidcount_free(&d->active_nodes_per_user);
 	uidcount_free(&d->active_bytes_per_user);
+	uidcount_free(&d->active_log_bytes_per_user);
 }
 
 void graph_registry_free_all(struct coopd *d)
@@ -135,6 +137,33 @@ void graph_registry_deactivate(struct coopd *d, struct graph *g)
 		uidcount_sub(&d->active_bytes_per_user, g->uid, (size_t)g->doc_bytes);
 	}
 	g->active_counted = false;
+	/* Its logs count toward retention_bytes from now on. */
+	uidcount_sub(&d->active_log_bytes_per_user, g->uid, (size_t)g->log_bytes);
+	g->log_bytes = 0;
+}
+
+size_t graph_registry_log_room(struct coopd *d, struct graph *g, size_t want)
+{
+	uint64_t used = uidcount_get(&d->active_log_bytes_per_user, g->uid),
+		 cap = d->cfg.log_bytes_per_user;
+	size_t room = used < cap ? (cap - used < want ? (size_t)(cap - used) : want) : 0;
+
+	if (room < want && !g->log_share_told) {
+		g->log_share_told = true;
+		log_notice("graph %s: its owner's running graphs have %llu bytes of logs "
+			   "(log_bytes_per_user %llu): further output is dropped, counted in "
+			   "log_dropped",
+			   g->id, (unsigned long long)used, (unsigned long long)cap);
+	}
+	return room;
+}
+
+void graph_registry_log_written(struct coopd *d, struct graph *g, size_t n)
+{
+	/* Only while active: deactivating takes back exactly g->log_bytes. */
+	if (!g->active || uidcount_add(&d->active_log_bytes_per_user, g->uid, n) < 0)
+		return;
+	g->log_bytes += n;
 }
 
 size_t graph_registry_active(const struct coopd *d)

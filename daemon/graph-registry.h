@@ -87,6 +87,12 @@ size_t graph_registry_active_nodes_of(struct coopd *d, uid_t uid);
  * max_active_bytes_per_user). */
 size_t graph_registry_active_bytes_of(struct coopd *d, uid_t uid);
 
+/* Log bytes of an active graph's job (job-exec.c): how many of want may
+ * be written within its owner's log_bytes_per_user (the rest is dropped;
+ * logged once per graph), and then what was written. */
+size_t graph_registry_log_room(struct coopd *d, struct graph *g, size_t want);
+void graph_registry_log_written(struct coopd *d, struct graph *g, size_t n);
+
 /* Subscribes o (copied) to every graph's events.  0, or -ENOSPC beyond
  * GRAPH_OBSERVERS_MAX. */
 int graph_registry_subscribe(struct coopd *d, const struct graph_observer *o);

@@ -276,6 +276,8 @@ static bool job_read_stream(struct exec_job *job, int s)
 		keep = job->log_len[s] < cap ? cap - job->log_len[s] : 0;
 		if (keep > (size_t)r)
 			keep = (size_t)r;
+		if (keep > 0)
+			keep = graph_registry_log_room(job->d, job->n->g, keep);
 		if (keep > 0 && job->log_fd[s] < 0 && !job->log_failed[s])
 			job_open_log(job, s);
 		if (keep > 0 && job->log_fd[s] >= 0) {
@@ -292,6 +294,7 @@ static bool job_read_stream(struct exec_job *job, int s)
 				/* Counted as written, for retention_bytes:
 				 * no file is looked at again. */
 				job->n->g->disk_bytes += (uint64_t)w;
+				graph_registry_log_written(job->d, job->n->g, (size_t)w);
 				written = (size_t)w;
 			}
 		}

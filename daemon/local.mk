@@ -129,6 +129,7 @@ EXTRA_DIST += tests/lib-fairshare.sh
 DAEMON_TESTS += tests/integration/test-daemon-fair-submit.sh
 DAEMON_TESTS += tests/integration/test-daemon-fair-parse-share.sh
 DAEMON_TESTS += tests/integration/test-daemon-fair-reads.sh
+DAEMON_TESTS += tests/integration/test-daemon-fair-logs.sh
 DAEMON_TESTS += tests/integration/test-daemon-fair-metrics.sh
 DAEMON_TESTS += tests/integration/test-daemon-utf8-ids.sh
 DAEMON_TESTS += tests/integration/test-daemon-fair-blocking.sh
