@@ -39,6 +39,8 @@
 #                          compiler); COOPD_FAULT_FILE, exported, empty
 #   coopd_start_shimmed [ARG...]   coopd_start with the shim preloaded
 #                          (into coopd only)
+#   coopd_refuses_values KEY VALUE...   coopd started with `KEY = VALUE` in
+#                          its config exits 1 naming both, for each VALUE
 #   fail MSG / skip MSG    end the test (exit 1 / 77)
 #   coopd_pass             end the test with success
 
@@ -211,6 +213,21 @@ coopd_fault_shim() {
 	COOPD_FAULT_FILE=$COOPD_TMP/fault
 	export COOPD_FAULT_FILE
 	: >"$COOPD_FAULT_FILE"
+}
+
+coopd_refuses_values() {
+	_key=$1
+	shift
+	for _bad in "$@"; do
+		printf '%s = %s\n' "$_key" "$_bad" >"$COOPD_TMP/bad.conf"
+		_rc=0
+		timeout 60 "$COOPD_BIN" --foreground --socket "$COOPD_TMP/bad.sock" \
+			--state-dir "$COOPD_TMP/bad-state" --config "$COOPD_TMP/bad.conf" \
+			>"$COOPD_TMP/bad.log" 2>&1 || _rc=$?
+		[ "$_rc" = 1 ] || fail "$_key = '$_bad': exit $_rc, want 1"
+		grep -q "bad value '$_bad' for '$_key'" "$COOPD_TMP/bad.log" ||
+			fail "$_key = '$_bad': the key is not named: $(cat "$COOPD_TMP/bad.log")"
+	done
 }
 
 # ASan wants to be first among the libraries; the shim comes first here.

@@ -70,6 +70,20 @@ def refusals(socks, quiet=1.0):
             if b"\n" in bufs[i] or not d:
                 got[i] = bufs[i].split(b"\n")[0]
 
+def hold_reads(on):
+    """The fault shim's "hold" (coopd_fault_shim): while on, every read of
+    coopd.db or its WAL waits."""
+    open(os.environ["COOPD_FAULT_FILE"], "w").write("hold" if on else "")
+
+def settled_noops(who, name, n):
+    """who (a connection) submits a graph of n noop tasks named name and
+    waits for it; its id once it has succeeded."""
+    gid = who.result("submit", {"graph": {"name": name, "nodes": [
+        {"id": "n%d" % i, "kind": "task", "fn": "noop"} for i in range(n)]}})["id"]
+    st = who.result("wait", {"id": gid, "timeout_ms": 120000 * SLOW, "summary": True})
+    expect(st["state"] == "succeeded", "ran", st)
+    return gid
+
 def timed(f):
     t = time.monotonic()
     v = f()

@@ -15,6 +15,7 @@
 . "$top_srcdir/tests/lib-fairshare.sh"
 
 [ "$(id -u)" = 0 ] || skip "needs root (jobs run as real users)"
+coopd_refuses_values log_bytes_per_user -1 abc 10k 1125899906842625 ""
 fair_users_setup
 cat >"$COOPD_TMP/coopd.conf" <<CONF
 log_bytes_per_user = 3145728

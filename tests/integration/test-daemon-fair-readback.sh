@@ -21,24 +21,15 @@ coopd_start_shimmed
 fair_socket_group
 
 fair_py <<'PY' || fail "read back off the loop"
-fault = os.environ["COOPD_FAULT_FILE"]
-def hold(on):
-    open(fault, "w").write("hold" if on else "")
 a = as_user(FAIR_A)
-def settled(name, n):
-    gid = a.result("submit", {"graph": {"name": name, "nodes": [
-        {"id": "n%d" % i, "kind": "task", "fn": "noop"} for i in range(n)]}})["id"]
-    st = a.result("wait", {"id": gid, "timeout_ms": 60000 * SLOW, "summary": True})
-    expect(st["state"] == "succeeded", "ran", st)
-    return gid
-g1, g2 = settled("one", 2000), settled("two", 10)
+g1, g2 = settled_noops(a, "one", 2000), settled_noops(a, "two", 10)
 for _ in range(6000 * SLOW):
     if a.result("stats")["store"]["trees_in_memory"] == 0:
         break
     time.sleep(0.01)
 expect(a.result("stats")["store"]["trees_in_memory"] == 0, "no tree kept once settled")
 
-hold(True)
+hold_reads(True)
 c1, c2, c3, c4 = (as_user(FAIR_A) for _ in range(4))
 c1.send("status", {"id": g1}, id="st")
 c1.send("ping", id="p")
@@ -56,7 +47,7 @@ for _ in range(50):
 print("victim ping while A's tree reads are held: p50 %.2f ms, p99 %.2f ms" %
       (pctl(rtts, 50) * 1000, pctl(rtts, 99) * 1000))
 expect(b.result("list", {"all": True})["graphs"] == [], "B sees none of A's graphs")
-hold(False)
+hold_reads(False)
 
 m = c1.read_msg()
 expect(m["id"] == "st" and len(states(m["result"])) == 2000, "the held status, whole",

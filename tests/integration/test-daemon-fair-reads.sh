@@ -18,19 +18,10 @@ fair_socket_group
 
 fair_py <<'PY' || fail "reads in turn by user"
 import threading
-fault = os.environ["COOPD_FAULT_FILE"]
-def hold(on):
-    open(fault, "w").write("hold" if on else "")
-def settled(who, name, n):
-    gid = who.result("submit", {"graph": {"name": name, "nodes": [
-        {"id": "n%d" % i, "kind": "task", "fn": "noop"} for i in range(n)]}})["id"]
-    st = who.result("wait", {"id": gid, "timeout_ms": 120000 * SLOW, "summary": True})
-    expect(st["state"] == "succeeded", "ran", st)
-    return gid
 a, b = as_user(FAIR_A), as_user(FAIR_B)
 BIG = 20000
-big = [settled(a, "big%d" % k, BIG) for k in range(4)]
-small = settled(b, "small", 3)
+big = [settled_noops(a, "big%d" % k, BIG) for k in range(4)]
+small = settled_noops(b, "small", 3)
 def stat(key):
     return rpc("stats")["store"][key]
 def until(cond, what):
@@ -42,7 +33,7 @@ def until(cond, what):
 until(lambda: stat("trees_in_memory") == 0, "no tree kept once settled")
 expect(stat("reads_pending") == 0, "no read pending")
 
-hold(True)
+hold_reads(True)
 conns = {}
 for k, g in enumerate(big):
     c = as_user(FAIR_A)
@@ -64,7 +55,7 @@ def first_byte(name, c):
 ts = [threading.Thread(target=first_byte, args=(n, c)) for n, c in conns.items()]
 for t in ts:  # all waiting before the reads go on
     t.start()
-hold(False)
+hold_reads(False)
 
 for t in ts:  # (before reading: a read would take the bytes peeked at)
     t.join()

@@ -6,15 +6,7 @@
 # refused at start (exit 1, the key named) and the key follows a reload.
 . "${top_srcdir:-$(cd "$(dirname "$0")/../.." && pwd)}/tests/lib-coopd.sh"
 
-for bad in 0 1023 1073741825 x -5 ""; do
-	printf 'parse_thread_bytes = %s\n' "$bad" >"$COOPD_TMP/bad.conf"
-	rc=0
-	$COOPD_BIN --config "$COOPD_TMP/bad.conf" --socket "$COOPD_TMP/bad.sock" \
-		--state-dir "$COOPD_TMP/bad-state" >"$COOPD_TMP/bad.out" 2>&1 || rc=$?
-	[ "$rc" = 1 ] || fail "parse_thread_bytes = '$bad': exit $rc, want 1"
-	grep -q "parse_thread_bytes" "$COOPD_TMP/bad.out" ||
-		fail "parse_thread_bytes = '$bad': the error names the key: $(cat "$COOPD_TMP/bad.out")"
-done
+coopd_refuses_values parse_thread_bytes 0 1023 1073741825 x -5 ""
 
 printf 'parse_thread_bytes = 1024\n' >"$COOPD_TMP/coopd.conf"
 coopd_start --config "$COOPD_TMP/coopd.conf"

@@ -15,16 +15,7 @@
 command -v sqlite3 >/dev/null 2>&1 || skip "sqlite3 (the command) not found"
 
 # Bad values: refused at start with the key's name, exit 1.
-for bad in 0 -1 abc 10k 1125899906842625 ""; do
-	printf 'retention_bytes = %s\n' "$bad" >"$COOPD_TMP/bad.conf"
-	rc=0
-	timeout 60 "$COOPD_BIN" --foreground --socket "$COOPD_TMP/bad.sock" \
-		--state-dir "$COOPD_TMP/bad-state" --config "$COOPD_TMP/bad.conf" \
-		>"$COOPD_TMP/bad.log" 2>&1 || rc=$?
-	[ "$rc" = 1 ] || fail "retention_bytes = '$bad': exit $rc, want 1"
-	grep -q "retention_bytes" "$COOPD_TMP/bad.log" \
-		|| fail "retention_bytes = '$bad': the key is not named: $(cat "$COOPD_TMP/bad.log")"
-done
+coopd_refuses_values retention_bytes 0 -1 abc 10k 1125899906842625 ""
 
 fair_users_setup
 DB=$COOPD_STATE/coopd.db
