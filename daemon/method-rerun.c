@@ -189,7 +189,9 @@ static enum method_ret rerun_finish(struct method_call *call, struct rerun_read 
 				  "the stored document of graph %s is not JSON", j->id);
 		break;
 	case RERUN_INVALID:
-		/* Only a limit lowered since (max_nodes, max_scope_depth). */
+		/* Only a limit lowered since (max_nodes, max_scope_depth),
+		 * or an env name reserved since (COOPD_JOB): a rerun is a
+		 * new document. */
 		call->err = j->err;
 		ret = METHOD_ERROR;
 		break;

@@ -225,6 +225,8 @@ static int import_one(struct store_db *db, const char *dir, int graphs_fd, const
 	struct json_tokener *tok = NULL;
 	struct json_object *wrap = NULL, *gdoc;
 	struct proto_graph *def = NULL;
+	/* An old coopd's graph, accepted then (proto_limits.stored). */
+	struct proto_limits stored = *limits;
 	struct proto_error err;
 	struct store_graph_row row;
 	struct strbuf sb;
@@ -234,6 +236,7 @@ static int import_one(struct store_db *db, const char *dir, int graphs_fd, const
 	int dfd, r;
 	const char *id;
 
+	stored.stored = true;
 	dfd = openat(graphs_fd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	if (dfd < 0)
 		return 0;
@@ -269,7 +272,7 @@ static int import_one(struct store_db *db, const char *dir, int graphs_fd, const
 		move_damaged(dir, name, "graph.json unreadable");
 		goto out;
 	}
-	if (proto_graph_parse(gdoc, limits, &def, &err) < 0) {
+	if (proto_graph_parse(gdoc, &stored, &def, &err) < 0) {
 		move_damaged(dir, name, err.reason);
 		goto out;
 	}

@@ -1298,11 +1298,15 @@ static int tree_of_doc(struct store_db *db, const struct proto_limits *limits, s
 		       const char *id, int64_t seq, uid_t uid, gid_t gid, int64_t created,
 		       const char *doc, size_t len, struct graph **ret, struct proto_error *err)
 {
+	struct proto_limits lim = *limits;
 	struct proto_graph *def = NULL;
 	struct graph *g = NULL;
 	int r;
 
-	r = proto_graph_parse_text(doc, len, limits, &def, err);
+	/* Accepted once: an env name reserved since then (coopd.graph(5),
+	 * COOPD_JOB) does not make a graph of an older coopd damaged. */
+	lim.stored = true;
+	r = proto_graph_parse_text(doc, len, &lim, &def, err);
 	if (r < 0)
 		return -EBADMSG;
 	if (graph_new(def, id, uid, gid, created, &g) < 0) {

@@ -45,6 +45,7 @@ struct gctx {
 	struct proto_error *err;
 	size_t max_nodes;
 	unsigned max_depth;
+	bool stored;         /* proto_limits.stored */
 	char path[PATH_CAP]; /* JSON path of the object being decoded */
 	size_t plen;
 };
@@ -572,8 +573,9 @@ static int parse_env(struct gctx *c, struct proto_node *n, const struct jtree *o
 		 * that set it could hide its processes from that sweep or
 		 * pass them off as another graph's.  The other variables of
 		 * the minimal environment (PATH, HOME, ...) are the job's
-		 * own business and may be overridden. */
-		if (strcmp(key, PROTO_JOB_MARKER_ENV) == 0) {
+		 * own business and may be overridden.  A stored document
+		 * accepted before the name was reserved stays readable. */
+		if (!c->stored && strcmp(key, PROTO_JOB_MARKER_ENV) == 0) {
 			r = gfail(c, PROTO_ERR_INVALID_PARAMS, key, NOIDX,
 				  "%s is reserved: coopd sets it to the job's marker "
 				  "(GRAPH/NODE), by which it finds the job's processes",
@@ -1577,6 +1579,7 @@ static int parse_tree(const struct jtree *doc, const struct proto_limits *lim,
 	c->path[0] = '\0';
 	c->plen = 0;
 	c->max_nodes = lim->max_nodes;
+	c->stored = lim->stored;
 	c->max_depth = lim->max_scope_depth < HARD_MAX_SCOPE_DEPTH ? lim->max_scope_depth
 								   : HARD_MAX_SCOPE_DEPTH;
 	g->root.kind = PROTO_NODE_SCOPE;

@@ -27,6 +27,7 @@ void proto_limits_default(struct proto_limits *lim)
 	lim->max_nodes = PROTO_DEFAULT_MAX_NODES;
 	lim->max_scope_depth = PROTO_DEFAULT_MAX_SCOPE_DEPTH;
 	lim->max_json_depth = PROTO_DEFAULT_MAX_JSON_DEPTH;
+	lim->stored = false;
 }
 
 void proto_error_clear(struct proto_error *err)

@@ -57,6 +57,11 @@ struct proto_limits {
 	size_t max_nodes;         /* nodes per graph, the root scope excluded */
 	unsigned max_scope_depth; /* nested scopes, the root scope being 1 */
 	unsigned max_json_depth;  /* JSON nesting of one message */
+	/* A document read back from the state store (a settled graph's
+	 * tree, a restart, an import), not a new one: an env name reserved
+	 * since it was accepted (COOPD_JOB) does not make it unreadable.
+	 * A rerun parses it as a new document and is refused. */
+	bool stored;
 };
 
 void proto_limits_default(struct proto_limits *lim);

@@ -852,6 +852,29 @@ START_TEST(test_env_marker_reserved)
 }
 END_TEST
 
+/* A document read back from the state store (proto_limits.stored) was
+ * accepted when it was stored, perhaps by a coopd that did not reserve
+ * COOPD_JOB yet: it stays readable (its settled graph's status, its
+ * reload after a restart).  The default limits are not that. */
+START_TEST(test_env_marker_stored)
+{
+	static const char text[] = "{\"nodes\":[{\"id\":\"a\",\"kind\":\"exec\",\"argv\":"
+				   "[\"x\"],\"env\":{\"COOPD_JOB\":\"deadbeefdeadbeef/1\"}}]}";
+	struct proto_limits lim;
+	struct proto_graph *g = NULL;
+	struct proto_error err;
+
+	proto_limits_default(&lim);
+	ck_assert(!lim.stored);
+	ck_assert_int_eq(proto_graph_parse_text(text, strlen(text), &lim, &g, &err), -EINVAL);
+	ck_assert_str_eq(err.path, "nodes[0].env.COOPD_JOB");
+	lim.stored = true;
+	ck_assert_int_eq(proto_graph_parse_text(text, strlen(text), &lim, &g, &err), 0);
+	ck_assert_str_eq(proto_graph_find(g, "a")->env[0], "COOPD_JOB=deadbeefdeadbeef/1");
+	proto_graph_free(g);
+}
+END_TEST
+
 static Suite *graph_suite(void)
 {
 	Suite *s = suite_create("proto-graph");
@@ -877,6 +900,7 @@ static Suite *graph_suite(void)
 	tcase_add_test(tree, test_submit_request);
 	tcase_add_test(tree, test_reason_escaping);
 	tcase_add_test(tree, test_env_marker_reserved);
+	tcase_add_test(tree, test_env_marker_stored);
 	suite_add_tcase(s, tree);
 
 	tcase_add_test(limits, test_node_limit);

@@ -4,7 +4,11 @@
 # spawn errors.  The job's COOPD_JOB is its own marker GRAPH/NODEIDX, and a
 # node's env that sets COOPD_JOB is refused at submit (-32602 at
 # nodes[i].env.COOPD_JOB, coopd.graph(5)), also a big submit parsed off
-# the loop and a nested node; nothing of such a graph runs.
+# the loop and a nested node; nothing of such a graph runs.  A graph
+# stored with COOPD_JOB in its env (by a coopd from before it was
+# reserved: made here by editing coopd.db) is not damaged after a crash
+# and restart: the settled one's status reads back, the one that was
+# running is interrupted (not moved aside); its rerun is refused.
 . "${top_srcdir:-$(cd "$(dirname "$0")/../.." && pwd)}/tests/lib-coopd.sh"
 
 mkdir -p "$COOPD_TMP/work"
@@ -104,6 +108,44 @@ expect(st["state"] == "succeeded" and env.get("COOPD_JOB") == st["id"] + "/1" an
        env.get("COOPD_JOBS") == "a" and env.get("coopd_job") == "b",
        "names merely like it are the job's", st, env)
 ping_ok()
+PY
+
+# Graphs stored before COOPD_JOB was reserved: COOPD_JOX, then renamed in
+# the database while coopd is down (the same length, so bytes still
+# match).
+IDS=$COOPD_TMP/old-ids coopd_py <<'PY' || fail "graphs to age"
+settled = run({"nodes": [{"id": "e", "kind": "exec", "argv": ["true"],
+                          "env": {"COOPD_JOX": "deadbeefdeadbeef/1"}}]})
+expect(settled["state"] == "succeeded", "the settled one", settled)
+running = submit({"nodes": [{"id": "hold", "kind": "task", "fn": "sleep", "args": {"ms": 600000}},
+                            {"id": "e", "kind": "exec", "argv": ["true"],
+                             "env": {"COOPD_JOX": "x"}}]})
+with open(os.environ["IDS"], "w") as f:
+    f.write("%s %s\n" % (settled["id"], running))
+PY
+coopd_kill9
+python3 - "$COOPD_STATE/coopd.db" $(cat "$COOPD_TMP/old-ids") <<'PY' || fail "edit coopd.db"
+import sqlite3, sys
+db = sqlite3.connect(sys.argv[1])
+n = db.execute("UPDATE graphs SET doc = replace(doc, 'COOPD_JOX', 'COOPD_JOB') WHERE id IN (?, ?)",
+               sys.argv[2:4]).rowcount
+db.commit()
+assert n == 2, n
+PY
+coopd_start --config "$COOPD_TMP/coopd.conf"
+LOG=$COOPD_LOG IDS=$COOPD_TMP/old-ids coopd_py <<'PY' || fail "graphs stored with COOPD_JOB"
+settled, running = open(os.environ["IDS"]).read().split()
+st = rpc("status", {"id": settled})
+expect(st["state"] == "succeeded" and node(st, "e")["state"] == "succeeded",
+       "the settled graph reads back", st)
+st = rpc("status", {"id": running})
+expect(st["state"] == "interrupted", "the running one was interrupted, not moved aside", st)
+expect("damaged" not in open(os.environ["LOG"]).read(), "nothing damaged")
+for gid, path in ((settled, "nodes[0].env.COOPD_JOB"), (running, "nodes[1].env.COOPD_JOB")):
+    m = call("rerun", {"id": gid})
+    e = m.get("error", {})
+    expect(e.get("code") == -32602 and e.get("data", {}).get("path") == path,
+           "its rerun is refused at the key", m)
 PY
 coopd_stop
 coopd_pass
