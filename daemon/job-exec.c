@@ -13,8 +13,9 @@
  *   3. the pipes are read into the log files as data arrives (a log file
  *      is created at its first byte: a job that writes nothing has none);
  *   4. the ev_child watcher reaps the leader (exec_child_reaped());
- *   5. kill(-pgid, 0) is polled on a timer until it fails with ESRCH: the
- *      job's process group is gone, the job has ended;
+ *   5. kill(-pgid, 0) is polled on a timer until it fails with ESRCH (or
+ *      finds only a group that is no longer the job's, below): the job's
+ *      process group is gone, the job has ended;
  *   6. leftovers: processes the job started that are still alive (they
  *      left the group: setsid, double fork) are found (the job's cgroup,
  *      or the subreaper rules of job-orphans.h), counted, sent SIGTERM,
@@ -44,9 +45,24 @@
  * paused is held until `resume`.  A cancel thaws the job first, so that it
  * gets SIGTERM and its grace like any other.
  *
- * Because a pid alone can be reused, nothing here signals a group whose
- * leader we have not spawned; after the leader is reaped its pgid stays
- * reserved by the kernel while any member of the group lives.
+ * Signals and reused ids (docs/security.md, "A job's process group is
+ * signalled only while its leader is unreaped").  The group id L of a job
+ * is its leader's pid, and names the job's group only while that pid is
+ * held: from the spawn until coopd reaps the leader (alive, or a zombie
+ * that the loop has not yet collected; the loop thread is the only one
+ * that reaps).  After the reap, L stays held only while a member of the
+ * group lives; once the group is empty, anyone's new process that gets
+ * pid L and calls setsid() owns group L.  So kill(-L, sig) is sent only
+ * while the leader is unreaped (job_group_owned()); after it, whatever the
+ * job still has is signalled one process at a time through its cgroup
+ * (cgroup mode) or the subreaper sweep (job-orphans.h: only processes of
+ * the job's user, each checked by pid and start time), never through L:
+ * SIGTERM and SIGKILL of a cancel, a timeout or the grace, SIGCONT of a
+ * resume, SIGKILL at shutdown (job_signal_all()).  kill(-L, 0), which
+ * signals nothing, still tells whether the group is gone; after the reap a
+ * group L is the job's only if one of its members is provably the job's
+ * (job_group_members()), else the job's group is gone and L is someone
+ * else's.
  */
 #include "config.h"
 
@@ -433,10 +449,25 @@ static void job_publish(struct exec_job *job)
 	coop_waker_cell_wake(&job->cell);
 }
 
-/* Whether any process is left in the job's group. */
+/* Whether -job->pid still names the job's own process group: only while
+ * its leader is not reaped does the leader's pid, and so the group id,
+ * stay ours (see the top of this file). */
+static bool job_group_owned(const struct exec_job *job)
+{
+	return job->spawned && job->pid > 0 && !job->reaped;
+}
+
+static size_t job_group_members(struct exec_job *job, int sig);
+
+/* Whether any process is left in the job's group.  After the leader's
+ * reap a group with its id may be someone else's that took the id over
+ * once the job's had emptied: the job's only if one of its processes is
+ * provably the job's (job_group_members()). */
 static bool job_group_alive(struct exec_job *job)
 {
-	return kill(-job->pid, 0) == 0 || errno != ESRCH;
+	if (kill(-job->pid, 0) < 0 && errno == ESRCH)
+		return false;
+	return job_group_owned(job) || job_group_members(job, 0) > 0;
 }
 
 /* Remembers pid among the job's leftovers; true if it is new. */
@@ -513,10 +544,61 @@ bool exec_same_boot(const struct coopd *d)
 }
 
 enum sweep_mode {
-	SWEEP_PROBE, /* count only */
-	SWEEP_NEW,   /* remember them; signal the ones not seen before */
-	SWEEP_ALL,   /* remember them; signal every one */
+	SWEEP_PROBE,  /* count only */
+	SWEEP_NEW,    /* remember them; signal the ones not seen before */
+	SWEEP_ALL,    /* remember them; signal every one */
+	SWEEP_SIGNAL, /* signal every one, remember none (not leftovers yet) */
 };
+
+/* The /proc snapshot in which to look for the job's processes. */
+static int job_snapshot(struct exec_job *job, struct proc_info **procs, size_t *n)
+{
+	struct exec_state *es = job->d->exec;
+	pid_t last = proc_last_pid(), range = last - job->pid;
+	double secs = (double)(coop_now_ns() - job->spawn_ns) / 1e9;
+
+	/* Everything the job started got a pid allocated after its leader's:
+	 * unless pids wrapped around meanwhile (which takes pid_max forks),
+	 * looking at those pids is enough, and much cheaper than all of
+	 * /proc for a short job. */
+	if (last >= job->pid && range < SWEEP_RANGE_MAX && es->pid_max > 0 &&
+	    secs * FORK_RATE_MAX < (double)(es->pid_max - range))
+		return proc_list_range(job->pid, last, procs, n);
+	return proc_list(procs, n);
+}
+
+/*
+ * After the leader's reap: the processes still in the job's group that are
+ * provably the job's, signalled one by one (sig 0: counted).  Group L,
+ * coopd's session (the leader made its group with setpgid() in coopd's
+ * session; a process that took the id over with setsid() is in a session
+ * of its own), the job's user (another user's job, also in coopd's
+ * session, may get pid L and make a group of it), started no earlier than
+ * the leader (cgroup mode records no start: 0).  Each is checked again by
+ * pid and start time just before its signal.
+ */
+static size_t job_group_members(struct exec_job *job, int sig)
+{
+	struct proc_info *procs = NULL;
+	uid_t uid = job_run_uid(job->d, job->n->g), u;
+	pid_t sid = getsid(0);
+	size_t n = 0, found = 0;
+
+	if (job_snapshot(job, &procs, &n) < 0)
+		return 0;
+	for (size_t i = 0; i < n; i++) {
+		const struct proc_info *p = &procs[i];
+
+		if (p->pgrp != job->pid || p->sid != sid || p->state == 'Z' ||
+		    p->start < job->leader_start || proc_real_uid(p->pid, &u) < 0 || u != uid)
+			continue;
+		found++;
+		if (sig && proc_start_time(p->pid) == p->start)
+			(void)kill(p->pid, sig);
+	}
+	free(procs);
+	return found;
+}
 
 /*
  * Subreaper mode: one /proc snapshot; the processes this job left
@@ -538,34 +620,21 @@ static size_t job_sweep(struct exec_job *job, int sig, enum sweep_mode mode)
 	struct proc_info *procs = NULL, *out;
 	size_t n = 0, found;
 
-	pid_t last = proc_last_pid(), range = last - job->pid;
-	double secs = (double)(coop_now_ns() - job->spawn_ns) / 1e9;
-	int r;
-
 	/* Only jobs of the same user could have started an unmarked orphan
 	 * of that user (issue: another user's older job was blamed). */
 	for (struct exec_job *o = d->exec->active; o; o = o->act_next)
 		if (o != job && o->leader_start < q.others_oldest &&
 		    job_run_uid(d, o->n->g) == q.uid)
 			q.others_oldest = o->leader_start;
-	/* Everything the job started got a pid allocated after its leader's:
-	 * unless pids wrapped around meanwhile (which takes pid_max forks),
-	 * looking at those pids is enough, and much cheaper than all of
-	 * /proc for a short job. */
-	if (last >= job->pid && range < SWEEP_RANGE_MAX && d->exec->pid_max > 0 &&
-	    secs * FORK_RATE_MAX < (double)(d->exec->pid_max - range))
-		r = proc_list_range(job->pid, last, &procs, &n);
-	else
-		r = proc_list(&procs, &n);
-	if (r < 0)
+	if (job_snapshot(job, &procs, &n) < 0)
 		return 0;
 	out = malloc(n * sizeof(*out) + 1);
 	found = out ? orphans_of_job(procs, n, &q, out, n) : 0;
 	for (size_t i = 0; mode != SWEEP_PROBE && i < found && i < n; i++) {
-		bool fresh = lo_note(job, out[i].pid);
+		bool fresh = mode != SWEEP_SIGNAL && lo_note(job, out[i].pid);
 
 		/* Re-check the identity just before signalling: pid + start. */
-		if (sig && (fresh || mode == SWEEP_ALL) &&
+		if (sig && (fresh || mode == SWEEP_ALL || mode == SWEEP_SIGNAL) &&
 		    proc_start_time(out[i].pid) == out[i].start)
 			(void)kill(out[i].pid, sig);
 	}
@@ -595,6 +664,35 @@ static void job_signal_leftovers(struct exec_job *job, int sig)
 			return;
 	}
 	(void)cgroup_job_signal(es->cg, job->cg_name, sig, job->lo_pids, &job->n_lo, cap, 0);
+}
+
+/*
+ * Sends sig to everything the job still has: while its leader is unreaped,
+ * to its process group (and, in cgroup mode, to the processes of its
+ * cgroup that left the group); once the leader is reaped, never to the
+ * group id, which may belong to someone else by now, but to every process
+ * of its cgroup (SIGKILL: cgroup.kill), or without a cgroup to every
+ * process the subreaper sweep finds to be the job's.  The processes found
+ * so are not counted as leftovers (the group may still be alive).
+ */
+static void job_signal_all(struct exec_job *job, int sig)
+{
+	struct exec_state *es = job->d->exec;
+	bool owned = job_group_owned(job);
+
+	if (owned && kill(-job->pid, sig) < 0 && errno != ESRCH)
+		log_errno(LOG_WARNING, -errno, "kill(-%d, %d)", (int)job->pid, sig);
+	if (!owned)
+		(void)job_group_members(job, sig);
+	if (job->cg_made) {
+		if (sig == SIGKILL && cgroup_job_kill(es->cg, job->cg_name) == 0)
+			return;
+		(void)cgroup_job_signal(es->cg, job->cg_name, sig, NULL, NULL, 0,
+					owned ? job->pid : 0);
+		return;
+	}
+	if (!owned)
+		(void)job_sweep(job, sig, SWEEP_SIGNAL);
 }
 
 /* Whether nothing of the job is left (cgroup mode: its cgroup removed). */
@@ -706,7 +804,8 @@ static void job_check_gone(struct exec_job *job)
 		job_check_leftovers(job);
 		return;
 	}
-	job_poll_gone(job, GONE_POLL_S);
+	/* Its leader is reaped: each look scans /proc (job_group_alive()). */
+	job_poll_gone(job, SWEEP_POLL_S);
 }
 
 static void job_grace_cb(struct ev_loop *loop, ev_timer *w, int revents)
@@ -721,10 +820,8 @@ static void job_grace_cb(struct ev_loop *loop, ev_timer *w, int revents)
 	if (!job->lo_phase) {
 		log_debug("graph %s node %s: grace over, SIGKILL to group %d", job->n->g->id,
 			  job->n->def->path, (int)job->pid);
-		(void)kill(-job->pid, SIGKILL);
 		job->kill_sent = true;
-		if (job->cg_made)
-			(void)cgroup_job_kill(job->d->exec->cg, job->cg_name);
+		job_signal_all(job, SIGKILL);
 		return;
 	}
 	log_debug("graph %s node %s: grace over, SIGKILL to what it left", job->n->g->id,
@@ -742,8 +839,9 @@ static void job_freeze(struct exec_job *job)
 	int r;
 
 	/* Only a local job of ours: a Slurm job's processes are Slurm's
-	 * (its not yet started attempts are held all the same). */
-	if (job->frozen || !job->spawned || job->reaped || job->pid <= 0 || job->sj ||
+	 * (its not yet started attempts are held all the same).  Only while
+	 * its leader is unreaped: SIGSTOP goes to its group. */
+	if (job->frozen || !job_group_owned(job) || job->sj ||
 	    job->n->def->placement == PROTO_PLACEMENT_SLURM ||
 	    atomic_load_explicit(&job->done, memory_order_relaxed))
 		return;
@@ -761,11 +859,17 @@ static void job_thaw(struct exec_job *job)
 	if (!job->frozen || job->pid <= 0)
 		return;
 	job->frozen = false;
+	/* Ended meanwhile (nothing of it is left to thaw). */
+	if (!job->spawned || atomic_load_explicit(&job->done, memory_order_relaxed))
+		return;
 	if (job->cg_made)
 		(void)cgroup_job_freeze(es->cg, job->cg_name, false);
 	/* Also in cgroup mode: the freeze may have been refused and SIGSTOP
-	 * sent instead; SIGCONT to a running group changes nothing. */
-	(void)kill(-job->pid, SIGCONT);
+	 * sent instead; SIGCONT to a running process changes nothing.  The
+	 * leader may have been reaped since the freeze (killed by its owner
+	 * meanwhile): then not to the group id, which may be someone else's
+	 * by now (job_signal_all()). */
+	job_signal_all(job, SIGCONT);
 }
 
 void exec_job_pause(struct coopd *d, struct rnode *n)
@@ -821,13 +925,17 @@ static void job_kill(struct exec_job *job)
 	job->term_sent = true;
 	/* A paused job is thawed first: it gets SIGTERM and its grace. */
 	job_thaw(job);
-	if (kill(-job->pid, SIGTERM) < 0 && errno != ESRCH)
-		log_errno(LOG_WARNING, -errno, "kill(-%d, SIGTERM)", (int)job->pid);
-	/* The processes that left the group get it too (once). */
-	if (job->cg_made)
-		(void)cgroup_job_signal(es->cg, job->cg_name, SIGTERM, NULL, NULL, 0, job->pid);
-	if (job->lo_phase)
-		return; /* already ending what it left, on its own grace */
+	if (job->lo_phase) {
+		/* Its group is gone (and its id may be someone else's): only
+		 * what it left, already being ended on its own grace; in
+		 * cgroup mode they get this SIGTERM too (once). */
+		if (job->cg_made)
+			(void)cgroup_job_signal(es->cg, job->cg_name, SIGTERM, NULL, NULL, 0, 0);
+		return;
+	}
+	/* Its group, while the leader is unreaped, and the processes that
+	 * left the group; after the reap, only the job's processes. */
+	job_signal_all(job, SIGTERM);
 	job_start_grace(job);
 }
 
@@ -1386,12 +1494,10 @@ void exec_kill_all(struct coopd *d)
 	struct exec_state *es = d->exec;
 
 	for (struct exec_job *job = es->active; job; job = job->act_next) {
-		if (!job->reaped || job_group_alive(job))
-			(void)kill(-job->pid, SIGKILL);
-		if (job->cg_made)
-			(void)cgroup_job_kill(es->cg, job->cg_name);
-		else if (job->lo_phase)
+		if (job->lo_phase && !job->cg_made)
 			(void)job_sweep(job, SIGKILL, SWEEP_ALL);
+		else
+			job_signal_all(job, SIGKILL);
 	}
 }
 

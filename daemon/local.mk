@@ -279,3 +279,6 @@ tests_suite_store_db_SOURCES += daemon/store-vfs.c
 # -- admission (session 8): max_active_bytes_per_user, the bytes of the
 # stored documents of one user's active graphs (docs/security.md)
 DAEMON_TESTS += tests/integration/test-daemon-fair-bytes.sh
+
+# -- a job's process group is signalled only while its leader is unreaped (hostile review, pgid):
+DAEMON_TESTS += tests/integration/test-daemon-pgid-reuse.sh
