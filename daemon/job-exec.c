@@ -577,10 +577,18 @@ static int job_snapshot(struct exec_job *job, struct proc_info **procs, size_t *
  * the leader (cgroup mode records no start: 0).  Each is checked again by
  * pid and start time just before its signal.
  */
+static bool job_group_member(const struct exec_job *job, const struct proc_info *p, pid_t sid)
+{
+	uid_t u;
+
+	return p->pgrp == job->pid && p->sid == sid && p->state != 'Z' &&
+	       p->start >= job->leader_start && proc_real_uid(p->pid, &u) == 0 &&
+	       u == job_run_uid(job->d, job->n->g);
+}
+
 static size_t job_group_members(struct exec_job *job, int sig)
 {
 	struct proc_info *procs = NULL;
-	uid_t uid = job_run_uid(job->d, job->n->g), u;
 	pid_t sid = getsid(0);
 	size_t n = 0, found = 0;
 
@@ -589,8 +597,7 @@ static size_t job_group_members(struct exec_job *job, int sig)
 	for (size_t i = 0; i < n; i++) {
 		const struct proc_info *p = &procs[i];
 
-		if (p->pgrp != job->pid || p->sid != sid || p->state == 'Z' ||
-		    p->start < job->leader_start || proc_real_uid(p->pid, &u) < 0 || u != uid)
+		if (!job_group_member(job, p, sid))
 			continue;
 		found++;
 		if (sig && proc_start_time(p->pid) == p->start)
@@ -619,6 +626,7 @@ static size_t job_sweep(struct exec_job *job, int sig, enum sweep_mode mode)
 				 .ctx = d};
 	struct proc_info *procs = NULL, *out;
 	size_t n = 0, found;
+	pid_t sid = mode == SWEEP_SIGNAL ? getsid(0) : 0;
 
 	/* Only jobs of the same user could have started an unmarked orphan
 	 * of that user (issue: another user's older job was blamed). */
@@ -633,6 +641,9 @@ static size_t job_sweep(struct exec_job *job, int sig, enum sweep_mode mode)
 	for (size_t i = 0; mode != SWEEP_PROBE && i < found && i < n; i++) {
 		bool fresh = mode != SWEEP_SIGNAL && lo_note(job, out[i].pid);
 
+		/* SWEEP_SIGNAL: job_group_members() signalled those. */
+		if (mode == SWEEP_SIGNAL && job_group_member(job, &out[i], sid))
+			continue;
 		/* Re-check the identity just before signalling: pid + start. */
 		if (sig && (fresh || mode == SWEEP_ALL || mode == SWEEP_SIGNAL) &&
 		    proc_start_time(out[i].pid) == out[i].start)
@@ -670,10 +681,12 @@ static void job_signal_leftovers(struct exec_job *job, int sig)
  * Sends sig to everything the job still has: while its leader is unreaped,
  * to its process group (and, in cgroup mode, to the processes of its
  * cgroup that left the group); once the leader is reaped, never to the
- * group id, which may belong to someone else by now, but to every process
- * of its cgroup (SIGKILL: cgroup.kill), or without a cgroup to every
- * process the subreaper sweep finds to be the job's.  The processes found
- * so are not counted as leftovers (the group may still be alive).
+ * group id, which may belong to someone else by now, but to the members
+ * of the group that are provably the job's (job_group_members()) and to
+ * every other process of its cgroup (SIGKILL: cgroup.kill), or without a
+ * cgroup to every other process the subreaper sweep finds to be the
+ * job's; each gets it once.  The processes found so are not counted as
+ * leftovers (the group may still be alive).
  */
 static void job_signal_all(struct exec_job *job, int sig)
 {
@@ -687,8 +700,8 @@ static void job_signal_all(struct exec_job *job, int sig)
 	if (job->cg_made) {
 		if (sig == SIGKILL && cgroup_job_kill(es->cg, job->cg_name) == 0)
 			return;
-		(void)cgroup_job_signal(es->cg, job->cg_name, sig, NULL, NULL, 0,
-					owned ? job->pid : 0);
+		/* Not the group's members again: signalled just now. */
+		(void)cgroup_job_signal(es->cg, job->cg_name, sig, NULL, NULL, 0, job->pid);
 		return;
 	}
 	if (!owned)
@@ -818,8 +831,9 @@ static void job_grace_cb(struct ev_loop *loop, ev_timer *w, int revents)
 	if (atomic_load_explicit(&job->done, memory_order_relaxed))
 		return;
 	if (!job->lo_phase) {
-		log_debug("graph %s node %s: grace over, SIGKILL to group %d", job->n->g->id,
-			  job->n->def->path, (int)job->pid);
+		log_debug("graph %s node %s: grace over, SIGKILL to group %d (or, its leader "
+			  "reaped, to its processes)",
+			  job->n->g->id, job->n->def->path, (int)job->pid);
 		job->kill_sent = true;
 		job_signal_all(job, SIGKILL);
 		return;
