@@ -16,7 +16,9 @@
 #     process stays stopped (coopd used to send SIGCONT to -L);
 #   - the group's last member dies while coopd is stopped and B's process
 #     takes group L before coopd looks again: the job ends anyway (coopd
-#     used to take B's group for the job's and wait for it).
+#     used to take B's group for the job's and wait for it);
+#   - a cancel while the group lives on after the leader's reap: its
+#     member gets one SIGTERM, then SIGKILL after the grace.
 . "${top_srcdir:-$(cd "$(dirname "$0")/../.." && pwd)}/tests/lib-coopd.sh"
 . "$top_srcdir/tests/lib-fairshare.sh"
 
@@ -239,6 +241,35 @@ q = read_int(pdir + "/q")
 expect(not alive(q), "Q was ended", stat_of(q))
 os.kill(victim, signal.SIGKILL)
 os.waitpid(victim, 0)
+
+# 4. Cancel while the group lives on after the leader's reap (the leader
+# exited, its child M is still in group L): M, provably the job's, gets
+# one SIGTERM (not one from the group members' pass and one from the
+# subreaper sweep or the cgroup's), then SIGKILL after the grace; the job
+# had not ended, so it is cancelled.
+tag = "member-" + MODE
+mprog = ("import os, signal\n"
+         "def term(s, f):\n"
+         "    with open('%s/%s.term', 'a') as t: t.write('term\\n')\n"
+         "signal.signal(signal.SIGTERM, term)\n"
+         "open('%s/%s.m', 'w').write(str(os.getpid()))\n"
+         "while True: signal.pause()\n") % (ADIR, tag, ADIR, tag)
+sh = ("echo $$ > %s/%s.leader; python3 -c \"$M\" </dev/null >/dev/null 2>&1 & "
+      "while [ ! -s %s/%s.m ]; do sleep 0.01; done; exit 0" % (ADIR, tag, ADIR, tag))
+gid = A.result("submit", {"graph": {"name": "pgid-" + tag, "nodes": [
+    {"id": "j", "kind": "exec", "grace_ms": 600000, "env": {"M": mprog}, "argv": ["sh", "-c", sh]}]}})["id"]
+L = read_int("%s/%s.leader" % (ADIR, tag))
+m = read_int("%s/%s.m" % (ADIR, tag))
+wait_for("coopd to reap the leader %d" % L, lambda: stat_of(L) is None)
+expect(int(stat_of(m)[2]) == L and not group_gone(L), "M is left in group %d" % L, stat_of(m))
+expect(A.result("cancel", {"id": gid, "grace_ms": 1000}) is not None, "A's cancel answered")
+st = settle(A, gid)
+n = node(st, "j")
+expect(n["state"] == "cancelled" and "leftover_processes" not in n,
+       "the job, still running in its group, is cancelled", st)
+expect(not alive(m), "M was ended", stat_of(m))
+expect(open("%s/%s.term" % (ADIR, tag)).read().count("term") == 1, "M got one SIGTERM",
+       open("%s/%s.term" % (ADIR, tag)).read())
 PY
 
 run_py() {
