@@ -265,8 +265,12 @@ static void cmd_timeout_cb(struct ev_loop *loop, ev_timer *w, int revents)
 	struct slurm_cmd *cmd = w->data;
 
 	cmd->timed_out = true;
-	/* Its whole group: a wrapper script's children hold the pipes too. */
-	(void)kill(-cmd->pid, SIGKILL);
+	/* Its whole group: a wrapper script's children hold the pipes too.
+	 * Not once the leader is reaped: its group was killed then
+	 * (slurm_cmd_reaped), and its id may since be another process's
+	 * (docs/security.md, job-exec.c's job_group_owned). */
+	if (!cmd->reaped)
+		(void)kill(-cmd->pid, SIGKILL);
 }
 
 static void deliver_cb(struct ev_loop *loop, ev_idle *w, int revents)
