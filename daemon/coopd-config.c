@@ -54,6 +54,7 @@ void config_init(struct coopd_config *cfg)
 	cfg->idle_timeout_ms = 300000;
 	cfg->event_queue_bytes = PROTO_DEFAULT_MAX_EVENT_QUEUE;
 	cfg->answer_backlog = 64u * 1024 * 1024;
+	cfg->answer_bytes_per_user = 256u * 1024 * 1024;
 	cfg->parse_thread_bytes = 256u * 1024;
 	cfg->max_pending_per_conn = 1024;
 	cfg->log_cap = PROTO_DEFAULT_LOG_CAP;
@@ -132,6 +133,8 @@ static void usage(FILE *f)
 		"  event_queue_bytes     queued events per client before it is dropped (1048576)\n"
 		"  max_pending_requests  wait/submit requests in flight per connection (1024)\n"
 		"  answer_backlog_bytes  unsent answers at which a client is not read (67108864)\n"
+		"  answer_bytes_per_user  unsent answers of all of one user's connections at\n"
+		"                        which none of them dispatches a request (268435456)\n"
 		"  parse_thread_bytes    request lines this long are parsed off the event loop\n"
 		"                        (262144)\n"
 		"  log_cap_bytes         bytes of stdout/stderr kept per job and stream (1048576)\n"
@@ -433,6 +436,7 @@ static int config_set(struct coopd_config *cfg, const char *key, const char *val
 	UINT_KEY("event_queue_bytes", event_queue_bytes, 4096, 1ull << 32)
 	UINT_KEY("max_pending_requests", max_pending_per_conn, 1, 1000000)
 	UINT_KEY("answer_backlog_bytes", answer_backlog, 1, 1ull << 40)
+	UINT_KEY("answer_bytes_per_user", answer_bytes_per_user, 1, 1ull << 40)
 	UINT_KEY("parse_thread_bytes", parse_thread_bytes, 1024, 1ull << 30)
 	UINT_KEY("log_cap_bytes", log_cap, 0, 1ull << 40)
 	UINT_KEY("log_bytes_per_user", log_bytes_per_user, 0, 1ull << 50)
@@ -661,6 +665,7 @@ int config_reload(struct coopd_config *cfg)
 	cfg->idle_timeout_ms = n.idle_timeout_ms;
 	cfg->event_queue_bytes = n.event_queue_bytes;
 	cfg->answer_backlog = n.answer_backlog;
+	cfg->answer_bytes_per_user = n.answer_bytes_per_user;
 	cfg->parse_thread_bytes = n.parse_thread_bytes;
 	cfg->max_pending_per_conn = n.max_pending_per_conn;
 	cfg->log_cap = n.log_cap;

@@ -36,6 +36,7 @@ struct coopd_config {
 	unsigned idle_timeout_ms;         /* nothing in flight; 0: none */
 	size_t event_queue_bytes;         /* bounded output per connection (events) */
 	size_t answer_backlog;            /* stop reading a client with this much unsent */
+	size_t answer_bytes_per_user;     /* one uid's connections dispatch no line beyond */
 	size_t parse_thread_bytes;        /* lines this long are parsed off the loop */
 	size_t max_pending_per_conn;      /* wait requests in flight on one connection */
 	size_t log_cap;                   /* bytes kept per job stream (the first ones) */

@@ -230,6 +230,8 @@ static void sighup_cb(struct ev_loop *loop, ev_signal *w, int revents)
 					      memory_order_relaxed);
 			log_info("configuration reloaded from %s", file);
 			retention_prune(d); /* the bounds may have been lowered */
+			if (d->server)
+				server_limits_changed(d->server); /* or raised */
 		}
 	}
 	(void)sd_notify(0, "READY=1");

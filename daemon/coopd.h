@@ -72,6 +72,8 @@ struct coopd_counters {
 	uint64_t retries[JOB__MAX];     /* attempts that were followed by another */
 	uint64_t lines_parsed_off_loop; /* request lines handed to the parse thread */
 	uint64_t reruns_read_off_loop;  /* rerun documents read and built on the reader */
+	uint64_t dispatch_yields;       /* lines left for a later turn (server-turns.c) */
+	uint64_t answer_share_waits;    /* turns waiting for answer_bytes_per_user */
 };
 
 struct run_backlog;

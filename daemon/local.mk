@@ -282,3 +282,8 @@ DAEMON_TESTS += tests/integration/test-daemon-fair-bytes.sh
 
 # -- a job's process group is signalled only while its leader is unreaped (hostile review, pgid):
 DAEMON_TESTS += tests/integration/test-daemon-pgid-reuse.sh
+
+# -- outshare (session 8): answers shared per user and request lines
+# dispatched in turns (docs/security.md, "Answers and turns")
+daemon_libcoopd_la_SOURCES += daemon/server-turns.c
+DAEMON_TESTS += tests/integration/test-daemon-fair-answer-share.sh

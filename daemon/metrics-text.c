@@ -162,6 +162,19 @@ void metrics_render(struct coopd *d, struct strbuf *sb)
 	       "Rerun documents read, parsed and built on the state reader thread.");
 	sb_printf(sb, "coopd_reruns_read_off_loop_total %llu\n",
 		  (unsigned long long)d->counters.reruns_read_off_loop);
+	family(sb, "coopd_answer_bytes", "gauge",
+	       "Bytes of answers not yet sent to their clients, every connection.");
+	sb_printf(sb, "coopd_answer_bytes %zu\n",
+		  d->server ? server_answer_bytes(d->server) : (size_t)0);
+	family(sb, "coopd_dispatch_yields_total", "counter",
+	       "Times a connection's request lines were left for a later turn of the loop.");
+	sb_printf(sb, "coopd_dispatch_yields_total %llu\n",
+		  (unsigned long long)d->counters.dispatch_yields);
+	family(sb, "coopd_answer_share_waits_total", "counter",
+	       "Times a connection waited for its user's unsent answers to drain below "
+	       "answer_bytes_per_user.");
+	sb_printf(sb, "coopd_answer_share_waits_total %llu\n",
+		  (unsigned long long)d->counters.answer_share_waits);
 	family(sb, "coopd_loop_busy_max_seconds", "gauge",
 	       "Longest time the event loop spent on one iteration's callbacks since start.");
 	sb_printf(sb, "coopd_loop_busy_max_seconds %.6f\n", (double)d->loopstat.max_ns / 1e9);
@@ -278,7 +291,9 @@ void stats_render(struct coopd *d, struct strbuf *sb)
 		"\"connections_active\":%zu,\"connections_accepted\":%llu,"
 		"\"connections_refused\":%llu,\"clients_dropped\":%llu,"
 		"\"connections_timed_out\":%llu,\"metrics_connections_evicted\":%llu,"
-		"\"input_bytes\":%zu,\"loop_busy_max_seconds\":%.6f,\"lines_parsed_off_loop\":%llu,"
+		"\"input_bytes\":%zu,\"answer_bytes\":%zu,\"dispatch_yields\":%llu,"
+		"\"answer_share_waits\":%llu,"
+		"\"loop_busy_max_seconds\":%.6f,\"lines_parsed_off_loop\":%llu,"
 		"\"reruns_read_off_loop\":%llu,\"exec_spawn_failures\":%llu,"
 		"\"exec_spawns_stopped\":%llu,\"orphans_reaped\":%"
 		"llu,\"uptime_seconds\":%.3f}}",
@@ -290,6 +305,9 @@ void stats_render(struct coopd *d, struct strbuf *sb)
 		(unsigned long long)d->counters.connections_timed_out,
 		(unsigned long long)d->counters.metrics_conns_evicted,
 		d->server ? server_input_bytes(d->server) : (size_t)0,
+		d->server ? server_answer_bytes(d->server) : (size_t)0,
+		(unsigned long long)d->counters.dispatch_yields,
+		(unsigned long long)d->counters.answer_share_waits,
 		(double)d->loopstat.max_ns / 1e9,
 		(unsigned long long)d->counters.lines_parsed_off_loop,
 		(unsigned long long)d->counters.reruns_read_off_loop,

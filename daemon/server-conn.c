@@ -46,7 +46,7 @@
 #include "server-internal.h"
 #include "util-log.h"
 
-static void conn_process_lines(struct conn *c);
+static void conn_process_lines(struct conn *c, struct turn_budget *b);
 static void conn_timer_arm(struct conn *c);
 static bool conn_account_input(struct conn *c);
 
@@ -90,6 +90,9 @@ static void conn_write_cb(struct ev_loop *loop, ev_io *w, int revents)
 		proto_outbuf_consume(&c->out, (size_t)r);
 		c->last_active = ev_now(loop);
 	}
+	/* What went gives the user's answer share back (and may give the
+	 * user's waiting connections their turn). */
+	conn_account_output(c);
 	/* A streamed answer: its next piece once the last has (nearly) gone;
 	 * one piece per callback, so that others get their turn. */
 	if (c->stream) {
@@ -111,14 +114,24 @@ static void conn_write_cb(struct ev_loop *loop, ev_io *w, int revents)
 		return;
 	}
 	if (c->has_unread_lines && proto_outbuf_pending(&c->out) < c->d->cfg.answer_backlog) {
-		conn_process_lines(c);
-		/* The lines taken give their bytes back to the user's share
-		 * now, not at the next read (which may never come). */
-		if (!c->dead && !c->timed_out)
-			(void)conn_account_input(c);
+		struct turn_budget b;
+
+		turn_budget_init(&b);
+		conn_take_turn(c, &b);
 		return;
 	}
 	conn_update_watchers(c);
+}
+
+void conn_take_turn(struct conn *c, struct turn_budget *b)
+{
+	if (c->dead || c->timed_out)
+		return;
+	conn_process_lines(c, b);
+	/* The lines taken give their bytes back to the user's share now,
+	 * not at the next read (which may never come). */
+	if (!c->dead && !c->timed_out)
+		(void)conn_account_input(c);
 }
 
 /* Sends what is queued now rather than on the write watcher's turn: an
@@ -149,12 +162,47 @@ static void conn_write_now(struct conn *c)
 	}
 }
 
+/* Answer bytes c holds unsent: its output's and, while it streams, those
+ * held for after the stream (events are bounded on their own:
+ * event_queue_bytes). */
+static size_t conn_answers_held(const struct conn *c)
+{
+	return proto_outbuf_pending(&c->out) - proto_outbuf_bounded(&c->out) +
+	       proto_outbuf_pending(&c->held) - proto_outbuf_bounded(&c->held);
+}
+
+void conn_account_output(struct conn *c)
+{
+	struct server *s = c->d->server;
+	size_t held = conn_answers_held(c);
+
+	if (held < c->answers_counted) {
+		uidcount_sub(&s->answers_of, c->uid, c->answers_counted - held);
+		s->answers_total -= c->answers_counted - held;
+		c->answers_counted = held;
+		server_turns_share_drained(s, c->uid);
+		return;
+	}
+	if (held == c->answers_counted)
+		return;
+	if (uidcount_add(&s->answers_of, c->uid, held - c->answers_counted) < 0) {
+		/* Uncounted answers would escape the share: c goes. */
+		log_err("out of memory counting answers of client %lu; dropping it", c->serial);
+		conn_drop(c);
+		return;
+	}
+	s->answers_total += held - c->answers_counted;
+	c->answers_counted = held;
+}
+
 /* Starts/stops the read and write watchers after the buffers changed. */
 void conn_update_watchers(struct conn *c)
 {
 	struct ev_loop *loop = c->d->loop;
 	size_t pending = proto_outbuf_pending(&c->out);
 	bool want_write = pending > 0 || c->stream;
+
+	conn_account_output(c);
 	/* Requests that come after a streamed answer wait for its end. */
 	bool want_read = !c->dead && !c->eof && !c->timed_out && !c->has_unread_lines &&
 			 !c->stream && !conn_parked(c) && !c->parsing &&
@@ -256,6 +304,7 @@ static void conn_fail(struct conn *c, int code, const char *fmt, ...)
 	}
 	c->timed_out = true;
 	c->has_unread_lines = false;
+	conn_turn_forget(c);
 	proto_inbuf_free(&c->in);
 	uidcount_sub(&s->input_of, c->uid, c->input_counted);
 	s->input_total -= c->input_counted;
@@ -390,6 +439,7 @@ static void conn_read_cb(struct ev_loop *loop, ev_io *w, int revents)
 {
 	struct conn *c = w->data;
 	char buf[CONN_READ_BYTES];
+	struct turn_budget b;
 	ssize_t r;
 
 	r = recv(c->fd, buf, sizeof(buf), MSG_DONTWAIT);
@@ -422,7 +472,8 @@ static void conn_read_cb(struct ev_loop *loop, ev_io *w, int revents)
 	}
 	if (!conn_account_input(c))
 		return;
-	conn_process_lines(c);
+	turn_budget_init(&b);
+	conn_process_lines(c, &b);
 	if (c->dead || c->timed_out)
 		return;
 	(void)conn_account_input(c); /* only shrinks after dispatching */
@@ -433,31 +484,41 @@ static void conn_read_cb(struct ev_loop *loop, ev_io *w, int revents)
 	conn_timer_arm(c);
 }
 
-/* Dispatches the complete lines in the input buffer, until back-pressure
- * stops reading; the rest is dispatched when the answers have drained. */
-static void conn_process_lines(struct conn *c)
+/* Dispatches the complete lines in the input buffer within b, until
+ * back-pressure stops reading; the rest is dispatched when the answers
+ * have drained, on the connection's next turn (server-turns.c: b was
+ * spent, or its user's answers are at answer_bytes_per_user). */
+static void conn_process_lines(struct conn *c, struct turn_budget *b)
 {
 	const char *line;
 	size_t len;
 	enum proto_frame_result fr;
 
-	if (c->stream || conn_parked(c) || c->parsing) {
-		/* Later lines wait for the stream or the parked request. */
+	if (c->stream || conn_parked(c) || c->parsing || c->turn != CONN_TURN_NONE) {
+		/* Later lines wait for the stream, the parked request, or
+		 * their turn. */
 		c->has_unread_lines = true;
 		conn_update_watchers(c);
 		return;
 	}
 	c->has_unread_lines = false;
 	c->dispatching = true;
-	while (!c->dead && (fr = proto_inbuf_next(&c->in, &line, &len)) != PROTO_FRAME_NONE) {
+	while (!c->dead && proto_inbuf_ready(&c->in)) {
+		/* The next requests wait for the answers to drain, for a
+		 * streamed answer's end, for the tree a parked one waits
+		 * for, or for their turn. */
+		if (proto_outbuf_pending(&c->out) >= c->d->cfg.answer_backlog ||
+		    !conn_turn_may_dispatch(c, b)) {
+			c->has_unread_lines = true;
+			break;
+		}
+		fr = proto_inbuf_next(&c->in, &line, &len);
+		b->taken++;
 		if (fr == PROTO_FRAME_TOO_LONG)
 			dispatch_too_long(c);
 		else if (len < c->d->cfg.parse_thread_bytes || server_parse_queue(c, line, len) < 0)
 			dispatch_line(c, line, len);
-		/* The next requests wait for a streamed answer's end, or for
-		 * the tree a parked one waits for. */
-		if (c->stream || conn_parked(c) || c->parsing ||
-		    proto_outbuf_pending(&c->out) >= c->d->cfg.answer_backlog) {
+		if (c->stream || conn_parked(c) || c->parsing) {
 			c->has_unread_lines = true;
 			break;
 		}
@@ -471,11 +532,14 @@ static void conn_process_lines(struct conn *c)
 
 void conn_resume(struct conn *c)
 {
+	struct turn_budget b;
+
 	if (c->dead)
 		return;
+	turn_budget_init(&b);
 	if (c->has_unread_lines && !c->stream && !conn_parked(c) && !c->parsing &&
 	    proto_outbuf_pending(&c->out) < c->d->cfg.answer_backlog)
-		conn_process_lines(c);
+		conn_process_lines(c, &b);
 	/* A parsed or parked line just dispatched gives its copy's bytes
 	 * back to the share, and so do the lines taken. */
 	if (!c->dead && !c->timed_out)
@@ -497,12 +561,17 @@ void conn_close(struct conn *c)
 	ev_io_stop(c->d->loop, &c->rio);
 	ev_io_stop(c->d->loop, &c->wio);
 	ev_timer_stop(c->d->loop, &c->timeout_w);
+	conn_turn_forget(c);
 	uidcount_sub(&s->conns_of, c->uid, 1);
 	uidcount_sub(&s->input_of, c->uid, c->input_counted);
 	s->input_total -= c->input_counted;
+	uidcount_sub(&s->answers_of, c->uid, c->answers_counted);
+	s->answers_total -= c->answers_counted;
 	close(c->fd);
 	proto_inbuf_free(&c->in);
 	proto_outbuf_free(&c->out);
+	/* Its user's other connections may go on now. */
+	server_turns_share_drained(s, c->uid);
 	if (c->watching) {
 		if (c->watch_prev)
 			c->watch_prev->watch_next = c->watch_next;
@@ -541,6 +610,7 @@ void server_drain(struct server *s)
 		}
 		c->timed_out = true; /* closed as soon as its output is written */
 		c->has_unread_lines = false;
+		conn_turn_forget(c);
 		proto_inbuf_free(&c->in);
 		uidcount_sub(&s->input_of, c->uid, c->input_counted);
 		s->input_total -= c->input_counted;
@@ -702,6 +772,7 @@ int server_new(struct coopd *d, struct server **ret)
 	s->accept_w.data = s;
 	ev_timer_init(&s->accept_pause, accept_pause_cb, 0.1, 0.);
 	s->accept_pause.data = s;
+	server_turns_init(s);
 	/* Without the thread big lines are parsed on the loop, as before. */
 	r = server_parser_start(d->loop, &s->parser);
 	if (r < 0)
@@ -733,10 +804,12 @@ void server_free(struct server *s)
 	server_stop_accepting(s);
 	while (s->conns)
 		conn_close(s->conns);
+	server_turns_stop(s);
 	server_parser_stop(s->parser);
 	s->parser = NULL;
 	uidcount_free(&s->conns_of);
 	uidcount_free(&s->input_of);
+	uidcount_free(&s->answers_of);
 	s->d->server = NULL;
 	free(s);
 }

@@ -6,6 +6,7 @@
 #define COOPD_SERVER_INTERNAL_H
 
 #include <stdbool.h>
+#include <stdint.h>
 #include <sys/types.h>
 
 #include "server.h"
@@ -27,6 +28,18 @@ struct server {
 	struct uidcount conns_of;
 	struct uidcount input_of;
 	size_t input_total;
+	/* And unsent answer bytes per uid (answer_bytes_per_user) and in
+	 * all (server-conn.c, conn_account_output). */
+	struct uidcount answers_of;
+	size_t answers_total;
+	/* Turns (server-turns.c): connections with lines left for a later
+	 * loop iteration, served in order by turn_check after each poll
+	 * (turn_idle keeps the poll from waiting meanwhile), and those
+	 * waiting for their user's answers to drain. */
+	struct conn *ready_head, *ready_tail;
+	struct conn *share_head, *share_tail;
+	ev_check turn_check;
+	ev_idle turn_idle;
 	struct conn *watchers;
 	struct server_parser *parser; /* server-parse.c; NULL: parse on the loop */
 	unsigned long next_serial;
@@ -73,6 +86,36 @@ int server_parse_queue(struct conn *c, const char *line, size_t len);
 void server_parse_forget(struct conn *c);
 /* The bytes of c's line held by the parser (0 without one). */
 size_t server_parse_held(const struct conn *c);
+/* Turns (server-turns.c, docs/security.md "Fair share"): one callback
+ * dispatches at most budget.lines of a connection's lines and, after the
+ * first, none once coop_now_ns() has passed budget.until (0: the first
+ * line's time plus TURN_NS).  conn_turn_may_dispatch says whether c may
+ * dispatch its next line now; if not, c has been put where it waits for
+ * its next turn (the back of the queue, or the wait for its user's
+ * answers).  conn_turn_forget takes c off those lists (it closes, or is
+ * being served).  server_turns_share_drained is told when uid's unsent
+ * answers went down: below the bound, its waiting connections go to the
+ * back of the queue. */
+struct turn_budget {
+	size_t lines;
+	size_t taken;
+	uint64_t until;
+};
+void server_turns_init(struct server *s);
+void server_turns_stop(struct server *s);
+void turn_budget_init(struct turn_budget *b);
+bool conn_turn_may_dispatch(struct conn *c, struct turn_budget *b);
+void conn_turn_forget(struct conn *c);
+void server_turns_share_drained(struct server *s, uid_t uid);
+/* Whether uid's unsent answers are at answer_bytes_per_user or more. */
+bool server_answers_full(const struct server *s, uid_t uid);
+/* Dispatches what c has left within b, as its read callback would
+ * (server-conn.c; the turn of a queued connection). */
+void conn_take_turn(struct conn *c, struct turn_budget *b);
+/* Brings c's user's count of unsent answer bytes (and the total) up to
+ * date with what c holds now; when it went down, that user's connections
+ * waiting for their share get their turn (server-conn.c). */
+void conn_account_output(struct conn *c);
 /* Marks c dead and lets its write callback close it (server-conn.c). */
 void conn_drop(struct conn *c);
 /* Starts/stops c's read and write watchers after its buffers or its

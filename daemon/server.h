@@ -27,6 +27,16 @@ struct coopd;
 struct graph;
 struct json_object;
 
+/* Where a connection with lines left waits for its turn to dispatch them
+ * (server-turns.c): nowhere, at the back of the queue (its callback's
+ * budget was spent), or until its user's unsent answers drain below
+ * answer_bytes_per_user. */
+enum conn_turn {
+	CONN_TURN_NONE,
+	CONN_TURN_READY,
+	CONN_TURN_SHARE,
+};
+
 struct conn {
 	struct coopd *d;
 	int fd;
@@ -45,6 +55,12 @@ struct conn {
 	/* Fair share (server-conn.c): input bytes counted against the uid,
 	 * and the timeouts of an unfinished message and of idleness. */
 	size_t input_counted;
+	/* Unsent answer bytes counted against the uid (answer_bytes_per_user,
+	 * server-conn.c), and the connection's place on the server's lists
+	 * of turns (server-turns.c). */
+	size_t answers_counted;
+	enum conn_turn turn;
+	struct conn *turn_prev, *turn_next;
 	ev_timer timeout_w;
 	ev_tstamp partial_since; /* first byte of the unfinished line, or 0 */
 	ev_tstamp last_active;   /* last read or write */
@@ -116,6 +132,13 @@ size_t server_connections(const struct server *s);
 /* Bytes of requests read and not yet dispatched, every connection (the sum
  * bounded by max_input_bytes). */
 size_t server_input_bytes(const struct server *s);
+/* Unsent answer bytes, every connection (each user's bounded by
+ * answer_bytes_per_user). */
+size_t server_answer_bytes(const struct server *s);
+/* The config was reloaded: connections held back by a bound that may
+ * have been raised (answer_backlog_bytes, answer_bytes_per_user) get
+ * their turn again. */
+void server_limits_changed(struct server *s);
 /* The watching connections, for server-watch.c. */
 struct conn *server_watchers(struct server *s);
 void server_watch_add(struct server *s, struct conn *c);

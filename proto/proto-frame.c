@@ -194,6 +194,12 @@ size_t proto_inbuf_partial(const struct proto_inbuf *in)
 	return in->discarding ? 1 : in->scanned;
 }
 
+bool proto_inbuf_ready(const struct proto_inbuf *in)
+{
+	/* Every report still noted is due; lines end before the partial one. */
+	return in->n_too_long > 0 || in->start < in->len - in->scanned;
+}
+
 size_t proto_inbuf_held(const struct proto_inbuf *in)
 {
 	return in->len - in->start;

@@ -80,6 +80,11 @@ size_t proto_inbuf_partial(const struct proto_inbuf *in);
  * bounds their sum per user and in total, docs/security.md). */
 size_t proto_inbuf_held(const struct proto_inbuf *in);
 
+/* Whether proto_inbuf_next() would hand out something now (a complete
+ * line or an oversized line's report): the daemon asks before it takes a
+ * line whose turn may have to wait (docs/security.md, "Fair share"). */
+bool proto_inbuf_ready(const struct proto_inbuf *in);
+
 /* True while the rest of an oversized line is being dropped. */
 bool proto_inbuf_discarding(const struct proto_inbuf *in);
 

@@ -41,7 +41,15 @@ static void drain(struct proto_inbuf *in, struct events *ev)
 	const char *line;
 	size_t len;
 
-	while ((r = proto_inbuf_next(in, &line, &len)) != PROTO_FRAME_NONE) {
+	for (;;) {
+		/* proto_inbuf_ready says beforehand whether next hands out
+		 * something, at every split of every stream below. */
+		bool ready = proto_inbuf_ready(in);
+
+		r = proto_inbuf_next(in, &line, &len);
+		ck_assert_int_eq(ready, r != PROTO_FRAME_NONE);
+		if (r == PROTO_FRAME_NONE)
+			break;
 		ck_assert_uint_lt(ev->n, 64);
 		if (r == PROTO_FRAME_LINE) {
 			ck_assert_int_eq(line[len], '\0');
