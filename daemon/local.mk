@@ -287,3 +287,4 @@ DAEMON_TESTS += tests/integration/test-daemon-pgid-reuse.sh
 # dispatched in turns (docs/security.md, "Answers and turns")
 daemon_libcoopd_la_SOURCES += daemon/server-turns.c
 DAEMON_TESTS += tests/integration/test-daemon-fair-answer-share.sh
+DAEMON_TESTS += tests/integration/test-daemon-fair-turns.sh

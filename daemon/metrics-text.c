@@ -285,33 +285,32 @@ void stats_render(struct coopd *d, struct strbuf *sb)
 		  "},\"store\":{\"commits\":%llu,\"writes\":%llu,\"trees_in_memory\":%zu,"
 		  "\"reads_pending\":%zu",
 		  commits, writes, trees, store_reads_pending(d->store));
-	sb_printf(
-		sb,
-		"},\"daemon\":{\"graphs_submitted\":%llu,\"graphs_active\":%zu,"
-		"\"connections_active\":%zu,\"connections_accepted\":%llu,"
-		"\"connections_refused\":%llu,\"clients_dropped\":%llu,"
-		"\"connections_timed_out\":%llu,\"metrics_connections_evicted\":%llu,"
-		"\"input_bytes\":%zu,\"answer_bytes\":%zu,\"dispatch_yields\":%llu,"
-		"\"answer_share_waits\":%llu,"
-		"\"loop_busy_max_seconds\":%.6f,\"lines_parsed_off_loop\":%llu,"
-		"\"reruns_read_off_loop\":%llu,\"exec_spawn_failures\":%llu,"
-		"\"exec_spawns_stopped\":%llu,\"orphans_reaped\":%"
-		"llu,\"uptime_seconds\":%.3f}}",
-		(unsigned long long)d->counters.graphs_submitted, graph_registry_active(d),
-		d->server ? server_connections(d->server) : (size_t)0,
-		(unsigned long long)d->counters.connections_accepted,
-		(unsigned long long)d->counters.connections_refused,
-		(unsigned long long)d->counters.clients_dropped,
-		(unsigned long long)d->counters.connections_timed_out,
-		(unsigned long long)d->counters.metrics_conns_evicted,
-		d->server ? server_input_bytes(d->server) : (size_t)0,
-		d->server ? server_answer_bytes(d->server) : (size_t)0,
-		(unsigned long long)d->counters.dispatch_yields,
-		(unsigned long long)d->counters.answer_share_waits,
-		(double)d->loopstat.max_ns / 1e9,
-		(unsigned long long)d->counters.lines_parsed_off_loop,
-		(unsigned long long)d->counters.reruns_read_off_loop,
-		(unsigned long long)d->counters.exec_spawn_failures, spawn_guard_kills(),
-		(unsigned long long)d->counters.orphans_reaped,
-		(double)(coop_now_ns() - d->start_mono_ns) / 1e9);
+	sb_printf(sb,
+		  "},\"daemon\":{\"graphs_submitted\":%llu,\"graphs_active\":%zu,"
+		  "\"connections_active\":%zu,\"connections_accepted\":%llu,"
+		  "\"connections_refused\":%llu,\"clients_dropped\":%llu,"
+		  "\"connections_timed_out\":%llu,\"metrics_connections_evicted\":%llu,"
+		  "\"input_bytes\":%zu,\"answer_bytes\":%zu,\"dispatch_yields\":%llu,"
+		  "\"answer_share_waits\":%llu,"
+		  "\"loop_busy_max_seconds\":%.6f,\"lines_parsed_off_loop\":%llu,"
+		  "\"reruns_read_off_loop\":%llu,\"exec_spawn_failures\":%llu,"
+		  "\"exec_spawns_stopped\":%llu,\"orphans_reaped\":%"
+		  "llu,\"uptime_seconds\":%.3f}}",
+		  (unsigned long long)d->counters.graphs_submitted, graph_registry_active(d),
+		  d->server ? server_connections(d->server) : (size_t)0,
+		  (unsigned long long)d->counters.connections_accepted,
+		  (unsigned long long)d->counters.connections_refused,
+		  (unsigned long long)d->counters.clients_dropped,
+		  (unsigned long long)d->counters.connections_timed_out,
+		  (unsigned long long)d->counters.metrics_conns_evicted,
+		  d->server ? server_input_bytes(d->server) : (size_t)0,
+		  d->server ? server_answer_bytes(d->server) : (size_t)0,
+		  (unsigned long long)d->counters.dispatch_yields,
+		  (unsigned long long)d->counters.answer_share_waits,
+		  (double)d->loopstat.max_ns / 1e9,
+		  (unsigned long long)d->counters.lines_parsed_off_loop,
+		  (unsigned long long)d->counters.reruns_read_off_loop,
+		  (unsigned long long)d->counters.exec_spawn_failures, spawn_guard_kills(),
+		  (unsigned long long)d->counters.orphans_reaped,
+		  (double)(coop_now_ns() - d->start_mono_ns) / 1e9);
 }

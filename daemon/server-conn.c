@@ -2,11 +2,15 @@
  * server-conn.c - client connections: accept, read, frame, write, close.
  *
  * Reading: up to 64 KiB per callback into the connection's proto_inbuf,
- * whose bound is the request size limit; each complete line is dispatched
- * at once.  Back-pressure: while more than cfg.answer_backlog bytes of
- * answers wait to be written, the connection is not read, so a client that
- * pipelines requests without reading the answers cannot grow our memory
- * beyond one answer past that bound.  Events (watch) have their own bound
+ * whose bound is the request size limit; the complete lines are
+ * dispatched at once, within the callback's budget, the rest on the
+ * connection's next turn (server-turns.c).  Back-pressure: while more than
+ * cfg.answer_backlog bytes of answers wait to be written, the connection
+ * is not read, so a client that pipelines requests without reading the
+ * answers cannot grow our memory beyond one answer past that bound; and
+ * while the answers unsent to all the connections of its uid come to
+ * answer_bytes_per_user, none of them dispatches a line (the answer share,
+ * conn_account_output).  Events (watch) have their own bound
  * (proto_outbuf's limit); a client over it is dropped.
  *
  * A client that disconnects in the middle of a line or while requests are

@@ -86,7 +86,7 @@ int server_parse_queue(struct conn *c, const char *line, size_t len);
 void server_parse_forget(struct conn *c);
 /* The bytes of c's line held by the parser (0 without one). */
 size_t server_parse_held(const struct conn *c);
-/* Turns (server-turns.c, docs/security.md "Fair share"): one callback
+/* Turns (server-turns.c, docs/security.md "Answers and turns"): one callback
  * dispatches at most budget.lines of a connection's lines and, after the
  * first, none once coop_now_ns() has passed budget.until (0: the first
  * line's time plus TURN_NS).  conn_turn_may_dispatch says whether c may

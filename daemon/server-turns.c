@@ -1,6 +1,6 @@
 /*
  * server-turns.c - connections take turns at dispatching their request
- * lines (docs/security.md, "Fair share: answers and turns").
+ * lines (docs/security.md, "Answers and turns").
  *
  * A read of 64 KiB holds about a thousand pipelined lines; they used to be
  * dispatched all in the read callback, so that 8 connections pipelining
@@ -134,8 +134,7 @@ void server_limits_changed(struct server *s)
 {
 	/* Whatever held them back is looked at again on their turn. */
 	for (struct conn *c = s->conns; c; c = c->next)
-		if (c->has_unread_lines && !c->dead && !c->timed_out &&
-		    c->turn != CONN_TURN_READY)
+		if (c->has_unread_lines && !c->dead && !c->timed_out && c->turn != CONN_TURN_READY)
 			turn_append(s, c, CONN_TURN_READY);
 }
 

@@ -1,6 +1,6 @@
 #!/bin/sh
 # The answers coopd holds unsent are shared per user (answer_bytes_per_user,
-# docs/security.md "Fair share: answers and turns", daemon/server-turns.c),
+# docs/security.md, "Answers and turns", daemon/server-turns.c),
 # as real users:
 #   - 40 connections of user A each pipeline `list {all:true}` (about 40 KB
 #     an answer, more than answer_backlog_bytes in all on each) and never

@@ -47,6 +47,9 @@ FAMILIES = {  # docs/metrics.md: family -> (type, label names)
     "coopd_graphs_submitted_total": ("counter", set()),
     "coopd_graphs_active": ("gauge", set()),
     "coopd_connections_active": ("gauge", set()),
+    "coopd_answer_bytes": ("gauge", set()),
+    "coopd_dispatch_yields_total": ("counter", set()),
+    "coopd_answer_share_waits_total": ("counter", set()),
     "coopd_requests_total": ("counter", {"method", "code"}),
     "coopd_build_info": ("gauge", {"version"}),
 }
