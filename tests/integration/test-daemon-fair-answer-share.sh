@@ -19,16 +19,7 @@
 . "${top_srcdir:-$(cd "$(dirname "$0")/../.." && pwd)}/tests/lib-coopd.sh"
 . "$top_srcdir/tests/lib-fairshare.sh"
 
-for bad in 0 -1 abc 10k 1099511627777 ""; do
-	printf 'answer_bytes_per_user = %s\n' "$bad" >"$COOPD_TMP/bad.conf"
-	rc=0
-	timeout 60 "$COOPD_BIN" --foreground --socket "$COOPD_TMP/bad.sock" \
-		--state-dir "$COOPD_TMP/bad-state" --config "$COOPD_TMP/bad.conf" \
-		>"$COOPD_TMP/bad.log" 2>&1 || rc=$?
-	[ "$rc" = 1 ] || fail "answer_bytes_per_user = '$bad': exit $rc, want 1"
-	grep -q "bad value '$bad' for 'answer_bytes_per_user'" "$COOPD_TMP/bad.log" ||
-		fail "answer_bytes_per_user = '$bad': the key is not named: $(cat "$COOPD_TMP/bad.log")"
-done
+coopd_refuses_values answer_bytes_per_user 0 -1 abc 10k 1099511627777 ""
 
 fair_users_setup
 cat >"$COOPD_TMP/coopd.conf" <<CONF
