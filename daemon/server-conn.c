@@ -203,14 +203,17 @@ void conn_account_output(struct conn *c)
 void conn_update_watchers(struct conn *c)
 {
 	struct ev_loop *loop = c->d->loop;
-	size_t pending = proto_outbuf_pending(&c->out);
-	bool want_write = pending > 0 || c->stream;
+	size_t pending;
+	bool want_write, want_read;
 
+	/* Every change of c's output passes here: its user's answer share
+	 * (first: out of memory there drops c). */
 	conn_account_output(c);
+	pending = proto_outbuf_pending(&c->out);
+	want_write = pending > 0 || c->stream;
 	/* Requests that come after a streamed answer wait for its end. */
-	bool want_read = !c->dead && !c->eof && !c->timed_out && !c->has_unread_lines &&
-			 !c->stream && !conn_parked(c) && !c->parsing &&
-			 pending < c->d->cfg.answer_backlog;
+	want_read = !c->dead && !c->eof && !c->timed_out && !c->has_unread_lines && !c->stream &&
+		    !conn_parked(c) && !c->parsing && pending < c->d->cfg.answer_backlog;
 
 	if (want_write != c->writing) {
 		if (want_write)
