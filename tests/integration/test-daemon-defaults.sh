@@ -6,7 +6,9 @@
 #     max_active_nodes_per_user is at least max_nodes (one graph of
 #     max_nodes may run), max_active_bytes_per_user at least 3 x
 #     max_request_bytes (the stored text of a request is at most 3 times
-#     as long: one graph of max_request_bytes may run); 16 MiB holds a graph of 340,000 small nodes as
+#     as long: one graph of max_request_bytes may run), answer_bytes_per_user
+#     at least 2 x answer_backlog_bytes (one connection's backlog does not
+#     fill its user's share of answers); 16 MiB holds a graph of 340,000 small nodes as
 #     Python's json.dumps writes it (what coopd.conf(5) says), not one of
 #     max_nodes, which 64 MiB holds (what coopd.conf(5) says to set).
 #  2. A default coopd (no configuration file), as a real user (root only;
@@ -34,6 +36,14 @@ MAX_ACT_BYTES=$(default_of max_active_bytes_per_user)
 	[ -n "$MAX_ACT_BYTES" ] ||
 	fail "defaults not found in coopd --help: '$MAX_REQ' '$MAX_NODES' '$MAX_IN' '$MAX_ACT_NODES' '$MAX_ACT_BYTES'"
 [ "$MAX_REQ" = 16777216 ] || fail "max_request_bytes defaults to $MAX_REQ, want 16777216"
+# Its help text takes two lines: the default ends the second.
+ANSWER_SHARE=$(printf '%s\n' "$help" | tr '\n' ' ' |
+	sed -n 's/.* answer_bytes_per_user [^(]*(\([0-9]*\)).*/\1/p')
+BACKLOG=$(default_of answer_backlog_bytes)
+[ -n "$ANSWER_SHARE" ] && [ -n "$BACKLOG" ] ||
+	fail "answer defaults not found in coopd --help: '$ANSWER_SHARE' '$BACKLOG'"
+[ "$ANSWER_SHARE" -ge $((2 * BACKLOG)) ] ||
+	fail "answer_bytes_per_user $ANSWER_SHARE < 2 x answer_backlog_bytes $BACKLOG"
 export MAX_REQ MAX_NODES MAX_IN MAX_ACT_NODES MAX_ACT_BYTES
 
 # A real user of its own, in a group that may use the socket.
