@@ -37,8 +37,10 @@ def sstate(jid):
 gid = submit({"nodes": [{"id": "t", "kind": "exec", "placement": "slurm", "grace_ms": 60000,
     "argv": [tmp + "/trap.sh", tmp + "/m1"]}]})
 until(lambda: os.path.exists(tmp + "/m1.started"), "the job to start")
-st = rpc("status", {"id": gid})
-expect(node(st, "t")["state"] == "running", "running while Slurm runs it", st)
+# coopd learns it from squeue, polled every slurm_poll_ms: a moment after
+# the job's first line.
+until(lambda: node(rpc("status", {"id": gid}), "t")["state"] == "running",
+      "running while Slurm runs it")
 rpc("cancel", {"id": gid})
 st = wait(gid)
 t = node(st, "t")
