@@ -19,7 +19,7 @@ CHECK_LINE = re.compile(r"Checks: (\d+), Failures: (\d+), Errors: (\d+)")
 TAIL_LINES = 30
 
 passed = failed = 0
-failures = []  # (log path, log text) of every test that failed
+failed_logs = []  # (log path, log text) of every test that failed
 args = sys.argv[1:]
 while args and args[0].startswith("--extra-"):
     if args[0] == "--extra-passed":
@@ -48,11 +48,11 @@ for top in args:
         elif result in ("FAIL", "ERROR", "XPASS"):
             failed += 1
         if result in ("FAIL", "ERROR", "XPASS"):
-            failures.append((log, text))
-for log, text in failures:
+            failed_logs.append((log, text))
+for log, text in failed_logs:
     print(f"\n--- FAILED: {log} (its last {TAIL_LINES} lines)")
     for line in text.splitlines()[-TAIL_LINES:]:
         print(f"    {line}")
-if failures:
+if failed_logs:
     print()
 print(f"{passed} passed, {failed} failed")
