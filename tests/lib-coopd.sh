@@ -427,6 +427,25 @@ def expect(cond, msg, *ctx):
 def ping_ok():
     assert rpc("ping") == {}, "ping did not answer {}"
 
+def wait_for(what, cond, n=3000):
+    """cond()'s first true value, asked every 10 ms (a hang guard of
+    n * 10 ms, times SLOW)."""
+    for _ in range(n * SLOW):
+        v = cond()
+        if v:
+            return v
+        time.sleep(0.01)
+    raise AssertionError("timed out waiting for " + what)
+
+def read_int_file(path):
+    """The number a process writes into path, once it is there."""
+    def get():
+        try:
+            return int(open(path).read().strip() or 0)
+        except (OSError, ValueError):
+            return 0
+    return wait_for(path, get)
+
 def marked(token):
     """pids of live (non-zombie) processes whose environment holds token."""
     pids = []

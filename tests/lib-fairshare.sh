@@ -84,6 +84,27 @@ def settled_noops(who, name, n):
     expect(st["state"] == "succeeded", "ran", st)
     return gid
 
+def read_answers(socks, per_conn, check):
+    """Reads per_conn answer lines from each socket (pipelined requests
+    sent before), calling check(k, n, message) for the n-th answer of
+    socket k in the order it comes; nothing may follow the last one."""
+    bufs, got = [b""] * len(socks), [0] * len(socks)
+    deadline = time.monotonic() + 600 * SLOW
+    while sum(got) < len(socks) * per_conn:
+        expect(time.monotonic() < deadline, "every answer comes (hang guard)", got)
+        r, _, _ = select.select([s for k, s in enumerate(socks) if got[k] < per_conn], [], [],
+                                60 * SLOW)
+        for s in r:
+            k = socks.index(s)
+            d = s.recv(1 << 20)
+            expect(d, "connection %d open" % k)
+            bufs[k] += d
+            *lines, bufs[k] = bufs[k].split(b"\n")
+            for line in lines:
+                check(k, got[k], json.loads(line))
+                got[k] += 1
+    expect(all(b == b"" for b in bufs), "nothing after the last answer")
+
 def timed(f):
     t = time.monotonic()
     v = f()

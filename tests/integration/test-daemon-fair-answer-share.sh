@@ -37,7 +37,6 @@ fair_socket_group
 export COOPD_PID COOPD_LOG
 
 fair_py <<'PY' || fail "answer share"
-import select
 PID = int(os.environ["COOPD_PID"])
 BACKLOG, SHARE = 1048576, 4194304
 CONNS, GRAPHS, LINES = 40, 200, 40
@@ -111,24 +110,10 @@ until(lambda: daemon()["answer_bytes"] >= 3 * SHARE, "the raised share is used")
 expect(daemon()["answer_bytes"] <= 3 * SHARE + ANSWER + 65536, "and bounded by it")
 
 # A reads: every answer comes, whole, in order, per connection.
-bufs = [b""] * CONNS
-got = [0] * CONNS
-deadline = time.monotonic() + 600 * SLOW
-while sum(got) < CONNS * LINES:
-    expect(time.monotonic() < deadline, "A's answers all come (hang guard)", got)
-    r, _, _ = select.select([s for k, s in enumerate(socks) if got[k] < LINES], [], [], 60 * SLOW)
-    for s in r:
-        k = socks.index(s)
-        d = s.recv(1 << 20)
-        expect(d, "connection %d open" % k)
-        bufs[k] += d
-        *lines, bufs[k] = bufs[k].split(b"\n")
-        for line in lines:
-            m = json.loads(line)
-            expect(m["id"] == got[k], "answers in order", k, m.get("id"), got[k])
-            expect(len(m["result"]["graphs"]) == GRAPHS, "a whole list", k)
-            got[k] += 1
-expect(all(b == b"" for b in bufs), "nothing after the last answer")
+def whole_list(k, n, m):
+    expect(m["id"] == n, "answers in order", k, m.get("id"), n)
+    expect(len(m["result"]["graphs"]) == GRAPHS, "a whole list", k)
+read_answers(socks, LINES, whole_list)
 m = late.read_msg()
 expect(m["id"] == "late" and m["result"] == {}, "A's late ping is answered once A read", m)
 rtts = pinger.finish()

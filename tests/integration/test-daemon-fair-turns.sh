@@ -20,7 +20,6 @@ coopd_start
 fair_socket_group
 
 fair_py <<'PY' || fail "turns"
-import select
 CONNS, LINES, GRAPHS = 8, 1000, 100
 def daemon():
     return rpc("stats")["daemon"]
@@ -59,21 +58,7 @@ pinger = Pinger(FAIR_B)
 pinger.thread.daemon = True  # a failed expect ends the test
 pinger.start()
 socks = many_as(FAIR_A, CONNS, reqs)
-bufs, got = [b""] * CONNS, [0] * CONNS
-deadline = time.monotonic() + 600 * SLOW
-while sum(got) < CONNS * LINES:
-    expect(time.monotonic() < deadline, "A's answers all come (hang guard)", got)
-    r, _, _ = select.select([s for k, s in enumerate(socks) if got[k] < LINES], [], [], 60 * SLOW)
-    for s in r:
-        k = socks.index(s)
-        d = s.recv(1 << 20)
-        expect(d, "connection %d open" % k)
-        bufs[k] += d
-        *lines, bufs[k] = bufs[k].split(b"\n")
-        for l in lines:
-            check(got[k], json.loads(l))
-            got[k] += 1
-expect(all(b == b"" for b in bufs), "nothing after the last answer")
+read_answers(socks, LINES, lambda k, n, m: check(n, m))
 rtts = pinger.finish()
 print("B's pings while A pipelined %d x %d lines: %d, p50 %.2f ms, p99 %.2f ms, max %.2f ms" %
       (CONNS, LINES, len(rtts), pctl(rtts, 50) * 1000, pctl(rtts, 99) * 1000, max(rtts) * 1000))

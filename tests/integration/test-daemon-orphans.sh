@@ -31,14 +31,6 @@ run_mode() {
 MODE = os.environ["COOPD_MODE"]
 TMP = os.environ["COOPD_TMP"]
 
-def wait_for(what, cond):
-    for _ in range(1000 * SLOW):
-        v = cond()
-        if v:
-            return v
-        time.sleep(0.01)
-    raise AssertionError("timed out waiting for " + what)
-
 def escaper(name, inner="exec sleep 300", after="exit 0", hops=1):
     """sh that starts a setsid'd process (through hops intermediate shells:
     1 = child, 2 = grandchild by double fork), waits until it runs (it

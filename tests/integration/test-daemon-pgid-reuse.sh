@@ -40,22 +40,6 @@ TMP = os.environ["COOPD_TMP"]
 MODE = os.environ["COOPD_MODE"]
 ADIR = TMP + "/a"
 
-def wait_for(what, cond, n=3000):
-    for _ in range(n * SLOW):
-        v = cond()
-        if v:
-            return v
-        time.sleep(0.01)
-    raise AssertionError("timed out waiting for " + what)
-
-def read_int(path):
-    def get():
-        try:
-            return int(open(path).read().strip() or 0)
-        except (OSError, ValueError):
-            return 0
-    return wait_for(path, get)
-
 def stat_of(pid):
     try:
         with open("/proc/%d/stat" % pid) as f:
@@ -141,8 +125,8 @@ tag = "cancel-" + MODE
 # The grace (10 s) only has to outlast the test's steps up to the cancel
 # (checked: the job still runs then); it is not a timed assertion.
 gid = A.result("submit", {"graph": job(tag, "exit 0", 10000)})["id"]
-L = read_int("%s/%s.leader" % (ADIR, tag))
-lo = read_int("%s/%s.lo" % (ADIR, tag))
+L = read_int_file("%s/%s.leader" % (ADIR, tag))
+lo = read_int_file("%s/%s.lo" % (ADIR, tag))
 wait_for("the leader's group %d to be gone" % L, lambda: group_gone(L))
 wait_for("coopd to reap the leader %d" % L, lambda: stat_of(L) is None)
 # The leftover's first SIGTERM: coopd is in the job's leftovers phase.
@@ -169,8 +153,8 @@ expect(os.WIFSIGNALED(ws) and os.WTERMSIG(ws) == signal.SIGKILL,
 # 2. Resume after the leader was killed while paused.
 tag = "resume-" + MODE
 gid = A.result("submit", {"graph": job(tag, "exec sleep 300", 10000)})["id"]
-L = read_int("%s/%s.leader" % (ADIR, tag))
-lo = read_int("%s/%s.lo" % (ADIR, tag))
+L = read_int_file("%s/%s.leader" % (ADIR, tag))
+lo = read_int_file("%s/%s.lo" % (ADIR, tag))
 wait_for("the leader to run sleep", lambda: open("/proc/%d/cmdline" % L).read().startswith("sleep"))
 expect(A.result("pause", {"id": gid}) == {}, "pause answers {}")
 os.kill(-L, signal.SIGKILL)  # standing in for A: the job's own group
@@ -219,8 +203,8 @@ os.mkdir(pdir)
 os.chown(pdir, ids_of(FAIR_A)[0], -1)
 gid = A.result("submit", {"graph": {"name": "pgid-" + tag, "nodes": [
     {"id": "j", "kind": "exec", "grace_ms": 600000, "argv": ["python3", "-c", prog, pdir]}]}})["id"]
-L = read_int(pdir + "/leader")
-m = read_int(pdir + "/m")
+L = read_int_file(pdir + "/leader")
+m = read_int_file(pdir + "/m")
 expect(int(stat_of(m)[2]) == L, "M is in the job's group", stat_of(m))
 wait_for("coopd to reap the leader %d" % L, lambda: stat_of(L) is None)
 coopd = int(os.environ["COOPD_PID"])
@@ -237,7 +221,7 @@ n = node(st, "j")
 expect(n["state"] == "succeeded" and n.get("leftover_processes") == 1,
        "the job ended when its own group did, Q its leftover", st)
 expect(alive(victim), "B's process lives", stat_of(victim))
-q = read_int(pdir + "/q")
+q = read_int_file(pdir + "/q")
 expect(not alive(q), "Q was ended", stat_of(q))
 os.kill(victim, signal.SIGKILL)
 os.waitpid(victim, 0)
@@ -258,8 +242,8 @@ sh = ("echo $$ > %s/%s.leader; python3 -c \"$M\" </dev/null >/dev/null 2>&1 & "
       "while [ ! -s %s/%s.m ]; do sleep 0.01; done; exit 0" % (ADIR, tag, ADIR, tag))
 gid = A.result("submit", {"graph": {"name": "pgid-" + tag, "nodes": [
     {"id": "j", "kind": "exec", "grace_ms": 600000, "env": {"M": mprog}, "argv": ["sh", "-c", sh]}]}})["id"]
-L = read_int("%s/%s.leader" % (ADIR, tag))
-m = read_int("%s/%s.m" % (ADIR, tag))
+L = read_int_file("%s/%s.leader" % (ADIR, tag))
+m = read_int_file("%s/%s.m" % (ADIR, tag))
 wait_for("coopd to reap the leader %d" % L, lambda: stat_of(L) is None)
 expect(int(stat_of(m)[2]) == L and not group_gone(L), "M is left in group %d" % L, stat_of(m))
 expect(A.result("cancel", {"id": gid, "grace_ms": 1000}) is not None, "A's cancel answered")

@@ -48,20 +48,6 @@ def as_user(user, method, params):
         return c.result(method, params)
     finally:
         c.close()
-def wait_for(what, cond, n=3000):
-    for _ in range(n * SLOW):
-        v = cond()
-        if v:
-            return v
-        time.sleep(0.01)
-    raise AssertionError('timed out waiting for ' + what)
-def read_pid(path):
-    def get():
-        try:
-            return int(open(path).read().strip() or 0)
-        except (OSError, ValueError):
-            return 0
-    return wait_for(path, get)
 def alive(pid):
     try:
         with open('/proc/%d/stat' % pid) as f:
@@ -90,7 +76,7 @@ ga = as_user(os.environ["UA"], "submit", {"graph": {"nodes": [
      "argv": ["sh", "-c", "%s while [ ! -s %s ]; do sleep 0.01; done; exit 0" % (esc, opid)]}]}})["id"]
 st = as_user(os.environ["UA"], "wait", {"id": ga, "timeout_ms": 60000 * SLOW})
 n = node(st, "leaver")
-orphan = read_pid(opid)
+orphan = read_int_file(opid)
 expect(n["state"] == "succeeded", "A's job succeeded", n)
 expect(n.get("leftover_processes", 0) == 1, "A's orphan is A's job's leftover", n)
 expect(not alive(orphan), "A's orphan ended with A's job", orphan)
@@ -108,7 +94,7 @@ gid = as_user(os.environ["UA"], "submit", {"graph": {"nodes": [
     {"id": "j", "kind": "exec", "argv": ["sh", "-c", "echo $$ > %s/j.pid; exec sleep 300" % ha]},
     {"id": "k", "kind": "exec",
      "argv": ["sh", "-c", "setsid sh -c 'echo $$ > %s/k2.pid; exec sleep 300' & echo $$ > %s/k.pid; exec sleep 300" % (ha, ha)]}]}})["id"]
-j, k, k2 = read_pid(ha + "/j.pid"), read_pid(ha + "/k.pid"), read_pid(ha + "/k2.pid")
+j, k, k2 = read_int_file(ha + "/j.pid"), read_int_file(ha + "/k.pid"), read_int_file(ha + "/k2.pid")
 wait_for("running", lambda: all(node(rpc("status", {"id": gid}), x)["state"] == "running" for x in ("j", "k")))
 # A graph that settles makes every queued record durable before `wait`.
 assert wait(submit({"nodes": [{"id": "n", "kind": "task", "fn": "noop"}]}))["state"] == "succeeded"
@@ -175,7 +161,7 @@ else:
 if x is not None:
     print("B's process %d took over the process group id %d" % (x, j))
     open(TMP + "/home-b/b-x.pid", "w").write(str(x))
-    y = read_pid(TMP + "/home-b/b-y.pid")
+    y = read_int_file(TMP + "/home-b/b-y.pid")
     wait_for("B's group", lambda: open("/proc/%d/stat" % y).read().rsplit(")", 1)[1].split()[2] == str(j))
 # A process of B that copied the job's marker.
 def forged():
