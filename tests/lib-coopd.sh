@@ -427,15 +427,15 @@ def expect(cond, msg, *ctx):
 def ping_ok():
     assert rpc("ping") == {}, "ping did not answer {}"
 
-def wait_for(what, cond, n=3000):
+def wait_for(what, cond, n=3000, context=None):
     """cond()'s first true value, asked every 10 ms (a hang guard of
-    n * 10 ms, times SLOW)."""
+    n * 10 ms, times SLOW); on timeout the error shows context() too."""
     for _ in range(n * SLOW):
         v = cond()
         if v:
             return v
         time.sleep(0.01)
-    raise AssertionError("timed out waiting for " + what)
+    expect(False, "timed out waiting for " + what, *([context()] if context else []))
 
 def read_int_file(path):
     """The number a process writes into path, once it is there."""

@@ -47,12 +47,7 @@ def vm(key):
 def daemon():
     return rpc("stats")["daemon"]
 def until(cond, what):
-    for _ in range(6000 * SLOW):
-        v = cond()
-        if v:
-            return v
-        time.sleep(0.01)
-    expect(False, what + " (hang guard)", daemon())
+    return wait_for(what, cond, 6000, daemon)
 
 a = as_user(FAIR_A)
 for i in range(GRAPHS):

@@ -25,11 +25,7 @@ small = settled_noops(b, "small", 3)
 def stat(key):
     return rpc("stats")["store"][key]
 def until(cond, what):
-    for _ in range(6000 * SLOW):
-        if cond():
-            return
-        time.sleep(0.01)
-    expect(False, what)
+    return wait_for(what, cond, 6000)
 until(lambda: stat("trees_in_memory") == 0, "no tree kept once settled")
 expect(stat("reads_pending") == 0, "no read pending")
 

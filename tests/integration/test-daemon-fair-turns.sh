@@ -24,11 +24,7 @@ CONNS, LINES, GRAPHS = 8, 1000, 100
 def daemon():
     return rpc("stats")["daemon"]
 def until(cond, what):
-    for _ in range(6000 * SLOW):
-        if cond():
-            return
-        time.sleep(0.01)
-    expect(False, what + " (hang guard)", daemon())
+    return wait_for(what, cond, 6000, daemon)
 def line(i):
     if i % 20 == 10:
         return b'{"jsonrpc":"2.0","id":%d,"method":"list","params":{"all":true}}\n' % i

@@ -35,10 +35,7 @@ def run(g):
 def until(cond, what):
     # A hang guard, not a timed assertion: the removal follows the
     # delete's commit on the state writer.
-    deadline = time.monotonic() + 60 * SLOW
-    while not cond():
-        expect(time.monotonic() < deadline, what)
-        time.sleep(0.05)
+    return wait_for(what, cond, 6000)
 
 def listed(gid):
     return any(x["id"] == gid for x in a.result("list", {})["graphs"])
